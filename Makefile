@@ -1,0 +1,71 @@
+# Pareto: `make run` serves it, `make test` runs every check. Both install what is missing first.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := run
+
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pareto
+export PARETO_LISTEN ?= 127.0.0.1:3000
+export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export CARGO_TERM_PROGRESS_WHEN := never
+
+# Each test database lives beside DATABASE_URL's and is recreated for every run.
+E2E_DATABASE_URL := $(patsubst %/,%,$(dir $(DATABASE_URL)))/pareto_e2e
+
+.PHONY: run build release test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
+
+## run: build the release site and serve it on PARETO_LISTEN (default 127.0.0.1:3000)
+run: release db
+	@echo "Pareto is starting on http://$(PARETO_LISTEN)"
+	LEPTOS_SITE_ROOT=target/site target/release/pareto serve
+
+## release: the optimized server and the size-optimized wasm bundle
+release: tools
+	cargo leptos build --release
+
+## build: the debug server and site (what the tests run against)
+build: tools
+	cargo leptos build
+
+## demo: load the demo organization into DATABASE_URL
+demo: build db
+	target/debug/pareto demo
+
+## test: formatting, lints (ssr and hydrate), sqlx offline data, Rust tests, browser tests
+test: tools-test db
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory fmt sqlx-check lint site rust-tests e2e; \
+	echo "make test: all checks passed in $$(( $$(date +%s) - start )) s"
+
+tools:
+	@scripts/tools.sh build
+
+tools-test:
+	@scripts/tools.sh test
+
+db:
+	@scripts/db.sh ensure
+
+fmt:
+	cargo fmt --all -- --check
+
+sqlx-check:
+	scripts/sqlx.sh check
+
+## sqlx-prepare: regenerate .sqlx/ after changing a query or a migration
+sqlx-prepare: db
+	scripts/sqlx.sh prepare
+
+lint:
+	cargo clippy --locked -p pareto-app --features pareto-app/ssr -p pareto-server -p pareto-tests --all-targets -- -D warnings
+	cargo clippy --locked -p pareto-frontend --target wasm32-unknown-unknown -- -D warnings
+
+site:
+	cargo leptos build
+
+rust-tests:
+	cargo test --locked -p pareto-app --features pareto-app/ssr -p pareto-server -p pareto-tests
+
+e2e:
+	scripts/db.sh recreate pareto_e2e
+	cd end2end && DATABASE_URL=$(E2E_DATABASE_URL) npx playwright test

@@ -1,0 +1,252 @@
+//! Pieces every page uses: the frame with navigation, form fields with inline errors, notices.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::auth::{CurrentUser, Logout, Role};
+use crate::error::AppError;
+
+pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
+
+/// The signed-in user's resource, provided once by the app.
+pub fn use_user() -> UserResource {
+    expect_context::<UserResource>()
+}
+
+/// Renders `children` with the signed-in user, once known.
+#[component]
+pub fn WithUser<F, V>(children: F) -> impl IntoView
+where
+    F: Fn(CurrentUser) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let user = use_user();
+    let children = std::sync::Arc::new(children);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {
+                let children = children.clone();
+                move || {
+                    let children = children.clone();
+                    Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(user)) => children(user).into_any(),
+                            Ok(None) | Err(AppError::Unauthenticated) => view! { <SignInAgain/> }.into_any(),
+                            Err(error) => view! { <Notice kind="error">{error.to_string()}</Notice> }.into_any(),
+                        }
+                    })
+                }
+            }
+        </Transition>
+    }
+}
+
+#[component]
+pub fn SignInAgain() -> impl IntoView {
+    view! {
+        <Notice kind="warning">
+            "Your session has ended. " <a href="/login" rel="external">"Sign in again"</a> "."
+        </Notice>
+    }
+}
+
+/// The page frame: brand, navigation for the sections that exist, and the user menu.
+#[component]
+pub fn Frame(children: Children) -> impl IntoView {
+    let user = use_user();
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            reload_to("/login");
+        }
+    });
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <div class="topbar-inner">
+                <a class="brand" href="/" aria-label="Pareto overview">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    "Pareto"
+                </a>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(user)) => {
+                                let is_admin = user.can(Role::Admin);
+                                view! {
+                                    <nav class="mainnav" aria-label="Sections">
+                                        <A href="/" exact=true>"Overview"</A>
+                                        <A href="/settings/teams">"Teams"</A>
+                                        <Show when=move || is_admin>
+                                            <A href="/settings/users">"Users"</A>
+                                            <A href="/settings/tokens">"API tokens"</A>
+                                        </Show>
+                                    </nav>
+                                    <div class="usermenu">
+                                        <A href="/settings/account" attr:class="user-link">
+                                            <span class="user-name">{user.display_name.clone()}</span>
+                                            <RoleBadge role=user.role/>
+                                        </A>
+                                        <ActionForm action=logout>
+                                            <button type="submit" class="button ghost small">"Sign out"</button>
+                                        </ActionForm>
+                                    </div>
+                                }
+                                    .into_any()
+                            }
+                            _ => ().into_any(),
+                        }
+                    })}
+                </Transition>
+            </div>
+        </header>
+        <main id="main" class="page">{children()}</main>
+        <footer class="footer">
+            <span>"Pareto — the cost ledger for machine-learning models"</span>
+        </footer>
+    }
+}
+
+/// A full page load, so that every part of the page sees the new sign-in state.
+pub fn reload_to(path: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().location().set_href(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = path;
+    }
+}
+
+#[component]
+pub fn PageHeader(
+    #[prop(into)] title: String,
+    #[prop(into, optional)] lead: Option<String>,
+) -> impl IntoView {
+    view! {
+        <div class="page-header">
+            <h1>{title}</h1>
+            {lead.map(|lead| view! { <p class="lead">{lead}</p> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn RoleBadge(role: Role) -> impl IntoView {
+    view! { <span class=format!("badge role-{}", role.as_str())>{role.as_str()}</span> }
+}
+
+/// A message box: `kind` is info, success, warning or error.
+#[component]
+pub fn Notice(#[prop(into)] kind: String, children: Children) -> impl IntoView {
+    let role = if kind == "error" { "alert" } else { "status" };
+    view! { <div class=format!("notice notice-{kind}") role=role>{children()}</div> }
+}
+
+/// The error a form's last submission produced, if any.
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err))
+}
+
+/// A labelled input with its inline error, linked for screen readers.
+#[component]
+pub fn Field(
+    #[prop(into)] name: String,
+    #[prop(into)] label: String,
+    #[prop(into, default = "text".to_string())] kind: String,
+    #[prop(into, optional)] autocomplete: Option<String>,
+    #[prop(into, optional)] hint: Option<String>,
+    #[prop(optional)] required: bool,
+    #[prop(into, optional)] id_prefix: Option<String>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let id = format!("{}{}", id_prefix.unwrap_or_default(), name);
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let message = {
+        let name = name.clone();
+        Signal::derive(move || error.get().and_then(|error| error.field_message(&name)))
+    };
+    let described_by = {
+        let error_id = error_id.clone();
+        let hint_id = hint_id.clone();
+        let has_hint = hint.is_some();
+        move || {
+            let mut ids = Vec::new();
+            if has_hint {
+                ids.push(hint_id.clone());
+            }
+            if message.get().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field" class:has-error=move || message.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+            <input
+                id=id.clone()
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                required=required
+                aria-invalid=move || message.get().is_some().then_some("true")
+                aria-describedby=described_by
+            />
+            <FieldMessage id=error_id message=message/>
+        </div>
+    }
+}
+
+#[component]
+pub fn FieldMessage(#[prop(into)] id: String, message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || message.get().is_some()>
+            <p class="field-error" id=id.clone()>{move || message.get()}</p>
+        </Show>
+    }
+}
+
+/// The error of a form that is not about one field (throttling, permissions, conflicts).
+#[component]
+pub fn FormAlert(error: Signal<Option<AppError>>) -> impl IntoView {
+    let message = Signal::derive(move || match error.get() {
+        Some(AppError::Validation(errors)) if errors.len() > 1 => {
+            Some(format!("{} fields need attention.", errors.len()))
+        }
+        Some(AppError::Validation(_)) | None => None,
+        Some(other) => Some(other.to_string()),
+    });
+    view! {
+        <Show when=move || message.get().is_some()>
+            <div class="notice notice-error" role="alert">{move || message.get()}</div>
+        </Show>
+    }
+}
+
+/// A timestamp in UTC, the same on the server and in the browser.
+pub fn format_time(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[component]
+pub fn Time(time: DateTime<Utc>) -> impl IntoView {
+    view! { <time datetime=time.to_rfc3339()>{format_time(time)}</time> }
+}
+
+/// Shows an error that stopped a page from loading.
+#[component]
+pub fn LoadError(error: AppError) -> impl IntoView {
+    match error {
+        AppError::Unauthenticated => view! { <SignInAgain/> }.into_any(),
+        other => view! { <Notice kind="error">{other.to_string()}</Notice> }.into_any(),
+    }
+}

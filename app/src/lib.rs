@@ -1,0 +1,97 @@
+//! Pareto's pages, components and server functions, grouped by feature.
+//! Compiled twice: with `ssr` into the server and with `hydrate` into the browser's wasm.
+
+#![recursion_limit = "256"]
+
+pub mod audit;
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod overview;
+#[cfg(feature = "ssr")]
+pub mod state;
+pub mod teams;
+pub mod tokens;
+pub mod users;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
+use crate::components::{Frame, UserResource};
+use crate::overview::OverviewPage;
+use crate::teams::TeamsPage;
+use crate::tokens::TokensPage;
+use crate::users::UsersPage;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let user: UserResource = Resource::new(|| (), |_| get_current_user());
+    provide_context(user);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/pareto.css"/>
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
+        <Meta name="description" content="Pareto: the cost ledger for machine-learning models."/>
+        <Title text="Pareto"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/setup") view=SetupPage/>
+                <Route path=path!("/") view=|| view! { <Frame><OverviewPage/></Frame> }/>
+                <Route path=path!("/settings/teams") view=|| view! { <Frame><TeamsPage/></Frame> }/>
+                <Route path=path!("/settings/users") view=|| view! { <Frame><UsersPage/></Frame> }/>
+                <Route path=path!("/settings/tokens") view=|| view! { <Frame><TokensPage/></Frame> }/>
+                <Route path=path!("/settings/account") view=|| view! { <Frame><AccountPage/></Frame> }/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Shown for any address that is not a page, with the status set to 404.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <Title text="Page not found · Pareto"/>
+        <div class="auth-wrap">
+            <section class="card auth-card error-page">
+                <div class="auth-brand">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    "Pareto"
+                </div>
+                <p class="error-code">"404"</p>
+                <h1>"This page does not exist"</h1>
+                <p class="muted">"The address may be mistyped, or the page may have moved."</p>
+                <a class="button primary" href="/">"Go to the overview"</a>
+            </section>
+        </div>
+    }
+}

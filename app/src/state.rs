@@ -1,0 +1,42 @@
+//! What every request handler and server function shares: the pool and the settings.
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+use std::time::Duration;
+
+/// Settings that shape sign-in and sessions; read from the environment by the server.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// Mark the session cookie `Secure` (Pareto is served over TLS, directly or by a proxy).
+    pub secure_cookies: bool,
+    /// A session unused for this long ends.
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub session_max_age: Duration,
+    /// Failed sign-ins per account within `login_window` before sign-in is refused.
+    pub login_max_failures_per_account: i64,
+    /// Failed sign-ins per client address within `login_window` before sign-in is refused.
+    pub login_max_failures_per_address: i64,
+    pub login_window: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_idle_timeout: Duration::from_secs(2 * 60 * 60),
+            session_max_age: Duration::from_secs(7 * 24 * 60 * 60),
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 30,
+            login_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub auth: AuthSettings,
+}

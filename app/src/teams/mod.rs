@@ -1,0 +1,70 @@
+//! Teams: the groups that own models, budgets and tokens. A person can belong to several.
+
+mod page;
+mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use page::TeamsPage;
+pub use server_fns::*;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{AppError, Validator};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamSummary {
+    pub team_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub members: Vec<TeamMember>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new team's name and description, checked.
+pub fn parse_new_team(name: &str, description: &str) -> Result<(String, String), AppError> {
+    let name = name.trim();
+    let description = description.trim();
+    let mut check = Validator::new();
+    check.check(!name.is_empty(), "name", "Enter a team name.");
+    check.check(
+        name.chars().count() <= 80,
+        "name",
+        "A team name has at most 80 characters.",
+    );
+    check.check(
+        description.chars().count() <= 500,
+        "description",
+        "A description has at most 500 characters.",
+    );
+    check.finish()?;
+    Ok((name.to_owned(), description.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_names_are_trimmed_and_required() {
+        assert_eq!(
+            parse_new_team("  Fraud ", " Card fraud models "),
+            Ok(("Fraud".into(), "Card fraud models".into()))
+        );
+        let error = parse_new_team("   ", "").unwrap_err();
+        assert_eq!(
+            error.field_message("name").as_deref(),
+            Some("Enter a team name.")
+        );
+        assert!(parse_new_team(&"x".repeat(81), "").is_err());
+    }
+}

@@ -1,0 +1,167 @@
+//! API errors as `application/problem+json` (RFC 9457). Internal details are logged, never sent.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InvalidField {
+    /// Where in the request, e.g. `samples[41].utilization_pct`.
+    pub path: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("this token lacks the `{0}` scope")]
+    MissingScope(app::tokens::Scope),
+    #[error("the request is invalid")]
+    Validation(Vec<InvalidField>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body is larger than this server accepts")]
+    PayloadTooLarge,
+    #[error("the server is busy")]
+    Overloaded { retry_after_seconds: u64 },
+    #[error("internal error")]
+    Internal,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [InvalidField]>,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Missing or invalid token",
+            ),
+            ApiError::MissingScope(_) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Token lacks a required scope",
+            ),
+            ApiError::Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid request",
+            ),
+            ApiError::BadRequest(_) => {
+                (StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
+            }
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request body too large",
+            ),
+            ApiError::Overloaded { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "overloaded", "Server busy")
+            }
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, title) = self.parts();
+        let kind = format!("urn:pareto:problem:{kind}");
+        let detail = match &self {
+            ApiError::Validation(errors) => format!(
+                "{} {} invalid",
+                errors.len(),
+                if errors.len() == 1 {
+                    "field is"
+                } else {
+                    "fields are"
+                }
+            ),
+            ApiError::Internal => "The error has been logged; try again later.".into(),
+            other => other.to_string(),
+        };
+        let errors = match &self {
+            ApiError::Validation(errors) => Some(errors.as_slice()),
+            _ => None,
+        };
+        let body = Problem {
+            kind: &kind,
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        match &self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::Overloaded {
+                retry_after_seconds,
+            } => {
+                if let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string()) {
+                    headers.insert(header::RETRY_AFTER, value);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(%error, "database error in the API");
+        ApiError::Internal
+    }
+}
+
+impl From<app::error::AppError> for ApiError {
+    fn from(error: app::error::AppError) -> Self {
+        use app::error::AppError;
+        match error {
+            AppError::Validation(fields) => ApiError::Validation(
+                fields
+                    .into_iter()
+                    .map(|f| InvalidField {
+                        path: f.field,
+                        message: f.message,
+                    })
+                    .collect(),
+            ),
+            AppError::NotFound(message) => ApiError::NotFound(message),
+            AppError::Conflict(message) => ApiError::Conflict(message),
+            AppError::BadRequest(message) => ApiError::BadRequest(message),
+            AppError::Unauthenticated => ApiError::Unauthorized("missing or invalid token"),
+            AppError::Forbidden(_) | AppError::TooManyAttempts { .. } | AppError::Internal => {
+                ApiError::Internal
+            }
+        }
+    }
+}

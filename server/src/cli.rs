@@ -1,0 +1,151 @@
+//! The `pareto` command line.
+
+use clap::{Args, Parser, Subcommand};
+
+use app::auth::Role;
+use app::tokens::Scope;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pareto",
+    version,
+    about = "Pareto: the cost ledger for machine-learning models",
+    long_about = "Pareto keeps a persistent cost ledger for machine-learning models and helps choose \
+                  the cheapest model that meets quality and latency targets.\n\n\
+                  Configuration comes from the environment and an optional .env file; see .env.example."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web interface and the API (the default)
+    Serve,
+    /// Apply pending database migrations, then exit
+    Migrate,
+    /// Manage people who can sign in
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens for agents and pipelines
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Load a demo organization: teams, people and tokens
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Display name (defaults to the part of the email before @)
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Change a user's role (effective on their next request)
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Disable a user: they cannot sign in and their sessions end
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user again
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// List users
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once
+    Create {
+        #[arg(long)]
+        name: String,
+        /// ingest, write or read; repeat or separate with commas for several
+        #[arg(long = "scope", required = true, value_delimiter = ',', value_parser = parse_scope)]
+        scopes: Vec<Scope>,
+        /// The team the token acts for
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Revoke a live token by name
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Password for every demo account (read from standard input when `-`; generated when absent)
+    #[arg(long)]
+    pub password: Option<String>,
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    value.parse()
+}
+
+fn parse_scope(value: &str) -> Result<Scope, String> {
+    value.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn scopes_may_repeat_or_be_comma_separated() {
+        let cli = Cli::try_parse_from([
+            "pareto",
+            "token",
+            "create",
+            "--name",
+            "a",
+            "--scope",
+            "ingest,read",
+            "--scope",
+            "write",
+        ])
+        .expect("parses");
+        match cli.command {
+            Some(Command::Token(TokenCommand::Create { scopes, .. })) => {
+                assert_eq!(scopes, vec![Scope::Ingest, Scope::Read, Scope::Write]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_roles_are_refused_by_name() {
+        let error = Cli::try_parse_from([
+            "pareto", "user", "create", "--email", "a@b.c", "--role", "owner",
+        ])
+        .expect_err("owner is no role");
+        assert!(
+            error.to_string().contains("unknown role `owner`"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! What each subcommand does. Errors are returned with a one-line reason for `main` to print.
+
+use anyhow::{anyhow, bail, Context};
+use sqlx::PgPool;
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::cli::{TokenCommand, UserCommand};
+use app::audit::Actor;
+use app::error::AppError;
+use app::users::NewUser;
+use app::{teams, tokens, users};
+
+/// Turns a domain error into a one-line reason for the terminal.
+pub fn reason(error: AppError) -> anyhow::Error {
+    match error {
+        AppError::Validation(fields) => anyhow!(
+            "{}",
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field.replace('_', "-"), f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow!("{other}"),
+    }
+}
+
+/// Reads one secret line from standard input, prompting (without echo) on a terminal.
+pub fn read_secret(prompt: &str) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    let line = if stdin.is_terminal() {
+        rpassword::prompt_password(prompt).context("cannot read the password from the terminal")?
+    } else {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line
+    };
+    let secret = line.trim_end_matches(['\r', '\n']).to_owned();
+    if secret.is_empty() {
+        bail!("no password on standard input (pipe it in, e.g. `echo \"$PASSWORD\" | pareto user create ...`)");
+    }
+    Ok(secret)
+}
+
+pub async fn user(pool: &PgPool, command: UserCommand) -> anyhow::Result<()> {
+    let actor = Actor::CommandLine;
+    match command {
+        UserCommand::Create { email, role, name } => {
+            let display_name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+            // Check the fields before asking for the password, so a typo is reported first.
+            NewUser::parse(
+                &email,
+                &display_name,
+                "placeholder-long-enough",
+                None,
+                role.as_str(),
+            )
+            .map_err(reason)?;
+            let password = read_secret("Password: ")?;
+            let user = NewUser::parse(&email, &display_name, &password, None, role.as_str())
+                .map_err(reason)?;
+            let created = users::store::create(pool, &actor, user)
+                .await
+                .map_err(reason)?;
+            println!(
+                "created {} ({}) as {}",
+                created.email, created.display_name, created.role
+            );
+        }
+        UserCommand::SetRole { email, role } => {
+            let user_id = users::store::id_by_email(pool, &email)
+                .await
+                .map_err(reason)?;
+            let user = users::store::set_role(pool, &actor, user_id, role)
+                .await
+                .map_err(reason)?;
+            println!("{} is now {}", user.email, user.role);
+        }
+        UserCommand::Disable { email } => {
+            let user_id = users::store::id_by_email(pool, &email)
+                .await
+                .map_err(reason)?;
+            let user = users::store::set_disabled(pool, &actor, user_id, true)
+                .await
+                .map_err(reason)?;
+            println!("disabled {}; their sessions have ended", user.email);
+        }
+        UserCommand::Enable { email } => {
+            let user_id = users::store::id_by_email(pool, &email)
+                .await
+                .map_err(reason)?;
+            let user = users::store::set_disabled(pool, &actor, user_id, false)
+                .await
+                .map_err(reason)?;
+            println!("enabled {}", user.email);
+        }
+        UserCommand::List => {
+            let all = users::store::list(pool).await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<32} {:<8} {:<9} {}",
+                "EMAIL", "ROLE", "STATUS", "TEAMS"
+            )?;
+            for user in all {
+                let status = if user.disabled { "disabled" } else { "active" };
+                writeln!(
+                    out,
+                    "{:<32} {:<8} {:<9} {}",
+                    user.email,
+                    user.role,
+                    status,
+                    user.teams.join(", ")
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
+    let actor = Actor::CommandLine;
+    match command {
+        TokenCommand::Create { name, scopes, team } => {
+            let (name, scopes) = tokens::parse_new_token(&name, &scopes).map_err(reason)?;
+            let team_id = match team {
+                Some(team) => Some(
+                    teams::store::id_by_name(pool, &team)
+                        .await
+                        .map_err(reason)?,
+                ),
+                None => None,
+            };
+            let created = tokens::store::create(pool, &actor, &name, &scopes, team_id)
+                .await
+                .map_err(reason)?;
+            eprintln!(
+                "created token {} with scopes {}; it is shown once, store it now:",
+                created.token.name,
+                created
+                    .token
+                    .scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!("{}", created.secret);
+        }
+        TokenCommand::Revoke { name } => {
+            let id = tokens::store::id_by_name(pool, &name)
+                .await
+                .map_err(reason)?;
+            tokens::store::revoke(pool, &actor, id)
+                .await
+                .map_err(reason)?;
+            println!("revoked token {name}");
+        }
+        TokenCommand::List => {
+            let all = tokens::store::list(pool).await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<28} {:<20} {:<8} {:<20} {}",
+                "NAME", "SCOPES", "STATUS", "LAST USED", "TEAM"
+            )?;
+            for token in all {
+                let scopes = token
+                    .scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let status = if token.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                let last_used = token.last_used_at.map_or_else(
+                    || "never".to_owned(),
+                    |t| t.format("%Y-%m-%d %H:%M").to_string(),
+                );
+                writeln!(
+                    out,
+                    "{:<28} {:<20} {:<8} {:<20} {}",
+                    token.name,
+                    scopes,
+                    status,
+                    last_used,
+                    token.team.unwrap_or_default()
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

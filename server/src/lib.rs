@@ -1,0 +1,26 @@
+//! The `pareto` server: configuration, the HTTP router, the agent API and the command line.
+
+pub mod api;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod metrics;
+pub mod middleware;
+pub mod router;
+pub mod serve;
+
+use app::state::AppState;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+
+/// The shared state, built once.
+pub fn state(pool: PgPool, config: &config::Config, mut leptos_options: LeptosOptions) -> AppState {
+    leptos_options.site_addr = config.listen;
+    AppState {
+        leptos_options,
+        pool,
+        auth: config.auth.clone(),
+    }
+}

@@ -1,0 +1,85 @@
+//! `pareto serve`: bind, serve until SIGTERM or Ctrl-C, then finish the requests in flight.
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::config::Config;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let pool = crate::db::connect(&config).await?;
+    crate::db::migrate(&pool).await?;
+    let leptos_options = leptos::config::get_configuration(None)
+        .context("reading the Leptos site settings (LEPTOS_* variables)")?
+        .leptos_options;
+    let site_root = leptos_options.site_root.to_string();
+    if !std::path::Path::new(&site_root).join("pkg").exists() {
+        tracing::warn!(
+            site_root,
+            "the site's pkg/ folder is missing: pages will render without styles and scripts; \
+             build with `make build` or set LEPTOS_SITE_ROOT"
+        );
+    }
+    let state = crate::state(pool.clone(), &config, leptos_options);
+    spawn_housekeeping(state.clone());
+    crate::metrics::handle();
+    let router = crate::router::router(state, &config);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (PARETO_LISTEN)", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(database = %config.database_url_for_display(), "listening on http://{address}");
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the server stopped unexpectedly")?;
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Deletes expired sessions and old sign-in failures every ten minutes.
+fn spawn_housekeeping(state: app::state::AppState) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            interval.tick().await;
+            let sessions = app::auth::session::delete_expired(&state.pool, &state.auth).await;
+            let failures = app::auth::throttle::delete_expired(&state.pool, &state.auth).await;
+            match (sessions, failures) {
+                (Ok(sessions), Ok(failures)) => {
+                    tracing::debug!(
+                        sessions,
+                        failures,
+                        "removed expired sessions and sign-in failures"
+                    )
+                }
+                (Err(error), _) | (_, Err(error)) => tracing::warn!(%error, "housekeeping failed"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
