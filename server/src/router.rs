@@ -22,6 +22,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         public_origin: config.public_origin.clone(),
         trust_proxy_headers: config.trust_proxy_headers,
     };
+    // Install the recorder before the first request is counted.
+    crate::metrics::handle();
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();

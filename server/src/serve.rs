@@ -22,7 +22,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let state = crate::state(pool.clone(), &config, leptos_options);
     spawn_housekeeping(state.clone());
-    crate::metrics::handle();
     let router = crate::router::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
