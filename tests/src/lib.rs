@@ -1,1 +1,230 @@
+//! Black-box test harness: the real `pareto` binary against a fresh Postgres database.
+//!
+//! The binary is the one `cargo leptos build` leaves in `target/debug/pareto` (or `PARETO_BIN`);
+//! `make test` builds it before running these tests.
 
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/pareto";
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// The `pareto` binary under test.
+pub fn binary() -> PathBuf {
+    if let Ok(path) = std::env::var("PARETO_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
+    let path = target.join("debug").join("pareto");
+    assert!(
+        path.exists(),
+        "{} does not exist: build it with `cargo leptos build` (make test does) or set PARETO_BIN",
+        path.display()
+    );
+    path
+}
+
+/// A database created for one test and dropped after it.
+pub struct TestDb {
+    pub name: String,
+    server_url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
+        let server_url = base
+            .rsplit_once('/')
+            .map(|(server, _)| server.to_owned())
+            .expect("DATABASE_URL has a path");
+        let name = format!("pareto_bb_{}", uuid::Uuid::new_v4().simple());
+        let db = TestDb { name, server_url };
+        db.admin(&format!("create database {}", db.name)).await;
+        db
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.server_url, self.name)
+    }
+
+    async fn admin(&self, statement: &str) {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&format!("{}/postgres", self.server_url))
+            .await
+            .expect("Postgres answers at DATABASE_URL");
+        sqlx::query(statement)
+            .execute(&mut connection)
+            .await
+            .expect(statement);
+    }
+
+    pub async fn execute(&self, statement: &str) {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&self.url())
+            .await
+            .expect("test database");
+        sqlx::raw_sql(statement)
+            .execute(&mut connection)
+            .await
+            .expect(statement);
+    }
+
+    pub async fn drop(self) {
+        self.admin(&format!(
+            "drop database if exists {} with (force)",
+            self.name
+        ))
+        .await;
+    }
+}
+
+/// Runs one `pareto` subcommand against `db`, feeding `stdin`.
+pub fn pareto(db: &TestDb, args: &[&str], stdin: &str) -> Output {
+    pareto_with_env(&[("DATABASE_URL", &db.url())], args, stdin)
+}
+
+pub fn pareto_with_env(env: &[(&str, &str)], args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(binary())
+        .args(args)
+        .envs(env.iter().copied())
+        .env("PARETO_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pareto starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("pareto finishes")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A running `pareto serve`, stopped when dropped.
+pub struct Server {
+    child: Child,
+    pub base_url: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts the server on a free port and waits until `/readyz` answers.
+    pub async fn start(db: &TestDb) -> Server {
+        let mut child = Command::new(binary())
+            .arg("serve")
+            .env("DATABASE_URL", db.url())
+            .env("PARETO_LISTEN", "127.0.0.1:0")
+            .env("LEPTOS_SITE_ROOT", workspace_root().join("target/site"))
+            .env("PARETO_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("pareto serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let base_url = loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(remaining) {
+                Ok(line) => {
+                    if let Some(url) = line.split("listening on ").nth(1) {
+                        break url.split_whitespace().next().expect("url").to_owned();
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("pareto serve did not report its address within 60 s");
+                }
+            }
+        };
+        let server = Server {
+            child,
+            base_url,
+            lines,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // Poll readiness; the server reports its address before the database check completes.
+        loop {
+            if let Ok(response) = client.get(self.url("/readyz")).send().await {
+                if response.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "/readyz did not answer 200 within 30 s"
+            );
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit and returns its status and the log lines it printed.
+    pub fn wait_exit(mut self, timeout: Duration) -> (std::process::ExitStatus, Vec<String>) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                let logs = self.lines.try_iter().collect();
+                return (status, logs);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pareto did not exit within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that does not follow redirects, so tests see them.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
