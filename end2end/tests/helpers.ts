@@ -1,0 +1,34 @@
+import { expect, type Page } from "@playwright/test";
+
+export const admin = { name: "Ada Okafor", email: "ada@example.com", password: "analytical engine 1843" };
+export const viewer = { name: "Tom Becker", email: "tom@example.com", password: "read only reader 2026" };
+
+/** Waits until the page is hydrated, so that a click runs in the browser instead of posting the form. */
+export async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated]")).toBeAttached();
+}
+
+export async function signIn(page: Page, who: { email: string; password: string }) {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL("/");
+  await hydrated(page);
+}
+
+export async function signOut(page: Page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL("/login");
+}
+
+/** Leaves a mark on the window that a page load would erase. */
+export async function markWindow(page: Page) {
+  await page.evaluate(() => ((window as unknown as { paretoMark: string }).paretoMark = "still here"));
+}
+
+export async function windowStillMarked(page: Page) {
+  const mark = await page.evaluate(() => (window as unknown as { paretoMark?: string }).paretoMark);
+  expect(mark, "the interaction must not have loaded a new page").toBe("still here");
+}
