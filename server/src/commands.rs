@@ -101,11 +101,7 @@ pub async fn user(pool: &PgPool, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::List => {
             let all = users::store::list(pool).await?;
             let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "{:<32} {:<8} {:<9} {}",
-                "EMAIL", "ROLE", "STATUS", "TEAMS"
-            )?;
+            writeln!(out, "{:<32} {:<8} {:<9} TEAMS", "EMAIL", "ROLE", "STATUS")?;
             for user in all {
                 let status = if user.disabled { "disabled" } else { "active" };
                 writeln!(
@@ -165,8 +161,8 @@ pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
-                "{:<28} {:<20} {:<8} {:<20} {}",
-                "NAME", "SCOPES", "STATUS", "LAST USED", "TEAM"
+                "{:<28} {:<20} {:<8} {:<20} TEAM",
+                "NAME", "SCOPES", "STATUS", "LAST USED"
             )?;
             for token in all {
                 let scopes = token

@@ -67,13 +67,9 @@ fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> 
     }
 }
 
-fn parse_number<T: std::str::FromStr>(
-    variable: &'static str,
-    value: &str,
-    min: T,
-) -> Result<T, ConfigError>
+fn parse_number<T>(variable: &'static str, value: &str, min: T) -> Result<T, ConfigError>
 where
-    T: PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
     let number = value
         .trim()
