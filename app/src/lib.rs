@@ -20,7 +20,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
-use crate::components::{Frame, UserResource};
+use crate::components::{Frame, UserResource, Wordmark};
 use crate::overview::OverviewPage;
 use crate::teams::TeamsPage;
 use crate::tokens::TokensPage;
@@ -83,10 +83,7 @@ pub fn NotFound() -> impl IntoView {
         <Title text="Page not found · Pareto"/>
         <div class="auth-wrap">
             <section class="card auth-card error-page">
-                <div class="auth-brand">
-                    <span class="brand-mark" aria-hidden="true"></span>
-                    "Pareto"
-                </div>
+                <Wordmark/>
                 <p class="error-code">"404"</p>
                 <h1>"This page does not exist"</h1>
                 <p class="muted">"The address may be mistyped, or the page may have moved."</p>

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 
 use super::{ChangePassword, Login, SetupAdmin, MIN_PASSWORD_LENGTH};
 use crate::components::{
-    action_error, reload_to, Field, FormAlert, Notice, PageHeader, RoleBadge, WithUser,
+    action_error, reload_to, Field, FormAlert, Notice, PageHeader, RoleBadge, WithUser, Wordmark,
 };
 
 #[component]
@@ -15,10 +15,7 @@ fn AuthCard(
     view! {
         <div class="auth-wrap">
             <section class="card auth-card">
-                <div class="auth-brand">
-                    <span class="brand-mark" aria-hidden="true"></span>
-                    "Pareto"
-                </div>
+                <Wordmark/>
                 <h1>{title}</h1>
                 <p class="muted">{lead}</p>
                 {children()}

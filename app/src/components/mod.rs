@@ -120,6 +120,17 @@ pub fn reload_to(path: &str) {
     }
 }
 
+/// The logo mark and name, on pages without the top bar.
+#[component]
+pub fn Wordmark() -> impl IntoView {
+    view! {
+        <div class="auth-brand">
+            <span class="brand-mark" aria-hidden="true"></span>
+            "Pareto"
+        </div>
+    }
+}
+
 #[component]
 pub fn PageHeader(
     #[prop(into)] title: String,

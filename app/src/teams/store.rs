@@ -120,36 +120,7 @@ pub async fn add_member(
     team_id: Uuid,
     user_id: Uuid,
 ) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
-    let (team, email) = names(&mut tx, team_id, user_id).await?;
-    let added = sqlx::query!(
-        "insert into team_member (team_id, user_id) values ($1, $2) on conflict do nothing",
-        team_id,
-        user_id
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if added == 0 {
-        return Err(AppError::field(
-            "user_id",
-            format!("{email} is already in {team}."),
-        ));
-    }
-    audit::record(
-        &mut *tx,
-        actor,
-        Change {
-            action: "team.add_member",
-            entity_type: "team",
-            entity_id: team_id.to_string(),
-            summary: format!("added {email} to {team}"),
-            detail: json!({ "team": team, "email": email }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    change_membership(pool, actor, team_id, user_id, true).await
 }
 
 pub async fn remove_member(
@@ -158,27 +129,56 @@ pub async fn remove_member(
     team_id: Uuid,
     user_id: Uuid,
 ) -> Result<(), AppError> {
+    change_membership(pool, actor, team_id, user_id, false).await
+}
+
+/// Adds (`add`) or removes a member, refusing a change that changes nothing, and audits it.
+async fn change_membership(
+    pool: &PgPool,
+    actor: &Actor,
+    team_id: Uuid,
+    user_id: Uuid,
+    add: bool,
+) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
     let (team, email) = names(&mut tx, team_id, user_id).await?;
-    let removed = sqlx::query!(
-        "delete from team_member where team_id = $1 and user_id = $2",
-        team_id,
-        user_id
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if removed == 0 {
-        return Err(AppError::NotFound(format!("{email} is not in {team}.")));
+    let changed = if add {
+        sqlx::query!(
+            "insert into team_member (team_id, user_id) values ($1, $2) on conflict do nothing",
+            team_id,
+            user_id
+        )
+        .execute(&mut *tx)
+        .await?
+    } else {
+        sqlx::query!(
+            "delete from team_member where team_id = $1 and user_id = $2",
+            team_id,
+            user_id
+        )
+        .execute(&mut *tx)
+        .await?
     }
+    .rows_affected();
+    let (action, summary) = match (add, changed) {
+        (true, 0) => {
+            return Err(AppError::field(
+                "user_id",
+                format!("{email} is already in {team}."),
+            ))
+        }
+        (false, 0) => return Err(AppError::NotFound(format!("{email} is not in {team}."))),
+        (true, _) => ("team.add_member", format!("added {email} to {team}")),
+        (false, _) => ("team.remove_member", format!("removed {email} from {team}")),
+    };
     audit::record(
         &mut *tx,
         actor,
         Change {
-            action: "team.remove_member",
+            action,
             entity_type: "team",
             entity_id: team_id.to_string(),
-            summary: format!("removed {email} from {team}"),
+            summary,
             detail: json!({ "team": team, "email": email }),
         },
     )

@@ -156,23 +156,33 @@ pub struct TokenIdentity {
     pub team: Option<String>,
 }
 
-/// Finds the live token for a secret and records its use (at most once a minute).
+/// Finds the live token for a secret and records its use, at most once a minute so that an
+/// agent posting every few seconds does not write the row on every request.
 pub async fn authenticate(
     pool: &PgPool,
     secret: &str,
 ) -> Result<Option<TokenIdentity>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"update api_token k
-              set last_used_at = case when k.last_used_at is null or k.last_used_at < now() - interval '1 minute'
-                                      then now() else k.last_used_at end
-            where k.token_hash = $1 and k.revoked_at is null
-        returning k.api_token_id, k.name, k.scopes,
-                  (select t.name from team t where t.team_id = k.team_id) as "team?""#,
+        r#"select k.api_token_id, k.name, k.scopes, t.name as "team?",
+                  coalesce(k.last_used_at < now() - interval '1 minute', true) as "stale_use!"
+             from api_token k left join team t using (team_id)
+            where k.token_hash = $1 and k.revoked_at is null"#,
         sha256(secret)
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|row| TokenIdentity {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    if row.stale_use {
+        sqlx::query!(
+            "update api_token set last_used_at = now() where api_token_id = $1",
+            row.api_token_id
+        )
+        .execute(pool)
+        .await?;
+    }
+    Ok(Some(TokenIdentity {
         api_token_id: row.api_token_id,
         name: row.name,
         scopes: scopes_from_db(row.scopes),
