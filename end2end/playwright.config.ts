@@ -41,7 +41,8 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: "target/debug/pareto serve",
+    // PARETO_BIN=target/release/pareto runs the same tests against the release build.
+    command: `${process.env.PARETO_BIN ?? "target/debug/pareto"} serve`,
     cwd: "..",
     url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,

@@ -60,12 +60,27 @@ pub fn require(role: Role) -> Result<CurrentUser, AppError> {
     }
 }
 
+/// Whether the browser posted the form itself (scripts not loaded yet, or turned off). Such a
+/// request is answered with a redirect back to the page, which an error status would replace.
+fn is_plain_form_post() -> bool {
+    parts().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    })
+}
+
 /// Runs a server function body and turns its error into the matching HTTP status.
 pub async fn respond<T>(
     body: impl std::future::Future<Output = Result<T, AppError>>,
 ) -> Result<T, AppError> {
     let result = body.await;
     if let Err(error) = &result {
+        if is_plain_form_post() {
+            return result;
+        }
         if let Some(options) = use_context::<ResponseOptions>() {
             options.set_status(
                 http::StatusCode::from_u16(error.status())

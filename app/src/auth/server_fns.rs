@@ -16,16 +16,6 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     Ok(guard::session().map(|session| session.user))
 }
 
-/// Whether Pareto still needs its first administrator.
-#[server]
-pub async fn needs_setup() -> Result<bool, AppError> {
-    guard::respond(async {
-        let state = guard::state()?;
-        Ok(users::count(&state.pool).await? == 0)
-    })
-    .await
-}
-
 #[cfg(feature = "ssr")]
 async fn start_session(user_id: uuid::Uuid) -> Result<(), AppError> {
     let state = guard::state()?;
