@@ -846,3 +846,22 @@ async fn probes_and_metrics_answer(pool: PgPool) {
         metrics.body
     );
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_form_posted_without_scripts_returns_to_its_page(pool: PgPool) {
+    let router = router(pool.clone());
+    create_user(&pool, "ada@example.com", Role::Member).await;
+    let request = Request::post(app::auth::Login::PATH)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .header(header::REFERER, "http://127.0.0.1:3000/login")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(
+            "email=ada%40example.com&password=wrong+password+here",
+        ))
+        .expect("request");
+    let reply = send(&router, request).await;
+    assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.body);
+    assert_eq!(location(&reply), "http://127.0.0.1:3000/login");
+    assert_eq!(count(&pool, "session").await, 0);
+}
