@@ -11,6 +11,7 @@ pub mod overview;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod teams;
+pub mod telemetry;
 pub mod tokens;
 pub mod users;
 

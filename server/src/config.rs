@@ -27,6 +27,8 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     pub auth: AuthSettings,
     pub body_limit_bytes: usize,
+    /// Telemetry batches stored at once; more are refused with 429 and Retry-After.
+    pub ingest_concurrency: usize,
     pub request_timeout: Duration,
     pub log_filter: String,
     pub log_format: LogFormat,
@@ -188,11 +190,19 @@ impl Config {
                 ))
             }
         };
+        let database_max_connections: u32 = get("PARETO_DATABASE_MAX_CONNECTIONS")
+            .map_or(Ok(10), |v| {
+                parse_number("PARETO_DATABASE_MAX_CONNECTIONS", &v, 1)
+            })?;
+        // Each batch holds a connection; leave two for pages and probes.
+        let default_ingest =
+            usize::try_from(database_max_connections.saturating_sub(2).max(1)).unwrap_or(1);
         Ok(Config {
             database_url: SecretString::from(database_url),
-            database_max_connections: get("PARETO_DATABASE_MAX_CONNECTIONS")
-                .map_or(Ok(10), |v| {
-                    parse_number("PARETO_DATABASE_MAX_CONNECTIONS", &v, 1)
+            database_max_connections,
+            ingest_concurrency: get("PARETO_INGEST_CONCURRENCY")
+                .map_or(Ok(default_ingest), |v| {
+                    parse_number("PARETO_INGEST_CONCURRENCY", &v, 1)
                 })?,
             listen,
             public_origin,

@@ -52,7 +52,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::render))
-        .nest("/api/v1", crate::api::router(config.body_limit_bytes))
+        .nest("/api/v1", crate::api::router(config.body_limit_bytes, config.ingest_concurrency))
         .merge(site)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {

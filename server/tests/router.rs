@@ -1,161 +1,18 @@
 //! Router tests: the real router against a fresh Postgres database per test, driven through
 //! `tower::ServiceExt::oneshot`, as a browser or an agent would call it.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
 use leptos::server_fn::ServerFn;
 use serde_json::Value;
 use sqlx::PgPool;
-use tower::ServiceExt;
 
 use app::audit::Actor;
 use app::auth::Role;
-use app::state::{AppState, AuthSettings};
-use app::users::NewUser;
-use pareto_server::config::Config;
-
-const PASSWORD: &str = "correct horse battery";
-
-fn router(pool: PgPool) -> Router {
-    router_with(pool, AuthSettings::default())
-}
-
-fn router_with(pool: PgPool, auth: AuthSettings) -> Router {
-    let mut config = Config::from_lookup(|_| None).expect("default config");
-    config.auth = auth.clone();
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("pareto")
-        .site_root("target/site")
-        .build();
-    let state = AppState {
-        leptos_options: options,
-        pool,
-        auth,
-    };
-    pareto_server::router::router(state, &config)
-}
-
-async fn create_user(pool: &PgPool, email: &str, role: Role) -> uuid::Uuid {
-    let user = NewUser::parse(email, email, PASSWORD, None, role.as_str()).expect("valid user");
-    app::users::store::create(pool, &Actor::System, user)
-        .await
-        .expect("user created")
-        .user_id
-}
-
-/// A signed-in browser: a user with `role` and the cookie of their session.
-async fn signed_in(pool: &PgPool, role: Role) -> String {
-    let email = format!("{}@example.com", role.as_str());
-    let user_id = create_user(pool, &email, role).await;
-    let id =
-        app::auth::session::create(pool, &AuthSettings::default(), user_id, "test", "127.0.0.1")
-            .await
-            .expect("session");
-    format!("pareto_session={id}")
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
-    }
-}
-
-async fn send(router: &Router, request: Request<Body>) -> Reply {
-    let response = router.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-/// Calls a server function the way the browser's form does: same-origin, form-encoded.
-async fn call<S: ServerFn>(router: &Router, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
-    call_from::<S>(router, cookie, form, "same-origin").await
-}
-
-async fn call_from<S: ServerFn>(
-    router: &Router,
-    cookie: Option<&str>,
-    form: &[(&str, &str)],
-    fetch_site: &str,
-) -> Reply {
-    let body = serde_urlencoded_form(form);
-    let mut request = Request::post(S::PATH)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json")
-        .header("sec-fetch-site", fetch_site);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    send(router, request.body(Body::from(body)).expect("request")).await
-}
-
-fn serde_urlencoded_form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-async fn count(pool: &PgPool, table: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(&format!("select count(*) from {table}"))
-        .fetch_one(pool)
-        .await
-        .expect("count")
-}
-
-async fn get(router: &Router, path: &str, cookie: Option<&str>) -> Reply {
-    let mut request = Request::get(path);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    send(router, request.body(Body::empty()).expect("request")).await
-}
-
-async fn bearer(router: &Router, path: &str, token: &str) -> Reply {
-    let request = Request::get(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    send(router, request).await
-}
-
-fn location(reply: &Reply) -> &str {
-    reply
-        .headers
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-}
+use app::state::AuthSettings;
+use common::*;
 
 // ---------------------------------------------------------------------------------------------
 // Roles

@@ -3,20 +3,34 @@
 pub mod auth;
 pub mod error;
 pub mod json;
+mod telemetry;
 mod whoami;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
+use tower::ServiceBuilder;
 use tower_http::decompression::RequestDecompressionLayer;
 
 use app::state::AppState;
 use error::ApiError;
 
 /// Every `/api/v1` route, in one place.
-pub fn router(body_limit_bytes: usize) -> Router<AppState> {
+/// `ingest_concurrency` bounds the batches stored at once; past it the server answers 429 with
+/// `Retry-After` instead of queueing without bound.
+pub fn router(body_limit_bytes: usize, ingest_concurrency: usize) -> Router<AppState> {
+    let shed_load = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            ApiError::Overloaded {
+                retry_after_seconds: 1,
+            }
+        }))
+        .load_shed()
+        .concurrency_limit(ingest_concurrency);
     Router::new()
         .route("/whoami", get(whoami::get))
+        .route("/telemetry", post(telemetry::post).route_layer(shed_load))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
         .layer(RequestDecompressionLayer::new())
         .layer(DefaultBodyLimit::max(body_limit_bytes))

@@ -1,0 +1,502 @@
+//! The telemetry batch an agent posts: validation of every field (reporting each bad path, not just
+//! the first) and the hourly sums it adds to. Pure: no I/O, no SQL.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use crate::error::FieldError;
+
+pub const MAX_SAMPLES: usize = 10_000;
+/// Samples may be stamped at most this far ahead of the server's clock.
+pub const MAX_FUTURE_SKEW: TimeDelta = TimeDelta::minutes(5);
+/// A sample below this utilization counts as idle.
+pub const IDLE_UTILIZATION_PCT: f64 = 10.0;
+/// At most this many field errors are reported for one batch.
+pub const MAX_REPORTED_ERRORS: usize = 100;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Latency {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub ts: DateTime<Utc>,
+    pub deployment: String,
+    pub gpu_uuid: String,
+    pub gpu_index: i32,
+    pub gpu_model: String,
+    pub interval_s: f64,
+    pub utilization_pct: f64,
+    pub memory_used_mib: f64,
+    pub power_watts: f64,
+    pub requests: i64,
+    pub latency: Option<Latency>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    pub batch_id: Uuid,
+    pub host: String,
+    pub samples: Vec<Sample>,
+}
+
+struct Errors(Vec<FieldError>, usize);
+
+impl Errors {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.1 += 1;
+        if self.0.len() < MAX_REPORTED_ERRORS {
+            self.0.push(FieldError {
+                field: path.into(),
+                message: message.into(),
+            });
+        }
+    }
+}
+
+const BATCH_FIELDS: &[&str] = &["batch_id", "host", "samples"];
+const SAMPLE_FIELDS: &[&str] = &[
+    "ts",
+    "deployment",
+    "gpu_uuid",
+    "gpu_index",
+    "gpu_model",
+    "interval_s",
+    "utilization_pct",
+    "memory_used_mib",
+    "power_watts",
+    "requests",
+    "latency_ms",
+];
+const LATENCY_FIELDS: &[&str] = &["p50", "p95", "p99"];
+
+fn unknown_fields(object: &Map<String, Value>, known: &[&str], path: &str, errors: &mut Errors) {
+    for key in object.keys().filter(|key| !known.contains(&key.as_str())) {
+        let at = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        errors.add(
+            at,
+            format!("unknown field; expected one of {}", known.join(", ")),
+        );
+    }
+}
+
+fn text(
+    object: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    max: usize,
+    errors: &mut Errors,
+) -> Option<String> {
+    let at = format!("{path}{key}");
+    match object.get(key) {
+        None | Some(Value::Null) => errors.add(at, "required"),
+        Some(Value::String(value)) if value.trim().is_empty() => {
+            errors.add(at, "must not be empty")
+        }
+        Some(Value::String(value)) if value.chars().count() > max => {
+            errors.add(at, format!("must be at most {max} characters"))
+        }
+        Some(Value::String(value)) => return Some(value.trim().to_owned()),
+        Some(_) => errors.add(at, "must be a string"),
+    }
+    None
+}
+
+/// A finite number within `min..=max` (`max` None: unbounded).
+fn number(
+    object: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    range: (f64, Option<f64>),
+    errors: &mut Errors,
+) -> Option<f64> {
+    let at = format!("{path}{key}");
+    match object.get(key) {
+        None | Some(Value::Null) => errors.add(at, "required"),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(value) if value < range.0 => {
+                errors.add(at, format!("must be at least {}", range.0))
+            }
+            Some(value) if range.1.is_some_and(|max| value > max) => errors.add(
+                at,
+                format!("must be at most {}", range.1.unwrap_or_default()),
+            ),
+            Some(value) => return Some(value),
+            None => errors.add(at, "must be a finite number"),
+        },
+        Some(_) => errors.add(at, "must be a number"),
+    }
+    None
+}
+
+fn integer(
+    object: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    max: i64,
+    errors: &mut Errors,
+) -> Option<i64> {
+    let at = format!("{path}{key}");
+    match object.get(key) {
+        None | Some(Value::Null) => errors.add(at, "required"),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(value) if value < 0 => errors.add(at, "must not be negative"),
+            Some(value) if value > max => errors.add(at, format!("must be at most {max}")),
+            Some(value) => return Some(value),
+            None => errors.add(at, "must be a whole number"),
+        },
+        Some(_) => errors.add(at, "must be a whole number"),
+    }
+    None
+}
+
+fn latency(value: Option<&Value>, path: &str, errors: &mut Errors) -> Option<Latency> {
+    let at = format!("{path}latency_ms");
+    let object = match value {
+        None | Some(Value::Null) => return None,
+        Some(Value::Object(object)) => object,
+        Some(_) => {
+            errors.add(
+                at,
+                "must be an object with p50, p95 and p99 in milliseconds",
+            );
+            return None;
+        }
+    };
+    unknown_fields(object, LATENCY_FIELDS, &at, errors);
+    let prefix = format!("{at}.");
+    let mut read = |key: &str| match object.get(key) {
+        None | Some(Value::Null) => None,
+        Some(_) => number(object, key, &prefix, (0.0, None), errors),
+    };
+    Some(Latency {
+        p50: read("p50"),
+        p95: read("p95"),
+        p99: read("p99"),
+    })
+}
+
+fn sample(value: &Value, index: usize, now: DateTime<Utc>, errors: &mut Errors) -> Option<Sample> {
+    let path = format!("samples[{index}].");
+    let Value::Object(object) = value else {
+        errors.add(format!("samples[{index}]"), "must be an object");
+        return None;
+    };
+    unknown_fields(object, SAMPLE_FIELDS, &format!("samples[{index}]"), errors);
+    let ts = match object.get("ts") {
+        None | Some(Value::Null) => {
+            errors.add(format!("{path}ts"), "required");
+            None
+        }
+        Some(Value::String(text)) => match DateTime::parse_from_rfc3339(text) {
+            Ok(ts) if ts.with_timezone(&Utc) > now + MAX_FUTURE_SKEW => {
+                errors.add(
+                    format!("{path}ts"),
+                    "is more than 5 minutes in the future; check the host's clock",
+                );
+                None
+            }
+            Ok(ts) => Some(ts.with_timezone(&Utc)),
+            Err(_) => {
+                errors.add(
+                    format!("{path}ts"),
+                    "must be an RFC 3339 timestamp such as 2026-11-28T09:00:00Z",
+                );
+                None
+            }
+        },
+        Some(_) => {
+            errors.add(format!("{path}ts"), "must be an RFC 3339 timestamp string");
+            None
+        }
+    };
+    let deployment = text(object, "deployment", &path, 200, errors);
+    let gpu_uuid = text(object, "gpu_uuid", &path, 100, errors);
+    let gpu_index = integer(object, "gpu_index", &path, 1024, errors);
+    let gpu_model = text(object, "gpu_model", &path, 100, errors);
+    let interval_s = match number(object, "interval_s", &path, (0.0, Some(86_400.0)), errors) {
+        Some(interval) if interval <= 0.0 => {
+            errors.add(format!("{path}interval_s"), "must be greater than 0");
+            None
+        }
+        other => other,
+    };
+    let utilization_pct = number(object, "utilization_pct", &path, (0.0, Some(100.0)), errors);
+    let memory_used_mib = number(object, "memory_used_mib", &path, (0.0, None), errors);
+    let power_watts = number(object, "power_watts", &path, (0.0, None), errors);
+    let requests = integer(object, "requests", &path, i64::MAX, errors);
+    let latency = latency(object.get("latency_ms"), &path, errors);
+    Some(Sample {
+        ts: ts?,
+        deployment: deployment?,
+        gpu_uuid: gpu_uuid?,
+        gpu_index: i32::try_from(gpu_index?).ok()?,
+        gpu_model: gpu_model?,
+        interval_s: interval_s?,
+        utilization_pct: utilization_pct?,
+        memory_used_mib: memory_used_mib?,
+        power_watts: power_watts?,
+        requests: requests?,
+        latency,
+    })
+}
+
+/// Checks a whole batch and returns it, or every problem found (at most 100, then a count).
+pub fn parse_batch(value: &Value, now: DateTime<Utc>) -> Result<Batch, Vec<FieldError>> {
+    let mut errors = Errors(Vec::new(), 0);
+    let Value::Object(object) = value else {
+        return Err(vec![FieldError {
+            field: String::new(),
+            message: "the body must be a JSON object with batch_id, host and samples".into(),
+        }]);
+    };
+    unknown_fields(object, BATCH_FIELDS, "", &mut errors);
+    let batch_id = match object.get("batch_id") {
+        Some(Value::String(text)) => match Uuid::parse_str(text) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.add(
+                    "batch_id",
+                    "must be a UUID chosen by the agent; a retry reuses it",
+                );
+                None
+            }
+        },
+        None | Some(Value::Null) => {
+            errors.add("batch_id", "required");
+            None
+        }
+        Some(_) => {
+            errors.add("batch_id", "must be a UUID string");
+            None
+        }
+    };
+    let host = text(object, "host", "", 253, &mut errors);
+    let samples = match object.get("samples") {
+        Some(Value::Array(items)) if items.is_empty() => {
+            errors.add("samples", "send at least one sample");
+            Vec::new()
+        }
+        Some(Value::Array(items)) if items.len() > MAX_SAMPLES => {
+            errors.add(
+                "samples",
+                format!(
+                    "at most {MAX_SAMPLES} samples per batch; this one has {}",
+                    items.len()
+                ),
+            );
+            Vec::new()
+        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(index, item)| sample(item, index, now, &mut errors))
+            .collect(),
+        None | Some(Value::Null) => {
+            errors.add("samples", "required");
+            Vec::new()
+        }
+        Some(_) => {
+            errors.add("samples", "must be an array");
+            Vec::new()
+        }
+    };
+    let Errors(mut reported, total) = errors;
+    if total > reported.len() {
+        reported.push(FieldError {
+            field: String::new(),
+            message: format!("{} more problems not listed", total - reported.len()),
+        });
+    }
+    match (batch_id, host) {
+        (Some(batch_id), Some(host)) if reported.is_empty() => Ok(Batch {
+            batch_id,
+            host,
+            samples,
+        }),
+        _ => Err(reported),
+    }
+}
+
+/// The hourly sums one batch adds, per deployment key, GPU model and hour.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HourlyRollup {
+    pub sample_count: i64,
+    pub gpu_seconds: f64,
+    pub busy_gpu_seconds: f64,
+    pub idle_gpu_seconds: f64,
+    pub energy_joules: f64,
+    pub memory_mib_seconds: f64,
+    pub requests: i64,
+    pub latency_p95_weighted: f64,
+    pub latency_requests: i64,
+    pub latency_p95_max_ms: Option<f64>,
+}
+
+pub type RollupKey = (String, String, DateTime<Utc>);
+
+pub fn rollup(samples: &[Sample]) -> BTreeMap<RollupKey, HourlyRollup> {
+    let mut sums: BTreeMap<RollupKey, HourlyRollup> = BTreeMap::new();
+    for sample in samples {
+        let hour = sample
+            .ts
+            .duration_trunc(TimeDelta::hours(1))
+            .unwrap_or(sample.ts);
+        let sum = sums
+            .entry((sample.deployment.clone(), sample.gpu_model.clone(), hour))
+            .or_default();
+        sum.sample_count += 1;
+        sum.gpu_seconds += sample.interval_s;
+        sum.busy_gpu_seconds += sample.interval_s * sample.utilization_pct / 100.0;
+        if sample.utilization_pct < IDLE_UTILIZATION_PCT {
+            sum.idle_gpu_seconds += sample.interval_s;
+        }
+        sum.energy_joules += sample.power_watts * sample.interval_s;
+        sum.memory_mib_seconds += sample.memory_used_mib * sample.interval_s;
+        sum.requests += sample.requests;
+        if let Some(p95) = sample.latency.as_ref().and_then(|latency| latency.p95) {
+            sum.latency_p95_weighted += p95 * sample.requests as f64;
+            sum.latency_requests += sample.requests;
+            sum.latency_p95_max_ms = Some(sum.latency_p95_max_ms.map_or(p95, |max| max.max(p95)));
+        }
+    }
+    sums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+            .expect("now")
+            .with_timezone(&Utc)
+    }
+
+    fn good_sample() -> Value {
+        json!({
+            "ts": "2026-11-28T09:00:00Z", "deployment": "fraud-lgbm-v3",
+            "gpu_uuid": "GPU-8a", "gpu_index": 0, "gpu_model": "NVIDIA H100 80GB HBM3",
+            "interval_s": 10, "utilization_pct": 87.5, "memory_used_mib": 40213, "power_watts": 612.3,
+            "requests": 1520, "latency_ms": { "p50": 12.1, "p95": 40.2, "p99": 80.3 }
+        })
+    }
+
+    fn batch(samples: Vec<Value>) -> Value {
+        json!({ "batch_id": "5f0c1a52-6a47-4c39-9d7e-0e1f2a3b4c5d", "host": "gpu-node-17", "samples": samples })
+    }
+
+    fn paths(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn the_documented_example_is_accepted() {
+        let parsed = parse_batch(&batch(vec![good_sample()]), now()).expect("valid");
+        assert_eq!(parsed.host, "gpu-node-17");
+        assert_eq!(parsed.samples.len(), 1);
+        let sample = &parsed.samples[0];
+        assert_eq!(sample.requests, 1520);
+        assert_eq!(sample.latency.as_ref().and_then(|l| l.p95), Some(40.2));
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_with_its_path() {
+        let mut bad = good_sample();
+        bad["utilization_pct"] = json!(101);
+        bad["power_watts"] = json!(-1);
+        bad["interval_s"] = json!(0);
+        bad["ts"] = json!("yesterday");
+        bad["colour"] = json!("blue");
+        bad["latency_ms"]["p95"] = json!("fast");
+        let mut future = good_sample();
+        future["ts"] = json!("2026-11-28T10:06:00Z");
+        future.as_object_mut().expect("object").remove("requests");
+        let errors =
+            parse_batch(&batch(vec![good_sample(), bad, future]), now()).expect_err("invalid");
+        assert_eq!(
+            paths(&errors),
+            [
+                "samples[1].colour",
+                "samples[1].ts",
+                "samples[1].interval_s",
+                "samples[1].utilization_pct",
+                "samples[1].power_watts",
+                "samples[1].latency_ms.p95",
+                "samples[2].ts",
+                "samples[2].requests",
+            ]
+        );
+        assert!(errors[6].message.contains("future"), "{:?}", errors[6]);
+    }
+
+    #[test]
+    fn five_minutes_of_clock_skew_are_tolerated() {
+        let mut sample = good_sample();
+        sample["ts"] = json!("2026-11-28T10:05:00Z");
+        assert!(parse_batch(&batch(vec![sample]), now()).is_ok());
+    }
+
+    #[test]
+    fn the_batch_itself_is_checked() {
+        let errors = parse_batch(
+            &json!({ "batch_id": "nope", "samples": [], "extra": 1 }),
+            now(),
+        )
+        .expect_err("bad");
+        assert_eq!(paths(&errors), ["extra", "batch_id", "host", "samples"]);
+        let too_many = batch(vec![good_sample(); MAX_SAMPLES + 1]);
+        let errors = parse_batch(&too_many, now()).expect_err("too many");
+        assert!(errors[0].message.contains("at most 10000"), "{:?}", errors);
+        assert!(parse_batch(&json!([1, 2]), now()).is_err());
+    }
+
+    #[test]
+    fn error_lists_are_capped() {
+        let mut bad = good_sample();
+        bad["utilization_pct"] = json!(500);
+        let errors = parse_batch(&batch(vec![bad; 150]), now()).expect_err("bad");
+        assert_eq!(errors.len(), MAX_REPORTED_ERRORS + 1);
+        assert_eq!(
+            errors[MAX_REPORTED_ERRORS].message,
+            "50 more problems not listed"
+        );
+    }
+
+    #[test]
+    fn rollups_sum_per_deployment_model_and_hour() {
+        let mut idle = good_sample();
+        idle["utilization_pct"] = json!(5);
+        idle["ts"] = json!("2026-11-28T09:59:59Z");
+        idle["latency_ms"] = Value::Null;
+        let mut next_hour = good_sample();
+        next_hour["ts"] = json!("2026-11-28T10:00:00Z");
+        let parsed =
+            parse_batch(&batch(vec![good_sample(), idle, next_hour]), now()).expect("valid");
+        let sums = rollup(&parsed.samples);
+        assert_eq!(sums.len(), 2);
+        let (key, nine) = sums.iter().next().expect("first hour");
+        assert_eq!(key.2.to_rfc3339(), "2026-11-28T09:00:00+00:00");
+        assert_eq!(nine.sample_count, 2);
+        assert_eq!(nine.gpu_seconds, 20.0);
+        assert!((nine.busy_gpu_seconds - (8.75 + 0.5)).abs() < 1e-9);
+        assert_eq!(nine.idle_gpu_seconds, 10.0);
+        assert!((nine.energy_joules - 12_246.0).abs() < 1e-6);
+        assert_eq!(nine.requests, 3040);
+        assert_eq!(
+            nine.latency_requests, 1520,
+            "only samples that report latency"
+        );
+        assert_eq!(nine.latency_p95_max_ms, Some(40.2));
+    }
+}

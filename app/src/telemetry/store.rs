@@ -1,0 +1,337 @@
+//! Telemetry in Postgres: a batch, its samples and its hourly sums are written in one transaction,
+//! so a batch is stored whole or not at all and the sums never drift from the samples.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+use super::ingest::{rollup, Batch, Sample};
+
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Stored {
+        samples: usize,
+        /// Deployment keys seen for the first time, now waiting to be linked to a model version.
+        new_deployments: Vec<String>,
+    },
+    /// This batch_id was stored before with the same content; nothing was written.
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("batch {0} was already stored with different content")]
+    Conflict(Uuid),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn partition_name(day: NaiveDate) -> String {
+    format!("telemetry_sample_p{}", day.format("%Y%m%d"))
+}
+
+/// Creates the daily partitions for `days` that do not exist yet.
+pub async fn ensure_partitions(
+    pool: &PgPool,
+    days: &BTreeSet<NaiveDate>,
+) -> Result<(), sqlx::Error> {
+    let names: Vec<String> = days.iter().map(|day| partition_name(*day)).collect();
+    let missing = sqlx::query_scalar!(
+        r#"select name as "name!" from unnest($1::text[]) as name where to_regclass(name) is null"#,
+        &names
+    )
+    .fetch_all(pool)
+    .await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    // One creator at a time; the others find the partition there when they get the lock.
+    sqlx::query!("select pg_advisory_xact_lock(hashtext('telemetry_sample partitions'))")
+        .execute(&mut *tx)
+        .await?;
+    for day in days {
+        let name = partition_name(*day);
+        if !missing.contains(&name) {
+            continue;
+        }
+        let next = day.succ_opt().unwrap_or(*day);
+        // The name and bounds come from dates, never from input text.
+        let ddl = format!(
+            "create table if not exists {name} partition of telemetry_sample \
+             for values from ('{day}T00:00:00Z') to ('{next}T00:00:00Z')"
+        );
+        sqlx::query(&ddl).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Stores a validated batch exactly once.
+pub async fn ingest(
+    pool: &PgPool,
+    batch: &Batch,
+    content_hash: &[u8],
+    api_token_id: Option<Uuid>,
+) -> Result<Outcome, IngestError> {
+    let days: BTreeSet<NaiveDate> = batch.samples.iter().map(|s| s.ts.date_naive()).collect();
+    ensure_partitions(pool, &days).await?;
+
+    let mut tx = pool.begin().await?;
+    let claimed = sqlx::query_scalar!(
+        "insert into telemetry_batch (batch_id, content_hash, host, sample_count, api_token_id)
+         values ($1, $2, $3, $4, $5)
+         on conflict (batch_id) do nothing
+         returning batch_id",
+        batch.batch_id,
+        content_hash,
+        batch.host,
+        i32::try_from(batch.samples.len()).unwrap_or(i32::MAX),
+        api_token_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if claimed.is_none() {
+        let stored = sqlx::query_scalar!(
+            "select content_hash from telemetry_batch where batch_id = $1",
+            batch.batch_id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        return if stored == content_hash {
+            Ok(Outcome::Duplicate)
+        } else {
+            Err(IngestError::Conflict(batch.batch_id))
+        };
+    }
+
+    let deployments = register_deployments(&mut tx, &batch.samples).await?;
+    let new_deployments = deployments
+        .iter()
+        .filter(|(_, (_, new))| *new)
+        .map(|(key, _)| key.clone())
+        .collect();
+    let ids: BTreeMap<&str, Uuid> = deployments
+        .iter()
+        .map(|(k, (id, _))| (k.as_str(), *id))
+        .collect();
+    insert_samples(&mut tx, batch, &ids).await?;
+    add_to_rollups(&mut tx, &batch.samples, &ids).await?;
+    record_devices(&mut tx, batch, &ids).await?;
+    tx.commit().await?;
+    Ok(Outcome::Stored {
+        samples: batch.samples.len(),
+        new_deployments,
+    })
+}
+
+/// The id of every deployment key in the batch, and whether it is new. Keys are taken in sorted
+/// order so that concurrent batches lock the same rows in the same order.
+async fn register_deployments(
+    tx: &mut sqlx::PgConnection,
+    samples: &[Sample],
+) -> Result<BTreeMap<String, (Uuid, bool)>, sqlx::Error> {
+    let mut latest: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    for sample in samples {
+        let seen = latest
+            .entry(sample.deployment.as_str())
+            .or_insert(sample.ts);
+        *seen = (*seen).max(sample.ts);
+    }
+    let keys: Vec<String> = latest.keys().map(|k| (*k).to_owned()).collect();
+    let seen: Vec<DateTime<Utc>> = latest.values().copied().collect();
+    let rows = sqlx::query!(
+        r#"insert into deployment (key, first_seen_at, last_seen_at)
+           select key, seen, seen from unnest($1::text[], $2::timestamptz[]) as t(key, seen)
+           on conflict (key) do update
+              set last_seen_at = greatest(deployment.last_seen_at, excluded.last_seen_at)
+           returning deployment_id, key, (xmax = 0) as "inserted!""#,
+        &keys,
+        &seen,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.key, (row.deployment_id, row.inserted)))
+        .collect())
+}
+
+async fn insert_samples(
+    tx: &mut sqlx::PgConnection,
+    batch: &Batch,
+    ids: &BTreeMap<&str, Uuid>,
+) -> Result<(), sqlx::Error> {
+    let samples = &batch.samples;
+    let column = |f: fn(&Sample) -> f64| samples.iter().map(f).collect::<Vec<f64>>();
+    let latency = |f: fn(&super::ingest::Latency) -> Option<f64>| {
+        samples
+            .iter()
+            .map(|s| s.latency.as_ref().and_then(f))
+            .collect::<Vec<Option<f64>>>()
+    };
+    let ts: Vec<DateTime<Utc>> = samples.iter().map(|s| s.ts).collect();
+    let deployment_ids: Vec<Uuid> = samples
+        .iter()
+        .map(|s| ids.get(s.deployment.as_str()).copied().unwrap_or_default())
+        .collect();
+    let gpu_uuids: Vec<String> = samples.iter().map(|s| s.gpu_uuid.clone()).collect();
+    let gpu_indexes: Vec<i32> = samples.iter().map(|s| s.gpu_index).collect();
+    let gpu_models: Vec<String> = samples.iter().map(|s| s.gpu_model.clone()).collect();
+    let requests: Vec<i64> = samples.iter().map(|s| s.requests).collect();
+    sqlx::query!(
+        "insert into telemetry_sample
+            (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model, interval_s,
+             utilization_pct, memory_used_mib, power_watts, requests,
+             latency_p50_ms, latency_p95_ms, latency_p99_ms)
+         select ts, deployment_id, $3, $4, gpu_uuid, gpu_index, gpu_model, interval_s,
+                utilization_pct, memory_used_mib, power_watts, requests, p50, p95, p99
+           from unnest($1::timestamptz[], $2::uuid[], $5::text[], $6::int[], $7::text[],
+                       $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::int8[],
+                       $13::float8[], $14::float8[], $15::float8[])
+             as t(ts, deployment_id, gpu_uuid, gpu_index, gpu_model, interval_s, utilization_pct,
+                  memory_used_mib, power_watts, requests, p50, p95, p99)",
+        &ts,
+        &deployment_ids,
+        batch.batch_id,
+        batch.host,
+        &gpu_uuids,
+        &gpu_indexes,
+        &gpu_models,
+        &column(|s| s.interval_s),
+        &column(|s| s.utilization_pct),
+        &column(|s| s.memory_used_mib),
+        &column(|s| s.power_watts),
+        &requests,
+        &latency(|l| l.p50) as &[Option<f64>],
+        &latency(|l| l.p95) as &[Option<f64>],
+        &latency(|l| l.p99) as &[Option<f64>],
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn add_to_rollups(
+    tx: &mut sqlx::PgConnection,
+    samples: &[Sample],
+    ids: &BTreeMap<&str, Uuid>,
+) -> Result<(), sqlx::Error> {
+    let sums = rollup(samples);
+    let mut deployment_ids = Vec::new();
+    let mut gpu_models = Vec::new();
+    let mut hours = Vec::new();
+    let mut counts = Vec::new();
+    let mut gpu_seconds = Vec::new();
+    let mut busy = Vec::new();
+    let mut idle = Vec::new();
+    let mut energy = Vec::new();
+    let mut memory = Vec::new();
+    let mut requests = Vec::new();
+    let mut latency_weighted = Vec::new();
+    let mut latency_requests = Vec::new();
+    let mut latency_max: Vec<Option<f64>> = Vec::new();
+    for ((key, gpu_model, hour), sum) in &sums {
+        deployment_ids.push(ids.get(key.as_str()).copied().unwrap_or_default());
+        gpu_models.push(gpu_model.clone());
+        hours.push(*hour);
+        counts.push(sum.sample_count);
+        gpu_seconds.push(sum.gpu_seconds);
+        busy.push(sum.busy_gpu_seconds);
+        idle.push(sum.idle_gpu_seconds);
+        energy.push(sum.energy_joules);
+        memory.push(sum.memory_mib_seconds);
+        requests.push(sum.requests);
+        latency_weighted.push(sum.latency_p95_weighted);
+        latency_requests.push(sum.latency_requests);
+        latency_max.push(sum.latency_p95_max_ms);
+    }
+    sqlx::query!(
+        "insert into telemetry_hourly as h
+            (deployment_id, gpu_model, hour, sample_count, gpu_seconds, busy_gpu_seconds,
+             idle_gpu_seconds, energy_joules, memory_mib_seconds, requests, latency_p95_weighted,
+             latency_requests, latency_p95_max_ms)
+         select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::int8[], $5::float8[],
+                              $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int8[],
+                              $11::float8[], $12::int8[], $13::float8[])
+         on conflict (deployment_id, hour, gpu_model) do update set
+            sample_count = h.sample_count + excluded.sample_count,
+            gpu_seconds = h.gpu_seconds + excluded.gpu_seconds,
+            busy_gpu_seconds = h.busy_gpu_seconds + excluded.busy_gpu_seconds,
+            idle_gpu_seconds = h.idle_gpu_seconds + excluded.idle_gpu_seconds,
+            energy_joules = h.energy_joules + excluded.energy_joules,
+            memory_mib_seconds = h.memory_mib_seconds + excluded.memory_mib_seconds,
+            requests = h.requests + excluded.requests,
+            latency_p95_weighted = h.latency_p95_weighted + excluded.latency_p95_weighted,
+            latency_requests = h.latency_requests + excluded.latency_requests,
+            latency_p95_max_ms = greatest(h.latency_p95_max_ms, excluded.latency_p95_max_ms)",
+        &deployment_ids,
+        &gpu_models,
+        &hours,
+        &counts,
+        &gpu_seconds,
+        &busy,
+        &idle,
+        &energy,
+        &memory,
+        &requests,
+        &latency_weighted,
+        &latency_requests,
+        &latency_max as &[Option<f64>],
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Remembers what each GPU last reported, for the fleet overview.
+async fn record_devices(
+    tx: &mut sqlx::PgConnection,
+    batch: &Batch,
+    ids: &BTreeMap<&str, Uuid>,
+) -> Result<(), sqlx::Error> {
+    let mut latest: BTreeMap<&str, &Sample> = BTreeMap::new();
+    for sample in &batch.samples {
+        let entry = latest.entry(sample.gpu_uuid.as_str()).or_insert(sample);
+        if sample.ts >= entry.ts {
+            *entry = sample;
+        }
+    }
+    let uuids: Vec<String> = latest.keys().map(|k| (*k).to_owned()).collect();
+    let indexes: Vec<i32> = latest.values().map(|s| s.gpu_index).collect();
+    let models: Vec<String> = latest.values().map(|s| s.gpu_model.clone()).collect();
+    let deployments: Vec<Uuid> = latest
+        .values()
+        .map(|s| ids.get(s.deployment.as_str()).copied().unwrap_or_default())
+        .collect();
+    let utilization: Vec<f64> = latest.values().map(|s| s.utilization_pct).collect();
+    let power: Vec<f64> = latest.values().map(|s| s.power_watts).collect();
+    let seen: Vec<DateTime<Utc>> = latest.values().map(|s| s.ts).collect();
+    sqlx::query!(
+        "insert into gpu_device as d
+            (gpu_uuid, host, gpu_index, gpu_model, deployment_id, last_utilization_pct,
+             last_power_watts, last_seen_at)
+         select gpu_uuid, $2, gpu_index, gpu_model, deployment_id, utilization, power, seen
+           from unnest($1::text[], $3::int[], $4::text[], $5::uuid[], $6::float8[], $7::float8[],
+                       $8::timestamptz[])
+             as t(gpu_uuid, gpu_index, gpu_model, deployment_id, utilization, power, seen)
+         on conflict (gpu_uuid) do update set
+            host = excluded.host, gpu_index = excluded.gpu_index, gpu_model = excluded.gpu_model,
+            deployment_id = excluded.deployment_id,
+            last_utilization_pct = excluded.last_utilization_pct,
+            last_power_watts = excluded.last_power_watts, last_seen_at = excluded.last_seen_at
+         where d.last_seen_at <= excluded.last_seen_at",
+        &uuids,
+        batch.host,
+        &indexes,
+        &models,
+        &deployments,
+        &utilization,
+        &power,
+        &seen,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! `POST /api/v1/telemetry`: GPU samples from an agent, stored whole or not at all.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::auth::ApiCaller;
+use super::error::{ApiError, InvalidField};
+use super::json::ApiJson;
+use app::auth::secret::sha256;
+use app::state::AppState;
+use app::telemetry::ingest::parse_batch;
+use app::telemetry::store::{self, IngestError, Outcome};
+use app::tokens::Scope;
+
+#[tracing::instrument(skip_all, fields(batch_id, samples))]
+pub async fn post(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Scope::Ingest)?;
+    let batch = parse_batch(&body, Utc::now()).map_err(|errors| {
+        ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|e| InvalidField {
+                    path: e.field,
+                    message: e.message,
+                })
+                .collect(),
+        )
+    })?;
+    let span = tracing::Span::current();
+    span.record("batch_id", tracing::field::display(batch.batch_id));
+    span.record("samples", batch.samples.len());
+    // serde_json keeps object keys sorted, so equal content serializes to equal bytes.
+    let canonical = serde_json::to_string(&body).map_err(|_| ApiError::Internal)?;
+    let outcome = store::ingest(
+        &state.pool,
+        &batch,
+        &sha256(&canonical),
+        Some(caller.0.api_token_id),
+    )
+    .await;
+    match outcome {
+        Ok(Outcome::Stored { samples, new_deployments }) => {
+            if !new_deployments.is_empty() {
+                tracing::info!(?new_deployments, "new deployments are waiting to be linked to a model");
+            }
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({
+                    "batch_id": batch.batch_id,
+                    "accepted": samples,
+                    "duplicate": false,
+                    "new_deployments": new_deployments,
+                })),
+            ))
+        }
+        Ok(Outcome::Duplicate) => Ok((
+            StatusCode::OK,
+            Json(json!({ "batch_id": batch.batch_id, "accepted": 0, "duplicate": true })),
+        )),
+        Err(IngestError::Conflict(batch_id)) => Err(ApiError::Conflict(format!(
+            "batch {batch_id} was already stored with different content; a new batch needs a new batch_id"
+        ))),
+        Err(IngestError::Database(error)) => Err(error.into()),
+    }
+}

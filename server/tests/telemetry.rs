@@ -1,0 +1,238 @@
+//! `POST /api/v1/telemetry` through the real router and a fresh database.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use std::io::Write;
+
+use app::audit::Actor;
+use app::tokens::Scope;
+use common::*;
+
+async fn token(pool: &PgPool, scopes: &[Scope]) -> String {
+    let name = format!("agent-{}", uuid::Uuid::new_v4());
+    app::tokens::store::create(pool, &Actor::System, &name, scopes, None)
+        .await
+        .expect("token")
+        .secret
+}
+
+fn sample(ts: &str, deployment: &str, utilization: f64, requests: i64) -> Value {
+    json!({
+        "ts": ts, "deployment": deployment, "gpu_uuid": "GPU-8a", "gpu_index": 0,
+        "gpu_model": "NVIDIA H100 80GB HBM3", "interval_s": 10, "utilization_pct": utilization,
+        "memory_used_mib": 40213, "power_watts": 600, "requests": requests,
+        "latency_ms": { "p50": 12.1, "p95": 40.0, "p99": 80.3 }
+    })
+}
+
+fn batch(batch_id: &str, samples: Vec<Value>) -> Value {
+    json!({ "batch_id": batch_id, "host": "gpu-node-17", "samples": samples })
+}
+
+const BATCH_ID: &str = "5f0c1a52-6a47-4c39-9d7e-0e1f2a3b4c5d";
+
+fn recent(minutes_ago: i64) -> String {
+    (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)).to_rfc3339()
+}
+
+async fn post(router: &axum::Router, token: &str, body: Vec<u8>, gzip: bool) -> Reply {
+    let mut request = Request::post("/api/v1/telemetry")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json");
+    if gzip {
+        request = request.header(header::CONTENT_ENCODING, "gzip");
+    }
+    send(router, request.body(Body::from(body)).expect("request")).await
+}
+
+async fn post_json(router: &axum::Router, token: &str, body: &Value) -> Reply {
+    post(
+        router,
+        token,
+        serde_json::to_vec(body).expect("json"),
+        false,
+    )
+    .await
+}
+
+async fn scalar(pool: &PgPool, sql: &str) -> f64 {
+    sqlx::query_scalar::<_, f64>(sql)
+        .fetch_one(pool)
+        .await
+        .expect(sql)
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_batch_is_stored_with_its_hourly_sums_and_new_deployments(pool: PgPool) {
+    let router = router(pool.clone());
+    let token = token(&pool, &[Scope::Ingest]).await;
+    let body = batch(
+        BATCH_ID,
+        vec![
+            sample(&recent(30), "fraud-lgbm-v3", 80.0, 1000),
+            sample(&recent(20), "fraud-lgbm-v3", 5.0, 0),
+            sample(&recent(10), "search-bert-v1", 50.0, 500),
+        ],
+    );
+    let reply = post_json(&router, &token, &body).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    assert_eq!(reply.json()["accepted"], 3);
+    assert_eq!(reply.json()["duplicate"], false);
+    assert_eq!(
+        reply.json()["new_deployments"],
+        json!(["fraud-lgbm-v3", "search-bert-v1"])
+    );
+
+    assert_eq!(count(&pool, "telemetry_sample").await, 3);
+    let unassigned: i64 =
+        sqlx::query_scalar("select count(*) from deployment where model_version_id is null")
+            .fetch_one(&pool)
+            .await
+            .expect("deployments");
+    assert_eq!(unassigned, 2);
+    // The hourly sums equal the samples they sum, whichever hours the samples fell in.
+    let gpu_seconds = scalar(&pool, "select sum(gpu_seconds) from telemetry_hourly").await;
+    assert_eq!(gpu_seconds, 30.0);
+    let requests = scalar(&pool, "select sum(requests)::float8 from telemetry_hourly").await;
+    assert_eq!(requests, 1500.0);
+    let idle = scalar(&pool, "select sum(idle_gpu_seconds) from telemetry_hourly").await;
+    assert_eq!(idle, 10.0);
+    let energy = scalar(&pool, "select sum(energy_joules) from telemetry_hourly").await;
+    assert_eq!(energy, 18_000.0);
+    let devices: i64 =
+        sqlx::query_scalar("select count(*) from gpu_device where host = 'gpu-node-17'")
+            .fetch_one(&pool)
+            .await
+            .expect("devices");
+    assert_eq!(devices, 1);
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_retried_batch_is_stored_once_and_a_reused_id_is_a_conflict(pool: PgPool) {
+    let router = router(pool.clone());
+    let token = token(&pool, &[Scope::Ingest]).await;
+    let body = batch(
+        BATCH_ID,
+        vec![sample(&recent(5), "fraud-lgbm-v3", 80.0, 1000)],
+    );
+    assert_eq!(
+        post_json(&router, &token, &body).await.status,
+        StatusCode::ACCEPTED
+    );
+
+    let retry = post_json(&router, &token, &body).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    assert_eq!(retry.json()["duplicate"], true);
+    assert_eq!(count(&pool, "telemetry_sample").await, 1);
+    assert_eq!(
+        scalar(&pool, "select sum(requests)::float8 from telemetry_hourly").await,
+        1000.0
+    );
+
+    let other = batch(
+        BATCH_ID,
+        vec![sample(&recent(5), "fraud-lgbm-v3", 80.0, 999)],
+    );
+    let conflict = post_json(&router, &token, &other).await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT, "{}", conflict.body);
+    assert_eq!(conflict.json()["status"], 409);
+    assert_eq!(count(&pool, "telemetry_sample").await, 1);
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn an_invalid_batch_lists_every_bad_path_and_stores_nothing(pool: PgPool) {
+    let router = router(pool.clone());
+    let token = token(&pool, &[Scope::Ingest]).await;
+    let mut bad = sample(&recent(1), "fraud-lgbm-v3", 80.0, 10);
+    bad["utilization_pct"] = json!(140);
+    bad["requests"] = json!(-3);
+    let body = batch(BATCH_ID, vec![sample(&recent(1), "ok", 1.0, 1), bad]);
+    let reply = post_json(&router, &token, &body).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        reply
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let paths: Vec<String> = reply.json()["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(paths, ["samples[1].utilization_pct", "samples[1].requests"]);
+    assert_eq!(count(&pool, "telemetry_sample").await, 0);
+    assert_eq!(count(&pool, "telemetry_batch").await, 0);
+    assert_eq!(count(&pool, "deployment").await, 0);
+
+    let malformed = post(&router, &token, b"{\"batch_id\": ".to_vec(), false).await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.json()["status"], 400);
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn only_a_live_token_with_the_ingest_scope_may_post(pool: PgPool) {
+    let router = router(pool.clone());
+    let body = batch(
+        BATCH_ID,
+        vec![sample(&recent(1), "fraud-lgbm-v3", 80.0, 10)],
+    );
+    let reader = token(&pool, &[Scope::Read, Scope::Write]).await;
+    let refused = post_json(&router, &reader, &body).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.json()["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("ingest"));
+
+    let created =
+        app::tokens::store::create(&pool, &Actor::System, "old-agent", &[Scope::Ingest], None)
+            .await
+            .expect("token");
+    app::tokens::store::revoke(&pool, &Actor::System, created.token.api_token_id)
+        .await
+        .expect("revoke");
+    assert_eq!(
+        post_json(&router, &created.secret, &body).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(count(&pool, "telemetry_sample").await, 0);
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn gzip_bodies_are_accepted_and_oversized_ones_refused(pool: PgPool) {
+    let router = router(pool.clone());
+    let token = token(&pool, &[Scope::Ingest]).await;
+    let body = batch(
+        BATCH_ID,
+        vec![sample(&recent(1), "fraud-lgbm-v3", 80.0, 10)],
+    );
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(&serde_json::to_vec(&body).expect("json"))
+        .expect("gzip");
+    let reply = post(&router, &token, encoder.finish().expect("gzip"), true).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+
+    // 16 MiB is the default limit; this body is larger.
+    let huge = vec![b' '; 17 << 20];
+    let refused = post(&router, &token, huge, false).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.json()["status"], 413);
+}
