@@ -34,9 +34,22 @@ impl Default for AuthSettings {
     }
 }
 
+/// How long raw telemetry is kept; the hourly rollups are kept for good.
+#[derive(Clone, Debug)]
+pub struct TelemetrySettings {
+    pub retention_days: u32,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self { retention_days: 30 }
+    }
+}
+
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub auth: AuthSettings,
+    pub telemetry: TelemetrySettings,
 }

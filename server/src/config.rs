@@ -5,7 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use app::state::AuthSettings;
+use app::state::{AuthSettings, TelemetrySettings};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/pareto";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -26,6 +26,7 @@ pub struct Config {
     pub public_origin: Option<String>,
     pub trust_proxy_headers: bool,
     pub auth: AuthSettings,
+    pub telemetry: TelemetrySettings,
     pub body_limit_bytes: usize,
     /// Telemetry batches stored at once; more are refused with 429 and Retry-After.
     pub ingest_concurrency: usize,
@@ -209,6 +210,11 @@ impl Config {
             trust_proxy_headers: get("PARETO_TRUST_PROXY_HEADERS")
                 .map_or(Ok(false), |v| parse_bool("PARETO_TRUST_PROXY_HEADERS", &v))?,
             auth,
+            telemetry: TelemetrySettings {
+                retention_days: get("PARETO_TELEMETRY_RETENTION_DAYS").map_or(Ok(30), |v| {
+                    parse_number("PARETO_TELEMETRY_RETENTION_DAYS", &v, 1)
+                })?,
+            },
             body_limit_bytes: get("PARETO_BODY_LIMIT")
                 .map_or(Ok(16 << 20), |v| parse_size("PARETO_BODY_LIMIT", &v))?,
             request_timeout: duration_or("PARETO_REQUEST_TIMEOUT", Duration::from_secs(30))?,

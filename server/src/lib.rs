@@ -22,5 +22,6 @@ pub fn state(pool: PgPool, config: &config::Config, mut leptos_options: LeptosOp
         leptos_options,
         pool,
         auth: config.auth.clone(),
+        telemetry: config.telemetry.clone(),
     }
 }

@@ -40,12 +40,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deletes expired sessions and old sign-in failures every ten minutes.
+/// Every ten minutes: deletes expired sessions and old sign-in failures, creates the telemetry
+/// partitions for the coming week and drops raw ones past the retention setting.
 fn spawn_housekeeping(state: app::state::AppState) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(600));
         loop {
             interval.tick().await;
+            if let Err(error) = app::telemetry::store::create_partitions_ahead(&state.pool, 7).await
+            {
+                tracing::warn!(%error, "creating telemetry partitions ahead failed");
+            }
+            match app::telemetry::store::drop_expired_partitions(
+                &state.pool,
+                state.telemetry.retention_days,
+            )
+            .await
+            {
+                Ok(dropped) if !dropped.is_empty() => {
+                    tracing::info!(?dropped, "dropped raw telemetry past retention")
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "dropping expired telemetry failed"),
+            }
             let sessions = app::auth::session::delete_expired(&state.pool, &state.auth).await;
             let failures = app::auth::throttle::delete_expired(&state.pool, &state.auth).await;
             match (sessions, failures) {

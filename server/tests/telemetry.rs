@@ -236,3 +236,45 @@ async fn gzip_bodies_are_accepted_and_oversized_ones_refused(pool: PgPool) {
     );
     assert_eq!(refused.json()["status"], 413);
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn retention_drops_old_raw_samples_and_keeps_the_rollups(pool: PgPool) {
+    let router = router(pool.clone());
+    let token = token(&pool, &[Scope::Ingest]).await;
+    let old = (chrono::Utc::now() - chrono::TimeDelta::days(40)).to_rfc3339();
+    let body = batch(
+        BATCH_ID,
+        vec![
+            sample(&old, "fraud-lgbm-v3", 80.0, 100),
+            sample(&recent(1), "fraud-lgbm-v3", 80.0, 200),
+        ],
+    );
+    assert_eq!(
+        post_json(&router, &token, &body).await.status,
+        StatusCode::ACCEPTED
+    );
+    app::telemetry::store::create_partitions_ahead(&pool, 7)
+        .await
+        .expect("partitions ahead");
+
+    let dropped = app::telemetry::store::drop_expired_partitions(&pool, 30)
+        .await
+        .expect("retention");
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert_eq!(count(&pool, "telemetry_sample").await, 1);
+    assert_eq!(
+        scalar(&pool, "select sum(requests)::float8 from telemetry_hourly").await,
+        300.0,
+        "rollups outlive the raw samples"
+    );
+    let partitions: i64 = sqlx::query_scalar(
+        "select count(*) from pg_inherits i join pg_class p on p.oid = i.inhparent where p.relname = 'telemetry_sample'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("partitions");
+    assert!(
+        partitions >= 8,
+        "today and the next seven days exist: {partitions}"
+    );
+}

@@ -335,3 +335,66 @@ async fn record_devices(
     .await?;
     Ok(())
 }
+
+/// Creates the partitions for today and the next `days_ahead` days, so ingest rarely has to.
+pub async fn create_partitions_ahead(pool: &PgPool, days_ahead: u32) -> Result<(), sqlx::Error> {
+    let today = Utc::now().date_naive();
+    let days: BTreeSet<NaiveDate> = (0..=days_ahead)
+        .filter_map(|offset| today.checked_add_days(chrono::Days::new(u64::from(offset))))
+        .collect();
+    ensure_partitions(pool, &days).await
+}
+
+/// The day a raw partition holds, from its name.
+fn partition_day(name: &str) -> Option<NaiveDate> {
+    let digits = name.strip_prefix("telemetry_sample_p")?;
+    NaiveDate::parse_from_str(digits, "%Y%m%d").ok()
+}
+
+/// Drops raw partitions whose whole day is older than `retention_days`; the hourly rollups stay.
+/// Returns the names of the partitions dropped.
+pub async fn drop_expired_partitions(
+    pool: &PgPool,
+    retention_days: u32,
+) -> Result<Vec<String>, sqlx::Error> {
+    let Some(oldest_kept) = Utc::now()
+        .date_naive()
+        .checked_sub_days(chrono::Days::new(u64::from(retention_days)))
+    else {
+        return Ok(Vec::new());
+    };
+    let partitions = sqlx::query_scalar!(
+        r#"select c.relname::text as "name!"
+             from pg_inherits i
+             join pg_class c on c.oid = i.inhrelid
+             join pg_class p on p.oid = i.inhparent
+            where p.relname = 'telemetry_sample'"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut dropped = Vec::new();
+    for name in partitions {
+        if partition_day(&name).is_some_and(|day| day < oldest_kept) {
+            // The name was just read from the catalog and matched the partition pattern.
+            sqlx::query(&format!("drop table if exists {name}"))
+                .execute(pool)
+                .await?;
+            dropped.push(name);
+        }
+    }
+    Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_names_carry_their_day() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 28).expect("date");
+        assert_eq!(partition_name(day), "telemetry_sample_p20261128");
+        assert_eq!(partition_day("telemetry_sample_p20261128"), Some(day));
+        assert_eq!(partition_day("telemetry_sample"), None);
+        assert_eq!(partition_day("telemetry_sample_p2026"), None);
+    }
+}

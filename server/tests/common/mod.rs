@@ -34,6 +34,7 @@ pub fn router_with(pool: PgPool, auth: AuthSettings) -> Router {
         leptos_options: options,
         pool,
         auth,
+        telemetry: Default::default(),
     };
     pareto_server::router::router(state, &config)
 }
