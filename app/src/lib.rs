@@ -8,6 +8,7 @@ pub mod auth;
 pub mod components;
 pub mod error;
 pub mod overview;
+pub mod prices;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod teams;
@@ -23,6 +24,7 @@ use leptos_router::path;
 use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
 use crate::components::{Frame, UserResource, Wordmark};
 use crate::overview::OverviewPage;
+use crate::prices::PricesPage;
 use crate::teams::TeamsPage;
 use crate::tokens::TokensPage;
 use crate::users::UsersPage;
@@ -65,6 +67,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/settings/teams") view=|| view! { <Frame><TeamsPage/></Frame> }/>
                 <Route path=path!("/settings/users") view=|| view! { <Frame><UsersPage/></Frame> }/>
                 <Route path=path!("/settings/tokens") view=|| view! { <Frame><TokensPage/></Frame> }/>
+                <Route path=path!("/settings/prices") view=|| view! { <Frame><PricesPage/></Frame> }/>
                 <Route path=path!("/settings/account") view=|| view! { <Frame><AccountPage/></Frame> }/>
             </Routes>
         </Router>

@@ -78,6 +78,7 @@ pub fn Frame(children: Children) -> impl IntoView {
                                     <nav class="mainnav" aria-label="Sections">
                                         <A href="/" exact=true>"Overview"</A>
                                         <A href="/settings/teams">"Teams"</A>
+                                        <A href="/settings/prices">"GPU prices"</A>
                                         <Show when=move || is_admin>
                                             <A href="/settings/users">"Users"</A>
                                             <A href="/settings/tokens">"API tokens"</A>
@@ -243,6 +244,18 @@ pub fn FormAlert(error: Signal<Option<AppError>>) -> impl IntoView {
     }
 }
 
+/// An amount with its currency: cents for everyday amounts, more places for fractions of a cent.
+pub fn format_money(amount: rust_decimal::Decimal, currency: &str) -> String {
+    let places = if amount.is_zero() || amount.abs() >= rust_decimal::Decimal::new(1, 2) {
+        2
+    } else {
+        4
+    };
+    let mut rounded = amount.round_dp(places);
+    rounded.rescale(places);
+    format!("{rounded} {currency}")
+}
+
 /// A timestamp in UTC, the same on the server and in the browser.
 pub fn format_time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -259,5 +272,19 @@ pub fn LoadError(error: AppError) -> impl IntoView {
     match error {
         AppError::Unauthenticated => view! { <SignInAgain/> }.into_any(),
         other => view! { <Notice kind="error">{other.to_string()}</Notice> }.into_any(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_money;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn money_shows_cents_or_fractions_of_a_cent() {
+        assert_eq!(format_money(Decimal::new(4, 0), "USD"), "4.00 USD");
+        assert_eq!(format_money(Decimal::new(27_456, 4), "EUR"), "2.75 EUR");
+        assert_eq!(format_money(Decimal::new(35, 4), "USD"), "0.0035 USD");
+        assert_eq!(format_money(Decimal::ZERO, "USD"), "0.00 USD");
     }
 }

@@ -49,6 +49,7 @@ pub async fn create_user(pool: &PgPool, email: &str, role: Role) -> uuid::Uuid {
 
 /// A signed-in browser: a user with `role` and the cookie of their session.
 pub async fn signed_in(pool: &PgPool, role: Role) -> String {
+    // One user per role and test database.
     let email = format!("{}@example.com", role.as_str());
     let user_id = create_user(pool, &email, role).await;
     let id =
