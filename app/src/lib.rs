@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod fleet;
 pub mod overview;
 pub mod prices;
 #[cfg(feature = "ssr")]
@@ -23,6 +24,7 @@ use leptos_router::path;
 
 use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
 use crate::components::{Frame, UserResource, Wordmark};
+use crate::fleet::FleetPage;
 use crate::overview::OverviewPage;
 use crate::prices::PricesPage;
 use crate::teams::TeamsPage;
@@ -64,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/setup") view=SetupPage/>
                 <Route path=path!("/") view=|| view! { <Frame><OverviewPage/></Frame> }/>
+                <Route path=path!("/fleet") view=|| view! { <Frame><FleetPage/></Frame> }/>
                 <Route path=path!("/settings/teams") view=|| view! { <Frame><TeamsPage/></Frame> }/>
                 <Route path=path!("/settings/users") view=|| view! { <Frame><UsersPage/></Frame> }/>
                 <Route path=path!("/settings/tokens") view=|| view! { <Frame><TokensPage/></Frame> }/>

@@ -77,6 +77,7 @@ pub fn Frame(children: Children) -> impl IntoView {
                                 view! {
                                     <nav class="mainnav" aria-label="Sections">
                                         <A href="/" exact=true>"Overview"</A>
+                                        <A href="/fleet">"Fleet"</A>
                                         <A href="/settings/teams">"Teams"</A>
                                         <A href="/settings/prices">"GPU prices"</A>
                                         <Show when=move || is_admin>
@@ -256,6 +257,23 @@ pub fn format_money(amount: rust_decimal::Decimal, currency: &str) -> String {
     format!("{rounded} {currency}")
 }
 
+/// A count with thousands separators: 1,234,567.
+pub fn format_count(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if value < 0 {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
+}
+
 /// A timestamp in UTC, the same on the server and in the browser.
 pub fn format_time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -279,6 +297,14 @@ pub fn LoadError(error: AppError) -> impl IntoView {
 mod tests {
     use super::format_money;
     use rust_decimal::Decimal;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(super::format_count(0), "0");
+        assert_eq!(super::format_count(999), "999");
+        assert_eq!(super::format_count(1_000), "1,000");
+        assert_eq!(super::format_count(-1_234_567), "-1,234,567");
+    }
 
     #[test]
     fn money_shows_cents_or_fractions_of_a_cent() {

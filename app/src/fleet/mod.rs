@@ -1,0 +1,112 @@
+//! The fleet: GPU hosts, their GPUs and the deployments on them, with what they cost.
+
+mod page;
+mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use page::FleetPage;
+pub use server_fns::*;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::prices::PricingKind;
+use crate::telemetry::cost::{Cost, Usage};
+
+/// An agent silent for longer than this is flagged as stale.
+pub const STALE_AFTER_MINUTES: i64 = 5;
+
+/// Cost in one currency, with what it buys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurrencyCost {
+    pub currency: String,
+    pub cost: Cost,
+    pub requests: i64,
+    pub per_thousand_reserved: Option<Decimal>,
+    pub per_thousand_utilization_weighted: Option<Decimal>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentCost {
+    pub deployment_id: Uuid,
+    pub key: String,
+    /// "name version" when linked to a model version.
+    pub model: Option<String>,
+    pub pricing_kind: PricingKind,
+    pub gpus: i64,
+    pub hosts: Vec<String>,
+    pub last_seen_at: DateTime<Utc>,
+    pub stale: bool,
+    pub usage: Usage,
+    /// One entry per currency the prices are in; never summed across currencies.
+    pub costs: Vec<CurrencyCost>,
+    /// GPU-hours no price covers (unknown GPU model or a gap in the catalog).
+    pub unpriced_gpu_hours: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Gpu {
+    pub host: String,
+    pub gpu_index: i32,
+    pub gpu_uuid: String,
+    pub gpu_model: String,
+    pub deployment: Option<String>,
+    pub utilization_pct: f64,
+    pub power_watts: f64,
+    pub last_seen_at: DateTime<Utc>,
+    pub stale: bool,
+    pub idle: bool,
+    /// What the GPU costs per day at today's price, when a price covers it.
+    pub cost_per_day: Option<(Decimal, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fleet {
+    pub days: u32,
+    pub deployments: Vec<DeploymentCost>,
+    pub gpus: Vec<Gpu>,
+}
+
+impl Fleet {
+    pub fn hosts(&self) -> usize {
+        let mut hosts: Vec<&str> = self.gpus.iter().map(|g| g.host.as_str()).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        hosts.len()
+    }
+
+    /// Daily cost of the GPUs that are idle now, per currency.
+    pub fn idle_cost_per_day(&self) -> Vec<(String, Decimal)> {
+        let mut totals: Vec<(String, Decimal)> = Vec::new();
+        for (amount, currency) in self
+            .gpus
+            .iter()
+            .filter(|g| g.idle && !g.stale)
+            .filter_map(|g| g.cost_per_day.clone())
+        {
+            match totals.iter_mut().find(|(c, _)| *c == currency) {
+                Some((_, total)) => *total += amount,
+                None => totals.push((currency, amount)),
+            }
+        }
+        totals
+    }
+}
+
+/// The ranges the pages offer, in days.
+pub const RANGES: [(u32, &str); 4] = [
+    (1, "24 hours"),
+    (7, "7 days"),
+    (30, "30 days"),
+    (90, "90 days"),
+];
+
+pub fn clamp_days(days: Option<u32>) -> u32 {
+    match days {
+        Some(days) if RANGES.iter().any(|(d, _)| *d == days) => days,
+        _ => 7,
+    }
+}

@@ -1,0 +1,55 @@
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::Fleet;
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+use super::{clamp_days, store};
+#[cfg(feature = "ssr")]
+use crate::audit::Actor;
+#[cfg(feature = "ssr")]
+use crate::auth::{guard, Role};
+
+/// The fleet and each deployment's cost over the last `days` (1, 7, 30 or 90).
+#[server]
+pub async fn load_fleet(days: Option<u32>) -> Result<Fleet, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        Ok(store::load(&guard::state()?.pool, clamp_days(days)).await?)
+    })
+    .await
+}
+
+#[server]
+pub async fn link_deployment(
+    deployment_id: Uuid,
+    model_name: String,
+    version: String,
+    team_id: Option<String>,
+) -> Result<(), AppError> {
+    guard::respond(async {
+        let member = guard::require(Role::Member)?;
+        let team_id = match team_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+        {
+            None => None,
+            Some(id) => Some(
+                id.parse::<Uuid>()
+                    .map_err(|_| AppError::field("team_id", "Choose an existing team."))?,
+            ),
+        };
+        store::link(
+            &guard::state()?.pool,
+            &Actor::User(member),
+            deployment_id,
+            &model_name,
+            &version,
+            team_id,
+        )
+        .await
+    })
+    .await
+}

@@ -1,0 +1,228 @@
+//! Fleet figures from the hourly rollups and the price catalog.
+
+use chrono::{TimeDelta, Utc};
+use rust_decimal::Decimal;
+use serde_json::json;
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use super::{CurrencyCost, DeploymentCost, Fleet, Gpu, STALE_AFTER_MINUTES};
+use crate::audit::{self, Actor, Change};
+use crate::error::{AppError, Validator};
+use crate::prices::PricingKind;
+use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
+use crate::telemetry::ingest::IDLE_UTILIZATION_PCT;
+
+pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
+    let now = Utc::now();
+    let since = now - TimeDelta::days(i64::from(days));
+    let stale_before = now - TimeDelta::minutes(STALE_AFTER_MINUTES);
+
+    let deployments = sqlx::query!(
+        r#"select d.deployment_id, d.key, d.pricing_kind as "pricing_kind: PricingKind", d.last_seen_at,
+                  m.name || ' ' || v.version as model,
+                  (select count(*) from gpu_device g where g.deployment_id = d.deployment_id) as "gpus!",
+                  array(select distinct g.host from gpu_device g where g.deployment_id = d.deployment_id order by 1) as "hosts!"
+             from deployment d
+             left join model_version v using (model_version_id)
+             left join model m using (model_id)
+            order by d.key"#
+    )
+    .fetch_all(pool)
+    .await?;
+
+    let priced = sqlx::query!(
+        r#"select h.deployment_id, p.currency as "currency?", p.hourly_price as "hourly_price?",
+                  p.energy_price_per_kwh,
+                  sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
+                  sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
+                  sum(h.requests)::int8 as "requests!"
+             from telemetry_hourly h
+             join deployment d using (deployment_id)
+             left join gpu_price p
+               on p.gpu_model = h.gpu_model and p.pricing_kind = d.pricing_kind
+              and h.hour >= p.effective_from and (p.effective_to is null or h.hour < p.effective_to)
+            where h.hour >= date_trunc('hour', $1::timestamptz)
+            group by h.deployment_id, p.gpu_price_id, p.currency, p.hourly_price, p.energy_price_per_kwh"#,
+        since
+    )
+    .fetch_all(pool)
+    .await?;
+
+    let mut usage: BTreeMap<Uuid, Usage> = BTreeMap::new();
+    let mut unpriced: BTreeMap<Uuid, f64> = BTreeMap::new();
+    let mut costs: BTreeMap<(Uuid, String), (crate::telemetry::cost::Cost, i64)> = BTreeMap::new();
+    for row in priced {
+        let part = Usage {
+            gpu_seconds: row.gpu_seconds,
+            busy_gpu_seconds: row.busy,
+            idle_gpu_seconds: row.idle,
+            energy_joules: row.energy,
+            requests: row.requests,
+        };
+        *usage.entry(row.deployment_id).or_default() += part;
+        match (row.currency, row.hourly_price) {
+            (Some(currency), Some(hourly_price)) => {
+                let rate = Rate {
+                    hourly_price,
+                    energy_price_per_kwh: row.energy_price_per_kwh,
+                };
+                let entry = costs.entry((row.deployment_id, currency)).or_default();
+                entry.0 += cost_of(&part, &rate);
+                entry.1 += part.requests;
+            }
+            _ => *unpriced.entry(row.deployment_id).or_default() += part.gpu_hours(),
+        }
+    }
+
+    let deployments = deployments
+        .into_iter()
+        .map(|row| DeploymentCost {
+            usage: usage.get(&row.deployment_id).copied().unwrap_or_default(),
+            costs: costs
+                .iter()
+                .filter(|((id, _), _)| *id == row.deployment_id)
+                .map(|((_, currency), (cost, requests))| CurrencyCost {
+                    currency: currency.clone(),
+                    cost: *cost,
+                    requests: *requests,
+                    per_thousand_reserved: per_thousand_requests(cost.reserved, *requests),
+                    per_thousand_utilization_weighted: per_thousand_requests(
+                        cost.utilization_weighted,
+                        *requests,
+                    ),
+                })
+                .collect(),
+            unpriced_gpu_hours: unpriced
+                .get(&row.deployment_id)
+                .copied()
+                .unwrap_or_default(),
+            deployment_id: row.deployment_id,
+            key: row.key,
+            model: row.model,
+            pricing_kind: row.pricing_kind,
+            gpus: row.gpus,
+            hosts: row.hosts,
+            stale: row.last_seen_at < stale_before,
+            last_seen_at: row.last_seen_at,
+        })
+        .collect();
+
+    let gpus = sqlx::query!(
+        r#"select g.host, g.gpu_index, g.gpu_uuid, g.gpu_model, d.key as "deployment?",
+                  g.last_utilization_pct, g.last_power_watts, g.last_seen_at,
+                  p.hourly_price as "hourly_price?", p.currency as "currency?"
+             from gpu_device g
+             left join deployment d using (deployment_id)
+             left join gpu_price p
+               on p.gpu_model = g.gpu_model and p.pricing_kind = coalesce(d.pricing_kind, 'on_demand')
+              and now() >= p.effective_from and (p.effective_to is null or now() < p.effective_to)
+            order by g.host, g.gpu_index"#
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| Gpu {
+        idle: f64::from(row.last_utilization_pct) < IDLE_UTILIZATION_PCT,
+        stale: row.last_seen_at < stale_before,
+        cost_per_day: row
+            .hourly_price
+            .zip(row.currency)
+            .map(|(price, currency)| (price * Decimal::from(24), currency)),
+        host: row.host,
+        gpu_index: row.gpu_index,
+        gpu_uuid: row.gpu_uuid,
+        gpu_model: row.gpu_model,
+        deployment: row.deployment,
+        utilization_pct: f64::from(row.last_utilization_pct),
+        power_watts: f64::from(row.last_power_watts),
+        last_seen_at: row.last_seen_at,
+    })
+    .collect();
+
+    Ok(Fleet {
+        days,
+        deployments,
+        gpus,
+    })
+}
+
+/// Links a deployment to a model version, creating the model and version when they are new.
+pub async fn link(
+    pool: &PgPool,
+    actor: &Actor,
+    deployment_id: Uuid,
+    model_name: &str,
+    version: &str,
+    team_id: Option<Uuid>,
+) -> Result<(), AppError> {
+    let model_name = model_name.trim();
+    let version = version.trim();
+    let mut check = Validator::new();
+    check.check(
+        !model_name.is_empty(),
+        "model_name",
+        "Name the model, e.g. fraud-lgbm.",
+    );
+    check.check(
+        model_name.chars().count() <= 120,
+        "model_name",
+        "A model name has at most 120 characters.",
+    );
+    check.check(!version.is_empty(), "version", "Name the version, e.g. v3.");
+    check.check(
+        version.chars().count() <= 80,
+        "version",
+        "A version has at most 80 characters.",
+    );
+    check.finish()?;
+
+    let mut tx = pool.begin().await?;
+    let key = sqlx::query_scalar!(
+        "select key from deployment where deployment_id = $1 for update",
+        deployment_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such deployment.".into()))?;
+    let model_id = sqlx::query_scalar!(
+        "insert into model (name, owner_team_id) values ($1, $2)
+         on conflict (lower(name)) do update set updated_at = model.updated_at
+         returning model_id",
+        model_name,
+        team_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let model_version_id = sqlx::query_scalar!(
+        "insert into model_version (model_id, version) values ($1, $2)
+         on conflict (model_id, version) do update set version = excluded.version
+         returning model_version_id",
+        model_id,
+        version
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update deployment set model_version_id = $2, updated_at = now() where deployment_id = $1",
+        deployment_id,
+        model_version_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        Change {
+            action: "deployment.link",
+            entity_type: "deployment",
+            entity_id: deployment_id.to_string(),
+            summary: format!("linked deployment {key} to {model_name} {version}"),
+            detail: json!({ "deployment": key, "model": model_name, "version": version }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

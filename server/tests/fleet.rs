@@ -1,0 +1,173 @@
+//! Fleet figures: telemetry through the ingest API, priced by the catalog, read by the pages.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use app::audit::Actor;
+use app::auth::Role;
+use app::fleet::{LinkDeployment, LoadFleet};
+use app::tokens::Scope;
+use common::*;
+
+fn sample(
+    minutes_ago: i64,
+    deployment: &str,
+    gpu: &str,
+    model: &str,
+    utilization: f64,
+    requests: i64,
+) -> Value {
+    json!({
+        "ts": (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)).to_rfc3339(),
+        "deployment": deployment, "gpu_uuid": gpu, "gpu_index": 0, "gpu_model": model,
+        "interval_s": 1800, "utilization_pct": utilization, "memory_used_mib": 1000,
+        "power_watts": 500, "requests": requests
+    })
+}
+
+async fn ingest(router: &axum::Router, pool: &PgPool, samples: Vec<Value>) {
+    let token = app::tokens::store::create(pool, &Actor::System, "agent", &[Scope::Ingest], None)
+        .await
+        .expect("token")
+        .secret;
+    let body =
+        json!({ "batch_id": uuid::Uuid::new_v4(), "host": "gpu-node-1", "samples": samples });
+    let request = Request::post("/api/v1/telemetry")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let reply = send(router, request).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+}
+
+fn amount(value: &Value) -> f64 {
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an amount: {value}"))
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn deployment_cost_follows_gpu_hours_price_and_requests(pool: PgPool) {
+    let router = router(pool.clone());
+    ingest(
+        &router,
+        &pool,
+        vec![
+            // One H100-hour at half utilization serving 2,000 requests, priced at the 4.00 USD example.
+            sample(
+                20,
+                "fraud-lgbm-v3",
+                "GPU-a",
+                "NVIDIA H100 80GB HBM3",
+                50.0,
+                1000,
+            ),
+            sample(
+                50,
+                "fraud-lgbm-v3",
+                "GPU-a",
+                "NVIDIA H100 80GB HBM3",
+                50.0,
+                1000,
+            ),
+            // A GPU model the catalog does not know.
+            sample(20, "ocr-v1", "GPU-b", "NVIDIA T4", 5.0, 10),
+        ],
+    )
+    .await;
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let reply = call::<LoadFleet>(&router, Some(&viewer), &[("days", "7")]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let fleet = reply.json();
+    let fraud = &fleet["deployments"][0];
+    assert_eq!(fraud["key"], "fraud-lgbm-v3");
+    assert_eq!(fraud["usage"]["requests"], 2000);
+    let cost = &fraud["costs"][0];
+    assert_eq!(cost["currency"], "USD");
+    assert_eq!(amount(&cost["cost"]["reserved"]), 4.0);
+    assert_eq!(amount(&cost["cost"]["utilization_weighted"]), 2.0);
+    assert_eq!(amount(&cost["per_thousand_reserved"]), 2.0);
+    assert_eq!(amount(&cost["per_thousand_utilization_weighted"]), 1.0);
+
+    let ocr = &fleet["deployments"][1];
+    assert_eq!(ocr["costs"], json!([]));
+    assert_eq!(ocr["unpriced_gpu_hours"], 0.5);
+
+    let idle_gpu = fleet["gpus"]
+        .as_array()
+        .expect("gpus")
+        .iter()
+        .find(|g| g["gpu_uuid"] == "GPU-b")
+        .cloned();
+    assert_eq!(idle_gpu.expect("GPU-b")["idle"], true);
+
+    let page = get(&router, "/fleet?days=7", Some(&viewer)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("fraud-lgbm-v3") && page.body.contains("4.00 USD"),
+        "{}",
+        page.body
+    );
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_member_links_an_unassigned_deployment_and_a_viewer_cannot(pool: PgPool) {
+    let router = router(pool.clone());
+    ingest(
+        &router,
+        &pool,
+        vec![sample(5, "search-bert-v1", "GPU-c", "NVIDIA L4", 70.0, 50)],
+    )
+    .await;
+    let deployment_id: uuid::Uuid = sqlx::query_scalar("select deployment_id from deployment")
+        .fetch_one(&pool)
+        .await
+        .expect("deployment");
+    let id = deployment_id.to_string();
+    let form = [
+        ("deployment_id", id.as_str()),
+        ("model_name", "search-bert"),
+        ("version", "v1"),
+        ("team_id", ""),
+    ];
+
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    assert_eq!(
+        call::<LinkDeployment>(&router, Some(&viewer), &form)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    let member = signed_in(&pool, Role::Member).await;
+    let empty = [
+        ("deployment_id", id.as_str()),
+        ("model_name", " "),
+        ("version", ""),
+        ("team_id", ""),
+    ];
+    let refused = call::<LinkDeployment>(&router, Some(&member), &empty).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let linked = call::<LinkDeployment>(&router, Some(&member), &form).await;
+    assert_eq!(linked.status, StatusCode::OK, "{}", linked.body);
+    let model: String = sqlx::query_scalar(
+        "select m.name || ' ' || v.version from deployment d join model_version v using (model_version_id) join model m using (model_id)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("linked");
+    assert_eq!(model, "search-bert v1");
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'deployment.link'")
+            .fetch_one(&pool)
+            .await
+            .expect("audit");
+    assert_eq!(audited, 1);
+}
