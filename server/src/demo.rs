@@ -150,8 +150,12 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
                 .map_err(reason)?;
         }
     }
+    let samples = crate::demo_fleet::load(pool)
+        .await
+        .context("loading the demo fleet's telemetry")?;
     println!(
-        "Loaded the demo organization: {} teams, {} people, {} API tokens.",
+        "Loaded the demo organization: {} teams, {} people, {} API tokens, and {samples} telemetry \
+         samples from 5 GPU hosts over three weeks.",
         TEAMS.len(),
         created_people,
         TOKENS.len()

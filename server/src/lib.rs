@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod demo;
+mod demo_fleet;
 pub mod metrics;
 pub mod middleware;
 pub mod router;

@@ -156,7 +156,12 @@ fn Unassigned(
                                 <div class="link-key">
                                     <code class="strong">{deployment.key.clone()}</code>
                                     <span class="muted small">
-                                        {format!("{} GPUs · {}", deployment.gpus, deployment.hosts.join(", "))}
+                                        {format!(
+                                            "{} {} on {}",
+                                            deployment.gpus,
+                                            if deployment.gpus == 1 { "GPU" } else { "GPUs" },
+                                            deployment.hosts.join(", ")
+                                        )}
                                     </span>
                                 </div>
                                 {can_link.then(|| view! {
@@ -230,11 +235,13 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                             <th scope="col" class="numeric">"Requests"</th>
                             <th scope="col" class="numeric">"GPU-hours"</th>
                             <th scope="col" class="numeric">"Utilization"</th>
-                            <th scope="col" class="numeric">"Cost (reserved)"</th>
-                            <th scope="col" class="numeric">"Cost (utilization-weighted)"</th>
-                            <th scope="col" class="numeric">"Per 1k requests"</th>
+                            <th scope="col" class="numeric">
+                                "Cost" <span class="th-note">"reserved / weighted"</span>
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Per 1k requests" <span class="th-note">"reserved / weighted"</span>
+                            </th>
                             <th scope="col" class="numeric">"Idle cost"</th>
-                            <th scope="col">"Last seen"</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -244,18 +251,24 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                                 let reserved = costs_cell(&d, |c| Some(format_money(c.cost.reserved, &c.currency)));
                                 let weighted = costs_cell(&d, |c| Some(format_money(c.cost.utilization_weighted, &c.currency)));
                                 let per_thousand = costs_cell(&d, |c| c.per_thousand_reserved.map(|v| format_money(v, &c.currency)));
+                                let per_thousand_weighted = costs_cell(&d, |c| {
+                                    c.per_thousand_utilization_weighted.map(|v| format_money(v, &c.currency))
+                                });
                                 let idle = costs_cell(&d, |c| Some(format_money(c.cost.idle, &c.currency)));
                                 let utilization = d.usage.mean_utilization_pct().map_or("—".to_owned(), |u| format!("{u:.0}%"));
                                 view! {
                                     <tr>
                                         <td>
                                             <code class="strong">{d.key.clone()}</code>
+                                            {d.stale.then(|| view! { " " <span class="badge badge-warning" title="no report for over 5 minutes">"stale"</span> })}
                                             <div class="small">
                                                 {match d.model.clone() {
                                                     Some(model) => view! { <span class="muted">{model}</span> }.into_any(),
                                                     None => view! { <span class="badge badge-warning">"unassigned"</span> }.into_any(),
                                                 }}
-                                                <span class="muted">{format!(" · {} · {}", d.pricing_kind.label(), d.gpus)} " GPUs"</span>
+                                                <span class="muted">
+                                                    {format!(" · {} · {} {}", d.pricing_kind.label(), d.gpus, if d.gpus == 1 { "GPU" } else { "GPUs" })}
+                                                </span>
                                             </div>
                                             {(d.unpriced_gpu_hours > 0.0).then(|| view! {
                                                 <div class="small warning-text">
@@ -266,14 +279,15 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                                         <td class="numeric">{format_count(d.usage.requests)}</td>
                                         <td class="numeric">{format!("{:.1}", d.usage.gpu_hours())}</td>
                                         <td class="numeric">{utilization}</td>
-                                        <td class="numeric">{reserved}</td>
-                                        <td class="numeric">{weighted}</td>
-                                        <td class="numeric">{per_thousand}</td>
-                                        <td class="numeric">{idle}</td>
-                                        <td>
-                                            <Time time=d.last_seen_at/>
-                                            {d.stale.then(|| view! { " " <span class="badge badge-warning">"stale"</span> })}
+                                        <td class="numeric">
+                                            <div>{reserved}</div>
+                                            <div class="muted small">{weighted}</div>
                                         </td>
+                                        <td class="numeric">
+                                            <div>{per_thousand}</div>
+                                            <div class="muted small">{per_thousand_weighted}</div>
+                                        </td>
+                                        <td class="numeric">{idle}</td>
                                     </tr>
                                 }
                             })
@@ -318,7 +332,7 @@ fn GpuTable(gpus: Vec<Gpu>) -> impl IntoView {
                                     <tr>
                                         <td class="strong">{gpu.host.clone()}</td>
                                         <td>
-                                            {format!("#{} {}", gpu.gpu_index, gpu.gpu_model)}
+                                            {format!("#{} {}", gpu.gpu_index, gpu.gpu_model.trim_start_matches("NVIDIA "))}
                                             <div class="muted small"><code>{gpu.gpu_uuid.clone()}</code></div>
                                         </td>
                                         <td>

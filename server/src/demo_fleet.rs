@@ -1,0 +1,305 @@
+//! The demo's GPU fleet: five hosts, H100, A100 and L4 GPUs, a dozen deployments and three weeks
+//! of telemetry, stored through the same validation and ingest code the API uses.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Timelike, Utc};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use app::audit::Actor;
+use app::prices::PricingKind;
+use app::telemetry::ingest::parse_batch;
+use app::telemetry::store::{ingest, Outcome};
+
+const H100: &str = "NVIDIA H100 80GB HBM3";
+const A100: &str = "NVIDIA A100-SXM4-80GB";
+const L4: &str = "NVIDIA L4";
+
+/// A deployment: its key, the model version and team it belongs to (None: left unassigned for the
+/// demo's visitor to link), how it pays, and how busy it is.
+struct Deployment {
+    key: &'static str,
+    model: Option<(&'static str, &'static str, &'static str)>,
+    pricing: PricingKind,
+    /// Mean utilization at the daily peak, 0 to 1.
+    peak_utilization: f64,
+    /// Requests per GPU-second at full utilization.
+    requests_per_busy_second: f64,
+    /// p95 latency at low load, in ms.
+    base_p95_ms: f64,
+}
+
+const DEPLOYMENTS: &[Deployment] = &[
+    Deployment {
+        key: "fraud-lgbm-v3",
+        model: Some(("fraud-lgbm", "v3", "Fraud Detection")),
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.55,
+        requests_per_busy_second: 900.0,
+        base_p95_ms: 9.0,
+    },
+    Deployment {
+        key: "fraud-lgbm-v4-canary",
+        model: None,
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.12,
+        requests_per_busy_second: 850.0,
+        base_p95_ms: 8.0,
+    },
+    Deployment {
+        key: "search-bert-v2",
+        model: Some(("search-bert", "v2", "Search & Ranking")),
+        pricing: PricingKind::Reserved,
+        peak_utilization: 0.75,
+        requests_per_busy_second: 240.0,
+        base_p95_ms: 28.0,
+    },
+    Deployment {
+        key: "llm-summarizer-v1",
+        model: Some(("llm-summarizer", "v1", "Search & Ranking")),
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.85,
+        requests_per_busy_second: 6.0,
+        base_p95_ms: 950.0,
+    },
+    Deployment {
+        key: "llm-chat-70b-v2",
+        model: Some(("llm-chat-70b", "v2", "ML Platform")),
+        pricing: PricingKind::Reserved,
+        peak_utilization: 0.65,
+        requests_per_busy_second: 3.0,
+        base_p95_ms: 1800.0,
+    },
+    Deployment {
+        key: "forecast-tft-v5",
+        model: Some(("forecast-tft", "v5", "Forecasting")),
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.35,
+        requests_per_busy_second: 40.0,
+        base_p95_ms: 120.0,
+    },
+    Deployment {
+        key: "recsys-two-tower-v4",
+        model: Some(("recsys-two-tower", "v4", "Search & Ranking")),
+        pricing: PricingKind::Reserved,
+        peak_utilization: 0.7,
+        requests_per_busy_second: 700.0,
+        base_p95_ms: 15.0,
+    },
+    Deployment {
+        key: "embeddings-e5-v1",
+        model: Some(("embeddings-e5", "v1", "ML Platform")),
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.45,
+        requests_per_busy_second: 400.0,
+        base_p95_ms: 22.0,
+    },
+    Deployment {
+        key: "ocr-donut-v2",
+        model: Some(("ocr-donut", "v2", "Forecasting")),
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.5,
+        requests_per_busy_second: 18.0,
+        base_p95_ms: 310.0,
+    },
+    Deployment {
+        key: "toxicity-distilbert-v1",
+        model: Some(("toxicity-distilbert", "v1", "ML Platform")),
+        pricing: PricingKind::Spot,
+        peak_utilization: 0.6,
+        requests_per_busy_second: 520.0,
+        base_p95_ms: 12.0,
+    },
+    Deployment {
+        key: "batch-reindex-v1",
+        model: None,
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.04,
+        requests_per_busy_second: 0.0,
+        base_p95_ms: 0.0,
+    },
+    Deployment {
+        key: "fraud-gnn-v1",
+        model: Some(("fraud-gnn", "v1", "Fraud Detection")),
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.3,
+        requests_per_busy_second: 150.0,
+        base_p95_ms: 45.0,
+    },
+];
+
+/// (host, GPU model, deployment key of each GPU in index order)
+const HOSTS: &[(&str, &str, &[&str])] = &[
+    (
+        "gpu-node-01",
+        H100,
+        &[
+            "fraud-lgbm-v3",
+            "search-bert-v2",
+            "search-bert-v2",
+            "llm-summarizer-v1",
+        ],
+    ),
+    (
+        "gpu-node-02",
+        H100,
+        &[
+            "llm-chat-70b-v2",
+            "llm-chat-70b-v2",
+            "llm-chat-70b-v2",
+            "llm-chat-70b-v2",
+        ],
+    ),
+    (
+        "gpu-node-03",
+        A100,
+        &[
+            "forecast-tft-v5",
+            "recsys-two-tower-v4",
+            "recsys-two-tower-v4",
+            "embeddings-e5-v1",
+        ],
+    ),
+    (
+        "gpu-node-04",
+        L4,
+        &[
+            "ocr-donut-v2",
+            "toxicity-distilbert-v1",
+            "fraud-lgbm-v4-canary",
+            "batch-reindex-v1",
+        ],
+    ),
+    ("gpu-node-05", H100, &["fraud-gnn-v1", "fraud-gnn-v1"]),
+];
+
+const DAYS: i64 = 21;
+const INTERVAL_S: i64 = 300;
+const BATCH_SIZE: usize = 5_000;
+
+/// A small deterministic generator, so every demo looks the same.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Busier in the working day (UTC), quieter at night and at weekends.
+fn load_factor(ts: DateTime<Utc>) -> f64 {
+    use chrono::Datelike;
+    let hour = f64::from(ts.hour()) + f64::from(ts.minute()) / 60.0;
+    let daily = 0.35 + 0.65 * (((hour - 14.0) / 24.0 * std::f64::consts::TAU).cos() * 0.5 + 0.5);
+    let weekend = matches!(ts.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+    if weekend {
+        daily * 0.6
+    } else {
+        daily
+    }
+}
+
+fn sample(
+    ts: DateTime<Utc>,
+    host_gpu: (&str, usize, &str),
+    deployment: &Deployment,
+    noise: &mut Noise,
+) -> Value {
+    let (host, index, gpu_model) = host_gpu;
+    let utilization = (deployment.peak_utilization * load_factor(ts) * (0.85 + 0.3 * noise.next()))
+        .clamp(0.0, 1.0);
+    let busy_seconds = utilization * INTERVAL_S as f64;
+    let requests = (busy_seconds * deployment.requests_per_busy_second).round() as i64;
+    let idle_watts = if gpu_model == L4 { 16.0 } else { 70.0 };
+    let max_watts = match gpu_model {
+        H100 => 700.0,
+        A100 => 400.0,
+        _ => 72.0,
+    };
+    let mut value = json!({
+        "ts": ts.to_rfc3339(),
+        "deployment": deployment.key,
+        "gpu_uuid": format!("GPU-{host}-{index}"),
+        "gpu_index": index,
+        "gpu_model": gpu_model,
+        "interval_s": INTERVAL_S,
+        "utilization_pct": (utilization * 1000.0).round() / 10.0,
+        "memory_used_mib": 18_000.0 + 40_000.0 * utilization,
+        "power_watts": ((idle_watts + (max_watts - idle_watts) * utilization) * 10.0).round() / 10.0,
+        "requests": requests,
+    });
+    if requests > 0 {
+        let p95 = deployment.base_p95_ms
+            * (1.0 + 1.5 * utilization * utilization)
+            * (0.9 + 0.2 * noise.next());
+        value["latency_ms"] = json!({
+            "p50": (p95 * 0.45 * 10.0).round() / 10.0,
+            "p95": (p95 * 10.0).round() / 10.0,
+            "p99": (p95 * 1.7 * 10.0).round() / 10.0,
+        });
+    }
+    value
+}
+
+/// Sends three weeks of telemetry for every GPU, in batches, through validation and ingest.
+pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
+    let end = Utc::now().duration_trunc(TimeDelta::seconds(INTERVAL_S))?;
+    let start = end - TimeDelta::days(DAYS);
+    let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+    let mut pending: Vec<Value> = Vec::with_capacity(BATCH_SIZE);
+    let mut stored = 0;
+    for (host, gpu_model, gpus) in HOSTS {
+        for (index, key) in gpus.iter().enumerate() {
+            let Some(deployment) = DEPLOYMENTS.iter().find(|d| d.key == *key) else {
+                continue;
+            };
+            let mut ts = start;
+            while ts < end {
+                pending.push(sample(ts, (host, index, gpu_model), deployment, &mut noise));
+                ts += TimeDelta::seconds(INTERVAL_S);
+                if pending.len() == BATCH_SIZE {
+                    stored += send(pool, host, std::mem::take(&mut pending)).await?;
+                }
+            }
+        }
+        if !pending.is_empty() {
+            stored += send(pool, host, std::mem::take(&mut pending)).await?;
+        }
+    }
+    configure(pool).await?;
+    Ok(stored)
+}
+
+async fn send(pool: &PgPool, host: &str, samples: Vec<Value>) -> anyhow::Result<usize> {
+    let body = json!({ "batch_id": uuid::Uuid::new_v4(), "host": host, "samples": samples });
+    let batch = parse_batch(&body, Utc::now())
+        .map_err(|errors| anyhow::anyhow!("demo telemetry is invalid: {errors:?}"))?;
+    let hash = app::auth::secret::sha256(&body.to_string());
+    match ingest(pool, &batch, &hash, None).await? {
+        Outcome::Stored { samples, .. } => Ok(samples),
+        Outcome::Duplicate => Ok(0),
+    }
+}
+
+/// Pricing kinds and model links, as the organization's people would have set them.
+async fn configure(pool: &PgPool) -> anyhow::Result<()> {
+    let actor = Actor::CommandLine;
+    for deployment in DEPLOYMENTS {
+        let deployment_id: uuid::Uuid = sqlx::query_scalar(
+            "update deployment set pricing_kind = $2 where key = $1 returning deployment_id",
+        )
+        .bind(deployment.key)
+        .bind(deployment.pricing)
+        .fetch_one(pool)
+        .await?;
+        if let Some((model, version, team)) = deployment.model {
+            let team_id = app::teams::store::id_by_name(pool, team).await.ok();
+            app::fleet::store::link(pool, &actor, deployment_id, model, version, team_id)
+                .await
+                .map_err(crate::commands::reason)?;
+        }
+    }
+    Ok(())
+}
