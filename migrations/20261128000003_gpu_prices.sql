@@ -36,11 +36,11 @@ alter table deployment add column pricing_kind pricing_kind not null default 'on
 
 insert into gpu_price (gpu_model, pricing_kind, hourly_price, energy_price_per_kwh, currency, effective_from, is_example, note)
 values
-    ('NVIDIA H100 80GB HBM3', 'on_demand', 4.00, null, 'USD', '2026-01-01', true, 'example: replace with your contract price'),
-    ('NVIDIA H100 80GB HBM3', 'spot', 2.10, null, 'USD', '2026-01-01', true, 'example: replace with your contract price'),
-    ('NVIDIA H100 80GB HBM3', 'reserved', 2.75, null, 'USD', '2026-01-01', true, 'example: replace with your contract price'),
-    ('NVIDIA H100 80GB HBM3', 'on_prem', 1.45, 0.15, 'USD', '2026-01-01', true, 'example: 3-year amortization'),
-    ('NVIDIA A100-SXM4-80GB', 'on_demand', 2.50, null, 'USD', '2026-01-01', true, 'example: replace with your contract price'),
-    ('NVIDIA A100-SXM4-80GB', 'reserved', 1.70, null, 'USD', '2026-01-01', true, 'example: replace with your contract price'),
-    ('NVIDIA L4', 'on_demand', 0.80, null, 'USD', '2026-01-01', true, 'example: replace with your contract price'),
-    ('NVIDIA L4', 'spot', 0.35, null, 'USD', '2026-01-01', true, 'example: replace with your contract price');
+    ('NVIDIA H100 80GB HBM3', 'on_demand', 4.00, null, 'USD', '2026-01-01', true, 'replace with your contract price'),
+    ('NVIDIA H100 80GB HBM3', 'spot', 2.10, null, 'USD', '2026-01-01', true, 'replace with your contract price'),
+    ('NVIDIA H100 80GB HBM3', 'reserved', 2.75, null, 'USD', '2026-01-01', true, 'replace with your contract price'),
+    ('NVIDIA H100 80GB HBM3', 'on_prem', 1.45, 0.15, 'USD', '2026-01-01', true, '3-year amortization plus electricity'),
+    ('NVIDIA A100-SXM4-80GB', 'on_demand', 2.50, null, 'USD', '2026-01-01', true, 'replace with your contract price'),
+    ('NVIDIA A100-SXM4-80GB', 'reserved', 1.70, null, 'USD', '2026-01-01', true, 'replace with your contract price'),
+    ('NVIDIA L4', 'on_demand', 0.80, null, 'USD', '2026-01-01', true, 'replace with your contract price'),
+    ('NVIDIA L4', 'spot', 0.35, null, 'USD', '2026-01-01', true, 'replace with your contract price');

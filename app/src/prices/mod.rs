@@ -54,7 +54,7 @@ impl PricingKind {
             PricingKind::OnDemand => "on-demand",
             PricingKind::Spot => "spot",
             PricingKind::Reserved => "reserved",
-            PricingKind::OnPrem => "on-prem (amortized + energy)",
+            PricingKind::OnPrem => "on-prem",
         }
     }
 }

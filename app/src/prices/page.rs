@@ -101,7 +101,7 @@ fn PriceTable(
                 <thead>
                     <tr>
                         <th scope="col">"GPU model"</th>
-                        <th scope="col">"Kind"</th>
+                        <th scope="col" class="nowrap">"Kind"</th>
                         <th scope="col" class="numeric">"Per GPU-hour"</th>
                         <th scope="col" class="numeric">"Energy per kWh"</th>
                         <th scope="col">"Effective"</th>
@@ -120,14 +120,14 @@ fn PriceTable(
                             view! {
                                 <tr>
                                     <td class="strong">{price.gpu_model.clone()}</td>
-                                    <td>{price.pricing_kind.label()}</td>
+                                    <td class="nowrap">{price.pricing_kind.label()}</td>
                                     <td class="numeric">{format_money(price.hourly_price, &price.currency)}</td>
                                     <td class="numeric">
                                         {price
                                             .energy_price_per_kwh
                                             .map_or_else(|| "—".to_owned(), |energy| format_money(energy, &price.currency))}
                                     </td>
-                                    <td>{effective}</td>
+                                    <td class="nowrap">{effective}</td>
                                     <td>
                                         {price.is_example.then(|| view! { <span class="badge badge-warning">"example"</span> " " })}
                                         <span class="muted small">{price.note.clone()}</span>
