@@ -24,7 +24,7 @@ use leptos_router::path;
 
 use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
 use crate::components::{Frame, UserResource, Wordmark};
-use crate::fleet::FleetPage;
+use crate::fleet::{DeploymentPage, FleetPage};
 use crate::overview::OverviewPage;
 use crate::prices::PricesPage;
 use crate::teams::TeamsPage;
@@ -67,6 +67,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view=SetupPage/>
                 <Route path=path!("/") view=|| view! { <Frame><OverviewPage/></Frame> }/>
                 <Route path=path!("/fleet") view=|| view! { <Frame><FleetPage/></Frame> }/>
+                <Route path=path!("/deployments/:key") view=|| view! { <Frame><DeploymentPage/></Frame> }/>
                 <Route path=path!("/settings/teams") view=|| view! { <Frame><TeamsPage/></Frame> }/>
                 <Route path=path!("/settings/users") view=|| view! { <Frame><UsersPage/></Frame> }/>
                 <Route path=path!("/settings/tokens") view=|| view! { <Frame><TokensPage/></Frame> }/>

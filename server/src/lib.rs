@@ -1,6 +1,7 @@
 //! The `pareto` server: configuration, the HTTP router, the agent API and the command line.
 
 pub mod api;
+pub mod charts;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -30,6 +30,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         move || leptos::prelude::provide_context(state.clone())
     };
     let site = Router::new()
+        .route(
+            "/charts/deployments/{key}/{file}",
+            get(crate::charts::deployment_chart),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -171,3 +171,95 @@ async fn a_member_links_an_unassigned_deployment_and_a_viewer_cannot(pool: PgPoo
             .expect("audit");
     assert_eq!(audited, 1);
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_deployment_page_has_its_figures_and_charts(pool: PgPool) {
+    let router = router(pool.clone());
+    ingest(
+        &router,
+        &pool,
+        vec![
+            sample(
+                20,
+                "fraud-lgbm-v3",
+                "GPU-a",
+                "NVIDIA H100 80GB HBM3",
+                50.0,
+                1000,
+            ),
+            sample(
+                130,
+                "fraud-lgbm-v3",
+                "GPU-a",
+                "NVIDIA H100 80GB HBM3",
+                50.0,
+                1000,
+            ),
+        ],
+    )
+    .await;
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let reply = call::<app::fleet::LoadDeployment>(
+        &router,
+        Some(&viewer),
+        &[("key", "fraud-lgbm-v3"), ("days", "1")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let detail = reply.json();
+    assert_eq!(detail["bucket_hours"], 1);
+    let points = detail["points"].as_array().expect("points");
+    assert_eq!(points.len(), 2, "two hours with samples");
+    assert_eq!(points[0]["usage"]["requests"], 1000);
+    assert_eq!(amount(&points[0]["cost"]), 2.0, "half an H100-hour at 4.00");
+
+    let missing = call::<app::fleet::LoadDeployment>(
+        &router,
+        Some(&viewer),
+        &[("key", "nope"), ("days", "1")],
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let chart = get(
+        &router,
+        "/charts/deployments/fraud-lgbm-v3/cost-per-thousand.svg?days=1&theme=dark",
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(chart.status, StatusCode::OK);
+    assert_eq!(
+        chart
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("image/svg+xml")
+    );
+    assert!(
+        chart.body.starts_with("<svg") && chart.body.contains("USD per 1k requests"),
+        "{}",
+        chart.body
+    );
+    let signed_out = get(
+        &router,
+        "/charts/deployments/fraud-lgbm-v3/requests.svg",
+        None,
+    )
+    .await;
+    assert_eq!(location(&signed_out), "/login");
+    let unknown = get(
+        &router,
+        "/charts/deployments/fraud-lgbm-v3/colours.svg",
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    let page = get(&router, "/deployments/fraud-lgbm-v3?days=1", Some(&viewer)).await;
+    assert!(
+        page.body
+            .contains("Requests by hour over the last 24 hours"),
+        "{}",
+        page.body
+    );
+}

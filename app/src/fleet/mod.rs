@@ -1,10 +1,12 @@
 //! The fleet: GPU hosts, their GPUs and the deployments on them, with what they cost.
 
+mod detail_page;
 mod page;
 mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
 
+pub use detail_page::DeploymentPage;
 pub use page::FleetPage;
 pub use server_fns::*;
 
@@ -108,5 +110,41 @@ pub fn clamp_days(days: Option<u32>) -> u32 {
     match days {
         Some(days) if RANGES.iter().any(|(d, _)| *d == days) => days,
         _ => 7,
+    }
+}
+
+/// One bucket (an hour, or a day for long ranges) of a deployment's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub at: DateTime<Utc>,
+    pub usage: Usage,
+    pub p95_ms: Option<f64>,
+    /// Reserved-basis cost of the priced GPU time in the bucket, in `DeploymentDetail::currency`.
+    pub cost: Option<Decimal>,
+}
+
+impl Point {
+    pub fn per_thousand(&self) -> Option<Decimal> {
+        self.cost.and_then(|cost| {
+            crate::telemetry::cost::per_thousand_requests(cost, self.usage.requests)
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentDetail {
+    pub deployment: DeploymentCost,
+    pub days: u32,
+    /// Hours up to 7 days, days beyond, so that a chart never has more than 2,000 points.
+    pub bucket_hours: u32,
+    pub currency: Option<String>,
+    pub points: Vec<Point>,
+}
+
+pub fn bucket_hours(days: u32) -> u32 {
+    if days > 7 {
+        24
+    } else {
+        1
     }
 }

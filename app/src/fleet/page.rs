@@ -259,7 +259,9 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                                 view! {
                                     <tr>
                                         <td>
-                                            <code class="strong">{d.key.clone()}</code>
+                                            <a href=format!("/deployments/{}?days={days}", d.key)>
+                                                <code class="strong">{d.key.clone()}</code>
+                                            </a>
                                             {d.stale.then(|| view! { " " <span class="badge badge-warning" title="no report for over 5 minutes">"stale"</span> })}
                                             <div class="small">
                                                 {match d.model.clone() {

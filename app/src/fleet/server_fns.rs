@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::Fleet;
+use super::{DeploymentDetail, Fleet};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -17,6 +17,18 @@ pub async fn load_fleet(days: Option<u32>) -> Result<Fleet, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
         Ok(store::load(&guard::state()?.pool, clamp_days(days)).await?)
+    })
+    .await
+}
+
+/// One deployment's figures over the last `days`, bucketed for its charts.
+#[server]
+pub async fn load_deployment(key: String, days: Option<u32>) -> Result<DeploymentDetail, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        store::detail(&guard::state()?.pool, &key, clamp_days(days))
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("No deployment has the key {key}.")))
     })
     .await
 }

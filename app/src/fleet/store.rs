@@ -7,7 +7,10 @@ use sqlx::PgPool;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use super::{CurrencyCost, DeploymentCost, Fleet, Gpu, STALE_AFTER_MINUTES};
+use super::{
+    bucket_hours, CurrencyCost, DeploymentCost, DeploymentDetail, Fleet, Gpu, Point,
+    STALE_AFTER_MINUTES,
+};
 use crate::audit::{self, Actor, Change};
 use crate::error::{AppError, Validator};
 use crate::prices::PricingKind;
@@ -225,4 +228,97 @@ pub async fn link(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A deployment's figures over the last `days`, bucketed by hour or by day.
+pub async fn detail(
+    pool: &PgPool,
+    key: &str,
+    days: u32,
+) -> Result<Option<DeploymentDetail>, sqlx::Error> {
+    let fleet = load(pool, days).await?;
+    let Some(deployment) = fleet.deployments.into_iter().find(|d| d.key == key) else {
+        return Ok(None);
+    };
+    let bucket_hours = bucket_hours(days);
+    let since = Utc::now() - TimeDelta::days(i64::from(days));
+    let rows = sqlx::query!(
+        r#"select date_bin(make_interval(hours => $3), h.hour, timestamptz '2000-01-01') as "at!",
+                  p.currency as "currency?", p.hourly_price as "hourly_price?", p.energy_price_per_kwh,
+                  sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
+                  sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
+                  sum(h.requests)::int8 as "requests!",
+                  sum(h.latency_p95_weighted) as "latency_weighted!", sum(h.latency_requests)::int8 as "latency_requests!"
+             from telemetry_hourly h
+             join deployment d using (deployment_id)
+             left join gpu_price p
+               on p.gpu_model = h.gpu_model and p.pricing_kind = d.pricing_kind
+              and h.hour >= p.effective_from and (p.effective_to is null or h.hour < p.effective_to)
+            where d.key = $1 and h.hour >= date_trunc('hour', $2::timestamptz)
+            group by 1, p.gpu_price_id, p.currency, p.hourly_price, p.energy_price_per_kwh
+            order by 1"#,
+        key,
+        since,
+        i32::try_from(bucket_hours).unwrap_or(1),
+    )
+    .fetch_all(pool)
+    .await?;
+    // The currency shown is the deployment's main one; other currencies stay in the summary.
+    let currency = deployment.costs.first().map(|c| c.currency.clone());
+    let mut points: Vec<Point> = Vec::new();
+    let mut latency: Vec<(f64, i64)> = Vec::new();
+    for row in rows {
+        let usage = Usage {
+            gpu_seconds: row.gpu_seconds,
+            busy_gpu_seconds: row.busy,
+            idle_gpu_seconds: row.idle,
+            energy_joules: row.energy,
+            requests: row.requests,
+        };
+        let cost = match (&row.currency, row.hourly_price) {
+            (Some(c), Some(hourly_price)) if Some(c) == currency.as_ref() => Some(
+                cost_of(
+                    &usage,
+                    &Rate {
+                        hourly_price,
+                        energy_price_per_kwh: row.energy_price_per_kwh,
+                    },
+                )
+                .reserved,
+            ),
+            _ => None,
+        };
+        match points.last_mut() {
+            Some(last) if last.at == row.at => {
+                last.usage += usage;
+                last.cost = match (last.cost, cost) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+                if let Some(l) = latency.last_mut() {
+                    l.0 += row.latency_weighted;
+                    l.1 += row.latency_requests;
+                }
+            }
+            _ => {
+                points.push(Point {
+                    at: row.at,
+                    usage,
+                    p95_ms: None,
+                    cost,
+                });
+                latency.push((row.latency_weighted, row.latency_requests));
+            }
+        }
+    }
+    for (point, (weighted, requests)) in points.iter_mut().zip(latency) {
+        point.p95_ms = (requests > 0).then(|| weighted / requests as f64);
+    }
+    Ok(Some(DeploymentDetail {
+        deployment,
+        days,
+        bucket_hours,
+        currency,
+        points,
+    }))
 }

@@ -1,0 +1,239 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use rust_decimal::prelude::ToPrimitive;
+
+use super::{clamp_days, DeploymentDetail, Point, RANGES};
+use crate::components::{format_count, format_money, LoadError, PageHeader};
+
+/// A sentence that says what a chart shows, for people who cannot see it.
+pub fn describe(
+    what: &str,
+    values: &[Option<f64>],
+    format: impl Fn(f64) -> String,
+    bucket: &str,
+    period: &str,
+) -> String {
+    let known: Vec<f64> = values.iter().flatten().copied().collect();
+    match (known.first(), known.last()) {
+        (Some(_), Some(latest)) => {
+            let lowest = known.iter().copied().fold(f64::INFINITY, f64::min);
+            let highest = known.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!(
+                "{what} by {bucket} over the last {period}: lowest {}, highest {}, latest {}.",
+                format(lowest),
+                format(highest),
+                format(*latest)
+            )
+        }
+        _ => format!("{what}: no data over the last {period}."),
+    }
+}
+
+#[component]
+pub fn DeploymentPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let key = Memo::new(move |_| params.read().get("key").unwrap_or_default());
+    let days =
+        Memo::new(move |_| clamp_days(query.read().get("days").and_then(|d| d.parse().ok())));
+    let detail = Resource::new(
+        move || (key.get(), days.get()),
+        |(key, days)| super::load_deployment(key, Some(days)),
+    );
+    view! {
+        <Title text=move || format!("{} · Pareto", key.get())/>
+        <p class="breadcrumb"><a href=move || format!("/fleet?days={}", days.get())>"Fleet"</a> " / "</p>
+        <PageHeader title=key.get_untracked() lead="Cost, traffic, utilization and latency of one deployment."/>
+        <nav class="segmented" aria-label="Period">
+            {RANGES
+                .into_iter()
+                .map(|(range, label)| view! {
+                    <a
+                        href=move || format!("/deployments/{}?days={range}", key.get())
+                        aria-current=move || (days.get() == range).then_some("true")
+                    >
+                        {label}
+                    </a>
+                })
+                .collect_view()}
+        </nav>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(detail) => view! { <Detail detail=detail/> }.into_any(),
+                    Err(error) => view! { <LoadError error=error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Detail(detail: DeploymentDetail) -> impl IntoView {
+    let d = &detail.deployment;
+    let period = RANGES
+        .iter()
+        .find(|(days, _)| *days == detail.days)
+        .map_or("7 days", |(_, l)| l);
+    let bucket = if detail.bucket_hours == 24 {
+        "day"
+    } else {
+        "hour"
+    };
+    let currency = detail.currency.clone().unwrap_or_default();
+    let cost = d.costs.first().cloned();
+    let per_thousand: Vec<Option<f64>> = detail
+        .points
+        .iter()
+        .map(|p| p.per_thousand().and_then(|v| v.to_f64()))
+        .collect();
+    let values = |f: fn(&Point) -> Option<f64>| detail.points.iter().map(f).collect::<Vec<_>>();
+    let money = {
+        let currency = currency.clone();
+        move |v: f64| format!("{v:.4} {currency}")
+    };
+    let charts = vec![
+        (
+            "cost-per-thousand",
+            "Cost per 1,000 requests (reserved)",
+            describe(
+                "Cost per 1,000 requests",
+                &per_thousand,
+                money,
+                bucket,
+                period,
+            ),
+        ),
+        (
+            "requests",
+            "Requests",
+            describe(
+                "Requests",
+                &values(|p| Some(p.usage.requests as f64)),
+                |v| format_count(v as i64),
+                bucket,
+                period,
+            ),
+        ),
+        (
+            "utilization",
+            "GPU utilization",
+            describe(
+                "Mean GPU utilization",
+                &values(|p| p.usage.mean_utilization_pct()),
+                |v| format!("{v:.0}%"),
+                bucket,
+                period,
+            ),
+        ),
+        (
+            "latency",
+            "Latency p95",
+            describe(
+                "Request-weighted p95 latency",
+                &values(|p| p.p95_ms),
+                |v| format!("{v:.0} ms"),
+                bucket,
+                period,
+            ),
+        ),
+    ];
+    let key = d.key.clone();
+    let days = detail.days;
+    view! {
+        <section class="card">
+            <dl class="facts">
+                <dt>"Model"</dt>
+                <dd>{d.model.clone().unwrap_or_else(|| "unassigned: link it on the fleet page".into())}</dd>
+                <dt>"Pricing"</dt>
+                <dd>{d.pricing_kind.label()}</dd>
+                <dt>"GPUs"</dt>
+                <dd>{format!("{} on {}", d.gpus, d.hosts.join(", "))}</dd>
+            </dl>
+        </section>
+        <div class="stats">
+            <div class="stat card">
+                <span class="stat-value">
+                    {cost.as_ref().and_then(|c| c.per_thousand_reserved).map_or("—".into(), |v| format_money(v, &currency))}
+                </span>
+                <span class="stat-label">
+                    {format!(
+                        "per 1,000 requests, reserved; {} utilization-weighted",
+                        cost.as_ref().and_then(|c| c.per_thousand_utilization_weighted).map_or("—".into(), |v| format_money(v, &currency))
+                    )}
+                </span>
+            </div>
+            <div class="stat card">
+                <span class="stat-value">{cost.as_ref().map_or("—".into(), |c| format_money(c.cost.reserved, &c.currency))}</span>
+                <span class="stat-label">
+                    {format!(
+                        "over {period}, reserved; {} utilization-weighted; {} idle",
+                        cost.as_ref().map_or("—".into(), |c| format_money(c.cost.utilization_weighted, &c.currency)),
+                        cost.as_ref().map_or("—".into(), |c| format_money(c.cost.idle, &c.currency)),
+                    )}
+                </span>
+            </div>
+            <div class="stat card">
+                <span class="stat-value">{format_count(d.usage.requests)}</span>
+                <span class="stat-label">
+                    {format!(
+                        "requests on {:.1} GPU-hours at {} mean utilization",
+                        d.usage.gpu_hours(),
+                        d.usage.mean_utilization_pct().map_or("—".into(), |u| format!("{u:.0}%"))
+                    )}
+                </span>
+            </div>
+        </div>
+        {(d.unpriced_gpu_hours > 0.0).then(|| view! {
+            <div class="notice notice-warning" role="status">
+                {format!("{:.1} GPU-hours have no price in the catalog and are left out of the cost.", d.unpriced_gpu_hours)}
+                " " <a href="/settings/prices">"Add a price"</a> "."
+            </div>
+        })}
+        <div class="chart-grid">
+            {charts
+                .into_iter()
+                .map(|(metric, title, description)| {
+                    let base = format!("/charts/deployments/{key}/{metric}.svg?days={days}");
+                    view! {
+                        <figure class="card chart">
+                            <figcaption>
+                                <h2>{title}</h2>
+                                <p class="muted small">{description.clone()}</p>
+                            </figcaption>
+                            <picture>
+                                <source media="(prefers-color-scheme: dark)" srcset=format!("{base}&theme=dark")/>
+                                <img src=format!("{base}&theme=light") alt=description width="720" height="240" loading="lazy"/>
+                            </picture>
+                        </figure>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn a_chart_is_described_in_words() {
+        let text = describe(
+            "Requests",
+            &[Some(3.0), None, Some(1.0), Some(2.0)],
+            |v| format!("{v:.0}"),
+            "hour",
+            "7 days",
+        );
+        assert_eq!(
+            text,
+            "Requests by hour over the last 7 days: lowest 1, highest 3, latest 2."
+        );
+        assert_eq!(
+            describe("Requests", &[None], |v| v.to_string(), "hour", "7 days"),
+            "Requests: no data over the last 7 days."
+        );
+    }
+}

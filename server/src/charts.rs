@@ -1,0 +1,288 @@
+//! Server-rendered SVG charts (plotters). Each chart is drawn once per colour scheme; the page picks
+//! the one matching the reader's `prefers-color-scheme` with `<picture>`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use chrono::{DateTime, TimeDelta, Utc};
+use plotters::prelude::*;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Deserialize;
+
+use app::auth::session::ActiveSession;
+use app::fleet::{clamp_days, Point};
+use app::state::AppState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    Light,
+    Dark,
+}
+
+struct Palette {
+    text: RGBColor,
+    grid: RGBColor,
+    axis: RGBColor,
+    series: RGBColor,
+}
+
+impl Theme {
+    fn palette(self) -> Palette {
+        match self {
+            Theme::Light => Palette {
+                text: RGBColor(0x5b, 0x66, 0x75),
+                grid: RGBColor(0xe6, 0xea, 0xef),
+                axis: RGBColor(0xc3, 0xca, 0xd3),
+                series: RGBColor(0x1f, 0x5f, 0x8b),
+            },
+            Theme::Dark => Palette {
+                text: RGBColor(0xa3, 0xad, 0xba),
+                grid: RGBColor(0x26, 0x2e, 0x39),
+                axis: RGBColor(0x3d, 0x47, 0x55),
+                series: RGBColor(0x5a, 0xa5, 0xda),
+            },
+        }
+    }
+}
+
+/// A time series; `None` is a gap the line does not bridge.
+pub struct Series {
+    pub y_label: String,
+    pub points: Vec<(DateTime<Utc>, Option<f64>)>,
+    pub format: fn(f64) -> String,
+}
+
+/// Draws `series` between `from` and `to` as an SVG document.
+pub fn line_chart(
+    series: &Series,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    theme: Theme,
+) -> Result<String, String> {
+    let palette = theme.palette();
+    let max = series
+        .points
+        .iter()
+        .filter_map(|(_, y)| *y)
+        .fold(0.0_f64, f64::max);
+    let top = if max > 0.0 { max * 1.12 } else { 1.0 };
+    let span_days = (to - from).num_days();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 240)).into_drawing_area();
+        let mut chart = ChartBuilder::on(&root)
+            .margin_top(12)
+            .margin_right(16)
+            .x_label_area_size(32)
+            .y_label_area_size(84)
+            .build_cartesian_2d(from..to, 0.0..top)
+            .map_err(|e| e.to_string())?;
+        let label_font = ("sans-serif", 15).into_font().color(&palette.text);
+        let format = series.format;
+        chart
+            .configure_mesh()
+            .light_line_style(palette.grid.mix(0.0))
+            .bold_line_style(palette.grid)
+            .axis_style(palette.axis)
+            .label_style(label_font.clone())
+            .axis_desc_style(label_font)
+            .y_desc(series.y_label.as_str())
+            .x_labels(7)
+            .y_labels(5)
+            .x_label_formatter(&|t: &DateTime<Utc>| {
+                if span_days <= 1 {
+                    t.format("%H:%M").to_string()
+                } else {
+                    t.format("%b %d").to_string()
+                }
+            })
+            .y_label_formatter(&|y: &f64| format(*y))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for run in runs(&series.points) {
+            chart
+                .draw_series(AreaSeries::new(run.clone(), 0.0, palette.series.mix(0.12)))
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(LineSeries::new(run, palette.series.stroke_width(2)))
+                .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// The unbroken stretches of a series.
+fn runs(points: &[(DateTime<Utc>, Option<f64>)]) -> Vec<Vec<(DateTime<Utc>, f64)>> {
+    let mut runs = vec![Vec::new()];
+    for (at, value) in points {
+        match (value, runs.last_mut()) {
+            (Some(value), Some(run)) => run.push((*at, *value)),
+            (None, Some(run)) if !run.is_empty() => runs.push(Vec::new()),
+            _ => {}
+        }
+    }
+    runs.retain(|run| !run.is_empty());
+    runs
+}
+
+#[derive(Deserialize)]
+pub struct ChartQuery {
+    days: Option<u32>,
+    #[serde(default)]
+    theme: Theme,
+}
+
+fn money(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 1.0 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.4}")
+    }
+}
+
+fn count(value: f64) -> String {
+    if value >= 1_000_000.0 {
+        format!("{:.1}M", value / 1_000_000.0)
+    } else if value >= 1_000.0 {
+        format!("{:.0}k", value / 1_000.0)
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+fn series_for(metric: &str, points: &[Point], currency: &str) -> Option<Series> {
+    let pick = |f: &dyn Fn(&Point) -> Option<f64>| points.iter().map(|p| (p.at, f(p))).collect();
+    let (y_label, points, format): (String, _, fn(f64) -> String) = match metric {
+        "cost-per-thousand" => (
+            format!("{currency} per 1k requests"),
+            pick(&|p| p.per_thousand().and_then(|v| v.to_f64())),
+            money,
+        ),
+        "requests" => (
+            "requests".into(),
+            pick(&|p| Some(p.usage.requests as f64)),
+            count,
+        ),
+        "utilization" => (
+            "utilization %".into(),
+            pick(&|p| p.usage.mean_utilization_pct()),
+            |v| format!("{v:.0}"),
+        ),
+        "latency" => ("p95 latency, ms".into(), pick(&|p| p.p95_ms), |v| {
+            format!("{v:.0}")
+        }),
+        _ => return None,
+    };
+    Some(Series {
+        y_label,
+        points,
+        format,
+    })
+}
+
+/// `GET /charts/deployments/{key}/{metric}.svg?days=7&theme=dark`, for signed-in people.
+pub async fn deployment_chart(
+    State(state): State<AppState>,
+    session: Option<Extension<ActiveSession>>,
+    Path((key, file)): Path<(String, String)>,
+    Query(query): Query<ChartQuery>,
+) -> Response {
+    if session.is_none() {
+        return (StatusCode::UNAUTHORIZED, "Sign in to see charts.").into_response();
+    }
+    let Some(metric) = file.strip_suffix(".svg") else {
+        return (StatusCode::NOT_FOUND, "No such chart.").into_response();
+    };
+    let days = clamp_days(query.days);
+    let detail = match app::fleet::store::detail(&state.pool, &key, days).await {
+        Ok(Some(detail)) => detail,
+        Ok(None) => return (StatusCode::NOT_FOUND, "No such deployment.").into_response(),
+        Err(error) => {
+            tracing::error!(%error, "loading a chart's data failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The chart could not be drawn.",
+            )
+                .into_response();
+        }
+    };
+    let currency = detail.currency.clone().unwrap_or_else(|| "cost".into());
+    let Some(series) = series_for(metric, &detail.points, &currency) else {
+        return (StatusCode::NOT_FOUND, "No such chart.").into_response();
+    };
+    let to = Utc::now();
+    let from = to - TimeDelta::days(i64::from(days));
+    match line_chart(&series, from, to, query.theme) {
+        Ok(svg) => (
+            [
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                (header::CACHE_CONTROL, "private, max-age=60"),
+            ],
+            svg,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "drawing a chart failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The chart could not be drawn.",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp(1_800_000_000, 0).expect("time") + TimeDelta::hours(hours)
+    }
+
+    #[test]
+    fn a_chart_is_an_svg_with_its_axis_label() {
+        let series = Series {
+            y_label: "requests".into(),
+            points: (0..24).map(|h| (at(h), Some(h as f64 * 10.0))).collect(),
+            format: count,
+        };
+        let svg = line_chart(&series, at(0), at(24), Theme::Dark).expect("svg");
+        assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
+        assert!(svg.contains("requests"));
+        assert!(
+            svg.contains("#5AA5DA") || svg.contains("#5aa5da"),
+            "the dark palette's series colour"
+        );
+    }
+
+    #[test]
+    fn gaps_split_the_line() {
+        let points = vec![
+            (at(0), Some(1.0)),
+            (at(1), Some(2.0)),
+            (at(2), None),
+            (at(3), Some(3.0)),
+        ];
+        let runs = runs(&points);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].len(), 2);
+        assert_eq!(runs[1].len(), 1);
+        assert!(super::runs(&[(at(0), None)]).is_empty());
+    }
+
+    #[test]
+    fn axis_labels_are_short() {
+        assert_eq!(money(1234.5), "1235");
+        assert_eq!(money(2.5), "2.50");
+        assert_eq!(money(0.00375), "0.0037");
+        assert_eq!(count(2_500_000.0), "2.5M");
+        assert_eq!(count(12_000.0), "12k");
+    }
+}
