@@ -19,9 +19,10 @@ run: release db
 	@echo "Pareto is starting on http://$(PARETO_LISTEN)"
 	LEPTOS_SITE_ROOT=target/site target/release/pareto serve
 
-## release: the optimized server and the size-optimized wasm bundle
+## release: the optimized server, the size-optimized wasm bundle, and the agent
 release: tools
 	cargo leptos build --release
+	cargo build --locked --release -p pareto-agent
 
 ## build: the debug server and site (what the tests run against)
 build: tools
@@ -57,14 +58,15 @@ sqlx-prepare: db
 	scripts/sqlx.sh prepare
 
 lint:
-	cargo clippy --locked -p pareto-app --features pareto-app/ssr -p pareto-server -p pareto-tests --all-targets -- -D warnings
+	cargo clippy --locked -p pareto-app --features pareto-app/ssr -p pareto-server -p pareto-agent -p pareto-tests --all-targets -- -D warnings
 	cargo clippy --locked -p pareto-frontend --target wasm32-unknown-unknown -- -D warnings
 
 site:
 	cargo leptos build
+	cargo build --locked -p pareto-agent
 
 rust-tests:
-	cargo test --locked -p pareto-app --features pareto-app/ssr -p pareto-server -p pareto-tests
+	cargo test --locked -p pareto-app --features pareto-app/ssr -p pareto-server -p pareto-agent -p pareto-tests
 
 e2e:
 	scripts/db.sh recreate pareto_e2e

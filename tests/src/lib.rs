@@ -228,3 +228,106 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+/// The `pareto-agent` binary under test (built by `make test`, or `PARETO_AGENT_BIN`).
+pub fn agent_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("PARETO_AGENT_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
+    let path = target.join("debug").join("pareto-agent");
+    assert!(
+        path.exists(),
+        "{} does not exist: build it with `cargo build -p pareto-agent` (make test does) or set PARETO_AGENT_BIN",
+        path.display()
+    );
+    path
+}
+
+impl TestDb {
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&self.url())
+            .await
+            .expect("test database");
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&mut connection)
+            .await
+            .expect(sql)
+    }
+}
+
+/// A scratch folder, deleted when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let path =
+            std::env::temp_dir().join(format!("pareto-{name}-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path).expect("scratch folder");
+        Scratch(path)
+    }
+
+    /// Writes an executable script that prints `output`, standing in for nvidia-smi.
+    pub fn fake_nvidia_smi(&self, output: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.0.join("nvidia-smi");
+        let script = format!("#!/bin/sh\ncat <<'CSV'\n{output}\nCSV\n");
+        std::fs::write(&path, script).expect("script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An inference server's metrics page whose request counter grows by `step` at every scrape.
+pub struct FakeMetrics {
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeMetrics {
+    pub async fn start(step: u64) -> FakeMetrics {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/metrics", listener.local_addr().expect("address"));
+        let task = tokio::spawn(async move {
+            let mut total = 0u64;
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    break;
+                };
+                let mut request = [0u8; 2048];
+                let _ = stream.read(&mut request).await;
+                total += step;
+                let body = format!(
+                    "# TYPE http_requests_total counter\nhttp_requests_total{{code=\"200\"}} {total}\n\
+                     # TYPE request_latency_seconds summary\n\
+                     request_latency_seconds{{quantile=\"0.5\"}} 0.012\n\
+                     request_latency_seconds{{quantile=\"0.95\"}} 0.040\n\
+                     request_latency_seconds{{quantile=\"0.99\"}} 0.080\n"
+                );
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            }
+        });
+        FakeMetrics { url, task }
+    }
+}
+
+impl Drop for FakeMetrics {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,491 @@
+//! `pareto-agent`: reads GPU use (nvidia-smi or DCGM) and inference traffic (Prometheus pages) on a
+//! GPU host, and posts it to Pareto's `/api/v1/telemetry`, durably, through a spool.
+
+mod config;
+mod sources;
+mod spool;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::Parser;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+use config::{Config, Overrides, Source};
+use sources::{counter_delta, histogram_quantile, Counters, GpuReading};
+use spool::{Spool, Written};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pareto-agent",
+    version,
+    about = "Reports GPU use and inference traffic to Pareto"
+)]
+struct Cli {
+    /// TOML configuration file
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Pareto's URL, e.g. https://pareto.example.com
+    #[arg(long)]
+    server: Option<String>,
+    /// API token with the `ingest` scope (or PARETO_AGENT_TOKEN)
+    #[arg(long)]
+    token: Option<String>,
+    /// Seconds between readings
+    #[arg(long)]
+    interval: Option<u64>,
+    /// Host name to report (default: this machine's)
+    #[arg(long)]
+    host: Option<String>,
+    #[arg(long, value_enum)]
+    source: Option<Source>,
+    /// Path of nvidia-smi
+    #[arg(long)]
+    nvidia_smi: Option<PathBuf>,
+    #[arg(long)]
+    spool_dir: Option<PathBuf>,
+    /// GPU index or UUID = deployment key; repeatable
+    #[arg(long = "deployment", value_parser = parse_mapping)]
+    deployments: Vec<(String, String)>,
+    /// Take one reading, send it and exit
+    #[arg(long)]
+    once: bool,
+    /// With --once: print the batch instead of sending it
+    #[arg(long, requires = "once")]
+    dry_run: bool,
+}
+
+fn parse_mapping(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((gpu, key)) if !gpu.trim().is_empty() && !key.trim().is_empty() => {
+            Ok((gpu.trim().to_owned(), key.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}` is not GPU=DEPLOYMENT, e.g. 0=fraud-lgbm-v3"
+        )),
+    }
+}
+
+/// The state that carries from one reading to the next.
+struct Collector {
+    config: Config,
+    http: reqwest::Client,
+    previous: HashMap<String, Counters>,
+    last_reading: Option<Instant>,
+    /// The DCGM page's host name, used when the config names no host.
+    dcgm_host: Option<String>,
+    warned_unmapped: std::collections::BTreeSet<String>,
+}
+
+impl Collector {
+    async fn gpus(&mut self) -> anyhow::Result<Vec<GpuReading>> {
+        match self.config.source {
+            Source::NvidiaSmi => sources::run_nvidia_smi(&self.config.nvidia_smi).await,
+            Source::Dcgm => {
+                let page = self
+                    .http
+                    .get(&self.config.dcgm_url)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .text()
+                    .await?;
+                self.dcgm_host = sources::dcgm_hostname(&page);
+                sources::parse_dcgm(&page)
+            }
+        }
+    }
+
+    /// Requests and p50/p95/p99 (ms) per deployment since the previous reading.
+    async fn traffic(&mut self) -> HashMap<String, (i64, Option<[f64; 3]>)> {
+        let mut traffic = HashMap::new();
+        for inference in self.config.inference.clone() {
+            let page = match self
+                .http
+                .get(&inference.url)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+            {
+                Ok(response) => response.text().await.unwrap_or_default(),
+                Err(error) => {
+                    tracing::warn!(deployment = %inference.deployment, %error, "cannot read the inference metrics");
+                    continue;
+                }
+            };
+            let current = match sources::parse_inference(
+                &page,
+                &inference.requests_metric,
+                inference.latency_metric.as_deref(),
+            ) {
+                Ok(current) => current,
+                Err(error) => {
+                    tracing::warn!(deployment = %inference.deployment, %error, "cannot use the inference metrics");
+                    continue;
+                }
+            };
+            let scale = if inference.latency_unit == "milliseconds" {
+                1.0
+            } else {
+                1000.0
+            };
+            if let Some(previous) = self.previous.get(&inference.deployment) {
+                let requests = counter_delta(previous.requests, current.requests).round() as i64;
+                let latency = if !current.quantiles.is_empty() {
+                    let at = |q: f64| {
+                        current
+                            .quantiles
+                            .iter()
+                            .find(|(k, _)| (*k - q).abs() < 1e-9)
+                            .map(|(_, v)| v * scale)
+                    };
+                    match (at(0.5), at(0.95), at(0.99)) {
+                        (Some(a), Some(b), Some(c))
+                            if a.is_finite() && b.is_finite() && c.is_finite() =>
+                        {
+                            Some([a, b, c])
+                        }
+                        _ => None,
+                    }
+                } else {
+                    let q = |q: f64| {
+                        histogram_quantile(&previous.buckets, &current.buckets, q)
+                            .map(|v| v * scale)
+                    };
+                    match (q(0.5), q(0.95), q(0.99)) {
+                        (Some(a), Some(b), Some(c)) => Some([a, b, c]),
+                        _ => None,
+                    }
+                };
+                traffic.insert(inference.deployment.clone(), (requests, latency));
+            }
+            self.previous.insert(inference.deployment.clone(), current);
+        }
+        traffic
+    }
+
+    /// One reading of every mapped GPU, as a batch body.
+    async fn batch(&mut self) -> anyhow::Result<(String, Value)> {
+        let gpus = self.gpus().await?;
+        let traffic = self.traffic().await;
+        let now = Instant::now();
+        let interval_s = self
+            .last_reading
+            .map_or(self.config.interval.as_secs_f64(), |last| {
+                now.duration_since(last).as_secs_f64()
+            });
+        self.last_reading = Some(now);
+        let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mapped: Vec<(&GpuReading, String)> = gpus
+            .iter()
+            .filter_map(|gpu| {
+                self.config
+                    .deployment_of(gpu.index, &gpu.uuid)
+                    .map(|d| (gpu, d.to_owned()))
+            })
+            .collect();
+        for gpu in gpus
+            .iter()
+            .filter(|g| self.config.deployment_of(g.index, &g.uuid).is_none())
+        {
+            if self.warned_unmapped.insert(gpu.uuid.clone()) {
+                tracing::warn!(index = gpu.index, uuid = %gpu.uuid, "GPU has no deployment in the config; not reported");
+            }
+        }
+        let mut samples = Vec::new();
+        for (gpu, deployment) in &mapped {
+            let siblings: Vec<u32> = mapped
+                .iter()
+                .filter(|(_, d)| d == deployment)
+                .map(|(g, _)| g.index)
+                .collect();
+            let (requests, latency) = traffic.get(deployment).copied().unwrap_or((0, None));
+            // A deployment's requests are shared evenly by its GPUs; the first takes the remainder.
+            let share = requests / siblings.len() as i64;
+            let remainder = if siblings.first() == Some(&gpu.index) {
+                requests % siblings.len() as i64
+            } else {
+                0
+            };
+            let mut sample = json!({
+                "ts": ts,
+                "deployment": deployment,
+                "gpu_uuid": gpu.uuid,
+                "gpu_index": gpu.index,
+                "gpu_model": gpu.model,
+                "interval_s": (interval_s * 1000.0).round() / 1000.0,
+                "utilization_pct": gpu.utilization_pct,
+                "memory_used_mib": gpu.memory_used_mib,
+                "power_watts": gpu.power_watts,
+                "requests": share + remainder,
+            });
+            if let Some([p50, p95, p99]) = latency {
+                sample["latency_ms"] = json!({ "p50": p50, "p95": p95, "p99": p99 });
+            }
+            samples.push(sample);
+        }
+        let batch_id = uuid::Uuid::new_v4().to_string();
+        let host = match (&self.dcgm_host, self.config.host_given) {
+            (Some(host), false) => host.clone(),
+            _ => self.config.host.clone(),
+        };
+        Ok((
+            batch_id.clone(),
+            json!({ "batch_id": batch_id, "host": host, "samples": samples }),
+        ))
+    }
+}
+
+/// What one attempt to deliver a batch came to.
+enum Delivery {
+    Stored,
+    /// Try again later: after the server's Retry-After, when it sent one.
+    Retry(Option<Duration>, String),
+    /// The server refused the batch for good (a 4xx other than 429).
+    Refused(String),
+}
+
+async fn deliver(http: &reqwest::Client, config: &Config, body: &[u8]) -> Delivery {
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    if gzip.write_all(body).is_err() {
+        return Delivery::Retry(None, "compression failed".into());
+    }
+    let compressed = match gzip.finish() {
+        Ok(bytes) => bytes,
+        Err(error) => return Delivery::Retry(None, error.to_string()),
+    };
+    let response = http
+        .post(format!("{}/api/v1/telemetry", config.server))
+        .bearer_auth(&config.token)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(reqwest::header::CONTENT_ENCODING, "gzip")
+        .body(compressed)
+        .send()
+        .await;
+    let response = match response {
+        Ok(response) => response,
+        Err(error) => return Delivery::Retry(None, error.to_string()),
+    };
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let answer = format!("{status}: {}", response.text().await.unwrap_or_default());
+    if status.is_success() {
+        Delivery::Stored
+    } else if status.as_u16() == 429 {
+        Delivery::Retry(retry_after, answer)
+    } else if status.is_client_error() {
+        Delivery::Refused(answer)
+    } else {
+        Delivery::Retry(None, answer)
+    }
+}
+
+/// What a flush of the spool came to.
+#[derive(Default)]
+struct Flushed {
+    /// Set when the server is not taking batches now: how long it asked to wait, and why.
+    retry: Option<(Option<Duration>, String)>,
+    /// Batches the server refused for good, now in `rejected/`.
+    refused: usize,
+}
+
+/// Sends the spooled batches, oldest first, until the spool is empty or the server is not
+/// taking them.
+async fn flush(http: &reqwest::Client, config: &Config, spool: &Spool) -> anyhow::Result<Flushed> {
+    let mut flushed = Flushed::default();
+    for path in spool.pending()? {
+        let body =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        match deliver(http, config, &body).await {
+            Delivery::Stored => spool.remove(&path)?,
+            Delivery::Refused(answer) => {
+                let kept = spool.reject(&path, &answer)?;
+                flushed.refused += 1;
+                tracing::error!(batch = %kept.display(), %answer, "the server refused a batch; it is kept with the answer");
+            }
+            Delivery::Retry(after, reason) => {
+                flushed.retry = Some((after, reason));
+                break;
+            }
+        }
+    }
+    Ok(flushed)
+}
+
+/// Exponential backoff with jitter: about 1 s, 2 s, 4 s … up to a minute.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_secs(1u64 << attempt.min(6)).min(Duration::from_secs(60));
+    base.mul_f64(rand::random_range(0.5..1.5))
+}
+
+async fn sender(http: reqwest::Client, config: Config, spool: Arc<Spool>, wake: Arc<Notify>) {
+    let mut attempt = 0;
+    loop {
+        match flush(&http, &config, &spool).await.map(|f| f.retry) {
+            Ok(None) => {
+                attempt = 0;
+                wake.notified().await;
+            }
+            Ok(Some((after, reason))) => {
+                let wait = after.unwrap_or_else(|| backoff(attempt));
+                attempt += 1;
+                tracing::warn!(%reason, wait_s = wait.as_secs_f64(), pending = spool.pending().map(|p| p.len()).unwrap_or(0), "sending failed; will retry");
+                tokio::time::sleep(wait).await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "the spool cannot be read");
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+fn spool_batch(spool: &Spool, batch_id: &str, body: &Value) -> anyhow::Result<()> {
+    let bytes = serde_json::to_vec(body)?;
+    match spool.write(Utc::now().timestamp_millis(), batch_id, &bytes)? {
+        Written::Spooled => Ok(()),
+        Written::Full => {
+            tracing::error!(
+                samples = body["samples"].as_array().map_or(0, Vec::len),
+                "THE SPOOL IS FULL: this reading is dropped. Pareto has been unreachable for a long time, or spool_max_mib is too small."
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = match &cli.config {
+        Some(path) => config::read_file(path)?,
+        None => config::FileConfig::default(),
+    };
+    let overrides = Overrides {
+        server: cli.server,
+        token: cli.token,
+        interval_s: cli.interval,
+        host: cli.host,
+        source: cli.source,
+        nvidia_smi: cli.nvidia_smi,
+        spool_dir: cli.spool_dir,
+        deployments: cli.deployments,
+    };
+    let config = Config::resolve(
+        file,
+        overrides,
+        std::env::var("PARETO_AGENT_TOKEN").ok(),
+        cli.dry_run,
+    )?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("pareto-agent/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let mut collector = Collector {
+        config: config.clone(),
+        http: http.clone(),
+        previous: HashMap::new(),
+        last_reading: None,
+        dcgm_host: None,
+        warned_unmapped: Default::default(),
+    };
+
+    if cli.once {
+        let (batch_id, body) = collector.batch().await?;
+        if cli.dry_run {
+            println!("{}", serde_json::to_string_pretty(&body)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        let spool = Spool::open(&config.spool_dir, config.spool_max_bytes)?;
+        spool_batch(&spool, &batch_id, &body)?;
+        let flushed = flush(&http, &config, &spool).await?;
+        return Ok(match (flushed.retry, flushed.refused) {
+            (None, 0) => ExitCode::SUCCESS,
+            (Some((_, reason)), _) => {
+                eprintln!("pareto-agent: not sent, kept in the spool: {reason}");
+                ExitCode::FAILURE
+            }
+            (None, refused) => {
+                eprintln!(
+                    "pareto-agent: the server refused {refused} batch(es); see {}",
+                    config.spool_dir.join("rejected").display()
+                );
+                ExitCode::FAILURE
+            }
+        });
+    }
+
+    let spool = Arc::new(Spool::open(&config.spool_dir, config.spool_max_bytes)?);
+    let wake = Arc::new(Notify::new());
+    tokio::spawn(sender(http, config.clone(), spool.clone(), wake.clone()));
+    tracing::info!(server = %config.server, host = %config.host, interval_s = config.interval.as_secs(), "reporting");
+    let mut ticks = tokio::time::interval(config.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                match collector.batch().await {
+                    Ok((batch_id, body)) => {
+                        spool_batch(&spool, &batch_id, &body)?;
+                        wake.notify_one();
+                    }
+                    Err(error) => tracing::warn!(%error, "no reading this time"),
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate() => break,
+        }
+    }
+    tracing::info!(
+        pending = spool.pending().map(|p| p.len()).unwrap_or(0),
+        "stopping; unsent batches stay in the spool"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PARETO_AGENT_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("pareto-agent: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("pareto-agent: {}", format!("{error:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

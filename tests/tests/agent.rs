@@ -1,0 +1,215 @@
+//! The real `pareto-agent` against the real server, with a fake nvidia-smi and a fake
+//! inference metrics page written by the tests.
+
+use pareto_tests::{agent_binary, pareto, text, FakeMetrics, Scratch, Server, TestDb};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TWO_GPUS: &str = "0, GPU-aa11, NVIDIA H100 80GB HBM3, 50, 40213, 612.30\n\
+                        1, GPU-bb22, NVIDIA H100 80GB HBM3, [N/A], 1024, [N/A]";
+
+fn token(db: &TestDb, scope: &str) -> String {
+    let output = pareto(
+        db,
+        &[
+            "token",
+            "create",
+            "--name",
+            &format!("agent-{scope}"),
+            "--scope",
+            scope,
+        ],
+        "",
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout).trim().to_owned()
+}
+
+fn agent(scratch: &Scratch, server: &str, token: &str, extra: &[&str]) -> Command {
+    let nvidia_smi = scratch.fake_nvidia_smi(TWO_GPUS);
+    let mut command = Command::new(agent_binary());
+    command
+        .args([
+            "--server",
+            server,
+            "--token",
+            token,
+            "--host",
+            "gpu-node-test",
+        ])
+        .arg("--nvidia-smi")
+        .arg(nvidia_smi)
+        .arg("--spool-dir")
+        .arg(scratch.0.join("spool"))
+        .args(["--deployment", "0=fraud-lgbm-v3"])
+        .args(extra)
+        .env("PARETO_AGENT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn spooled(scratch: &Scratch) -> usize {
+    std::fs::read_dir(scratch.0.join("spool"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_the_batch_for_the_mapped_gpus() {
+    let scratch = Scratch::new("agent-dry");
+    let output = agent(&scratch, "http://127.0.0.1:9", "", &["--once", "--dry-run"])
+        .output()
+        .expect("agent runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let batch: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(batch["host"], "gpu-node-test");
+    let samples = batch["samples"].as_array().expect("samples");
+    assert_eq!(
+        samples.len(),
+        1,
+        "GPU 1 has no deployment and is not reported"
+    );
+    assert_eq!(samples[0]["deployment"], "fraud-lgbm-v3");
+    assert_eq!(samples[0]["gpu_uuid"], "GPU-aa11");
+    assert_eq!(samples[0]["power_watts"], 612.3);
+    assert_eq!(spooled(&scratch), 0, "a dry run neither spools nor sends");
+}
+
+#[tokio::test]
+async fn a_batch_waits_in_the_spool_while_the_server_is_down() {
+    let db = TestDb::new().await;
+    let token = token(&db, "ingest");
+    let scratch = Scratch::new("agent-spool");
+    // Nothing listens on port 9: the batch stays in the spool.
+    let down = agent(&scratch, "http://127.0.0.1:9", &token, &["--once"])
+        .output()
+        .expect("agent runs");
+    assert_eq!(down.status.code(), Some(1));
+    assert!(
+        text(&down.stderr).contains("kept in the spool"),
+        "{}",
+        text(&down.stderr)
+    );
+    assert_eq!(spooled(&scratch), 1);
+
+    let server = Server::start(&db).await;
+    let up = agent(&scratch, &server.base_url, &token, &["--once"])
+        .output()
+        .expect("agent runs");
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    assert_eq!(spooled(&scratch), 0);
+    assert_eq!(
+        db.scalar("select count(*) from telemetry_batch").await,
+        2,
+        "the old batch and the new one"
+    );
+    assert_eq!(db.scalar("select count(*) from telemetry_sample").await, 2);
+    drop(server);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_refused_batch_is_kept_aside_with_the_answer() {
+    let db = TestDb::new().await;
+    let reader = token(&db, "read");
+    let server = Server::start(&db).await;
+    let scratch = Scratch::new("agent-refused");
+    let output = agent(&scratch, &server.base_url, &reader, &["--once"])
+        .output()
+        .expect("agent runs");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("refused 1 batch"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(spooled(&scratch), 0, "a refused batch is not retried");
+    let answers: Vec<_> = std::fs::read_dir(scratch.0.join("spool/rejected"))
+        .expect("rejected folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().to_string_lossy().ends_with(".answer.txt"))
+        .collect();
+    assert_eq!(answers.len(), 1);
+    let answer = std::fs::read_to_string(answers[0].path()).expect("answer");
+    assert!(
+        answer.starts_with("403") && answer.contains("ingest"),
+        "{answer}"
+    );
+    drop(server);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_running_agent_reports_requests_from_the_inference_server() {
+    let db = TestDb::new().await;
+    let token = token(&db, "ingest");
+    let server = Server::start(&db).await;
+    let metrics = FakeMetrics::start(100).await;
+    let scratch = Scratch::new("agent-run");
+    let config = scratch.0.join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[inference]]\ndeployment = \"fraud-lgbm-v3\"\nurl = \"{}\"\nlatency_metric = \"request_latency_seconds\"\n",
+            metrics.url
+        ),
+    )
+    .expect("config");
+    let mut child = agent(
+        &scratch,
+        &server.base_url,
+        &token,
+        &["--interval", "1", "--config"],
+    )
+    .arg(&config)
+    .spawn()
+    .expect("agent starts");
+
+    // Each scrape adds 100 requests; the first one only sets the baseline.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if db
+            .scalar("select coalesce(sum(requests), 0)::int8 from telemetry_sample")
+            .await
+            >= 300
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent's requests did not arrive within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("agent exits");
+    assert!(
+        status.success(),
+        "SIGTERM stops the agent cleanly: {status:?}"
+    );
+
+    let total = db
+        .scalar("select sum(requests)::int8 from telemetry_sample")
+        .await;
+    assert_eq!(total % 100, 0, "requests are whole counter deltas: {total}");
+    let p95 = db
+        .scalar("select max(latency_p95_ms)::int8 from telemetry_sample")
+        .await;
+    assert_eq!(p95, 40, "latency converted from seconds to ms");
+    assert_eq!(
+        db.scalar("select sum(requests)::int8 from telemetry_hourly")
+            .await,
+        total,
+        "the rollups hold the same requests"
+    );
+    drop(server);
+    db.drop().await;
+}
