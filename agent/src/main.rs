@@ -431,6 +431,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     tracing::info!(server = %config.server, host = %config.host, interval_s = config.interval.as_secs(), "reporting");
     let mut ticks = tokio::time::interval(config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Registered once, so that a signal arriving while a reading is taken is not missed.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
     loop {
         tokio::select! {
             _ = ticks.tick() => {
@@ -443,7 +446,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             _ = tokio::signal::ctrl_c() => break,
-            _ = terminate() => break,
+            _ = terminate.recv() => break,
         }
     }
     tracing::info!(
@@ -451,15 +454,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         "stopping; unsent batches stay in the spool"
     );
     Ok(ExitCode::SUCCESS)
-}
-
-async fn terminate() {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut signal) => {
-            signal.recv().await;
-        }
-        Err(_) => std::future::pending::<()>().await,
-    }
 }
 
 fn main() -> ExitCode {

@@ -126,10 +126,15 @@ pub struct Server {
 impl Server {
     /// Starts the server on a free port and waits until `/readyz` answers.
     pub async fn start(db: &TestDb) -> Server {
+        Server::start_at(db, "127.0.0.1:0").await
+    }
+
+    /// Starts the server on `listen` (e.g. to come back on the same port after a kill).
+    pub async fn start_at(db: &TestDb, listen: &str) -> Server {
         let mut child = Command::new(binary())
             .arg("serve")
             .env("DATABASE_URL", db.url())
-            .env("PARETO_LISTEN", "127.0.0.1:0")
+            .env("PARETO_LISTEN", listen)
             .env("LEPTOS_SITE_ROOT", workspace_root().join("target/site"))
             .env("PARETO_LOG", "info")
             .env("NO_COLOR", "1")
@@ -191,6 +196,12 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+
+    /// Kills the process outright (SIGKILL), as a crash or the OOM killer would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn pid(&self) -> u32 {
@@ -269,14 +280,27 @@ impl Scratch {
         Scratch(path)
     }
 
-    /// Writes an executable script that prints `output`, standing in for nvidia-smi.
+    /// Writes an executable script that prints `output`, standing in for nvidia-smi. Each call
+    /// adds a line to `nvidia-smi.calls`, so a test knows how many readings were taken.
     pub fn fake_nvidia_smi(&self, output: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let path = self.0.join("nvidia-smi");
-        let script = format!("#!/bin/sh\ncat <<'CSV'\n{output}\nCSV\n");
+        let calls = self.0.join("nvidia-smi.calls");
+        let script = format!(
+            "#!/bin/sh\necho reading >> '{}'\ncat <<'CSV'\n{output}\nCSV\n",
+            calls.display()
+        );
         std::fs::write(&path, script).expect("script");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         path
+    }
+}
+
+impl Scratch {
+    /// How many times the fake nvidia-smi ran.
+    pub fn nvidia_smi_calls(&self) -> i64 {
+        std::fs::read_to_string(self.0.join("nvidia-smi.calls"))
+            .map_or(0, |calls| calls.lines().count() as i64)
     }
 }
 
@@ -289,6 +313,8 @@ impl Drop for Scratch {
 /// An inference server's metrics page whose request counter grows by `step` at every scrape.
 pub struct FakeMetrics {
     pub url: String,
+    /// Every counter value served, in order.
+    pub served: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -299,6 +325,8 @@ impl FakeMetrics {
             .await
             .expect("bind");
         let url = format!("http://{}/metrics", listener.local_addr().expect("address"));
+        let served = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = served.clone();
         let task = tokio::spawn(async move {
             let mut total = 0u64;
             loop {
@@ -308,6 +336,9 @@ impl FakeMetrics {
                 let mut request = [0u8; 2048];
                 let _ = stream.read(&mut request).await;
                 total += step;
+                if let Ok(mut log) = log.lock() {
+                    log.push(total);
+                }
                 let body = format!(
                     "# TYPE http_requests_total counter\nhttp_requests_total{{code=\"200\"}} {total}\n\
                      # TYPE request_latency_seconds summary\n\
@@ -322,7 +353,7 @@ impl FakeMetrics {
                 let _ = stream.write_all(response.as_bytes()).await;
             }
         });
-        FakeMetrics { url, task }
+        FakeMetrics { url, served, task }
     }
 }
 
@@ -330,4 +361,12 @@ impl Drop for FakeMetrics {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// A port free right now, for a server that must come back on the same address.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
 }
