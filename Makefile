@@ -12,7 +12,7 @@ export CARGO_TERM_PROGRESS_WHEN := never
 # Each test database lives beside DATABASE_URL's and is recreated for every run.
 E2E_DATABASE_URL := $(patsubst %/,%,$(dir $(DATABASE_URL)))/pareto_e2e
 
-.PHONY: run build release test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
+.PHONY: run build release bench test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
 
 ## run: build the release site and serve it on PARETO_LISTEN (default 127.0.0.1:3000)
 run: release db
@@ -27,6 +27,10 @@ release: tools
 ## build: the debug server and site (what the tests run against)
 build: tools
 	cargo leptos build
+
+## bench: ingest through HTTP against raw COPY, and the deployment page's query over 10M samples
+bench: release db
+	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench ingest
 
 ## demo: load the demo organization into DATABASE_URL
 demo: build db
