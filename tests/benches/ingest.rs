@@ -15,7 +15,10 @@ const SENDERS: usize = 4;
 const DEPLOYMENTS: usize = 50;
 
 fn env_size(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.replace('_', "").parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
 }
 
 struct Row {
@@ -54,26 +57,41 @@ async fn main() {
     let ingest_samples = env_size("BENCH_INGEST_SAMPLES", 500_000);
     let chart_samples = env_size("BENCH_CHART_SAMPLES", 10_000_000);
     let db = TestDb::new().await;
-    let pool = PgPoolOptions::new().max_connections(4).connect(&db.url()).await.expect("database");
-    let created = pareto(&db, &["token", "create", "--name", "bench", "--scope", "ingest"], "");
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&db.url())
+        .await
+        .expect("database");
+    let created = pareto(
+        &db,
+        &["token", "create", "--name", "bench", "--scope", "ingest"],
+        "",
+    );
     assert!(created.status.success(), "{}", text(&created.stderr));
     let token = text(&created.stdout).trim().to_owned();
     let server = Server::start(&db).await;
-    println!("pareto bench: {} (binary {})", server.base_url, pareto_tests::binary().display());
+    println!(
+        "pareto bench: {} (binary {})",
+        server.base_url,
+        pareto_tests::binary().display()
+    );
 
     let end = Utc::now() - TimeDelta::minutes(1);
     let data = rows(ingest_samples, end);
 
     // --- baseline: raw COPY of the same rows into the same table --------------------------
     let days = data.iter().map(|r| r.ts.date_naive()).collect();
-    app::telemetry::store::ensure_partitions(&pool, &days).await.expect("partitions");
+    app::telemetry::store::ensure_partitions(&pool, &days)
+        .await
+        .expect("partitions");
     let mut deployment_ids = Vec::new();
     for d in 0..DEPLOYMENTS {
-        let id: uuid::Uuid = sqlx::query_scalar("insert into deployment (key) values ($1) returning deployment_id")
-            .bind(format!("bench-{d}"))
-            .fetch_one(&pool)
-            .await
-            .expect("deployment");
+        let id: uuid::Uuid =
+            sqlx::query_scalar("insert into deployment (key) values ($1) returning deployment_id")
+                .bind(format!("bench-{d}"))
+                .fetch_one(&pool)
+                .await
+                .expect("deployment");
         deployment_ids.push(id);
     }
     let batch_id = uuid::Uuid::new_v4();
@@ -104,8 +122,14 @@ async fn main() {
     copy.finish().await.expect("copy finish");
     let copy_time = started.elapsed();
     drop(connection);
-    sqlx::query("truncate telemetry_sample").execute(&pool).await.expect("truncate");
-    sqlx::query("delete from deployment").execute(&pool).await.expect("reset");
+    sqlx::query("truncate telemetry_sample")
+        .execute(&pool)
+        .await
+        .expect("truncate");
+    sqlx::query("delete from deployment")
+        .execute(&pool)
+        .await
+        .expect("reset");
 
     // --- Pareto: HTTP, batches of 1,000, 4 concurrent senders ------------------------------
     let batches: Vec<Vec<u8>> = data
@@ -134,11 +158,19 @@ async fn main() {
     let started = Instant::now();
     let senders: Vec<_> = (0..SENDERS)
         .map(|_| {
-            let (batches, next, client, url, token) = (batches.clone(), next.clone(), client.clone(), url.clone(), token.clone());
+            let (batches, next, client, url, token) = (
+                batches.clone(),
+                next.clone(),
+                client.clone(),
+                url.clone(),
+                token.clone(),
+            );
             tokio::spawn(async move {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(body) = batches.get(index) else { break };
+                    let Some(body) = batches.get(index) else {
+                        break;
+                    };
                     loop {
                         let response = client
                             .post(&url)
@@ -151,7 +183,10 @@ async fn main() {
                         match response.status().as_u16() {
                             202 => break,
                             429 => tokio::time::sleep(Duration::from_millis(50)).await,
-                            other => panic!("ingest answered {other}: {}", response.text().await.unwrap_or_default()),
+                            other => panic!(
+                                "ingest answered {other}: {}",
+                                response.text().await.unwrap_or_default()
+                            ),
                         }
                     }
                 }
@@ -168,25 +203,40 @@ async fn main() {
     let copy_rate = ingest_samples as f64 / copy_time.as_secs_f64();
     let ingest_rate = ingest_samples as f64 / ingest_time.as_secs_f64();
     println!();
-    println!("ingest of {ingest_samples} samples ({} batches of {BATCH}, {SENDERS} senders)", batches.len());
-    println!("  raw COPY into telemetry_sample   {:>10.0} samples/s  ({:.2} s)", copy_rate, copy_time.as_secs_f64());
+    println!(
+        "ingest of {ingest_samples} samples ({} batches of {BATCH}, {SENDERS} senders)",
+        batches.len()
+    );
+    println!(
+        "  raw COPY into telemetry_sample   {:>10.0} samples/s  ({:.2} s)",
+        copy_rate,
+        copy_time.as_secs_f64()
+    );
     println!(
         "  POST /api/v1/telemetry           {:>10.0} samples/s  ({:.2} s; validation, dedupe, rollups, devices)",
         ingest_rate,
         ingest_time.as_secs_f64()
     );
-    println!("  ratio                            {:>10.0}% of COPY", 100.0 * ingest_rate / copy_rate);
+    println!(
+        "  ratio                            {:>10.0}% of COPY",
+        100.0 * ingest_rate / copy_rate
+    );
 
     // --- the deployment page's query over 10,000,000 samples -------------------------------
     let extra = chart_samples.saturating_sub(ingest_samples);
     if extra > 0 {
         let started = Instant::now();
         let per_gpu = extra / (DEPLOYMENTS * 2);
-        let first = end - TimeDelta::seconds(10 * (per_gpu as i64 + (ingest_samples / (DEPLOYMENTS * 2)) as i64));
+        let first = end
+            - TimeDelta::seconds(
+                10 * (per_gpu as i64 + (ingest_samples / (DEPLOYMENTS * 2)) as i64),
+            );
         let days = (0..=((end - first).num_days() + 1))
             .map(|d| (first + TimeDelta::days(d)).date_naive())
             .collect();
-        app::telemetry::store::ensure_partitions(&pool, &days).await.expect("partitions");
+        app::telemetry::store::ensure_partitions(&pool, &days)
+            .await
+            .expect("partitions");
         // Older samples, generated in Postgres, with their rollups, as ingest would have left them.
         sqlx::query(
             "insert into telemetry_sample (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model,
@@ -206,7 +256,7 @@ async fn main() {
                  busy_gpu_seconds, idle_gpu_seconds, energy_joules, memory_mib_seconds, requests,
                  latency_p95_weighted, latency_requests, latency_p95_max_ms)
              select deployment_id, gpu_model, date_trunc('hour', ts), count(*), sum(interval_s),
-                    sum(interval_s * utilization_pct / 100), sum(interval_s) filter (where utilization_pct < 10),
+                    sum(interval_s * utilization_pct / 100), coalesce(sum(interval_s) filter (where utilization_pct < 10), 0),
                     sum(power_watts * interval_s), sum(memory_used_mib * interval_s), sum(requests),
                     sum(latency_p95_ms * requests), sum(requests), max(latency_p95_ms)
                from telemetry_sample where host = 'bench-host' and gpu_uuid like 'GPU-old-%'
@@ -221,15 +271,28 @@ async fn main() {
         .expect("generate rollups");
         let total = db.scalar("select count(*) from telemetry_sample").await;
         println!();
-        println!("generated {} more samples in {:.0} s; {total} in all", total - stored, started.elapsed().as_secs_f64());
-        sqlx::query("analyze").execute(&pool).await.expect("analyze");
+        println!(
+            "generated {} more samples in {:.0} s; {total} in all",
+            total - stored,
+            started.elapsed().as_secs_f64()
+        );
+        sqlx::query("analyze")
+            .execute(&pool)
+            .await
+            .expect("analyze");
     }
-    for (label, days) in [("deployment page query, 30 days", 30u32), ("deployment page query, 90 days", 90)] {
+    for (label, days) in [
+        ("deployment page query, 30 days", 30u32),
+        ("deployment page query, 90 days", 90),
+    ] {
         let mut times = Vec::new();
         for i in 0..60 {
             let key = format!("bench-{}", i % DEPLOYMENTS);
             let started = Instant::now();
-            let detail = app::fleet::store::detail(&pool, &key, days).await.expect("query").expect("deployment");
+            let detail = app::fleet::store::detail(&pool, &key, days)
+                .await
+                .expect("query")
+                .expect("deployment");
             times.push(started.elapsed());
             assert!(!detail.points.is_empty());
         }
