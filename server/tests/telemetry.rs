@@ -278,3 +278,46 @@ async fn retention_drops_old_raw_samples_and_keeps_the_rollups(pool: PgPool) {
         "today and the next seven days exist: {partitions}"
     );
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_saturated_server_sheds_load_with_retry_after(pool: PgPool) {
+    let router = router_configured(pool.clone(), |config| config.ingest_concurrency = 1);
+    let token = token(&pool, &[Scope::Ingest]).await;
+    // A slow client holds the only ingest slot: its body never finishes.
+    let never = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let slow = Request::post("/api/v1/telemetry")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(never))
+        .expect("request");
+    let held = tokio::spawn(send_owned(router.clone(), slow));
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let body = batch(
+        BATCH_ID,
+        vec![sample(&recent(1), "fraud-lgbm-v3", 80.0, 10)],
+    );
+    // Without load shedding this request would queue behind the slow one for ever.
+    let shed = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        post_json(&router, &token, &body),
+    )
+    .await
+    .expect("a saturated server answers at once instead of queueing");
+    assert_eq!(shed.status, StatusCode::TOO_MANY_REQUESTS, "{}", shed.body);
+    assert_eq!(
+        shed.headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!(shed.json()["status"], 429);
+    held.abort();
+    let _ = held.await;
+    // With the slot free again, the batch goes in.
+    assert_eq!(
+        post_json(&router, &token, &body).await.status,
+        StatusCode::ACCEPTED
+    );
+}

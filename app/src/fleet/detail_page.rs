@@ -178,9 +178,10 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                 <span class="stat-value">{format_count(d.usage.requests)}</span>
                 <span class="stat-label">
                     {format!(
-                        "requests on {:.1} GPU-hours at {} mean utilization",
+                        "requests on {:.1} GPU-hours at {} mean utilization, drawing {:.1} kWh",
                         d.usage.gpu_hours(),
-                        d.usage.mean_utilization_pct().map_or("—".into(), |u| format!("{u:.0}%"))
+                        d.usage.mean_utilization_pct().map_or("—".into(), |u| format!("{u:.0}%")),
+                        d.usage.energy_kwh()
                     )}
                 </span>
             </div>

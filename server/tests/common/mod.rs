@@ -24,8 +24,14 @@ pub fn router(pool: PgPool) -> Router {
 }
 
 pub fn router_with(pool: PgPool, auth: AuthSettings) -> Router {
+    router_configured(pool, |config| config.auth = auth)
+}
+
+/// The router with settings changed from the defaults by `configure`.
+pub fn router_configured(pool: PgPool, configure: impl FnOnce(&mut Config)) -> Router {
     let mut config = Config::from_lookup(|_| None).expect("default config");
-    config.auth = auth.clone();
+    configure(&mut config);
+    let auth = config.auth.clone();
     let options = leptos::config::LeptosOptions::builder()
         .output_name("pareto")
         .site_root("target/site")
@@ -69,6 +75,10 @@ impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
     }
+}
+
+pub async fn send_owned(router: Router, request: Request<Body>) -> Reply {
+    send(&router, request).await
 }
 
 pub async fn send(router: &Router, request: Request<Body>) -> Reply {
