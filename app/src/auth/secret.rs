@@ -17,7 +17,11 @@ pub fn random_token(prefix: &str) -> String {
 }
 
 pub fn sha256(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
+    sha256_bytes(secret.as_bytes())
+}
+
+pub fn sha256_bytes(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
 }
 
 pub const API_TOKEN_PREFIX: &str = "pareto";

@@ -96,17 +96,18 @@ fn text(
     max: usize,
     errors: &mut Errors,
 ) -> Option<String> {
-    let at = format!("{path}{key}");
+    // Spelled out only for an error: valid batches are the common case.
+    let at = || format!("{path}{key}");
     match object.get(key) {
-        None | Some(Value::Null) => errors.add(at, "required"),
+        None | Some(Value::Null) => errors.add(at(), "required"),
         Some(Value::String(value)) if value.trim().is_empty() => {
-            errors.add(at, "must not be empty")
+            errors.add(at(), "must not be empty")
         }
         Some(Value::String(value)) if value.chars().count() > max => {
-            errors.add(at, format!("must be at most {max} characters"))
+            errors.add(at(), format!("must be at most {max} characters"))
         }
         Some(Value::String(value)) => return Some(value.trim().to_owned()),
-        Some(_) => errors.add(at, "must be a string"),
+        Some(_) => errors.add(at(), "must be a string"),
     }
     None
 }
@@ -119,21 +120,22 @@ fn number(
     range: (f64, Option<f64>),
     errors: &mut Errors,
 ) -> Option<f64> {
-    let at = format!("{path}{key}");
+    // Spelled out only for an error: valid batches are the common case.
+    let at = || format!("{path}{key}");
     match object.get(key) {
-        None | Some(Value::Null) => errors.add(at, "required"),
+        None | Some(Value::Null) => errors.add(at(), "required"),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(value) if value < range.0 => {
-                errors.add(at, format!("must be at least {}", range.0))
+                errors.add(at(), format!("must be at least {}", range.0))
             }
             Some(value) if range.1.is_some_and(|max| value > max) => errors.add(
-                at,
+                at(),
                 format!("must be at most {}", range.1.unwrap_or_default()),
             ),
             Some(value) => return Some(value),
-            None => errors.add(at, "must be a finite number"),
+            None => errors.add(at(), "must be a finite number"),
         },
-        Some(_) => errors.add(at, "must be a number"),
+        Some(_) => errors.add(at(), "must be a number"),
     }
     None
 }
@@ -145,16 +147,17 @@ fn integer(
     max: i64,
     errors: &mut Errors,
 ) -> Option<i64> {
-    let at = format!("{path}{key}");
+    // Spelled out only for an error: valid batches are the common case.
+    let at = || format!("{path}{key}");
     match object.get(key) {
-        None | Some(Value::Null) => errors.add(at, "required"),
+        None | Some(Value::Null) => errors.add(at(), "required"),
         Some(Value::Number(n)) => match n.as_i64() {
-            Some(value) if value < 0 => errors.add(at, "must not be negative"),
-            Some(value) if value > max => errors.add(at, format!("must be at most {max}")),
+            Some(value) if value < 0 => errors.add(at(), "must not be negative"),
+            Some(value) if value > max => errors.add(at(), format!("must be at most {max}")),
             Some(value) => return Some(value),
-            None => errors.add(at, "must be a whole number"),
+            None => errors.add(at(), "must be a whole number"),
         },
-        Some(_) => errors.add(at, "must be a whole number"),
+        Some(_) => errors.add(at(), "must be a whole number"),
     }
     None
 }

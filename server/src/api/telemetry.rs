@@ -1,5 +1,7 @@
 //! `POST /api/v1/telemetry`: GPU samples from an agent, stored whole or not at all.
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -8,8 +10,7 @@ use serde_json::{json, Value};
 
 use super::auth::ApiCaller;
 use super::error::{ApiError, InvalidField};
-use super::json::ApiJson;
-use app::auth::secret::sha256;
+use app::auth::secret::sha256_bytes;
 use app::state::AppState;
 use app::telemetry::ingest::parse_batch;
 use app::telemetry::store::{self, IngestError, Outcome};
@@ -19,9 +20,18 @@ use app::tokens::Scope;
 pub async fn post(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(body): ApiJson<Value>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::Ingest)?;
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    })?;
+    let body: Value = serde_json::from_slice(&bytes)
+        .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))?;
     let batch = parse_batch(&body, Utc::now()).map_err(|errors| {
         ApiError::Validation(
             errors
@@ -36,12 +46,12 @@ pub async fn post(
     let span = tracing::Span::current();
     span.record("batch_id", tracing::field::display(batch.batch_id));
     span.record("samples", batch.samples.len());
-    // serde_json keeps object keys sorted, so equal content serializes to equal bytes.
-    let canonical = serde_json::to_string(&body).map_err(|_| ApiError::Internal)?;
+    // A retry resends the same bytes (the agent keeps each batch in its spool), so the bytes are
+    // what is compared.
     let outcome = store::ingest(
         &state.pool,
         &batch,
-        &sha256(&canonical),
+        &sha256_bytes(&bytes),
         Some(caller.0.api_token_id),
     )
     .await;
