@@ -12,7 +12,7 @@ use super::auth::ApiCaller;
 use super::error::{ApiError, InvalidField};
 use app::auth::secret::sha256_bytes;
 use app::state::AppState;
-use app::telemetry::ingest::parse_batch;
+use app::telemetry::ingest::{parse_body, BodyError};
 use app::telemetry::store::{self, IngestError, Outcome};
 use app::tokens::Scope;
 
@@ -30,10 +30,10 @@ pub async fn post(
             ApiError::BadRequest(rejection.body_text())
         }
     })?;
-    let body: Value = serde_json::from_slice(&bytes)
-        .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))?;
-    let batch = parse_batch(&body, Utc::now()).map_err(|errors| {
-        ApiError::Validation(
+
+    let batch = parse_body(&bytes, Utc::now()).map_err(|error| match error {
+        BodyError::Json(message) => ApiError::BadRequest(message),
+        BodyError::Invalid(errors) => ApiError::Validation(
             errors
                 .into_iter()
                 .map(|e| InvalidField {
@@ -41,7 +41,7 @@ pub async fn post(
                     message: e.message,
                 })
                 .collect(),
-        )
+        ),
     })?;
     let span = tracing::Span::current();
     span.record("batch_id", tracing::field::display(batch.batch_id));
