@@ -3,7 +3,8 @@ use leptos_meta::Title;
 
 use super::{ChangePassword, Login, SetupAdmin, MIN_PASSWORD_LENGTH};
 use crate::components::{
-    action_error, reload_to, Field, FormAlert, Notice, PageHeader, RoleBadge, WithUser, Wordmark,
+    action_error, reload_to, reset_on_success, Field, FormAlert, Notice, PageHeader, RoleBadge,
+    WithUser, Wordmark,
 };
 
 #[component]
@@ -106,15 +107,8 @@ pub fn SetupPage() -> impl IntoView {
 pub fn AccountPage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let error = action_error(change);
-    let form = NodeRef::<leptos::html::Form>::new();
     let done = move || matches!(change.value().get(), Some(Ok(())));
-    Effect::new(move |_| {
-        if done() {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-        }
-    });
+    let form = reset_on_success(change);
     view! {
         <Title text="Your account · Pareto"/>
         <PageHeader title="Your account"/>

@@ -167,6 +167,23 @@ where
     Signal::derive(move || action.value().get().and_then(Result::err))
 }
 
+/// A form that empties itself after its action succeeds, so that the next entry starts clean.
+pub fn reset_on_success<S>(action: ServerAction<S>) -> NodeRef<leptos::html::Form>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            if let Some(form) = form.get() {
+                form.reset();
+            }
+        }
+    });
+    form
+}
+
 /// A labelled input with its inline error, linked for screen readers.
 #[component]
 pub fn Field(

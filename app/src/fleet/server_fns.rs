@@ -42,17 +42,7 @@ pub async fn link_deployment(
 ) -> Result<(), AppError> {
     guard::respond(async {
         let member = guard::require(Role::Member)?;
-        let team_id = match team_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-        {
-            None => None,
-            Some(id) => Some(
-                id.parse::<Uuid>()
-                    .map_err(|_| AppError::field("team_id", "Choose an existing team."))?,
-            ),
-        };
+        let team_id = crate::teams::parse_team_choice(team_id.as_deref())?;
         store::link(
             &guard::state()?.pool,
             &Actor::User(member),

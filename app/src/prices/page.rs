@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use super::{CreateGpuPrice, DeleteGpuPrice, GpuPrice, PricingKind};
 use crate::auth::Role;
 use crate::components::{
-    action_error, format_money, Field, FormAlert, LoadError, PageHeader, WithUser,
+    action_error, format_money, reset_on_success, Field, FormAlert, LoadError, PageHeader, WithUser,
 };
 
 #[component]
@@ -29,14 +29,7 @@ fn Prices(can_edit: bool) -> impl IntoView {
         move || (create.version().get(), delete.version().get()),
         |_| super::list_gpu_prices(),
     );
-    let form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = create.value().get() {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-        }
-    });
+    let form = reset_on_success(create);
     view! {
         <Show when=move || can_edit>
             <section class="card">

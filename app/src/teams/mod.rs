@@ -50,9 +50,31 @@ pub fn parse_new_team(name: &str, description: &str) -> Result<(String, String),
     Ok((name.to_owned(), description.to_owned()))
 }
 
+/// The team chosen in a form's select: none for the empty choice.
+pub fn parse_team_choice(team_id: Option<&str>) -> Result<Option<Uuid>, AppError> {
+    match team_id.map(str::trim).filter(|id| !id.is_empty()) {
+        None => Ok(None),
+        Some(id) => id
+            .parse::<Uuid>()
+            .map(Some)
+            .map_err(|_| AppError::field("team_id", "Choose an existing team.")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_team_choice_is_empty_or_an_id() {
+        assert_eq!(parse_team_choice(None), Ok(None));
+        assert_eq!(parse_team_choice(Some(" ")), Ok(None));
+        assert_eq!(
+            parse_team_choice(Some(&Uuid::nil().to_string())),
+            Ok(Some(Uuid::nil()))
+        );
+        assert!(parse_team_choice(Some("ops")).is_err());
+    }
 
     #[test]
     fn team_names_are_trimmed_and_required() {

@@ -3,7 +3,9 @@ use leptos_meta::Title;
 
 use super::{AddTeamMember, CreateTeam, RemoveTeamMember, TeamSummary};
 use crate::auth::Role;
-use crate::components::{action_error, Field, FormAlert, LoadError, PageHeader, WithUser};
+use crate::components::{
+    action_error, reset_on_success, Field, FormAlert, LoadError, PageHeader, WithUser,
+};
 use crate::users::{list_users, UserSummary};
 
 #[component]
@@ -47,14 +49,7 @@ fn Teams(can_manage: bool) -> impl IntoView {
             }
         },
     );
-    let form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = create.value().get() {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-        }
-    });
+    let form = reset_on_success(create);
     view! {
         <Show when=move || can_manage>
             <section class="card">

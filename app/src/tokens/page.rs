@@ -4,7 +4,8 @@ use leptos_meta::Title;
 use super::{CreateToken, RevokeToken, Scope, TokenSummary};
 use crate::auth::Role;
 use crate::components::{
-    action_error, Field, FieldMessage, FormAlert, LoadError, Notice, PageHeader, Time, WithUser,
+    action_error, reset_on_success, Field, FieldMessage, FormAlert, LoadError, Notice, PageHeader,
+    Time, WithUser,
 };
 use crate::teams::list_teams;
 
@@ -40,14 +41,7 @@ fn TokensAdmin() -> impl IntoView {
     let scopes_error =
         Signal::derive(move || create_error.get().and_then(|e| e.field_message("scopes")));
     let created = move || create.value().get().and_then(Result::ok);
-    let form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if created().is_some() {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-        }
-    });
+    let form = reset_on_success(create);
     view! {
         {move || created().map(|created| view! {
             <section class="card secret-card" aria-live="polite">

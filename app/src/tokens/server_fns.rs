@@ -41,17 +41,7 @@ pub async fn create_token(
         .filter_map(|(checked, scope)| checked.filter(|value| !value.is_empty()).map(|_| scope))
         .collect();
         let (name, scopes) = parse_new_token(&name, &scopes)?;
-        let team_id = match team_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-        {
-            None => None,
-            Some(id) => Some(
-                id.parse::<Uuid>()
-                    .map_err(|_| AppError::field("team_id", "Choose an existing team."))?,
-            ),
-        };
+        let team_id = crate::teams::parse_team_choice(team_id.as_deref())?;
         store::create(
             &guard::state()?.pool,
             &Actor::User(admin),

@@ -4,7 +4,8 @@ use leptos_meta::Title;
 use super::{CreateUser, SetUserDisabled, SetUserRole, UserSummary};
 use crate::auth::{Role, MIN_PASSWORD_LENGTH};
 use crate::components::{
-    action_error, Field, FormAlert, LoadError, Notice, PageHeader, RoleBadge, Time, WithUser,
+    action_error, reset_on_success, Field, FormAlert, LoadError, Notice, PageHeader, RoleBadge,
+    Time, WithUser,
 };
 
 #[component]
@@ -54,15 +55,8 @@ fn UsersAdmin(current: uuid::Uuid) -> impl IntoView {
         },
         |_| super::list_users(),
     );
-    let form = NodeRef::<leptos::html::Form>::new();
     let created = move || create.value().get().and_then(Result::ok);
-    Effect::new(move |_| {
-        if created().is_some() {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-        }
-    });
+    let form = reset_on_success(create);
     view! {
         <section class="card">
             <h2>"Add a person"</h2>
