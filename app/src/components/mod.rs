@@ -167,6 +167,21 @@ where
     Signal::derive(move || action.value().get().and_then(Result::err))
 }
 
+/// A form's primary button, disabled while the form is being sent.
+#[component]
+pub fn FormActions(
+    #[prop(into)] label: String,
+    #[prop(into)] pending: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <div class="form-actions">
+            <button type="submit" class="button primary" disabled=move || pending.get()>
+                {label}
+            </button>
+        </div>
+    }
+}
+
 /// A form that empties itself after its action succeeds, so that the next entry starts clean.
 pub fn reset_on_success<S>(action: ServerAction<S>) -> NodeRef<leptos::html::Form>
 where

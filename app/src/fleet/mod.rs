@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::{AppError, Validator};
 use crate::prices::PricingKind;
 use crate::telemetry::cost::{Cost, Usage};
 
@@ -98,6 +99,31 @@ impl Fleet {
     }
 }
 
+/// A model name and version for linking a deployment, trimmed and checked.
+pub fn parse_link(model_name: &str, version: &str) -> Result<(String, String), AppError> {
+    let model_name = model_name.trim();
+    let version = version.trim();
+    let mut check = Validator::new();
+    check.check(
+        !model_name.is_empty(),
+        "model_name",
+        "Name the model, e.g. fraud-lgbm.",
+    );
+    check.check(
+        model_name.chars().count() <= 120,
+        "model_name",
+        "A model name has at most 120 characters.",
+    );
+    check.check(!version.is_empty(), "version", "Name the version, e.g. v3.");
+    check.check(
+        version.chars().count() <= 80,
+        "version",
+        "A version has at most 80 characters.",
+    );
+    check.finish()?;
+    Ok((model_name.to_owned(), version.to_owned()))
+}
+
 /// The ranges the pages offer, in days.
 pub const RANGES: [(u32, &str); 4] = [
     (1, "24 hours"),
@@ -146,5 +172,32 @@ pub fn bucket_hours(days: u32) -> u32 {
         24
     } else {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_needs_a_model_and_a_version() {
+        assert_eq!(
+            parse_link(" fraud-lgbm ", " v3 "),
+            Ok(("fraud-lgbm".into(), "v3".into()))
+        );
+        let error = parse_link(" ", "").expect_err("empty");
+        assert!(
+            error.field_message("model_name").is_some() && error.field_message("version").is_some()
+        );
+        assert!(parse_link(&"m".repeat(121), "v1").is_err());
+    }
+
+    #[test]
+    fn ranges_fall_back_to_a_week() {
+        assert_eq!(clamp_days(Some(30)), 30);
+        assert_eq!(clamp_days(Some(12)), 7);
+        assert_eq!(clamp_days(None), 7);
+        assert_eq!(bucket_hours(7), 1);
+        assert_eq!(bucket_hours(30), 24);
     }
 }

@@ -5,7 +5,7 @@ use super::{DeploymentDetail, Fleet};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-use super::{clamp_days, store};
+use super::{clamp_days, parse_link, store};
 #[cfg(feature = "ssr")]
 use crate::audit::Actor;
 #[cfg(feature = "ssr")]
@@ -42,6 +42,7 @@ pub async fn link_deployment(
 ) -> Result<(), AppError> {
     guard::respond(async {
         let member = guard::require(Role::Member)?;
+        let (model_name, version) = parse_link(&model_name, &version)?;
         let team_id = crate::teams::parse_team_choice(team_id.as_deref())?;
         store::link(
             &guard::state()?.pool,

@@ -12,7 +12,7 @@ use super::{
     STALE_AFTER_MINUTES,
 };
 use crate::audit::{self, Actor, Change};
-use crate::error::{AppError, Validator};
+use crate::error::AppError;
 use crate::prices::PricingKind;
 use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
 use crate::telemetry::ingest::IDLE_UTILIZATION_PCT;
@@ -152,6 +152,7 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
 }
 
 /// Links a deployment to a model version, creating the model and version when they are new.
+/// The names come checked by [`super::parse_link`].
 pub async fn link(
     pool: &PgPool,
     actor: &Actor,
@@ -160,27 +161,6 @@ pub async fn link(
     version: &str,
     team_id: Option<Uuid>,
 ) -> Result<(), AppError> {
-    let model_name = model_name.trim();
-    let version = version.trim();
-    let mut check = Validator::new();
-    check.check(
-        !model_name.is_empty(),
-        "model_name",
-        "Name the model, e.g. fraud-lgbm.",
-    );
-    check.check(
-        model_name.chars().count() <= 120,
-        "model_name",
-        "A model name has at most 120 characters.",
-    );
-    check.check(!version.is_empty(), "version", "Name the version, e.g. v3.");
-    check.check(
-        version.chars().count() <= 80,
-        "version",
-        "A version has at most 80 characters.",
-    );
-    check.finish()?;
-
     let mut tx = pool.begin().await?;
     let key = sqlx::query_scalar!(
         "select key from deployment where deployment_id = $1 for update",

@@ -4,7 +4,8 @@ use leptos_meta::Title;
 use super::{CreateGpuPrice, DeleteGpuPrice, GpuPrice, PricingKind};
 use crate::auth::Role;
 use crate::components::{
-    action_error, format_money, reset_on_success, Field, FormAlert, LoadError, PageHeader, WithUser,
+    action_error, format_money, reset_on_success, Field, FormActions, FormAlert, LoadError,
+    PageHeader, WithUser,
 };
 
 #[component]
@@ -56,11 +57,7 @@ fn Prices(can_edit: bool) -> impl IntoView {
                     <Field name="note" label="Note" hint="Where the price comes from, e.g. the contract." error=create_error/>
                     <Field name="effective_from" label="Effective from" kind="date" required=true error=create_error/>
                     <Field name="effective_to" label="Effective until" kind="date" hint="Empty: until further notice." error=create_error/>
-                    <div class="form-actions">
-                        <button type="submit" class="button primary" disabled=move || create.pending().get()>
-                            "Add price"
-                        </button>
-                    </div>
+                    <FormActions label="Add price" pending=create.pending()/>
                 </ActionForm>
             </section>
         </Show>

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use super::{AddTeamMember, CreateTeam, RemoveTeamMember, TeamSummary};
 use crate::auth::Role;
 use crate::components::{
-    action_error, reset_on_success, Field, FormAlert, LoadError, PageHeader, WithUser,
+    action_error, reset_on_success, Field, FormActions, FormAlert, LoadError, PageHeader, WithUser,
 };
 use crate::users::{list_users, UserSummary};
 
@@ -58,11 +58,7 @@ fn Teams(can_manage: bool) -> impl IntoView {
                     <FormAlert error=create_error/>
                     <Field name="name" label="Name" required=true error=create_error/>
                     <Field name="description" label="What the team works on" error=create_error/>
-                    <div class="form-actions">
-                        <button type="submit" class="button primary" disabled=move || create.pending().get()>
-                            "Create team"
-                        </button>
-                    </div>
+                    <FormActions label="Create team" pending=create.pending()/>
                 </ActionForm>
             </section>
         </Show>

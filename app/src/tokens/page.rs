@@ -4,8 +4,8 @@ use leptos_meta::Title;
 use super::{CreateToken, RevokeToken, Scope, TokenSummary};
 use crate::auth::Role;
 use crate::components::{
-    action_error, reset_on_success, Field, FieldMessage, FormAlert, LoadError, Notice, PageHeader,
-    Time, WithUser,
+    action_error, reset_on_success, Field, FieldMessage, FormActions, FormAlert, LoadError, Notice,
+    PageHeader, Time, WithUser,
 };
 use crate::teams::list_teams;
 
@@ -98,11 +98,7 @@ fn TokensAdmin() -> impl IntoView {
                         .collect_view()}
                     <FieldMessage id="scopes-error" message=scopes_error/>
                 </fieldset>
-                <div class="form-actions">
-                    <button type="submit" class="button primary" disabled=move || create.pending().get()>
-                        "Create token"
-                    </button>
-                </div>
+                <FormActions label="Create token" pending=create.pending()/>
             </ActionForm>
         </section>
         <section class="card">

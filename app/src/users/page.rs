@@ -4,8 +4,8 @@ use leptos_meta::Title;
 use super::{CreateUser, SetUserDisabled, SetUserRole, UserSummary};
 use crate::auth::{Role, MIN_PASSWORD_LENGTH};
 use crate::components::{
-    action_error, reset_on_success, Field, FormAlert, LoadError, Notice, PageHeader, RoleBadge,
-    Time, WithUser,
+    action_error, reset_on_success, Field, FormActions, FormAlert, LoadError, Notice, PageHeader,
+    RoleBadge, Time, WithUser,
 };
 
 #[component]
@@ -85,11 +85,7 @@ fn UsersAdmin(current: uuid::Uuid) -> impl IntoView {
                         <RoleOptions selected=Role::Viewer/>
                     </select>
                 </div>
-                <div class="form-actions">
-                    <button type="submit" class="button primary" disabled=move || create.pending().get()>
-                        "Add person"
-                    </button>
-                </div>
+                <FormActions label="Add person" pending=create.pending()/>
             </ActionForm>
         </section>
         <section class="card">
