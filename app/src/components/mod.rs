@@ -316,6 +316,30 @@ pub fn Time(time: DateTime<Utc>) -> impl IntoView {
     view! { <time datetime=time.to_rfc3339()>{format_time(time)}</time> }
 }
 
+/// Shows a resource: "Loading…" until it arrives, then its content, or the error that stopped it.
+#[component]
+pub fn Loaded<T, F, V>(resource: Resource<Result<T, AppError>>, children: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let children = std::sync::Arc::new(children);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => children(value).into_any(),
+                        Err(error) => view! { <LoadError error=error/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
 /// Shows an error that stopped a page from loading.
 #[component]
 pub fn LoadError(error: AppError) -> impl IntoView {

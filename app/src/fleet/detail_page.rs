@@ -4,7 +4,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use rust_decimal::prelude::ToPrimitive;
 
 use super::{clamp_days, DeploymentDetail, Point, RANGES};
-use crate::components::{format_count, format_money, LoadError, PageHeader};
+use crate::components::{format_count, format_money, Loaded, PageHeader};
 
 /// A sentence that says what a chart shows, for people who cannot see it.
 pub fn describe(
@@ -58,14 +58,7 @@ pub fn DeploymentPage() -> impl IntoView {
                 })
                 .collect_view()}
         </nav>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(detail) => view! { <Detail detail=detail/> }.into_any(),
-                    Err(error) => view! { <LoadError error=error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=detail children=|detail| view! { <Detail detail=detail/> }/>
     }
 }
 

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 use super::{clamp_days, DeploymentCost, Fleet, Gpu, LinkDeployment, RANGES};
 use crate::auth::Role;
 use crate::components::{
-    action_error, format_count, format_money, FieldMessage, FormAlert, LoadError, PageHeader, Time,
+    action_error, format_count, format_money, FieldMessage, FormAlert, Loaded, PageHeader, Time,
     WithUser,
 };
 use crate::teams::list_teams;
@@ -48,15 +48,13 @@ fn FleetBody(days: Memo<u32>, can_link: bool) -> impl IntoView {
         |(days, _)| super::load_fleet(Some(days)),
     );
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match fleet.await {
-                    Ok(fleet) if fleet.gpus.is_empty() && fleet.deployments.is_empty() => view! { <NoTelemetry/> }.into_any(),
-                    Ok(fleet) => view! { <FleetView fleet=fleet can_link=can_link link=link/> }.into_any(),
-                    Err(error) => view! { <LoadError error=error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=fleet children=move |fleet| {
+            if fleet.gpus.is_empty() && fleet.deployments.is_empty() {
+                view! { <NoTelemetry/> }.into_any()
+            } else {
+                view! { <FleetView fleet=fleet can_link=can_link link=link/> }.into_any()
+            }
+        }/>
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::AuditEvent;
 #[cfg(feature = "ssr")]
 use crate::auth::Role;
-use crate::components::{LoadError, PageHeader, Time, WithUser};
+use crate::components::{Loaded, PageHeader, Time, WithUser};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -57,10 +57,7 @@ pub fn OverviewPage() -> impl IntoView {
                 lead="What your organization has set up in Pareto so far."
             />
         }/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(data) => view! {
+        <Loaded resource=data children=|data| view! {
                         <div class="stats">
                             <Stat label="teams" value=data.teams href="/settings/teams"/>
                             <Stat label="people" value=data.users href="/settings/users"/>
@@ -96,10 +93,6 @@ pub fn OverviewPage() -> impl IntoView {
                                 </li>
                             </ol>
                         </section>
-                    }.into_any(),
-                    Err(error) => view! { <LoadError error=error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        }/>
     }
 }

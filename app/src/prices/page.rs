@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use super::{CreateGpuPrice, DeleteGpuPrice, GpuPrice, PricingKind};
 use crate::auth::Role;
 use crate::components::{
-    action_error, format_money, reset_on_success, Field, FormActions, FormAlert, LoadError,
+    action_error, format_money, reset_on_success, Field, FormActions, FormAlert, Loaded,
     PageHeader, WithUser,
 };
 
@@ -64,17 +64,14 @@ fn Prices(can_edit: bool) -> impl IntoView {
         <section class="card">
             <h2>"Catalog"</h2>
             <FormAlert error=delete_error/>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match prices.await {
-                        Ok(prices) if prices.is_empty() => view! {
-                            <p class="muted">"No prices yet: GPU-hours stay unpriced until a price covers them."</p>
-                        }.into_any(),
-                        Ok(prices) => view! { <PriceTable prices=prices can_edit=can_edit delete=delete/> }.into_any(),
-                        Err(error) => view! { <LoadError error=error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=prices children=move |prices| {
+                if prices.is_empty() {
+                    view! { <p class="muted">"No prices yet: GPU-hours stay unpriced until a price covers them."</p> }
+                        .into_any()
+                } else {
+                    view! { <PriceTable prices=prices can_edit=can_edit delete=delete/> }.into_any()
+                }
+            }/>
         </section>
     }
 }

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use super::{CreateToken, RevokeToken, Scope, TokenSummary};
 use crate::auth::Role;
 use crate::components::{
-    action_error, reset_on_success, Field, FieldMessage, FormActions, FormAlert, LoadError, Notice,
+    action_error, reset_on_success, Field, FieldMessage, FormActions, FormAlert, Loaded, Notice,
     PageHeader, Time, WithUser,
 };
 use crate::teams::list_teams;
@@ -104,17 +104,13 @@ fn TokensAdmin() -> impl IntoView {
         <section class="card">
             <h2>"Tokens"</h2>
             <FormAlert error=revoke_error/>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match tokens.await {
-                        Ok(tokens) if tokens.is_empty() => view! {
-                            <p class="muted">"No tokens yet. Create one for each agent or pipeline."</p>
-                        }.into_any(),
-                        Ok(tokens) => view! { <TokensTable tokens=tokens revoke=revoke/> }.into_any(),
-                        Err(error) => view! { <LoadError error=error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=tokens children=move |tokens| {
+                if tokens.is_empty() {
+                    view! { <p class="muted">"No tokens yet. Create one for each agent or pipeline."</p> }.into_any()
+                } else {
+                    view! { <TokensTable tokens=tokens revoke=revoke/> }.into_any()
+                }
+            }/>
         </section>
     }
 }

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use super::{CreateUser, SetUserDisabled, SetUserRole, UserSummary};
 use crate::auth::{Role, MIN_PASSWORD_LENGTH};
 use crate::components::{
-    action_error, reset_on_success, Field, FormActions, FormAlert, LoadError, Notice, PageHeader,
+    action_error, reset_on_success, Field, FormActions, FormAlert, Loaded, Notice, PageHeader,
     RoleBadge, Time, WithUser,
 };
 
@@ -91,14 +91,9 @@ fn UsersAdmin(current: uuid::Uuid) -> impl IntoView {
         <section class="card">
             <h2>"Everyone"</h2>
             <FormAlert error=row_error/>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match users.await {
-                        Ok(users) => view! { <UsersTable users=users current=current set_role=set_role set_disabled=set_disabled/> }.into_any(),
-                        Err(error) => view! { <LoadError error=error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=users children=move |users| view! {
+                <UsersTable users=users current=current set_role=set_role set_disabled=set_disabled/>
+            }/>
         </section>
     }
 }
