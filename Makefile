@@ -28,9 +28,11 @@ release: tools
 build: tools
 	cargo leptos build
 
-## bench: ingest through HTTP against raw COPY, and the deployment page's query over 10M samples
+## bench: ingest through HTTP against raw COPY, the deployment page's query over 10M samples,
+## and an experiment's page with 10,000 runs
 bench: release db
 	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench ingest
+	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench experiments
 
 ## demo: load the demo organization into DATABASE_URL
 demo: build db

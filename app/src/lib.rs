@@ -7,7 +7,9 @@ pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod experiments;
 pub mod fleet;
+pub mod format;
 pub mod overview;
 pub mod prices;
 #[cfg(feature = "ssr")]
@@ -24,6 +26,7 @@ use leptos_router::path;
 
 use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
 use crate::components::{Frame, UserResource, Wordmark};
+use crate::experiments::{ComparePage, ExperimentPage, ExperimentsPage};
 use crate::fleet::{DeploymentPage, FleetPage};
 use crate::overview::OverviewPage;
 use crate::prices::PricesPage;
@@ -66,6 +69,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/setup") view=SetupPage/>
                 <Route path=path!("/") view=|| view! { <Frame><OverviewPage/></Frame> }/>
+                <Route path=path!("/experiments") view=|| view! { <Frame><ExperimentsPage/></Frame> }/>
+                <Route path=path!("/experiments/:id") view=|| view! { <Frame><ExperimentPage/></Frame> }/>
+                <Route path=path!("/experiments/:id/compare") view=|| view! { <Frame><ComparePage/></Frame> }/>
                 <Route path=path!("/fleet") view=|| view! { <Frame><FleetPage/></Frame> }/>
                 <Route path=path!("/deployments/:key") view=|| view! { <Frame><DeploymentPage/></Frame> }/>
                 <Route path=path!("/settings/teams") view=|| view! { <Frame><TeamsPage/></Frame> }/>

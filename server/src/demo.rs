@@ -153,9 +153,12 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     let samples = crate::demo_fleet::load(pool)
         .await
         .context("loading the demo fleet's telemetry")?;
+    let runs = crate::demo_experiments::load(pool, team_id)
+        .await
+        .context("loading the demo experiments")?;
     println!(
-        "Loaded the demo organization: {} teams, {} people, {} API tokens, and {samples} telemetry \
-         samples from 5 GPU hosts over three weeks.",
+        "Loaded the demo organization: {} teams, {} people, {} API tokens, {samples} telemetry \
+         samples from 5 GPU hosts over three weeks, and 2 experiments with {runs} candidate runs.",
         TEAMS.len(),
         created_people,
         TOKENS.len()

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod demo;
+mod demo_experiments;
 mod demo_fleet;
 pub mod metrics;
 pub mod middleware;

@@ -34,6 +34,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
             "/charts/deployments/{key}/{file}",
             get(crate::charts::deployment_chart),
         )
+        .route(
+            "/charts/experiments/{id}/{file}",
+            get(crate::charts::frontier_chart),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

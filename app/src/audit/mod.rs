@@ -27,6 +27,8 @@ mod store {
     #[derive(Clone, Debug)]
     pub enum Actor {
         User(CurrentUser),
+        /// An API token, by its name.
+        Token(String),
         CommandLine,
         System,
     }
@@ -35,13 +37,14 @@ mod store {
         pub fn user_id(&self) -> Option<Uuid> {
             match self {
                 Actor::User(user) => Some(user.user_id),
-                Actor::CommandLine | Actor::System => None,
+                Actor::Token(_) | Actor::CommandLine | Actor::System => None,
             }
         }
 
         pub fn label(&self) -> String {
             match self {
                 Actor::User(user) => user.email.clone(),
+                Actor::Token(name) => format!("API token {name}"),
                 Actor::CommandLine => "command line".into(),
                 Actor::System => "system".into(),
             }

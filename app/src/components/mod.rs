@@ -6,6 +6,7 @@ use leptos_router::components::A;
 
 use crate::auth::{CurrentUser, Logout, Role};
 use crate::error::AppError;
+pub use crate::format::{format_count, format_money};
 
 pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
 
@@ -77,6 +78,7 @@ pub fn Frame(children: Children) -> impl IntoView {
                                 view! {
                                     <nav class="mainnav" aria-label="Sections">
                                         <A href="/" exact=true>"Overview"</A>
+                                        <A href="/experiments">"Experiments"</A>
                                         <A href="/fleet">"Fleet"</A>
                                         <A href="/settings/teams">"Teams"</A>
                                         <A href="/settings/prices">"GPU prices"</A>
@@ -277,35 +279,6 @@ pub fn FormAlert(error: Signal<Option<AppError>>) -> impl IntoView {
     }
 }
 
-/// An amount with its currency: cents for everyday amounts, more places for fractions of a cent.
-pub fn format_money(amount: rust_decimal::Decimal, currency: &str) -> String {
-    let places = if amount.is_zero() || amount.abs() >= rust_decimal::Decimal::new(1, 2) {
-        2
-    } else {
-        4
-    };
-    let mut rounded = amount.round_dp(places);
-    rounded.rescale(places);
-    format!("{rounded} {currency}")
-}
-
-/// A count with thousands separators: 1,234,567.
-pub fn format_count(value: i64) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let mut grouped = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    if value < 0 {
-        format!("-{grouped}")
-    } else {
-        grouped
-    }
-}
-
 /// A timestamp in UTC, the same on the server and in the browser.
 pub fn format_time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -346,27 +319,5 @@ pub fn LoadError(error: AppError) -> impl IntoView {
     match error {
         AppError::Unauthenticated => view! { <SignInAgain/> }.into_any(),
         other => view! { <Notice kind="error">{other.to_string()}</Notice> }.into_any(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_money;
-    use rust_decimal::Decimal;
-
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(super::format_count(0), "0");
-        assert_eq!(super::format_count(999), "999");
-        assert_eq!(super::format_count(1_000), "1,000");
-        assert_eq!(super::format_count(-1_234_567), "-1,234,567");
-    }
-
-    #[test]
-    fn money_shows_cents_or_fractions_of_a_cent() {
-        assert_eq!(format_money(Decimal::new(4, 0), "USD"), "4.00 USD");
-        assert_eq!(format_money(Decimal::new(27_456, 4), "EUR"), "2.75 EUR");
-        assert_eq!(format_money(Decimal::new(35, 4), "USD"), "0.0035 USD");
-        assert_eq!(format_money(Decimal::ZERO, "USD"), "0.00 USD");
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod error;
+mod experiments;
 pub mod json;
 mod telemetry;
 mod whoami;
@@ -31,6 +32,9 @@ pub fn router(body_limit_bytes: usize, ingest_concurrency: usize) -> Router<AppS
     Router::new()
         .route("/whoami", get(whoami::get))
         .route("/telemetry", post(telemetry::post).route_layer(shed_load))
+        .route("/experiments", post(experiments::create))
+        .route("/experiments/{id}", get(experiments::get))
+        .route("/experiments/{id}/runs", post(experiments::add_runs))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
         .layer(RequestDecompressionLayer::new())
         .layer(DefaultBodyLimit::max(body_limit_bytes))

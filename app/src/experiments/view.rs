@@ -1,0 +1,292 @@
+//! An experiment with every figure its pages show, worked out once on the server from the stored
+//! runs: what each run costs, its checks, the recommendation, the frontiers, the what-if table, the
+//! crossovers and the saved cascades.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use super::run::RunSpec;
+use super::select::{
+    self, cascade, crossover, evaluate, frontier, recommend, CascadeInput, CascadeOutcome,
+    CascadeSide, Check, CostCurve, MatrixRow, Recommendation, WHAT_IF_VOLUMES,
+};
+use super::{Experiment, Mode};
+
+/// The most runs a page lists; the recommendation, frontier and counts always cover every run.
+pub const RUNS_SHOWN: usize = 200;
+
+/// A run as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredRun {
+    pub run_id: Uuid,
+    pub spec: RunSpec,
+    /// "name version" of the registry version it is linked to.
+    pub model_version: Option<String>,
+    /// Where the hardware's price per hour came from: "typed" or the catalog row.
+    pub price_source: String,
+    pub measured_per_thousand: Option<Decimal>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub scenario_id: Uuid,
+    pub name: String,
+    pub cheap_run_id: Uuid,
+    pub expensive_run_id: Uuid,
+    pub input: CascadeInput,
+    pub threshold: Option<f64>,
+}
+
+/// One run with its figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub run_id: Uuid,
+    pub run_key: String,
+    pub name: String,
+    pub model_version: Option<String>,
+    pub inference: String,
+    pub is_api: bool,
+    pub hardware: String,
+    pub price_source: String,
+    pub metrics: BTreeMap<String, f64>,
+    pub quality: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub batch_p95_ms: Option<f64>,
+    pub throughput_rps: Option<f64>,
+    pub curve: Option<CostCurve>,
+    pub basis: String,
+    pub per_thousand: Option<Decimal>,
+    pub monthly: Option<Decimal>,
+    pub training_cost: Option<Decimal>,
+    pub engineering_hours: Option<f64>,
+    pub checks: Vec<Check>,
+    pub meets_all: bool,
+    pub recommended: bool,
+    /// On the quality/cost frontier; `None` when quality or cost is missing.
+    pub on_cost_frontier: Option<bool>,
+    /// On the quality/p95 latency frontier.
+    pub on_latency_frontier: Option<bool>,
+    /// Monthly cost at each of `WHAT_IF_VOLUMES`.
+    pub what_if: Vec<Option<Decimal>>,
+}
+
+impl RunRow {
+    pub fn matrix_row(&self) -> MatrixRow {
+        MatrixRow {
+            quality: self.quality,
+            monthly_cost: self.monthly.and_then(|m| m.to_f64()),
+            p95_ms: self.p95_ms,
+        }
+    }
+
+    pub fn cascade_side(&self) -> Option<CascadeSide> {
+        Some(CascadeSide {
+            curve: self.curve?,
+            p95_ms: self.p95_ms,
+            quality: self.quality,
+        })
+    }
+}
+
+/// Where a self-hosted run becomes cheaper than an API-priced one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CrossoverRow {
+    pub self_hosted: String,
+    pub api: String,
+    /// Requests per month from which the self-hosted run costs no more; `None`: never.
+    pub volume: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioRow {
+    pub scenario: Scenario,
+    pub cheap: String,
+    pub expensive: String,
+    pub outcome: Option<CascadeOutcome>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentView {
+    pub experiment: Experiment,
+    /// Runs that meet every constraint first, cheapest first; at most `RUNS_SHOWN`.
+    pub runs: Vec<RunRow>,
+    pub total_runs: usize,
+    pub passing_runs: usize,
+    pub recommendation: String,
+    /// When nothing meets every constraint: each run's blocking reasons, closest first.
+    pub blockers: Vec<(String, Vec<String>)>,
+    /// (metric name, label): the primary metric first.
+    pub metric_columns: Vec<(String, String)>,
+    pub crossovers: Vec<CrossoverRow>,
+    pub scenarios: Vec<ScenarioRow>,
+}
+
+/// Works out every figure; lists at most `limit` runs (the first in the page's order).
+pub fn build(
+    experiment: Experiment,
+    stored: Vec<StoredRun>,
+    scenarios: Vec<Scenario>,
+    limit: usize,
+) -> ExperimentView {
+    let setup = experiment.setup();
+    let evaluations: Vec<select::Evaluation> = stored
+        .iter()
+        .map(|run| evaluate(&setup, &run.spec, run.measured_per_thousand))
+        .collect();
+    let names: Vec<String> = stored.iter().map(|run| run.spec.name.clone()).collect();
+    let recommendation = recommend(&setup, &names, &evaluations);
+    let cost_points: Vec<Option<(f64, f64)>> = evaluations
+        .iter()
+        .map(|e| e.per_thousand.and_then(|c| c.to_f64()).zip(e.quality))
+        .collect();
+    let latency_points: Vec<Option<(f64, f64)>> = evaluations
+        .iter()
+        .map(|e| e.p95_ms.zip(e.quality))
+        .collect();
+    let on_cost = frontier(&cost_points, setup.direction);
+    let on_latency = frontier(&latency_points, setup.direction);
+    let (chosen, sentence, blockers) = match recommendation {
+        Recommendation::Choose { run, sentence } => (Some(run), sentence, Vec::new()),
+        Recommendation::NoneMeets { sentence, blockers } => (
+            None,
+            sentence,
+            blockers
+                .into_iter()
+                .map(|(i, reasons)| (names[i].clone(), reasons))
+                .collect(),
+        ),
+        Recommendation::NoRuns => (
+            None,
+            "No runs yet: add candidates to see which one to choose.".to_owned(),
+            Vec::new(),
+        ),
+    };
+    let specs: Vec<&RunSpec> = stored.iter().map(|r| &r.spec).collect();
+    let metric_columns = select::metric_columns(&setup.primary_metric, &specs);
+    let passing_runs = evaluations.iter().filter(|e| e.meets_all).count();
+    let total_runs = stored.len();
+
+    let mut rows: Vec<RunRow> = stored
+        .into_iter()
+        .zip(evaluations)
+        .enumerate()
+        .map(|(i, (run, evaluation))| {
+            let spec = run.spec;
+            RunRow {
+                run_id: run.run_id,
+                run_key: spec.run_key.clone(),
+                name: spec.name.clone(),
+                model_version: run.model_version,
+                inference: spec.inference.label().to_owned(),
+                is_api: spec.inference.is_api(),
+                hardware: spec
+                    .hardware
+                    .as_ref()
+                    .map(|h| h.describe())
+                    .unwrap_or_default(),
+                price_source: run.price_source,
+                quality: evaluation.quality,
+                p50_ms: spec.latency_ms.p50,
+                p95_ms: spec.latency_ms.p95,
+                p99_ms: spec.latency_ms.p99,
+                batch_p95_ms: spec.batch_latency_ms.p95,
+                throughput_rps: spec.throughput_rps,
+                what_if: WHAT_IF_VOLUMES
+                    .iter()
+                    .map(|v| evaluation.curve.map(|c| c.monthly(*v)))
+                    .collect(),
+                curve: evaluation.curve,
+                basis: evaluation.basis,
+                per_thousand: evaluation.per_thousand,
+                monthly: evaluation.monthly,
+                training_cost: evaluation.training_cost,
+                engineering_hours: spec.engineering_hours,
+                checks: evaluation.checks,
+                meets_all: evaluation.meets_all,
+                recommended: chosen == Some(i),
+                on_cost_frontier: on_cost[i],
+                on_latency_frontier: on_latency[i],
+                metrics: spec.metrics,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.recommended
+            .cmp(&a.recommended)
+            .then(b.meets_all.cmp(&a.meets_all))
+            .then_with(|| match (a.monthly, b.monthly) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| a.name.cmp(&b.name))
+    });
+
+    let crossovers = crossovers(&rows, experiment.mode);
+    let scenarios = scenarios
+        .into_iter()
+        .map(|scenario| scenario_row(scenario, &rows, experiment.monthly_volume))
+        .collect();
+    rows.truncate(limit);
+    ExperimentView {
+        experiment,
+        runs: rows,
+        total_runs,
+        passing_runs,
+        recommendation: sentence,
+        blockers,
+        metric_columns,
+        crossovers,
+        scenarios,
+    }
+}
+
+/// Every pair of a self-hosted run with capacity always on and an API-priced run, among the first
+/// runs shown.
+fn crossovers(rows: &[RunRow], mode: Mode) -> Vec<CrossoverRow> {
+    if mode == Mode::Batch {
+        return Vec::new();
+    }
+    let shown = &rows[..rows.len().min(RUNS_SHOWN)];
+    let mut pairs = Vec::new();
+    for own in shown.iter().filter(|r| !r.is_api) {
+        let Some(own_curve) = own.curve.filter(|c| !c.floor.is_zero()) else {
+            continue;
+        };
+        for api in shown.iter().filter(|r| r.is_api) {
+            let Some(api_curve) = api.curve else { continue };
+            pairs.push(CrossoverRow {
+                self_hosted: own.name.clone(),
+                api: api.name.clone(),
+                volume: crossover(&own_curve, &api_curve),
+            });
+            if pairs.len() >= 50 {
+                return pairs;
+            }
+        }
+    }
+    pairs
+}
+
+pub fn scenario_row(scenario: Scenario, rows: &[RunRow], volume: u64) -> ScenarioRow {
+    let find = |id: Uuid| rows.iter().find(|r| r.run_id == id);
+    let (cheap, expensive) = (find(scenario.cheap_run_id), find(scenario.expensive_run_id));
+    let outcome = cheap
+        .and_then(RunRow::cascade_side)
+        .zip(expensive.and_then(RunRow::cascade_side))
+        .map(|(c, e)| cascade(&c, &e, &scenario.input, volume));
+    ScenarioRow {
+        cheap: cheap.map_or_else(|| "a removed run".into(), |r| r.name.clone()),
+        expensive: expensive.map_or_else(|| "a removed run".into(), |r| r.name.clone()),
+        scenario,
+        outcome,
+    }
+}

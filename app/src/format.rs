@@ -1,0 +1,99 @@
+//! Numbers as people read them: grouped thousands, cents, and no more decimals than carry meaning.
+
+use rust_decimal::Decimal;
+
+/// A count with thousands separators: 1,234,567.
+pub fn format_count(value: i64) -> String {
+    let grouped = group_thousands(&value.unsigned_abs().to_string());
+    if value < 0 {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
+}
+
+fn group_thousands(digits: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+/// An amount with its currency: cents for everyday amounts, more places for fractions of a cent,
+/// thousands grouped: `9,870.00 USD`, `0.0035 USD`.
+pub fn format_money(amount: Decimal, currency: &str) -> String {
+    let places = if amount.is_zero() || amount.abs() >= Decimal::new(1, 2) {
+        2
+    } else {
+        4
+    };
+    let mut rounded = amount.round_dp(places);
+    rounded.rescale(places);
+    let text = rounded.abs().to_string();
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}{}.{fraction} {currency}", group_thousands(whole))
+}
+
+/// A measured number with at most four decimals and no trailing zeros: 0.9, 12.25, 1,250.
+pub fn format_number(value: f64) -> String {
+    if !value.is_finite() {
+        return "—".into();
+    }
+    let text = format!("{:.4}", value.abs());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let sign = if value < 0.0 && text != "0" { "-" } else { "" };
+    let grouped = group_thousands(whole);
+    if fraction.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{fraction}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1_000), "1,000");
+        assert_eq!(format_count(-1_234_567), "-1,234,567");
+    }
+
+    #[test]
+    fn money_shows_cents_or_fractions_of_a_cent() {
+        assert_eq!(format_money(Decimal::new(4, 0), "USD"), "4.00 USD");
+        assert_eq!(format_money(Decimal::new(27_456, 4), "EUR"), "2.75 EUR");
+        assert_eq!(format_money(Decimal::new(35, 4), "USD"), "0.0035 USD");
+        assert_eq!(format_money(Decimal::ZERO, "USD"), "0.00 USD");
+        assert_eq!(
+            format_money(Decimal::new(987_000, 2), "USD"),
+            "9,870.00 USD"
+        );
+        assert_eq!(
+            format_money(Decimal::new(-1_234_567, 0), "USD"),
+            "-1,234,567.00 USD"
+        );
+    }
+
+    #[test]
+    fn numbers_keep_what_carries_meaning() {
+        assert_eq!(format_number(0.9), "0.9");
+        assert_eq!(format_number(0.91234), "0.9123");
+        assert_eq!(format_number(1250.0), "1,250");
+        assert_eq!(format_number(-0.05), "-0.05");
+        assert_eq!(format_number(f64::NAN), "—");
+    }
+}

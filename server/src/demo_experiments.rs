@@ -1,0 +1,224 @@
+//! The demo's experiments: a sentiment classifier (logistic regression, DistilBERT, BERT-base and an
+//! API-priced large model against F1 >= 0.90) and a product ranker (gradient-boosted trees against a
+//! neural ranker, one of them costed from the demo fleet's telemetry). Stored through the same code
+//! as the form, the CSV upload and the API, and marked as demo data.
+
+use anyhow::Context;
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+
+use crate::commands::reason;
+use app::audit::Actor;
+use app::experiments::fields::run_from_fields;
+use app::experiments::store;
+use app::experiments::{parse_cascade, ExperimentForm, RunSpec};
+
+struct DemoExperiment {
+    form: fn(team_id: String) -> ExperimentForm,
+    runs: &'static [&'static [(&'static str, &'static str)]],
+}
+
+const EXPERIMENTS: &[DemoExperiment] = &[
+    DemoExperiment {
+        form: |team_id| ExperimentForm {
+            name: "Review sentiment".into(),
+            team_id,
+            task_type: "classification".into(),
+            dataset: "24,000 product reviews labelled positive / negative, held out by month"
+                .into(),
+            primary_metric: "f1".into(),
+            constraints: "f1 >= 0.90\np95 <= 150 ms".into(),
+            monthly_volume: "3,000,000".into(),
+            mode: "real_time".into(),
+            ..ExperimentForm::default()
+        },
+        runs: &[
+            &[
+                ("name", "Logistic regression (TF-IDF)"),
+                ("metrics", "f1=0.842, accuracy=0.861, auc=0.912"),
+                ("latency_p50_ms", "1.2"),
+                ("latency_p95_ms", "3"),
+                ("latency_p99_ms", "6"),
+                ("throughput_rps", "2500"),
+                ("cpu_instance", "c6i.xlarge"),
+                ("hourly_price", "0.17"),
+                ("training_cost", "4"),
+                ("engineering_hours", "16"),
+            ],
+            &[
+                ("name", "DistilBERT"),
+                ("metrics", "f1=0.913, accuracy=0.921, auc=0.968"),
+                ("latency_p50_ms", "11"),
+                ("latency_p95_ms", "24"),
+                ("latency_p99_ms", "41"),
+                ("batch_latency_p95_ms", "180"),
+                ("throughput_rps", "420"),
+                ("gpu_model", "NVIDIA L4"),
+                ("training_gpu_hours", "6"),
+                ("engineering_hours", "40"),
+            ],
+            &[
+                ("name", "BERT-base"),
+                ("metrics", "f1=0.931, accuracy=0.938, auc=0.979"),
+                ("latency_p50_ms", "27"),
+                ("latency_p95_ms", "61"),
+                ("latency_p99_ms", "95"),
+                ("batch_latency_p95_ms", "420"),
+                ("throughput_rps", "140"),
+                ("gpu_model", "NVIDIA A100-SXM4-80GB"),
+                ("training_gpu_hours", "30"),
+                ("engineering_hours", "60"),
+            ],
+            &[
+                ("name", "Hosted large model (API)"),
+                ("metrics", "f1=0.944, accuracy=0.951"),
+                ("latency_p50_ms", "420"),
+                ("latency_p95_ms", "900"),
+                ("latency_p99_ms", "1600"),
+                ("pricing", "api_tokens"),
+                ("input_price_per_1k_tokens", "0.0025"),
+                ("output_price_per_1k_tokens", "0.01"),
+                ("avg_input_tokens", "180"),
+                ("avg_output_tokens", "3"),
+                ("engineering_hours", "8"),
+            ],
+        ],
+    },
+    DemoExperiment {
+        form: |team_id| ExperimentForm {
+            name: "Product ranking".into(),
+            team_id,
+            task_type: "ranking".into(),
+            dataset: "Two weeks of search sessions with clicks and purchases, 1.8 M queries".into(),
+            primary_metric: "ndcg@10".into(),
+            constraints: "ndcg@10 >= 0.42\np95 <= 80 ms".into(),
+            monthly_volume: "50,000,000".into(),
+            mode: "real_time".into(),
+            ..ExperimentForm::default()
+        },
+        runs: &[
+            &[
+                ("name", "Gradient-boosted trees (LambdaMART)"),
+                ("metric:ndcg@10", "0.431"),
+                ("metrics", "mrr=0.512"),
+                ("latency_p50_ms", "4"),
+                ("latency_p95_ms", "9"),
+                ("latency_p99_ms", "15"),
+                ("throughput_rps", "1800"),
+                ("cpu_instance", "c6i.4xlarge"),
+                ("hourly_price", "0.68"),
+                ("training_cost", "35"),
+                ("engineering_hours", "50"),
+            ],
+            &[
+                ("name", "Neural ranker (two-tower)"),
+                ("metric:ndcg@10", "0.452"),
+                ("metrics", "mrr=0.539"),
+                ("latency_p50_ms", "14"),
+                ("latency_p95_ms", "38"),
+                ("latency_p99_ms", "70"),
+                ("throughput_rps", "700"),
+                ("pricing", "measured"),
+                ("deployment", "recsys-two-tower-v4"),
+                ("training_gpu_hours", "96"),
+                ("training_price_per_gpu_hour", "2.50"),
+                ("engineering_hours", "160"),
+            ],
+            &[
+                ("name", "Neural ranker on H100 (quoted)"),
+                ("metric:ndcg@10", "0.452"),
+                ("metrics", "mrr=0.539"),
+                ("latency_p50_ms", "9"),
+                ("latency_p95_ms", "22"),
+                ("latency_p99_ms", "40"),
+                ("throughput_rps", "2400"),
+                ("gpu_model", "NVIDIA H100 80GB HBM3"),
+                ("training_gpu_hours", "40"),
+                ("engineering_hours", "160"),
+            ],
+        ],
+    },
+];
+
+fn spec(fields: &[(&str, &str)]) -> anyhow::Result<RunSpec> {
+    let values: BTreeMap<String, String> = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    run_from_fields(&values).map_err(|problems| {
+        anyhow::anyhow!(
+            "{}",
+            problems
+                .iter()
+                .map(|p| format!("{}: {}", p.field, p.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })
+}
+
+/// Loads the demo experiments; `team_id` finds a demo team by name. Returns how many runs.
+pub async fn load(
+    pool: &PgPool,
+    team_id: impl Fn(&str) -> Option<uuid::Uuid>,
+) -> anyhow::Result<usize> {
+    let actor = Actor::CommandLine;
+    let team = team_id("Search & Ranking")
+        .context("the demo team Search & Ranking is missing")?
+        .to_string();
+    let mut runs = 0;
+    for demo in EXPERIMENTS {
+        let form = (demo.form)(team.clone());
+        let name = form.name.clone();
+        let new = form.parse().map_err(reason)?;
+        let id = store::create(pool, &actor, new, true)
+            .await
+            .map_err(reason)
+            .with_context(|| format!("creating experiment {name}"))?;
+        let mut specs = demo
+            .runs
+            .iter()
+            .map(|r| spec(r))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        // The measured neural ranker is the registry's recsys-two-tower v4.
+        for spec in &mut specs {
+            if let app::experiments::Inference::Measured { deployment } = &spec.inference {
+                spec.model_version_id = sqlx::query_scalar!(
+                    "select model_version_id from deployment where key = $1",
+                    deployment
+                )
+                .fetch_optional(pool)
+                .await?
+                .flatten();
+            }
+        }
+        let added = store::add_runs(pool, &actor, id, specs)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", app::error::AppError::from(e)))
+            .with_context(|| format!("adding the runs of {name}"))?;
+        runs += added.len();
+        if name == "Review sentiment" {
+            let run = |key: &str| {
+                added
+                    .iter()
+                    .find(|a| a.run_key == key)
+                    .map(|a| a.run_id.to_string())
+                    .unwrap_or_default()
+            };
+            let scenario = parse_cascade(
+                "DistilBERT first, the hosted model for the unsure 25%",
+                &run("distilbert"),
+                &run("hosted large model (api)"),
+                "75",
+                "0.85",
+                "0.95",
+                "0.90",
+            )
+            .map_err(reason)?;
+            store::save_scenario(pool, &actor, id, &scenario)
+                .await
+                .map_err(reason)?;
+        }
+    }
+    Ok(runs)
+}

@@ -1,0 +1,516 @@
+//! Experiments through the real router: the forms, the CSV upload, the API and the frontier chart,
+//! with their role checks.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use app::audit::Actor;
+use app::auth::Role;
+use app::experiments::{AddRun, CreateExperiment, LoadExperiment, SaveCascade, UploadRuns};
+use app::tokens::Scope;
+use common::*;
+
+async fn team(pool: &PgPool) -> String {
+    app::teams::store::create(pool, &Actor::System, "Search & Ranking", "")
+        .await
+        .expect("team")
+        .to_string()
+}
+
+async fn create_experiment(router: &axum::Router, cookie: &str, team_id: &str) -> Reply {
+    call::<CreateExperiment>(
+        router,
+        Some(cookie),
+        &[
+            ("name", "Review sentiment"),
+            ("team_id", team_id),
+            ("task_type", "classification"),
+            ("dataset", "24,000 reviews"),
+            ("primary_metric", "F1"),
+            ("direction", ""),
+            ("constraints", "f1 >= 0.90\np95 <= 150 ms"),
+            ("monthly_volume", "3,000,000"),
+            ("mode", "real_time"),
+            ("currency", ""),
+        ],
+    )
+    .await
+}
+
+async fn experiment(router: &axum::Router, pool: &PgPool, cookie: &str) -> String {
+    let team_id = team(pool).await;
+    let created = create_experiment(router, cookie, &team_id).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    created.json().as_str().expect("id").to_owned()
+}
+
+async fn add_run(router: &axum::Router, cookie: &str, id: &str, fields: &[(&str, &str)]) -> Reply {
+    let mut form = vec![("experiment_id".to_owned(), id.to_owned())];
+    form.extend(
+        fields
+            .iter()
+            .map(|(k, v)| (format!("fields[{k}]"), (*v).to_owned())),
+    );
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    call::<AddRun>(router, Some(cookie), &pairs).await
+}
+
+const DISTILBERT: &[(&str, &str)] = &[
+    ("name", "DistilBERT"),
+    ("metrics", "f1=0.913, accuracy=0.92"),
+    ("latency_p95_ms", "24"),
+    ("throughput_rps", "420"),
+    ("gpu_model", "NVIDIA L4"),
+    ("pricing", "self_hosted"),
+];
+
+const BERT: &[(&str, &str)] = &[
+    ("name", "BERT-base"),
+    ("metrics", "f1=0.931"),
+    ("latency_p95_ms", "61"),
+    ("throughput_rps", "140"),
+    ("gpu_model", "NVIDIA A100-SXM4-80GB"),
+    ("pricing", "self_hosted"),
+];
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn runs_added_in_the_form_are_priced_from_the_catalog_and_the_cheapest_that_meets_the_sla_is_recommended(
+    pool: PgPool,
+) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let id = experiment(&router, &pool, &member).await;
+    for run in [DISTILBERT, BERT] {
+        let added = add_run(&router, &member, &id, run).await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    }
+    let logistic = [
+        ("name", "Logistic regression"),
+        ("metrics", "f1=0.84"),
+        ("latency_p95_ms", "3"),
+        ("throughput_rps", "2500"),
+        ("cpu_instance", "c6i.xlarge"),
+        ("hourly_price", "0.17"),
+    ];
+    assert_eq!(
+        add_run(&router, &member, &id, &logistic).await.status,
+        StatusCode::OK
+    );
+
+    let view = call::<LoadExperiment>(&router, Some(&member), &[("experiment_id", &id)]).await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.body);
+    let view = view.json();
+    // L4 at the example 0.80 USD/h, always on: 584 USD/month; A100 at 2.50 USD/h: 1,825 USD/month.
+    assert_eq!(
+        view["recommendation"],
+        "DistilBERT meets F1 ≥ 0.9 and p95 latency ≤ 150 ms at 584.00 USD/month, 1,241.00 USD/month less than BERT-base."
+    );
+    let runs = view["runs"].as_array().expect("runs");
+    assert_eq!(runs[0]["name"], "DistilBERT");
+    assert_eq!(runs[0]["recommended"], true);
+    assert!(
+        runs[0]["price_source"]
+            .as_str()
+            .expect("source")
+            .starts_with("price catalog: on-demand 0.80 USD per GPU-hour × 1"),
+        "{}",
+        runs[0]["price_source"]
+    );
+    let logistic = runs
+        .iter()
+        .find(|r| r["name"] == "Logistic regression")
+        .expect("run");
+    assert_eq!(logistic["meets_all"], false);
+    assert_eq!(
+        logistic["checks"][0]["reason"],
+        "F1 0.84 is 0.06 short of 0.9 (6.7%)"
+    );
+
+    // The same run again is a duplicate, a changed run under the same name a conflict.
+    let again = add_run(&router, &member, &id, DISTILBERT).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(count(&pool, "experiment_run").await, 3);
+
+    let page = get(&router, &format!("/experiments/{id}"), Some(&member)).await;
+    assert!(
+        page.body.contains("Decision matrix"),
+        "the page shows the matrix"
+    );
+    assert!(
+        page.body.contains("DistilBERT meets F1"),
+        "and the recommendation"
+    );
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_bad_run_is_refused_field_by_field_and_nothing_is_stored(pool: PgPool) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let id = experiment(&router, &pool, &member).await;
+    let reply = add_run(
+        &router,
+        &member,
+        &id,
+        &[
+            ("name", "Broken"),
+            ("metrics", "f1=high"),
+            ("latency_p50_ms", "30"),
+            ("latency_p95_ms", "20"),
+            ("gpu_model", "NVIDIA Z9"),
+            ("throughput_rps", "10"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    let fields: Vec<String> = reply.json()["Validation"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(fields, ["metrics", "latency_p50_ms"]);
+    // Well-formed, but the catalog has no price for this GPU.
+    let reply = add_run(
+        &router,
+        &member,
+        &id,
+        &[
+            ("name", "Unpriced"),
+            ("gpu_model", "NVIDIA Z9"),
+            ("throughput_rps", "10"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("hourly_price")
+            && reply.body.contains("no on-demand USD price for NVIDIA Z9"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(count(&pool, "experiment_run").await, 0);
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_viewer_reads_experiments_but_cannot_change_them(pool: PgPool) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let team_id = team(&pool).await;
+    let refused = create_experiment(&router, &viewer, &team_id).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(count(&pool, "experiment").await, 0);
+
+    let created = create_experiment(&router, &member, &team_id).await;
+    let id = created.json().as_str().expect("id").to_owned();
+    assert_eq!(
+        add_run(&router, &viewer, &id, DISTILBERT).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let upload = call::<UploadRuns>(
+        &router,
+        Some(&viewer),
+        &[
+            ("experiment_id", &id),
+            ("csv", "name,f1,price_per_request\nA,0.9,0.001\n"),
+        ],
+    )
+    .await;
+    assert_eq!(upload.status, StatusCode::FORBIDDEN);
+    let cascade = call::<SaveCascade>(
+        &router,
+        Some(&viewer),
+        &[
+            ("experiment_id", &id),
+            ("name", "x"),
+            ("cheap_run_id", ""),
+            ("expensive_run_id", ""),
+            ("share_kept_pct", "50"),
+            ("threshold", ""),
+            ("kept_quality", ""),
+            ("passed_quality", ""),
+        ],
+    )
+    .await;
+    assert_eq!(cascade.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&pool, "experiment_run").await, 0);
+
+    let read = call::<LoadExperiment>(&router, Some(&viewer), &[("experiment_id", &id)]).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let anonymous = call::<LoadExperiment>(&router, None, &[("experiment_id", &id)]).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    // A form posted from another site is refused before it reaches the server function.
+    let cross = call_from::<CreateExperiment>(
+        &router,
+        Some(&member),
+        &[("name", "x"), ("team_id", &team_id)],
+        "cross-site",
+    )
+    .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_csv_upload_stores_every_line_or_none(pool: PgPool) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let id = experiment(&router, &pool, &member).await;
+    let upload = |csv: &'static str| {
+        let router = router.clone();
+        let member = member.clone();
+        let id = id.clone();
+        async move {
+            call::<UploadRuns>(
+                &router,
+                Some(&member),
+                &[("experiment_id", &id), ("csv", csv)],
+            )
+            .await
+        }
+    };
+
+    let bad = upload(
+        "name,f1,latency_p95_ms,gpu_model,throughput_rps,price_per_request\n\
+         DistilBERT,0.91,24,NVIDIA L4,420,\n\
+         Hosted,0.94,oops,,,0.002\n\
+         Broken,0.5,10,NVIDIA Z9,5,\n",
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("line 3, column latency_p95_ms: `oops` is not a number."),
+        "{}",
+        bad.body
+    );
+    assert_eq!(
+        count(&pool, "experiment_run").await,
+        0,
+        "nothing is half-imported"
+    );
+
+    // Lines that read well but cannot be priced are refused with their line too.
+    let unpriced = upload(
+        "name,f1,gpu_model,throughput_rps\nDistilBERT,0.91,NVIDIA L4,420\nBroken,0.5,NVIDIA Z9,5\n",
+    )
+    .await;
+    assert_eq!(unpriced.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unpriced.body.contains("line 3, column hourly_price"),
+        "{}",
+        unpriced.body
+    );
+    assert_eq!(count(&pool, "experiment_run").await, 0);
+
+    let good = "\u{feff}name,f1,latency_p95_ms,gpu_model,throughput_rps,price_per_request\n\
+                DistilBERT,0.91,24,NVIDIA L4,420,\n\
+                \"Hosted, large\",0.94,900,,,0.002\n";
+    let stored = upload(good).await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+    assert_eq!(stored.json(), json!({ "added": 2, "duplicates": 0 }));
+    let again = upload(good).await;
+    assert_eq!(again.json(), json!({ "added": 0, "duplicates": 2 }));
+    assert_eq!(count(&pool, "experiment_run").await, 2);
+}
+
+async fn token(pool: &PgPool, name: &str, scopes: &[Scope]) -> (uuid::Uuid, String) {
+    let created = app::tokens::store::create(pool, &Actor::System, name, scopes, None)
+        .await
+        .expect("token");
+    (created.token.api_token_id, created.secret)
+}
+
+async fn post_json(router: &axum::Router, path: &str, token: &str, body: &Value) -> Reply {
+    let request = Request::post(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    send(router, request).await
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn pipelines_post_experiments_and_runs_idempotently(pool: PgPool) {
+    let router = router(pool.clone());
+    team(&pool).await;
+    let (_, writer) = token(&pool, "pipeline", &[Scope::Write]).await;
+    let (_, reader) = token(&pool, "dashboard", &[Scope::Read]).await;
+    let (_, agent) = token(&pool, "agent", &[Scope::Ingest]).await;
+
+    let spec = json!({
+        "name": "Review sentiment", "team": "search & ranking", "task_type": "classification",
+        "primary_metric": "f1", "constraints": ["f1 >= 0.9"], "monthly_volume": 3_000_000
+    });
+    assert_eq!(
+        post_json(&router, "/api/v1/experiments", &agent, &spec)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let unknown_team = post_json(
+        &router,
+        "/api/v1/experiments",
+        &writer,
+        &json!({ "name": "x", "team": "Nobody", "task_type": "vision", "primary_metric": "f1" }),
+    )
+    .await;
+    assert_eq!(unknown_team.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let paths: Vec<String> = unknown_team.json()["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(paths, ["team", "task_type"], "{}", unknown_team.body);
+
+    let created = post_json(&router, "/api/v1/experiments", &writer, &spec).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.json()["experiment_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let runs_path = format!("/api/v1/experiments/{id}/runs");
+
+    let runs = json!({ "runs": [
+        { "run_key": "distilbert-1", "name": "DistilBERT", "metrics": {"f1": 0.913},
+          "latency_ms": {"p95": 24}, "throughput_rps": 420,
+          "hardware": {"gpu_model": "NVIDIA L4"}, "inference": {"kind": "self_hosted"} },
+        { "run_key": "hosted-1", "name": "Hosted", "metrics": {"f1": 0.944},
+          "inference": {"kind": "api_request", "per_request": "0.002"} }
+    ]});
+    let stored = post_json(&router, &runs_path, &writer, &runs).await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
+    let retried = post_json(&router, &runs_path, &writer, &runs).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    assert!(retried.json()["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .all(|r| r["duplicate"] == true));
+
+    let changed = json!({ "run_key": "hosted-1", "name": "Hosted", "metrics": {"f1": 0.95},
+                          "inference": {"kind": "api_request", "per_request": "0.002"} });
+    let conflict = post_json(&router, &runs_path, &writer, &changed).await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT, "{}", conflict.body);
+
+    let invalid = json!({ "runs": [
+        { "run_key": "a", "name": "A", "inference": {"kind": "api_request", "per_request": "0.1"} },
+        { "run_key": "b", "name": "B", "metrics": {"f1": 0.9}, "latency_ms": {"p50": 9, "p95": 3},
+          "inference": {"kind": "self_hosted"} }
+    ]});
+    let refused = post_json(&router, &runs_path, &writer, &invalid).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    let paths: Vec<String> = refused.json()["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "runs[1].latency_ms",
+            "runs[1].throughput_rps",
+            "runs[1].hardware"
+        ]
+    );
+    assert_eq!(
+        count(&pool, "experiment_run").await,
+        2,
+        "nothing of a refused set is stored"
+    );
+
+    let forbidden = bearer(&router, &format!("/api/v1/experiments/{id}"), &writer).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    let read = bearer(&router, &format!("/api/v1/experiments/{id}"), &reader).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert!(
+        read.json()["recommendation"]
+            .as_str()
+            .expect("sentence")
+            .starts_with("DistilBERT meets F1 ≥ 0.9 at 584.00 USD/month"),
+        "{}",
+        read.body
+    );
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_revoked_token_stops_writing_runs(pool: PgPool) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let id = experiment(&router, &pool, &member).await;
+    let (token_id, secret) = token(&pool, "pipeline", &[Scope::Write]).await;
+    let run = json!({ "run_key": "a", "name": "A", "metrics": {"f1": 0.9},
+                      "inference": {"kind": "api_request", "per_request": "0.001"} });
+    let path = format!("/api/v1/experiments/{id}/runs");
+    assert_eq!(
+        post_json(&router, &path, &secret, &run).await.status,
+        StatusCode::CREATED
+    );
+    app::tokens::store::revoke(&pool, &Actor::System, token_id)
+        .await
+        .expect("revoke");
+    let mut second = run.clone();
+    second["run_key"] = json!("b");
+    assert_eq!(
+        post_json(&router, &path, &secret, &second).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(count(&pool, "experiment_run").await, 1);
+    let audit: String = sqlx::query_scalar(
+        "select actor_label from audit_log where action = 'experiment.add_runs'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("audited");
+    assert_eq!(audit, "API token pipeline");
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn the_frontier_chart_names_the_runs_for_signed_in_people(pool: PgPool) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let id = experiment(&router, &pool, &member).await;
+    for run in [DISTILBERT, BERT] {
+        assert_eq!(
+            add_run(&router, &member, &id, run).await.status,
+            StatusCode::OK
+        );
+    }
+    let path = format!("/charts/experiments/{id}/frontier.svg?x=cost&theme=dark");
+    let chart = get(&router, &path, Some(&member)).await;
+    assert_eq!(chart.status, StatusCode::OK, "{}", chart.body);
+    assert!(chart.body.starts_with("<svg"));
+    assert!(chart.body.contains("DistilBERT") && chart.body.contains("BERT-base"));
+    assert!(chart.body.contains("USD per 1k requests"));
+    let latency = get(
+        &router,
+        &format!("/charts/experiments/{id}/frontier.svg?x=latency"),
+        Some(&member),
+    )
+    .await;
+    assert!(latency.body.contains("p95 latency, ms"));
+    let anonymous = get(&router, &path, None).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "sent to sign in");
+    assert!(location(&anonymous).starts_with("/login"));
+}
