@@ -110,6 +110,23 @@ impl Validator {
     }
 }
 
+/// A row refused by a unique constraint becomes `message` against `field`; any other database
+/// error stays one.
+#[cfg(feature = "ssr")]
+pub fn unique_as_field<T>(
+    result: Result<T, sqlx::Error>,
+    field: &str,
+    message: impl FnOnce() -> String,
+) -> Result<T, AppError> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            Err(AppError::field(field, message()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {

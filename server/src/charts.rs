@@ -203,14 +203,7 @@ pub async fn deployment_chart(
     let detail = match app::fleet::store::detail(&state.pool, &key, days).await {
         Ok(Some(detail)) => detail,
         Ok(None) => return (StatusCode::NOT_FOUND, "No such deployment.").into_response(),
-        Err(error) => {
-            tracing::error!(%error, "loading a chart's data failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The chart could not be drawn.",
-            )
-                .into_response();
-        }
+        Err(error) => return chart_failed("loading a chart's data failed", &error),
     };
     let currency = detail.currency.clone().unwrap_or_else(|| "cost".into());
     let Some(series) = series_for(metric, &detail.points, &currency) else {
@@ -374,6 +367,16 @@ pub struct FrontierQuery {
     theme: Theme,
 }
 
+/// Logs why a chart failed; the reader gets a plain 500.
+fn chart_failed(what: &str, error: &dyn std::fmt::Display) -> Response {
+    tracing::error!(%error, "{what}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The chart could not be drawn.",
+    )
+        .into_response()
+}
+
 fn svg_response(svg: Result<String, String>) -> Response {
     match svg {
         Ok(svg) => (
@@ -384,14 +387,7 @@ fn svg_response(svg: Result<String, String>) -> Response {
             svg,
         )
             .into_response(),
-        Err(error) => {
-            tracing::error!(%error, "drawing a chart failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The chart could not be drawn.",
-            )
-                .into_response()
-        }
+        Err(error) => chart_failed("drawing a chart failed", &error),
     }
 }
 
@@ -412,14 +408,7 @@ pub async fn frontier_chart(
     let view = match app::experiments::store::view(&state.pool, id, usize::MAX).await {
         Ok(Some(view)) => view,
         Ok(None) => return (StatusCode::NOT_FOUND, "No such experiment.").into_response(),
-        Err(error) => {
-            tracing::error!(%error, "loading a chart's data failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The chart could not be drawn.",
-            )
-                .into_response();
-        }
+        Err(error) => return chart_failed("loading a chart's data failed", &error),
     };
     let points: Vec<RunPoint> = view
         .runs

@@ -408,6 +408,17 @@ async fn pipelines_post_experiments_and_runs_idempotently(pool: PgPool) {
     let conflict = post_json(&router, &runs_path, &writer, &changed).await;
     assert_eq!(conflict.status, StatusCode::CONFLICT, "{}", conflict.body);
 
+    let unknown_version = json!({ "run_key": "v", "name": "V", "model_version_id": uuid::Uuid::new_v4(),
+                                  "inference": {"kind": "api_request", "per_request": "0.1"} });
+    let refused = post_json(&router, &runs_path, &writer, &unknown_version).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.json()["errors"][0]["path"], "model_version_id");
+
     let invalid = json!({ "runs": [
         { "run_key": "a", "name": "A", "inference": {"kind": "api_request", "per_request": "0.1"} },
         { "run_key": "b", "name": "B", "metrics": {"f1": 0.9}, "latency_ms": {"p50": 9, "p95": 3},

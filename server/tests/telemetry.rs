@@ -321,3 +321,33 @@ async fn a_saturated_server_sheds_load_with_retry_after(pool: PgPool) {
         StatusCode::ACCEPTED
     );
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn concurrent_batches_that_bring_the_same_new_deployments_are_all_stored(pool: PgPool) {
+    let router = router(pool.clone());
+    let token = token(&pool, &[Scope::Ingest]).await;
+    let keys: Vec<String> = (0..20).map(|i| format!("new-model-{i}")).collect();
+    let posts: Vec<_> = (0..8)
+        .map(|n| {
+            let samples = keys
+                .iter()
+                .map(|key| sample(&recent(n + 1), key, 50.0, 10))
+                .collect();
+            let body = batch(&uuid::Uuid::new_v4().to_string(), samples);
+            let (router, token) = (router.clone(), token.clone());
+            tokio::spawn(async move { post_json(&router, &token, &body).await })
+        })
+        .collect();
+    for post in posts {
+        let reply = post.await.expect("task");
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    }
+    assert_eq!(
+        scalar(&pool, "select count(*)::float8 from deployment").await,
+        20.0
+    );
+    assert_eq!(
+        scalar(&pool, "select count(*)::float8 from telemetry_sample").await,
+        160.0
+    );
+}

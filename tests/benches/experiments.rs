@@ -2,7 +2,7 @@
 //! in one run: the figures alone (load, price, check, recommend, frontier) and the whole page
 //! rendered by the real server through HTTP for a signed-in browser.
 
-use pareto_tests::{client, Server, TestDb};
+use pareto_tests::{client, pareto, text, Server, TestDb};
 use sqlx::postgres::PgPoolOptions;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -56,6 +56,8 @@ fn run(i: usize) -> RunSpec {
 async fn main() {
     let count = env_size("BENCH_EXPERIMENT_RUNS", 10_000);
     let db = TestDb::new().await;
+    let migrated = pareto(&db, &["migrate"], "");
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
     let pool = PgPoolOptions::new()
         .max_connections(4)
         .connect(&db.url())

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
 use super::view::{ExperimentView, RunRow};
@@ -11,15 +11,8 @@ use crate::format::format_number;
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| Uuid::parse_str(&id).ok())
-            .unwrap_or_default()
-    });
+    let id = super::id_from_route();
     let runs = Memo::new(move |_| {
         query
             .read()

@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -37,14 +36,7 @@ fn volume_label(volume: u64) -> String {
 
 #[component]
 pub fn ExperimentPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| Uuid::parse_str(&id).ok())
-            .unwrap_or_default()
-    });
+    let id = super::id_from_route();
     view! {
         <Title text="Experiment · Pareto"/>
         <p class="breadcrumb"><a href="/experiments">"Experiments"</a> " / "</p>
@@ -880,6 +872,7 @@ fn AddRunForm(id: Uuid, currency: String, add: ServerAction<AddRun>) -> impl Int
     let form = crate::components::reset_on_success(add);
     let pricing_error =
         Signal::derive(move || error.get().and_then(|e| e.field_message("pricing")));
+    let versions = Resource::new(|| (), |_| crate::fleet::list_model_versions());
     view! {
         <section class="card" aria-labelledby="add-run-title">
             <h2 id="add-run-title">"Add a run"</h2>
@@ -893,6 +886,18 @@ fn AddRunForm(id: Uuid, currency: String, add: ServerAction<AddRun>) -> impl Int
                     <legend>"Model and quality"</legend>
                     <RunField column="name" label="Model" hint="As people call it, e.g. DistilBERT" error=error/>
                     <RunField column="run_key" label="Run key" hint="Optional; defaults to the name. The same key is never stored twice." error=error/>
+                    <div class="field">
+                        <label for="run-model_version_id">"Registry version"</label>
+                        <Loaded resource=versions children=|versions| view! {
+                            <select id="run-model_version_id" name="fields[model_version_id]">
+                                <option value="">"None: the name above is enough"</option>
+                                {versions
+                                    .into_iter()
+                                    .map(|v| view! { <option value=v.model_version_id.to_string()>{v.label}</option> })
+                                    .collect_view()}
+                            </select>
+                        }/>
+                    </div>
                     <RunField column="metrics" label="Metrics" hint="name=value, comma-separated: f1=0.91, auc=0.95, mape=7.5" error=error/>
                 </fieldset>
                 <fieldset class="grid-form">

@@ -135,6 +135,20 @@ named_enum!(
     }
 );
 
+/// The experiment id in the page's address (`/experiments/:id`); the nil id when it is not one,
+/// which no experiment has.
+pub fn id_from_route() -> leptos::prelude::Memo<Uuid> {
+    use leptos::prelude::*;
+    let params = leptos_router::hooks::use_params_map();
+    Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| Uuid::parse_str(&id).ok())
+            .unwrap_or_default()
+    })
+}
+
 /// The default expected volume: one million requests a month.
 pub const DEFAULT_MONTHLY_VOLUME: u64 = 1_000_000;
 

@@ -17,15 +17,11 @@ use super::{
     NewExperiment, Status, TaskType,
 };
 use crate::audit::{self, Actor, Change};
-use crate::error::{AppError, FieldError};
+use crate::error::{unique_as_field, AppError, FieldError};
 use crate::format::format_money;
 
 /// Days of telemetry a measured run is costed over.
 pub const MEASURED_DAYS: u32 = 30;
-
-fn unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
-}
 
 pub async fn list(pool: &PgPool) -> Result<Vec<ExperimentSummary>, sqlx::Error> {
     let rows = sqlx::query!(
@@ -125,16 +121,9 @@ pub async fn create(
     )
     .fetch_one(&mut *tx)
     .await;
-    let experiment_id = match inserted {
-        Ok(id) => id,
-        Err(error) if unique_violation(&error) => {
-            return Err(AppError::field(
-                "name",
-                format!("{team} already has an experiment named {}.", new.name),
-            ))
-        }
-        Err(error) => return Err(error.into()),
-    };
+    let experiment_id = unique_as_field(inserted, "name", || {
+        format!("{team} already has an experiment named {}.", new.name)
+    })?;
     audit::record(
         &mut *tx,
         actor,
@@ -402,6 +391,23 @@ pub async fn add_runs(
                 (None, None) => {}
             }
         }
+        if let Some(version) = spec.model_version_id {
+            let known = sqlx::query_scalar!(
+                r#"select exists (select 1 from model_version where model_version_id = $1) as "known!""#,
+                version
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if !known {
+                problems.push((
+                    index,
+                    FieldError {
+                        field: "model_version_id".into(),
+                        message: "No model version has this id.".into(),
+                    },
+                ));
+            }
+        }
         let mut deployment_id = None;
         let mut measured_per_thousand = None;
         if let Inference::Measured { deployment } = &spec.inference {
@@ -582,16 +588,9 @@ pub async fn save_scenario(
     )
     .fetch_one(&mut *tx)
     .await;
-    let id = match inserted {
-        Ok(id) => id,
-        Err(error) if unique_violation(&error) => {
-            return Err(AppError::field(
-                "name",
-                format!("A scenario named {} exists already.", scenario.name),
-            ))
-        }
-        Err(error) => return Err(error.into()),
-    };
+    let id = unique_as_field(inserted, "name", || {
+        format!("A scenario named {} exists already.", scenario.name)
+    })?;
     audit::record(
         &mut *tx,
         actor,

@@ -66,6 +66,14 @@ pub struct Gpu {
     pub cost_per_day: Option<(Decimal, String)>,
 }
 
+/// A model version of the registry, as a choice in a form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelVersion {
+    pub model_version_id: Uuid,
+    /// "name version"
+    pub label: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fleet {
     pub days: u32,

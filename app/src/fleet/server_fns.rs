@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::{DeploymentDetail, Fleet};
+use super::{DeploymentDetail, Fleet, ModelVersion};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -29,6 +29,16 @@ pub async fn load_deployment(key: String, days: Option<u32>) -> Result<Deploymen
         store::detail(&guard::state()?.pool, &key, clamp_days(days))
             .await?
             .ok_or_else(|| AppError::NotFound(format!("No deployment has the key {key}.")))
+    })
+    .await
+}
+
+/// The registry's model versions, for forms that link to one.
+#[server]
+pub async fn list_model_versions() -> Result<Vec<ModelVersion>, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        Ok(store::model_versions(&guard::state()?.pool).await?)
     })
     .await
 }

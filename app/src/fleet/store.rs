@@ -151,6 +151,18 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
     })
 }
 
+/// Every model version in the registry, by model name and version.
+pub async fn model_versions(pool: &PgPool) -> Result<Vec<super::ModelVersion>, sqlx::Error> {
+    sqlx::query_as!(
+        super::ModelVersion,
+        r#"select v.model_version_id, m.name || ' ' || v.version as "label!"
+             from model_version v join model m using (model_id)
+            order by lower(m.name), v.created_at desc"#
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// Links a deployment to a model version, creating the model and version when they are new.
 /// The names come checked by [`super::parse_link`].
 pub async fn link(

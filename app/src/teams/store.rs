@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{TeamMember, TeamSummary};
 use crate::audit::{self, Actor, Change};
-use crate::error::AppError;
+use crate::error::{unique_as_field, AppError};
 
 pub async fn list(pool: &PgPool) -> Result<Vec<TeamSummary>, sqlx::Error> {
     let teams = sqlx::query!(
@@ -72,16 +72,9 @@ pub async fn create(
     )
     .fetch_one(&mut *tx)
     .await;
-    let team_id = match inserted {
-        Ok(team_id) => team_id,
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            return Err(AppError::field(
-                "name",
-                format!("A team named {name} already exists."),
-            ))
-        }
-        Err(error) => return Err(error.into()),
-    };
+    let team_id = unique_as_field(inserted, "name", || {
+        format!("A team named {name} already exists.")
+    })?;
     audit::record(
         &mut *tx,
         actor,

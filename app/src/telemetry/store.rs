@@ -106,7 +106,8 @@ pub async fn ingest(
         };
     }
 
-    let deployments = register_deployments(&mut tx, &batch.samples).await?;
+    let latest = latest_by_deployment(&batch.samples);
+    let deployments = register_deployments(&mut tx, &latest).await?;
     let new_deployments = deployments
         .iter()
         .filter(|(_, (_, new))| *new)
@@ -117,6 +118,9 @@ pub async fn ingest(
         .map(|(k, (id, _))| (k.as_str(), *id))
         .collect();
     insert_samples(&mut tx, batch, &ids).await?;
+    // Rows other batches also write (deployments, hourly sums, devices) are locked only from here
+    // to the commit, so that concurrent batches copy their samples in parallel.
+    mark_seen(&mut tx, &latest).await?;
     add_to_rollups(&mut tx, &batch.samples, &ids).await?;
     record_devices(&mut tx, batch, &ids).await?;
     tx.commit().await?;
@@ -126,12 +130,8 @@ pub async fn ingest(
     })
 }
 
-/// The id of every deployment key in the batch, and whether it is new. Keys are taken in sorted
-/// order so that concurrent batches lock the same rows in the same order.
-async fn register_deployments(
-    tx: &mut sqlx::PgConnection,
-    samples: &[Sample],
-) -> Result<BTreeMap<String, (Uuid, bool)>, sqlx::Error> {
+/// The latest sample time of each deployment key, in key order.
+fn latest_by_deployment(samples: &[Sample]) -> BTreeMap<&str, DateTime<Utc>> {
     let mut latest: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
     for sample in samples {
         let seen = latest
@@ -139,23 +139,79 @@ async fn register_deployments(
             .or_insert(sample.ts);
         *seen = (*seen).max(sample.ts);
     }
+    latest
+}
+
+/// The id of every deployment key in the batch, and whether it is new. A key seen before is only
+/// read, not locked; `mark_seen` moves its last-seen time at the end of the transaction.
+async fn register_deployments(
+    tx: &mut sqlx::PgConnection,
+    latest: &BTreeMap<&str, DateTime<Utc>>,
+) -> Result<BTreeMap<String, (Uuid, bool)>, sqlx::Error> {
     let keys: Vec<String> = latest.keys().map(|k| (*k).to_owned()).collect();
     let seen: Vec<DateTime<Utc>> = latest.values().copied().collect();
+    // The statement's snapshot does not see the rows its own insert adds, so the two halves of
+    // the union never overlap.
     let rows = sqlx::query!(
-        r#"insert into deployment (key, first_seen_at, last_seen_at)
-           select key, seen, seen from unnest($1::text[], $2::timestamptz[]) as t(key, seen)
-           on conflict (key) do update
-              set last_seen_at = greatest(deployment.last_seen_at, excluded.last_seen_at)
-           returning deployment_id, key, (xmax = 0) as "inserted!""#,
+        r#"with added as (
+               insert into deployment (key, first_seen_at, last_seen_at)
+               select key, seen, seen from unnest($1::text[], $2::timestamptz[]) as t(key, seen)
+               on conflict (key) do nothing
+               returning deployment_id, key
+           )
+           select deployment_id as "deployment_id!", key as "key!", true as "new!" from added
+           union all
+           select deployment_id, key, false from deployment where key = any($1)"#,
         &keys,
         &seen,
     )
     .fetch_all(&mut *tx)
     .await?;
-    Ok(rows
+    let mut ids = BTreeMap::new();
+    for row in rows {
+        let entry = ids.entry(row.key).or_insert((row.deployment_id, row.new));
+        entry.1 |= row.new;
+    }
+    // A key that a concurrent batch added after this statement's snapshot was taken: the insert
+    // waited for that batch to commit, so a new statement sees the row.
+    let missing: Vec<String> = keys
         .into_iter()
-        .map(|row| (row.key, (row.deployment_id, row.inserted)))
-        .collect())
+        .filter(|key| !ids.contains_key(key))
+        .collect();
+    if !missing.is_empty() {
+        let rows = sqlx::query!(
+            "select deployment_id, key from deployment where key = any($1)",
+            &missing
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            ids.insert(row.key, (row.deployment_id, false));
+        }
+    }
+    Ok(ids)
+}
+
+/// Moves each deployment's last-seen time forward, in key order so that concurrent batches lock
+/// the rows in the same order.
+async fn mark_seen(
+    tx: &mut sqlx::PgConnection,
+    latest: &BTreeMap<&str, DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    let keys: Vec<String> = latest.keys().map(|k| (*k).to_owned()).collect();
+    let seen: Vec<DateTime<Utc>> = latest.values().copied().collect();
+    sqlx::query!(
+        "insert into deployment as d (key, last_seen_at)
+         select key, seen from unnest($1::text[], $2::timestamptz[]) as t(key, seen)
+         on conflict (key) do update
+            set last_seen_at = excluded.last_seen_at
+          where d.last_seen_at < excluded.last_seen_at",
+        &keys,
+        &seen,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// One CSV field: quoted, with quotes doubled, so any text is safe.

@@ -7,16 +7,12 @@ use uuid::Uuid;
 use super::{NewUser, UserSummary};
 use crate::audit::{self, Actor, Change};
 use crate::auth::{password, session, Role};
-use crate::error::AppError;
+use crate::error::{unique_as_field, AppError};
 
 pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(r#"select count(*) as "count!" from app_user"#)
         .fetch_one(pool)
         .await
-}
-
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 async fn insert(
@@ -35,16 +31,9 @@ async fn insert(
     )
     .fetch_one(&mut *tx)
     .await;
-    let user_id = match inserted {
-        Ok(user_id) => user_id,
-        Err(error) if is_unique_violation(&error) => {
-            return Err(AppError::field(
-                "email",
-                format!("{} already has an account.", user.email),
-            ))
-        }
-        Err(error) => return Err(error.into()),
-    };
+    let user_id = unique_as_field(inserted, "email", || {
+        format!("{} already has an account.", user.email)
+    })?;
     audit::record(
         &mut *tx,
         actor,
