@@ -32,3 +32,14 @@ export async function windowStillMarked(page: Page) {
   const mark = await page.evaluate(() => (window as unknown as { paretoMark?: string }).paretoMark);
   expect(mark, "the interaction must not have loaded a new page").toBe("still here");
 }
+
+/** Collects the errors the page logs (a failed hydration among them); call the result at the end. */
+export function collectConsoleErrors(page: Page): () => void {
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    // A refused form answers 422 on purpose; the browser reports every such answer.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  return () => expect(errors, "the browser logged no errors").toEqual([]);
+}

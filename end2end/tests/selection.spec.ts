@@ -1,9 +1,10 @@
 import { expect, test } from "@playwright/test";
-import { admin, hydrated, markWindow, signIn, windowStillMarked } from "./helpers";
+import { admin, collectConsoleErrors, hydrated, markWindow, signIn, windowStillMarked } from "./helpers";
 
 // Runs after foundation.spec.ts, which created the admin and the team Fraud Detection.
 
 test("an experiment gets runs, a recommendation, and a ranking that follows the weights live", async ({ page }) => {
+  const noConsoleErrors = collectConsoleErrors(page);
   await signIn(page, admin);
   await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Experiments" }).click();
   await expect(page).toHaveURL("/experiments");
@@ -71,4 +72,5 @@ test("an experiment gets runs, a recommendation, and a ranking that follows the 
   await page.getByRole("button", { name: "Save scenario" }).click();
   await expect(page.getByTestId("scenarios")).toContainText("Rules first");
   await windowStillMarked(page);
+  noConsoleErrors();
 });

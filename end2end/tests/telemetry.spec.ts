@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { admin, hydrated, markWindow, signIn, windowStillMarked } from "./helpers";
+import { admin, collectConsoleErrors, hydrated, markWindow, signIn, windowStillMarked } from "./helpers";
 
 // Runs after foundation.spec.ts, which created the admin.
 
@@ -54,4 +54,24 @@ test("telemetry posted by an agent shows on the fleet page, priced and linkable"
   await expect(page.getByRole("heading", { name: "Unassigned deployments" })).toHaveCount(0);
   await expect(page.getByRole("row", { name: /^e2e-ranker-v1/ })).toContainText("e2e-ranker v1");
   await windowStillMarked(page);
+});
+
+test("a run links to the registry version a deployment was linked to", async ({ page }) => {
+  // After the test above and selection.spec.ts: the version e2e-ranker v1 and the experiment exist.
+  const noConsoleErrors = collectConsoleErrors(page);
+  await signIn(page, admin);
+  await page.goto("/fleet");
+  await hydrated(page);
+  await page.goto("/experiments");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Chargeback classifier" }).click();
+  await hydrated(page);
+  await page.getByLabel("Model", { exact: true }).fill("Ranker from the registry");
+  await page.getByLabel("Registry version").selectOption({ label: "e2e-ranker v1" });
+  await page.getByLabel("Metrics").fill("f1=0.85");
+  await page.getByLabel("Price per request").fill("0.0001");
+  await page.getByLabel("Pricing").selectOption("api_request");
+  await page.getByRole("button", { name: "Add run" }).click();
+  await expect(page.getByRole("row", { name: /^Compare Ranker from the registry/ })).toContainText("e2e-ranker v1");
+  noConsoleErrors();
 });

@@ -525,3 +525,98 @@ async fn the_frontier_chart_names_the_runs_for_signed_in_people(pool: PgPool) {
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "sent to sign in");
     assert!(location(&anonymous).starts_with("/login"));
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_run_from_the_form_links_to_a_registry_version(pool: PgPool) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let id = experiment(&router, &pool, &member).await;
+    let model_id: uuid::Uuid =
+        sqlx::query_scalar("insert into model (name) values ('ranker') returning model_id")
+            .fetch_one(&pool)
+            .await
+            .expect("model");
+    let version: uuid::Uuid = sqlx::query_scalar(
+        "insert into model_version (model_id, version) values ($1, 'v1') returning model_version_id",
+    )
+    .bind(model_id)
+    .fetch_one(&pool)
+    .await
+    .expect("version");
+    let version = version.to_string();
+    let added = add_run(
+        &router,
+        &member,
+        &id,
+        &[
+            ("name", "Ranker"),
+            ("model_version_id", &version),
+            ("metrics", "f1=0.85"),
+            ("pricing", "api_request"),
+            ("price_per_request", "0.0001"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let view = call::<LoadExperiment>(&router, Some(&member), &[("experiment_id", &id)]).await;
+    assert_eq!(view.json()["runs"][0]["model_version"], "ranker v1");
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn the_page_data_survives_the_trip_to_the_browser(pool: PgPool) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let id = experiment(&router, &pool, &member).await;
+    let csv = "name,f1,latency_p95_ms,throughput_rps,cpu_instance,hourly_price,price_per_request\n\
+               Hosted model,0.95,80,,,,0.0002\n\
+               Rules engine,0.80,2,5000,c6i.large,0.09,\n\
+               No latency,0.91,,,,,0.001\n";
+    let stored = call::<UploadRuns>(
+        &router,
+        Some(&member),
+        &[("experiment_id", &id), ("csv", csv)],
+    )
+    .await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+    let view = call::<LoadExperiment>(&router, Some(&member), &[("experiment_id", &id)]).await;
+    let runs = view.json()["runs"].clone();
+    let cheap = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .find(|r| r["name"] == "Rules engine")
+        .expect("run")["run_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let dear = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .find(|r| r["name"] == "Hosted model")
+        .expect("run")["run_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let saved = call::<SaveCascade>(
+        &router,
+        Some(&member),
+        &[
+            ("experiment_id", &id),
+            ("name", "Rules first"),
+            ("cheap_run_id", &cheap),
+            ("expensive_run_id", &dear),
+            ("share_kept_pct", "100"),
+            ("threshold", ""),
+            ("kept_quality", ""),
+            ("passed_quality", ""),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let view = call::<LoadExperiment>(&router, Some(&member), &[("experiment_id", &id)]).await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.body);
+    // The browser reads the same JSON back into the same types.
+    let read: Result<app::experiments::view::ExperimentView, _> = serde_json::from_str(&view.body);
+    assert!(read.is_ok(), "{:?}\n{}", read.err(), view.body);
+}

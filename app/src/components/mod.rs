@@ -169,6 +169,24 @@ where
     Signal::derive(move || action.value().get().and_then(Result::err))
 }
 
+/// How many times the action has succeeded, as a signal that changes only on success: data that
+/// an action changes reloads when it succeeds, and a failed submission leaves the page (and what
+/// the user typed) as it was.
+pub fn successes<S>(action: ServerAction<S>) -> Memo<usize>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Memo::new(move |previous: Option<&usize>| {
+        let version = action.version().get();
+        if action.value().with(|v| matches!(v, Some(Ok(_)))) {
+            version
+        } else {
+            previous.copied().unwrap_or_default()
+        }
+    })
+}
+
 /// A form's primary button, disabled while the form is being sent.
 #[component]
 pub fn FormActions(

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::auth::Role;
 use crate::components::{
-    action_error, format_count, format_money, FieldMessage, FormActions, FormAlert, Loaded, Notice,
-    PageHeader, WithUser,
+    action_error, format_count, format_money, successes, FieldMessage, FormActions, FormAlert,
+    Loaded, Notice, PageHeader, WithUser,
 };
 use crate::error::AppError;
 use crate::format::format_number;
@@ -44,6 +44,8 @@ pub fn ExperimentPage() -> impl IntoView {
     }
 }
 
+type VersionsResource = Resource<Result<Vec<crate::fleet::ModelVersion>, AppError>>;
+
 /// Every action of the page, so that any of them reloads the figures.
 #[derive(Clone, Copy)]
 struct Actions {
@@ -65,27 +67,44 @@ fn Experiment(id: Memo<Uuid>, can_edit: bool) -> impl IntoView {
         save_cascade: ServerAction::new(),
         delete_cascade: ServerAction::new(),
     };
+    let (added, uploaded, deleted) = (
+        successes(actions.add),
+        successes(actions.upload),
+        successes(actions.delete),
+    );
+    let (status, saved_cascade, deleted_cascade) = (
+        successes(actions.status),
+        successes(actions.save_cascade),
+        successes(actions.delete_cascade),
+    );
     let view = Resource::new(
         move || {
             (
                 id.get(),
-                actions.add.version().get(),
-                actions.upload.version().get(),
-                actions.delete.version().get(),
-                actions.status.version().get(),
-                actions.save_cascade.version().get(),
-                actions.delete_cascade.version().get(),
+                added.get(),
+                uploaded.get(),
+                deleted.get(),
+                status.get(),
+                saved_cascade.get(),
+                deleted_cascade.get(),
             )
         },
         |(id, ..)| super::load_experiment(id),
     );
+    // Created here, outside the figures' suspense, so that the browser finds it when it hydrates.
+    let versions: VersionsResource = Resource::new(|| (), |_| crate::fleet::list_model_versions());
     view! {
-        <Loaded resource=view children=move |view| view! { <Detail view=view can_edit=can_edit actions=actions/> }/>
+        <Loaded resource=view children=move |view| view! { <Detail view=view can_edit=can_edit actions=actions versions=versions/> }/>
     }
 }
 
 #[component]
-fn Detail(view: ExperimentView, can_edit: bool, actions: Actions) -> impl IntoView {
+fn Detail(
+    view: ExperimentView,
+    can_edit: bool,
+    actions: Actions,
+    versions: VersionsResource,
+) -> impl IntoView {
     let e = view.experiment.clone();
     let currency = e.currency.clone();
     let metric_label = super::metric_label(&e.primary_metric);
@@ -148,7 +167,7 @@ fn Detail(view: ExperimentView, can_edit: bool, actions: Actions) -> impl IntoVi
         <WhatIf view=view.clone()/>
         <Cascade view=view.clone() can_edit=can_edit save=actions.save_cascade delete=actions.delete_cascade/>
         <Show when=move || can_edit>
-            <AddRunForm id=id currency=currency.clone() add=actions.add/>
+            <AddRunForm id=id currency=currency.clone() add=actions.add versions=versions/>
             <UploadForm id=id upload=actions.upload/>
             <StatusForm id=id status=e.status action=actions.status/>
         </Show>
@@ -867,12 +886,16 @@ fn RunField(
 }
 
 #[component]
-fn AddRunForm(id: Uuid, currency: String, add: ServerAction<AddRun>) -> impl IntoView {
+fn AddRunForm(
+    id: Uuid,
+    currency: String,
+    add: ServerAction<AddRun>,
+    versions: VersionsResource,
+) -> impl IntoView {
     let error = action_error(add);
     let form = crate::components::reset_on_success(add);
     let pricing_error =
         Signal::derive(move || error.get().and_then(|e| e.field_message("pricing")));
-    let versions = Resource::new(|| (), |_| crate::fleet::list_model_versions());
     view! {
         <section class="card" aria-labelledby="add-run-title">
             <h2 id="add-run-title">"Add a run"</h2>
@@ -888,14 +911,14 @@ fn AddRunForm(id: Uuid, currency: String, add: ServerAction<AddRun>) -> impl Int
                     <RunField column="run_key" label="Run key" hint="Optional; defaults to the name. The same key is never stored twice." error=error/>
                     <div class="field">
                         <label for="run-model_version_id">"Registry version"</label>
-                        <Loaded resource=versions children=|versions| view! {
-                            <select id="run-model_version_id" name="fields[model_version_id]">
-                                <option value="">"None: the name above is enough"</option>
-                                {versions
-                                    .into_iter()
-                                    .map(|v| view! { <option value=v.model_version_id.to_string()>{v.label}</option> })
-                                    .collect_view()}
-                            </select>
+                        <Loaded resource=versions children=|versions| {
+                            // The options are one list, the select's only child, so that hydration
+                            // finds them where the server put them.
+                            let options = std::iter::once((String::new(), "None: the name above is enough".to_owned()))
+                                .chain(versions.into_iter().map(|v| (v.model_version_id.to_string(), v.label)))
+                                .map(|(value, label)| view! { <option value=value>{label}</option> })
+                                .collect_view();
+                            view! { <select id="run-model_version_id" name="fields[model_version_id]">{options}</select> }
                         }/>
                     </div>
                     <RunField column="metrics" label="Metrics" hint="name=value, comma-separated: f1=0.91, auc=0.95, mape=7.5" error=error/>

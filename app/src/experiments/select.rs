@@ -58,40 +58,54 @@ pub struct Setup {
     pub currency: String,
 }
 
-/// One constraint applied to one run.
+/// One constraint applied to one run, with the reason in words.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     pub constraint: String,
     pub passed: bool,
     pub reason: String,
-    /// How far a failing run misses, relative to the bound (0.1 = 10%); 0 when it passes,
-    /// infinite when the figure is missing.
+    /// How far a failing run misses, relative to the bound (0.1 = 10%); 0 when it passes; `None`
+    /// when the run has no such figure.
+    pub shortfall: Option<f64>,
+}
+
+/// One constraint applied to one run, in figures only.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The run's figure for the constraint's subject, when it has one.
+    pub value: Option<f64>,
+    pub passed: bool,
+    /// As in [`Check::shortfall`], infinite when the figure is missing.
     pub shortfall: f64,
 }
 
-/// Everything Pareto works out for one run.
+/// Everything Pareto works out for one run, in figures; [`explain`] puts them into words for the
+/// runs a page shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub curve: Option<CostCurve>,
-    /// How the cost was worked out, or why it could not be.
-    pub basis: String,
+    /// Why the run could not be priced.
+    pub unpriced: Option<String>,
     pub per_thousand: Option<Decimal>,
     pub monthly: Option<Decimal>,
     pub training_cost: Option<Decimal>,
     pub quality: Option<f64>,
     pub p95_ms: Option<f64>,
-    pub checks: Vec<Check>,
+    pub outcomes: Vec<Outcome>,
     pub meets_all: bool,
 }
 
 /// Prices a run. `measured_per_thousand` is the telemetry figure for a measured run; `hourly` on the
 /// hardware is the whole machine's price, already looked up from the catalog where it was not typed.
-pub fn cost_curve(
+pub fn price(
     spec: &RunSpec,
     measured_per_thousand: Option<Decimal>,
     mode: Mode,
-    currency: &str,
-) -> Result<(CostCurve, String), String> {
+) -> Result<CostCurve, String> {
+    let linear = |per_thousand| CostCurve {
+        floor: Decimal::ZERO,
+        per_thousand,
+    };
     match &spec.inference {
         Inference::SelfHosted => {
             let hardware = spec
@@ -106,56 +120,18 @@ pub fn cost_curve(
                 .and_then(Decimal::from_f64)
                 .filter(|rps| *rps > Decimal::ZERO)
                 .ok_or("no throughput")?;
-            let per_hour = rps * Decimal::from(3600);
-            let per_thousand = hourly * Decimal::ONE_THOUSAND / per_hour;
-            let machine = format!(
-                "{} at {}/h serving {} requests/s",
-                hardware.describe(),
-                format_money(hourly, currency),
-                format_number(spec.throughput_rps.unwrap_or_default())
-            );
+            let per_thousand = hourly * Decimal::ONE_THOUSAND / (rps * Decimal::from(3600));
             Ok(match mode {
-                Mode::Batch => (
-                    CostCurve {
-                        floor: Decimal::ZERO,
-                        per_thousand,
-                    },
-                    format!("{machine}, paid for the hours used"),
-                ),
-                Mode::RealTime | Mode::Both => {
-                    let floor = hourly * Decimal::from(HOURS_PER_MONTH);
-                    (
-                        CostCurve {
-                            floor,
-                            per_thousand,
-                        },
-                        format!(
-                            "{machine}; one machine always on ({}/month) carries up to {} requests/month",
-                            format_money(floor, currency),
-                            format_count(
-                                (per_hour * Decimal::from(HOURS_PER_MONTH))
-                                    .to_i64()
-                                    .unwrap_or(i64::MAX)
-                            )
-                        ),
-                    )
-                }
-            })
-        }
-        Inference::Measured { deployment } => {
-            let per_thousand = measured_per_thousand.ok_or_else(|| {
-                format!(
-                    "no telemetry with requests from deployment {deployment} in the last 30 days"
-                )
-            })?;
-            Ok((
-                CostCurve {
-                    floor: Decimal::ZERO,
+                Mode::Batch => linear(per_thousand),
+                Mode::RealTime | Mode::Both => CostCurve {
+                    floor: hourly * Decimal::from(HOURS_PER_MONTH),
                     per_thousand,
                 },
-                format!("measured on deployment {deployment} over the last 30 days (idle time included)"),
-            ))
+            })
         }
+        Inference::Measured { deployment } => measured_per_thousand.map(linear).ok_or_else(|| {
+            format!("no telemetry with requests from deployment {deployment} in the last 30 days")
+        }),
         Inference::ApiTokens {
             input_per_1k_tokens,
             output_per_1k_tokens,
@@ -165,28 +141,57 @@ pub fn cost_curve(
             let input = Decimal::from_f64(*avg_input_tokens).unwrap_or_default();
             let output = Decimal::from_f64(*avg_output_tokens).unwrap_or_default();
             // Per request: tokens / 1,000 x price per 1,000 tokens; per 1,000 requests: x 1,000.
-            let per_thousand = input * input_per_1k_tokens + output * output_per_1k_tokens;
-            Ok((
-                CostCurve {
-                    floor: Decimal::ZERO,
-                    per_thousand,
-                },
-                format!(
-                    "{} input tokens at {} and {} output tokens at {} per 1,000 tokens",
-                    format_number(*avg_input_tokens),
-                    format_money(*input_per_1k_tokens, currency),
-                    format_number(*avg_output_tokens),
-                    format_money(*output_per_1k_tokens, currency)
-                ),
+            Ok(linear(
+                input * input_per_1k_tokens + output * output_per_1k_tokens,
             ))
         }
-        Inference::ApiRequest { per_request } => Ok((
-            CostCurve {
-                floor: Decimal::ZERO,
-                per_thousand: per_request * Decimal::ONE_THOUSAND,
-            },
-            format!("{} per request", format_money(*per_request, currency)),
-        )),
+        Inference::ApiRequest { per_request } => Ok(linear(per_request * Decimal::ONE_THOUSAND)),
+    }
+}
+
+/// How a priced run's cost was worked out, in words.
+pub fn cost_basis(spec: &RunSpec, curve: &CostCurve, currency: &str) -> String {
+    match &spec.inference {
+        Inference::SelfHosted => {
+            let hardware = spec.hardware.clone().unwrap_or_default();
+            let hourly = hardware.hourly_price.unwrap_or_default();
+            let rps = spec.throughput_rps.unwrap_or_default();
+            let machine = format!(
+                "{} at {}/h serving {} requests/s",
+                hardware.describe(),
+                format_money(hourly, currency),
+                format_number(rps)
+            );
+            if curve.floor.is_zero() {
+                format!("{machine}, paid for the hours used")
+            } else {
+                format!(
+                    "{machine}; one machine always on ({}/month) carries up to {} requests/month",
+                    format_money(curve.floor, currency),
+                    format_count((rps * 3600.0 * HOURS_PER_MONTH as f64) as i64)
+                )
+            }
+        }
+        Inference::Measured { deployment } => {
+            format!(
+                "measured on deployment {deployment} over the last 30 days (idle time included)"
+            )
+        }
+        Inference::ApiTokens {
+            input_per_1k_tokens,
+            output_per_1k_tokens,
+            avg_input_tokens,
+            avg_output_tokens,
+        } => format!(
+            "{} input tokens at {} and {} output tokens at {} per 1,000 tokens",
+            format_number(*avg_input_tokens),
+            format_money(*input_per_1k_tokens, currency),
+            format_number(*avg_output_tokens),
+            format_money(*output_per_1k_tokens, currency)
+        ),
+        Inference::ApiRequest { per_request } => {
+            format!("{} per request", format_money(*per_request, currency))
+        }
     }
 }
 
@@ -214,106 +219,134 @@ fn shortfall(value: f64, bound: f64) -> f64 {
     }
 }
 
-fn check(
+fn measure(
     constraint: &Constraint,
     spec: &RunSpec,
     per_thousand: Option<Decimal>,
     monthly: Option<Decimal>,
-    currency: &str,
-) -> Check {
-    let label = constraint.describe(currency);
-    let name = constraint.subject.label();
-    let bound = constraint.bound_f64();
-    let (value, shown): (Option<f64>, Box<dyn Fn(f64) -> String>) = match &constraint.subject {
-        Subject::Metric(metric) => (spec.metrics.get(metric).copied(), Box::new(format_number)),
-        Subject::P95LatencyMs => (
-            spec.latency_ms.p95,
-            Box::new(|v| format!("{} ms", format_number(v))),
-        ),
-        Subject::CostPerThousand | Subject::MonthlyCost => {
-            let amount = if constraint.subject == Subject::MonthlyCost {
-                monthly
-            } else {
-                per_thousand
-            };
-            let currency = currency.to_owned();
-            (
-                amount.and_then(|a| a.to_f64()),
-                Box::new(move |v| {
-                    format_money(Decimal::from_f64(v).unwrap_or_default(), &currency)
-                }),
-            )
-        }
+) -> Outcome {
+    let value = match &constraint.subject {
+        Subject::Metric(metric) => spec.metrics.get(metric).copied(),
+        Subject::P95LatencyMs => spec.latency_ms.p95,
+        Subject::CostPerThousand => per_thousand.and_then(|a| a.to_f64()),
+        Subject::MonthlyCost => monthly.and_then(|a| a.to_f64()),
     };
-    let Some(value) = value else {
-        return Check {
-            constraint: label,
+    match value {
+        None => Outcome {
+            value,
             passed: false,
-            reason: if constraint.subject.is_money() {
-                format!("no {name}: the run could not be priced")
-            } else {
-                format!("no {name} recorded")
-            },
             shortfall: f64::INFINITY,
-        };
-    };
-    let passed = constraint.holds(value);
-    let reason = if passed {
-        format!("{name} {} meets {label}", shown(value))
-    } else {
-        let gap = (value - bound).abs();
-        let side = match constraint.limit {
-            Limit::AtLeast => "short of",
-            Limit::AtMost => "over",
-        };
-        let gap_text = match &constraint.subject {
-            Subject::Metric(_) => format_number(gap),
-            _ => shown(gap),
-        };
-        format!(
-            "{name} {} is {gap_text} {side} {} ({:.1}%)",
-            shown(value),
-            shown(bound),
-            100.0 * shortfall(value, bound)
-        )
-    };
-    Check {
-        constraint: label,
-        passed,
-        reason,
-        shortfall: if passed { 0.0 } else { shortfall(value, bound) },
+        },
+        Some(v) if constraint.holds(v) => Outcome {
+            value,
+            passed: true,
+            shortfall: 0.0,
+        },
+        Some(v) => Outcome {
+            value,
+            passed: false,
+            shortfall: shortfall(v, constraint.bound_f64()),
+        },
     }
 }
 
-/// Prices a run at the experiment's volume and applies every constraint to it.
+/// Why a run passes or fails a constraint, with its figure and by how much it misses.
+fn reason(constraint: &Constraint, outcome: &Outcome, currency: &str) -> String {
+    let label = constraint.describe(currency);
+    let name = constraint.subject.label();
+    let shown = |v: f64| match &constraint.subject {
+        Subject::Metric(_) => format_number(v),
+        Subject::P95LatencyMs => format!("{} ms", format_number(v)),
+        Subject::CostPerThousand | Subject::MonthlyCost => {
+            format_money(Decimal::from_f64(v).unwrap_or_default(), currency)
+        }
+    };
+    let Some(value) = outcome.value else {
+        return if constraint.subject.is_money() {
+            format!("no {name}: the run could not be priced")
+        } else {
+            format!("no {name} recorded")
+        };
+    };
+    if outcome.passed {
+        return format!("{name} {} meets {label}", shown(value));
+    }
+    let bound = constraint.bound_f64();
+    let side = match constraint.limit {
+        Limit::AtLeast => "short of",
+        Limit::AtMost => "over",
+    };
+    format!(
+        "{name} {} is {} {side} {} ({:.1}%)",
+        shown(value),
+        shown((value - bound).abs()),
+        shown(bound),
+        100.0 * outcome.shortfall
+    )
+}
+
+/// Prices a run at the experiment's volume and applies every constraint to it, in figures.
 pub fn evaluate(
     setup: &Setup,
     spec: &RunSpec,
     measured_per_thousand: Option<Decimal>,
 ) -> Evaluation {
-    let priced = cost_curve(spec, measured_per_thousand, setup.mode, &setup.currency);
-    let (curve, basis) = match priced {
-        Ok((curve, basis)) => (Some(curve), basis),
-        Err(reason) => (None, format!("not priced: {reason}")),
+    let (curve, unpriced) = match price(spec, measured_per_thousand, setup.mode) {
+        Ok(curve) => (Some(curve), None),
+        Err(reason) => (None, Some(reason)),
     };
     let monthly = curve.map(|c| c.monthly(setup.volume));
     let per_thousand = curve.map(|c| c.per_thousand_at(setup.volume));
-    let checks: Vec<Check> = setup
+    let outcomes: Vec<Outcome> = setup
         .constraints
         .iter()
-        .map(|c| check(c, spec, per_thousand, monthly, &setup.currency))
+        .map(|c| measure(c, spec, per_thousand, monthly))
         .collect();
     Evaluation {
         curve,
-        basis,
+        unpriced,
         per_thousand,
         monthly,
         training_cost: training_cost(spec),
         quality: spec.metrics.get(&setup.primary_metric).copied(),
         p95_ms: spec.latency_ms.p95,
-        meets_all: curve.is_some() && checks.iter().all(|c| c.passed),
-        checks,
+        meets_all: curve.is_some() && outcomes.iter().all(|o| o.passed),
+        outcomes,
     }
+}
+
+/// An evaluation in words: how the cost was worked out (or why it could not be), and each check.
+pub fn explain(setup: &Setup, spec: &RunSpec, evaluation: &Evaluation) -> (String, Vec<Check>) {
+    let basis = match (&evaluation.curve, &evaluation.unpriced) {
+        (Some(curve), _) => cost_basis(spec, curve, &setup.currency),
+        (None, reason) => format!("not priced: {}", reason.clone().unwrap_or_default()),
+    };
+    let checks = setup
+        .constraints
+        .iter()
+        .zip(&evaluation.outcomes)
+        .map(|(constraint, outcome)| Check {
+            constraint: constraint.describe(&setup.currency),
+            passed: outcome.passed,
+            reason: reason(constraint, outcome, &setup.currency),
+            shortfall: outcome.value.map(|_| outcome.shortfall),
+        })
+        .collect();
+    (basis, checks)
+}
+
+/// What keeps a run from meeting every constraint, in words.
+pub fn blocking_reasons(setup: &Setup, spec: &RunSpec, evaluation: &Evaluation) -> Vec<String> {
+    let (basis, checks) = explain(setup, spec, evaluation);
+    let mut reasons: Vec<String> = checks
+        .into_iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.reason)
+        .collect();
+    if evaluation.curve.is_none() {
+        reasons.insert(0, basis);
+    }
+    reasons
 }
 
 /// The choice, in a sentence a lead can paste into a decision.
@@ -344,7 +377,11 @@ fn by_quality(direction: Direction, a: Option<f64>, b: Option<f64>) -> Ordering 
 
 /// The cheapest run (monthly, at the experiment's volume) that meets every constraint; among equally
 /// cheap runs the better quality, then the first.
-pub fn recommend(setup: &Setup, names: &[String], runs: &[Evaluation]) -> Recommendation {
+/// The most runs whose blocking reasons are spelled out when none qualifies.
+pub const BLOCKERS_SHOWN: usize = 10;
+
+pub fn recommend(setup: &Setup, specs: &[&RunSpec], runs: &[Evaluation]) -> Recommendation {
+    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
     if runs.is_empty() {
         return Recommendation::NoRuns;
     }
@@ -358,39 +395,32 @@ pub fn recommend(setup: &Setup, names: &[String], runs: &[Evaluation]) -> Recomm
     });
     let money = |amount: Decimal| format!("{}/month", format_money(amount, &setup.currency));
     let Some(&chosen) = passing.first() else {
-        let mut blockers: Vec<(usize, Vec<String>, f64)> = runs
+        let mut order: Vec<(usize, f64)> = runs
             .iter()
             .enumerate()
             .map(|(i, run)| {
-                let mut reasons: Vec<String> = run
-                    .checks
-                    .iter()
-                    .filter(|c| !c.passed)
-                    .map(|c| c.reason.clone())
-                    .collect();
-                if run.curve.is_none() {
-                    reasons.insert(0, run.basis.clone());
-                }
-                let distance = run.checks.iter().map(|c| c.shortfall).sum::<f64>()
+                let distance = run.outcomes.iter().map(|o| o.shortfall).sum::<f64>()
                     + if run.curve.is_none() {
                         f64::INFINITY
                     } else {
                         0.0
                     };
-                (i, reasons, distance)
+                (i, distance)
             })
             .collect();
-        blockers.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+        order.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        let blockers: Vec<(usize, Vec<String>)> = order
+            .into_iter()
+            .take(BLOCKERS_SHOWN)
+            .map(|(i, _)| (i, blocking_reasons(setup, specs[i], &runs[i])))
+            .collect();
         let closest = &blockers[0];
         let sentence = format!(
             "No candidate meets every constraint. The closest is {}: {}.",
             names[closest.0],
             closest.1.join("; ")
         );
-        return Recommendation::NoneMeets {
-            sentence,
-            blockers: blockers.into_iter().map(|(i, r, _)| (i, r)).collect(),
-        };
+        return Recommendation::NoneMeets { sentence, blockers };
     };
     let cost = runs[chosen].monthly.unwrap_or_default();
     let meets = if setup.constraints.is_empty() {
@@ -724,10 +754,11 @@ mod tests {
     fn self_hosted_cost_is_the_hour_divided_by_what_it_serves() {
         // 0.36 USD/h at 100 requests/s = 360,000 requests/h: 0.001 USD per 1,000.
         let spec = self_hosted("A", 0.9, 10.0, 100.0, 36);
-        let (batch, _) = cost_curve(&spec, None, Mode::Batch, "USD").expect("priced");
+        let batch = price(&spec, None, Mode::Batch).expect("priced");
         assert_eq!(batch.per_thousand, Decimal::new(1, 3));
         assert_eq!(batch.monthly(1_000_000), Decimal::ONE);
-        let (real_time, basis) = cost_curve(&spec, None, Mode::RealTime, "USD").expect("priced");
+        let real_time = price(&spec, None, Mode::RealTime).expect("priced");
+        let basis = cost_basis(&spec, &real_time, "USD");
         // One machine always on: 0.36 x 730 = 262.80 USD, whatever the volume below its capacity.
         assert_eq!(real_time.monthly(1_000_000), Decimal::new(26_280, 2));
         assert_eq!(real_time.per_thousand_at(1_000_000), Decimal::new(2628, 4));
@@ -746,7 +777,7 @@ mod tests {
             avg_output_tokens: 10.0,
         };
         // Per request: 0.25 x 0.003 + 0.01 x 0.015 = 0.0009; per 1,000: 0.90.
-        let (curve, _) = cost_curve(&spec, None, Mode::RealTime, "USD").expect("priced");
+        let curve = price(&spec, None, Mode::RealTime).expect("priced");
         assert_eq!(curve.per_thousand, Decimal::new(90, 2));
         assert_eq!(curve.floor, Decimal::ZERO);
     }
@@ -768,11 +799,8 @@ mod tests {
         let strict = setup("f1 >= 0.9\np95 <= 100\nmonthly <= 0.5");
         let spec = self_hosted("A", 0.87, 140.0, 100.0, 36);
         let evaluation = evaluate(&strict, &spec, None);
-        let reasons: Vec<&str> = evaluation
-            .checks
-            .iter()
-            .map(|c| c.reason.as_str())
-            .collect();
+        let (_, checks) = explain(&strict, &spec, &evaluation);
+        let reasons: Vec<&str> = checks.iter().map(|c| c.reason.as_str()).collect();
         assert_eq!(
             reasons,
             [
@@ -782,8 +810,12 @@ mod tests {
             ]
         );
         assert!(!evaluation.meets_all);
-        let missing = evaluate(&setup("bleu >= 30"), &spec, None);
-        assert_eq!(missing.checks[0].reason, "no BLEU recorded");
+        let bleu = setup("bleu >= 30");
+        let missing = evaluate(&bleu, &spec, None);
+        assert_eq!(
+            explain(&bleu, &spec, &missing).1[0].reason,
+            "no BLEU recorded"
+        );
     }
 
     #[test]
@@ -794,9 +826,9 @@ mod tests {
             self_hosted("DistilBERT", 0.91, 20.0, 100.0, 50),
             self_hosted("BERT-base", 0.93, 60.0, 20.0, 300),
         ];
-        let names: Vec<String> = runs.iter().map(|r| r.name.clone()).collect();
+        let specs: Vec<&RunSpec> = runs.iter().collect();
         let evaluations: Vec<Evaluation> = runs.iter().map(|r| evaluate(&setup, r, None)).collect();
-        let Recommendation::Choose { run, sentence } = recommend(&setup, &names, &evaluations)
+        let Recommendation::Choose { run, sentence } = recommend(&setup, &specs, &evaluations)
         else {
             panic!("a run meets the constraint");
         };
@@ -815,10 +847,10 @@ mod tests {
             self_hosted("A", 0.80, 2.0, 2000.0, 10),
             self_hosted("B", 0.93, 20.0, 100.0, 50),
         ];
-        let names: Vec<String> = runs.iter().map(|r| r.name.clone()).collect();
+        let specs: Vec<&RunSpec> = runs.iter().collect();
         let evaluations: Vec<Evaluation> = runs.iter().map(|r| evaluate(&setup, r, None)).collect();
         let Recommendation::NoneMeets { sentence, blockers } =
-            recommend(&setup, &names, &evaluations)
+            recommend(&setup, &specs, &evaluations)
         else {
             panic!("nothing meets");
         };
@@ -1010,9 +1042,9 @@ mod tests {
                     self_hosted(&format!("r{i}"), f64::from(*f1) / 100.0, f64::from(*p95), f64::from(*rps), *price)
                 })
                 .collect();
-            let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+            let refs: Vec<&RunSpec> = specs.iter().collect();
             let evaluations: Vec<Evaluation> = specs.iter().map(|s| evaluate(&setup, s, None)).collect();
-            match recommend(&setup, &names, &evaluations) {
+            match recommend(&setup, &refs, &evaluations) {
                 Recommendation::Choose { run, .. } => {
                     let chosen = &specs[run];
                     prop_assert!(chosen.metrics["f1"] >= f64::from(floor) / 100.0);
@@ -1023,7 +1055,7 @@ mod tests {
                 }
                 Recommendation::NoneMeets { blockers, .. } => {
                     prop_assert!(evaluations.iter().all(|e| !e.meets_all));
-                    prop_assert_eq!(blockers.len(), specs.len());
+                    prop_assert_eq!(blockers.len(), specs.len().min(BLOCKERS_SHOWN));
                 }
                 Recommendation::NoRuns => prop_assert!(false, "there are runs"),
             }

@@ -173,33 +173,34 @@ pub async fn set_status(
 
 pub async fn runs(pool: &PgPool, experiment_id: Uuid) -> Result<Vec<StoredRun>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select r.run_id, r.spec, r.hourly_price_source, r.measured_cost_per_1k, r.created_at,
+        r#"select r.run_id, r.spec as "spec: sqlx::types::Json<RunSpec>", r.hourly_price_source,
+                  r.measured_cost_per_1k, r.created_at,
                   m.name || ' ' || v.version as model_version
              from experiment_run r
              left join model_version v using (model_version_id)
              left join model m using (model_id)
-            where r.experiment_id = $1
-            order by r.created_at, r.run_key"#,
+            where r.experiment_id = $1"#,
         experiment_id
     )
     .fetch_all(pool)
     .await?;
-    let mut runs = Vec::with_capacity(rows.len());
-    for row in rows {
-        match serde_json::from_value::<RunSpec>(row.spec) {
-            Ok(spec) => runs.push(StoredRun {
-                run_id: row.run_id,
-                spec,
-                model_version: row.model_version,
-                price_source: row.hourly_price_source,
-                measured_per_thousand: row.measured_cost_per_1k,
-                created_at: row.created_at,
-            }),
-            Err(error) => {
-                tracing::error!(run_id = %row.run_id, %error, "a stored run no longer reads")
-            }
-        }
-    }
+    let mut runs: Vec<StoredRun> = rows
+        .into_iter()
+        .map(|row| StoredRun {
+            run_id: row.run_id,
+            spec: row.spec.0,
+            model_version: row.model_version,
+            price_source: row.hourly_price_source,
+            measured_per_thousand: row.measured_cost_per_1k,
+            created_at: row.created_at,
+        })
+        .collect();
+    // In the order they were added; sorted here, where it is cheaper than in the query.
+    runs.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.spec.run_key.cmp(&b.spec.run_key))
+    });
     Ok(runs)
 }
 

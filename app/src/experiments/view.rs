@@ -11,13 +11,13 @@ use uuid::Uuid;
 
 use super::run::RunSpec;
 use super::select::{
-    self, cascade, crossover, evaluate, frontier, recommend, CascadeInput, CascadeOutcome,
+    self, cascade, crossover, evaluate, explain, frontier, recommend, CascadeInput, CascadeOutcome,
     CascadeSide, Check, CostCurve, MatrixRow, Recommendation, WHAT_IF_VOLUMES,
 };
 use super::{Experiment, Mode};
 
 /// The most runs a page lists; the recommendation, frontier and counts always cover every run.
-pub const RUNS_SHOWN: usize = 200;
+pub const RUNS_SHOWN: usize = 50;
 
 /// A run as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -128,7 +128,8 @@ pub struct ExperimentView {
     pub scenarios: Vec<ScenarioRow>,
 }
 
-/// Works out every figure; lists at most `limit` runs (the first in the page's order).
+/// Works out every figure over every run; lists at most `limit` runs (the first in the page's
+/// order), and only those are put into words.
 pub fn build(
     experiment: Experiment,
     stored: Vec<StoredRun>,
@@ -140,8 +141,8 @@ pub fn build(
         .iter()
         .map(|run| evaluate(&setup, &run.spec, run.measured_per_thousand))
         .collect();
-    let names: Vec<String> = stored.iter().map(|run| run.spec.name.clone()).collect();
-    let recommendation = recommend(&setup, &names, &evaluations);
+    let specs: Vec<&RunSpec> = stored.iter().map(|r| &r.spec).collect();
+    let recommendation = recommend(&setup, &specs, &evaluations);
     let cost_points: Vec<Option<(f64, f64)>> = evaluations
         .iter()
         .map(|e| e.per_thousand.and_then(|c| c.to_f64()).zip(e.quality))
@@ -152,6 +153,7 @@ pub fn build(
         .collect();
     let on_cost = frontier(&cost_points, setup.direction);
     let on_latency = frontier(&latency_points, setup.direction);
+    let name = |i: usize| stored[i].spec.name.clone();
     let (chosen, sentence, blockers) = match recommendation {
         Recommendation::Choose { run, sentence } => (Some(run), sentence, Vec::new()),
         Recommendation::NoneMeets { sentence, blockers } => (
@@ -159,7 +161,7 @@ pub fn build(
             sentence,
             blockers
                 .into_iter()
-                .map(|(i, reasons)| (names[i].clone(), reasons))
+                .map(|(i, reasons)| (name(i), reasons))
                 .collect(),
         ),
         Recommendation::NoRuns => (
@@ -168,22 +170,63 @@ pub fn build(
             Vec::new(),
         ),
     };
-    let specs: Vec<&RunSpec> = stored.iter().map(|r| &r.spec).collect();
     let metric_columns = select::metric_columns(&setup.primary_metric, &specs);
     let passing_runs = evaluations.iter().filter(|e| e.meets_all).count();
     let total_runs = stored.len();
 
-    let mut rows: Vec<RunRow> = stored
+    // The recommended run first, then those meeting every constraint, cheapest first.
+    let mut order: Vec<usize> = (0..stored.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ea, eb) = (&evaluations[a], &evaluations[b]);
+        (chosen == Some(b))
+            .cmp(&(chosen == Some(a)))
+            .then(eb.meets_all.cmp(&ea.meets_all))
+            .then_with(|| match (ea.monthly, eb.monthly) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| stored[a].spec.name.cmp(&stored[b].spec.name))
+    });
+
+    let scenarios = scenarios
         .into_iter()
-        .zip(evaluations)
-        .enumerate()
-        .map(|(i, (run, evaluation))| {
-            let spec = run.spec;
+        .map(|scenario| {
+            let side = |id: Uuid| {
+                let i = stored.iter().position(|r| r.run_id == id)?;
+                let e = &evaluations[i];
+                Some((
+                    name(i),
+                    e.curve.map(|curve| CascadeSide {
+                        curve,
+                        p95_ms: e.p95_ms,
+                        quality: e.quality,
+                    }),
+                ))
+            };
+            scenario_row(
+                scenario.clone(),
+                side(scenario.cheap_run_id),
+                side(scenario.expensive_run_id),
+                experiment.monthly_volume,
+            )
+        })
+        .collect();
+
+    let rows: Vec<RunRow> = order
+        .into_iter()
+        .take(limit)
+        .map(|i| {
+            let run = &stored[i];
+            let evaluation = &evaluations[i];
+            let spec = &run.spec;
+            let (basis, checks) = explain(&setup, spec, evaluation);
             RunRow {
                 run_id: run.run_id,
                 run_key: spec.run_key.clone(),
                 name: spec.name.clone(),
-                model_version: run.model_version,
+                model_version: run.model_version.clone(),
                 inference: spec.inference.label().to_owned(),
                 is_api: spec.inference.is_api(),
                 hardware: spec
@@ -191,7 +234,8 @@ pub fn build(
                     .as_ref()
                     .map(|h| h.describe())
                     .unwrap_or_default(),
-                price_source: run.price_source,
+                price_source: run.price_source.clone(),
+                metrics: spec.metrics.clone(),
                 quality: evaluation.quality,
                 p50_ms: spec.latency_ms.p50,
                 p95_ms: spec.latency_ms.p95,
@@ -203,39 +247,20 @@ pub fn build(
                     .map(|v| evaluation.curve.map(|c| c.monthly(*v)))
                     .collect(),
                 curve: evaluation.curve,
-                basis: evaluation.basis,
+                basis,
                 per_thousand: evaluation.per_thousand,
                 monthly: evaluation.monthly,
                 training_cost: evaluation.training_cost,
                 engineering_hours: spec.engineering_hours,
-                checks: evaluation.checks,
+                checks,
                 meets_all: evaluation.meets_all,
                 recommended: chosen == Some(i),
                 on_cost_frontier: on_cost[i],
                 on_latency_frontier: on_latency[i],
-                metrics: spec.metrics,
             }
         })
         .collect();
-    rows.sort_by(|a, b| {
-        b.recommended
-            .cmp(&a.recommended)
-            .then(b.meets_all.cmp(&a.meets_all))
-            .then_with(|| match (a.monthly, b.monthly) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            })
-            .then_with(|| a.name.cmp(&b.name))
-    });
-
     let crossovers = crossovers(&rows, experiment.mode);
-    let scenarios = scenarios
-        .into_iter()
-        .map(|scenario| scenario_row(scenario, &rows, experiment.monthly_volume))
-        .collect();
-    rows.truncate(limit);
     ExperimentView {
         experiment,
         runs: rows,
@@ -276,16 +301,25 @@ fn crossovers(rows: &[RunRow], mode: Mode) -> Vec<CrossoverRow> {
     pairs
 }
 
-pub fn scenario_row(scenario: Scenario, rows: &[RunRow], volume: u64) -> ScenarioRow {
-    let find = |id: Uuid| rows.iter().find(|r| r.run_id == id);
-    let (cheap, expensive) = (find(scenario.cheap_run_id), find(scenario.expensive_run_id));
+/// A saved scenario worked out; each side is the run's name and, when it is priced, its cost,
+/// latency and quality. `None` for a run deleted since.
+pub fn scenario_row(
+    scenario: Scenario,
+    cheap: Option<(String, Option<CascadeSide>)>,
+    expensive: Option<(String, Option<CascadeSide>)>,
+    volume: u64,
+) -> ScenarioRow {
     let outcome = cheap
-        .and_then(RunRow::cascade_side)
-        .zip(expensive.and_then(RunRow::cascade_side))
+        .as_ref()
+        .and_then(|(_, side)| *side)
+        .zip(expensive.as_ref().and_then(|(_, side)| *side))
         .map(|(c, e)| cascade(&c, &e, &scenario.input, volume));
+    let name = |side: Option<(String, Option<CascadeSide>)>| {
+        side.map_or_else(|| "a removed run".to_owned(), |(name, _)| name)
+    };
     ScenarioRow {
-        cheap: cheap.map_or_else(|| "a removed run".into(), |r| r.name.clone()),
-        expensive: expensive.map_or_else(|| "a removed run".into(), |r| r.name.clone()),
+        cheap: name(cheap),
+        expensive: name(expensive),
         scenario,
         outcome,
     }

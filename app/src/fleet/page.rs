@@ -47,12 +47,14 @@ fn FleetBody(days: Memo<u32>, can_link: bool) -> impl IntoView {
         move || (days.get(), link.version().get()),
         |(days, _)| super::load_fleet(Some(days)),
     );
+    // Created here, outside the fleet's suspense, so that the browser finds it when it hydrates.
+    let teams: TeamsResource = Resource::new(|| (), |_| list_teams());
     view! {
         <Loaded resource=fleet children=move |fleet| {
             if fleet.gpus.is_empty() && fleet.deployments.is_empty() {
                 view! { <NoTelemetry/> }.into_any()
             } else {
-                view! { <FleetView fleet=fleet can_link=can_link link=link/> }.into_any()
+                view! { <FleetView fleet=fleet can_link=can_link link=link teams=teams/> }.into_any()
             }
         }/>
     }
@@ -72,8 +74,15 @@ fn NoTelemetry() -> impl IntoView {
     }
 }
 
+type TeamsResource = Resource<Result<Vec<crate::teams::TeamSummary>, crate::error::AppError>>;
+
 #[component]
-fn FleetView(fleet: Fleet, can_link: bool, link: ServerAction<LinkDeployment>) -> impl IntoView {
+fn FleetView(
+    fleet: Fleet,
+    can_link: bool,
+    link: ServerAction<LinkDeployment>,
+    teams: TeamsResource,
+) -> impl IntoView {
     let unassigned: Vec<DeploymentCost> = fleet
         .deployments
         .iter()
@@ -121,7 +130,7 @@ fn FleetView(fleet: Fleet, can_link: bool, link: ServerAction<LinkDeployment>) -
                 )}
             </div>
         })}
-        {(!unassigned.is_empty()).then(|| view! { <Unassigned deployments=unassigned can_link=can_link link=link/> })}
+        {(!unassigned.is_empty()).then(|| view! { <Unassigned deployments=unassigned can_link=can_link link=link teams=teams/> })}
         <DeploymentTable deployments=fleet.deployments.clone() days=fleet.days/>
         <GpuTable gpus=fleet.gpus.clone()/>
     }
@@ -132,9 +141,9 @@ fn Unassigned(
     deployments: Vec<DeploymentCost>,
     can_link: bool,
     link: ServerAction<LinkDeployment>,
+    teams: TeamsResource,
 ) -> impl IntoView {
     let error = action_error(link);
-    let teams = Resource::new(|| (), |_| list_teams());
     view! {
         <section class="card">
             <h2>"Unassigned deployments"</h2>
