@@ -501,7 +501,7 @@ fn Frontier(id: Uuid) -> impl IntoView {
         }
     };
     view! {
-        <figure class="card chart">
+        <figure class="card chart frontier">
             <figcaption>
                 <div class="card-head">
                     <h2>"Pareto frontier"</h2>
