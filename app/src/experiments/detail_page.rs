@@ -37,28 +37,8 @@ fn volume_label(volume: u64) -> String {
 #[component]
 pub fn ExperimentPage() -> impl IntoView {
     let id = super::id_from_route();
-    view! {
-        <Title text="Experiment · Pareto"/>
-        <p class="breadcrumb"><a href="/experiments">"Experiments"</a> " / "</p>
-        <WithUser children=move |user| view! { <Experiment id=id can_edit=user.can(Role::Member)/> }/>
-    }
-}
-
-type VersionsResource = Resource<Result<Vec<crate::fleet::ModelVersion>, AppError>>;
-
-/// Every action of the page, so that any of them reloads the figures.
-#[derive(Clone, Copy)]
-struct Actions {
-    add: ServerAction<AddRun>,
-    upload: ServerAction<UploadRuns>,
-    delete: ServerAction<DeleteRun>,
-    status: ServerAction<SetExperimentStatus>,
-    save_cascade: ServerAction<SaveCascade>,
-    delete_cascade: ServerAction<DeleteCascade>,
-}
-
-#[component]
-fn Experiment(id: Memo<Uuid>, can_edit: bool) -> impl IntoView {
+    // The page's resources are made once, here, outside any suspense: made inside one, they would
+    // be made (and loaded) again each time it renders, and the browser would not find them.
     let actions = Actions {
         add: ServerAction::new(),
         upload: ServerAction::new(),
@@ -77,7 +57,7 @@ fn Experiment(id: Memo<Uuid>, can_edit: bool) -> impl IntoView {
         successes(actions.save_cascade),
         successes(actions.delete_cascade),
     );
-    let view = Resource::new(
+    let figures = Resource::new(
         move || {
             (
                 id.get(),
@@ -91,11 +71,32 @@ fn Experiment(id: Memo<Uuid>, can_edit: bool) -> impl IntoView {
         },
         |(id, ..)| super::load_experiment(id),
     );
-    // Created here, outside the figures' suspense, so that the browser finds it when it hydrates.
     let versions: VersionsResource = Resource::new(|| (), |_| crate::fleet::list_model_versions());
     view! {
-        <Loaded resource=view children=move |view| view! { <Detail view=view can_edit=can_edit actions=actions versions=versions/> }/>
+        <Title text="Experiment · Pareto"/>
+        <p class="breadcrumb"><a href="/experiments">"Experiments"</a> " / "</p>
+        <WithUser children=move |user| {
+            let can_edit = user.can(Role::Member);
+            view! {
+                <Loaded resource=figures children=move |view| view! {
+                    <Detail view=view can_edit=can_edit actions=actions versions=versions/>
+                }/>
+            }
+        }/>
     }
+}
+
+type VersionsResource = Resource<Result<Vec<crate::fleet::ModelVersion>, AppError>>;
+
+/// Every action of the page, so that any of them reloads the figures.
+#[derive(Clone, Copy)]
+struct Actions {
+    add: ServerAction<AddRun>,
+    upload: ServerAction<UploadRuns>,
+    delete: ServerAction<DeleteRun>,
+    status: ServerAction<SetExperimentStatus>,
+    save_cascade: ServerAction<SaveCascade>,
+    delete_cascade: ServerAction<DeleteCascade>,
 }
 
 #[component]

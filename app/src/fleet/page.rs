@@ -5,8 +5,8 @@ use leptos_router::hooks::use_query_map;
 use super::{clamp_days, DeploymentCost, Fleet, Gpu, LinkDeployment, RANGES};
 use crate::auth::Role;
 use crate::components::{
-    action_error, format_count, format_money, FieldMessage, FormAlert, Loaded, PageHeader, Time,
-    WithUser,
+    action_error, format_count, format_money, successes, FieldMessage, FormAlert, Loaded,
+    PageHeader, Time, WithUser,
 };
 use crate::teams::list_teams;
 
@@ -15,6 +15,15 @@ pub fn FleetPage() -> impl IntoView {
     let query = use_query_map();
     let days =
         Memo::new(move |_| clamp_days(query.read().get("days").and_then(|d| d.parse().ok())));
+    // The page's resources are made once, here, outside any suspense: made inside one, they would
+    // be made (and loaded) again each time it renders, and the browser would not find them.
+    let link = ServerAction::<LinkDeployment>::new();
+    let linked = successes(link);
+    let fleet = Resource::new(
+        move || (days.get(), linked.get()),
+        |(days, _)| super::load_fleet(Some(days)),
+    );
+    let teams: TeamsResource = Resource::new(|| (), |_| list_teams());
     view! {
         <Title text="Fleet · Pareto"/>
         <PageHeader
@@ -36,25 +45,16 @@ pub fn FleetPage() -> impl IntoView {
                 })
                 .collect_view()}
         </nav>
-        <WithUser children=move |user| view! { <FleetBody days=days can_link=user.can(Role::Member)/> }/>
-    }
-}
-
-#[component]
-fn FleetBody(days: Memo<u32>, can_link: bool) -> impl IntoView {
-    let link = ServerAction::<LinkDeployment>::new();
-    let fleet = Resource::new(
-        move || (days.get(), link.version().get()),
-        |(days, _)| super::load_fleet(Some(days)),
-    );
-    // Created here, outside the fleet's suspense, so that the browser finds it when it hydrates.
-    let teams: TeamsResource = Resource::new(|| (), |_| list_teams());
-    view! {
-        <Loaded resource=fleet children=move |fleet| {
-            if fleet.gpus.is_empty() && fleet.deployments.is_empty() {
-                view! { <NoTelemetry/> }.into_any()
-            } else {
-                view! { <FleetView fleet=fleet can_link=can_link link=link teams=teams/> }.into_any()
+        <WithUser children=move |user| {
+            let can_link = user.can(Role::Member);
+            view! {
+                <Loaded resource=fleet children=move |fleet| {
+                    if fleet.gpus.is_empty() && fleet.deployments.is_empty() {
+                        view! { <NoTelemetry/> }.into_any()
+                    } else {
+                        view! { <FleetView fleet=fleet can_link=can_link link=link teams=teams/> }.into_any()
+                    }
+                }/>
             }
         }/>
     }
