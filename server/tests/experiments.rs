@@ -10,7 +10,9 @@ use sqlx::PgPool;
 
 use app::audit::Actor;
 use app::auth::Role;
-use app::experiments::{AddRun, CreateExperiment, LoadExperiment, SaveCascade, UploadRuns};
+use app::experiments::{
+    AddRun, CompareRuns, CreateExperiment, LoadExperiment, SaveCascade, UploadRuns,
+};
 use app::tokens::Scope;
 use common::*;
 
@@ -619,4 +621,37 @@ async fn the_page_data_survives_the_trip_to_the_browser(pool: PgPool) {
     // The browser reads the same JSON back into the same types.
     let read: Result<app::experiments::view::ExperimentView, _> = serde_json::from_str(&view.body);
     assert!(read.is_ok(), "{:?}\n{}", read.err(), view.body);
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn two_to_five_runs_compare_side_by_side(pool: PgPool) {
+    let router = router(pool.clone());
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let member = signed_in(&pool, Role::Member).await;
+    let id = experiment(&router, &pool, &member).await;
+    let mut ids = Vec::new();
+    for run in [DISTILBERT, BERT] {
+        let added = add_run(&router, &member, &id, run).await;
+        ids.push(added.json().as_str().expect("id").to_owned());
+    }
+    let compare = |run_ids: Vec<String>| {
+        let (router, viewer, id) = (router.clone(), viewer.clone(), id.clone());
+        async move {
+            let mut form = vec![("experiment_id".to_owned(), id)];
+            form.extend(
+                run_ids
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, run)| (format!("run_ids[{i}]"), run)),
+            );
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            call::<CompareRuns>(&router, Some(&viewer), &pairs).await
+        }
+    };
+    let both = compare(vec![ids[0].clone(), ids[1].clone(), ids[0].clone()]).await;
+    assert_eq!(both.status, StatusCode::OK, "{}", both.body);
+    assert_eq!(both.json()["runs"].as_array().expect("runs").len(), 2);
+    let one = compare(vec![ids[0].clone()]).await;
+    assert_eq!(one.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", one.body);
 }

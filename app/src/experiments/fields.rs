@@ -114,17 +114,13 @@ impl Reader<'_> {
         self.parsed(column, "a number")
     }
 
+    /// An amount as the price catalog reads one: `0.53`, `$1,250`, never negative.
     fn money(&mut self, column: &str) -> Option<Decimal> {
         let text = self.text(column)?;
-        let cleaned: String = text
-            .trim_start_matches(['$', '€', '£'])
-            .chars()
-            .filter(|c| *c != ',' && *c != '_')
-            .collect();
-        match Decimal::from_str(cleaned.trim()) {
+        match crate::prices::parse_amount(&text) {
             Ok(amount) => Some(amount),
-            Err(_) => {
-                self.fail(column, format!("`{text}` is not an amount such as 0.53."));
+            Err(message) => {
+                self.fail(column, message.to_owned());
                 None
             }
         }
@@ -232,35 +228,33 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
                 None
             }
         },
-        None if per_request.is_some() => Some(InferenceKind::ApiRequest),
-        None if input_price.is_some() || output_price.is_some() => Some(InferenceKind::ApiTokens),
+        // Left out: the pricing whose columns are filled (even with a bad value, already reported).
+        None if reader.text("price_per_request").is_some() => Some(InferenceKind::ApiRequest),
+        None if reader.text("input_price_per_1k_tokens").is_some()
+            || reader.text("output_price_per_1k_tokens").is_some() =>
+        {
+            Some(InferenceKind::ApiTokens)
+        }
         None if deployment.is_some() => Some(InferenceKind::Measured),
         None => Some(InferenceKind::SelfHosted),
     };
-    let need = |reader: &mut Reader, column: &str, present: bool| {
-        if !present {
+    // An empty column the pricing needs; a filled one that did not read is reported already.
+    let need = |reader: &mut Reader, column: &str| {
+        if reader.text(column).is_none() {
             reader.fail(column, "Required for this pricing.".into());
         }
     };
     let inference = match kind {
         Some(InferenceKind::SelfHosted) => Some(Inference::SelfHosted),
         Some(InferenceKind::Measured) => {
-            need(&mut reader, "deployment", deployment.is_some());
+            need(&mut reader, "deployment");
             deployment.map(|deployment| Inference::Measured { deployment })
         }
         Some(InferenceKind::ApiTokens) => {
-            need(
-                &mut reader,
-                "input_price_per_1k_tokens",
-                input_price.is_some(),
-            );
-            need(
-                &mut reader,
-                "output_price_per_1k_tokens",
-                output_price.is_some(),
-            );
-            need(&mut reader, "avg_input_tokens", input_tokens.is_some());
-            need(&mut reader, "avg_output_tokens", output_tokens.is_some());
+            need(&mut reader, "input_price_per_1k_tokens");
+            need(&mut reader, "output_price_per_1k_tokens");
+            need(&mut reader, "avg_input_tokens");
+            need(&mut reader, "avg_output_tokens");
             match (input_price, output_price, input_tokens, output_tokens) {
                 (Some(i), Some(o), Some(it), Some(ot)) => Some(Inference::ApiTokens {
                     input_per_1k_tokens: i,
@@ -272,7 +266,7 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
             }
         }
         Some(InferenceKind::ApiRequest) => {
-            need(&mut reader, "price_per_request", per_request.is_some());
+            need(&mut reader, "price_per_request");
             per_request.map(|per_request| Inference::ApiRequest { per_request })
         }
         None => None,

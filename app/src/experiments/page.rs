@@ -12,28 +12,28 @@ use crate::components::{
     action_error, format_count, Field, FieldMessage, FormActions, FormAlert, Loaded, PageHeader,
     Time, WithUser,
 };
-use crate::teams::list_teams;
+use crate::teams::{list_teams, TeamsResource};
 
 #[component]
 pub fn ExperimentsPage() -> impl IntoView {
+    // Made once, here, outside the user's suspense (see the experiment page).
+    let experiments = Resource::new(|| (), |_| super::list_experiments());
+    let teams: TeamsResource = Resource::new(|| (), |_| list_teams());
     view! {
         <Title text="Experiments · Pareto"/>
         <PageHeader
             title="Experiments"
             lead="Candidate models evaluated on the same data, and the cheapest one that meets the service level."
         />
-        <WithUser children=|user| view! { <Experiments can_create=user.can(Role::Member)/> }/>
-    }
-}
-
-#[component]
-fn Experiments(can_create: bool) -> impl IntoView {
-    let experiments = Resource::new(|| (), |_| super::list_experiments());
-    view! {
-        <Loaded resource=experiments children=move |list| view! { <ExperimentList list=list/> }/>
-        <Show when=move || can_create>
-            <NewExperiment/>
-        </Show>
+        <WithUser children=move |user| {
+            let can_create = user.can(Role::Member);
+            view! {
+                <Loaded resource=experiments children=move |list| view! { <ExperimentList list=list/> }/>
+                <Show when=move || can_create>
+                    <NewExperiment teams=teams/>
+                </Show>
+            }
+        }/>
     }
 }
 
@@ -157,10 +157,9 @@ fn ExperimentList(list: Vec<ExperimentSummary>) -> impl IntoView {
 }
 
 #[component]
-fn NewExperiment() -> impl IntoView {
+fn NewExperiment(teams: TeamsResource) -> impl IntoView {
     let create = ServerAction::<CreateExperiment>::new();
     let error = action_error(create);
-    let teams = Resource::new(|| (), |_| list_teams());
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = create.value().get() {
@@ -181,13 +180,25 @@ fn NewExperiment() -> impl IntoView {
                 <Field name="name" label="Name" hint="e.g. Review sentiment, Q4" required=true error=error/>
                 <div class="field" class:has-error=move || field_error("team_id").get().is_some()>
                     <label for="team_id">"Owner team"</label>
-                    <Loaded resource=teams children=|teams| view! {
-                        <select id="team_id" name="team_id" aria-describedby="team_id-error">
-                            {teams
-                                .into_iter()
-                                .map(|t| view! { <option value=t.team_id.to_string()>{t.name}</option> })
-                                .collect_view()}
-                        </select>
+                    <Loaded resource=teams children=|teams| {
+                        if teams.is_empty() {
+                            return view! {
+                                <p class="hint">
+                                    "An experiment belongs to a team, and there is none yet: "
+                                    <a href="/settings/teams">"create one first"</a> "."
+                                </p>
+                            }
+                            .into_any();
+                        }
+                        view! {
+                            <select id="team_id" name="team_id" aria-describedby="team_id-error">
+                                {teams
+                                    .into_iter()
+                                    .map(|t| view! { <option value=t.team_id.to_string()>{t.name}</option> })
+                                    .collect_view()}
+                            </select>
+                        }
+                        .into_any()
                     }/>
                     <FieldMessage id="team_id-error" message=field_error("team_id")/>
                 </div>

@@ -86,6 +86,9 @@ pub async fn compare_runs(
 ) -> Result<ExperimentView, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
+        let mut run_ids = run_ids;
+        run_ids.sort();
+        run_ids.dedup();
         if !(2..=5).contains(&run_ids.len()) {
             return Err(AppError::BadRequest(
                 "Choose between 2 and 5 runs to compare.".into(),
@@ -95,11 +98,7 @@ pub async fn compare_runs(
         let experiment = store::get(pool, experiment_id)
             .await?
             .ok_or_else(|| AppError::NotFound("This experiment does not exist.".into()))?;
-        let runs: Vec<_> = store::runs(pool, experiment_id)
-            .await?
-            .into_iter()
-            .filter(|run| run_ids.contains(&run.run_id))
-            .collect();
+        let runs = store::runs(pool, experiment_id, Some(&run_ids)).await?;
         if runs.len() != run_ids.len() {
             return Err(AppError::NotFound(
                 "Some of these runs are not in this experiment any more.".into(),

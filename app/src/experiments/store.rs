@@ -171,7 +171,12 @@ pub async fn set_status(
     Ok(())
 }
 
-pub async fn runs(pool: &PgPool, experiment_id: Uuid) -> Result<Vec<StoredRun>, sqlx::Error> {
+/// The experiment's runs, or only those in `only`.
+pub async fn runs(
+    pool: &PgPool,
+    experiment_id: Uuid,
+    only: Option<&[Uuid]>,
+) -> Result<Vec<StoredRun>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select r.run_id, r.spec as "spec: sqlx::types::Json<RunSpec>", r.hourly_price_source,
                   r.measured_cost_per_1k, r.created_at,
@@ -179,8 +184,9 @@ pub async fn runs(pool: &PgPool, experiment_id: Uuid) -> Result<Vec<StoredRun>, 
              from experiment_run r
              left join model_version v using (model_version_id)
              left join model m using (model_id)
-            where r.experiment_id = $1"#,
-        experiment_id
+            where r.experiment_id = $1 and ($2::uuid[] is null or r.run_id = any($2))"#,
+        experiment_id,
+        only as Option<&[Uuid]>,
     )
     .fetch_all(pool)
     .await?;
@@ -649,7 +655,9 @@ pub async fn view(
     let Some(experiment) = get(pool, experiment_id).await? else {
         return Ok(None);
     };
-    let (runs, scenarios) =
-        tokio::try_join!(runs(pool, experiment_id), scenarios(pool, experiment_id))?;
+    let (runs, scenarios) = tokio::try_join!(
+        runs(pool, experiment_id, None),
+        scenarios(pool, experiment_id)
+    )?;
     Ok(Some(view::build(experiment, runs, scenarios, limit)))
 }

@@ -8,7 +8,7 @@ use crate::components::{
     action_error, format_count, format_money, successes, FieldMessage, FormAlert, Loaded,
     PageHeader, Time, WithUser,
 };
-use crate::teams::list_teams;
+use crate::teams::{list_teams, TeamsResource};
 
 #[component]
 pub fn FleetPage() -> impl IntoView {
@@ -73,8 +73,6 @@ fn NoTelemetry() -> impl IntoView {
         </section>
     }
 }
-
-type TeamsResource = Resource<Result<Vec<crate::teams::TeamSummary>, crate::error::AppError>>;
 
 #[component]
 fn FleetView(

@@ -30,6 +30,10 @@ pub struct TeamSummary {
     pub created_at: DateTime<Utc>,
 }
 
+/// The teams, as a page loads them for its forms.
+pub type TeamsResource =
+    leptos::prelude::Resource<Result<Vec<TeamSummary>, crate::error::AppError>>;
+
 /// A new team's name and description, checked.
 pub fn parse_new_team(name: &str, description: &str) -> Result<(String, String), AppError> {
     let name = name.trim();
