@@ -64,7 +64,7 @@ sqlx-prepare: db
 	scripts/sqlx.sh prepare
 
 lint:
-	cargo clippy --locked -p pareto-app --features pareto-app/ssr -p pareto-server -p pareto-agent -p pareto-tests --all-targets -- -D warnings
+	cargo clippy --locked -p pareto-app --features pareto-app/ssr -p pareto-bills -p pareto-server -p pareto-agent -p pareto-tests --all-targets -- -D warnings
 	cargo clippy --locked -p pareto-frontend --target wasm32-unknown-unknown -- -D warnings
 
 site:
@@ -72,7 +72,7 @@ site:
 	cargo build --locked -p pareto-agent
 
 rust-tests:
-	cargo test --locked -p pareto-app --features pareto-app/ssr -p pareto-server -p pareto-agent -p pareto-tests
+	cargo test --locked -p pareto-app --features pareto-app/ssr -p pareto-bills -p pareto-server -p pareto-agent -p pareto-tests
 
 e2e:
 	scripts/db.sh recreate pareto_e2e
