@@ -97,3 +97,38 @@ mod tests {
         assert_eq!(format_number(f64::NAN), "—");
     }
 }
+
+/// A size in bytes as people read it: 912 B, 4.2 MB, 1.07 GB (decimal units, as browsers show files).
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let places = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    format!("{value:.places$} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod byte_tests {
+    use super::format_bytes;
+
+    #[test]
+    fn sizes_read_like_a_file_manager() {
+        assert_eq!(format_bytes(912), "912 B");
+        assert_eq!(format_bytes(4_200_000), "4.20 MB");
+        assert_eq!(format_bytes(1_073_741_824), "1.07 GB");
+        assert_eq!(format_bytes(56_700), "56.7 kB");
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bills;
 pub mod components;
 pub mod error;
 pub mod experiments;
@@ -25,6 +26,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
+use crate::bills::BillsPage;
 use crate::components::{Frame, UserResource, Wordmark};
 use crate::experiments::{ComparePage, ExperimentPage, ExperimentsPage};
 use crate::fleet::{DeploymentPage, FleetPage};
@@ -72,6 +74,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/experiments") view=|| view! { <Frame><ExperimentsPage/></Frame> }/>
                 <Route path=path!("/experiments/:id") view=|| view! { <Frame><ExperimentPage/></Frame> }/>
                 <Route path=path!("/experiments/:id/compare") view=|| view! { <Frame><ComparePage/></Frame> }/>
+                <Route path=path!("/bills") view=|| view! { <Frame><BillsPage/></Frame> }/>
                 <Route path=path!("/fleet") view=|| view! { <Frame><FleetPage/></Frame> }/>
                 <Route path=path!("/deployments/:key") view=|| view! { <Frame><DeploymentPage/></Frame> }/>
                 <Route path=path!("/settings/teams") view=|| view! { <Frame><TeamsPage/></Frame> }/>

@@ -52,4 +52,6 @@ pub struct AppState {
     pub pool: PgPool,
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
+    /// Bill imports in progress on this server, for their progress bars.
+    pub imports: crate::bills::import::Registry,
 }

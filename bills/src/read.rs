@@ -7,6 +7,7 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, TimeZone, Utc};
 use flate2::read::MultiGzDecoder;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::parse::{parse_amount, parse_tags, parse_time};
 use crate::{ChargeCategory, Format, LedgerRow};
@@ -44,7 +45,7 @@ pub struct LineError {
 
 /// Reads a billing export row by row.
 pub struct BillReader {
-    csv: csv::Reader<Box<dyn Read + Send>>,
+    csv: csv::Reader<Digesting>,
     format: Format,
     headers: Vec<String>,
     columns: Columns,
@@ -78,7 +79,10 @@ impl BillReader {
         let mut csv = csv::ReaderBuilder::new()
             .flexible(true)
             .buffer_capacity(256 << 10)
-            .from_reader(input);
+            .from_reader(Digesting {
+                input,
+                hasher: Sha256::new(),
+            });
         let headers: Vec<String> = csv
             .headers()
             .map_err(|e| FileError::Unreadable(e.to_string()))?
@@ -140,6 +144,12 @@ impl BillReader {
         self.csv.position().byte()
     }
 
+    /// SHA-256 of the text read so far (after decompression, so a file and its gzip agree); after
+    /// the last row, the file's identity.
+    pub fn digest(&self) -> [u8; 32] {
+        self.csv.get_ref().hasher.clone().finalize().into()
+    }
+
     /// The next row, the reasons it cannot be read, or `None` at the end. A file that breaks off
     /// (a truncated gzip, bytes that are not UTF-8) ends with one error for its line.
     pub fn next_row(&mut self) -> Option<Result<LedgerRow, Vec<LineError>>> {
@@ -199,6 +209,20 @@ impl BillReader {
             Some(row) if cells.errors.is_empty() => Some(Ok(row)),
             _ => Some(Err(cells.errors)),
         }
+    }
+}
+
+/// The decompressed input, hashed as it is read.
+struct Digesting {
+    input: Box<dyn Read + Send>,
+    hasher: Sha256,
+}
+
+impl Read for Digesting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.input.read(buf)?;
+        self.hasher.update(&buf[..read]);
+        Ok(read)
     }
 }
 

@@ -294,3 +294,18 @@ fn the_original_cells_stay_readable_for_audit() {
     reader.next_row().expect("a row").expect("valid");
     assert_eq!(reader.line(), 4, "the quoted newline took a line");
 }
+
+#[test]
+fn a_file_and_its_gzip_have_one_digest() {
+    let digest = |bytes: Vec<u8>| {
+        let mut reader = BillReader::open(Cursor::new(bytes), None).expect("opens");
+        while reader.next_row().is_some() {}
+        reader.digest()
+    };
+    let plain = fixture("azure.csv");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&plain).expect("compresses");
+    let gzip = encoder.finish().expect("compresses");
+    assert_eq!(digest(plain.clone()), digest(gzip));
+    assert_ne!(digest(plain), digest(fixture("gcp.csv")));
+}

@@ -33,6 +33,22 @@ pub enum Command {
     Token(TokenCommand),
     /// Load a demo organization: teams, people and tokens
     Demo(DemoArgs),
+    /// Import cloud bills into the ledger
+    #[command(subcommand)]
+    Bills(BillsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BillsCommand {
+    /// Import a billing export (CSV or gzip): FOCUS, AWS CUR, GCP or Azure. Imported whole or not
+    /// at all; importing the same file again changes nothing.
+    Import {
+        /// The export file
+        file: std::path::PathBuf,
+        /// focus, aws-cur, aws-cur2, gcp or azure (told from the header row when absent)
+        #[arg(long, value_parser = parse_format)]
+        format: Option<bills::Format>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +111,10 @@ pub struct DemoArgs {
     /// Password for every demo account (read from standard input when `-`; generated when absent)
     #[arg(long)]
     pub password: Option<String>,
+}
+
+fn parse_format(value: &str) -> Result<bills::Format, String> {
+    value.parse()
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {

@@ -194,3 +194,113 @@ pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+pub async fn bills(pool: &PgPool, command: crate::cli::BillsCommand) -> anyhow::Result<()> {
+    use app::bills::import::{self, ImportError, Progress};
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    let crate::cli::BillsCommand::Import { file, format } = command;
+    let opened =
+        std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+    let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = Arc::new(Progress::default());
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left) {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let ticker = {
+        let progress = progress.clone();
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(progress.bytes.load(Ordering::Relaxed));
+                let rows = progress.rows.load(Ordering::Relaxed);
+                if progress.saving.load(Ordering::Relaxed) {
+                    bar.set_message(format!("{rows} rows read; saving"));
+                } else {
+                    bar.set_message(format!("{rows} rows read"));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "bill.csv".into());
+    let result = import::import(
+        pool,
+        &Actor::CommandLine,
+        &file_name,
+        format,
+        std::io::BufReader::new(opened),
+        progress,
+    )
+    .await;
+    ticker.abort();
+    bar.finish_and_clear();
+    let mut out = std::io::stdout().lock();
+    match result {
+        Ok(outcome) if outcome.duplicate => {
+            writeln!(
+                out,
+                "{file_name} was imported before ({} rows, {} by {}); nothing changed.",
+                outcome.import.rows,
+                outcome.import.imported_at.format("%Y-%m-%d %H:%M UTC"),
+                outcome.import.imported_by
+            )?;
+            Ok(())
+        }
+        Ok(outcome) => {
+            let import = &outcome.import;
+            let totals: Vec<String> = import
+                .totals
+                .iter()
+                .map(|t| app::format::format_money(t.billed_cost, &t.currency))
+                .collect();
+            writeln!(
+                out,
+                "Imported {file_name} ({}): {} rows, {}.",
+                import.format_label(),
+                import.rows,
+                totals.join(", ")
+            )?;
+            if !outcome.superseded.is_empty() {
+                writeln!(
+                    out,
+                    "It supersedes {} earlier import(s) of the same account and billing period.",
+                    outcome.superseded.len()
+                )?;
+            }
+            writeln!(out, "Import id: {}", import.bill_import_id)?;
+            Ok(())
+        }
+        Err(ImportError::Rows { errors, more }) => {
+            let mut err = std::io::stderr().lock();
+            for e in &errors {
+                if e.column.is_empty() {
+                    writeln!(err, "line {}: {}", e.line, e.message)?;
+                } else {
+                    writeln!(
+                        err,
+                        "line {}, {}: `{}` {}",
+                        e.line, e.column, e.value, e.message
+                    )?;
+                }
+            }
+            if more {
+                writeln!(err, "(only the first {} problems are listed)", errors.len())?;
+            }
+            bail!(
+                "{} could not be imported; nothing was stored",
+                file.display()
+            )
+        }
+        Err(ImportError::Database(error)) => Err(anyhow!(error).context("the import failed")),
+        Err(other) => bail!("{}: {other}; nothing was stored", file.display()),
+    }
+}

@@ -28,6 +28,8 @@ pub struct Config {
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
     pub body_limit_bytes: usize,
+    /// The largest billing export one import may send (imports stream; they are not held in memory).
+    pub bill_limit_bytes: u64,
     /// Telemetry batches stored at once; more are refused with 429 and Retry-After.
     pub ingest_concurrency: usize,
     pub request_timeout: Duration,
@@ -217,6 +219,9 @@ impl Config {
             },
             body_limit_bytes: get("PARETO_BODY_LIMIT")
                 .map_or(Ok(16 << 20), |v| parse_size("PARETO_BODY_LIMIT", &v))?,
+            bill_limit_bytes: get("PARETO_BILL_LIMIT").map_or(Ok(8 << 30), |v| {
+                parse_size("PARETO_BILL_LIMIT", &v).map(|size| size as u64)
+            })?,
             request_timeout: duration_or("PARETO_REQUEST_TIMEOUT", Duration::from_secs(30))?,
             log_filter: get("PARETO_LOG").unwrap_or_else(|| "info".into()),
             log_format,

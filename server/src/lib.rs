@@ -1,6 +1,7 @@
 //! The `pareto` server: configuration, the HTTP router, the agent API and the command line.
 
 pub mod api;
+pub mod bills;
 pub mod charts;
 pub mod cli;
 pub mod commands;
@@ -26,5 +27,6 @@ pub fn state(pool: PgPool, config: &config::Config, mut leptos_options: LeptosOp
         pool,
         auth: config.auth.clone(),
         telemetry: config.telemetry.clone(),
+        imports: Default::default(),
     }
 }

@@ -95,5 +95,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User(command) => commands::user(&pool, command).await,
         Command::Token(command) => commands::token(&pool, command).await,
         Command::Demo(args) => demo::load(&pool, args.password).await,
+        Command::Bills(command) => commands::bills(&pool, command).await,
     }
 }

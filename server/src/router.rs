@@ -3,10 +3,11 @@
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::time::Duration;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -51,10 +52,30 @@ pub fn router(state: AppState, config: &Config) -> Router {
             middleware::sessions,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            site_settings,
+            site_settings.clone(),
             middleware::refuse_cross_site,
         ))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes));
+
+    // Bill imports stream files of gigabytes: their own body limit, and no request timeout.
+    let bill_limit = usize::try_from(config.bill_limit_bytes).unwrap_or(usize::MAX);
+    let bill_upload = Router::new()
+        .route("/bills/upload", post(crate::bills::upload))
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), site_settings.clone()),
+            middleware::sessions,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            site_settings,
+            middleware::refuse_cross_site,
+        ));
+    let imports = Router::new()
+        .route(
+            "/api/v1/bills/import",
+            post(crate::bills::api_import).layer(RequestDecompressionLayer::new()),
+        )
+        .merge(bill_upload)
+        .layer(RequestBodyLimitLayer::new(bill_limit));
 
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -62,6 +83,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/metrics", get(crate::metrics::render))
         .nest("/api/v1", crate::api::router(config.body_limit_bytes, config.ingest_concurrency))
         .merge(site)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .merge(imports)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let route = request
@@ -70,7 +93,6 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 .map_or(request.uri().path(), MatchedPath::as_str);
             tracing::info_span!("request", method = %request.method(), route, token = tracing::field::Empty)
         }))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -80,6 +80,7 @@ pub fn Frame(children: Children) -> impl IntoView {
                                         <A href="/" exact=true>"Overview"</A>
                                         <A href="/experiments">"Experiments"</A>
                                         <A href="/fleet">"Fleet"</A>
+                                        <A href="/bills">"Bills"</A>
                                         <A href="/settings/teams">"Teams"</A>
                                         <A href="/settings/prices">"GPU prices"</A>
                                         <Show when=move || is_admin>

@@ -19,6 +19,9 @@ pub enum ApiError {
     MissingScope(app::tokens::Scope),
     #[error("the request is invalid")]
     Validation(Vec<InvalidField>),
+    /// A refused upload: what was wrong as a sentence, and each problem.
+    #[error("{0}")]
+    Refused(String, Vec<InvalidField>),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -57,7 +60,7 @@ impl ApiError {
                 "forbidden",
                 "Token lacks a required scope",
             ),
-            ApiError::Validation(_) => (
+            ApiError::Validation(_) | ApiError::Refused(..) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
                 "Invalid request",
@@ -102,7 +105,7 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let errors = match &self {
-            ApiError::Validation(errors) => Some(errors.as_slice()),
+            ApiError::Validation(errors) | ApiError::Refused(_, errors) => Some(errors.as_slice()),
             _ => None,
         };
         let body = Problem {

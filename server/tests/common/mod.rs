@@ -41,6 +41,7 @@ pub fn router_configured(pool: PgPool, configure: impl FnOnce(&mut Config)) -> R
         pool,
         auth,
         telemetry: Default::default(),
+        imports: Default::default(),
     };
     pareto_server::router::router(state, &config)
 }

@@ -1,0 +1,490 @@
+//! Importing one billing export: read and check it row by row on a blocking thread, stream the rows
+//! into `bill_line` with COPY in one transaction, and commit only when every row was understood.
+//! Memory stays bounded whatever the file's size: rows travel in 1 MiB chunks through a channel
+//! of four.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write as _};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bills::{BillReader, FileError, Format, LedgerRow, LineError};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde_json::json;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::{store, ImportOutcome, ERRORS_SHOWN};
+use crate::audit::{self, Actor, Change};
+
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// How far an import has come, for a progress bar.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes of the file read (as sent: compressed when it is gzip).
+    pub bytes: AtomicU64,
+    pub rows: AtomicU64,
+    /// Every row is read; the import is being committed.
+    pub saving: AtomicBool,
+}
+
+/// Imports in progress on this server, by the id the uploader chose, so a page can poll them.
+#[derive(Clone, Debug, Default)]
+pub struct Registry(Arc<Mutex<BTreeMap<Uuid, Arc<Progress>>>>);
+
+impl Registry {
+    pub fn start(&self, id: Uuid) -> Arc<Progress> {
+        let progress = Arc::new(Progress::default());
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(id, progress.clone());
+        }
+        progress
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<Arc<Progress>> {
+        self.0.lock().ok()?.get(&id).cloned()
+    }
+
+    pub fn finish(&self, id: Uuid) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(&id);
+        }
+    }
+}
+
+/// Counts the bytes read from the file as it arrives.
+pub struct Counting<R> {
+    inner: R,
+    progress: Arc<Progress>,
+}
+
+impl<R> Counting<R> {
+    pub fn new(inner: R, progress: Arc<Progress>) -> Self {
+        Counting { inner, progress }
+    }
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.progress
+            .bytes
+            .fetch_add(read as u64, Ordering::Relaxed);
+        Ok(read)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file name must be 1 to 255 characters")]
+    FileName,
+    #[error("{0}")]
+    File(#[from] FileError),
+    /// Rows that could not be understood: the first [`ERRORS_SHOWN`], and whether there are more.
+    #[error("{} rows could not be read; nothing was imported", errors.len())]
+    Rows { errors: Vec<LineError>, more: bool },
+    #[error("the file has a header but no rows")]
+    NoRows,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What the reading thread learned about the file.
+struct Reading {
+    format: Format,
+    headers: Vec<String>,
+    rows: u64,
+    bytes: u64,
+    digest: [u8; 32],
+    totals: BTreeMap<String, (Decimal, Decimal, i64)>,
+    scopes: BTreeMap<(String, DateTime<Utc>), i64>,
+}
+
+const COPY_LINES: &str = "copy bill_line (bill_import_id, line_number, billing_account_id, sub_account_id, \
+     billing_period_start, billing_period_end, charge_period_start, charge_period_end, charge_category, \
+     provider, service_name, service_category, resource_id, resource_name, region, sku_id, \
+     consumed_quantity, consumed_unit, billed_cost, effective_cost, list_cost, currency, tags, original) \
+     from stdin";
+
+/// Imports `input` (a billing export, plain or gzip) whole, or answers why not and stores nothing.
+/// The same file imported again answers `duplicate` and stores nothing.
+pub async fn import(
+    pool: &PgPool,
+    actor: &Actor,
+    file_name: &str,
+    chosen: Option<Format>,
+    input: impl Read + Send + 'static,
+    progress: Arc<Progress>,
+) -> Result<ImportOutcome, ImportError> {
+    let file_name = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if file_name.is_empty() || file_name.chars().count() > 255 {
+        return Err(ImportError::FileName);
+    }
+    let import_id = Uuid::new_v4();
+    let (sender, mut receiver) = mpsc::channel::<Vec<u8>>(4);
+    let reading = {
+        let progress = progress.clone();
+        let input = Counting::new(input, progress.clone());
+        tokio::task::spawn_blocking(move || read(input, chosen, import_id, &sender, &progress))
+    };
+
+    let mut tx = pool.begin().await?;
+    let mut copy = tx.copy_in_raw(COPY_LINES).await?;
+    while let Some(chunk) = receiver.recv().await {
+        if let Err(error) = copy.send(chunk).await {
+            // Dropping the receiver stops the reading thread at its next chunk.
+            drop(receiver);
+            return Err(error.into());
+        }
+    }
+    let reading = match reading.await {
+        Ok(Ok(reading)) => reading,
+        Ok(Err(error)) => {
+            let _ = copy.abort("the file was refused").await;
+            return Err(error);
+        }
+        Err(join) => {
+            tracing::error!(%join, "the bill reader stopped");
+            let _ = copy.abort("the reader stopped").await;
+            return Err(ImportError::Database(sqlx::Error::WorkerCrashed));
+        }
+    };
+    copy.finish().await?;
+    progress.saving.store(true, Ordering::Relaxed);
+
+    if let Some(existing) = store::import_by_hash(&mut tx, &reading.digest).await? {
+        tx.rollback().await?;
+        return Ok(ImportOutcome {
+            duplicate: true,
+            superseded: Vec::new(),
+            import: existing,
+        });
+    }
+    // One import at a time per account and period, in a fixed order, so two exports of the same
+    // period imported at once supersede in the order they commit.
+    for (account, period) in reading.scopes.keys() {
+        sqlx::query!(
+            "select pg_advisory_xact_lock(hashtextextended($1 || '|' || $2::timestamptz::text, 17))",
+            account,
+            period
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let inserted = sqlx::query!(
+        "insert into bill_import (bill_import_id, content_hash, file_name, format, header, row_count,
+                                  byte_count, imported_by_user_id, imported_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         on conflict (content_hash) do nothing",
+        import_id,
+        &reading.digest[..],
+        file_name,
+        reading.format.key(),
+        json!(reading.headers),
+        i64::try_from(reading.rows).unwrap_or(i64::MAX),
+        i64::try_from(reading.bytes).unwrap_or(i64::MAX),
+        actor.user_id(),
+        actor.label(),
+    )
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        // The same file, imported at the same moment by someone else, committed first.
+        tx.rollback().await?;
+        let existing = store::import_by_hash(&mut *pool.acquire().await?, &reading.digest).await?;
+        return existing
+            .map(|import| ImportOutcome {
+                duplicate: true,
+                superseded: Vec::new(),
+                import,
+            })
+            .ok_or(ImportError::Database(sqlx::Error::RowNotFound));
+    }
+    for (currency, (billed, effective, rows)) in &reading.totals {
+        sqlx::query!(
+            "insert into bill_import_total (bill_import_id, currency, billed_cost, effective_cost, row_count)
+             values ($1, $2, $3, $4, $5)",
+            import_id,
+            currency,
+            billed,
+            effective,
+            rows
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut superseded = Vec::new();
+    for ((account, period), rows) in &reading.scopes {
+        let older = sqlx::query_scalar!(
+            "update bill_scope set superseded_by = $1
+              where billing_account_id = $2 and billing_period_start = $3 and superseded_by is null
+              returning bill_import_id",
+            import_id,
+            account,
+            period
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        superseded.extend(older);
+        sqlx::query!(
+            "insert into bill_scope (bill_import_id, billing_account_id, billing_period_start, row_count)
+             values ($1, $2, $3, $4)",
+            import_id,
+            account,
+            period,
+            rows
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    superseded.sort();
+    superseded.dedup();
+    let totals: Vec<String> = reading
+        .totals
+        .iter()
+        .map(|(currency, (billed, _, _))| format!("{billed} {currency}"))
+        .collect();
+    audit::record(
+        &mut *tx,
+        actor,
+        Change {
+            action: "bill.import",
+            entity_type: "bill_import",
+            entity_id: import_id.to_string(),
+            summary: format!(
+                "Imported {file_name} ({}, {} rows, {})",
+                reading.format.label(),
+                reading.rows,
+                totals.join(", ")
+            ),
+            detail: json!({ "file_name": file_name, "format": reading.format.key(),
+                            "rows": reading.rows, "superseded": superseded }),
+        },
+    )
+    .await?;
+    let import = store::import_by_id(&mut tx, import_id)
+        .await?
+        .ok_or(ImportError::Database(sqlx::Error::RowNotFound))?;
+    tx.commit().await?;
+    Ok(ImportOutcome {
+        duplicate: false,
+        superseded,
+        import,
+    })
+}
+
+/// Reads every row, sends the good ones on as COPY text while none has failed, and gathers the
+/// first [`ERRORS_SHOWN`] problems.
+fn read(
+    input: impl Read + Send + 'static,
+    chosen: Option<Format>,
+    import_id: Uuid,
+    sender: &mpsc::Sender<Vec<u8>>,
+    progress: &Progress,
+) -> Result<Reading, ImportError> {
+    let mut reader = BillReader::open(input, chosen)?;
+    let id = import_id.to_string();
+    let mut chunk = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
+    let mut scratch = Vec::new();
+    let mut errors: Vec<LineError> = Vec::new();
+    let mut more = false;
+    let mut rows = 0u64;
+    let mut totals: BTreeMap<String, (Decimal, Decimal, i64)> = BTreeMap::new();
+    let mut scopes: BTreeMap<(String, DateTime<Utc>), i64> = BTreeMap::new();
+    while let Some(next) = reader.next_row() {
+        match next {
+            Ok(row) => {
+                rows += 1;
+                progress.rows.store(rows, Ordering::Relaxed);
+                if !errors.is_empty() {
+                    continue;
+                }
+                let total = totals.entry(row.currency.clone()).or_default();
+                total.0 += row.billed_cost;
+                total.1 += row.effective_cost;
+                total.2 += 1;
+                let scope = (row.billing_account_id.clone(), row.billing_period_start);
+                *scopes.entry(scope).or_default() += 1;
+                encode(
+                    &mut chunk,
+                    &mut scratch,
+                    &id,
+                    reader.line(),
+                    &row,
+                    reader.original(),
+                );
+                if chunk.len() >= CHUNK_BYTES {
+                    let full =
+                        std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + (64 << 10)));
+                    if sender.blocking_send(full).is_err() {
+                        // The database side stopped; it reports why.
+                        return Err(ImportError::Database(sqlx::Error::PoolClosed));
+                    }
+                }
+            }
+            Err(found) => {
+                for error in found {
+                    if errors.len() == ERRORS_SHOWN {
+                        more = true;
+                        break;
+                    }
+                    errors.push(error);
+                }
+                if more {
+                    break;
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ImportError::Rows { errors, more });
+    }
+    if rows == 0 {
+        return Err(ImportError::NoRows);
+    }
+    if !chunk.is_empty() && sender.blocking_send(chunk).is_err() {
+        return Err(ImportError::Database(sqlx::Error::PoolClosed));
+    }
+    Ok(Reading {
+        format: reader.format(),
+        headers: reader.headers().to_vec(),
+        rows,
+        bytes: reader.position(),
+        digest: reader.digest(),
+        totals,
+        scopes,
+    })
+}
+
+/// One row in COPY's text format: tab-separated, `\N` for no value, backslash escapes.
+fn encode(
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    import_id: &str,
+    line: u64,
+    row: &LedgerRow,
+    original: &csv::StringRecord,
+) {
+    fn text(out: &mut Vec<u8>, value: &str) {
+        for byte in value.bytes() {
+            match byte {
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                other => out.push(other),
+            }
+        }
+    }
+    fn optional(out: &mut Vec<u8>, value: Option<&str>) {
+        match value {
+            Some(value) => text(out, value),
+            None => out.extend_from_slice(b"\\N"),
+        }
+    }
+    fn time(out: &mut Vec<u8>, at: &DateTime<Utc>) {
+        out.extend_from_slice(at.to_rfc3339_opts(SecondsFormat::AutoSi, true).as_bytes());
+    }
+    fn amount(out: &mut Vec<u8>, value: Option<&Decimal>) {
+        match value {
+            Some(value) => {
+                let _ = write!(out, "{value}");
+            }
+            None => out.extend_from_slice(b"\\N"),
+        }
+    }
+    let tab = |out: &mut Vec<u8>| out.push(b'\t');
+    out.extend_from_slice(import_id.as_bytes());
+    tab(out);
+    let _ = write!(out, "{line}");
+    tab(out);
+    text(out, &row.billing_account_id);
+    tab(out);
+    optional(out, row.sub_account_id.as_deref());
+    tab(out);
+    time(out, &row.billing_period_start);
+    tab(out);
+    time(out, &row.billing_period_end);
+    tab(out);
+    time(out, &row.charge_period_start);
+    tab(out);
+    time(out, &row.charge_period_end);
+    tab(out);
+    text(out, row.charge_category.as_str());
+    tab(out);
+    text(out, &row.provider);
+    tab(out);
+    text(out, &row.service_name);
+    tab(out);
+    for value in [
+        &row.service_category,
+        &row.resource_id,
+        &row.resource_name,
+        &row.region,
+        &row.sku_id,
+    ] {
+        optional(out, value.as_deref());
+        tab(out);
+    }
+    amount(out, row.consumed_quantity.as_ref());
+    tab(out);
+    optional(out, row.consumed_unit.as_deref());
+    tab(out);
+    amount(out, Some(&row.billed_cost));
+    tab(out);
+    amount(out, Some(&row.effective_cost));
+    tab(out);
+    amount(out, row.list_cost.as_ref());
+    tab(out);
+    text(out, &row.currency);
+    tab(out);
+    scratch.clear();
+    let _ = serde_json::to_writer(&mut *scratch, &row.tags);
+    text(out, std::str::from_utf8(scratch).unwrap_or("{}"));
+    tab(out);
+    scratch.clear();
+    let cells: Vec<&str> = original.iter().collect();
+    let _ = serde_json::to_writer(&mut *scratch, &cells);
+    text(out, std::str::from_utf8(scratch).unwrap_or("[]"));
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_what_copy_reads_as_syntax() {
+        let mut reader = BillReader::open(
+            std::io::Cursor::new(
+                "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,\
+                 ChargeCategory,ProviderName,ServiceName,BilledCost,BillingCurrency,Tags\n\
+                 \"a\tb\\c\",2026-09-01,2026-10-01,2026-09-02,2026-09-03,Usage,AWS,\"EC2\nx\",1.5,USD,\"{\"\"k\"\":\"\"v\\\\\"\"}\"\n"
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            None,
+        )
+        .expect("opens");
+        let row = reader.next_row().expect("a row").expect("valid");
+        let mut out = Vec::new();
+        encode(&mut out, &mut Vec::new(), "id", 2, &row, reader.original());
+        let text = String::from_utf8(out).expect("utf-8");
+        let fields: Vec<&str> = text.trim_end_matches('\n').split('\t').collect();
+        assert_eq!(fields.len(), 24, "{text}");
+        assert_eq!(fields[2], "a\\tb\\\\c");
+        assert_eq!(fields[3], "\\N");
+        assert_eq!(fields[10], "EC2\\nx");
+        assert_eq!(fields[18], "1.5");
+        assert_eq!(fields[22], "{\"k\":\"v\\\\\"}".replace('\\', "\\\\"));
+        assert!(!text.trim_end_matches('\n').contains('\n'));
+    }
+}

@@ -1,0 +1,215 @@
+//! Bill imports over HTTP. The browser's upload (`POST /bills/upload`, a lead's session) and the
+//! API (`POST /api/v1/bills/import`, scope `write`) stream the request body into the same importer:
+//! the file is never held in memory.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+use uuid::Uuid;
+
+use crate::api::auth::ApiCaller;
+use crate::api::error::{ApiError, InvalidField};
+use app::audit::Actor;
+use app::auth::session::ActiveSession;
+use app::auth::Role;
+use app::bills::import::{self, ImportError, Progress};
+use app::bills::{ImportOutcome, UploadAnswer};
+use app::state::AppState;
+use app::tokens::Scope;
+
+#[derive(Debug, Deserialize)]
+pub struct ImportQuery {
+    /// The file's name, as the history shows it.
+    file_name: Option<String>,
+    /// `focus`, `aws-cur`, `aws-cur2`, `gcp` or `azure`; told from the header row when absent.
+    format: Option<String>,
+    /// An id the browser chose, to poll the import's progress with.
+    progress: Option<Uuid>,
+}
+
+/// The request body as a blocking reader, for the importer's reading thread.
+fn body_reader(body: Body) -> impl Read + Send + 'static {
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    SyncIoBridge::new(StreamReader::new(stream))
+}
+
+fn chosen_format(query: &ImportQuery) -> Result<Option<bills::Format>, String> {
+    query
+        .format
+        .as_deref()
+        .filter(|f| !f.trim().is_empty() && *f != "auto")
+        .map(str::parse)
+        .transpose()
+}
+
+/// `POST /api/v1/bills/import?file_name=…&format=…` with the export as the body.
+#[tracing::instrument(skip_all)]
+pub async fn api_import(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(query): Query<ImportQuery>,
+    body: Body,
+) -> Result<(StatusCode, Json<ImportOutcome>), ApiError> {
+    caller.require(Scope::Write)?;
+    let format = chosen_format(&query).map_err(|message| {
+        ApiError::Validation(vec![InvalidField {
+            path: "format".into(),
+            message,
+        }])
+    })?;
+    let file_name = query.file_name.as_deref().unwrap_or("upload.csv");
+    let actor = Actor::Token(caller.0.name.clone());
+    let outcome = import::import(
+        &state.pool,
+        &actor,
+        file_name,
+        format,
+        body_reader(body),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .map_err(|error| match refusal(error) {
+        Ok((message, errors, _)) => ApiError::Refused(
+            message,
+            errors
+                .into_iter()
+                .map(|e| InvalidField {
+                    path: if e.column.is_empty() {
+                        format!("line {}", e.line)
+                    } else {
+                        format!("line {}, {}", e.line, e.column)
+                    },
+                    message: if e.value.is_empty() {
+                        e.message
+                    } else {
+                        format!("`{}` {}", e.value, e.message)
+                    },
+                })
+                .collect(),
+        ),
+        Err(()) => ApiError::Internal,
+    })?;
+    let status = if outcome.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(outcome)))
+}
+
+/// `POST /bills/upload?file_name=…&format=…&progress=…` from the bills page.
+#[tracing::instrument(skip_all)]
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Option<Extension<ActiveSession>>,
+    Query(query): Query<ImportQuery>,
+    body: Body,
+) -> Response {
+    let Some(Extension(session)) = session else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "Your session has ended. Sign in again.",
+        )
+            .into_response();
+    };
+    if !session.user.can(Role::Lead) {
+        return (StatusCode::FORBIDDEN, "Only leads and admins import bills.").into_response();
+    }
+    let format = match chosen_format(&query) {
+        Ok(format) => format,
+        Err(message) => return refused(message, Vec::new(), false),
+    };
+    let progress = match query.progress {
+        Some(id) => state.imports.start(id),
+        None => Arc::new(Progress::default()),
+    };
+    let result = import::import(
+        &state.pool,
+        &Actor::User(session.user.clone()),
+        query.file_name.as_deref().unwrap_or("upload.csv"),
+        format,
+        body_reader(body),
+        progress,
+    )
+    .await;
+    if let Some(id) = query.progress {
+        state.imports.finish(id);
+    }
+    match result {
+        Ok(outcome) => Json(UploadAnswer::Imported(outcome)).into_response(),
+        Err(error) => match refusal(error) {
+            Ok((message, errors, more)) => refused(message, errors, more),
+            Err(()) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(UploadAnswer::Refused {
+                    message: "Something went wrong on the server. It has been logged; try again."
+                        .into(),
+                    errors: Vec::new(),
+                    more: false,
+                }),
+            )
+                .into_response(),
+        },
+    }
+}
+
+fn refused(message: String, errors: Vec<bills::LineError>, more: bool) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(UploadAnswer::Refused {
+            message,
+            errors,
+            more,
+        }),
+    )
+        .into_response()
+}
+
+/// A refused file as a sentence and its problems; `Err` for a server fault (logged here).
+fn refusal(error: ImportError) -> Result<(String, Vec<bills::LineError>, bool), ()> {
+    match error {
+        ImportError::Rows { errors, more } => {
+            let lines = {
+                let mut lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+                lines.dedup();
+                lines.len()
+            };
+            let message = if more {
+                format!(
+                    "Rows could not be read; the first {} problems are listed. Nothing was imported.",
+                    errors.len()
+                )
+            } else if lines == 1 {
+                "1 row could not be read. Nothing was imported.".to_string()
+            } else {
+                format!("{lines} rows could not be read. Nothing was imported.")
+            };
+            Ok((message, errors, more))
+        }
+        ImportError::Database(error) => {
+            tracing::error!(%error, "a bill import failed");
+            Err(())
+        }
+        other => Ok((
+            format!("{}. Nothing was imported.", capitalize(&other.to_string())),
+            Vec::new(),
+            false,
+        )),
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,357 @@
+//! Bill imports through the real router: the API and the browser's upload run the same importer;
+//! a refused file stores nothing, the same file twice is one import, a newer export supersedes.
+
+mod common;
+
+use std::io::Write;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use sqlx::PgPool;
+
+use app::audit::Actor;
+use app::auth::Role;
+use app::tokens::Scope;
+use common::*;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../bills/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).expect("compresses");
+    encoder.finish().expect("compresses")
+}
+
+async fn token(pool: &PgPool, name: &str, scopes: &[Scope]) -> (uuid::Uuid, String) {
+    let created = app::tokens::store::create(pool, &Actor::System, name, scopes, None)
+        .await
+        .expect("token");
+    (created.token.api_token_id, created.secret)
+}
+
+async fn api_import(router: &axum::Router, token: &str, query: &str, body: Vec<u8>) -> Reply {
+    let request = Request::post(format!("/api/v1/bills/import?{query}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(body))
+        .expect("request");
+    send(router, request).await
+}
+
+async fn upload(
+    router: &axum::Router,
+    cookie: &str,
+    fetch_site: &str,
+    query: &str,
+    body: Vec<u8>,
+) -> Reply {
+    let request = Request::post(format!("/bills/upload?{query}"))
+        .header(header::COOKIE, cookie)
+        .header("sec-fetch-site", fetch_site)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(Body::from(body))
+        .expect("request");
+    send(router, request).await
+}
+
+const FOCUS_HEADER: &str = "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ProviderName,ServiceName,BilledCost,EffectiveCost,BillingCurrency,Tags\n";
+
+fn focus(rows: &[&str]) -> Vec<u8> {
+    let mut text = FOCUS_HEADER.to_string();
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_export_is_imported_whole_and_the_same_file_again_changes_nothing(pool: PgPool) {
+    let router = router(pool.clone());
+    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Write]).await;
+    let reply = api_import(
+        &router,
+        &secret,
+        "file_name=focus.csv",
+        fixture("focus_1_0.csv"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["duplicate"], false);
+    assert_eq!(body["import"]["rows"], 3);
+    assert_eq!(body["import"]["format"], "focus");
+    assert_eq!(body["import"]["imported_by"], "API token finance-pipeline");
+    assert_eq!(body["import"]["totals"][0]["currency"], "USD");
+    assert_eq!(body["import"]["totals"][0]["billed_cost"], "1182.7726");
+    assert_eq!(count(&pool, "bill_line").await, 3);
+    let original: serde_json::Value =
+        sqlx::query_scalar("select original::jsonb from bill_line where line_number = 2")
+            .fetch_one(&pool)
+            .await
+            .expect("the first row");
+    assert_eq!(
+        original[9], "p4d.24xlarge, On Demand\nLinux",
+        "the cells as written are kept"
+    );
+
+    // The same text, gzip-compressed, is the same file.
+    let again = api_import(
+        &router,
+        &secret,
+        "file_name=focus.csv.gz",
+        gzip(&fixture("focus_1_0.csv")),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.json()["duplicate"], true);
+    assert_eq!(again.json()["import"]["file_name"], "focus.csv");
+    assert_eq!(count(&pool, "bill_line").await, 3);
+    assert_eq!(count(&pool, "bill_import").await, 1);
+
+    // A Content-Encoding: gzip body is read like any other.
+    let request = Request::post("/api/v1/bills/import?file_name=gcp.csv")
+        .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+        .header(header::CONTENT_ENCODING, "gzip")
+        .body(Body::from(gzip(&fixture("gcp.csv"))))
+        .expect("request");
+    let reply = send(&router, request).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(reply.json()["import"]["format"], "gcp");
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'bill.import'")
+            .fetch_one(&pool)
+            .await
+            .expect("audit");
+    assert_eq!(audited, 2);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_file_with_a_bad_row_is_refused_whole_with_each_line_column_and_value(pool: PgPool) {
+    let router = router(pool.clone());
+    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Write]).await;
+    let file = focus(&[
+        "acct,2026-09-01,2026-10-01,2026-09-02,2026-09-03,Usage,AWS,EC2,1.00,1.00,USD,",
+        "acct,2026-09-01,2026-10-01,2026-09-02,2026-09-03,Usage,AWS,EC2,12;50,1.00,USD,",
+        "acct,2026-09-01,2026-10-01,someday,2026-09-03,Usage,AWS,EC2,1.00,1.00,USD,",
+    ]);
+    let reply = api_import(&router, &secret, "file_name=bad.csv", file.clone()).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    let body = reply.json();
+    assert_eq!(
+        body["detail"],
+        "2 rows could not be read. Nothing was imported."
+    );
+    assert_eq!(body["errors"][0]["path"], "line 3, BilledCost");
+    assert_eq!(body["errors"][0]["message"], "`12;50` is not an amount");
+    assert_eq!(body["errors"][1]["path"], "line 4, ChargePeriodStart");
+    for table in [
+        "bill_line",
+        "bill_import",
+        "bill_scope",
+        "bill_import_total",
+    ] {
+        assert_eq!(count(&pool, table).await, 0, "{table} holds nothing");
+    }
+
+    // The browser's upload answers the same problems for its table.
+    let lead = signed_in(&pool, Role::Lead).await;
+    let reply = upload(&router, &lead, "same-origin", "file_name=bad.csv", file).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    let body = reply.json();
+    assert_eq!(body["result"], "refused");
+    assert_eq!(body["errors"][0]["line"], 3);
+    assert_eq!(body["errors"][0]["column"], "BilledCost");
+    assert_eq!(body["errors"][0]["value"], "12;50");
+    assert_eq!(count(&pool, "bill_line").await, 0);
+
+    // A header no format fits, a wrong chosen format, an empty body.
+    let reply = api_import(
+        &router,
+        &secret,
+        "file_name=x.csv",
+        b"date,amount\n1,2\n".to_vec(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reply.json()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("starts with date, amount"),
+        "{}",
+        reply.body
+    );
+    let reply = api_import(
+        &router,
+        &secret,
+        "file_name=x.csv&format=azure",
+        fixture("gcp.csv"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.body.contains("Azure cost details"), "{}", reply.body);
+    let reply = api_import(
+        &router,
+        &secret,
+        "file_name=x.csv&format=oracle",
+        fixture("gcp.csv"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.json()["errors"][0]["path"], "format");
+    let reply = api_import(&router, &secret, "file_name=x.csv", Vec::new()).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        reply.json()["detail"],
+        "The file is empty. Nothing was imported."
+    );
+    assert_eq!(count(&pool, "bill_import").await, 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_newer_export_of_the_same_account_and_period_supersedes_the_older(pool: PgPool) {
+    let router = router(pool.clone());
+    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Write]).await;
+    let first = focus(&[
+        "acct-1,2026-09-01,2026-10-01,2026-09-02,2026-09-03,Usage,AWS,EC2,100.00,100.00,USD,",
+        "acct-2,2026-09-01,2026-10-01,2026-09-02,2026-09-03,Usage,AWS,EC2,7.00,7.00,USD,",
+    ]);
+    let reply = api_import(&router, &secret, "file_name=sep-1.csv", first).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let first_id = reply.json()["import"]["bill_import_id"].clone();
+    // A later export of acct-1's September, with a correction; acct-2 is not in it.
+    let second = focus(&[
+        "acct-1,2026-09-01,2026-10-01,2026-09-02,2026-09-03,Usage,AWS,EC2,90.00,90.00,USD,",
+        "acct-1,2026-09-01,2026-10-01,2026-09-04,2026-09-05,Usage,AWS,EC2,20.00,20.00,USD,",
+    ]);
+    let reply = api_import(&router, &secret, "file_name=sep-2.csv", second).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(reply.json()["superseded"], serde_json::json!([first_id]));
+    let current: rust_decimal::Decimal =
+        sqlx::query_scalar("select sum(billed_cost) from current_bill_line")
+            .fetch_one(&pool)
+            .await
+            .expect("sum");
+    assert_eq!(
+        current,
+        rust_decimal::Decimal::new(11700, 2),
+        "90 + 20 for acct-1, 7 for acct-2"
+    );
+    assert_eq!(
+        count(&pool, "bill_line").await,
+        4,
+        "the ledger keeps both exports"
+    );
+
+    // The history says which import is current for what.
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let reply = call::<app::bills::ListImports>(&router, Some(&viewer), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let list = reply.json();
+    assert_eq!(list[0]["file_name"], "sep-2.csv");
+    let scopes = list[1]["scopes"].as_array().expect("scopes");
+    let superseded: Vec<bool> = scopes
+        .iter()
+        .map(|s| !s["superseded_by"].is_null())
+        .collect();
+    assert_eq!(
+        superseded,
+        vec![true, false],
+        "acct-1 superseded, acct-2 still current"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn only_leads_upload_and_only_write_tokens_import(pool: PgPool) {
+    let router = router(pool.clone());
+    let file = fixture("azure.csv");
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let member = signed_in(&pool, Role::Member).await;
+    for (role, cookie) in [(Role::Viewer, &viewer), (Role::Member, &member)] {
+        let reply = upload(
+            &router,
+            cookie,
+            "same-origin",
+            "file_name=a.csv",
+            file.clone(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{role:?}");
+    }
+    let reply = send(
+        &router,
+        Request::post("/bills/upload?file_name=a.csv")
+            .body(Body::from(file.clone()))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let lead = signed_in(&pool, Role::Lead).await;
+    let reply = upload(
+        &router,
+        &lead,
+        "cross-site",
+        "file_name=a.csv",
+        file.clone(),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::FORBIDDEN,
+        "a cross-site upload is refused"
+    );
+    assert_eq!(count(&pool, "bill_import").await, 0);
+
+    let (_, read_only) = token(&pool, "dashboards", &[Scope::Read]).await;
+    let reply = api_import(&router, &read_only, "file_name=a.csv", file.clone()).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let (id, writer) = token(&pool, "finance", &[Scope::Write]).await;
+    app::tokens::store::revoke(&pool, &Actor::System, id)
+        .await
+        .expect("revoked");
+    let reply = api_import(&router, &writer, "file_name=a.csv", file.clone()).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked token stops working"
+    );
+    assert_eq!(count(&pool, "bill_import").await, 0);
+
+    let reply = upload(
+        &router,
+        &lead,
+        "same-origin",
+        "file_name=azure.csv&format=azure",
+        file,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["result"], "imported");
+    assert_eq!(body["import"]["imported_by"], "lead@example.com");
+    assert_eq!(body["import"]["rows"], 2);
+
+    let page = get(&router, "/bills", Some(&viewer)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Cloud bills"),
+        "the page renders for a viewer"
+    );
+}
