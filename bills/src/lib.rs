@@ -6,6 +6,7 @@
 //! row at a time, and says for every row it cannot understand which line, column and value.
 
 mod parse;
+mod pattern;
 mod read;
 mod write;
 
@@ -18,6 +19,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub use parse::{parse_amount, parse_tags, parse_time};
+pub use pattern::{glob_matches, glob_to_like};
 pub use read::{BillReader, FileError, LineError};
 pub use write::{Allocation, FocusWriter, FOCUS_EXPORT_COLUMNS};
 

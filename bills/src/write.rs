@@ -93,6 +93,11 @@ impl<W: Write> FocusWriter<W> {
         ])
     }
 
+    /// Hands what was written so far to the output.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.csv.flush()
+    }
+
     pub fn finish(mut self) -> std::io::Result<W> {
         self.csv.flush()?;
         self.csv.into_inner().map_err(|e| e.into_error())

@@ -213,3 +213,160 @@ fn capitalize(text: &str) -> String {
         .map(|first| first.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
 }
+
+/// `GET /bills/export.csv` (signed in) and `GET /api/v1/bills/export` (scope `read`): the current
+/// ledger, allocated, as FOCUS CSV with `x_Team`, `x_Model` and `x_Deployment`. A row split across
+/// several targets comes once per target, its amounts multiplied by the target's share. Streamed.
+pub async fn export(
+    State(state): State<AppState>,
+    session: Option<Extension<ActiveSession>>,
+) -> Response {
+    if session.is_none() {
+        return (StatusCode::UNAUTHORIZED, "Sign in to export the ledger.").into_response();
+    }
+    export_response(state)
+}
+
+pub async fn api_export(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    Ok(export_response(state))
+}
+
+fn export_response(state: AppState) -> Response {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
+    tokio::spawn(async move {
+        if let Err(error) = write_export(&state.pool, &sender).await {
+            tracing::error!(%error, "the ledger export failed");
+            let _ = sender
+                .send(Err(std::io::Error::other("the export failed")))
+                .await;
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    let file_name = format!(
+        "pareto-ledger-{}.csv",
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// A buffer the CSV writer fills and the sender empties.
+#[derive(Clone, Default)]
+struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default()
+    }
+}
+
+async fn write_export(
+    pool: &sqlx::PgPool,
+    sender: &tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+) -> anyhow::Result<()> {
+    let buffer = Shared::default();
+    let mut writer = bills::FocusWriter::new(buffer.clone())?;
+    let mut rows = sqlx::query!(
+        r#"select l.billing_account_id as "billing_account_id!", l.sub_account_id,
+                  l.billing_period_start as "billing_period_start!", l.billing_period_end as "billing_period_end!",
+                  l.charge_period_start as "charge_period_start!", l.charge_period_end as "charge_period_end!",
+                  l.charge_category as "charge_category!", l.provider as "provider!", l.service_name as "service_name!",
+                  l.service_category, l.resource_id, l.resource_name, l.region, l.sku_id, l.consumed_quantity,
+                  l.consumed_unit,
+                  round(l.billed_cost * a.share, 10) as "billed_cost!",
+                  round(l.effective_cost * a.share, 10) as "effective_cost!",
+                  round(l.list_cost * a.share, 10) as list_cost,
+                  l.currency as "currency!", l.tags as "tags!",
+                  tm.name as "team?", m.name as "model?", d.key as "deployment?"
+             from current_bill_line l
+             join bill_allocation a on a.bill_import_id = l.bill_import_id and a.line_number = l.line_number
+             left join team tm on tm.team_id = a.team_id
+             left join model m on m.model_id = a.model_id
+             left join deployment d on d.deployment_id = a.deployment_id
+            order by l.charge_period_start, l.bill_import_id, l.line_number"#
+    )
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        let tags: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(row.tags).unwrap_or_default();
+        let ledger = bills::LedgerRow {
+            billing_account_id: row.billing_account_id,
+            sub_account_id: row.sub_account_id,
+            billing_period_start: row.billing_period_start,
+            billing_period_end: row.billing_period_end,
+            charge_period_start: row.charge_period_start,
+            charge_period_end: row.charge_period_end,
+            charge_category: row
+                .charge_category
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!(e))?,
+            provider: row.provider,
+            service_name: row.service_name,
+            service_category: row.service_category,
+            resource_id: row.resource_id,
+            resource_name: row.resource_name,
+            region: row.region,
+            sku_id: row.sku_id,
+            consumed_quantity: row.consumed_quantity,
+            consumed_unit: row.consumed_unit,
+            billed_cost: row.billed_cost.normalize(),
+            effective_cost: row.effective_cost.normalize(),
+            list_cost: row.list_cost.map(|v| v.normalize()),
+            currency: row.currency,
+            tags,
+        };
+        let allocation = bills::Allocation {
+            team: row.team,
+            model: row.model,
+            deployment: row.deployment,
+        };
+        writer.write(&ledger, &allocation)?;
+        writer.flush()?;
+        let chunk_size = buffer.0.lock().map(|b| b.len()).unwrap_or_default();
+        if chunk_size >= 256 << 10 && sender.send(Ok(buffer.take())).await.is_err() {
+            // The client went away.
+            return Ok(());
+        }
+    }
+    writer.flush()?;
+    let rest = buffer.take();
+    if !rest.is_empty() {
+        let _ = sender.send(Ok(rest)).await;
+    }
+    Ok(())
+}

@@ -156,9 +156,13 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     let runs = crate::demo_experiments::load(pool, team_id)
         .await
         .context("loading the demo experiments")?;
+    let bill_rows = crate::demo_bills::load(pool)
+        .await
+        .context("loading the demo bills")?;
     println!(
         "Loaded the demo organization: {} teams, {} people, {} API tokens, {samples} telemetry \
-         samples from 5 GPU hosts over three weeks, and 2 experiments with {runs} candidate runs.",
+         samples from 5 GPU hosts over three weeks, 2 experiments with {runs} candidate runs, and \
+         three months of AWS and GCP bills ({bill_rows} rows).",
         TEAMS.len(),
         created_people,
         TOKENS.len()

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod demo;
+mod demo_bills;
 mod demo_experiments;
 mod demo_fleet;
 pub mod metrics;

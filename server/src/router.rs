@@ -39,6 +39,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
             "/charts/experiments/{id}/{file}",
             get(crate::charts::frontier_chart),
         )
+        .route("/bills/export.csv", get(crate::bills::export))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

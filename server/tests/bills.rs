@@ -355,3 +355,166 @@ async fn only_leads_upload_and_only_write_tokens_import(pool: PgPool) {
         "the page renders for a viewer"
     );
 }
+
+fn rule_form<'a>(fields: &[(&'a str, &'a str)]) -> Vec<(String, &'a str)> {
+    [
+        "rule_id",
+        "name",
+        "kind",
+        "key",
+        "pattern",
+        "team_id",
+        "model_id",
+        "deployment_id",
+        "split_deployments",
+        "split",
+    ]
+    .iter()
+    .map(|f| {
+        (
+            format!("input[{f}]"),
+            fields.iter().find(|(k, _)| k == f).map_or("", |(_, v)| *v),
+        )
+    })
+    .collect()
+}
+
+async fn rule_call<S: leptos::server_fn::ServerFn>(
+    router: &axum::Router,
+    cookie: &str,
+    fields: &[(&str, &str)],
+) -> Reply {
+    let form = rule_form(fields);
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    call::<S>(router, Some(cookie), &pairs).await
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn rules_allocate_rows_after_a_preview_and_the_export_carries_them(pool: PgPool) {
+    let router = router(pool.clone());
+    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Write]).await;
+    let reply = api_import(
+        &router,
+        &secret,
+        "file_name=focus.csv",
+        fixture("focus_1_0.csv"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let team = app::teams::store::create(&pool, &Actor::System, "Search & Ranking", "")
+        .await
+        .expect("team")
+        .to_string();
+    let unallocated: i64 = sqlx::query_scalar(
+        "select count(*) from bill_allocation where team_id is null and share = 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(unallocated, 3, "with no rules every row is unallocated");
+
+    let rule = [
+        ("name", "Search GPUs"),
+        ("kind", "tag"),
+        ("key", "team"),
+        ("pattern", "sear*"),
+        ("team_id", team.as_str()),
+        ("split", "equal"),
+    ];
+    let member = signed_in(&pool, Role::Member).await;
+    let reply = rule_call::<app::bills::SaveRule>(&router, &member, &rule).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::FORBIDDEN,
+        "members do not write rules"
+    );
+
+    let lead = signed_in(&pool, Role::Lead).await;
+    let reply = rule_call::<app::bills::PreviewRule>(&router, &lead, &rule).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let preview = reply.json();
+    assert_eq!(preview["rows"], 1);
+    assert_eq!(preview["moves"][0]["team"], "Search & Ranking");
+    assert_eq!(preview["moves"][0]["before"], "0");
+    assert_eq!(preview["moves"][0]["after"], "32.77");
+    assert_eq!(
+        count(&pool, "allocation_rule").await,
+        0,
+        "a preview saves nothing"
+    );
+
+    let reply = rule_call::<app::bills::SaveRule>(&router, &lead, &rule).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(count(&pool, "allocation_rule").await, 1);
+
+    // A shared cost split equally across two deployments.
+    sqlx::query("insert into deployment (key) values ('sagemaker-a'), ('sagemaker-b')")
+        .execute(&pool)
+        .await
+        .expect("deployments");
+    let split = [
+        ("name", "SageMaker, shared"),
+        ("kind", "service"),
+        ("pattern", "Amazon SageMaker"),
+        ("split_deployments", "sagemaker-a\nsagemaker-b"),
+        ("split", "equal"),
+    ];
+    let reply = rule_call::<app::bills::SaveRule>(&router, &lead, &split).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let unknown = [
+        ("name", "x"),
+        ("kind", "service"),
+        ("pattern", "y"),
+        ("split_deployments", "nope"),
+    ];
+    let reply = rule_call::<app::bills::PreviewRule>(&router, &lead, &unknown).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reply.body.contains("No deployment has the key nope."),
+        "{}",
+        reply.body
+    );
+
+    // The export, read back by the importer's reader: the credit comes twice, half each.
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let export = get(&router, "/bills/export.csv", Some(&viewer)).await;
+    assert_eq!(export.status, StatusCode::OK);
+    let mut reader =
+        bills::BillReader::open(std::io::Cursor::new(export.body.clone().into_bytes()), None)
+            .expect("the export is FOCUS");
+    let mut rows = Vec::new();
+    while let Some(row) = reader.next_row() {
+        rows.push(row.expect("a valid row"));
+    }
+    assert_eq!(rows.len(), 4, "{}", export.body);
+    let credits: Vec<String> = rows
+        .iter()
+        .filter(|r| r.service_name == "Amazon SageMaker")
+        .map(|r| r.billed_cost.to_string())
+        .collect();
+    assert_eq!(credits, vec!["-50", "-50"]);
+    let lines: Vec<&str> = export.body.lines().collect();
+    assert!(lines[0].ends_with("x_Team,x_Model,x_Deployment"));
+    assert!(
+        export.body.contains(",Search & Ranking,,"),
+        "{}",
+        export.body
+    );
+    assert!(export.body.contains(",,,sagemaker-a"), "{}", export.body);
+    let total: rust_decimal::Decimal = rows.iter().map(|r| r.billed_cost).sum();
+    assert_eq!(
+        total,
+        rust_decimal::Decimal::new(11827726, 4),
+        "the export sums to the bill"
+    );
+
+    // The API gives the same file to a read token; the page's link needs a session.
+    let (_, reader_token) = token(&pool, "dashboards", &[Scope::Read]).await;
+    let api = bearer(&router, "/api/v1/bills/export", &reader_token).await;
+    assert_eq!(api.status, StatusCode::OK);
+    assert_eq!(api.body, export.body);
+    assert_eq!(
+        get(&router, "/bills/export.csv", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+}

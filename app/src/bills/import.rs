@@ -247,6 +247,7 @@ pub async fn import(
     }
     superseded.sort();
     superseded.dedup();
+    super::allocate::allocate_import(&mut tx, import_id).await?;
     let totals: Vec<String> = reading
         .totals
         .iter()

@@ -2,8 +2,12 @@
 //! the same account and period, and read by every billed figure.
 
 #[cfg(feature = "ssr")]
+pub mod allocate;
+#[cfg(feature = "ssr")]
 pub mod import;
 mod page;
+pub mod rules;
+mod rules_page;
 mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -13,7 +17,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use page::BillsPage;
+pub use page::{BillsNav, BillsPage};
+pub use rules_page::RulesPage;
 pub use server_fns::*;
 
 /// The most problems one refused import lists.

@@ -19,6 +19,7 @@ pub fn BillsPage() -> impl IntoView {
             title="Cloud bills"
             lead="What the organization pays, from FOCUS, AWS, GCP and Azure billing exports. Every import is kept; a newer export of the same account and billing period supersedes the older one in every figure."
         />
+        <BillsNav/>
         <WithUser children=move |user| {
             let can_import = user.can(Role::Lead);
             view! {
@@ -28,6 +29,19 @@ pub fn BillsPage() -> impl IntoView {
                 <Loaded resource=imports children=move |list| view! { <History list=list/> }/>
             }
         }/>
+    }
+}
+
+/// The bills pages' own navigation.
+#[component]
+pub fn BillsNav() -> impl IntoView {
+    use leptos_router::components::A;
+    view! {
+        <nav class="subnav" aria-label="Bills">
+            <A href="/bills" exact=true>"Imports"</A>
+            <A href="/bills/rules">"Allocation rules"</A>
+            <a href="/bills/export.csv" rel="external" download="">"Export the allocated ledger (CSV)"</a>
+        </nav>
     }
 }
 

@@ -47,3 +47,140 @@ pub async fn import_progress(id: Uuid) -> Result<Option<UploadProgress>, AppErro
     })
     .await
 }
+
+/// The rule form's fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleInput {
+    /// Empty for a new rule.
+    pub rule_id: String,
+    pub name: String,
+    pub kind: String,
+    pub key: String,
+    pub pattern: String,
+    pub team_id: String,
+    pub model_id: String,
+    pub deployment_id: String,
+    /// Deployment keys, one per line, to split each matching row across.
+    pub split_deployments: String,
+    pub split: String,
+}
+
+/// What the rule form chooses from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleOptions {
+    pub teams: Vec<(Uuid, String)>,
+    pub models: Vec<(Uuid, String)>,
+    pub deployments: Vec<(Uuid, String)>,
+}
+
+#[server]
+pub async fn list_rules() -> Result<Vec<super::rules::RuleView>, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        Ok(super::allocate::list(&guard::state()?.pool).await?)
+    })
+    .await
+}
+
+#[server]
+pub async fn rule_choices() -> Result<RuleOptions, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        let pool = &guard::state()?.pool;
+        let teams = sqlx::query!("select team_id, name from team order by name")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.team_id, r.name))
+            .collect();
+        let models = sqlx::query!("select model_id, name from model order by name")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.model_id, r.name))
+            .collect();
+        let deployments = sqlx::query!("select deployment_id, key from deployment order by key")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.deployment_id, r.key))
+            .collect();
+        Ok(RuleOptions {
+            teams,
+            models,
+            deployments,
+        })
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+async fn rule_change(input: RuleInput, save: bool) -> Result<super::rules::Preview, AppError> {
+    let lead = guard::require(Role::Lead)?;
+    let pool = &guard::state()?.pool;
+    let rule_id = match input.rule_id.trim() {
+        "" => None,
+        id => Some(
+            id.parse::<Uuid>()
+                .map_err(|_| AppError::NotFound("No allocation rule has this id.".into()))?,
+        ),
+    };
+    let split_deployments = super::allocate::deployment_ids(pool, &input.split_deployments).await?;
+    let rule = super::rules::RuleForm {
+        name: input.name,
+        kind: input.kind,
+        key: input.key,
+        pattern: input.pattern,
+        team_id: input.team_id,
+        model_id: input.model_id,
+        deployment_id: input.deployment_id,
+        split_deployments,
+        split: input.split,
+    }
+    .parse()?;
+    let actor = crate::audit::Actor::User(lead);
+    Ok(super::allocate::change(pool, &actor, rule_id, rule, save)
+        .await?
+        .1)
+}
+
+/// What saving the rule would move, without saving it.
+#[server]
+pub async fn preview_rule(input: RuleInput) -> Result<super::rules::Preview, AppError> {
+    guard::respond(rule_change(input, false)).await
+}
+
+/// Saves the rule and re-allocates every current row.
+#[server]
+pub async fn save_rule(input: RuleInput) -> Result<super::rules::Preview, AppError> {
+    guard::respond(rule_change(input, true)).await
+}
+
+#[server]
+pub async fn delete_rule(rule_id: Uuid) -> Result<(), AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        super::allocate::delete(
+            &guard::state()?.pool,
+            &crate::audit::Actor::User(lead),
+            rule_id,
+        )
+        .await
+    })
+    .await
+}
+
+#[server]
+pub async fn move_rule(rule_id: Uuid, earlier: bool) -> Result<(), AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        super::allocate::reorder(
+            &guard::state()?.pool,
+            &crate::audit::Actor::User(lead),
+            rule_id,
+            earlier,
+        )
+        .await
+    })
+    .await
+}

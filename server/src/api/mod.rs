@@ -35,6 +35,7 @@ pub fn router(body_limit_bytes: usize, ingest_concurrency: usize) -> Router<AppS
         .route("/experiments", post(experiments::create))
         .route("/experiments/{id}", get(experiments::get))
         .route("/experiments/{id}/runs", post(experiments::add_runs))
+        .route("/bills/export", get(crate::bills::api_export))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
         .layer(RequestDecompressionLayer::new())
         .layer(DefaultBodyLimit::max(body_limit_bytes))

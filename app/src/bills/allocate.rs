@@ -1,0 +1,397 @@
+//! Allocation in Postgres: the rules, and `bill_allocation`, rebuilt in the transaction that changes
+//! the rules or imports a bill. A preview is the same change, rolled back.
+
+use rust_decimal::Decimal;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::rules::{MatchKind, Move, NewRule, Preview, RuleView, Split, TargetView};
+use crate::audit::{self, Actor, Change};
+use crate::error::AppError;
+
+/// The allocation of every current row, from the rules as they stand in this transaction.
+const ALLOCATE: &str = r#"
+insert into bill_allocation (bill_import_id, line_number, allocation_rule_id, team_id, model_id, deployment_id, share)
+with lines as (
+    select l.bill_import_id, l.line_number, l.charge_period_start, l.charge_period_end,
+           (select r.allocation_rule_id
+              from allocation_rule r
+             where case r.match_kind
+                     when 'tag' then (l.tags ->> r.match_key) like r.like_pattern
+                     when 'resource' then coalesce(l.resource_id, '') like r.like_pattern
+                     when 'account' then l.billing_account_id like r.like_pattern
+                                      or coalesce(l.sub_account_id, '') like r.like_pattern
+                     else l.service_name like r.like_pattern
+                   end
+             order by r.position
+             limit 1) as rule_id
+      from current_bill_line l
+     where $1::uuid is null or l.bill_import_id = $1
+),
+weighted as (
+    select l.bill_import_id, l.line_number, l.rule_id, t.team_id, t.model_id, t.deployment_id,
+           case when r.split = 'gpu_hours' and t.deployment_id is not null then
+               coalesce((select sum(h.gpu_seconds)::numeric from telemetry_hourly h
+                          where h.deployment_id = t.deployment_id
+                            and h.hour >= l.charge_period_start and h.hour < l.charge_period_end), 0)
+           else 1 end as weight
+      from lines l
+      join allocation_rule r on r.allocation_rule_id = l.rule_id
+      join allocation_target t on t.allocation_rule_id = r.allocation_rule_id
+),
+shared as (
+    select w.*, sum(w.weight) over line as total, count(*) over line as targets
+      from weighted w
+    window line as (partition by w.bill_import_id, w.line_number)
+)
+select s.bill_import_id, s.line_number, s.rule_id,
+       coalesce(s.team_id, (select m.owner_team_id from deployment d
+                              join model_version v on v.model_version_id = d.model_version_id
+                              join model m on m.model_id = v.model_id
+                             where d.deployment_id = s.deployment_id),
+                (select m.owner_team_id from model m where m.model_id = s.model_id)),
+       coalesce(s.model_id, (select v.model_id from deployment d
+                               join model_version v on v.model_version_id = d.model_version_id
+                              where d.deployment_id = s.deployment_id)),
+       s.deployment_id,
+       case when s.total > 0 then s.weight / s.total else 1.0 / s.targets end
+  from shared s
+union all
+select l.bill_import_id, l.line_number, null, null, null, null, 1
+  from lines l
+ where l.rule_id is null
+"#;
+
+/// Rebuilds the allocation of every current row.
+pub async fn allocate_all(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from bill_allocation")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(ALLOCATE)
+        .bind(None::<Uuid>)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Allocates the rows of a new import, and drops the allocation of the rows it superseded.
+pub async fn allocate_import(conn: &mut PgConnection, import_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "delete from bill_allocation a
+          where not exists (select 1 from current_bill_line l
+                             where l.bill_import_id = a.bill_import_id and l.line_number = a.line_number)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(ALLOCATE)
+        .bind(Some(import_id))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<RuleView>, sqlx::Error> {
+    let rules = sqlx::query!(
+        r#"select r.allocation_rule_id, r.position, r.name, r.match_kind, r.match_key, r.match_pattern, r.split,
+                  (select count(distinct (a.bill_import_id, a.line_number)) from bill_allocation a
+                    where a.allocation_rule_id = r.allocation_rule_id) as "rows!"
+             from allocation_rule r order by r.position"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let targets = sqlx::query!(
+        "select t.allocation_rule_id, tm.name as \"team?\", m.name as \"model?\", d.key as \"deployment?\"
+           from allocation_target t
+           left join team tm on tm.team_id = t.team_id
+           left join model m on m.model_id = t.model_id
+           left join deployment d on d.deployment_id = t.deployment_id
+          order by t.allocation_rule_id, t.position"
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rules
+        .into_iter()
+        .map(|r| RuleView {
+            allocation_rule_id: r.allocation_rule_id,
+            position: r.position,
+            name: r.name,
+            kind: MatchKind::parse(&r.match_kind).unwrap_or(MatchKind::Tag),
+            key: r.match_key,
+            pattern: r.match_pattern,
+            split: Split::parse(&r.split).unwrap_or(Split::Equal),
+            targets: targets
+                .iter()
+                .filter(|t| t.allocation_rule_id == r.allocation_rule_id)
+                .map(|t| TargetView {
+                    team: t.team.clone(),
+                    model: t.model.clone(),
+                    deployment: t.deployment.clone(),
+                })
+                .collect(),
+            rows: r.rows,
+        })
+        .collect())
+}
+
+/// A deployment key as the rule form writes it, or an error naming it.
+pub async fn deployment_ids(pool: &PgPool, keys: &str) -> Result<Vec<Uuid>, AppError> {
+    let mut ids = Vec::new();
+    for key in keys.lines().map(str::trim).filter(|k| !k.is_empty()) {
+        let id = sqlx::query_scalar!("select deployment_id from deployment where key = $1", key)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| {
+                AppError::field(
+                    "split_deployments",
+                    format!("No deployment has the key {key}."),
+                )
+            })?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// The change a rule makes (new when `rule_id` is `None`): applied, and committed when `save`;
+/// otherwise rolled back after measuring what it moves.
+pub async fn change(
+    pool: &PgPool,
+    actor: &Actor,
+    rule_id: Option<Uuid>,
+    rule: NewRule,
+    save: bool,
+) -> Result<(Uuid, Preview), AppError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("lock table allocation_rule in exclusive mode")
+        .execute(&mut *tx)
+        .await?;
+    let before = totals(&mut tx).await?;
+    let like = bills::glob_to_like(&rule.pattern);
+    let id = match rule_id {
+        Some(id) => {
+            let updated = sqlx::query!(
+                "update allocation_rule set name = $2, match_kind = $3, match_key = $4, match_pattern = $5,
+                        like_pattern = $6, split = $7, updated_at = now()
+                  where allocation_rule_id = $1",
+                id,
+                rule.name,
+                rule.kind.as_str(),
+                rule.key,
+                rule.pattern,
+                like,
+                rule.split.as_str()
+            )
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Err(AppError::NotFound("No allocation rule has this id.".into()));
+            }
+            sqlx::query!("delete from allocation_target where allocation_rule_id = $1", id)
+                .execute(&mut *tx)
+                .await?;
+            id
+        }
+        None => sqlx::query_scalar!(
+            "insert into allocation_rule (position, name, match_kind, match_key, match_pattern, like_pattern, split)
+             values ((select coalesce(max(position), 0) + 1 from allocation_rule), $1, $2, $3, $4, $5, $6)
+             returning allocation_rule_id",
+            rule.name,
+            rule.kind.as_str(),
+            rule.key,
+            rule.pattern,
+            like,
+            rule.split.as_str()
+        )
+        .fetch_one(&mut *tx)
+        .await?,
+    };
+    for (position, target) in rule.targets.iter().enumerate() {
+        sqlx::query!(
+            "insert into allocation_target (allocation_rule_id, position, team_id, model_id, deployment_id)
+             values ($1, $2, $3, $4, $5)",
+            id,
+            i32::try_from(position).unwrap_or(i32::MAX),
+            target.team_id,
+            target.model_id,
+            target.deployment_id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    allocate_all(&mut tx).await?;
+    let after = totals(&mut tx).await?;
+    let rows = sqlx::query_scalar!(
+        r#"select count(distinct (bill_import_id, line_number)) as "rows!" from bill_allocation where allocation_rule_id = $1"#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let preview = Preview {
+        rows,
+        moves: moves(before, after),
+    };
+    if save {
+        audit::record(
+            &mut *tx,
+            actor,
+            Change {
+                action: if rule_id.is_some() {
+                    "allocation_rule.update"
+                } else {
+                    "allocation_rule.create"
+                },
+                entity_type: "allocation_rule",
+                entity_id: id.to_string(),
+                summary: format!("Saved allocation rule {} ({} rows)", rule.name, rows),
+                detail: json!({ "name": rule.name, "kind": rule.kind.as_str(), "key": rule.key,
+                                "pattern": rule.pattern, "split": rule.split.as_str() }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok((id, preview))
+}
+
+pub async fn delete(pool: &PgPool, actor: &Actor, rule_id: Uuid) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("lock table allocation_rule in exclusive mode")
+        .execute(&mut *tx)
+        .await?;
+    let name = sqlx::query_scalar!(
+        "delete from allocation_rule where allocation_rule_id = $1 returning name",
+        rule_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No allocation rule has this id.".into()))?;
+    // Close the gap, so positions stay 1..n.
+    sqlx::query!(
+        "update allocation_rule r set position = n.position
+           from (select allocation_rule_id, row_number() over (order by position)::int as position
+                   from allocation_rule) n
+          where n.allocation_rule_id = r.allocation_rule_id and r.position <> n.position"
+    )
+    .execute(&mut *tx)
+    .await?;
+    allocate_all(&mut tx).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        Change {
+            action: "allocation_rule.delete",
+            entity_type: "allocation_rule",
+            entity_id: rule_id.to_string(),
+            summary: format!("Deleted allocation rule {name}"),
+            detail: json!({ "name": name }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Moves a rule one place earlier (it then wins over the one it passed) or later.
+pub async fn reorder(
+    pool: &PgPool,
+    actor: &Actor,
+    rule_id: Uuid,
+    earlier: bool,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("lock table allocation_rule in exclusive mode")
+        .execute(&mut *tx)
+        .await?;
+    let rule = sqlx::query!(
+        "select name, position from allocation_rule where allocation_rule_id = $1",
+        rule_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No allocation rule has this id.".into()))?;
+    let other = if earlier {
+        rule.position - 1
+    } else {
+        rule.position + 1
+    };
+    // The positions' uniqueness is checked at commit, so the two swap in one statement.
+    let swapped = sqlx::query!(
+        "update allocation_rule set position = case when position = $1 then $2 else $1 end
+          where position in ($1, $2)",
+        rule.position,
+        other
+    )
+    .execute(&mut *tx)
+    .await?;
+    if swapped.rows_affected() < 2 {
+        // Already first or last.
+        return Ok(());
+    }
+    allocate_all(&mut tx).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        Change {
+            action: "allocation_rule.reorder",
+            entity_type: "allocation_rule",
+            entity_id: rule_id.to_string(),
+            summary: format!("Moved allocation rule {} to position {other}", rule.name),
+            detail: json!({ "position": other }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+type Totals = Vec<(Option<String>, Option<String>, String, Decimal)>;
+
+async fn totals(conn: &mut PgConnection) -> Result<Totals, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select tm.name as "team?", m.name as "model?", l.currency as "currency!", sum(l.billed_cost * a.share) as "amount!"
+             from bill_allocation a
+             join current_bill_line l using (bill_import_id, line_number)
+             left join team tm on tm.team_id = a.team_id
+             left join model m on m.model_id = a.model_id
+            group by 1, 2, 3"#
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.team, r.model, r.currency, r.amount))
+        .collect())
+}
+
+fn moves(before: Totals, after: Totals) -> Vec<Move> {
+    // (team, model, currency) -> (before, after)
+    type Key = (Option<String>, Option<String>, String);
+    let mut all: std::collections::BTreeMap<Key, (Decimal, Decimal)> = Default::default();
+    for (team, model, currency, amount) in before {
+        all.entry((team, model, currency)).or_default().0 += amount;
+    }
+    for (team, model, currency, amount) in after {
+        all.entry((team, model, currency)).or_default().1 += amount;
+    }
+    let mut moves: Vec<Move> = all
+        .into_iter()
+        .filter(|(_, (before, after))| (*before - *after).abs() >= Decimal::new(1, 4))
+        .map(|((team, model, currency), (before, after))| Move {
+            team,
+            model,
+            currency,
+            before: before.round_dp(2),
+            after: after.round_dp(2),
+        })
+        .collect();
+    // The largest change first; where two are equal, named targets before "unallocated".
+    moves.sort_by(|a, b| {
+        (b.after - b.before)
+            .abs()
+            .cmp(&(a.after - a.before).abs())
+            .then_with(|| a.team.is_none().cmp(&b.team.is_none()))
+    });
+    moves
+}

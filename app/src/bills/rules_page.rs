@@ -1,0 +1,341 @@
+//! Allocation rules: the ordered list, and the form that previews what a rule would move before
+//! it is saved.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use uuid::Uuid;
+
+use super::rules::{MatchKind, Preview, RuleView, Split};
+use super::{BillsNav, RuleInput, RuleOptions};
+use crate::auth::Role;
+use crate::components::{Loaded, Notice, PageHeader, WithUser};
+use crate::error::AppError;
+use crate::format::{format_count, format_money};
+
+type RulesResource = Resource<Result<Vec<RuleView>, AppError>>;
+
+#[component]
+pub fn RulesPage() -> impl IntoView {
+    let changed = RwSignal::new(0usize);
+    let rules: RulesResource = Resource::new(move || changed.get(), |_| super::list_rules());
+    let choices = Resource::new(|| (), |_| super::rule_choices());
+    let editing = RwSignal::new(None::<RuleView>);
+    view! {
+        <Title text="Allocation rules · Pareto"/>
+        <PageHeader
+            title="Allocation rules"
+            lead="Rules send each bill row to a team, a model and a deployment. The first rule that matches a row takes it; rows no rule matches stay unallocated. A shared cost can be split across deployments, equally or by their GPU-hours."
+        />
+        <BillsNav/>
+        <WithUser children=move |user| {
+            let can_edit = user.can(Role::Lead);
+            view! {
+                <Loaded resource=rules children=move |list| view! {
+                    <RuleList list=list can_edit=can_edit changed=changed editing=editing/>
+                }/>
+                <Show when=move || can_edit>
+                    <Loaded resource=choices children=move |choices| view! {
+                        <RuleEditor choices=choices changed=changed editing=editing/>
+                    }/>
+                </Show>
+            }
+        }/>
+    }
+}
+
+#[component]
+fn RuleList(
+    list: Vec<RuleView>,
+    can_edit: bool,
+    changed: RwSignal<usize>,
+    editing: RwSignal<Option<RuleView>>,
+) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    if list.is_empty() {
+        return view! {
+            <section class="card empty">
+                <h2>"No rules yet"</h2>
+                <p class="muted">"Every bill row is unallocated until a rule takes it. Write the first rule below, for instance: tag team = search* goes to the team Search & Ranking."</p>
+            </section>
+        }
+        .into_any();
+    }
+    let last = list.len();
+    let act = move |result: Result<(), AppError>| match result {
+        Ok(()) => changed.update(|c| *c += 1),
+        Err(e) => error.set(Some(e.to_string())),
+    };
+    view! {
+        <section class="card" aria-labelledby="rules-title">
+            <h2 id="rules-title">"Rules, in the order they apply"</h2>
+            {move || error.get().map(|e| view! { <Notice kind="error">{e}</Notice> })}
+            <div class="table-wrap">
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th scope="col" class="numeric">"#"</th>
+                            <th scope="col">"Rule"</th>
+                            <th scope="col">"Matches"</th>
+                            <th scope="col">"Sends to"</th>
+                            <th scope="col" class="numeric">"Rows"</th>
+                            {can_edit.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {list
+                            .into_iter()
+                            .map(|rule| {
+                                let id = rule.allocation_rule_id;
+                                let position = rule.position as usize;
+                                let targets = rule.targets.iter().map(|t| t.describe()).collect::<Vec<_>>();
+                                let split = (targets.len() > 1).then(|| format!("split {}", rule.split.label()));
+                                let edit_rule = rule.clone();
+                                view! {
+                                    <tr>
+                                        <td class="numeric">{rule.position}</td>
+                                        <td class="strong">{rule.name.clone()}</td>
+                                        <td><code>{rule.describe_match()}</code></td>
+                                        <td class="small">
+                                            {targets.into_iter().map(|t| view! { <span class="block">{t}</span> }).collect_view()}
+                                            {split.map(|s| view! { <span class="block muted">{s}</span> })}
+                                        </td>
+                                        <td class="numeric">{format_count(rule.rows)}</td>
+                                        {can_edit.then(|| view! {
+                                            <td class="nowrap actions">
+                                                <button type="button" class="button ghost small" disabled=position == 1
+                                                    aria-label=format!("Move {} earlier", rule.name)
+                                                    on:click=move |_| { leptos::task::spawn_local(async move { act(super::move_rule(id, true).await) }); }>"↑"</button>
+                                                <button type="button" class="button ghost small" disabled=position == last
+                                                    aria-label=format!("Move {} later", rule.name)
+                                                    on:click=move |_| { leptos::task::spawn_local(async move { act(super::move_rule(id, false).await) }); }>"↓"</button>
+                                                <button type="button" class="button ghost small"
+                                                    on:click=move |_| editing.set(Some(edit_rule.clone()))>"Edit"</button>
+                                                <button type="button" class="button ghost small danger"
+                                                    aria-label=format!("Delete {}", rule.name)
+                                                    on:click=move |_| { leptos::task::spawn_local(async move { act(super::delete_rule(id).await) }); }>"Delete"</button>
+                                            </td>
+                                        })}
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn RuleEditor(
+    choices: RuleOptions,
+    changed: RwSignal<usize>,
+    editing: RwSignal<Option<RuleView>>,
+) -> impl IntoView {
+    let rule_id = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let kind = RwSignal::new("tag".to_string());
+    let key = RwSignal::new(String::new());
+    let pattern = RwSignal::new(String::new());
+    let team_id = RwSignal::new(String::new());
+    let model_id = RwSignal::new(String::new());
+    let deployment_id = RwSignal::new(String::new());
+    let split_deployments = RwSignal::new(String::new());
+    let split = RwSignal::new("equal".to_string());
+    let by_name = |list: &[(Uuid, String)], name: &Option<String>| {
+        name.as_ref()
+            .and_then(|n| list.iter().find(|(_, l)| l == n))
+            .map(|(id, _)| id.to_string())
+            .unwrap_or_default()
+    };
+    let stored = StoredValue::new(choices.clone());
+    Effect::new(move |_| {
+        if let Some(rule) = editing.get() {
+            let choices = stored.get_value();
+            rule_id.set(rule.allocation_rule_id.to_string());
+            name.set(rule.name.clone());
+            kind.set(rule.kind.as_str().to_owned());
+            key.set(rule.key.clone().unwrap_or_default());
+            pattern.set(rule.pattern.clone());
+            split.set(rule.split.as_str().to_owned());
+            let first = rule.targets.first().cloned().unwrap_or_default();
+            team_id.set(by_name(&choices.teams, &first.team));
+            if rule.targets.len() > 1 {
+                model_id.set(String::new());
+                deployment_id.set(String::new());
+                split_deployments.set(
+                    rule.targets
+                        .iter()
+                        .filter_map(|t| t.deployment.clone())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+            } else {
+                model_id.set(by_name(&choices.models, &first.model));
+                deployment_id.set(by_name(&choices.deployments, &first.deployment));
+                split_deployments.set(String::new());
+            }
+        }
+    });
+    let input = move || RuleInput {
+        rule_id: rule_id.get_untracked(),
+        name: name.get_untracked(),
+        kind: kind.get_untracked(),
+        key: key.get_untracked(),
+        pattern: pattern.get_untracked(),
+        team_id: team_id.get_untracked(),
+        model_id: model_id.get_untracked(),
+        deployment_id: deployment_id.get_untracked(),
+        split_deployments: split_deployments.get_untracked(),
+        split: split.get_untracked(),
+    };
+    let preview = Action::new(|input: &RuleInput| super::preview_rule(input.clone()));
+    let save = Action::new(|input: &RuleInput| super::save_rule(input.clone()));
+    let saved = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(Ok(result)) = save.value().get() {
+            saved.set(Some(format!(
+                "Saved {}; it takes {} rows, and every row has been allocated again.",
+                name.get_untracked(),
+                format_count(result.rows)
+            )));
+            rule_id.set(String::new());
+            editing.set(None);
+            preview.value().set(None);
+            changed.update(|c| *c += 1);
+        }
+    });
+    let error = move |field: &'static str| {
+        move || {
+            let from = |v: Option<Result<Preview, AppError>>| {
+                v.and_then(Result::err).and_then(|e| e.field_message(field))
+            };
+            from(save.value().get()).or_else(|| from(preview.value().get()))
+        }
+    };
+    let general = move || {
+        let other = |v: Option<Result<Preview, AppError>>| match v {
+            Some(Err(AppError::Validation(_))) | None | Some(Ok(_)) => None,
+            Some(Err(e)) => Some(e.to_string()),
+        };
+        other(save.value().get()).or_else(|| other(preview.value().get()))
+    };
+    let pending = move || preview.pending().get() || save.pending().get();
+    let options = |list: Vec<(Uuid, String)>, empty: &'static str| {
+        view! {
+            <option value="">{empty}</option>
+            {list.into_iter().map(|(id, label)| view! { <option value=id.to_string()>{label}</option> }).collect_view()}
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="rule-form-title">
+            <h2 id="rule-form-title">{move || if rule_id.get().is_empty() { "New rule" } else { "Edit rule" }}</h2>
+            <form class="form-grid" on:submit=move |ev| { ev.prevent_default(); save.dispatch(input()); }>
+                <div class="field">
+                    <label for="rule-name">"Name"</label>
+                    <input id="rule-name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
+                    <p class="field-error">{error("name")}</p>
+                </div>
+                <div class="field">
+                    <label for="rule-kind">"Match on"</label>
+                    <select id="rule-kind" prop:value=kind on:change=move |ev| kind.set(event_target_value(&ev))>
+                        {MatchKind::ALL.into_iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
+                    </select>
+                </div>
+                <Show when=move || kind.get() == "tag">
+                    <div class="field">
+                        <label for="rule-key">"Tag key"</label>
+                        <input id="rule-key" placeholder="team" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))/>
+                        <p class="field-error">{error("key")}</p>
+                    </div>
+                </Show>
+                <div class="field">
+                    <label for="rule-pattern">"Value"</label>
+                    <input id="rule-pattern" placeholder="search* (exact, or * and ?)" prop:value=pattern on:input=move |ev| pattern.set(event_target_value(&ev))/>
+                    <p class="field-error">{error("pattern")}</p>
+                </div>
+                <div class="field">
+                    <label for="rule-team">"Team"</label>
+                    <select id="rule-team" prop:value=team_id on:change=move |ev| team_id.set(event_target_value(&ev))>
+                        {options(choices.teams.clone(), "From the model or deployment")}
+                    </select>
+                    <p class="field-error">{error("team_id")}</p>
+                </div>
+                <div class="field">
+                    <label for="rule-model">"Model"</label>
+                    <select id="rule-model" prop:value=model_id on:change=move |ev| model_id.set(event_target_value(&ev))>
+                        {options(choices.models.clone(), "None")}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="rule-deployment">"Deployment"</label>
+                    <select id="rule-deployment" prop:value=deployment_id on:change=move |ev| deployment_id.set(event_target_value(&ev))>
+                        {options(choices.deployments.clone(), "None")}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="rule-split-deployments">"Or split across deployments (one key per line)"</label>
+                    <textarea id="rule-split-deployments" rows="3" prop:value=split_deployments on:input=move |ev| split_deployments.set(event_target_value(&ev))></textarea>
+                    <p class="field-error">{error("split_deployments")}</p>
+                </div>
+                <div class="field">
+                    <label for="rule-split">"Split"</label>
+                    <select id="rule-split" prop:value=split on:change=move |ev| split.set(event_target_value(&ev))>
+                        <option value=Split::Equal.as_str()>"Equally"</option>
+                        <option value=Split::GpuHours.as_str()>"By GPU-hours in the charge period"</option>
+                    </select>
+                </div>
+                <div class="form-actions">
+                    <button type="button" class="button" disabled=pending on:click=move |_| { preview.dispatch(input()); }>"Preview"</button>
+                    <button type="submit" class="button primary" disabled=pending>"Save rule"</button>
+                    <Show when=move || !rule_id.get().is_empty()>
+                        <button type="button" class="button ghost" on:click=move |_| { rule_id.set(String::new()); editing.set(None); }>"Cancel editing"</button>
+                    </Show>
+                </div>
+            </form>
+            {move || general().map(|e| view! { <Notice kind="error">{e}</Notice> })}
+            {move || saved.get().map(|s| view! { <Notice kind="success">{s}</Notice> })}
+            {move || preview.value().get().and_then(Result::ok).map(|p| view! { <PreviewTable preview=p/> })}
+        </section>
+    }
+}
+
+#[component]
+fn PreviewTable(preview: Preview) -> impl IntoView {
+    view! {
+        <div class="preview" data-testid="rule-preview">
+            <h3>"What saving would move"</h3>
+            <p class="small">{format!("The rule would take {} current rows.", format_count(preview.rows))}</p>
+            {if preview.moves.is_empty() {
+                view! { <p class="muted small">"No amount would change."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="table">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Team"</th>
+                                    <th scope="col">"Model"</th>
+                                    <th scope="col" class="numeric">"Now"</th>
+                                    <th scope="col" class="numeric">"After saving"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {preview.moves.into_iter().map(|m| view! {
+                                    <tr>
+                                        <td>{m.team.unwrap_or_else(|| "unallocated".into())}</td>
+                                        <td>{m.model.unwrap_or_else(|| "—".into())}</td>
+                                        <td class="numeric nowrap">{format_money(m.before, &m.currency)}</td>
+                                        <td class="numeric nowrap">{format_money(m.after, &m.currency)}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            }}
+        </div>
+    }
+}

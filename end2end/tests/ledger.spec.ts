@@ -1,0 +1,73 @@
+import { expect, test } from "@playwright/test";
+import { admin, collectConsoleErrors, hydrated, markWindow, signIn, windowStillMarked } from "./helpers";
+
+// Runs after foundation.spec.ts, which created the admin.
+
+const header =
+  "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ProviderName,ServiceName,BilledCost,EffectiveCost,BillingCurrency,Tags\n";
+
+function file(name: string, rows: string[]) {
+  return { name, mimeType: "text/csv", buffer: Buffer.from(header + rows.join("\n") + "\n") };
+}
+
+test("a lead imports a bill: a bad file is refused line by line, a newer export supersedes", async ({ page }) => {
+  const noConsoleErrors = collectConsoleErrors(page);
+  await signIn(page, admin);
+  await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Bills" }).click();
+  await expect(page).toHaveURL("/bills");
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "No bills imported yet" })).toBeVisible();
+  await markWindow(page);
+
+  await page
+    .getByLabel("Export file")
+    .setInputFiles(
+      file("october-bad.csv", [
+        "acct-9,2026-10-01,2026-11-01,2026-10-02,2026-10-03,Usage,AWS,Amazon EC2,$1,200.50,1200.50,USD,",
+        "acct-9,2026-10-01,2026-11-01,2026-10-02,2026-10-03,Usage,AWS,Amazon EC2,twelve,12,USD,",
+      ]),
+    );
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByText("1 row could not be read. Nothing was imported.")).toBeVisible();
+  const refused = page.locator("table.refused-rows tbody tr");
+  await expect(refused).toHaveCount(1);
+  await expect(refused.first()).toContainText("3");
+  await expect(refused.first()).toContainText("BilledCost");
+  await expect(refused.first()).toContainText("twelve");
+
+  await page
+    .getByLabel("Export file")
+    .setInputFiles(
+      file("october.csv", [
+        '"acct-9",2026-10-01,2026-11-01,2026-10-02,2026-10-03,Usage,AWS,Amazon EC2,"$1,200.50",1200.50,USD,"{""team"":""search""}"',
+        "acct-9,2026-10-01,2026-11-01,2026-10-02,2026-10-03,Tax,AWS,Amazon EC2,72.03,72.03,USD,",
+      ]),
+    );
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByText("Imported october.csv (FOCUS): 2 rows, 1,272.53 USD.")).toBeVisible();
+  const history = page.getByRole("region", { name: "Import history" }).locator("tbody tr");
+  await expect(history).toHaveCount(1);
+  await expect(history.first()).toContainText("october.csv");
+  await expect(history.first()).toContainText("current");
+
+  // The same file again changes nothing.
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByText(/october\.csv was imported before, by ada@example\.com on .* Nothing changed\./)).toBeVisible();
+
+  // A later export of the same account and month supersedes the first.
+  await page
+    .getByLabel("Export file")
+    .setInputFiles(
+      file("october-final.csv", [
+        "acct-9,2026-10-01,2026-11-01,2026-10-02,2026-10-03,Usage,AWS,Amazon EC2,1210.00,1210.00,USD,",
+      ]),
+    );
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByText(/It supersedes an earlier import of the same account and period\./)).toBeVisible();
+  await expect(history).toHaveCount(2);
+  await expect(history.nth(0)).toContainText("october-final.csv");
+  await expect(history.nth(0)).toContainText("current");
+  await expect(history.nth(1)).toContainText("superseded");
+  await windowStillMarked(page);
+  noConsoleErrors();
+});
