@@ -26,7 +26,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
-use crate::bills::{BillsPage, RulesPage};
+use crate::bills::{BillsPage, ExplorerPage, ReconcilePage, RulesPage};
 use crate::components::{Frame, UserResource, Wordmark};
 use crate::experiments::{ComparePage, ExperimentPage, ExperimentsPage};
 use crate::fleet::{DeploymentPage, FleetPage};
@@ -76,6 +76,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/experiments/:id/compare") view=|| view! { <Frame><ComparePage/></Frame> }/>
                 <Route path=path!("/bills") view=|| view! { <Frame><BillsPage/></Frame> }/>
                 <Route path=path!("/bills/rules") view=|| view! { <Frame><RulesPage/></Frame> }/>
+                <Route path=path!("/bills/explorer") view=|| view! { <Frame><ExplorerPage/></Frame> }/>
+                <Route path=path!("/bills/reconciliation") view=|| view! { <Frame><ReconcilePage/></Frame> }/>
                 <Route path=path!("/fleet") view=|| view! { <Frame><FleetPage/></Frame> }/>
                 <Route path=path!("/deployments/:key") view=|| view! { <Frame><DeploymentPage/></Frame> }/>
                 <Route path=path!("/settings/teams") view=|| view! { <Frame><TeamsPage/></Frame> }/>

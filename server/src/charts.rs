@@ -505,3 +505,158 @@ mod tests {
         assert_eq!(count(12_000.0), "12k");
     }
 }
+
+/// Colours for stacked series, distinguishable in light and dark.
+const STACK_LIGHT: [RGBColor; 8] = [
+    RGBColor(0x1f, 0x5f, 0x8b),
+    RGBColor(0xd9, 0x7b, 0x29),
+    RGBColor(0x3a, 0x8d, 0x5c),
+    RGBColor(0x8e, 0x4b, 0x9e),
+    RGBColor(0xc2, 0x41, 0x4b),
+    RGBColor(0x2a, 0x9d, 0xa8),
+    RGBColor(0xb5, 0x9a, 0x2a),
+    RGBColor(0x8a, 0x93, 0x9e),
+];
+const STACK_DARK: [RGBColor; 8] = [
+    RGBColor(0x5a, 0xa5, 0xda),
+    RGBColor(0xf0, 0x9a, 0x4e),
+    RGBColor(0x62, 0xc0, 0x88),
+    RGBColor(0xbb, 0x86, 0xcc),
+    RGBColor(0xe8, 0x6b, 0x74),
+    RGBColor(0x52, 0xc7, 0xd1),
+    RGBColor(0xd9, 0xc0, 0x55),
+    RGBColor(0x8a, 0x93, 0x9e),
+];
+
+/// Stacked bars, one per month, one colour per group, with the legend on the right.
+pub fn stacked_bars(
+    months: &[String],
+    groups: &[app::bills::explore::GroupRow],
+    currency: &str,
+    theme: Theme,
+) -> Result<String, String> {
+    let palette = theme.palette();
+    let colors = match theme {
+        Theme::Light => STACK_LIGHT,
+        Theme::Dark => STACK_DARK,
+    };
+    let value = |d: &rust_decimal::Decimal| d.to_f64().unwrap_or(0.0).max(0.0);
+    let max = (0..months.len())
+        .map(|m| groups.iter().map(|g| value(&g.amounts[m])).sum::<f64>())
+        .fold(0.0_f64, f64::max);
+    let top = if max > 0.0 { max * 1.1 } else { 1.0 };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 300)).into_drawing_area();
+        let (plot, legend) = root.split_horizontally(540);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin_top(12)
+            .margin_right(8)
+            .x_label_area_size(32)
+            .y_label_area_size(84)
+            .build_cartesian_2d(-0.5..(months.len() as f64 - 0.5), 0.0..top)
+            .map_err(|e| e.to_string())?;
+        let label_font = ("sans-serif", 15).into_font().color(&palette.text);
+        let month_label = |x: &f64| {
+            let index = x.round();
+            if (x - index).abs() > 0.01 || index < 0.0 {
+                return String::new();
+            }
+            months
+                .get(index as usize)
+                .and_then(|m| {
+                    chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok()
+                })
+                .map(|d| d.format("%b %Y").to_string())
+                .unwrap_or_default()
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(palette.grid.mix(0.0))
+            .bold_line_style(palette.grid)
+            .axis_style(palette.axis)
+            .label_style(label_font.clone())
+            .axis_desc_style(label_font.clone())
+            .y_desc(currency)
+            .y_labels(5)
+            .x_labels(months.len().max(1))
+            .x_label_formatter(&month_label)
+            .y_label_formatter(&|y: &f64| if *y == 0.0 { "0".into() } else { money(*y) })
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for m in 0..months.len() {
+            let x = m as f64;
+            let mut base = 0.0;
+            for (g, group) in groups.iter().enumerate() {
+                let height = value(&group.amounts[m]);
+                if height <= 0.0 {
+                    continue;
+                }
+                let color = colors[g.min(colors.len() - 1)];
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x - 0.32, base), (x + 0.32, base + height)],
+                        color.filled(),
+                    )))
+                    .map_err(|e| e.to_string())?;
+                base += height;
+            }
+        }
+        for (g, group) in groups.iter().enumerate() {
+            let y = 20 + i32::try_from(g).unwrap_or(0) * 24;
+            let color = colors[g.min(colors.len() - 1)];
+            legend
+                .draw(&Rectangle::new([(12, y), (24, y + 12)], color.filled()))
+                .map_err(|e| e.to_string())?;
+            let mut label = group.label.clone();
+            if label.chars().count() > 20 {
+                label = label.chars().take(19).collect::<String>() + "…";
+            }
+            legend
+                .draw(&Text::new(label, (30, y - 1), label_font.clone()))
+                .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+#[derive(Deserialize)]
+pub struct BillChartQuery {
+    #[serde(flatten)]
+    query: app::bills::explore::ExploreQuery,
+    currency: Option<String>,
+    #[serde(default)]
+    theme: Theme,
+}
+
+/// `/charts/bills/spend.svg`: the explorer's stacked bars for one currency.
+pub async fn bill_chart(
+    State(state): State<AppState>,
+    session: Option<Extension<ActiveSession>>,
+    Query(query): Query<BillChartQuery>,
+) -> Response {
+    if session.is_none() {
+        return (StatusCode::UNAUTHORIZED, "Sign in to see charts.").into_response();
+    }
+    let explorer = match app::bills::store::explore(&state.pool, query.query).await {
+        Ok(explorer) => explorer,
+        Err(error) => return chart_failed("loading the ledger for a chart failed", &error),
+    };
+    let block = explorer
+        .blocks
+        .iter()
+        .find(|b| Some(&b.currency) == query.currency.as_ref())
+        .or(explorer.blocks.first());
+    let (groups, currency) = match block {
+        Some(block) => (block.chart_groups(), block.currency.clone()),
+        None => (Vec::new(), query.currency.unwrap_or_default()),
+    };
+    svg_response(stacked_bars(
+        &explorer.months,
+        &groups,
+        &currency,
+        query.theme,
+    ))
+}

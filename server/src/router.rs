@@ -40,6 +40,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
             get(crate::charts::frontier_chart),
         )
         .route("/bills/export.csv", get(crate::bills::export))
+        .route("/charts/bills/spend.svg", get(crate::charts::bill_chart))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -3,9 +3,13 @@
 
 #[cfg(feature = "ssr")]
 pub mod allocate;
+pub mod explore;
+mod explore_page;
 #[cfg(feature = "ssr")]
 pub mod import;
 mod page;
+pub mod reconcile;
+mod reconcile_page;
 pub mod rules;
 mod rules_page;
 mod server_fns;
@@ -17,7 +21,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use explore_page::ExplorerPage;
 pub use page::{BillsNav, BillsPage};
+pub use reconcile_page::ReconcilePage;
 pub use rules_page::RulesPage;
 pub use server_fns::*;
 

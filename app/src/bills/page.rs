@@ -39,7 +39,9 @@ pub fn BillsNav() -> impl IntoView {
     view! {
         <nav class="subnav" aria-label="Bills">
             <A href="/bills" exact=true>"Imports"</A>
+            <A href="/bills/explorer">"Cost explorer"</A>
             <A href="/bills/rules">"Allocation rules"</A>
+            <A href="/bills/reconciliation">"Reconciliation"</A>
             <a href="/bills/export.csv" rel="external" download="">"Export the allocated ledger (CSV)"</a>
         </nav>
     }
@@ -90,7 +92,7 @@ fn ImportForm(imports: ImportsResource) -> impl IntoView {
                 <code>"pareto bills import FILE"</code>
                 " imports from the command line."
             </p>
-            <form class="form-grid" on:submit=on_submit>
+            <form class="form grid-form" on:submit=on_submit>
                 <div class="field">
                     <label for="bill-file">"Export file"</label>
                     <input
@@ -397,8 +399,8 @@ fn HistoryRow(import: ImportRecord) -> impl IntoView {
         .collect::<Vec<_>>();
     view! {
         <tr>
-            <td class="strong wrap">
-                {import.file_name.clone()}
+            <td class="wrap">
+                <span class="strong">{import.file_name.clone()}</span>
                 <span class="muted small block">{import.format_label()} " · " {format_bytes(u64::try_from(import.bytes).unwrap_or_default())}</span>
             </td>
             <td class="numeric">{format_count(import.rows)}</td>

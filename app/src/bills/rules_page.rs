@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::rules::{MatchKind, Preview, RuleView, Split};
 use super::{BillsNav, RuleInput, RuleOptions};
 use crate::auth::Role;
-use crate::components::{Loaded, Notice, PageHeader, WithUser};
+use crate::components::{FieldMessage, Loaded, Notice, PageHeader, WithUser};
 use crate::error::AppError;
 use crate::format::{format_count, format_money};
 
@@ -231,11 +231,11 @@ fn RuleEditor(
     view! {
         <section class="card" aria-labelledby="rule-form-title">
             <h2 id="rule-form-title">{move || if rule_id.get().is_empty() { "New rule" } else { "Edit rule" }}</h2>
-            <form class="form-grid" on:submit=move |ev| { ev.prevent_default(); save.dispatch(input()); }>
+            <form class="form grid-form" on:submit=move |ev| { ev.prevent_default(); save.dispatch(input()); }>
                 <div class="field">
                     <label for="rule-name">"Name"</label>
                     <input id="rule-name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
-                    <p class="field-error">{error("name")}</p>
+                    <FieldMessage id="rule-name-error" message=Signal::derive(error("name"))/>
                 </div>
                 <div class="field">
                     <label for="rule-kind">"Match on"</label>
@@ -247,20 +247,20 @@ fn RuleEditor(
                     <div class="field">
                         <label for="rule-key">"Tag key"</label>
                         <input id="rule-key" placeholder="team" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))/>
-                        <p class="field-error">{error("key")}</p>
+                        <FieldMessage id="rule-key-error" message=Signal::derive(error("key"))/>
                     </div>
                 </Show>
                 <div class="field">
                     <label for="rule-pattern">"Value"</label>
                     <input id="rule-pattern" placeholder="search* (exact, or * and ?)" prop:value=pattern on:input=move |ev| pattern.set(event_target_value(&ev))/>
-                    <p class="field-error">{error("pattern")}</p>
+                    <FieldMessage id="rule-pattern-error" message=Signal::derive(error("pattern"))/>
                 </div>
                 <div class="field">
                     <label for="rule-team">"Team"</label>
                     <select id="rule-team" prop:value=team_id on:change=move |ev| team_id.set(event_target_value(&ev))>
                         {options(choices.teams.clone(), "From the model or deployment")}
                     </select>
-                    <p class="field-error">{error("team_id")}</p>
+                    <FieldMessage id="rule-team_id-error" message=Signal::derive(error("team_id"))/>
                 </div>
                 <div class="field">
                     <label for="rule-model">"Model"</label>
@@ -274,10 +274,10 @@ fn RuleEditor(
                         {options(choices.deployments.clone(), "None")}
                     </select>
                 </div>
-                <div class="field">
+                <div class="field wide">
                     <label for="rule-split-deployments">"Or split across deployments (one key per line)"</label>
                     <textarea id="rule-split-deployments" rows="3" prop:value=split_deployments on:input=move |ev| split_deployments.set(event_target_value(&ev))></textarea>
-                    <p class="field-error">{error("split_deployments")}</p>
+                    <FieldMessage id="rule-split_deployments-error" message=Signal::derive(error("split_deployments"))/>
                 </div>
                 <div class="field">
                     <label for="rule-split">"Split"</label>

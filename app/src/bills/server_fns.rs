@@ -184,3 +184,26 @@ pub async fn move_rule(rule_id: Uuid, earlier: bool) -> Result<(), AppError> {
     })
     .await
 }
+
+#[server]
+pub async fn explore_bills(
+    query: super::explore::ExploreQuery,
+) -> Result<super::explore::Explorer, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        Ok(store::explore(&guard::state()?.pool, query).await?)
+    })
+    .await
+}
+
+/// Months the reconciliation looks back over.
+pub const RECONCILE_MONTHS: u32 = 3;
+
+#[server]
+pub async fn reconcile_bills() -> Result<Vec<super::reconcile::Reconciled>, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        Ok(store::reconcile(&guard::state()?.pool, RECONCILE_MONTHS).await?)
+    })
+    .await
+}

@@ -1,5 +1,7 @@
 //! Bill imports in Postgres: the history, and one import by id or by content.
 
+use chrono::Datelike;
+use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -97,4 +99,244 @@ async fn records(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<ImportReco
         .collect();
     records.sort_by_key(|r| ids.iter().position(|id| *id == r.bill_import_id));
     Ok(records)
+}
+
+/// The explorer's figures for `query`; an empty range means the last three months with bills.
+pub async fn explore(
+    pool: &sqlx::PgPool,
+    query: super::explore::ExploreQuery,
+) -> Result<super::explore::Explorer, sqlx::Error> {
+    use super::explore::{assemble, months_between, Cell, Explorer};
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    let available = sqlx::query_scalar!(
+        r#"select distinct to_char(billing_period_start at time zone 'UTC', 'YYYY-MM') as "month!"
+             from bill_scope where superseded_by is null order by 1"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut query = query;
+    let last = available.last().cloned().unwrap_or_default();
+    let first = available
+        .iter()
+        .rev()
+        .nth(2)
+        .or(available.first())
+        .cloned()
+        .unwrap_or_default();
+    if months_between(&query.from, &query.to).is_empty() {
+        query.from = first;
+        query.to = last;
+    }
+    let months = months_between(&query.from, &query.to);
+    let start = |month: &str| {
+        NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+            .ok()
+            .map(|d| Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN)))
+    };
+    let from = months.first().and_then(|m| start(m));
+    let to = months
+        .last()
+        .and_then(|m| start(m))
+        .and_then(|d| d.checked_add_months(chrono::Months::new(1)));
+    let cells = match (from, to) {
+        (Some(from), Some(to)) => sqlx::query!(
+            r#"select to_char(l.charge_period_start at time zone 'UTC', 'YYYY-MM') as "month!",
+                      case $1
+                        when 'month' then 'All charges'
+                        when 'service' then l.service_name
+                        when 'model' then coalesce(m.name, 'No model')
+                        when 'deployment' then coalesce(d.key, 'No deployment')
+                        when 'provider' then l.provider
+                        when 'account' then l.billing_account_id
+                        when 'tag' then coalesce(nullif(l.tags ->> $2, ''), 'Untagged')
+                        else coalesce(tm.name, 'Unallocated')
+                      end as "label!",
+                      l.currency as "currency!",
+                      sum(l.billed_cost * a.share) as "amount!"
+                 from current_bill_line l
+                 join bill_allocation a on a.bill_import_id = l.bill_import_id and a.line_number = l.line_number
+                 left join team tm on tm.team_id = a.team_id
+                 left join model m on m.model_id = a.model_id
+                 left join deployment d on d.deployment_id = a.deployment_id
+                where l.charge_period_start >= $3 and l.charge_period_start < $4
+                  and ($5 = '' or coalesce(tm.name, 'Unallocated') = $5)
+                  and ($6 = '' or l.service_name = $6)
+                  and ($7 = '' or l.provider = $7)
+                group by 1, 2, 3"#,
+            query.grouping(),
+            query.tag,
+            from,
+            to,
+            query.team,
+            query.service,
+            query.provider
+        )
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| Cell {
+            month: r.month,
+            label: r.label,
+            currency: r.currency,
+            amount: r.amount,
+        })
+        .collect(),
+        _ => Vec::new(),
+    };
+    let teams = sqlx::query_scalar!("select name from team order by name")
+        .fetch_all(pool)
+        .await?;
+    let services = sqlx::query_scalar!(
+        r#"select distinct service_name as "service!" from current_bill_line order by 1"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let providers = sqlx::query_scalar!(
+        r#"select distinct provider as "provider!" from current_bill_line order by 1"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let tag_keys = sqlx::query_scalar!(
+        r#"select distinct jsonb_object_keys(tags) as "key!"
+             from (select tags from current_bill_line where tags <> '{}'::jsonb limit 10000) t order by 1"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(Explorer {
+        blocks: assemble(&months, &cells),
+        months,
+        query,
+        available_months: available,
+        teams,
+        services,
+        providers,
+        tag_keys,
+    })
+}
+
+/// Billed against estimated, per deployment and month, over the last `months` months; the biggest
+/// gaps first.
+pub async fn reconcile(
+    pool: &sqlx::PgPool,
+    months: u32,
+) -> Result<Vec<super::reconcile::Reconciled>, sqlx::Error> {
+    use super::reconcile::{order, Reconciled};
+    use crate::telemetry::cost::{cost_of, Rate, Usage};
+    use std::collections::BTreeMap;
+
+    let since = chrono::Utc::now()
+        .date_naive()
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(months.saturating_sub(1))))
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        .unwrap_or_else(chrono::Utc::now);
+    #[derive(Default)]
+    struct Figures {
+        billed: Option<Decimal>,
+        billed_covered: Option<Decimal>,
+        estimated: Option<Decimal>,
+        days: i64,
+    }
+    // (deployment, month, currency)
+    type Key = (uuid::Uuid, String, String);
+    let mut figures: BTreeMap<Key, Figures> = BTreeMap::new();
+    let billed = sqlx::query!(
+        r#"with telemetry_days as (
+               select distinct deployment_id, date_trunc('day', hour at time zone 'UTC') as day
+                 from telemetry_hourly where hour >= $1
+           )
+           select a.deployment_id as "deployment_id!",
+                  to_char(l.charge_period_start at time zone 'UTC', 'YYYY-MM') as "month!",
+                  l.currency as "currency!", sum(l.billed_cost * a.share) as "billed!",
+                  sum(case when t.day is null then 0 else l.billed_cost * a.share end) as "covered!"
+             from bill_allocation a
+             join current_bill_line l on l.bill_import_id = a.bill_import_id and l.line_number = a.line_number
+             left join telemetry_days t
+               on t.deployment_id = a.deployment_id
+              and t.day = date_trunc('day', l.charge_period_start at time zone 'UTC')
+            where a.deployment_id is not null and l.charge_period_start >= $1
+            group by 1, 2, 3"#,
+        since
+    )
+    .fetch_all(pool)
+    .await?;
+    for row in billed {
+        let entry = figures
+            .entry((row.deployment_id, row.month, row.currency))
+            .or_default();
+        entry.billed = Some(row.billed);
+        entry.billed_covered = Some(row.covered);
+    }
+    let usage = sqlx::query!(
+        r#"select h.deployment_id, to_char(h.hour at time zone 'UTC', 'YYYY-MM') as "month!",
+                  p.currency as "currency?", p.hourly_price as "hourly_price?", p.energy_price_per_kwh,
+                  sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
+                  sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
+                  sum(h.requests)::int8 as "requests!",
+                  count(distinct date_trunc('day', h.hour at time zone 'UTC')) as "days!"
+             from telemetry_hourly h
+             join deployment d using (deployment_id)
+             left join gpu_price p
+               on p.gpu_model = h.gpu_model and p.pricing_kind = d.pricing_kind
+              and h.hour >= p.effective_from and (p.effective_to is null or h.hour < p.effective_to)
+            where h.hour >= $1
+            group by 1, 2, p.gpu_price_id, p.currency, p.hourly_price, p.energy_price_per_kwh"#,
+        since
+    )
+    .fetch_all(pool)
+    .await?;
+    for row in usage {
+        let (Some(currency), Some(hourly_price)) = (row.currency, row.hourly_price) else {
+            continue;
+        };
+        let part = Usage {
+            gpu_seconds: row.gpu_seconds,
+            busy_gpu_seconds: row.busy,
+            idle_gpu_seconds: row.idle,
+            energy_joules: row.energy,
+            requests: row.requests,
+        };
+        let rate = Rate {
+            hourly_price,
+            energy_price_per_kwh: row.energy_price_per_kwh,
+        };
+        let entry = figures
+            .entry((row.deployment_id, row.month, currency))
+            .or_default();
+        entry.estimated =
+            Some(entry.estimated.unwrap_or_default() + cost_of(&part, &rate).reserved);
+        entry.days = entry.days.max(row.days);
+    }
+    let names = sqlx::query!(
+        r#"select d.deployment_id, d.key, m.name as "model?", t.name as "team?"
+             from deployment d
+             left join model_version v using (model_version_id)
+             left join model m using (model_id)
+             left join team t on t.team_id = m.owner_team_id"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut rows: Vec<Reconciled> = figures
+        .into_iter()
+        .filter_map(|((deployment_id, month, currency), f)| {
+            let name = names.iter().find(|n| n.deployment_id == deployment_id)?;
+            Some(Reconciled {
+                deployment: name.key.clone(),
+                model: name.model.clone(),
+                team: name.team.clone(),
+                month,
+                currency,
+                billed: f.billed.map(|b| b.round_dp(2)),
+                billed_covered: f
+                    .billed_covered
+                    .filter(|_| f.days > 0)
+                    .map(|b| b.round_dp(2)),
+                estimated: f.estimated.map(|e| e.round_dp(2)),
+                telemetry_days: f.days,
+            })
+        })
+        .collect();
+    order(&mut rows);
+    Ok(rows)
 }
