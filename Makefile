@@ -12,7 +12,7 @@ export CARGO_TERM_PROGRESS_WHEN := never
 # Each test database lives beside DATABASE_URL's and is recreated for every run.
 E2E_DATABASE_URL := $(patsubst %/,%,$(dir $(DATABASE_URL)))/pareto_e2e
 
-.PHONY: run build release bench test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
+.PHONY: run build release bench fuzz test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
 
 ## run: build the release site and serve it on PARETO_LISTEN (default 127.0.0.1:3000)
 run: release db
@@ -29,10 +29,21 @@ build: tools
 	cargo leptos build
 
 ## bench: ingest through HTTP against raw COPY, the deployment page's query over 10M samples,
-## and an experiment's page with 10,000 runs
+## an experiment's page with 10,000 runs, and a 1 GB bill import against raw COPY
 bench: release db
 	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench ingest
 	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench experiments
+	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench bills
+
+## fuzz: each bill format's reader under libFuzzer for FUZZ_SECONDS (default 60) per format; a panic fails
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for target in focus aws_cur aws_cur2 gcp azure detect; do \
+		mkdir -p corpus/$$target; \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $$target corpus/$$target seeds/$$target \
+			-- -max_total_time=$(FUZZ_SECONDS) -max_len=4096 || exit 1; \
+	done
 
 ## demo: load the demo organization into DATABASE_URL
 demo: build db

@@ -71,3 +71,45 @@ test("a lead imports a bill: a bad file is refused line by line, a newer export 
   await windowStillMarked(page);
   noConsoleErrors();
 });
+
+test("a lead previews and saves an allocation rule; the explorer regroups without a page load; the export carries the team", async ({ page }) => {
+  const noConsoleErrors = collectConsoleErrors(page);
+  await signIn(page, admin);
+  await page.goto("/bills/rules");
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "No rules yet" })).toBeVisible();
+
+  await page.getByLabel("Name").fill("EC2 to fraud");
+  await page.getByLabel("Match on").selectOption({ label: "Service name" });
+  await page.getByLabel("Value").fill("Amazon EC*");
+  await page.getByLabel("Team").selectOption({ label: "Fraud Detection" });
+  await page.getByRole("button", { name: "Preview" }).click();
+  const preview = page.getByTestId("rule-preview");
+  await expect(preview).toContainText("The rule would take 1 current rows.");
+  await expect(preview.locator("tbody tr").first()).toContainText("Fraud Detection");
+  await expect(preview.locator("tbody tr").first()).toContainText("1,210.00 USD");
+  await page.getByRole("button", { name: "Save rule" }).click();
+  await expect(page.getByText("Saved EC2 to fraud; it takes 1 rows")).toBeVisible();
+  await expect(page.getByRole("region", { name: "Rules, in the order they apply" }).locator("tbody tr")).toHaveCount(1);
+
+  await page.getByRole("navigation", { name: "Bills" }).getByRole("link", { name: "Cost explorer" }).click();
+  await expect(page).toHaveURL("/bills/explorer");
+  await hydrated(page);
+  const table = page.getByTestId("explorer-USD");
+  await expect(table.locator("tbody tr").first()).toContainText("Fraud Detection");
+  await expect(table.locator("tbody tr").first()).toContainText("1,210.00 USD");
+  await markWindow(page);
+  await page.getByLabel("Group by").selectOption({ label: "Service" });
+  await expect(table.locator("thead th").first()).toHaveText("Service");
+  await expect(table.locator("tbody tr").first()).toContainText("Amazon EC2");
+  await expect(page.getByRole("img", { name: /by service/ })).toBeVisible();
+  await windowStillMarked(page);
+
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Export the allocated ledger (CSV)" }).click();
+  const file = await download;
+  const text = await (await file.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks).toString());
+  expect(text.split("\n")[0]).toContain("x_Team,x_Model,x_Deployment");
+  expect(text).toContain("Fraud Detection");
+  noConsoleErrors();
+});

@@ -365,8 +365,9 @@ fn read(
     })
 }
 
-/// One row in COPY's text format: tab-separated, `\N` for no value, backslash escapes.
-fn encode(
+/// One row in COPY's text format: tab-separated, `\N` for no value, backslash escapes. Public for
+/// the benchmark, whose raw `COPY` baseline sends the same text.
+pub fn encode(
     out: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
     import_id: &str,

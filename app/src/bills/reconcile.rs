@@ -87,14 +87,14 @@ mod tests {
     }
 
     #[test]
-    fn the_biggest_gaps_come_first_a_missing_side_counting_whole() {
+    fn the_biggest_variances_come_first_then_rows_missing_a_side() {
         let mut rows = vec![
             row("small", Some(100), Some(98)),
-            row("unbilled", None, Some(40)),
+            row("unbilled", None, Some(4_000)),
             row("big", Some(900), Some(700)),
         ];
         order(&mut rows);
         let names: Vec<&str> = rows.iter().map(|r| r.deployment.as_str()).collect();
-        assert_eq!(names, ["big", "unbilled", "small"]);
+        assert_eq!(names, ["big", "small", "unbilled"]);
     }
 }

@@ -150,7 +150,8 @@ pub async fn explore(
                         when 'provider' then l.provider
                         when 'account' then l.billing_account_id
                         when 'tag' then coalesce(nullif(l.tags ->> $2, ''), 'Untagged')
-                        else coalesce(tm.name, 'Unallocated')
+                        else coalesce(tm.name, case when a.allocation_rule_id is null
+                                                    then 'Unallocated' else 'No team' end)
                       end as "label!",
                       l.currency as "currency!",
                       sum(l.billed_cost * a.share) as "amount!"
