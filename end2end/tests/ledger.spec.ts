@@ -23,7 +23,7 @@ test("a lead imports a bill: a bad file is refused line by line, a newer export 
     .getByLabel("Export file")
     .setInputFiles(
       file("october-bad.csv", [
-        "acct-9,2026-10-01,2026-11-01,2026-10-02,2026-10-03,Usage,AWS,Amazon EC2,$1,200.50,1200.50,USD,",
+        'acct-9,2026-10-01,2026-11-01,2026-10-02,2026-10-03,Usage,AWS,Amazon EC2,"$1,200.50",1200.50,USD,',
         "acct-9,2026-10-01,2026-11-01,2026-10-02,2026-10-03,Usage,AWS,Amazon EC2,twelve,12,USD,",
       ]),
     );
