@@ -345,7 +345,7 @@ const RULES: &[DemoRule] = &[
 /// The organization's allocation rules: tagged hosts to their deployment, shared hosts split by
 /// GPU-hours, team tags to teams. Support, data transfer and tax stay unallocated.
 async fn rules(pool: &PgPool) -> anyhow::Result<()> {
-    use app::bills::rules::RuleForm;
+    use app::bills::rules::RuleInput;
     for (name, key, value, deployments, team) in RULES {
         let team_id = match team {
             Some(team) => app::teams::store::id_by_name(pool, team)
@@ -357,17 +357,16 @@ async fn rules(pool: &PgPool) -> anyhow::Result<()> {
         let split_deployments = app::bills::allocate::deployment_ids(pool, &deployments.join("\n"))
             .await
             .map_err(crate::commands::reason)?;
-        let rule = RuleForm {
+        let rule = RuleInput {
             name: (*name).into(),
             kind: "tag".into(),
             key: (*key).into(),
             pattern: (*value).into(),
             team_id,
-            split_deployments,
             split: "gpu_hours".into(),
-            ..RuleForm::default()
+            ..RuleInput::default()
         }
-        .parse()
+        .parse(&split_deployments)
         .map_err(crate::commands::reason)?;
         app::bills::allocate::change(pool, &Actor::CommandLine, None, rule, true)
             .await

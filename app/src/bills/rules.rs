@@ -138,10 +138,13 @@ pub struct NewRule {
     pub targets: Vec<NewTarget>,
 }
 
-/// The rule form's fields. Deployments to split across are keys, one per line; the store turns them
-/// into ids (an unknown key is an error for `split_deployments`).
-#[derive(Clone, Debug, Default)]
-pub struct RuleForm {
+/// The rule form's fields, as the page sends them. Deployments to split across are keys, one per
+/// line; the store turns them into ids (an unknown key is an error for `split_deployments`) and
+/// hands them to [`RuleInput::parse`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleInput {
+    /// Empty for a new rule.
+    pub rule_id: String,
     pub name: String,
     pub kind: String,
     pub key: String,
@@ -149,7 +152,7 @@ pub struct RuleForm {
     pub team_id: String,
     pub model_id: String,
     pub deployment_id: String,
-    pub split_deployments: Vec<Uuid>,
+    pub split_deployments: String,
     pub split: String,
 }
 
@@ -170,8 +173,9 @@ fn optional_id(field: &str, value: &str, errors: &mut Vec<FieldError>) -> Option
     }
 }
 
-impl RuleForm {
-    pub fn parse(&self) -> Result<NewRule, AppError> {
+impl RuleInput {
+    /// The rule, given the ids of the deployments `split_deployments` names.
+    pub fn parse(&self, split_deployments: &[Uuid]) -> Result<NewRule, AppError> {
         let mut errors = Vec::new();
         let mut fail = |field: &str, message: &str| {
             errors.push(FieldError {
@@ -209,7 +213,7 @@ impl RuleForm {
             deployment_id: optional_id("deployment_id", &self.deployment_id, &mut errors_ids),
         };
         errors.extend(errors_ids);
-        let targets = if self.split_deployments.is_empty() {
+        let targets = if split_deployments.is_empty() {
             if single.team_id.is_none()
                 && single.model_id.is_none()
                 && single.deployment_id.is_none()
@@ -221,7 +225,7 @@ impl RuleForm {
             }
             vec![single]
         } else {
-            let mut ids = self.split_deployments.clone();
+            let mut ids = split_deployments.to_vec();
             ids.dedup();
             ids.into_iter()
                 .map(|deployment_id| NewTarget {
@@ -268,35 +272,39 @@ pub struct Preview {
 mod tests {
     use super::*;
 
-    fn form() -> RuleForm {
-        RuleForm {
+    fn form() -> RuleInput {
+        RuleInput {
             name: "Search GPUs".into(),
             kind: "tag".into(),
             key: "team".into(),
             pattern: "search*".into(),
             team_id: Uuid::nil().to_string(),
             split: "equal".into(),
-            ..RuleForm::default()
+            ..RuleInput::default()
         }
     }
 
     #[test]
     fn a_tag_rule_needs_its_key_and_somewhere_to_send_costs() {
-        assert!(form().parse().is_ok());
+        assert!(form().parse(&[]).is_ok());
         let mut no_key = form();
         no_key.key = " ".into();
-        assert!(no_key.parse().unwrap_err().field_message("key").is_some());
+        assert!(no_key
+            .parse(&[])
+            .unwrap_err()
+            .field_message("key")
+            .is_some());
         let mut nowhere = form();
         nowhere.team_id = String::new();
         assert!(nowhere
-            .parse()
+            .parse(&[])
             .unwrap_err()
             .field_message("team_id")
             .is_some());
         let mut service = form();
         service.kind = "service".into();
         service.key = String::new();
-        assert_eq!(service.parse().expect("valid").key, None);
+        assert_eq!(service.parse(&[]).expect("valid").key, None);
     }
 
     #[test]
@@ -304,8 +312,9 @@ mod tests {
         let mut shared = form();
         shared.team_id = String::new();
         shared.split = "gpu_hours".into();
-        shared.split_deployments = vec![Uuid::from_u128(1), Uuid::from_u128(2)];
-        let rule = shared.parse().expect("valid");
+        let rule = shared
+            .parse(&[Uuid::from_u128(1), Uuid::from_u128(2)])
+            .expect("valid");
         assert_eq!(rule.split, Split::GpuHours);
         assert_eq!(rule.targets.len(), 2);
         assert_eq!(rule.targets[1].deployment_id, Some(Uuid::from_u128(2)));

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use uuid::Uuid;
 
-use super::rules::{MatchKind, Preview, RuleView, Split};
-use super::{BillsNav, RuleInput, RuleOptions};
+use super::rules::{MatchKind, Preview, RuleInput, RuleView, Split};
+use super::{BillsNav, RuleOptions};
 use crate::auth::Role;
 use crate::components::{FieldMessage, Loaded, Notice, PageHeader, WithUser};
 use crate::error::AppError;

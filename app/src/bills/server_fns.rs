@@ -48,23 +48,6 @@ pub async fn import_progress(id: Uuid) -> Result<Option<UploadProgress>, AppErro
     .await
 }
 
-/// The rule form's fields.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuleInput {
-    /// Empty for a new rule.
-    pub rule_id: String,
-    pub name: String,
-    pub kind: String,
-    pub key: String,
-    pub pattern: String,
-    pub team_id: String,
-    pub model_id: String,
-    pub deployment_id: String,
-    /// Deployment keys, one per line, to split each matching row across.
-    pub split_deployments: String,
-    pub split: String,
-}
-
 /// What the rule form chooses from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleOptions {
@@ -115,7 +98,10 @@ pub async fn rule_choices() -> Result<RuleOptions, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-async fn rule_change(input: RuleInput, save: bool) -> Result<super::rules::Preview, AppError> {
+async fn rule_change(
+    input: super::rules::RuleInput,
+    save: bool,
+) -> Result<super::rules::Preview, AppError> {
     let lead = guard::require(Role::Lead)?;
     let pool = &guard::state()?.pool;
     let rule_id = match input.rule_id.trim() {
@@ -126,18 +112,7 @@ async fn rule_change(input: RuleInput, save: bool) -> Result<super::rules::Previ
         ),
     };
     let split_deployments = super::allocate::deployment_ids(pool, &input.split_deployments).await?;
-    let rule = super::rules::RuleForm {
-        name: input.name,
-        kind: input.kind,
-        key: input.key,
-        pattern: input.pattern,
-        team_id: input.team_id,
-        model_id: input.model_id,
-        deployment_id: input.deployment_id,
-        split_deployments,
-        split: input.split,
-    }
-    .parse()?;
+    let rule = input.parse(&split_deployments)?;
     let actor = crate::audit::Actor::User(lead);
     Ok(super::allocate::change(pool, &actor, rule_id, rule, save)
         .await?
@@ -146,13 +121,15 @@ async fn rule_change(input: RuleInput, save: bool) -> Result<super::rules::Previ
 
 /// What saving the rule would move, without saving it.
 #[server]
-pub async fn preview_rule(input: RuleInput) -> Result<super::rules::Preview, AppError> {
+pub async fn preview_rule(
+    input: super::rules::RuleInput,
+) -> Result<super::rules::Preview, AppError> {
     guard::respond(rule_change(input, false)).await
 }
 
 /// Saves the rule and re-allocates every current row.
 #[server]
-pub async fn save_rule(input: RuleInput) -> Result<super::rules::Preview, AppError> {
+pub async fn save_rule(input: super::rules::RuleInput) -> Result<super::rules::Preview, AppError> {
     guard::respond(rule_change(input, true)).await
 }
 
