@@ -30,16 +30,18 @@ create table allocation_target (
     primary key (allocation_rule_id, position)
 );
 
--- The current allocation of every current ledger row: one row per target with its share (the
--- shares of a ledger row sum to 1), or one unallocated row (no rule, no targets). Rebuilt whole
--- when rules change or bills are imported, in the same transaction.
+-- The current allocation of every current ledger row a rule takes: one row per target with its
+-- share (the shares of a ledger row sum to 1). A row no rule takes has none: it is unallocated.
+-- Rebuilt whole when rules change, and for an import's rows in the import's transaction.
 create table bill_allocation (
+    -- No foreign keys: this is derived data, written by the million in one statement, and the
+    -- rules' targets above hold the references (a check per row would double the time).
     bill_import_id uuid not null,
     line_number bigint not null,
-    allocation_rule_id uuid references allocation_rule (allocation_rule_id) on delete set null,
-    team_id uuid references team (team_id) on delete set null,
-    model_id uuid references model (model_id) on delete set null,
-    deployment_id uuid references deployment (deployment_id) on delete set null,
+    allocation_rule_id uuid not null,
+    team_id uuid,
+    model_id uuid,
+    deployment_id uuid,
     share numeric not null check (share >= 0 and share <= 1)
 );
 create index bill_allocation_line_idx on bill_allocation (bill_import_id, line_number);

@@ -2,6 +2,7 @@
 //! accounting negatives, scientific notation, several timestamp styles, and tags as JSON objects,
 //! key/value arrays or Azure's brace-less pairs.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -65,10 +66,10 @@ fn strip_code(text: &str) -> &str {
 
 /// Removes thousands separators (`,`, spaces, no-break spaces) from the integer part, where each
 /// group after the first has three digits.
-fn ungroup(text: &str) -> Option<String> {
+fn ungroup(text: &str) -> Option<Cow<'_, str>> {
     let is_separator = |c: char| matches!(c, ',' | ' ' | '\u{a0}' | '\u{202f}');
     if !text.contains(is_separator) {
-        return Some(text.to_owned());
+        return Some(Cow::Borrowed(text));
     }
     let (integer, rest) = match text.find(['.', 'e', 'E']) {
         Some(at) => text.split_at(at),
@@ -80,7 +81,7 @@ fn ungroup(text: &str) -> Option<String> {
     let groups: Vec<&str> = integer.split(is_separator).collect();
     let first_ok = !groups[0].is_empty() && groups[0].len() <= 3;
     let rest_ok = groups[1..].iter().all(|g| g.len() == 3);
-    (first_ok && rest_ok).then(|| groups.concat() + rest)
+    (first_ok && rest_ok).then(|| Cow::Owned(groups.concat() + rest))
 }
 
 /// A point in time: RFC 3339 (`2026-09-01T00:00:00Z`, with fractions or offsets), the same with a

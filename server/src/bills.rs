@@ -308,13 +308,13 @@ async fn write_export(
                   l.charge_category as "charge_category!", l.provider as "provider!", l.service_name as "service_name!",
                   l.service_category, l.resource_id, l.resource_name, l.region, l.sku_id, l.consumed_quantity,
                   l.consumed_unit,
-                  round(l.billed_cost * a.share, 10) as "billed_cost!",
-                  round(l.effective_cost * a.share, 10) as "effective_cost!",
-                  round(l.list_cost * a.share, 10) as list_cost,
+                  round(l.billed_cost * coalesce(a.share, 1), 10) as "billed_cost!",
+                  round(l.effective_cost * coalesce(a.share, 1), 10) as "effective_cost!",
+                  round(l.list_cost * coalesce(a.share, 1), 10) as list_cost,
                   l.currency as "currency!", l.tags as "tags!",
                   tm.name as "team?", m.name as "model?", d.key as "deployment?"
              from current_bill_line l
-             join bill_allocation a on a.bill_import_id = l.bill_import_id and a.line_number = l.line_number
+             left join bill_allocation a on a.bill_import_id = l.bill_import_id and a.line_number = l.line_number
              left join team tm on tm.team_id = a.team_id
              left join model m on m.model_id = a.model_id
              left join deployment d on d.deployment_id = a.deployment_id

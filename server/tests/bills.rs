@@ -405,13 +405,11 @@ async fn rules_allocate_rows_after_a_preview_and_the_export_carries_them(pool: P
         .await
         .expect("team")
         .to_string();
-    let unallocated: i64 = sqlx::query_scalar(
-        "select count(*) from bill_allocation where team_id is null and share = 1",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("count");
-    assert_eq!(unallocated, 3, "with no rules every row is unallocated");
+    assert_eq!(
+        count(&pool, "bill_allocation").await,
+        0,
+        "with no rules every row is unallocated"
+    );
 
     let rule = [
         ("name", "Search GPUs"),

@@ -10,10 +10,12 @@ use super::rules::{MatchKind, Move, NewRule, Preview, RuleView, Split, TargetVie
 use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
 
-/// The allocation of every current row, from the rules as they stand in this transaction.
+/// The allocation of every current row a rule takes, from the rules as they stand in this
+/// transaction. A row no rule takes has no allocation rows: it is unallocated.
 const ALLOCATE: &str = r#"
 insert into bill_allocation (bill_import_id, line_number, allocation_rule_id, team_id, model_id, deployment_id, share)
-with lines as (
+-- Materialized, so that each row's rule is found once.
+with lines as materialized (
     select l.bill_import_id, l.line_number, l.charge_period_start, l.charge_period_end,
            (select r.allocation_rule_id
               from allocation_rule r
@@ -29,42 +31,63 @@ with lines as (
       from current_bill_line l
      where $1::uuid is null or l.bill_import_id = $1
 ),
-weighted as (
-    select l.bill_import_id, l.line_number, l.rule_id, t.team_id, t.model_id, t.deployment_id,
-           case when r.split = 'gpu_hours' and t.deployment_id is not null then
-               coalesce((select sum(h.gpu_seconds)::numeric from telemetry_hourly h
-                          where h.deployment_id = t.deployment_id
-                            and h.hour >= l.charge_period_start and h.hour < l.charge_period_end), 0)
-           else 1 end as weight
-      from lines l
-      join allocation_rule r on r.allocation_rule_id = l.rule_id
-      join allocation_target t on t.allocation_rule_id = r.allocation_rule_id
+-- Each target once, with the team and model its deployment or model stands for.
+targets as (
+    select t.allocation_rule_id, t.deployment_id, r.split,
+           count(*) over (partition by t.allocation_rule_id) as targets,
+           coalesce(t.team_id,
+                    (select m.owner_team_id from deployment d
+                       join model_version v on v.model_version_id = d.model_version_id
+                       join model m on m.model_id = v.model_id
+                      where d.deployment_id = t.deployment_id),
+                    (select m.owner_team_id from model m where m.model_id = t.model_id)) as team_id,
+           coalesce(t.model_id,
+                    (select v.model_id from deployment d
+                       join model_version v on v.model_version_id = d.model_version_id
+                      where d.deployment_id = t.deployment_id)) as model_id
+      from allocation_target t
+      join allocation_rule r using (allocation_rule_id)
 ),
+matched as (
+    select l.bill_import_id, l.line_number, l.rule_id, l.charge_period_start, l.charge_period_end,
+           t.team_id, t.model_id, t.deployment_id, t.split, t.targets
+      from lines l
+      join targets t on t.allocation_rule_id = l.rule_id
+),
+-- Only rows a rule splits need weights and a window over their targets.
 shared as (
-    select w.*, sum(w.weight) over line as total, count(*) over line as targets
-      from weighted w
-    window line as (partition by w.bill_import_id, w.line_number)
+    select m.*, w.weight, sum(w.weight) over line as total
+      from matched m
+     cross join lateral (
+           select case when m.split = 'gpu_hours' and m.deployment_id is not null then
+                      coalesce((select sum(h.gpu_seconds)::numeric from telemetry_hourly h
+                                 where h.deployment_id = m.deployment_id
+                                   and h.hour >= m.charge_period_start and h.hour < m.charge_period_end), 0)
+                  else 1 end as weight) w
+     where m.targets > 1
+    window line as (partition by m.bill_import_id, m.line_number)
 )
-select s.bill_import_id, s.line_number, s.rule_id,
-       coalesce(s.team_id, (select m.owner_team_id from deployment d
-                              join model_version v on v.model_version_id = d.model_version_id
-                              join model m on m.model_id = v.model_id
-                             where d.deployment_id = s.deployment_id),
-                (select m.owner_team_id from model m where m.model_id = s.model_id)),
-       coalesce(s.model_id, (select v.model_id from deployment d
-                               join model_version v on v.model_version_id = d.model_version_id
-                              where d.deployment_id = s.deployment_id)),
-       s.deployment_id,
-       case when s.total > 0 then s.weight / s.total else 1.0 / s.targets end
-  from shared s
+select bill_import_id, line_number, rule_id, team_id, model_id, deployment_id, 1
+  from matched
+ where targets = 1
 union all
-select l.bill_import_id, l.line_number, null, null, null, null, 1
-  from lines l
- where l.rule_id is null
+select bill_import_id, line_number, rule_id, team_id, model_id, deployment_id,
+       case when total > 0 then weight / total else 1.0 / targets end
+  from shared
 "#;
+
+/// Memory for the sorts and hashes of one allocation, so that a ledger of millions of rows is
+/// allocated without spilling to disk. Local to the transaction.
+async fn room(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("set local work_mem = '256MB'")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
 
 /// Rebuilds the allocation of every current row.
 pub async fn allocate_all(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    room(conn).await?;
     sqlx::query("delete from bill_allocation")
         .execute(&mut *conn)
         .await?;
@@ -77,13 +100,29 @@ pub async fn allocate_all(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
 
 /// Allocates the rows of a new import, and drops the allocation of the rows it superseded.
 pub async fn allocate_import(conn: &mut PgConnection, import_id: Uuid) -> Result<(), sqlx::Error> {
+    room(conn).await?;
+    // The rows of the accounts and periods this import superseded are no longer current.
     sqlx::query(
         "delete from bill_allocation a
-          where not exists (select 1 from current_bill_line l
-                             where l.bill_import_id = a.bill_import_id and l.line_number = a.line_number)",
+          using bill_scope s, bill_line l
+          where s.superseded_by = $1
+            and l.bill_import_id = s.bill_import_id
+            and l.billing_account_id = s.billing_account_id
+            and l.billing_period_start = s.billing_period_start
+            and a.bill_import_id = l.bill_import_id and a.line_number = l.line_number",
     )
+    .bind(import_id)
     .execute(&mut *conn)
     .await?;
+    // Without rules every row is unallocated: nothing to write, and no need to read the import's
+    // rows again.
+    let any_rule =
+        sqlx::query_scalar!(r#"select exists (select 1 from allocation_rule) as "any!""#)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !any_rule {
+        return Ok(());
+    }
     sqlx::query(ALLOCATE)
         .bind(Some(import_id))
         .execute(&mut *conn)
@@ -94,8 +133,9 @@ pub async fn allocate_import(conn: &mut PgConnection, import_id: Uuid) -> Result
 pub async fn list(pool: &PgPool) -> Result<Vec<RuleView>, sqlx::Error> {
     let rules = sqlx::query!(
         r#"select r.allocation_rule_id, r.position, r.name, r.match_kind, r.match_key, r.match_pattern, r.split,
-                  (select count(distinct (a.bill_import_id, a.line_number)) from bill_allocation a
-                    where a.allocation_rule_id = r.allocation_rule_id) as "rows!"
+                  (select count(*) from bill_allocation a where a.allocation_rule_id = r.allocation_rule_id)
+                    / greatest((select count(*) from allocation_target t
+                                 where t.allocation_rule_id = r.allocation_rule_id), 1) as "rows!"
              from allocation_rule r order by r.position"#
     )
     .fetch_all(pool)
@@ -221,7 +261,8 @@ pub async fn change(
     allocate_all(&mut tx).await?;
     let after = totals(&mut tx).await?;
     let rows = sqlx::query_scalar!(
-        r#"select count(distinct (bill_import_id, line_number)) as "rows!" from bill_allocation where allocation_rule_id = $1"#,
+        r#"select (select count(*) from bill_allocation where allocation_rule_id = $1)
+                  / greatest((select count(*) from allocation_target where allocation_rule_id = $1), 1) as "rows!""#,
         id
     )
     .fetch_one(&mut *tx)
@@ -350,12 +391,16 @@ type Totals = Vec<(Option<String>, Option<String>, String, Decimal)>;
 
 async fn totals(conn: &mut PgConnection) -> Result<Totals, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select tm.name as "team?", m.name as "model?", l.currency as "currency!", sum(l.billed_cost * a.share) as "amount!"
-             from bill_allocation a
-             join current_bill_line l using (bill_import_id, line_number)
-             left join team tm on tm.team_id = a.team_id
-             left join model m on m.model_id = a.model_id
-            group by 1, 2, 3"#
+        r#"with sums as (
+               select a.team_id, a.model_id, l.currency, sum(l.billed_cost * coalesce(a.share, 1)) as amount
+                 from current_bill_line l
+                 left join bill_allocation a using (bill_import_id, line_number)
+                group by 1, 2, 3
+           )
+           select tm.name as "team?", m.name as "model?", s.currency as "currency!", s.amount as "amount!"
+             from sums s
+             left join team tm on tm.team_id = s.team_id
+             left join model m on m.model_id = s.model_id"#
     )
     .fetch_all(conn)
     .await?;

@@ -154,9 +154,9 @@ pub async fn explore(
                                                     then 'Unallocated' else 'No team' end)
                       end as "label!",
                       l.currency as "currency!",
-                      sum(l.billed_cost * a.share) as "amount!"
+                      sum(l.billed_cost * coalesce(a.share, 1)) as "amount!"
                  from current_bill_line l
-                 join bill_allocation a on a.bill_import_id = l.bill_import_id and a.line_number = l.line_number
+                 left join bill_allocation a on a.bill_import_id = l.bill_import_id and a.line_number = l.line_number
                  left join team tm on tm.team_id = a.team_id
                  left join model m on m.model_id = a.model_id
                  left join deployment d on d.deployment_id = a.deployment_id
