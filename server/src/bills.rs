@@ -198,6 +198,10 @@ fn refusal(error: ImportError) -> Result<(String, Vec<bills::LineError>, bool), 
             tracing::error!(%error, "a bill import failed");
             Err(())
         }
+        ImportError::Interrupted => {
+            tracing::error!("a bill import was interrupted");
+            Err(())
+        }
         other => Ok((
             format!("{}. Nothing was imported.", capitalize(&other.to_string())),
             Vec::new(),
@@ -301,60 +305,8 @@ async fn write_export(
 ) -> anyhow::Result<()> {
     let buffer = Shared::default();
     let mut writer = bills::FocusWriter::new(buffer.clone())?;
-    let mut rows = sqlx::query!(
-        r#"select l.billing_account_id as "billing_account_id!", l.sub_account_id,
-                  l.billing_period_start as "billing_period_start!", l.billing_period_end as "billing_period_end!",
-                  l.charge_period_start as "charge_period_start!", l.charge_period_end as "charge_period_end!",
-                  l.charge_category as "charge_category!", l.provider as "provider!", l.service_name as "service_name!",
-                  l.service_category, l.resource_id, l.resource_name, l.region, l.sku_id, l.consumed_quantity,
-                  l.consumed_unit,
-                  round(l.billed_cost * coalesce(a.share, 1), 10) as "billed_cost!",
-                  round(l.effective_cost * coalesce(a.share, 1), 10) as "effective_cost!",
-                  round(l.list_cost * coalesce(a.share, 1), 10) as list_cost,
-                  l.currency as "currency!", l.tags as "tags!",
-                  tm.name as "team?", m.name as "model?", d.key as "deployment?"
-             from current_bill_line l
-             left join bill_allocation a on a.bill_import_id = l.bill_import_id and a.line_number = l.line_number
-             left join team tm on tm.team_id = a.team_id
-             left join model m on m.model_id = a.model_id
-             left join deployment d on d.deployment_id = a.deployment_id
-            order by l.charge_period_start, l.bill_import_id, l.line_number"#
-    )
-    .fetch(pool);
-    while let Some(row) = rows.try_next().await? {
-        let tags: std::collections::BTreeMap<String, String> =
-            serde_json::from_value(row.tags).unwrap_or_default();
-        let ledger = bills::LedgerRow {
-            billing_account_id: row.billing_account_id,
-            sub_account_id: row.sub_account_id,
-            billing_period_start: row.billing_period_start,
-            billing_period_end: row.billing_period_end,
-            charge_period_start: row.charge_period_start,
-            charge_period_end: row.charge_period_end,
-            charge_category: row
-                .charge_category
-                .parse()
-                .map_err(|e: String| anyhow::anyhow!(e))?,
-            provider: row.provider,
-            service_name: row.service_name,
-            service_category: row.service_category,
-            resource_id: row.resource_id,
-            resource_name: row.resource_name,
-            region: row.region,
-            sku_id: row.sku_id,
-            consumed_quantity: row.consumed_quantity,
-            consumed_unit: row.consumed_unit,
-            billed_cost: row.billed_cost.normalize(),
-            effective_cost: row.effective_cost.normalize(),
-            list_cost: row.list_cost.map(|v| v.normalize()),
-            currency: row.currency,
-            tags,
-        };
-        let allocation = bills::Allocation {
-            team: row.team,
-            model: row.model,
-            deployment: row.deployment,
-        };
+    let mut rows = app::bills::store::allocated_ledger(pool);
+    while let Some((ledger, allocation)) = rows.try_next().await? {
         writer.write(&ledger, &allocation)?;
         writer.flush()?;
         let chunk_size = buffer.0.lock().map(|b| b.len()).unwrap_or_default();

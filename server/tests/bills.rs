@@ -28,13 +28,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().expect("compresses")
 }
 
-async fn token(pool: &PgPool, name: &str, scopes: &[Scope]) -> (uuid::Uuid, String) {
-    let created = app::tokens::store::create(pool, &Actor::System, name, scopes, None)
-        .await
-        .expect("token");
-    (created.token.api_token_id, created.secret)
-}
-
 async fn api_import(router: &axum::Router, token: &str, query: &str, body: Vec<u8>) -> Reply {
     let request = Request::post(format!("/api/v1/bills/import?{query}"))
         .header(header::AUTHORIZATION, format!("Bearer {token}"))

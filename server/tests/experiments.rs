@@ -330,13 +330,6 @@ async fn a_csv_upload_stores_every_line_or_none(pool: PgPool) {
     assert_eq!(count(&pool, "experiment_run").await, 2);
 }
 
-async fn token(pool: &PgPool, name: &str, scopes: &[Scope]) -> (uuid::Uuid, String) {
-    let created = app::tokens::store::create(pool, &Actor::System, name, scopes, None)
-        .await
-        .expect("token");
-    (created.token.api_token_id, created.secret)
-}
-
 async fn post_json(router: &axum::Router, path: &str, token: &str, body: &Value) -> Reply {
     let request = Request::post(path)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))

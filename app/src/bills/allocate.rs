@@ -174,6 +174,33 @@ pub async fn list(pool: &PgPool) -> Result<Vec<RuleView>, sqlx::Error> {
         .collect())
 }
 
+/// What the rule form chooses from: teams, models and deployments, by name.
+pub async fn options(pool: &PgPool) -> Result<super::RuleOptions, sqlx::Error> {
+    let teams = sqlx::query!("select team_id, name from team order by name")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.team_id, r.name))
+        .collect();
+    let models = sqlx::query!("select model_id, name from model order by name")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.model_id, r.name))
+        .collect();
+    let deployments = sqlx::query!("select deployment_id, key from deployment order by key")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.deployment_id, r.key))
+        .collect();
+    Ok(super::RuleOptions {
+        teams,
+        models,
+        deployments,
+    })
+}
+
 /// A deployment key as the rule form writes it, or an error naming it.
 pub async fn deployment_ids(pool: &PgPool, keys: &str) -> Result<Vec<Uuid>, AppError> {
     let mut ids = Vec::new();
@@ -201,10 +228,7 @@ pub async fn change(
     rule: NewRule,
     save: bool,
 ) -> Result<(Uuid, Preview), AppError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query!("lock table allocation_rule in exclusive mode")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = begin(pool).await?;
     let before = totals(&mut tx).await?;
     let like = bills::glob_to_like(&rule.pattern);
     let id = match rule_id {
@@ -272,8 +296,8 @@ pub async fn change(
         moves: moves(before, after),
     };
     if save {
-        audit::record(
-            &mut *tx,
+        commit(
+            tx,
             actor,
             Change {
                 action: if rule_id.is_some() {
@@ -289,18 +313,34 @@ pub async fn change(
             },
         )
         .await?;
-        tx.commit().await?;
     } else {
         tx.rollback().await?;
     }
     Ok((id, preview))
 }
 
-pub async fn delete(pool: &PgPool, actor: &Actor, rule_id: Uuid) -> Result<(), AppError> {
+/// A transaction that holds the rules still: one change to them, and its re-allocation, at a time.
+async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query!("lock table allocation_rule in exclusive mode")
         .execute(&mut *tx)
         .await?;
+    Ok(tx)
+}
+
+/// Audits a change to the rules (already re-allocated) and commits it.
+async fn commit(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    actor: &Actor,
+    change: Change<'_>,
+) -> Result<(), AppError> {
+    audit::record(&mut *tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn delete(pool: &PgPool, actor: &Actor, rule_id: Uuid) -> Result<(), AppError> {
+    let mut tx = begin(pool).await?;
     let name = sqlx::query_scalar!(
         "delete from allocation_rule where allocation_rule_id = $1 returning name",
         rule_id
@@ -318,8 +358,8 @@ pub async fn delete(pool: &PgPool, actor: &Actor, rule_id: Uuid) -> Result<(), A
     .execute(&mut *tx)
     .await?;
     allocate_all(&mut tx).await?;
-    audit::record(
-        &mut *tx,
+    commit(
+        tx,
         actor,
         Change {
             action: "allocation_rule.delete",
@@ -329,9 +369,7 @@ pub async fn delete(pool: &PgPool, actor: &Actor, rule_id: Uuid) -> Result<(), A
             detail: json!({ "name": name }),
         },
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 /// Moves a rule one place earlier (it then wins over the one it passed) or later.
@@ -341,10 +379,7 @@ pub async fn reorder(
     rule_id: Uuid,
     earlier: bool,
 ) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query!("lock table allocation_rule in exclusive mode")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = begin(pool).await?;
     let rule = sqlx::query!(
         "select name, position from allocation_rule where allocation_rule_id = $1",
         rule_id
@@ -371,8 +406,8 @@ pub async fn reorder(
         return Ok(());
     }
     allocate_all(&mut tx).await?;
-    audit::record(
-        &mut *tx,
+    commit(
+        tx,
         actor,
         Change {
             action: "allocation_rule.reorder",
@@ -382,9 +417,7 @@ pub async fn reorder(
             detail: json!({ "position": other }),
         },
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 type Totals = Vec<(Option<String>, Option<String>, String, Decimal)>;

@@ -2,11 +2,10 @@
 //! chart per currency drawn on the server.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use super::explore::{ExploreQuery, Explorer, GROUPINGS};
-use super::BillsNav;
-use crate::components::{Loaded, PageHeader};
+use super::BillsHeader;
+use crate::components::Loaded;
 use crate::format::format_money;
 
 #[component]
@@ -14,12 +13,10 @@ pub fn ExplorerPage() -> impl IntoView {
     let query = RwSignal::new(ExploreQuery::default());
     let explorer = Resource::new(move || query.get(), super::explore_bills);
     view! {
-        <Title text="Cost explorer · Pareto"/>
-        <PageHeader
+        <BillsHeader
             title="Cost explorer"
             lead="What the bills say each team, model and service cost, month by month: current imports only, allocated by the rules, one table per currency."
         />
-        <BillsNav/>
         <Loaded resource=explorer children=move |explorer| view! { <ExplorerView explorer=explorer query=query/> }/>
     }
 }

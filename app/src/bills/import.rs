@@ -88,6 +88,10 @@ pub enum ImportError {
     Rows { errors: Vec<LineError>, more: bool },
     #[error("the file has a header but no rows")]
     NoRows,
+    /// The reading thread stopped without an answer (it panicked, or the database side went away
+    /// first and says why); nothing was stored.
+    #[error("the import was interrupted")]
+    Interrupted,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -155,7 +159,7 @@ pub async fn import(
         Err(join) => {
             tracing::error!(%join, "the bill reader stopped");
             let _ = copy.abort("the reader stopped").await;
-            return Err(ImportError::Database(sqlx::Error::WorkerCrashed));
+            return Err(ImportError::Interrupted);
         }
     };
     copy.finish().await?;
@@ -356,7 +360,7 @@ fn read(
                         std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + (64 << 10)));
                     if sender.blocking_send(full).is_err() {
                         // The database side stopped; it reports why.
-                        return Err(ImportError::Database(sqlx::Error::PoolClosed));
+                        return Err(ImportError::Interrupted);
                     }
                 }
             }
@@ -381,7 +385,7 @@ fn read(
         return Err(ImportError::NoRows);
     }
     if !chunk.is_empty() && sender.blocking_send(chunk).is_err() {
-        return Err(ImportError::Database(sqlx::Error::PoolClosed));
+        return Err(ImportError::Interrupted);
     }
     Ok(Reading {
         format: reader.format(),

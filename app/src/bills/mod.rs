@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use explore_page::ExplorerPage;
-pub use page::{BillsNav, BillsPage};
+pub use page::{BillsHeader, BillsPage};
 pub use reconcile_page::ReconcilePage;
 pub use rules_page::RulesPage;
 pub use server_fns::*;

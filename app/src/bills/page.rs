@@ -14,12 +14,10 @@ type ImportsResource = Resource<Result<Vec<ImportRecord>, crate::error::AppError
 pub fn BillsPage() -> impl IntoView {
     let imports: ImportsResource = Resource::new(|| (), |_| super::list_imports());
     view! {
-        <Title text="Cloud bills · Pareto"/>
-        <PageHeader
+        <BillsHeader
             title="Cloud bills"
             lead="What the organization pays, from FOCUS, AWS, GCP and Azure billing exports. Every import is kept; a newer export of the same account and billing period supersedes the older one in every figure."
         />
-        <BillsNav/>
         <WithUser children=move |user| {
             let can_import = user.can(Role::Lead);
             view! {
@@ -32,11 +30,13 @@ pub fn BillsPage() -> impl IntoView {
     }
 }
 
-/// The bills pages' own navigation.
+/// The head of every bills page: its title, what it shows, and the section's own navigation.
 #[component]
-pub fn BillsNav() -> impl IntoView {
+pub fn BillsHeader(#[prop(into)] title: String, #[prop(into)] lead: String) -> impl IntoView {
     use leptos_router::components::A;
     view! {
+        <Title text=format!("{title} · Pareto")/>
+        <PageHeader title=title lead=lead/>
         <nav class="subnav" aria-label="Bills">
             <A href="/bills" exact=true>"Imports"</A>
             <A href="/bills/explorer">"Cost explorer"</A>

@@ -1,11 +1,10 @@
 //! The reconciliation page: billed against estimated per deployment and month.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use super::reconcile::Reconciled;
-use super::BillsNav;
-use crate::components::{Loaded, PageHeader};
+use super::BillsHeader;
+use crate::components::Loaded;
 use crate::format::format_money;
 
 #[component]
@@ -13,12 +12,10 @@ pub fn ReconcilePage() -> impl IntoView {
     let rows = Resource::new(|| (), |_| super::reconcile_bills());
     // Made here, outside any suspense, like every page's resources.
     view! {
-        <Title text="Reconciliation · Pareto"/>
-        <PageHeader
+        <BillsHeader
             title="Reconciliation"
             lead="Per deployment and month: what the bills allocated to it (billed) against what its telemetry, priced by the GPU price catalog, says it cost (estimated, every GPU-hour held). The biggest gaps first."
         />
-        <BillsNav/>
         <Loaded resource=rows children=move |rows| view! { <ReconcileTable rows=rows/> }/>
     }
 }

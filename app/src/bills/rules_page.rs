@@ -2,13 +2,12 @@
 //! it is saved.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use uuid::Uuid;
 
 use super::rules::{MatchKind, Preview, RuleInput, RuleView, Split};
-use super::{BillsNav, RuleOptions};
+use super::{BillsHeader, RuleOptions};
 use crate::auth::Role;
-use crate::components::{FieldMessage, Loaded, Notice, PageHeader, WithUser};
+use crate::components::{FieldMessage, Loaded, Notice, WithUser};
 use crate::error::AppError;
 use crate::format::{format_count, format_money};
 
@@ -18,15 +17,13 @@ type RulesResource = Resource<Result<Vec<RuleView>, AppError>>;
 pub fn RulesPage() -> impl IntoView {
     let changed = RwSignal::new(0usize);
     let rules: RulesResource = Resource::new(move || changed.get(), |_| super::list_rules());
-    let choices = Resource::new(|| (), |_| super::rule_choices());
+    let choices = Resource::new(|| (), |_| super::list_rule_options());
     let editing = RwSignal::new(None::<RuleView>);
     view! {
-        <Title text="Allocation rules · Pareto"/>
-        <PageHeader
+        <BillsHeader
             title="Allocation rules"
             lead="Rules send each bill row to a team, a model and a deployment. The first rule that matches a row takes it; rows no rule matches stay unallocated. A shared cost can be split across deployments, equally or by their GPU-hours."
         />
-        <BillsNav/>
         <WithUser children=move |user| {
             let can_edit = user.can(Role::Lead);
             view! {

@@ -66,33 +66,10 @@ pub async fn list_rules() -> Result<Vec<super::rules::RuleView>, AppError> {
 }
 
 #[server]
-pub async fn rule_choices() -> Result<RuleOptions, AppError> {
+pub async fn list_rule_options() -> Result<RuleOptions, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
-        let pool = &guard::state()?.pool;
-        let teams = sqlx::query!("select team_id, name from team order by name")
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| (r.team_id, r.name))
-            .collect();
-        let models = sqlx::query!("select model_id, name from model order by name")
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| (r.model_id, r.name))
-            .collect();
-        let deployments = sqlx::query!("select deployment_id, key from deployment order by key")
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| (r.deployment_id, r.key))
-            .collect();
-        Ok(RuleOptions {
-            teams,
-            models,
-            deployments,
-        })
+        Ok(super::allocate::options(&guard::state()?.pool).await?)
     })
     .await
 }

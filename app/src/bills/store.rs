@@ -341,3 +341,68 @@ pub async fn reconcile(
     order(&mut rows);
     Ok(rows)
 }
+
+/// The current ledger, allocated, for the FOCUS export: a row split across targets comes once per
+/// target, its amounts multiplied by the target's share; in charge order. Streamed.
+pub fn allocated_ledger(
+    pool: &sqlx::PgPool,
+) -> futures_util::stream::BoxStream<'_, Result<(bills::LedgerRow, bills::Allocation), sqlx::Error>>
+{
+    use futures_util::{StreamExt, TryStreamExt};
+    sqlx::query!(
+        r#"select l.billing_account_id as "billing_account_id!", l.sub_account_id,
+                  l.billing_period_start as "billing_period_start!", l.billing_period_end as "billing_period_end!",
+                  l.charge_period_start as "charge_period_start!", l.charge_period_end as "charge_period_end!",
+                  l.charge_category as "charge_category!", l.provider as "provider!", l.service_name as "service_name!",
+                  l.service_category, l.resource_id, l.resource_name, l.region, l.sku_id, l.consumed_quantity,
+                  l.consumed_unit,
+                  round(l.billed_cost * coalesce(a.share, 1), 10) as "billed_cost!",
+                  round(l.effective_cost * coalesce(a.share, 1), 10) as "effective_cost!",
+                  round(l.list_cost * coalesce(a.share, 1), 10) as list_cost,
+                  l.currency as "currency!", l.tags as "tags!",
+                  tm.name as "team?", m.name as "model?", d.key as "deployment?"
+             from current_bill_line l
+             left join bill_allocation a on a.bill_import_id = l.bill_import_id and a.line_number = l.line_number
+             left join team tm on tm.team_id = a.team_id
+             left join model m on m.model_id = a.model_id
+             left join deployment d on d.deployment_id = a.deployment_id
+            order by l.charge_period_start, l.bill_import_id, l.line_number"#
+    )
+    .fetch(pool)
+    .and_then(|row| async move {
+        let charge_category = row
+            .charge_category
+            .parse()
+            .map_err(|e: String| sqlx::Error::Decode(e.into()))?;
+        let ledger = bills::LedgerRow {
+            billing_account_id: row.billing_account_id,
+            sub_account_id: row.sub_account_id,
+            billing_period_start: row.billing_period_start,
+            billing_period_end: row.billing_period_end,
+            charge_period_start: row.charge_period_start,
+            charge_period_end: row.charge_period_end,
+            charge_category,
+            provider: row.provider,
+            service_name: row.service_name,
+            service_category: row.service_category,
+            resource_id: row.resource_id,
+            resource_name: row.resource_name,
+            region: row.region,
+            sku_id: row.sku_id,
+            consumed_quantity: row.consumed_quantity,
+            consumed_unit: row.consumed_unit,
+            billed_cost: row.billed_cost.normalize(),
+            effective_cost: row.effective_cost.normalize(),
+            list_cost: row.list_cost.map(|v| v.normalize()),
+            currency: row.currency,
+            tags: serde_json::from_value(row.tags).unwrap_or_default(),
+        };
+        let allocation = bills::Allocation {
+            team: row.team,
+            model: row.model,
+            deployment: row.deployment,
+        };
+        Ok((ledger, allocation))
+    })
+    .boxed()
+}

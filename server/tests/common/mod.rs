@@ -54,6 +54,18 @@ pub async fn create_user(pool: &PgPool, email: &str, role: Role) -> uuid::Uuid {
         .user_id
 }
 
+/// An API token with `scopes`: its id and the secret an agent sends.
+pub async fn token(
+    pool: &PgPool,
+    name: &str,
+    scopes: &[app::tokens::Scope],
+) -> (uuid::Uuid, String) {
+    let created = app::tokens::store::create(pool, &Actor::System, name, scopes, None)
+        .await
+        .expect("token");
+    (created.token.api_token_id, created.secret)
+}
+
 /// A signed-in browser: a user with `role` and the cookie of their session.
 pub async fn signed_in(pool: &PgPool, role: Role) -> String {
     // One user per role and test database.
