@@ -131,6 +131,11 @@ pub async fn upload(
         Some(id) => state.imports.start(id),
         None => Arc::new(Progress::default()),
     };
+    // Forgets the progress when the upload ends, however it ends (a browser that goes away drops
+    // this handler's future).
+    let _registered = query
+        .progress
+        .map(|id| Registered(state.imports.clone(), id));
     let result = import::import(
         &state.pool,
         &Actor::User(session.user.clone()),
@@ -140,9 +145,6 @@ pub async fn upload(
         progress,
     )
     .await;
-    if let Some(id) = query.progress {
-        state.imports.finish(id);
-    }
     match result {
         Ok(outcome) => Json(UploadAnswer::Imported(outcome)).into_response(),
         Err(error) => match refusal(error) {
@@ -158,6 +160,14 @@ pub async fn upload(
             )
                 .into_response(),
         },
+    }
+}
+
+struct Registered(import::Registry, Uuid);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.0.finish(self.1);
     }
 }
 

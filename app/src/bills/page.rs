@@ -24,7 +24,7 @@ pub fn BillsPage() -> impl IntoView {
                 <Show when=move || can_import>
                     <ImportForm imports=imports/>
                 </Show>
-                <Loaded resource=imports children=move |list| view! { <History list=list/> }/>
+                <Loaded resource=imports children=move |list| view! { <History list=list can_import=can_import/> }/>
             }
         }/>
     }
@@ -336,12 +336,18 @@ fn start_upload(
 }
 
 #[component]
-fn History(list: Vec<ImportRecord>) -> impl IntoView {
+fn History(list: Vec<ImportRecord>, can_import: bool) -> impl IntoView {
     if list.is_empty() {
         return view! {
             <section class="card empty">
                 <h2>"No bills imported yet"</h2>
-                <p class="muted">"Import a billing export above to start the ledger."</p>
+                <p class="muted">
+                    {if can_import {
+                        "Import a billing export above to start the ledger."
+                    } else {
+                        "A lead or an admin imports the organization's billing exports here."
+                    }}
+                </p>
             </section>
         }
         .into_any();

@@ -52,7 +52,14 @@ fn RuleList(
         return view! {
             <section class="card empty">
                 <h2>"No rules yet"</h2>
-                <p class="muted">"Every bill row is unallocated until a rule takes it. Write the first rule below, for instance: tag team = search* goes to the team Search & Ranking."</p>
+                <p class="muted">
+                    "Every bill row is unallocated until a rule takes it. "
+                    {if can_edit {
+                        "Write the first rule below, for instance: tag team = search* goes to the team Search & Ranking."
+                    } else {
+                        "Leads and admins write the rules."
+                    }}
+                </p>
             </section>
         }
         .into_any();
