@@ -6,11 +6,14 @@
 pub mod audit;
 pub mod auth;
 pub mod bills;
+pub mod cards;
+pub mod catalog;
 pub mod components;
 pub mod error;
 pub mod experiments;
 pub mod fleet;
 pub mod format;
+mod named_enum;
 pub mod overview;
 pub mod prices;
 #[cfg(feature = "ssr")]
@@ -27,6 +30,8 @@ use leptos_router::path;
 
 use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
 use crate::bills::{BillsPage, ExplorerPage, ReconcilePage, RulesPage};
+use crate::cards::CardPage;
+use crate::catalog::{CatalogPage, ModelPage, TierRulesPage};
 use crate::components::{Frame, UserResource, Wordmark};
 use crate::experiments::{ComparePage, ExperimentPage, ExperimentsPage};
 use crate::fleet::{DeploymentPage, FleetPage};
@@ -74,6 +79,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/experiments") view=|| view! { <Frame><ExperimentsPage/></Frame> }/>
                 <Route path=path!("/experiments/:id") view=|| view! { <Frame><ExperimentPage/></Frame> }/>
                 <Route path=path!("/experiments/:id/compare") view=|| view! { <Frame><ComparePage/></Frame> }/>
+                <Route path=path!("/catalog") view=|| view! { <Frame><CatalogPage/></Frame> }/>
+                <Route path=path!("/catalog/tiers") view=|| view! { <Frame><TierRulesPage/></Frame> }/>
+                <Route path=path!("/models/:id") view=|| view! { <Frame><ModelPage/></Frame> }/>
+                <Route path=path!("/cards/:id") view=|| view! { <Frame><CardPage/></Frame> }/>
                 <Route path=path!("/bills") view=|| view! { <Frame><BillsPage/></Frame> }/>
                 <Route path=path!("/bills/rules") view=|| view! { <Frame><RulesPage/></Frame> }/>
                 <Route path=path!("/bills/explorer") view=|| view! { <Frame><ExplorerPage/></Frame> }/>

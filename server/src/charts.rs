@@ -214,6 +214,53 @@ pub async fn deployment_chart(
     svg_response(line_chart(&series, from, to, query.theme))
 }
 
+#[derive(Deserialize)]
+pub struct ThemeQuery {
+    #[serde(default)]
+    theme: Theme,
+}
+
+/// `GET /charts/models/{id}/cost.svg?theme=dark`: a model's cost per 1,000 requests by week.
+pub async fn model_chart(
+    State(state): State<AppState>,
+    session: Option<Extension<ActiveSession>>,
+    Path((id, file)): Path<(uuid::Uuid, String)>,
+    Query(query): Query<ThemeQuery>,
+) -> Response {
+    if session.is_none() {
+        return (StatusCode::UNAUTHORIZED, "Sign in to see charts.").into_response();
+    }
+    if file != "cost.svg" {
+        return (StatusCode::NOT_FOUND, "No such chart.").into_response();
+    }
+    let detail = match app::catalog::store::detail(&state.pool, id).await {
+        Ok(Some(detail)) => detail,
+        Ok(None) => return (StatusCode::NOT_FOUND, "No such model.").into_response(),
+        Err(error) => return chart_failed("loading a chart's data failed", &error),
+    };
+    let currency = detail
+        .model
+        .figures
+        .currency
+        .clone()
+        .unwrap_or_else(|| "cost".into());
+    let series = Series {
+        y_label: format!("{currency} per 1k requests"),
+        points: detail
+            .history
+            .iter()
+            .map(|week| (week.week, week.cost_per_1k.and_then(|v| v.to_f64())))
+            .collect(),
+        format: money,
+    };
+    let to = Utc::now();
+    let from = detail
+        .history
+        .first()
+        .map_or(to - TimeDelta::weeks(12), |week| week.week);
+    svg_response(line_chart(&series, from, to, query.theme))
+}
+
 /// One run on the frontier chart.
 pub struct RunPoint {
     pub name: String,

@@ -156,13 +156,17 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     let runs = crate::demo_experiments::load(pool, team_id)
         .await
         .context("loading the demo experiments")?;
+    let models = crate::demo_catalog::load(pool)
+        .await
+        .context("describing the demo models")?;
     let bill_rows = crate::demo_bills::load(pool)
         .await
         .context("loading the demo bills")?;
     println!(
         "Loaded the demo organization: {} teams, {} people, {} API tokens, {samples} telemetry \
-         samples from 5 GPU hosts over three weeks, 2 experiments with {runs} candidate runs, and \
-         three months of AWS and GCP bills ({bill_rows} rows).",
+         samples from 5 GPU hosts over three weeks, 2 experiments with {runs} candidate runs, \
+         a catalog of {models} models with their cards, and three months of AWS and GCP bills \
+         ({bill_rows} rows).",
         TEAMS.len(),
         created_people,
         TOKENS.len()

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod bills;
+pub mod cards;
 pub mod charts;
 pub mod cli;
 pub mod commands;
@@ -9,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 mod demo_bills;
+mod demo_catalog;
 mod demo_experiments;
 mod demo_fleet;
 pub mod metrics;

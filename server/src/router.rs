@@ -39,6 +39,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
             "/charts/experiments/{id}/{file}",
             get(crate::charts::frontier_chart),
         )
+        .route(
+            "/charts/models/{id}/{file}",
+            get(crate::charts::model_chart),
+        )
+        .route("/cards/{id}/README.md", get(crate::cards::export))
         .route("/bills/export.csv", get(crate::bills::export))
         .route("/charts/bills/spend.svg", get(crate::charts::bill_chart))
         .leptos_routes_with_context(&state, routes, context.clone(), {

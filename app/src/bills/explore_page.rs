@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::explore::{ExploreQuery, Explorer, GROUPINGS};
 use super::BillsHeader;
-use crate::components::Loaded;
+use crate::components::{Choice, Loaded};
 use crate::format::format_money;
 
 #[component]
@@ -18,30 +18,6 @@ pub fn ExplorerPage() -> impl IntoView {
             lead="What the bills say each team, model and service cost, month by month: current imports only, allocated by the rules, one table per currency."
         />
         <Loaded resource=explorer children=move |explorer| view! { <ExplorerView explorer=explorer query=query/> }/>
-    }
-}
-
-#[component]
-fn Choice(
-    #[prop(into)] id: String,
-    #[prop(into)] label: String,
-    options: Vec<(String, String)>,
-    value: String,
-    set: impl Fn(String) + 'static,
-) -> impl IntoView {
-    view! {
-        <div class="field compact">
-            <label for=id.clone()>{label}</label>
-            <select id=id on:change=move |ev| set(event_target_value(&ev))>
-                {options
-                    .into_iter()
-                    .map(|(v, l)| {
-                        let selected = v == value;
-                        view! { <option value=v selected=selected>{l}</option> }
-                    })
-                    .collect_view()}
-            </select>
-        </div>
     }
 }
 

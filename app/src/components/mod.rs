@@ -78,6 +78,7 @@ pub fn Frame(children: Children) -> impl IntoView {
                                 view! {
                                     <nav class="mainnav" aria-label="Sections">
                                         <A href="/" exact=true>"Overview"</A>
+                                        <A href="/catalog">"Catalog"</A>
                                         <A href="/experiments">"Experiments"</A>
                                         <A href="/fleet">"Fleet"</A>
                                         <A href="/bills">"Bills"</A>
@@ -111,6 +112,19 @@ pub fn Frame(children: Children) -> impl IntoView {
             <span>"Pareto — the cost ledger for machine-learning models"</span>
         </footer>
     }
+}
+
+/// The id in the page's address (`/experiments/:id`, `/models/:id`); the nil id when it is not
+/// one, which nothing has.
+pub fn id_from_route() -> Memo<uuid::Uuid> {
+    let params = leptos_router::hooks::use_params_map();
+    Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| uuid::Uuid::parse_str(&id).ok())
+            .unwrap_or_default()
+    })
 }
 
 /// A full page load, so that every part of the page sees the new sign-in state.
@@ -218,6 +232,31 @@ where
         }
     });
     form
+}
+
+/// A labelled select that calls `set` with the chosen value; `options` are (value, label).
+#[component]
+pub fn Choice(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    options: Vec<(String, String)>,
+    value: String,
+    set: impl Fn(String) + 'static,
+) -> impl IntoView {
+    view! {
+        <div class="field compact">
+            <label for=id.clone()>{label}</label>
+            <select id=id on:change=move |ev| set(event_target_value(&ev))>
+                {options
+                    .into_iter()
+                    .map(|(v, l)| {
+                        let selected = v == value;
+                        view! { <option value=v selected=selected>{l}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </div>
+    }
 }
 
 /// A labelled input with its inline error, linked for screen readers.

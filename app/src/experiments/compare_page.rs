@@ -12,7 +12,7 @@ use crate::format::format_number;
 #[component]
 pub fn ComparePage() -> impl IntoView {
     let query = use_query_map();
-    let id = super::id_from_route();
+    let id = crate::components::id_from_route();
     let runs = Memo::new(move |_| {
         query
             .read()

@@ -116,10 +116,10 @@ impl fmt::Display for Constraint {
     }
 }
 
-impl FromStr for Constraint {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
+impl Constraint {
+    /// Reads `subject op bound` with either limit on any subject; an SLA then refuses floors on
+    /// latency and money (see `FromStr`), while a catalog tier rule may use them.
+    pub fn parse_either_way(text: &str) -> Result<Constraint, String> {
         let text = text.trim();
         let (at, op_len, limit) = [(">=", Limit::AtLeast), ("≥", Limit::AtLeast), ("<=", Limit::AtMost), ("≤", Limit::AtMost)]
             .iter()
@@ -137,18 +137,33 @@ impl FromStr for Constraint {
             .replace([',', '_'], "");
         let bound = Decimal::from_str(&number)
             .map_err(|_| format!("`{bound_text}` is not a number in `{text}`."))?;
-        if subject == Subject::P95LatencyMs || subject.is_money() {
-            if limit == Limit::AtLeast {
-                return Err(format!(
-                    "{} can only have a ceiling: write `{} <= {}`.",
-                    subject.label(),
-                    subject.key(),
-                    bound.normalize()
-                ));
-            }
-            if bound.is_sign_negative() {
-                return Err(format!("{} cannot be negative.", subject.label()));
-            }
+        if (subject == Subject::P95LatencyMs || subject.is_money()) && bound.is_sign_negative() {
+            return Err(format!("{} cannot be negative.", subject.label()));
+        }
+        Ok(Constraint {
+            subject,
+            limit,
+            bound,
+        })
+    }
+}
+
+impl FromStr for Constraint {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let Constraint {
+            subject,
+            limit,
+            bound,
+        } = Constraint::parse_either_way(text)?;
+        if (subject == Subject::P95LatencyMs || subject.is_money()) && limit == Limit::AtLeast {
+            return Err(format!(
+                "{} can only have a ceiling: write `{} <= {}`.",
+                subject.label(),
+                subject.key(),
+                bound.normalize()
+            ));
         }
         Ok(Constraint {
             subject,

@@ -36,7 +36,7 @@ fn volume_label(volume: u64) -> String {
 
 #[component]
 pub fn ExperimentPage() -> impl IntoView {
-    let id = super::id_from_route();
+    let id = crate::components::id_from_route();
     // The page's resources are made once, here, outside any suspense: made inside one, they would
     // be made (and loaded) again each time it renders, and the browser would not find them.
     let actions = Actions {

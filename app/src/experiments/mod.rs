@@ -24,69 +24,11 @@ pub use run::{Hardware, Inference, Latency, RunSpec, Training};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 use uuid::Uuid;
 
 use crate::error::{AppError, Validator};
+use crate::named_enum;
 use select::Setup;
-
-/// Declares a plain enum with its stored name, its label and the words it is parsed from.
-macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal, $sql:literal { $($variant:ident = $stored:literal, $label:literal, [$($alias:literal),*];)+ }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-        #[cfg_attr(feature = "ssr", sqlx(type_name = $sql, rename_all = "snake_case"))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($variant,)+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The name stored and sent over the API.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $stored,)+
-                }
-            }
-
-            pub fn label(self) -> &'static str {
-                match self {
-                    $($name::$variant => $label,)+
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.label())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
-                let lower = value.trim().to_ascii_lowercase();
-                let words: Vec<&str> = lower
-                    .split(|c: char| !c.is_ascii_alphanumeric())
-                    .filter(|w| !w.is_empty())
-                    .collect();
-                let wanted = words.join("_");
-                $(
-                    if wanted == $stored $(|| wanted == $alias)* {
-                        return Ok($name::$variant);
-                    }
-                )+
-                let names: Vec<&str> = vec![$($stored),+];
-                Err(format!(concat!("unknown ", $what, " `{}`: expected {}"), value.trim(), names.join(", ")))
-            }
-        }
-    };
-}
 
 named_enum!(
     /// What the candidates are trained to do.
@@ -134,20 +76,6 @@ named_enum!(
         ApiRequest = "api_request", "API, per request", ["request", "per_request"];
     }
 );
-
-/// The experiment id in the page's address (`/experiments/:id`); the nil id when it is not one,
-/// which no experiment has.
-pub fn id_from_route() -> leptos::prelude::Memo<Uuid> {
-    use leptos::prelude::*;
-    let params = leptos_router::hooks::use_params_map();
-    Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| Uuid::parse_str(&id).ok())
-            .unwrap_or_default()
-    })
-}
 
 /// The default expected volume: one million requests a month.
 pub const DEFAULT_MONTHLY_VOLUME: u64 = 1_000_000;
