@@ -16,6 +16,7 @@ pub mod format;
 mod named_enum;
 pub mod overview;
 pub mod prices;
+pub mod reviews;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod teams;
@@ -37,6 +38,7 @@ use crate::experiments::{ComparePage, ExperimentPage, ExperimentsPage};
 use crate::fleet::{DeploymentPage, FleetPage};
 use crate::overview::OverviewPage;
 use crate::prices::PricesPage;
+use crate::reviews::ReviewsPage;
 use crate::teams::TeamsPage;
 use crate::tokens::TokensPage;
 use crate::users::UsersPage;
@@ -83,6 +85,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/catalog/tiers") view=|| view! { <Frame><TierRulesPage/></Frame> }/>
                 <Route path=path!("/models/:id") view=|| view! { <Frame><ModelPage/></Frame> }/>
                 <Route path=path!("/cards/:id") view=|| view! { <Frame><CardPage/></Frame> }/>
+                <Route path=path!("/reviews") view=|| view! { <Frame><ReviewsPage/></Frame> }/>
                 <Route path=path!("/bills") view=|| view! { <Frame><BillsPage/></Frame> }/>
                 <Route path=path!("/bills/rules") view=|| view! { <Frame><RulesPage/></Frame> }/>
                 <Route path=path!("/bills/explorer") view=|| view! { <Frame><ExplorerPage/></Frame> }/>

@@ -100,7 +100,10 @@ const MODELS: &[DemoModel] = &[
         task: TaskType::Generation,
         description: "The support assistant: answers customer questions from the help centre.",
         current: ("v2", "vLLM 0.6", "70B", ModelStatus::Production),
-        others: &[("v1", "TGI 2.0", "70B", ModelStatus::Retired)],
+        others: &[
+            ("v1", "TGI 2.0", "70B", ModelStatus::Retired),
+            ("v3", "vLLM 0.7", "70B", ModelStatus::Staging),
+        ],
     },
     DemoModel {
         name: "forecast-tft",
@@ -243,7 +246,40 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
     )
     .await
     .map_err(crate::commands::reason)?;
+    request_review(pool).await?;
     Ok(MODELS.len())
+}
+
+/// María asks for the support assistant's new version to go to production; being Tier 3, it
+/// waits for a lead.
+async fn request_review(pool: &PgPool) -> anyhow::Result<()> {
+    let user_id = app::users::store::id_by_email(pool, "maria@example.com")
+        .await
+        .map_err(crate::commands::reason)?;
+    let user = app::users::store::get(pool, user_id)
+        .await
+        .map_err(crate::commands::reason)?;
+    let maria = Actor::User(app::auth::CurrentUser {
+        user_id,
+        email: user.email,
+        display_name: user.display_name,
+        role: user.role,
+    });
+    let version_id = sqlx::query_scalar!(
+        "select v.model_version_id from model_version v join model m using (model_id)
+          where m.name = 'llm-chat-70b' and v.version = 'v3'"
+    )
+    .fetch_one(pool)
+    .await?;
+    app::reviews::store::request(
+        pool,
+        &maria,
+        version_id,
+        "v3 answers 12% more questions without a hand-off in the shadow test.",
+    )
+    .await
+    .map_err(crate::commands::reason)?;
+    Ok(())
 }
 
 /// The card of the version the fleet runs, written by its team: metadata and every section.

@@ -251,6 +251,8 @@ pub struct CardView {
     pub html: String,
     pub missing_sections: Vec<String>,
     pub cost: CardCost,
+    /// The version's latest promotion request, if any.
+    pub review: Option<crate::reviews::PromotionRequest>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

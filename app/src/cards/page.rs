@@ -76,6 +76,7 @@ fn CardBody(card: CardView, can_edit: bool, parts: Parts) -> impl IntoView {
                 }}
             </p>
         </div>
+        {card.review.clone().map(|review| view! { <ReviewLine review=review/> })}
         {(card.versions.len() > 1).then(|| view! {
             <nav class="subnav" aria-label="Versions">
                 {card.versions.iter().map(|(id, version)| {
@@ -128,6 +129,42 @@ fn CardBody(card: CardView, can_edit: bool, parts: Parts) -> impl IntoView {
         </div>
         {can_edit.then(|| view! { <Editor card=card.clone() save=parts.save import=parts.import/> })}
         <Revisions card=card.clone() compare=parts.compare diff=parts.diff/>
+    }
+}
+
+/// Where the version's latest promotion request stands, on the card.
+#[component]
+fn ReviewLine(review: crate::reviews::PromotionRequest) -> impl IntoView {
+    use crate::reviews::ReviewState;
+    let by = review
+        .reviews
+        .iter()
+        .filter(|r| r.approve == (review.state == ReviewState::Approved))
+        .map(|r| {
+            if r.comment.is_empty() {
+                r.reviewer.clone()
+            } else {
+                format!("{} (“{}”)", r.reviewer, r.comment)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (kind, text) = match review.state {
+        ReviewState::Pending => (
+            "info",
+            format!(
+                "Promotion to production {}: {}",
+                review.status_line(),
+                review.reasons.join(" ")
+            ),
+        ),
+        ReviewState::Approved => ("success", format!("Promotion approved by {by}.")),
+        ReviewState::Rejected => ("warning", format!("Promotion rejected by {by}.")),
+    };
+    view! {
+        <Notice kind=kind>
+            {text} " " <a href="/reviews">"Reviews"</a>
+        </Notice>
     }
 }
 

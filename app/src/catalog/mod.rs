@@ -102,6 +102,8 @@ pub struct ModelDetail {
     pub versions: Vec<Version>,
     pub deployments: Vec<ModelDeployment>,
     pub history: Vec<HistoryPoint>,
+    /// Promotion requests of the model's versions, open ones first.
+    pub reviews: Vec<crate::reviews::PromotionRequest>,
 }
 
 /// One week of the model's cost and the quality its runs reported by then.

@@ -12,9 +12,10 @@ use super::{
 use crate::auth::{CurrentUser, Role};
 use crate::components::{
     action_error, id_from_route, successes, Field, FieldMessage, FormActions, FormAlert, Loaded,
-    Time, WithUser,
+    Notice, Time, WithUser,
 };
 use crate::format::{format_count, format_money, format_number};
+use crate::reviews::{PromotionOutcome, RequestPromotion, ReviewState};
 
 #[component]
 pub fn ModelPage() -> impl IntoView {
@@ -23,14 +24,16 @@ pub fn ModelPage() -> impl IntoView {
     let add_version = ServerAction::<AddModelVersion>::new();
     let set_status = ServerAction::<SetVersionStatus>::new();
     let set_override = ServerAction::<SetTierOverride>::new();
-    let (a, b, c, d) = (
+    let promote = ServerAction::<RequestPromotion>::new();
+    let (a, b, c, d, e) = (
         successes(update),
         successes(add_version),
         successes(set_status),
         successes(set_override),
+        successes(promote),
     );
     let model = Resource::new(
-        move || (id.get(), a.get(), b.get(), c.get(), d.get()),
+        move || (id.get(), a.get(), b.get(), c.get(), d.get(), e.get()),
         |(id, ..)| super::load_model(id),
     );
     let teams = Resource::new(|| (), |_| super::catalog_teams());
@@ -39,6 +42,7 @@ pub fn ModelPage() -> impl IntoView {
         add_version,
         set_status,
         set_override,
+        promote,
     };
     view! {
         <p class="breadcrumb"><a href="/catalog">"Catalog"</a> " / "</p>
@@ -58,6 +62,7 @@ struct Actions {
     add_version: ServerAction<AddModelVersion>,
     set_status: ServerAction<SetVersionStatus>,
     set_override: ServerAction<SetTierOverride>,
+    promote: ServerAction<RequestPromotion>,
 }
 
 type Teams = Resource<Result<Vec<(uuid::Uuid, String)>, crate::error::AppError>>;
@@ -179,12 +184,26 @@ fn status_class(status: ModelStatus) -> &'static str {
 #[component]
 fn Versions(detail: ModelDetail, actions: Actions, can_edit: bool) -> impl IntoView {
     let status_error = action_error(actions.set_status);
+    let promote_error = action_error(actions.promote);
     let add_error = action_error(actions.add_version);
     let model_id = detail.model.model_id;
+    let reviews = detail.reviews.clone();
+    let outcome = move || match actions.promote.value().get() {
+        Some(Ok(PromotionOutcome::Promoted { note })) => {
+            Some(view! { <Notice kind="success">{note}</Notice> }.into_any())
+        }
+        Some(Ok(PromotionOutcome::Pending { reasons, .. })) => Some(
+            view! { <Notice kind="info">"Waiting for review: " {reasons.join(" ")}</Notice> }
+                .into_any(),
+        ),
+        _ => None,
+    };
     view! {
         <section class="card" aria-labelledby="versions-heading">
             <h2 id="versions-heading">"Versions"</h2>
             <FormAlert error=status_error/>
+            <FormAlert error=promote_error/>
+            {outcome}
             {if detail.versions.is_empty() {
                 view! { <p class="muted">"No versions yet."</p> }.into_any()
             } else {
@@ -210,6 +229,12 @@ fn Versions(detail: ModelDetail, actions: Actions, can_edit: bool) -> impl IntoV
                                         let id = v.model_version_id.to_string();
                                         let card_href = format!("/cards/{id}");
                                         let card_label = format!("Model card of {}", v.version);
+                                        let pending = reviews
+                                            .iter()
+                                            .find(|r| r.model_version_id == v.model_version_id && r.state == ReviewState::Pending)
+                                            .map(|r| r.status_line());
+                                        let can_promote = can_edit && v.status != ModelStatus::Production && pending.is_none();
+                                        let promote_id = id.clone();
                                         view! {
                                             <tr>
                                                 <td class="strong">{v.version.clone()}</td>
@@ -229,6 +254,8 @@ fn Versions(detail: ModelDetail, actions: Actions, can_edit: bool) -> impl IntoV
                                                             <button type="submit" class="button small ghost">"Move"</button>
                                                         </ActionForm>
                                                     })}
+                                                    {pending.map(|line| view! { <a class="badge badge-warning" href="/reviews">{line}</a> })}
+                                                    {can_promote.then(|| view! { <PromoteForm action=actions.promote model_version_id=promote_id/> })}
                                                 </td>
                                                 <td>{if v.framework.is_empty() { "—".to_owned() } else { v.framework.clone() }}</td>
                                                 <td class="numeric">{v.parameter_count.map_or_else(|| "—".to_owned(), format_parameter_count)}</td>
@@ -260,6 +287,27 @@ fn Versions(detail: ModelDetail, actions: Actions, can_edit: bool) -> impl IntoV
                 </details>
             })}
         </section>
+    }
+}
+
+/// Asks for production: the gate promotes at once or opens a request for the leads.
+#[component]
+fn PromoteForm(action: ServerAction<RequestPromotion>, model_version_id: String) -> impl IntoView {
+    let comment_id = format!("promote-{model_version_id}");
+    view! {
+        <details class="promote">
+            <summary>"Request production"</summary>
+            <ActionForm action=action attr:class="form">
+                <input type="hidden" name="model_version_id" value=model_version_id/>
+                <div class="field">
+                    <label for=comment_id.clone()>"Why now"</label>
+                    <input id=comment_id name="comment" placeholder="What the reviewers should know"/>
+                </div>
+                <div class="form-actions">
+                    <button type="submit" class="button small primary">"Ask for production"</button>
+                </div>
+            </ActionForm>
+        </details>
     }
 }
 

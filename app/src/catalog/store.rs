@@ -264,11 +264,16 @@ pub async fn list(pool: &PgPool) -> Result<Vec<CatalogModel>, sqlx::Error> {
     models(pool, None).await
 }
 
+/// One model with its figures and tier.
+pub async fn model(pool: &PgPool, model_id: Uuid) -> Result<Option<CatalogModel>, sqlx::Error> {
+    Ok(models(pool, Some(model_id)).await?.pop())
+}
+
 /// Weeks of history the model page charts.
 const HISTORY_WEEKS: i64 = 12;
 
 pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>, sqlx::Error> {
-    let Some(model) = models(pool, Some(model_id)).await?.pop() else {
+    let Some(model) = model(pool, model_id).await? else {
         return Ok(None);
     };
     let team_id = sqlx::query_scalar!(
@@ -345,12 +350,14 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
             }
         })
         .collect();
+    let reviews = crate::reviews::store::list(pool, None, Some(model_id), 50).await?;
     Ok(Some(ModelDetail {
         model,
         team_id,
         versions,
         deployments,
         history,
+        reviews,
     }))
 }
 
@@ -482,7 +489,7 @@ pub async fn add_version(
     Ok(id)
 }
 
-/// A version, locked for a status change.
+/// A version and its model's name: locked for a status change by [`lock_version`].
 pub struct LockedVersion {
     pub model_id: Uuid,
     pub model: String,
@@ -505,6 +512,22 @@ pub async fn lock_version(
     .fetch_optional(conn)
     .await?
     .ok_or_else(|| AppError::NotFound("No model version has this id.".into()))
+}
+
+/// A version with its model's name and its status, unlocked.
+pub async fn version(
+    pool: &PgPool,
+    model_version_id: Uuid,
+) -> Result<Option<LockedVersion>, sqlx::Error> {
+    sqlx::query_as!(
+        LockedVersion,
+        r#"select v.model_id, m.name as model, v.version, v.status as "status: ModelStatus"
+             from model_version v join model m using (model_id)
+            where v.model_version_id = $1"#,
+        model_version_id
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 /// Writes a version's new status with its audit entry, in the caller's transaction.

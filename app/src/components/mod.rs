@@ -79,6 +79,7 @@ pub fn Frame(children: Children) -> impl IntoView {
                                     <nav class="mainnav" aria-label="Sections">
                                         <A href="/" exact=true>"Overview"</A>
                                         <A href="/catalog">"Catalog"</A>
+                                        <A href="/reviews">"Reviews"</A>
                                         <A href="/experiments">"Experiments"</A>
                                         <A href="/fleet">"Fleet"</A>
                                         <A href="/bills">"Bills"</A>

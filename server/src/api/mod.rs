@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 mod experiments;
 pub mod json;
+mod models;
 mod telemetry;
 mod whoami;
 
@@ -35,6 +36,8 @@ pub fn router(body_limit_bytes: usize, ingest_concurrency: usize) -> Router<AppS
         .route("/experiments", post(experiments::create))
         .route("/experiments/{id}", get(experiments::get))
         .route("/experiments/{id}/runs", post(experiments::add_runs))
+        .route("/model-versions/{id}/promotion", post(models::promote))
+        .route("/model-versions/{id}/review", get(models::review))
         .route("/bills/export", get(crate::bills::api_export))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
         .layer(RequestDecompressionLayer::new())
