@@ -3,6 +3,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod bills;
@@ -26,9 +27,11 @@ pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
+use crate::alerts::AlertsPage;
+use crate::audit::AuditPage;
 use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
 use crate::bills::{BillsPage, ExplorerPage, ReconcilePage, RulesPage};
 use crate::cards::CardPage;
@@ -85,6 +88,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/catalog/tiers") view=|| view! { <Frame><TierRulesPage/></Frame> }/>
                 <Route path=path!("/models/:id") view=|| view! { <Frame><ModelPage/></Frame> }/>
                 <Route path=path!("/cards/:id") view=|| view! { <Frame><CardPage/></Frame> }/>
+                <Route path=path!("/settings/audit") view=|| view! { <Frame><AuditPage/></Frame> }/>
+                <Route path=path!("/alerts") view=|| view! { <Frame><AlertsPage/></Frame> }/>
                 <Route path=path!("/reviews") view=|| view! { <Frame><ReviewsPage/></Frame> }/>
                 <Route path=path!("/bills") view=|| view! { <Frame><BillsPage/></Frame> }/>
                 <Route path=path!("/bills/rules") view=|| view! { <Frame><RulesPage/></Frame> }/>
@@ -92,6 +97,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/bills/reconciliation") view=|| view! { <Frame><ReconcilePage/></Frame> }/>
                 <Route path=path!("/fleet") view=|| view! { <Frame><FleetPage/></Frame> }/>
                 <Route path=path!("/deployments/:key") view=|| view! { <Frame><DeploymentPage/></Frame> }/>
+                <Route path=path!("/settings") view=|| view! { <Redirect path="/settings/teams"/> }/>
                 <Route path=path!("/settings/teams") view=|| view! { <Frame><TeamsPage/></Frame> }/>
                 <Route path=path!("/settings/users") view=|| view! { <Frame><UsersPage/></Frame> }/>
                 <Route path=path!("/settings/tokens") view=|| view! { <Frame><TokensPage/></Frame> }/>

@@ -40,12 +40,14 @@ test("signing in with a wrong password fails, the right one works", async ({ pag
   await page.getByLabel("Password").fill(admin.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL("/");
-  await expect(page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Users" })).toBeVisible();
+  await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Settings" }).click();
+  await expect(page).toHaveURL("/settings/teams");
+  await expect(page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Users" })).toBeVisible();
 });
 
 test("an admin creates a team without a page load", async ({ page }) => {
   await signIn(page, admin);
-  await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Teams" }).click();
+  await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Settings" }).click();
   await expect(page).toHaveURL("/settings/teams");
   await expect(page.getByText("No teams yet")).toBeVisible();
   await markWindow(page);
@@ -104,12 +106,13 @@ test("an admin adds a viewer, who does not see admin actions", async ({ page }) 
   await signOut(page);
 
   await signIn(page, viewer);
-  const nav = page.getByRole("navigation", { name: "Sections" });
+  await page.goto("/settings/teams");
+  const nav = page.getByRole("navigation", { name: "Settings" });
   await expect(nav.getByRole("link", { name: "Teams" })).toBeVisible();
   await expect(nav.getByRole("link", { name: "Users" })).toHaveCount(0);
   await expect(nav.getByRole("link", { name: "API tokens" })).toHaveCount(0);
+  await expect(nav.getByRole("link", { name: "Audit log" })).toHaveCount(0);
 
-  await page.goto("/settings/teams");
   await expect(page.getByRole("region", { name: "Team Fraud Detection" })).toBeVisible();
   await expect(page.getByRole("button", { name: "Create team" })).toHaveCount(0);
   await expect(page.getByRole("button", { name: /Remove/ })).toHaveCount(0);

@@ -33,6 +33,10 @@ pub struct Config {
     /// Telemetry batches stored at once; more are refused with 429 and Retry-After.
     pub ingest_concurrency: usize,
     pub request_timeout: Duration,
+    /// How often budgets and costs are evaluated and due alerts delivered.
+    pub alert_interval: Duration,
+    /// The wait before a failed webhook delivery's first retry; it doubles per attempt.
+    pub webhook_retry: Duration,
     pub log_filter: String,
     pub log_format: LogFormat,
 }
@@ -223,6 +227,8 @@ impl Config {
                 parse_size("PARETO_BILL_LIMIT", &v).map(|size| size as u64)
             })?,
             request_timeout: duration_or("PARETO_REQUEST_TIMEOUT", Duration::from_secs(30))?,
+            alert_interval: duration_or("PARETO_ALERT_INTERVAL", Duration::from_secs(300))?,
+            webhook_retry: duration_or("PARETO_WEBHOOK_RETRY", Duration::from_secs(60))?,
             log_filter: get("PARETO_LOG").unwrap_or_else(|| "info".into()),
             log_format,
         })

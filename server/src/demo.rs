@@ -162,11 +162,14 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     let bill_rows = crate::demo_bills::load(pool)
         .await
         .context("loading the demo bills")?;
+    let alerts = crate::demo_alerts::load(pool)
+        .await
+        .context("setting the demo budgets")?;
     println!(
         "Loaded the demo organization: {} teams, {} people, {} API tokens, {samples} telemetry \
          samples from 5 GPU hosts over three weeks, 2 experiments with {runs} candidate runs, \
-         a catalog of {models} models with their cards, and three months of AWS and GCP bills \
-         ({bill_rows} rows).",
+         a catalog of {models} models with their cards, three months of AWS and GCP bills \
+         ({bill_rows} rows), and budgets for every team ({alerts} alerts fired).",
         TEAMS.len(),
         created_people,
         TOKENS.len()

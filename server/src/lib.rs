@@ -1,5 +1,6 @@
 //! The `pareto` server: configuration, the HTTP router, the agent API and the command line.
 
+pub mod alerts;
 pub mod api;
 pub mod bills;
 pub mod cards;
@@ -9,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod demo;
+mod demo_alerts;
 mod demo_bills;
 mod demo_catalog;
 mod demo_experiments;

@@ -131,8 +131,14 @@ impl Server {
 
     /// Starts the server on `listen` (e.g. to come back on the same port after a kill).
     pub async fn start_at(db: &TestDb, listen: &str) -> Server {
+        Server::start_with(db, listen, &[]).await
+    }
+
+    /// Starts the server with more environment variables (`PARETO_ALERT_INTERVAL`, ...).
+    pub async fn start_with(db: &TestDb, listen: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(binary())
             .arg("serve")
+            .envs(env.iter().copied())
             .env("DATABASE_URL", db.url())
             .env("PARETO_LISTEN", listen)
             .env("LEPTOS_SITE_ROOT", workspace_root().join("target/site"))
@@ -358,6 +364,105 @@ impl FakeMetrics {
 }
 
 impl Drop for FakeMetrics {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A webhook receiver: answers 500 to the first `failures` requests and 200 after, and keeps
+/// every body with the status it was answered.
+pub struct WebhookReceiver {
+    pub url: String,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<(u16, serde_json::Value)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WebhookReceiver {
+    pub async fn start(failures: usize) -> WebhookReceiver {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!(
+            "http://{}/hooks/T000/secret",
+            listener.local_addr().expect("address")
+        );
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = received.clone();
+        let task =
+            tokio::spawn(async move {
+                let mut seen = 0usize;
+                loop {
+                    let Ok((mut stream, _)) = listener.accept().await else {
+                        break;
+                    };
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    // Read the headers, then as much body as Content-Length says.
+                    let body = loop {
+                        let Ok(read) = stream.read(&mut buffer).await else {
+                            break None;
+                        };
+                        if read == 0 {
+                            break None;
+                        }
+                        request.extend_from_slice(&buffer[..read]);
+                        let text = String::from_utf8_lossy(&request).into_owned();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let length = text[..end]
+                                .lines()
+                                .find_map(|line| {
+                                    let (name, value) = line.split_once(':')?;
+                                    name.eq_ignore_ascii_case("content-length")
+                                        .then(|| value.trim().parse::<usize>().ok())?
+                                })
+                                .unwrap_or(0);
+                            if request.len() >= end + 4 + length {
+                                break Some(request[end + 4..end + 4 + length].to_vec());
+                            }
+                        }
+                    };
+                    let Some(body) = body else { continue };
+                    seen += 1;
+                    let status: u16 = if seen <= failures { 500 } else { 200 };
+                    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                    if let Ok(mut log) = log.lock() {
+                        log.push((status, json));
+                    }
+                    let response =
+                        format!(
+                    "HTTP/1.1 {status} {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    if status == 200 { "OK" } else { "Internal Server Error" }
+                );
+                    let _ = stream.write_all(response.as_bytes()).await;
+                }
+            });
+        WebhookReceiver {
+            url,
+            received,
+            task,
+        }
+    }
+
+    /// The bodies answered 200.
+    pub fn delivered(&self) -> Vec<serde_json::Value> {
+        self.received
+            .lock()
+            .map(|log| {
+                log.iter()
+                    .filter(|(s, _)| *s == 200)
+                    .map(|(_, b)| b.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn requests(&self) -> usize {
+        self.received.lock().map(|log| log.len()).unwrap_or(0)
+    }
+}
+
+impl Drop for WebhookReceiver {
     fn drop(&mut self) {
         self.task.abort();
     }

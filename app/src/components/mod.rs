@@ -56,6 +56,9 @@ pub fn SignInAgain() -> impl IntoView {
 #[component]
 pub fn Frame(children: Children) -> impl IntoView {
     let user = use_user();
+    // Fetched by the browser once the page is live: a count is not worth holding the page for,
+    // and a second suspense in the navigation would upset the hydration of pages with their own.
+    let counts = LocalResource::new(crate::alerts::load_nav_counts);
     let logout = ServerAction::<Logout>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
@@ -74,21 +77,16 @@ pub fn Frame(children: Children) -> impl IntoView {
                     {move || Suspend::new(async move {
                         match user.await {
                             Ok(Some(user)) => {
-                                let is_admin = user.can(Role::Admin);
                                 view! {
                                     <nav class="mainnav" aria-label="Sections">
                                         <A href="/" exact=true>"Overview"</A>
                                         <A href="/catalog">"Catalog"</A>
-                                        <A href="/reviews">"Reviews"</A>
+                                        <A href="/reviews">"Reviews" <NavCount counts=counts pick=|c| c.pending_reviews what="waiting for review"/></A>
+                                        <A href="/alerts">"Alerts" <NavCount counts=counts pick=|c| c.open_alerts what="open"/></A>
                                         <A href="/experiments">"Experiments"</A>
                                         <A href="/fleet">"Fleet"</A>
                                         <A href="/bills">"Bills"</A>
-                                        <A href="/settings/teams">"Teams"</A>
-                                        <A href="/settings/prices">"GPU prices"</A>
-                                        <Show when=move || is_admin>
-                                            <A href="/settings/users">"Users"</A>
-                                            <A href="/settings/tokens">"API tokens"</A>
-                                        </Show>
+                                        <A href="/settings">"Settings"</A>
                                     </nav>
                                     <div class="usermenu">
                                         <A href="/settings/account" attr:class="user-link">
@@ -126,6 +124,41 @@ pub fn id_from_route() -> Memo<uuid::Uuid> {
             .and_then(|id| uuid::Uuid::parse_str(&id).ok())
             .unwrap_or_default()
     })
+}
+
+/// A count beside a navigation link, when there is something to count.
+#[component]
+fn NavCount(
+    counts: LocalResource<Result<crate::alerts::NavCounts, AppError>>,
+    pick: fn(&crate::alerts::NavCounts) -> i64,
+    what: &'static str,
+) -> impl IntoView {
+    move || {
+        let count = counts.get().and_then(Result::ok).map_or(0, |c| pick(&c));
+        (count > 0).then(|| {
+            view! { <span class="nav-count" title=format!("{count} {what}")>{count}</span> }
+        })
+    }
+}
+
+/// The settings pages' own navigation: teams and prices for everyone, the audit log for leads,
+/// users and tokens for admins. Rendered where the page already knows the user, so that it adds no
+/// suspense of its own.
+#[component]
+pub fn SettingsNav(user: CurrentUser) -> impl IntoView {
+    let is_lead = user.can(Role::Lead);
+    let is_admin = user.can(Role::Admin);
+    view! {
+        <nav class="subnav" aria-label="Settings">
+            <A href="/settings/teams">"Teams"</A>
+            <A href="/settings/prices">"GPU prices"</A>
+            {is_lead.then(|| view! { <A href="/settings/audit">"Audit log"</A> })}
+            {is_admin.then(|| view! {
+                <A href="/settings/users">"Users"</A>
+                <A href="/settings/tokens">"API tokens"</A>
+            })}
+        </nav>
+    }
 }
 
 /// A full page load, so that every part of the page sees the new sign-in state.

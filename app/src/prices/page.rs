@@ -16,7 +16,10 @@ pub fn PricesPage() -> impl IntoView {
             title="GPU prices"
             lead="What one GPU-hour costs, per GPU model and pricing kind. Telemetry becomes cost through this table."
         />
-        <WithUser children=|user| view! { <Prices can_edit=user.can(Role::Admin)/> }/>
+        <WithUser children=|user| view! {
+            <crate::components::SettingsNav user=user.clone()/>
+            <Prices can_edit=user.can(Role::Admin)/>
+        }/>
     }
 }
 

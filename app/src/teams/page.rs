@@ -13,7 +13,10 @@ pub fn TeamsPage() -> impl IntoView {
     view! {
         <Title text="Teams · Pareto"/>
         <PageHeader title="Teams" lead="Teams own models, deployments, budgets and tokens."/>
-        <WithUser children=|user| view! { <Teams can_manage=user.can(Role::Lead)/> }/>
+        <WithUser children=|user| view! {
+            <crate::components::SettingsNav user=user.clone()/>
+            <Teams can_manage=user.can(Role::Lead)/>
+        }/>
     }
 }
 

@@ -18,10 +18,11 @@ pub fn TokensPage() -> impl IntoView {
             lead="Agents on GPU hosts, training pipelines and scripts use a token to call /api/v1."
         />
         <WithUser children=|user| {
+            let nav = view! { <crate::components::SettingsNav user=user.clone()/> };
             if user.can(Role::Admin) {
-                view! { <TokensAdmin/> }.into_any()
+                view! { {nav} <TokensAdmin/> }.into_any()
             } else {
-                view! { <Notice kind="info">"Only admins manage API tokens."</Notice> }.into_any()
+                view! { {nav} <Notice kind="info">"Only admins manage API tokens."</Notice> }.into_any()
             }
         }/>
     }
@@ -67,19 +68,22 @@ fn TokensAdmin() -> impl IntoView {
                     />
                     <div class="field">
                         <label for="token-team">"Team"</label>
-                        <select id="token-team" name="team_id">
-                            <option value="">"No team"</option>
-                            <Suspense fallback=|| ()>
-                                {move || Suspend::new(async move {
-                                    teams
-                                        .await
-                                        .unwrap_or_default()
-                                        .into_iter()
-                                        .map(|team| view! { <option value=team.team_id.to_string()>{team.name}</option> })
-                                        .collect_view()
-                                })}
-                            </Suspense>
-                        </select>
+                        // The whole list waits for the teams: a suspense inside <select> would leave
+                        // markers the parser moves, and break hydration.
+                        <Suspense fallback=|| view! { <select id="token-team" name="team_id" disabled=true></select> }>
+                            {move || Suspend::new(async move {
+                                let teams = teams.await.unwrap_or_default();
+                                view! {
+                                    <select id="token-team" name="team_id">
+                                        <option value="">"No team"</option>
+                                        {teams
+                                            .into_iter()
+                                            .map(|team| view! { <option value=team.team_id.to_string()>{team.name}</option> })
+                                            .collect_view()}
+                                    </select>
+                                }
+                            })}
+                        </Suspense>
                     </div>
                 </div>
                 <fieldset class="field" class:has-error=move || scopes_error.get().is_some()>

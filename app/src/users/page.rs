@@ -14,10 +14,11 @@ pub fn UsersPage() -> impl IntoView {
         <Title text="Users · Pareto"/>
         <PageHeader title="Users" lead="Who can sign in, and what each role may do."/>
         <WithUser children=|user| {
+            let nav = view! { <crate::components::SettingsNav user=user.clone()/> };
             if user.can(Role::Admin) {
-                view! { <UsersAdmin current=user.user_id/> }.into_any()
+                view! { {nav} <UsersAdmin current=user.user_id/> }.into_any()
             } else {
-                view! { <Notice kind="info">"Only admins manage users. Ask an admin to add a colleague."</Notice> }
+                view! { {nav} <Notice kind="info">"Only admins manage users. Ask an admin to add a colleague."</Notice> }
                     .into_any()
             }
         }/>

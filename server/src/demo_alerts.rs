@@ -1,0 +1,55 @@
+//! The demo's budgets: one per team and one for Tier 3, set by the leads. Fraud Detection's is
+//! past 80% this month, so its alerts have fired; the others have room.
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+
+use app::alerts::{store, NewBudget};
+use app::audit::Actor;
+
+/// (team, share of its budget spent so far this month, in percent)
+const TEAM_BUDGETS: &[(&str, i64)] = &[
+    ("Fraud Detection", 85),
+    ("Search & Ranking", 45),
+    ("Forecasting", 30),
+    ("ML Platform", 60),
+];
+
+/// Creates the budgets and evaluates them once; returns the alerts that fired.
+pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
+    let actor = Actor::CommandLine;
+    for (team, share) in TEAM_BUDGETS {
+        let team_id = app::teams::store::id_by_name(pool, team)
+            .await
+            .map_err(crate::commands::reason)?;
+        let budget = NewBudget::parse("team", &team_id.to_string(), "1000000", "USD", "")
+            .map_err(crate::commands::reason)?;
+        let id = store::create_budget(pool, &actor, budget)
+            .await
+            .map_err(crate::commands::reason)?;
+        // A round amount that puts this month's billed spend at `share` percent of it.
+        let spent = store::budgets(pool, Utc::now())
+            .await?
+            .into_iter()
+            .find(|b| b.budget_id == id)
+            .map_or(Decimal::ZERO, |b| b.spent);
+        let amount = (spent * Decimal::from(100) / Decimal::from(*share) / Decimal::from(100))
+            .round()
+            .max(Decimal::ONE)
+            * Decimal::from(100);
+        sqlx::query!(
+            "update budget set monthly_amount = $2 where budget_id = $1",
+            id,
+            amount
+        )
+        .execute(pool)
+        .await?;
+    }
+    let tier =
+        NewBudget::parse("tier", "3", "60000", "USD", "").map_err(crate::commands::reason)?;
+    store::create_budget(pool, &actor, tier)
+        .await
+        .map_err(crate::commands::reason)?;
+    Ok(store::evaluate(pool, Utc::now()).await?)
+}

@@ -1,0 +1,145 @@
+//! Alerts through the real binary: a team's billed spend passes 50% and 80% of its budget, the
+//! alert loop runs many times, and a local webhook receives exactly one alert per threshold, the
+//! first delivery retried after the receiver failed it.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, Utc};
+use pareto_tests::{client, pareto, text, Scratch, Server, TestDb, WebhookReceiver};
+
+const HEADER: &str = "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ProviderName,ServiceName,BilledCost,EffectiveCost,BillingCurrency,Tags\n";
+
+async fn evaluations(server: &Server) -> u64 {
+    let body = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    body.lines()
+        .find_map(|line| line.strip_prefix("pareto_alert_evaluations_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_webhook_gets_exactly_one_alert_per_threshold() {
+    let db = TestDb::new().await;
+    let migrated = pareto(&db, &["migrate"], "");
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+    let receiver = WebhookReceiver::start(1).await;
+    db.execute("insert into team (team_id, name) values ('6d1f9a1e-0000-4000-8000-000000000001', 'Fraud Detection')")
+        .await;
+    db.execute(
+        "insert into allocation_rule (allocation_rule_id, position, name, match_kind, match_key, match_pattern, like_pattern, split)
+         values ('6d1f9a1e-0000-4000-8000-000000000002', 1, 'fraud tag', 'tag', 'team', 'fraud', 'fraud', 'equal')",
+    )
+    .await;
+    db.execute(
+        "insert into allocation_target (allocation_rule_id, position, team_id)
+         values ('6d1f9a1e-0000-4000-8000-000000000002', 1, '6d1f9a1e-0000-4000-8000-000000000001')",
+    )
+    .await;
+    db.execute(
+        "insert into budget (scope, team_id, monthly_amount, currency)
+         values ('team', '6d1f9a1e-0000-4000-8000-000000000001', 1000, 'USD')",
+    )
+    .await;
+    db.execute(&format!(
+        "insert into webhook (name, url) values ('#ml-costs', '{}')",
+        receiver.url
+    ))
+    .await;
+
+    // 850 USD billed to the team on the first day of this month: 85% of its budget.
+    let today = Utc::now().date_naive();
+    let month = today.with_day(1).expect("first");
+    let next = month
+        .checked_add_months(chrono::Months::new(1))
+        .expect("next");
+    let scratch = Scratch::new("alerts");
+    let bill = scratch.0.join("this-month.csv");
+    std::fs::write(
+        &bill,
+        format!(
+            "{HEADER}acct,{month},{next},{month},{month}T12:00:00Z,Usage,AWS,Amazon EC2,850.00,850.00,USD,\"{{\"\"team\"\":\"\"fraud\"\"}}\"\n"
+        ),
+    )
+    .expect("bill");
+    let imported = pareto(&db, &["bills", "import", bill.to_str().expect("path")], "");
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+
+    let server = Server::start_with(
+        &db,
+        "127.0.0.1:0",
+        &[
+            ("PARETO_ALERT_INTERVAL", "100ms"),
+            ("PARETO_WEBHOOK_RETRY", "100ms"),
+        ],
+    )
+    .await;
+    // Wait for both threshold alerts to arrive, then let the loop run many more times.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let threshold_alerts = |delivered: &[serde_json::Value]| {
+        delivered
+            .iter()
+            .filter(|body| body["alert"]["kind"] == "budget_threshold")
+            .count()
+    };
+    while threshold_alerts(&receiver.delivered()) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "two threshold alerts within 60 s; got {:?}",
+            receiver.received.lock().map(|r| r.clone())
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = evaluations(&server).await;
+    while evaluations(&server).await < after + 10 {
+        assert!(Instant::now() < deadline, "the alert loop kept running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let delivered = receiver.delivered();
+    let texts: Vec<String> = delivered
+        .iter()
+        .filter(|body| body["alert"]["kind"] == "budget_threshold")
+        .map(|body| body["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts.contains(&"Pareto alert: Fraud Detection has spent 850.00 USD of its 1,000.00 USD budget for {MONTH}: past 50%.".replace("{MONTH}", &month.format("%B %Y").to_string())),
+        "{texts:?}"
+    );
+    assert!(texts.iter().any(|t| t.ends_with("past 80%.")), "{texts:?}");
+    // Every alert arrived once, whatever else fired (a forecast early in the month).
+    let mut ids: Vec<&str> = delivered
+        .iter()
+        .filter_map(|body| body["alert"]["id"].as_str())
+        .collect();
+    let all = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "an alert was delivered twice");
+    // The receiver failed the first request: it was retried, and both attempts are recorded.
+    assert_eq!(receiver.requests(), all + 1);
+    let pool = sqlx::PgPool::connect(&db.url()).await.expect("database");
+    let (attempts, failed): (i64, i64) = sqlx::query_as(
+        "select count(*), count(*) filter (where not delivered) from alert_delivery_attempt",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("attempts");
+    assert_eq!((attempts, failed), (all as i64 + 1, 1));
+    let alerts: i64 =
+        sqlx::query_scalar("select count(*) from alert where kind = 'budget_threshold'")
+            .fetch_one(&pool)
+            .await
+            .expect("alerts");
+    assert_eq!(alerts, 2);
+    pool.close().await;
+    server.kill();
+    db.drop().await;
+}
