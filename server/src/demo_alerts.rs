@@ -1,5 +1,6 @@
-//! The demo's budgets: one per team and one for Tier 3, set by the leads. Fraud Detection's is
-//! past 80% this month, so its alerts have fired; the others have room.
+//! The demo's budgets: one per team, one for the support assistant and one for Tier 3, set by the
+//! leads. Fraud Detection's and the assistant's are past 80% this month, so their alerts have
+//! fired; the others have room.
 
 use chrono::Utc;
 use rust_decimal::Decimal;
@@ -16,14 +17,27 @@ const TEAM_BUDGETS: &[(&str, i64)] = &[
     ("ML Platform", 60),
 ];
 
+/// (model, share of its budget spent so far this month, in percent)
+const MODEL_BUDGETS: &[(&str, i64)] = &[("llm-chat-70b", 92)];
+
 /// Creates the budgets and evaluates them once; returns the alerts that fired.
 pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
     let actor = Actor::CommandLine;
+    let mut targets = Vec::new();
     for (team, share) in TEAM_BUDGETS {
         let team_id = app::teams::store::id_by_name(pool, team)
             .await
             .map_err(crate::commands::reason)?;
-        let budget = NewBudget::parse("team", &team_id.to_string(), "1000000", "USD", "")
+        targets.push(("team", team_id, *share));
+    }
+    for (model, share) in MODEL_BUDGETS {
+        let model_id = sqlx::query_scalar!("select model_id from model where name = $1", model)
+            .fetch_one(pool)
+            .await?;
+        targets.push(("model", model_id, *share));
+    }
+    for (scope, target_id, share) in targets {
+        let budget = NewBudget::parse(scope, &target_id.to_string(), "1000000", "USD", "")
             .map_err(crate::commands::reason)?;
         let id = store::create_budget(pool, &actor, budget)
             .await
@@ -34,7 +48,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
             .into_iter()
             .find(|b| b.budget_id == id)
             .map_or(Decimal::ZERO, |b| b.spent);
-        let amount = (spent * Decimal::from(100) / Decimal::from(*share) / Decimal::from(100))
+        let amount = (spent * Decimal::from(100) / Decimal::from(share) / Decimal::from(100))
             .round()
             .max(Decimal::ONE)
             * Decimal::from(100);

@@ -120,6 +120,46 @@ async fn members_acknowledge_alerts_and_only_admins_add_webhooks(pool: PgPool) {
         .await
         .json();
     assert_eq!(counts["open_alerts"], 1);
+    // A model's page lists the alerts of its own budget, not the team's.
+    let model: uuid::Uuid =
+        sqlx::query_scalar("insert into model (name) values ('llm-chat') returning model_id")
+            .fetch_one(&pool)
+            .await
+            .expect("model");
+    let model_budget: uuid::Uuid = sqlx::query_scalar(
+        "insert into budget (scope, model_id, monthly_amount, currency) values ('model', $1, 100, 'USD') returning budget_id",
+    )
+    .bind(model)
+    .fetch_one(&pool)
+    .await
+    .expect("model budget");
+    sqlx::query(
+        "insert into alert (kind, budget_id, period_start, threshold, message)
+         values ('budget_threshold', $1, current_date, 50, 'llm-chat is past 50%.')",
+    )
+    .bind(model_budget)
+    .execute(&pool)
+    .await
+    .expect("model alert");
+    let detail = call::<app::catalog::LoadModel>(
+        &router,
+        Some(&viewer),
+        &[("model_id", &model.to_string())],
+    )
+    .await
+    .json();
+    let messages: Vec<&str> = detail["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter_map(|a| a["message"].as_str())
+        .collect();
+    assert_eq!(messages, ["llm-chat is past 50%."]);
+    sqlx::query("delete from alert where budget_id = $1")
+        .bind(model_budget)
+        .execute(&pool)
+        .await
+        .expect("cleanup");
     let alerts = call::<ListAlerts>(&router, Some(&viewer), &[]).await.json();
     assert_eq!(alerts[0]["message"], "Fraud Detection is past 80%.");
     let id = alert.to_string();

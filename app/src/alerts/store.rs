@@ -500,12 +500,34 @@ pub async fn record_attempt(
 
 /// The latest alerts, open ones first, with their deliveries.
 pub async fn alerts(pool: &PgPool, limit: i64) -> Result<Vec<AlertView>, sqlx::Error> {
+    list(pool, None, limit).await
+}
+
+/// Alerts about one model: its budget's, and its deployments' cost rises.
+pub async fn for_model(
+    pool: &PgPool,
+    model_id: Uuid,
+    limit: i64,
+) -> Result<Vec<AlertView>, sqlx::Error> {
+    list(pool, Some(model_id), limit).await
+}
+
+async fn list(
+    pool: &PgPool,
+    model_id: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AlertView>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select alert_id, kind as "kind: AlertKind", message, created_at, acknowledged_at,
-                  acknowledged_by_label
-             from alert
-            order by (acknowledged_at is null) desc, created_at desc
-            limit $1"#,
+        r#"select a.alert_id, a.kind as "kind: AlertKind", a.message, a.created_at,
+                  a.acknowledged_at, a.acknowledged_by_label
+             from alert a
+             left join budget b using (budget_id)
+             left join deployment d using (deployment_id)
+             left join model_version v on v.model_version_id = d.model_version_id
+            where $1::uuid is null or b.model_id = $1 or v.model_id = $1
+            order by (a.acknowledged_at is null) desc, a.created_at desc
+            limit $2"#,
+        model_id,
         limit
     )
     .fetch_all(pool)

@@ -80,6 +80,8 @@ pub struct Version {
     pub status: ModelStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The primary metric of the latest experiment run that evaluated this version, and its value.
+    pub quality: Option<(String, f64)>,
 }
 
 /// A deployment of one of the model's versions, with its cost over the window.
@@ -104,6 +106,8 @@ pub struct ModelDetail {
     pub history: Vec<HistoryPoint>,
     /// Promotion requests of the model's versions, open ones first.
     pub reviews: Vec<crate::reviews::PromotionRequest>,
+    /// Alerts about the model's budget and its deployments' costs, newest first.
+    pub alerts: Vec<crate::alerts::AlertView>,
 }
 
 /// One week of the model's cost and the quality its runs reported by then.

@@ -136,6 +136,7 @@ fn ModelView(
         </section>
         <Versions detail=detail.clone() actions=actions can_edit=is_member/>
         <Deployments detail=detail.clone()/>
+        <ModelAlerts alerts=detail.alerts.clone()/>
         <History detail=detail.clone() currency=currency.clone()/>
         {is_member.then(|| view! { <EditModel detail=detail.clone() action=actions.update teams=teams/> })}
     }
@@ -214,6 +215,7 @@ fn Versions(detail: ModelDetail, actions: Actions, can_edit: bool) -> impl IntoV
                                 <tr>
                                     <th scope="col">"Version"</th>
                                     <th scope="col">"Status"</th>
+                                    <th scope="col" class="numeric">"Quality"</th>
                                     <th scope="col">"Framework"</th>
                                     <th scope="col" class="numeric">"Parameters"</th>
                                     <th scope="col">"Artifact"</th>
@@ -256,6 +258,12 @@ fn Versions(detail: ModelDetail, actions: Actions, can_edit: bool) -> impl IntoV
                                                     })}
                                                     {pending.map(|line| view! { <a class="badge badge-warning" href="/reviews">{line}</a> })}
                                                     {can_promote.then(|| view! { <PromoteForm action=actions.promote model_version_id=promote_id/> })}
+                                                </td>
+                                                <td class="numeric">
+                                                    {v.quality.clone().map_or_else(
+                                                        || "—".to_owned(),
+                                                        |(metric, value)| format!("{} {}", crate::experiments::metric_label(&metric), format_number(value)),
+                                                    )}
                                                 </td>
                                                 <td>{if v.framework.is_empty() { "—".to_owned() } else { v.framework.clone() }}</td>
                                                 <td class="numeric">{v.parameter_count.map_or_else(|| "—".to_owned(), format_parameter_count)}</td>
@@ -360,6 +368,38 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// Alerts about this model: its budget passed, or a deployment's cost per 1,000 requests jumped.
+#[component]
+fn ModelAlerts(alerts: Vec<crate::alerts::AlertView>) -> impl IntoView {
+    (!alerts.is_empty()).then(|| {
+        view! {
+            <section class="card" aria-labelledby="model-alerts-heading">
+                <div class="card-head">
+                    <h2 id="model-alerts-heading">"Alerts"</h2>
+                    <a class="small" href="/alerts">"All alerts"</a>
+                </div>
+                <ul class="alert-list">
+                    {alerts
+                        .into_iter()
+                        .map(|alert| {
+                            let open = alert.acknowledged.is_none();
+                            view! {
+                                <li class="alert-item" class:alert-open=open>
+                                    <div class="alert-main">
+                                        <span class="badge" class:badge-warning=open>{alert.kind.label()}</span>
+                                        <span class="alert-message">{alert.message.clone()}</span>
+                                    </div>
+                                    <div class="small muted"><Time time=alert.created_at/></div>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    })
 }
 
 #[component]

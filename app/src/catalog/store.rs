@@ -282,15 +282,35 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
     )
     .fetch_one(pool)
     .await?;
-    let versions = sqlx::query_as!(
-        Version,
-        r#"select model_version_id, version, framework, parameter_count, artifact_uri,
-                  status as "status: ModelStatus", created_at, updated_at
-             from model_version where model_id = $1 order by created_at desc"#,
+    let versions = sqlx::query!(
+        r#"select v.model_version_id, v.version, v.framework, v.parameter_count, v.artifact_uri,
+                  v.status as "status: ModelStatus", v.created_at, v.updated_at,
+                  q.primary_metric as "primary_metric?", q.value as "quality?"
+             from model_version v
+             left join lateral (
+                 select e.primary_metric, (r.spec->'metrics'->>e.primary_metric)::float8 as value
+                   from experiment_run r join experiment e using (experiment_id)
+                  where r.model_version_id = v.model_version_id
+                  order by r.created_at desc limit 1
+             ) q on true
+            where v.model_id = $1 order by v.created_at desc"#,
         model_id
     )
     .fetch_all(pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|row| Version {
+        quality: row.primary_metric.zip(row.quality),
+        model_version_id: row.model_version_id,
+        version: row.version,
+        framework: row.framework,
+        parameter_count: row.parameter_count,
+        artifact_uri: row.artifact_uri,
+        status: row.status,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+    .collect();
 
     let now = Utc::now();
     let window_start = now - TimeDelta::days(WINDOW_DAYS);
@@ -351,6 +371,7 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
         })
         .collect();
     let reviews = crate::reviews::store::list(pool, None, Some(model_id), 50).await?;
+    let alerts = crate::alerts::store::for_model(pool, model_id, 20).await?;
     Ok(Some(ModelDetail {
         model,
         team_id,
@@ -358,6 +379,7 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
         deployments,
         history,
         reviews,
+        alerts,
     }))
 }
 
