@@ -8,7 +8,7 @@ mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-pub use page::AlertsPage;
+pub use page::{AlertList, AlertsPage};
 pub use server_fns::*;
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};

@@ -47,7 +47,7 @@ pub fn AlertsPage() -> impl IntoView {
                 <section class="card" aria-labelledby="alerts-heading">
                     <h2 id="alerts-heading">"Alerts"</h2>
                     <FormAlert error=action_error(acknowledge)/>
-                    <Loaded resource=alerts children=move |alerts| view! { <AlertList alerts=alerts acknowledge=acknowledge can_acknowledge=is_member/> }/>
+                    <Loaded resource=alerts children=move |alerts| view! { <AlertList alerts=alerts acknowledge=is_member.then_some(acknowledge)/> }/>
                 </section>
                 <section class="card" aria-labelledby="budgets-heading">
                     <h2 id="budgets-heading">"Budgets"</h2>
@@ -70,11 +70,11 @@ pub fn AlertsPage() -> impl IntoView {
     }
 }
 
+/// Alerts with where each was delivered; with `acknowledge`, open ones get the button.
 #[component]
-fn AlertList(
+pub fn AlertList(
     alerts: Vec<AlertView>,
-    acknowledge: ServerAction<AcknowledgeAlert>,
-    can_acknowledge: bool,
+    acknowledge: Option<ServerAction<AcknowledgeAlert>>,
 ) -> impl IntoView {
     if alerts.is_empty() {
         return view! { <p class="muted">"No alerts: spend is within every budget."</p> }
@@ -107,7 +107,7 @@ fn AlertList(
                                 view! { " · " {state} }
                             }).collect_view()}
                         </div>
-                        {(open && can_acknowledge).then(|| view! {
+                        {acknowledge.filter(|_| open).map(|acknowledge| view! {
                             <ActionForm action=acknowledge attr:class="inline-form">
                                 <input type="hidden" name="alert_id" value=id.clone()/>
                                 <button type="submit" class="button small">"Acknowledge"</button>

@@ -380,23 +380,7 @@ fn ModelAlerts(alerts: Vec<crate::alerts::AlertView>) -> impl IntoView {
                     <h2 id="model-alerts-heading">"Alerts"</h2>
                     <a class="small" href="/alerts">"All alerts"</a>
                 </div>
-                <ul class="alert-list">
-                    {alerts
-                        .into_iter()
-                        .map(|alert| {
-                            let open = alert.acknowledged.is_none();
-                            view! {
-                                <li class="alert-item" class:alert-open=open>
-                                    <div class="alert-main">
-                                        <span class="badge" class:badge-warning=open>{alert.kind.label()}</span>
-                                        <span class="alert-message">{alert.message.clone()}</span>
-                                    </div>
-                                    <div class="small muted"><Time time=alert.created_at/></div>
-                                </li>
-                            }
-                        })
-                        .collect_view()}
-                </ul>
+                <crate::alerts::AlertList alerts=alerts acknowledge=None/>
             </section>
         }
     })
