@@ -43,6 +43,19 @@ pub fn format_money(amount: Decimal, currency: &str) -> String {
     format!("{sign}{}.{fraction} {currency}", group_thousands(whole))
 }
 
+/// An amount that may not be known: `—` when it is not.
+pub fn format_money_or_dash(amount: Option<Decimal>, currency: &str) -> String {
+    amount.map_or_else(|| "—".to_owned(), |amount| format_money(amount, currency))
+}
+
+/// A latency in whole milliseconds, `—` when not measured: `42 ms`, `2,426 ms`.
+pub fn format_latency(ms: Option<f64>) -> String {
+    ms.map_or_else(
+        || "—".to_owned(),
+        |ms| format!("{} ms", format_number(ms.round())),
+    )
+}
+
 /// A measured number with at most four decimals and no trailing zeros: 0.9, 12.25, 1,250.
 pub fn format_number(value: f64) -> String {
     if !value.is_finite() {

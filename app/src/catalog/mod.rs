@@ -268,6 +268,20 @@ pub fn format_parameter_count(count: i64) -> String {
     format!("{}{suffix}", text.trim_end_matches(".0"))
 }
 
+/// A quality figure as the catalog shows it: `F1 0.91`, or `—`.
+pub fn format_quality(quality: Option<&(String, f64)>) -> String {
+    quality.map_or_else(
+        || "—".to_owned(),
+        |(metric, value)| {
+            format!(
+                "{} {}",
+                crate::experiments::metric_label(metric),
+                crate::format::format_number(*value)
+            )
+        },
+    )
+}
+
 /// A lead's tier override as typed.
 pub fn parse_override(tier: &str, reason: &str) -> Result<(Option<Tier>, String), AppError> {
     let reason = reason.trim();

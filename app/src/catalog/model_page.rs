@@ -14,7 +14,7 @@ use crate::components::{
     action_error, id_from_route, successes, Field, FieldMessage, FormActions, FormAlert, Loaded,
     Notice, Time, WithUser,
 };
-use crate::format::{format_count, format_money, format_number};
+use crate::format::{format_count, format_latency, format_money, format_money_or_dash};
 use crate::reviews::{PromotionOutcome, RequestPromotion, ReviewState};
 
 #[component]
@@ -76,12 +76,7 @@ fn ModelView(
 ) -> impl IntoView {
     let model = detail.model.clone();
     let currency = model.figures.currency.clone().unwrap_or_default();
-    let money = {
-        let currency = currency.clone();
-        move |value: Option<rust_decimal::Decimal>| {
-            value.map_or_else(|| "—".to_owned(), |v| format_money(v, &currency))
-        }
-    };
+    let money = |value| format_money_or_dash(value, &currency);
     let tier_class = format!("badge tier-badge tier-{}", model.placement.tier.number());
     let is_member = user.can(Role::Member);
     let is_lead = user.can(Role::Lead);
@@ -103,16 +98,13 @@ fn ModelView(
             <div class="card stat">
                 <span class="stat-label">"p95 latency"</span>
                 <span class="stat-value">
-                    {model.figures.p95_ms.map_or_else(|| "—".to_owned(), |v| format!("{} ms", format_number(v.round())))}
+                    {format_latency(model.figures.p95_ms)}
                 </span>
             </div>
             <div class="card stat">
                 <span class="stat-label">"Quality"</span>
                 <span class="stat-value">
-                    {model.quality.clone().map_or_else(
-                        || "—".to_owned(),
-                        |(metric, v)| format!("{} {}", crate::experiments::metric_label(&metric), format_number(v)),
-                    )}
+                    {super::format_quality(model.quality.as_ref())}
                 </span>
             </div>
             <div class="card stat">
@@ -260,10 +252,7 @@ fn Versions(detail: ModelDetail, actions: Actions, can_edit: bool) -> impl IntoV
                                                     {can_promote.then(|| view! { <PromoteForm action=actions.promote model_version_id=promote_id/> })}
                                                 </td>
                                                 <td class="numeric">
-                                                    {v.quality.clone().map_or_else(
-                                                        || "—".to_owned(),
-                                                        |(metric, value)| format!("{} {}", crate::experiments::metric_label(&metric), format_number(value)),
-                                                    )}
+                                                    {super::format_quality(v.quality.as_ref())}
                                                 </td>
                                                 <td>{if v.framework.is_empty() { "—".to_owned() } else { v.framework.clone() }}</td>
                                                 <td class="numeric">{v.parameter_count.map_or_else(|| "—".to_owned(), format_parameter_count)}</td>
@@ -353,8 +342,8 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
                                                 <td>{d.version.clone()}</td>
                                                 <td class="numeric">{format_count(d.requests)}</td>
                                                 <td class="numeric">{d.cost.clone().map_or_else(|| "—".to_owned(), |(v, c)| format_money(v, &c))}</td>
-                                                <td class="numeric">{d.cost_per_1k.map_or_else(|| "—".to_owned(), |v| format_money(v, &currency))}</td>
-                                                <td class="numeric">{d.p95_ms.map_or_else(|| "—".to_owned(), |v| format!("{} ms", format_number(v.round())))}</td>
+                                                <td class="numeric">{format_money_or_dash(d.cost_per_1k, &currency)}</td>
+                                                <td class="numeric">{format_latency(d.p95_ms)}</td>
                                                 <td class="nowrap"><Time time=d.last_seen_at/></td>
                                             </tr>
                                         }
@@ -430,8 +419,8 @@ fn History(detail: ModelDetail, currency: String) -> impl IntoView {
                                             <td class="nowrap">{w.week.format("%Y-%m-%d").to_string()}</td>
                                             <td class="numeric">{format_count(w.requests)}</td>
                                             <td class="numeric">{format_money(w.cost, &currency)}</td>
-                                            <td class="numeric">{w.cost_per_1k.map_or_else(|| "—".to_owned(), |v| format_money(v, &currency))}</td>
-                                            <td class="numeric">{w.p95_ms.map_or_else(|| "—".to_owned(), |v| format!("{} ms", format_number(v.round())))}</td>
+                                            <td class="numeric">{format_money_or_dash(w.cost_per_1k, &currency)}</td>
+                                            <td class="numeric">{format_latency(w.p95_ms)}</td>
                                         </tr>
                                     })
                                     .collect_view()}

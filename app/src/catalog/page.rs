@@ -11,7 +11,7 @@ use crate::components::{
     Loaded, PageHeader, WithUser,
 };
 use crate::experiments::TaskType;
-use crate::format::{format_money, format_number};
+use crate::format::{format_latency, format_money_or_dash};
 
 /// What the catalog is sorted by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -256,19 +256,16 @@ fn ModelTable(models: Vec<CatalogModel>) -> impl IntoView {
                                     </td>
                                     <td>{status_badge(model.status())}</td>
                                     <td class="numeric">
-                                        {model.figures.cost_per_1k.map_or_else(|| "—".to_owned(), |v| format_money(v, &currency))}
+                                        {format_money_or_dash(model.figures.cost_per_1k, &currency)}
                                     </td>
                                     <td class="numeric">
-                                        {model.figures.p95_ms.map_or_else(|| "—".to_owned(), |v| format!("{} ms", format_number(v.round())))}
+                                        {format_latency(model.figures.p95_ms)}
                                     </td>
                                     <td class="numeric">
-                                        {model.quality.clone().map_or_else(
-                                            || "—".to_owned(),
-                                            |(metric, v)| format!("{} {}", crate::experiments::metric_label(&metric), format_number(v)),
-                                        )}
+                                        {super::format_quality(model.quality.as_ref())}
                                     </td>
                                     <td class="numeric">
-                                        {model.figures.monthly_cost.map_or_else(|| "—".to_owned(), |v| format_money(v, &currency))}
+                                        {format_money_or_dash(model.figures.monthly_cost, &currency)}
                                     </td>
                                     <td class="placed-by">{placed}</td>
                                 </tr>
