@@ -3,6 +3,18 @@
 use rust_decimal::Decimal;
 
 /// A count with thousands separators: 1,234,567.
+/// Percent-encodes a query-string value.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub fn format_count(value: i64) -> String {
     let grouped = group_thousands(&value.unsigned_abs().to_string());
     if value < 0 {

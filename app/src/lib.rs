@@ -10,6 +10,7 @@ pub mod bills;
 pub mod cards;
 pub mod catalog;
 pub mod components;
+pub mod drift;
 pub mod error;
 pub mod experiments;
 pub mod fleet;
@@ -17,6 +18,7 @@ pub mod format;
 mod named_enum;
 pub mod overview;
 pub mod prices;
+pub mod reports;
 pub mod reviews;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -37,10 +39,12 @@ use crate::bills::{BillsPage, ExplorerPage, ReconcilePage, RulesPage};
 use crate::cards::CardPage;
 use crate::catalog::{CatalogPage, ModelPage, TierRulesPage};
 use crate::components::{Frame, UserResource, Wordmark};
+use crate::drift::{DeploymentDriftPage, DriftPage};
 use crate::experiments::{ComparePage, ExperimentPage, ExperimentsPage};
 use crate::fleet::{DeploymentPage, FleetPage};
 use crate::overview::OverviewPage;
 use crate::prices::PricesPage;
+use crate::reports::ReportsPage;
 use crate::reviews::ReviewsPage;
 use crate::teams::TeamsPage;
 use crate::tokens::TokensPage;
@@ -95,6 +99,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/bills/rules") view=|| view! { <Frame><RulesPage/></Frame> }/>
                 <Route path=path!("/bills/explorer") view=|| view! { <Frame><ExplorerPage/></Frame> }/>
                 <Route path=path!("/bills/reconciliation") view=|| view! { <Frame><ReconcilePage/></Frame> }/>
+                <Route path=path!("/drift") view=|| view! { <Frame><DriftPage/></Frame> }/>
+                <Route path=path!("/drift/:id") view=|| view! { <Frame><DeploymentDriftPage/></Frame> }/>
+                <Route path=path!("/reports") view=|| view! { <Frame><ReportsPage/></Frame> }/>
                 <Route path=path!("/fleet") view=|| view! { <Frame><FleetPage/></Frame> }/>
                 <Route path=path!("/deployments/:key") view=|| view! { <Frame><DeploymentPage/></Frame> }/>
                 <Route path=path!("/settings") view=|| view! { <Redirect path="/settings/teams"/> }/>

@@ -36,6 +36,29 @@ pub enum Command {
     /// Import cloud bills into the ledger
     #[command(subcommand)]
     Bills(BillsCommand),
+    /// Export reports
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// A quarter's total cost of ownership per model and team, as on the Reports page
+    Tco {
+        /// The quarter, such as 2026-Q3 (default: the current one, to date)
+        #[arg(long, default_value = "")]
+        quarter: String,
+        /// csv, xlsx, html or json
+        #[arg(long, default_value = "csv", value_parser = parse_report_format)]
+        format: crate::reports::Format,
+        /// The file to write
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
+}
+
+fn parse_report_format(text: &str) -> Result<crate::reports::Format, String> {
+    text.parse()
 }
 
 #[derive(Debug, Subcommand)]

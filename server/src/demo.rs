@@ -162,6 +162,12 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     let bill_rows = crate::demo_bills::load(pool)
         .await
         .context("loading the demo bills")?;
+    let drift = crate::demo_drift::load(pool)
+        .await
+        .context("loading the demo drift")?;
+    let entries = crate::demo_reports::load(pool)
+        .await
+        .context("entering the demo's engineering time and value")?;
     let alerts = crate::demo_alerts::load(pool)
         .await
         .context("setting the demo budgets")?;
@@ -169,7 +175,9 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
         "Loaded the demo organization: {} teams, {} people, {} API tokens, {samples} telemetry \
          samples from 5 GPU hosts over three weeks, 2 experiments with {runs} candidate runs, \
          a catalog of {models} models with their cards, three months of AWS and GCP bills \
-         ({bill_rows} rows), and budgets for every team ({alerts} alerts fired).",
+         ({bill_rows} rows), {drift} drift measurements (the recommender drifts while its cost \
+         rises), {entries} TCO entries (engineering time, value delivered), and budgets for every team \
+         ({alerts} alerts fired).",
         TEAMS.len(),
         created_people,
         TOKENS.len()

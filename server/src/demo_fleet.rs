@@ -201,17 +201,37 @@ fn load_factor(ts: DateTime<Utc>) -> f64 {
     }
 }
 
+/// The deployment whose inputs drift in the demo: over its last 8 days it serves fewer requests per
+/// GPU-second (longer candidate lists), so its cost per 1,000 rises while its drift grows.
+pub const DRIFTING: &str = "recsys-two-tower-v4";
+pub const DRIFT_DAYS: i64 = 8;
+
+/// Throughput relative to normal: 1, falling to 0.6 over the drifting deployment's last 8 days.
+pub fn throughput_factor(key: &str, ts: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
+    let into_drift = (ts - (end - TimeDelta::days(DRIFT_DAYS))).num_seconds() as f64
+        / (DRIFT_DAYS * 86_400) as f64;
+    if key == DRIFTING && into_drift > 0.0 {
+        1.0 - 0.4 * into_drift.min(1.0)
+    } else {
+        1.0
+    }
+}
+
 fn sample(
     ts: DateTime<Utc>,
     host_gpu: (&str, usize, &str),
     deployment: &Deployment,
     noise: &mut Noise,
+    end: DateTime<Utc>,
 ) -> Value {
     let (host, index, gpu_model) = host_gpu;
     let utilization = (deployment.peak_utilization * load_factor(ts) * (0.85 + 0.3 * noise.next()))
         .clamp(0.0, 1.0);
     let busy_seconds = utilization * INTERVAL_S as f64;
-    let requests = (busy_seconds * deployment.requests_per_busy_second).round() as i64;
+    let requests = (busy_seconds
+        * deployment.requests_per_busy_second
+        * throughput_factor(deployment.key, ts, end))
+    .round() as i64;
     let idle_watts = if gpu_model == L4 { 16.0 } else { 70.0 };
     let max_watts = match gpu_model {
         H100 => 700.0,
@@ -257,7 +277,13 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
             };
             let mut ts = start;
             while ts < end {
-                pending.push(sample(ts, (host, index, gpu_model), deployment, &mut noise));
+                pending.push(sample(
+                    ts,
+                    (host, index, gpu_model),
+                    deployment,
+                    &mut noise,
+                    end,
+                ));
                 ts += TimeDelta::seconds(INTERVAL_S);
                 if pending.len() == BATCH_SIZE {
                     stored += send(pool, host, std::mem::take(&mut pending)).await?;

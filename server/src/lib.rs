@@ -13,10 +13,13 @@ pub mod demo;
 mod demo_alerts;
 mod demo_bills;
 mod demo_catalog;
+mod demo_drift;
 mod demo_experiments;
 mod demo_fleet;
+mod demo_reports;
 pub mod metrics;
 pub mod middleware;
+pub mod reports;
 pub mod router;
 pub mod serve;
 

@@ -96,5 +96,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Token(command) => commands::token(&pool, command).await,
         Command::Demo(args) => demo::load(&pool, args.password).await,
         Command::Bills(command) => commands::bills(&pool, command).await,
+        Command::Report(pareto_server::cli::ReportCommand::Tco {
+            quarter,
+            format,
+            output,
+        }) => pareto_server::reports::command(&pool, &quarter, format, &output).await,
     }
 }

@@ -43,7 +43,16 @@ pub fn router(state: AppState, config: &Config) -> Router {
             "/charts/models/{id}/{file}",
             get(crate::charts::model_chart),
         )
+        .route(
+            "/charts/drift/quadrant.svg",
+            get(crate::charts::drift::quadrant_chart),
+        )
+        .route(
+            "/charts/drift/deployments/{file}",
+            get(crate::charts::drift::deployment_chart),
+        )
         .route("/cards/{id}/README.md", get(crate::cards::export))
+        .route("/reports/{file}", get(crate::reports::download))
         .route("/bills/export.csv", get(crate::bills::export))
         .route("/charts/bills/spend.svg", get(crate::charts::bill_chart))
         .leptos_routes_with_context(&state, routes, context.clone(), {

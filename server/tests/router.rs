@@ -80,7 +80,7 @@ async fn each_role_can_do_exactly_what_it_should(pool: PgPool) {
             (
                 "overview",
                 Role::Viewer,
-                call::<app::overview::LoadOverview>(&router, cookie, &[])
+                call::<app::overview::LoadDashboard>(&router, cookie, &[])
                     .await
                     .status,
             ),

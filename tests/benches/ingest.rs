@@ -1,6 +1,8 @@
 //! `make bench`: telemetry ingest through HTTP against raw `COPY` of the same rows into the same
-//! table, in one run on one generated data set; then the deployment page's query over
-//! 10,000,000 samples. Sizes: BENCH_INGEST_SAMPLES (500,000), BENCH_CHART_SAMPLES (10,000,000).
+//! table, in one run on one generated data set; then, over 10,000,000 samples, the deployment
+//! page's query, the overview and drift-versus-cost figures beside their whole pages rendered by the
+//! real server, and the quarter's TCO figures beside the XLSX export written by `pareto report tco`.
+//! Sizes: BENCH_INGEST_SAMPLES (500,000), BENCH_CHART_SAMPLES (10,000,000).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use pareto_tests::{pareto, text, Server, TestDb};
@@ -303,7 +305,158 @@ async fn main() {
             percentile(&times, 0.95).as_secs_f64() * 1000.0
         );
     }
+    dashboards(&db, &pool, &server, end).await;
     drop(server);
     pool.close().await;
     db.drop().await;
+}
+
+fn report(label: &str, times: &mut [Duration]) {
+    times.sort();
+    println!(
+        "  {label:<34} p50 {:>6.1} ms   p95 {:>6.1} ms",
+        percentile(times, 0.5).as_secs_f64() * 1000.0,
+        percentile(times, 0.95).as_secs_f64() * 1000.0
+    );
+}
+
+/// The overview and drift pages (figures alone, then the page through HTTP) and the TCO export,
+/// over the telemetry above and 90 days of hourly drift for 4 features of every deployment.
+async fn dashboards(db: &TestDb, pool: &sqlx::PgPool, server: &Server, end: DateTime<Utc>) {
+    let started = Instant::now();
+    let batch_id = uuid::Uuid::new_v4();
+    sqlx::query(
+        "insert into drift_batch (batch_id, content_hash, measurement_count) values ($1, '\\x00', 0)",
+    )
+    .bind(batch_id)
+    .execute(pool)
+    .await
+    .expect("drift batch");
+    sqlx::query(
+        "insert into drift_measurement (deployment_id, batch_id, ts, kind, metric, feature, value)
+         select d.deployment_id, $1, $2::timestamptz - make_interval(hours => h), 'data', 'psi',
+                'feature_' || f, ((h * 7 + f) % 40) / 100.0
+           from deployment d, generate_series(0, 2159) as h, generate_series(0, 3) as f",
+    )
+    .bind(batch_id)
+    .bind(end)
+    .execute(pool)
+    .await
+    .expect("drift measurements");
+    sqlx::query("analyze").execute(pool).await.expect("analyze");
+    let measurements = db.scalar("select count(*) from drift_measurement").await;
+    println!();
+    println!(
+        "generated {measurements} drift measurements in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let actor = app::audit::Actor::System;
+    let user = app::users::NewUser::parse(
+        "bench@example.com",
+        "Bench",
+        "correct horse battery",
+        None,
+        "viewer",
+    )
+    .expect("user");
+    let user_id = app::users::store::create(pool, &actor, user)
+        .await
+        .expect("user")
+        .user_id;
+    let session = app::auth::session::create(
+        pool,
+        &app::state::AuthSettings::default(),
+        user_id,
+        "bench",
+        "127.0.0.1",
+    )
+    .await
+    .expect("session");
+    let http = pareto_tests::client();
+    let now = Utc::now();
+    let (mut overview, mut overview_page, mut drift, mut drift_page) =
+        (vec![], vec![], vec![], vec![]);
+    for round in 0..45 {
+        let t = Instant::now();
+        let dashboard = app::overview::store::dashboard(pool, now)
+            .await
+            .expect("overview");
+        let overview_time = t.elapsed();
+        assert!(
+            !dashboard.idle.is_empty()
+                || !dashboard.movers.is_empty()
+                || dashboard.recent.is_empty()
+        );
+        let t = Instant::now();
+        let rows = app::drift::store::rows(pool, now - TimeDelta::days(30), now)
+            .await
+            .expect("drift");
+        let drift_time = t.elapsed();
+        assert_eq!(rows.len(), DEPLOYMENTS);
+        let mut page_times = Vec::new();
+        for (path, marker) in [
+            ("/", "Spend against budget"),
+            ("/drift", "Cost against drift"),
+        ] {
+            let t = Instant::now();
+            let body = http
+                .get(server.url(path))
+                .header("cookie", format!("pareto_session={session}"))
+                .send()
+                .await
+                .expect("page")
+                .text()
+                .await
+                .expect("body");
+            page_times.push(t.elapsed());
+            assert!(body.contains(marker), "the whole page {path} came back");
+        }
+        // The first rounds warm the caches and the connection pool.
+        if round >= 5 {
+            overview.push(overview_time);
+            drift.push(drift_time);
+            overview_page.push(page_times[0]);
+            drift_page.push(page_times[1]);
+        }
+    }
+    println!("overview and drift over the data above (target: page p95 under 100 ms)");
+    report("overview figures", &mut overview);
+    report("overview page (HTTP)", &mut overview_page);
+    report("drift-versus-cost figures, 30 days", &mut drift);
+    report("drift-versus-cost page (HTTP)", &mut drift_page);
+
+    let quarter = app::reports::Quarter::containing(now);
+    let (mut figures, mut xlsx) = (vec![], vec![]);
+    let output = std::env::temp_dir().join(format!("pareto-bench-{}.xlsx", std::process::id()));
+    for _ in 0..5 {
+        let t = Instant::now();
+        let tco = app::reports::store::tco(pool, quarter, now)
+            .await
+            .expect("tco");
+        figures.push(t.elapsed());
+        assert!(tco.total() > rust_decimal::Decimal::ZERO);
+        let t = Instant::now();
+        let written = pareto(
+            db,
+            &[
+                "report",
+                "tco",
+                "--quarter",
+                &quarter.to_string(),
+                "--format",
+                "xlsx",
+                "--output",
+                output.to_str().expect("path"),
+            ],
+            "",
+        );
+        xlsx.push(t.elapsed());
+        assert!(written.status.success(), "{}", text(&written.stderr));
+    }
+    let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_file(&output);
+    println!("quarterly TCO of {quarter} (target: XLSX under 2 s; {size} bytes)");
+    report("TCO figures", &mut figures);
+    report("XLSX by `pareto report tco`", &mut xlsx);
 }

@@ -36,6 +36,7 @@ named_enum!(
         BudgetThreshold = "budget_threshold", "budget threshold", [];
         BudgetForecast = "budget_forecast", "month-end forecast", [];
         CostRise = "cost_rise", "cost per 1,000 rising", [];
+        Drift = "drift", "drift past its alert level", [];
     }
 );
 

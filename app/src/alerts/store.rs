@@ -311,6 +311,50 @@ pub async fn evaluate(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::
         }
     }
     fired += cost_rises(pool, now).await?;
+    fired += drifting(pool, now).await?;
+    Ok(fired)
+}
+
+/// Deployments whose drift is past an alert level: one alert per deployment and week.
+async fn drifting(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    let week_start =
+        (now - TimeDelta::days(i64::from(now.weekday().num_days_from_monday()))).date_naive();
+    let keys: HashMap<Uuid, String> = sqlx::query!("select deployment_id, key from deployment")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|row| (row.deployment_id, row.key))
+        .collect();
+    let mut fired = 0;
+    for (deployment_id, (state, findings)) in crate::drift::store::states(pool, now).await? {
+        if state != crate::drift::DriftState::Drifting {
+            continue;
+        }
+        let key = keys.get(&deployment_id).cloned().unwrap_or_default();
+        let worst: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.state == crate::drift::DriftState::Drifting)
+            .map(|f| f.text.as_str())
+            .collect();
+        let message = format!("{key} is drifting: {}", worst.join("; "));
+        let detail = json!({ "deployment": key, "findings": worst });
+        if fire(
+            pool,
+            NewAlert {
+                kind: AlertKind::Drift,
+                budget_id: None,
+                deployment_id: Some(deployment_id),
+                period_start: week_start,
+                threshold: 0,
+                message,
+                detail,
+            },
+        )
+        .await?
+        {
+            fired += 1;
+        }
+    }
     Ok(fired)
 }
 

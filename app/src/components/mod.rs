@@ -85,7 +85,9 @@ pub fn Frame(children: Children) -> impl IntoView {
                                         <A href="/alerts">"Alerts" <NavCount counts=counts pick=|c| c.open_alerts what="open"/></A>
                                         <A href="/experiments">"Experiments"</A>
                                         <A href="/fleet">"Fleet"</A>
+                                        <A href="/drift">"Drift"</A>
                                         <A href="/bills">"Bills"</A>
+                                        <A href="/reports">"Reports"</A>
                                         <A href="/settings">"Settings"</A>
                                     </nav>
                                     <div class="usermenu">

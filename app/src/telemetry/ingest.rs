@@ -45,10 +45,27 @@ pub struct Batch {
     pub samples: Vec<Sample>,
 }
 
-struct Errors(Vec<FieldError>, usize);
+/// Field errors as they are found: the first `MAX_REPORTED_ERRORS`, and how many in all.
+pub(crate) struct Errors(pub(crate) Vec<FieldError>, pub(crate) usize);
 
 impl Errors {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    /// The reported errors, with a last line counting those left out.
+    pub(crate) fn finish(self) -> Vec<FieldError> {
+        let Errors(mut reported, total) = self;
+        if total > reported.len() {
+            reported.push(FieldError {
+                field: String::new(),
+                message: format!("{} more problems not listed", total - reported.len()),
+            });
+        }
+        reported
+    }
+
+    pub(crate) fn new() -> Self {
+        Errors(Vec::new(), 0)
+    }
+
+    pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.1 += 1;
         if self.0.len() < MAX_REPORTED_ERRORS {
             self.0.push(FieldError {
@@ -75,7 +92,12 @@ const SAMPLE_FIELDS: &[&str] = &[
 ];
 const LATENCY_FIELDS: &[&str] = &["p50", "p95", "p99"];
 
-fn unknown_fields(object: &Map<String, Value>, known: &[&str], path: &str, errors: &mut Errors) {
+pub(crate) fn unknown_fields(
+    object: &Map<String, Value>,
+    known: &[&str],
+    path: &str,
+    errors: &mut Errors,
+) {
     for key in object.keys().filter(|key| !known.contains(&key.as_str())) {
         let at = if path.is_empty() {
             key.clone()
@@ -89,7 +111,7 @@ fn unknown_fields(object: &Map<String, Value>, known: &[&str], path: &str, error
     }
 }
 
-fn text(
+pub(crate) fn text(
     object: &Map<String, Value>,
     key: &str,
     path: &str,
@@ -113,7 +135,7 @@ fn text(
 }
 
 /// A finite number within `min..=max` (`max` None: unbounded).
-fn number(
+pub(crate) fn number(
     object: &Map<String, Value>,
     key: &str,
     path: &str,
@@ -140,7 +162,7 @@ fn number(
     None
 }
 
-fn integer(
+pub(crate) fn integer(
     object: &Map<String, Value>,
     key: &str,
     path: &str,
@@ -188,14 +210,14 @@ fn latency(value: Option<&Value>, path: &str, errors: &mut Errors) -> Option<Lat
     })
 }
 
-fn sample(value: &Value, index: usize, now: DateTime<Utc>, errors: &mut Errors) -> Option<Sample> {
-    let path = format!("samples[{index}].");
-    let Value::Object(object) = value else {
-        errors.add(format!("samples[{index}]"), "must be an object");
-        return None;
-    };
-    unknown_fields(object, SAMPLE_FIELDS, &format!("samples[{index}]"), errors);
-    let ts = match object.get("ts") {
+/// `ts`: an RFC 3339 time no more than `MAX_FUTURE_SKEW` ahead of `now`.
+pub(crate) fn timestamp(
+    object: &Map<String, Value>,
+    path: &str,
+    now: DateTime<Utc>,
+    errors: &mut Errors,
+) -> Option<DateTime<Utc>> {
+    match object.get("ts") {
         None | Some(Value::Null) => {
             errors.add(format!("{path}ts"), "required");
             None
@@ -221,7 +243,17 @@ fn sample(value: &Value, index: usize, now: DateTime<Utc>, errors: &mut Errors) 
             errors.add(format!("{path}ts"), "must be an RFC 3339 timestamp string");
             None
         }
+    }
+}
+
+fn sample(value: &Value, index: usize, now: DateTime<Utc>, errors: &mut Errors) -> Option<Sample> {
+    let path = format!("samples[{index}].");
+    let Value::Object(object) = value else {
+        errors.add(format!("samples[{index}]"), "must be an object");
+        return None;
     };
+    unknown_fields(object, SAMPLE_FIELDS, &format!("samples[{index}]"), errors);
+    let ts = timestamp(object, &path, now, errors);
     let deployment = text(object, "deployment", &path, 200, errors);
     let gpu_uuid = text(object, "gpu_uuid", &path, 100, errors);
     let gpu_index = integer(object, "gpu_index", &path, 1024, errors);
@@ -253,17 +285,9 @@ fn sample(value: &Value, index: usize, now: DateTime<Utc>, errors: &mut Errors) 
     })
 }
 
-/// Checks a whole batch and returns it, or every problem found (at most 100, then a count).
-pub fn parse_batch(value: &Value, now: DateTime<Utc>) -> Result<Batch, Vec<FieldError>> {
-    let mut errors = Errors(Vec::new(), 0);
-    let Value::Object(object) = value else {
-        return Err(vec![FieldError {
-            field: String::new(),
-            message: "the body must be a JSON object with batch_id, host and samples".into(),
-        }]);
-    };
-    unknown_fields(object, BATCH_FIELDS, "", &mut errors);
-    let batch_id = match object.get("batch_id") {
+/// `batch_id`: the UUID the sender chose for this batch.
+pub(crate) fn batch_id(object: &Map<String, Value>, errors: &mut Errors) -> Option<Uuid> {
+    match object.get("batch_id") {
         Some(Value::String(text)) => match Uuid::parse_str(text) {
             Ok(id) => Some(id),
             Err(_) => {
@@ -282,7 +306,20 @@ pub fn parse_batch(value: &Value, now: DateTime<Utc>) -> Result<Batch, Vec<Field
             errors.add("batch_id", "must be a UUID string");
             None
         }
+    }
+}
+
+/// Checks a whole batch and returns it, or every problem found (at most 100, then a count).
+pub fn parse_batch(value: &Value, now: DateTime<Utc>) -> Result<Batch, Vec<FieldError>> {
+    let mut errors = Errors::new();
+    let Value::Object(object) = value else {
+        return Err(vec![FieldError {
+            field: String::new(),
+            message: "the body must be a JSON object with batch_id, host and samples".into(),
+        }]);
     };
+    unknown_fields(object, BATCH_FIELDS, "", &mut errors);
+    let batch_id = batch_id(object, &mut errors);
     let host = text(object, "host", "", 253, &mut errors);
     let samples = match object.get("samples") {
         Some(Value::Array(items)) if items.is_empty() => {
@@ -313,13 +350,7 @@ pub fn parse_batch(value: &Value, now: DateTime<Utc>) -> Result<Batch, Vec<Field
             Vec::new()
         }
     };
-    let Errors(mut reported, total) = errors;
-    if total > reported.len() {
-        reported.push(FieldError {
-            field: String::new(),
-            message: format!("{} more problems not listed", total - reported.len()),
-        });
-    }
+    let reported = errors.finish();
     match (batch_id, host) {
         (Some(batch_id), Some(host)) if reported.is_empty() => Ok(Batch {
             batch_id,

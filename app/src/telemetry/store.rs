@@ -144,7 +144,7 @@ fn latest_by_deployment(samples: &[Sample]) -> BTreeMap<&str, DateTime<Utc>> {
 
 /// The id of every deployment key in the batch, and whether it is new. A key seen before is only
 /// read, not locked; `mark_seen` moves its last-seen time at the end of the transaction.
-async fn register_deployments(
+pub(crate) async fn register_deployments(
     tx: &mut sqlx::PgConnection,
     latest: &BTreeMap<&str, DateTime<Utc>>,
 ) -> Result<BTreeMap<String, (Uuid, bool)>, sqlx::Error> {

@@ -1,6 +1,7 @@
 //! The versioned JSON API for agents, pipelines and scripts: `/api/v1`, bearer tokens, problem+json.
 
 pub mod auth;
+mod drift;
 pub mod error;
 mod experiments;
 pub mod json;
@@ -32,13 +33,18 @@ pub fn router(body_limit_bytes: usize, ingest_concurrency: usize) -> Router<AppS
         .concurrency_limit(ingest_concurrency);
     Router::new()
         .route("/whoami", get(whoami::get))
-        .route("/telemetry", post(telemetry::post).route_layer(shed_load))
+        .route(
+            "/telemetry",
+            post(telemetry::post).route_layer(shed_load.clone()),
+        )
+        .route("/drift", post(drift::post).route_layer(shed_load))
         .route("/experiments", post(experiments::create))
         .route("/experiments/{id}", get(experiments::get))
         .route("/experiments/{id}/runs", post(experiments::add_runs))
         .route("/model-versions/{id}/promotion", post(models::promote))
         .route("/model-versions/{id}/review", get(models::review))
         .route("/bills/export", get(crate::bills::api_export))
+        .route("/reports/tco", get(crate::reports::api))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
         .layer(RequestDecompressionLayer::new())
         .layer(DefaultBodyLimit::max(body_limit_bytes))

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::auth::ApiCaller;
 use super::error::{ApiError, InvalidField};
@@ -16,22 +17,20 @@ use app::telemetry::ingest::{parse_body, BodyError};
 use app::telemetry::store::{self, IngestError, Outcome};
 use app::tokens::Scope;
 
-#[tracing::instrument(skip_all, fields(batch_id, samples))]
-pub async fn post(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Scope::Ingest)?;
-    let bytes = body.map_err(|rejection| {
+/// The body of an ingest request, or 413 / 400.
+pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
         } else {
             ApiError::BadRequest(rejection.body_text())
         }
-    })?;
+    })
+}
 
-    let batch = parse_body(&bytes, Utc::now()).map_err(|error| match error {
+/// A body that is not a batch: 400 for bad JSON, 422 with every bad field.
+pub fn body_error(error: BodyError) -> ApiError {
+    match error {
         BodyError::Json(message) => ApiError::BadRequest(message),
         BodyError::Invalid(errors) => ApiError::Validation(
             errors
@@ -42,7 +41,52 @@ pub async fn post(
                 })
                 .collect(),
         ),
-    })?;
+    }
+}
+
+/// 202 with what was stored, 200 for a repeated batch, 409 for a batch id reused with other content.
+pub fn ingest_answer(
+    batch_id: Uuid,
+    outcome: Result<Outcome, IngestError>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    match outcome {
+        Ok(Outcome::Stored {
+            samples,
+            new_deployments,
+        }) => {
+            if !new_deployments.is_empty() {
+                tracing::info!(?new_deployments, "new deployments are waiting to be linked to a model");
+            }
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({
+                    "batch_id": batch_id,
+                    "accepted": samples,
+                    "duplicate": false,
+                    "new_deployments": new_deployments,
+                })),
+            ))
+        }
+        Ok(Outcome::Duplicate) => Ok((
+            StatusCode::OK,
+            Json(json!({ "batch_id": batch_id, "accepted": 0, "duplicate": true })),
+        )),
+        Err(IngestError::Conflict(batch_id)) => Err(ApiError::Conflict(format!(
+            "batch {batch_id} was already stored with different content; a new batch needs a new batch_id"
+        ))),
+        Err(IngestError::Database(error)) => Err(error.into()),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(batch_id, samples))]
+pub async fn post(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Scope::Ingest)?;
+    let bytes = body_bytes(body)?;
+    let batch = parse_body(&bytes, Utc::now()).map_err(body_error)?;
     let span = tracing::Span::current();
     span.record("batch_id", tracing::field::display(batch.batch_id));
     span.record("samples", batch.samples.len());
@@ -55,28 +99,5 @@ pub async fn post(
         Some(caller.0.api_token_id),
     )
     .await;
-    match outcome {
-        Ok(Outcome::Stored { samples, new_deployments }) => {
-            if !new_deployments.is_empty() {
-                tracing::info!(?new_deployments, "new deployments are waiting to be linked to a model");
-            }
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(json!({
-                    "batch_id": batch.batch_id,
-                    "accepted": samples,
-                    "duplicate": false,
-                    "new_deployments": new_deployments,
-                })),
-            ))
-        }
-        Ok(Outcome::Duplicate) => Ok((
-            StatusCode::OK,
-            Json(json!({ "batch_id": batch.batch_id, "accepted": 0, "duplicate": true })),
-        )),
-        Err(IngestError::Conflict(batch_id)) => Err(ApiError::Conflict(format!(
-            "batch {batch_id} was already stored with different content; a new batch needs a new batch_id"
-        ))),
-        Err(IngestError::Database(error)) => Err(error.into()),
-    }
+    ingest_answer(batch.batch_id, outcome)
 }

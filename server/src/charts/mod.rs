@@ -1,6 +1,8 @@
 //! Server-rendered SVG charts (plotters). Each chart is drawn once per colour scheme; the page picks
 //! the one matching the reader's `prefers-color-scheme` with `<picture>`.
 
+pub mod drift;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,15 +24,15 @@ pub enum Theme {
     Dark,
 }
 
-struct Palette {
-    text: RGBColor,
-    grid: RGBColor,
-    axis: RGBColor,
-    series: RGBColor,
+pub(crate) struct Palette {
+    pub(crate) text: RGBColor,
+    pub(crate) grid: RGBColor,
+    pub(crate) axis: RGBColor,
+    pub(crate) series: RGBColor,
 }
 
 impl Theme {
-    fn palette(self) -> Palette {
+    pub(crate) fn palette(self) -> Palette {
         match self {
             Theme::Light => Palette {
                 text: RGBColor(0x5b, 0x66, 0x75),
@@ -136,7 +138,7 @@ pub struct ChartQuery {
     theme: Theme,
 }
 
-fn money(value: f64) -> String {
+pub(crate) fn money(value: f64) -> String {
     if value >= 100.0 {
         format!("{value:.0}")
     } else if value >= 1.0 {
@@ -415,7 +417,7 @@ pub struct FrontierQuery {
 }
 
 /// Logs why a chart failed; the reader gets a plain 500.
-fn chart_failed(what: &str, error: &dyn std::fmt::Display) -> Response {
+pub(crate) fn chart_failed(what: &str, error: &dyn std::fmt::Display) -> Response {
     tracing::error!(%error, "{what}");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -424,7 +426,7 @@ fn chart_failed(what: &str, error: &dyn std::fmt::Display) -> Response {
         .into_response()
 }
 
-fn svg_response(svg: Result<String, String>) -> Response {
+pub(crate) fn svg_response(svg: Result<String, String>) -> Response {
     match svg {
         Ok(svg) => (
             [
@@ -554,7 +556,7 @@ mod tests {
 }
 
 /// Colours for stacked series, distinguishable in light and dark.
-const STACK_LIGHT: [RGBColor; 8] = [
+pub(crate) const STACK_LIGHT: [RGBColor; 8] = [
     RGBColor(0x1f, 0x5f, 0x8b),
     RGBColor(0xd9, 0x7b, 0x29),
     RGBColor(0x3a, 0x8d, 0x5c),
@@ -564,7 +566,7 @@ const STACK_LIGHT: [RGBColor; 8] = [
     RGBColor(0xb5, 0x9a, 0x2a),
     RGBColor(0x8a, 0x93, 0x9e),
 ];
-const STACK_DARK: [RGBColor; 8] = [
+pub(crate) const STACK_DARK: [RGBColor; 8] = [
     RGBColor(0x5a, 0xa5, 0xda),
     RGBColor(0xf0, 0x9a, 0x4e),
     RGBColor(0x62, 0xc0, 0x88),
@@ -575,9 +577,10 @@ const STACK_DARK: [RGBColor; 8] = [
     RGBColor(0x8a, 0x93, 0x9e),
 ];
 
-/// Stacked bars, one per month, one colour per group, with the legend on the right.
+/// Stacked bars, one per column (a month, a team), one colour per group, with the legend on the
+/// right; `columns` are the labels shown under the bars.
 pub fn stacked_bars(
-    months: &[String],
+    columns: &[String],
     groups: &[app::bills::explore::GroupRow],
     currency: &str,
     theme: Theme,
@@ -588,7 +591,7 @@ pub fn stacked_bars(
         Theme::Dark => STACK_DARK,
     };
     let value = |d: &rust_decimal::Decimal| d.to_f64().unwrap_or(0.0).max(0.0);
-    let max = (0..months.len())
+    let max = (0..columns.len())
         .map(|m| groups.iter().map(|g| value(&g.amounts[m])).sum::<f64>())
         .fold(0.0_f64, f64::max);
     let top = if max > 0.0 { max * 1.1 } else { 1.0 };
@@ -601,21 +604,15 @@ pub fn stacked_bars(
             .margin_right(8)
             .x_label_area_size(32)
             .y_label_area_size(84)
-            .build_cartesian_2d(-0.5..(months.len() as f64 - 0.5), 0.0..top)
+            .build_cartesian_2d(-0.5..(columns.len() as f64 - 0.5), 0.0..top)
             .map_err(|e| e.to_string())?;
         let label_font = ("sans-serif", 15).into_font().color(&palette.text);
-        let month_label = |x: &f64| {
+        let column_label = |x: &f64| {
             let index = x.round();
             if (x - index).abs() > 0.01 || index < 0.0 {
                 return String::new();
             }
-            months
-                .get(index as usize)
-                .and_then(|m| {
-                    chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok()
-                })
-                .map(|d| d.format("%b %Y").to_string())
-                .unwrap_or_default()
+            columns.get(index as usize).cloned().unwrap_or_default()
         };
         chart
             .configure_mesh()
@@ -627,12 +624,12 @@ pub fn stacked_bars(
             .axis_desc_style(label_font.clone())
             .y_desc(currency)
             .y_labels(5)
-            .x_labels(months.len().max(1))
-            .x_label_formatter(&month_label)
+            .x_labels(columns.len().max(1))
+            .x_label_formatter(&column_label)
             .y_label_formatter(&|y: &f64| if *y == 0.0 { "0".into() } else { money(*y) })
             .draw()
             .map_err(|e| e.to_string())?;
-        for m in 0..months.len() {
+        for m in 0..columns.len() {
             let x = m as f64;
             let mut base = 0.0;
             for (g, group) in groups.iter().enumerate() {
@@ -700,10 +697,14 @@ pub async fn bill_chart(
         Some(block) => (block.chart_groups(), block.currency.clone()),
         None => (Vec::new(), query.currency.unwrap_or_default()),
     };
-    svg_response(stacked_bars(
-        &explorer.months,
-        &groups,
-        &currency,
-        query.theme,
-    ))
+    let months: Vec<String> = explorer
+        .months
+        .iter()
+        .map(|m| {
+            chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+                .map(|d| d.format("%b %Y").to_string())
+                .unwrap_or_else(|_| m.clone())
+        })
+        .collect();
+    svg_response(stacked_bars(&months, &groups, &currency, query.theme))
 }
