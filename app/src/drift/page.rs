@@ -83,7 +83,7 @@ pub fn RangePicker(choice: RwSignal<RangeChoice>) -> impl IntoView {
                 }>
                     <label>"From " <input type="date" name="from" required=true on:input=move |ev| from.set(event_target_value(&ev))/></label>
                     <label>"To " <input type="date" name="to" required=true on:input=move |ev| to.set(event_target_value(&ev))/></label>
-                    <button type="submit" class="button ghost">"Show"</button>
+                    <button type="submit" class="button small">"Show"</button>
                 </form>
             </Show>
         </div>
@@ -100,7 +100,8 @@ pub fn state_badge(state: DriftState) -> impl IntoView {
     view! { <span class=class>{state.label()}</span> }
 }
 
-fn change(pct: Option<f64>) -> String {
+/// A change in percent as people read it: "+29%", "-4%", "steady" under half a percent.
+pub fn change(pct: Option<f64>) -> String {
     match pct {
         Some(pct) if pct.abs() < 0.5 => "steady".into(),
         Some(pct) => format!("{}{pct:.0}%", if pct > 0.0 { "+" } else { "" }),
@@ -316,7 +317,7 @@ fn DeploymentDriftView(
             " · " <a href=format!("/deployments/{}", url_encode(&row.key))>"Fleet page"</a>
         </p>
         <RangePicker choice=choice/>
-        <div class="stats">
+        <div class="stats dashboard-stats">
             <div class="stat card"><span class="stat-value">{state_badge(row.state)}</span><span class="stat-label">"drift state"</span></div>
             <div class="stat card"><span class="stat-value">{format_money_or_dash(row.per_1k, &currency)}</span><span class="stat-label">{format!("per 1,000 requests · {}", change(row.per_1k_change_pct))}</span></div>
             <div class="stat card"><span class="stat-value">{format_money_or_dash(row.monthly, &currency)}</span><span class="stat-label">"a month at this range's rate"</span></div>

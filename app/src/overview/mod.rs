@@ -180,7 +180,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             </a>
         </div>
         <div class="dashboard-grid">
-            <Panel title="Spend against budget" href="/alerts" link="Budgets and alerts">
+            <Panel title="Spend against budget" href="/alerts" link="Alerts">
                 {if data.budgets.is_empty() {
                     view! { <p class="muted">"No budgets yet. Leads set them on the Alerts page."</p> }.into_any()
                 } else {
@@ -206,7 +206,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                     }.into_any()
                 }}
             </Panel>
-            <Panel title="Drifting deployments" href="/drift" link="Drift versus cost">
+            <Panel title="Drifting deployments" href="/drift" link="Drift">
                 {if data.drifting.is_empty() {
                     view! { <p class="muted">"No deployment is past a drift threshold."</p> }.into_any()
                 } else {
@@ -228,15 +228,15 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                     }.into_any()
                 }}
             </Panel>
-            <Panel title="Top movers" href="/fleet" link="Fleet">
+            <Panel title="Top movers" href="/drift" link="Drift">
                 {if data.movers.is_empty() {
-                    view! { <p class="muted">"Not enough telemetry to compare this week with last."</p> }.into_any()
+                    view! { <p class="muted">"Not enough priced telemetry to compare this week with last."</p> }.into_any()
                 } else {
                     view! {
                         <ul class="row-list">
                             {data.movers.iter().take(PANEL_ROWS).map(|r| {
                                 let pct = r.per_1k_change_pct.unwrap_or_default();
-                                let (rising, falling) = (pct > 0.0, pct < 0.0);
+                                let (rising, falling) = (pct >= 0.5, pct <= -0.5);
                                 let currency = r.currency.clone().unwrap_or_default();
                                 view! {
                                     <li>
@@ -244,7 +244,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                                             <a class="strong" href=format!("/drift/{}", r.deployment_id)>{r.key.clone()}</a>
                                             <div class="muted small">{format!("{} per 1,000 requests", format_money_or_dash(r.per_1k, &currency))}</div>
                                         </div>
-                                        <span class="row-end strong" class:up=rising class:down=falling>{format!("{}{pct:.0}%", if pct > 0.0 { "+" } else { "" })}</span>
+                                        <span class="row-end strong" class:up=rising class:down=falling>{crate::drift::page::change(Some(pct))}</span>
                                     </li>
                                 }
                             }).collect_view()}

@@ -87,7 +87,7 @@ pub async fn dashboard(pool: &PgPool, now: DateTime<Utc>) -> Result<Dashboard, s
     let rows = crate::drift::store::rows(pool, now - TimeDelta::days(14), now).await?;
     let mut movers: Vec<_> = rows
         .iter()
-        .filter(|r| r.per_1k_change_pct.is_some_and(|p| p.abs() >= 1.0))
+        .filter(|r| r.per_1k_change_pct.is_some())
         .cloned()
         .collect();
     movers.sort_by(|a, b| {

@@ -62,7 +62,7 @@ fn TcoView(
         .iter()
         .map(|(format, label)| {
             let href = format!("/reports/tco.{format}?quarter={shown}");
-            view! { <a class="button ghost small" href=href download=(*format != "html").then_some("")>{*label}</a> }
+            view! { <a class="button small" href=href download=(*format != "html").then_some("")>{*label}</a> }
         })
         .collect_view();
     let summary = [

@@ -145,7 +145,8 @@ pub fn quadrant_svg(rows: &[DriftRow], range_label: &str, theme: Theme) -> Resul
         let (left, right) = (low * 1.08, high / 1.08);
         for (i, label) in QUADRANTS.iter().enumerate() {
             let x = if i % 2 == 0 { left } else { right };
-            let y = if i < 2 { 0.06 * top } else { 0.94 * top };
+            // Healthy corners just under the alert line, where few points sit; drifting at the top.
+            let y = if i < 2 { 0.9 } else { 0.95 * top };
             let (px, py) = chart.backend_coord(&(x, y));
             let anchor = if i % 2 == 0 { "start" } else { "end" };
             marks.push_str(&format!(
@@ -172,13 +173,21 @@ pub fn quadrant_svg(rows: &[DriftRow], range_label: &str, theme: Theme) -> Resul
                     .map(|f| format!(" ({})", f.text))
                     .unwrap_or_default()
             );
+            // Only the deployments that need a look are named; every point has its name on hover.
+            let label = if matches!(row.state, DriftState::Drifting | DriftState::Warning) {
+                format!(
+                    r#"<text x="{}" y="{}" font-family="sans-serif" font-size="12" fill="{}">{}</text>"#,
+                    px + 10,
+                    py + 4,
+                    hex(palette.text),
+                    xml_escape(&row.key)
+                )
+            } else {
+                String::new()
+            };
             marks.push_str(&format!(
-                r#"<a href="{href}" target="_top"><title>{}</title><circle cx="{px}" cy="{py}" r="7" fill="{color}" fill-opacity="0.85" stroke="{color}" stroke-width="2"/><text x="{}" y="{}" font-family="sans-serif" font-size="12" fill="{}">{}</text></a>"#,
+                r#"<a href="{href}" target="_top"><title>{}</title><circle cx="{px}" cy="{py}" r="7" fill="{color}" fill-opacity="0.85" stroke="{color}" stroke-width="2"/>{label}</a>"#,
                 xml_escape(&what),
-                px + 10,
-                py + 4,
-                hex(palette.text),
-                xml_escape(&row.key)
             ));
         }
         root.present().map_err(|e| e.to_string())?;
@@ -188,12 +197,31 @@ pub fn quadrant_svg(rows: &[DriftRow], range_label: &str, theme: Theme) -> Resul
         points.len(),
         money(split)
     );
+    // Embedded as a document, the chart says which scheme it is drawn for, so that the browser
+    // does not paint a light backdrop behind the dark one.
+    let scheme = match theme {
+        Theme::Light => "light",
+        Theme::Dark => "dark",
+    };
+    let svg = svg.replacen(
+        "<svg ",
+        &format!("<svg style=\"color-scheme: {scheme}\" "),
+        1,
+    );
     Ok(annotate(
         svg,
         "Drift versus cost across deployments",
         &description,
         &marks,
     ))
+}
+
+/// What a line across the drift chart marks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Experiment,
+    Warn,
+    Alert,
 }
 
 /// One deployment's drift series (left axis, with its levels) and cost per 1,000 (right axis).
@@ -203,8 +231,10 @@ pub struct OverTime<'a> {
     pub drift: &'a [SeriesPoint],
     pub cost: &'a [SeriesPoint],
     pub currency: &'a str,
-    /// (label, value) lines drawn across: warning and alert levels, the experiment's figure.
-    pub levels: Vec<(String, f64, bool)>,
+    /// Lines drawn across: warning and alert levels, the experiment's figure.
+    pub levels: Vec<(String, f64, Level)>,
+    /// Draw the left axis around the values rather than from 0 (performance metrics).
+    pub zoom: bool,
 }
 
 pub fn over_time_svg(
@@ -220,18 +250,27 @@ pub fn over_time_svg(
     };
     let drift = to_points(chart_data.drift);
     let cost = to_points(chart_data.cost);
-    let drift_top = drift
+    // Room above the lines for the legend; a performance metric is drawn around its values (an
+    // F1 of 0.91 against 0.93 is the story, not its distance from 0), a statistic from 0.
+    let values: Vec<f64> = drift
         .iter()
         .map(|p| p.1)
         .chain(chart_data.levels.iter().map(|l| l.1))
-        .fold(0.0_f64, f64::max);
-    let drift_top = if drift_top > 0.0 {
-        drift_top * 1.15
+        .collect();
+    let high = values.iter().copied().fold(f64::MIN, f64::max);
+    let low = values.iter().copied().fold(f64::MAX, f64::min);
+    let (drift_bottom, drift_top) = if values.is_empty() {
+        (0.0, 1.0)
+    } else if chart_data.zoom {
+        let span = (high - low).max(high.abs() * 0.02).max(1e-9);
+        (low - span * 0.3, high + span * 0.9)
+    } else if high > 0.0 {
+        (0.0, high * 1.6)
     } else {
-        1.0
+        (0.0, 1.0)
     };
     let cost_top = cost.iter().map(|p| p.1).fold(0.0_f64, f64::max);
-    let cost_top = if cost_top > 0.0 { cost_top * 1.15 } else { 1.0 };
+    let cost_top = if cost_top > 0.0 { cost_top * 1.6 } else { 1.0 };
     let drift_color = palette.series;
     let cost_color = match theme {
         Theme::Light => RGBColor(0x8e, 0x4b, 0x9e),
@@ -247,7 +286,7 @@ pub fn over_time_svg(
             .x_label_area_size(32)
             .y_label_area_size(64)
             .right_y_label_area_size(72)
-            .build_cartesian_2d(from..to, 0.0..drift_top)
+            .build_cartesian_2d(from..to, drift_bottom..drift_top)
             .map_err(|e| e.to_string())?
             .set_secondary_coord(from..to, 0.0..cost_top);
         let label_font = ("sans-serif", 14).into_font().color(&palette.text);
@@ -281,15 +320,12 @@ pub fn over_time_svg(
             .y_label_formatter(&|y: &f64| money(*y))
             .draw()
             .map_err(|e| e.to_string())?;
-        for (label, value, alert) in &chart_data.levels {
-            let color = state_color(
-                if *alert {
-                    DriftState::Drifting
-                } else {
-                    DriftState::Warning
-                },
-                theme,
-            );
+        for (label, value, level) in &chart_data.levels {
+            let color = match level {
+                Level::Experiment => palette.text,
+                Level::Warn => state_color(DriftState::Warning, theme),
+                Level::Alert => state_color(DriftState::Drifting, theme),
+            };
             chart
                 .draw_series(DashedLineSeries::new(
                     [(from, *value), (to, *value)],
@@ -353,7 +389,7 @@ pub fn levels(
     feature: &str,
     thresholds: &[Threshold],
     baseline: Option<f64>,
-) -> Vec<(String, f64, bool)> {
+) -> Vec<(String, f64, Level)> {
     if feature.is_empty() {
         let (Some(baseline), Some(t)) = (
             baseline,
@@ -366,9 +402,9 @@ pub fn levels(
             Direction::Lower => baseline * (1.0 + pct / 100.0),
         };
         return vec![
-            ("experiment".into(), baseline, false),
-            (format!("warn (−{}%)", t.warn), at(t.warn), false),
-            (format!("alert (−{}%)", t.alert), at(t.alert), true),
+            ("experiment".into(), baseline, Level::Experiment),
+            (format!("warn (−{}%)", t.warn), at(t.warn), Level::Warn),
+            (format!("alert (−{}%)", t.alert), at(t.alert), Level::Alert),
         ];
     }
     thresholds
@@ -376,8 +412,8 @@ pub fn levels(
         .find(|t| t.metric == metric)
         .map(|t| {
             vec![
-                ("warn".into(), t.warn, false),
-                ("alert".into(), t.alert, true),
+                ("warn".into(), t.warn, Level::Warn),
+                ("alert".into(), t.alert, Level::Alert),
             ]
         })
         .unwrap_or_default()
@@ -395,7 +431,16 @@ pub async fn quadrant_chart(
     let range = query.range();
     let (from, to) = range.bounds(Utc::now());
     match app::drift::store::rows(&state.pool, from, to).await {
-        Ok(rows) => svg_response(quadrant_svg(&rows, &range.label(), query.theme)),
+        Ok(rows) => {
+            let mut response = svg_response(quadrant_svg(&rows, &range.label(), query.theme));
+            // The page embeds this chart as a document (its points are links), which the site's
+            // `DENY` would refuse; only Pareto's own pages may embed it.
+            response.headers_mut().insert(
+                axum::http::header::X_FRAME_OPTIONS,
+                axum::http::HeaderValue::from_static("SAMEORIGIN"),
+            );
+            response
+        }
         Err(error) => chart_failed("loading the drift chart's data failed", &error),
     }
 }
@@ -460,6 +505,7 @@ pub async fn deployment_chart(
         cost: &cost,
         currency: &currency,
         levels: levels(&metric, &query.feature, &thresholds, baseline),
+        zoom: query.feature.is_empty(),
     };
     svg_response(over_time_svg(&chart, from, to, query.theme))
 }
@@ -527,6 +573,7 @@ mod tests {
             cost: &cost,
             currency: "USD",
             levels: levels("psi", "amount", &app::drift::default_thresholds(), None),
+            zoom: false,
         };
         let svg = over_time_svg(
             &chart,
