@@ -334,3 +334,45 @@ async fn the_drift_charts_are_for_signed_in_people(pool: PgPool) {
     assert_eq!(quadrant.status, StatusCode::OK);
     assert!(quadrant.body.contains("<desc>"));
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn the_catalog_and_the_model_page_carry_the_drift_state(pool: PgPool) {
+    let router = router(pool.clone());
+    let (_, ingest) = token(&pool, "monitor", &[Scope::Ingest]).await;
+    assert_eq!(
+        post(&router, &ingest, &drifting_amounts()).await.status,
+        StatusCode::ACCEPTED
+    );
+    let model: uuid::Uuid =
+        sqlx::query_scalar("insert into model (name) values ('fraud-lgbm') returning model_id")
+            .fetch_one(&pool)
+            .await
+            .expect("model");
+    sqlx::query(
+        "with v as (insert into model_version (model_id, version) values ($1, 'v3') returning model_version_id)
+         update deployment set model_version_id = (select model_version_id from v) where key = 'fraud-lgbm-v3'",
+    )
+    .bind(model)
+    .execute(&pool)
+    .await
+    .expect("link");
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let catalog = call::<app::catalog::ListCatalog>(&router, Some(&viewer), &[]).await;
+    assert_eq!(catalog.status, StatusCode::OK, "{}", catalog.body);
+    assert_eq!(catalog.json()[0]["drift"], "drifting");
+    let detail = call::<app::catalog::LoadModel>(
+        &router,
+        Some(&viewer),
+        &[("model_id", &model.to_string())],
+    )
+    .await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.body);
+    let deployment = &detail.json()["deployments"][0];
+    assert_eq!(deployment["drift"], "drifting");
+    assert!(
+        deployment["drift_finding"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("PSI of amount_usd")),
+        "{deployment}"
+    );
+}

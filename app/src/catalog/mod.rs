@@ -48,6 +48,8 @@ pub struct CatalogModel {
     /// Versions by status, newest first.
     pub versions: Vec<(String, ModelStatus)>,
     pub deployments: i64,
+    /// The worst drift state of its deployments.
+    pub drift: crate::drift::DriftState,
     pub figures: Figures,
     /// The metric that stands for the model's quality, and its value: the primary metric of the
     /// experiment run that evaluated its production (else newest) version.
@@ -87,7 +89,11 @@ pub struct Version {
 /// A deployment of one of the model's versions, with its cost over the window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelDeployment {
+    pub deployment_id: Uuid,
     pub key: String,
+    pub drift: crate::drift::DriftState,
+    /// The finding behind its drift state, when there is one to tell.
+    pub drift_finding: Option<String>,
     pub version: String,
     pub requests: i64,
     pub cost: Option<(Decimal, String)>,

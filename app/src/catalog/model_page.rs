@@ -323,6 +323,7 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
                                 <tr>
                                     <th scope="col">"Deployment"</th>
                                     <th scope="col">"Version"</th>
+                                    <th scope="col">"Drift"</th>
                                     <th scope="col" class="numeric">{format!("Requests, {WINDOW_DAYS} days")}</th>
                                     <th scope="col" class="numeric">"Cost"</th>
                                     <th scope="col" class="numeric">"Per 1,000"</th>
@@ -340,6 +341,11 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
                                             <tr>
                                                 <td><a class="mono" href=format!("/deployments/{}", d.key)>{d.key.clone()}</a></td>
                                                 <td>{d.version.clone()}</td>
+                                                <td>
+                                                    <a href=format!("/drift/{}", d.deployment_id) title=d.drift_finding.clone().unwrap_or_default()>
+                                                        {crate::drift::page::state_badge(d.drift)}
+                                                    </a>
+                                                </td>
                                                 <td class="numeric">{format_count(d.requests)}</td>
                                                 <td class="numeric">{d.cost.clone().map_or_else(|| "—".to_owned(), |(v, c)| format_money(v, &c))}</td>
                                                 <td class="numeric">{format_money_or_dash(d.cost_per_1k, &currency)}</td>

@@ -10,6 +10,7 @@ use crate::components::{
     action_error, reset_on_success, successes, Choice, Field, FieldMessage, FormActions, FormAlert,
     Loaded, PageHeader, WithUser,
 };
+use crate::drift::DriftState;
 use crate::experiments::TaskType;
 use crate::format::{format_latency, format_money_or_dash};
 
@@ -47,6 +48,7 @@ struct Filter {
     task: String,
     team: String,
     status: String,
+    drift: String,
 }
 
 impl Filter {
@@ -57,6 +59,7 @@ impl Filter {
             && (self.team.is_empty() || model.team.as_deref() == Some(self.team.as_str()))
             && (self.status.is_empty()
                 || model.status().map(ModelStatus::as_str) == Some(self.status.as_str()))
+            && (self.drift.is_empty() || model.drift.as_str() == self.drift)
     }
 }
 
@@ -175,6 +178,15 @@ fn Catalog(models: Vec<CatalogModel>) -> impl IntoView {
                 <Choice id="catalog-team" label="Team" options=team_options value=String::new() set=move |v| filter.update(|f| f.team = v)/>
                 <Choice id="catalog-status" label="Status" options=statuses value=String::new() set=move |v| filter.update(|f| f.status = v)/>
                 <Choice
+                    id="catalog-drift"
+                    label="Drift"
+                    options=std::iter::once((String::new(), "Any".to_owned()))
+                        .chain(DriftState::ALL.iter().map(|s| (s.as_str().to_owned(), s.label().to_owned())))
+                        .collect()
+                    value=String::new()
+                    set=move |v| filter.update(|f| f.drift = v)
+                />
+                <Choice
                     id="catalog-sort"
                     label="Sort by"
                     options=SortBy::ALL.iter().map(|(_, k, l)| ((*k).to_owned(), (*l).to_owned())).collect()
@@ -228,6 +240,7 @@ fn ModelTable(models: Vec<CatalogModel>) -> impl IntoView {
                     <tr>
                         <th scope="col">"Model"</th>
                         <th scope="col">"Status"</th>
+                        <th scope="col">"Drift"</th>
                         <th scope="col" class="numeric">"Cost per 1,000"</th>
                         <th scope="col" class="numeric">"p95"</th>
                         <th scope="col" class="numeric">"Quality"</th>
@@ -255,6 +268,7 @@ fn ModelTable(models: Vec<CatalogModel>) -> impl IntoView {
                                         </div>
                                     </td>
                                     <td>{status_badge(model.status())}</td>
+                                    <td>{crate::drift::page::state_badge(model.drift)}</td>
                                     <td class="numeric">
                                         {format_money_or_dash(model.figures.cost_per_1k, &currency)}
                                     </td>

@@ -14,6 +14,7 @@ use super::{
     Version, WINDOW_DAYS,
 };
 use crate::audit::{self, Actor, Change};
+use crate::drift::DriftState;
 use crate::error::{unique_as_field, AppError};
 use crate::experiments::{Constraint, TaskType};
 use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
@@ -89,6 +90,24 @@ struct PricedRow {
     requests: i64,
     latency_weighted: f64,
     latency_requests: i64,
+}
+
+/// The worst drift state of each model's deployments, as of now.
+async fn drift_by_model(pool: &PgPool) -> Result<HashMap<Uuid, DriftState>, sqlx::Error> {
+    let states = crate::drift::store::states(pool, Utc::now()).await?;
+    let links = sqlx::query!(
+        "select d.deployment_id, v.model_id from deployment d join model_version v using (model_version_id)"
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut worst: HashMap<Uuid, DriftState> = HashMap::new();
+    for link in links {
+        if let Some((state, _)) = states.get(&link.deployment_id) {
+            let slot = worst.entry(link.model_id).or_insert(*state);
+            *slot = (*slot).max(*state);
+        }
+    }
+    Ok(worst)
 }
 
 /// Telemetry by deployment and day since `since`, priced; for one model or all.
@@ -218,6 +237,7 @@ async fn models(pool: &PgPool, only: Option<Uuid>) -> Result<Vec<CatalogModel>, 
         priced.entry(model_id).or_default().add(row);
     }
     let rules = tier_rules(pool).await?;
+    let drift = drift_by_model(pool).await?;
 
     Ok(rows
         .into_iter()
@@ -255,6 +275,10 @@ async fn models(pool: &PgPool, only: Option<Uuid>) -> Result<Vec<CatalogModel>, 
                 description: row.description,
                 versions: row.versions.into_iter().zip(row.statuses).collect(),
                 deployments: row.deployments,
+                drift: drift
+                    .get(&row.model_id)
+                    .copied()
+                    .unwrap_or(DriftState::Unmeasured),
             }
         })
         .collect())
@@ -328,6 +352,7 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
         }
         by_week.entry(week).or_default().add(row);
     }
+    let mut drift = crate::drift::store::states(pool, Utc::now()).await?;
     let deployments = sqlx::query!(
         r#"select d.deployment_id, d.key, v.version, d.last_seen_at
              from deployment d join model_version v using (model_version_id)
@@ -340,8 +365,17 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
     .map(|row| {
         let priced = by_deployment.remove(&row.deployment_id).unwrap_or_default();
         let main = priced.main_cost();
+        let (state, findings) = drift
+            .remove(&row.deployment_id)
+            .unwrap_or((DriftState::Unmeasured, Vec::new()));
         ModelDeployment {
+            deployment_id: row.deployment_id,
             key: row.key,
+            drift: state,
+            drift_finding: findings
+                .into_iter()
+                .find(|f| f.state >= DriftState::Warning)
+                .map(|f| f.text),
             version: row.version,
             requests: priced.requests,
             cost_per_1k: main
