@@ -28,8 +28,9 @@ release: tools
 build: tools
 	cargo leptos build
 
-## bench: ingest through HTTP against raw COPY, the deployment page's query over 10M samples,
-## an experiment's page with 10,000 runs, and a 1 GB bill import against raw COPY
+## bench: ingest through HTTP against raw COPY; over 10M samples the deployment page's query, the
+## overview and drift pages and the quarter's XLSX; an experiment's page with 10,000 runs; and a
+## 1 GB bill import against raw COPY
 bench: release db
 	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench ingest
 	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench experiments

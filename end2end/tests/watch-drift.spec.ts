@@ -2,7 +2,8 @@ import { expect, test } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { admin, collectConsoleErrors, hydrated, markWindow, signIn, windowStillMarked } from "./helpers";
 
-// Runs after foundation.spec.ts, which created the admin.
+// Runs after foundation.spec.ts, which created the admin, and after telemetry.spec.ts, which links
+// the only unassigned deployment it expects (this test leaves one of its own).
 
 const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3600 * 1000).toISOString();
 
