@@ -48,6 +48,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
             get(crate::charts::drift::quadrant_chart),
         )
         .route(
+            "/charts/drift/spend.svg",
+            get(crate::charts::drift::spend_chart),
+        )
+        .route(
             "/charts/drift/deployments/{file}",
             get(crate::charts::drift::deployment_chart),
         )

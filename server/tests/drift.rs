@@ -333,6 +333,16 @@ async fn the_drift_charts_are_for_signed_in_people(pool: PgPool) {
     .await;
     assert_eq!(quadrant.status, StatusCode::OK);
     assert!(quadrant.body.contains("<desc>"));
+    for by in ["team", "model"] {
+        let spend = get(
+            &router,
+            &format!("/charts/drift/spend.svg?range=quarter&by={by}&theme=dark"),
+            Some(&viewer),
+        )
+        .await;
+        assert_eq!(spend.status, StatusCode::OK, "{}", spend.body);
+        assert!(spend.body.starts_with("<svg"));
+    }
 }
 
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]

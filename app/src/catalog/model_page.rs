@@ -402,7 +402,7 @@ fn History(detail: ModelDetail, currency: String) -> impl IntoView {
                                 loading="lazy"
                             />
                         </picture>
-                        <figcaption class="muted small">"Cost per 1,000 requests by week, from telemetry priced by the GPU price catalog."</figcaption>
+                        <figcaption class="muted small">"Cost per 1,000 requests by week, from telemetry priced by the GPU price catalog; dashed lines mark the tier rules' cost thresholds that lie near it."</figcaption>
                     </figure>
                     <div class="table-wrap">
                         <table class="table">

@@ -200,6 +200,30 @@ pub fn parse_conditions(text: &str) -> Result<Vec<Constraint>, String> {
     Ok(conditions)
 }
 
+/// The cost per 1,000 requests the rules draw lines at, for charts: "Tier 1 ≤ 0.05".
+pub fn cost_levels(rules: &[TierRule]) -> Vec<(String, f64)> {
+    let mut levels: Vec<(String, f64)> = rules
+        .iter()
+        .flat_map(|rule| {
+            rule.conditions
+                .iter()
+                .filter(|c| c.subject == Subject::CostPerThousand)
+                .filter_map(move |c| {
+                    let sign = match c.limit {
+                        crate::experiments::Limit::AtLeast => "≥",
+                        crate::experiments::Limit::AtMost => "≤",
+                    };
+                    Some((
+                        format!("{} {sign} {}", rule.tier.label(), c.bound.normalize()),
+                        c.bound.to_f64()?,
+                    ))
+                })
+        })
+        .collect();
+    levels.dedup_by(|a, b| a.0 == b.0);
+    levels
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -357,6 +357,67 @@ pub struct SeriesPoint {
     pub value: f64,
 }
 
+/// Spend over a range, one column per day (per week past 31 days), stacked by team or model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spend {
+    pub columns: Vec<DateTime<Utc>>,
+    /// (label, one amount per column), largest first; past `MAX_GROUPS` the rest is "Other".
+    pub groups: Vec<(String, Vec<rust_decimal::Decimal>)>,
+    pub currency: String,
+}
+
+/// The most groups a spend chart tells apart.
+pub const MAX_GROUPS: usize = 7;
+
+/// Stacks (column, label, amount) rows: every column from the rows, groups largest first, the
+/// smallest folded into "Other" past `MAX_GROUPS`.
+pub fn stack(rows: &[(DateTime<Utc>, String, rust_decimal::Decimal)], currency: String) -> Spend {
+    use rust_decimal::Decimal;
+    let mut columns: Vec<DateTime<Utc>> = rows.iter().map(|r| r.0).collect();
+    columns.sort();
+    columns.dedup();
+    let mut totals: Vec<(String, Decimal)> = Vec::new();
+    for (_, label, amount) in rows {
+        match totals.iter_mut().find(|(l, _)| l == label) {
+            Some(slot) => slot.1 += *amount,
+            None => totals.push((label.clone(), *amount)),
+        }
+    }
+    totals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let kept: Vec<String> = if totals.len() > MAX_GROUPS {
+        totals
+            .iter()
+            .take(MAX_GROUPS - 1)
+            .map(|(l, _)| l.clone())
+            .collect()
+    } else {
+        totals.iter().map(|(l, _)| l.clone()).collect()
+    };
+    let other = totals.len() > kept.len();
+    let mut groups: Vec<(String, Vec<Decimal>)> = kept
+        .iter()
+        .map(|l| (l.clone(), vec![Decimal::ZERO; columns.len()]))
+        .collect();
+    if other {
+        groups.push(("Other".into(), vec![Decimal::ZERO; columns.len()]));
+    }
+    for (at, label, amount) in rows {
+        let Ok(column) = columns.binary_search(at) else {
+            continue;
+        };
+        let index = kept
+            .iter()
+            .position(|l| l == label)
+            .unwrap_or(groups.len() - 1);
+        groups[index].1[column] += *amount;
+    }
+    Spend {
+        columns,
+        groups,
+        currency,
+    }
+}
+
 /// The four corners of the drift-versus-cost chart.
 pub const QUADRANTS: [&str; 4] = [
     "Cheap and healthy",
@@ -578,6 +639,36 @@ mod tests {
         assert_eq!(
             parse_threshold(PERFORMANCE, "3", "8").expect("ok").alert,
             8.0
+        );
+    }
+
+    #[test]
+    fn spend_keeps_the_largest_groups_and_folds_the_rest() {
+        let day =
+            |d: i64| DateTime::<Utc>::from_timestamp(1_795_000_000 + d * 86_400, 0).expect("time");
+        let rows: Vec<(DateTime<Utc>, String, rust_decimal::Decimal)> = (0..9)
+            .flat_map(|g| {
+                (0..3).map(move |d| {
+                    (
+                        day(d),
+                        format!("team {g}"),
+                        rust_decimal::Decimal::from(10 * (g + 1)),
+                    )
+                })
+            })
+            .collect();
+        let spend = stack(&rows, "USD".into());
+        assert_eq!(spend.columns.len(), 3);
+        assert_eq!(spend.groups.len(), MAX_GROUPS);
+        assert_eq!(spend.groups[0].0, "team 8", "largest first");
+        let other = &spend.groups[MAX_GROUPS - 1];
+        assert_eq!(other.0, "Other");
+        // teams 0, 1 and 2: 10 + 20 + 30 a day
+        assert_eq!(other.1, vec![rust_decimal::Decimal::from(60); 3]);
+        let total: rust_decimal::Decimal = spend.groups.iter().flat_map(|g| g.1.iter()).sum();
+        assert_eq!(
+            total,
+            rows.iter().map(|r| r.2).sum::<rust_decimal::Decimal>()
         );
     }
 

@@ -151,6 +151,7 @@ fn DriftOverview(view: DriftView, choice: RwSignal<RangeChoice>) -> impl IntoVie
             .join("; ")
     );
     let query = choice.with_untracked(|c| c.query());
+    let spend_query = query.clone();
     let chart = move |theme: &str| format!("/charts/drift/quadrant.svg?{query}&theme={theme}");
     let measured = view
         .rows
@@ -181,6 +182,7 @@ fn DriftOverview(view: DriftView, choice: RwSignal<RangeChoice>) -> impl IntoVie
                 }.into_any()
             }}
         </figure>
+        <SpendChart query=spend_query range=view.range.label()/>
         <section class="card" aria-labelledby="deployments-heading">
             <div class="card-head">
                 <h2 id="deployments-heading">"Deployments"</h2>
@@ -210,6 +212,45 @@ fn DriftOverview(view: DriftView, choice: RwSignal<RangeChoice>) -> impl IntoVie
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// GPU spend over the range stacked by team or by model, switched in place.
+#[component]
+fn SpendChart(query: String, range: String) -> impl IntoView {
+    let by = RwSignal::new("team");
+    let src = move |theme: &'static str| {
+        let query = query.clone();
+        move || {
+            format!(
+                "/charts/drift/spend.svg?{query}&by={}&theme={theme}",
+                by.get()
+            )
+        }
+    };
+    let description = move || {
+        format!(
+            "GPU spend by {} and day (by week past 31 days), {range}: telemetry priced by the GPU price catalog, reserved basis; the seven largest apart, the rest as Other.",
+            by.get()
+        )
+    };
+    view! {
+        <figure class="card chart">
+            <figcaption>
+                <div class="card-head">
+                    <h2>"Spend over time"</h2>
+                    <div class="segmented" role="group" aria-label="Stack by">
+                        <button type="button" aria-pressed=move || (by.get() == "team").to_string() on:click=move |_| by.set("team")>"By team"</button>
+                        <button type="button" aria-pressed=move || (by.get() == "model").to_string() on:click=move |_| by.set("model")>"By model"</button>
+                    </div>
+                </div>
+                <p class="muted small">{description.clone()}</p>
+            </figcaption>
+            <picture>
+                <source media="(prefers-color-scheme: dark)" srcset=src("dark")/>
+                <img src=src("light") alt=description width="720" height="300" loading="lazy"/>
+            </picture>
+        </figure>
     }
 }
 

@@ -534,3 +534,51 @@ pub async fn baseline(
     .await?
     .flatten())
 }
+
+/// Reserved-basis spend over `[from, to)` by day (by week past 31 days), by team or by model, in
+/// the main currency.
+pub async fn spend(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    by_model: bool,
+) -> Result<super::Spend, sqlx::Error> {
+    let bucket_days: i32 = if to - from > TimeDelta::days(31) {
+        7
+    } else {
+        1
+    };
+    let rows = sqlx::query!(
+        r#"select date_bin(make_interval(days => $3), p.hour, timestamptz '2000-01-03') as "at!",
+                  case when $4 then coalesce(m.name, d.key) else coalesce(t.name, 'No team') end as "label!",
+                  p.currency as "currency!", sum(p.reserved_cost) as "cost!"
+             from priced_hourly p
+             join deployment d using (deployment_id)
+             left join model_version v on v.model_version_id = p.model_version_id
+             left join model m on m.model_id = v.model_id
+             left join team t on t.team_id = m.owner_team_id
+            where p.hour >= date_trunc('hour', $1::timestamptz) and p.hour < $2 and p.currency is not null
+            group by 1, 2, 3"#,
+        from,
+        to,
+        bucket_days,
+        by_model,
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut by_currency: HashMap<&str, Decimal> = HashMap::new();
+    for row in &rows {
+        *by_currency.entry(row.currency.as_str()).or_default() += row.cost;
+    }
+    let currency = by_currency
+        .into_iter()
+        .max_by_key(|(_, total)| *total)
+        .map(|(c, _)| c.to_owned())
+        .unwrap_or_default();
+    let rows: Vec<(DateTime<Utc>, String, Decimal)> = rows
+        .into_iter()
+        .filter(|r| r.currency == currency)
+        .map(|r| (r.at, r.label, r.cost))
+        .collect();
+    Ok(super::stack(&rows, currency))
+}

@@ -32,6 +32,8 @@ pub struct DriftChartQuery {
     from: Option<String>,
     to: Option<String>,
     metric: Option<String>,
+    /// `model` for the spend chart by model; by team otherwise.
+    by: Option<String>,
     #[serde(default)]
     feature: String,
     #[serde(default)]
@@ -443,6 +445,44 @@ pub async fn quadrant_chart(
         }
         Err(error) => chart_failed("loading the drift chart's data failed", &error),
     }
+}
+
+/// `GET /charts/drift/spend.svg?range=30d&by=team|model&theme=dark`: spend stacked by team or
+/// model, by day (by week past 31 days).
+pub async fn spend_chart(
+    State(state): State<AppState>,
+    session: Option<Extension<ActiveSession>>,
+    Query(query): Query<DriftChartQuery>,
+) -> Response {
+    if session.is_none() {
+        return (StatusCode::UNAUTHORIZED, "Sign in to see charts.").into_response();
+    }
+    let (from, to) = query.range().bounds(Utc::now());
+    let by_model = query.by.as_deref() == Some("model");
+    let spend = match app::drift::store::spend(&state.pool, from, to, by_model).await {
+        Ok(spend) => spend,
+        Err(error) => return chart_failed("loading the spend chart's data failed", &error),
+    };
+    let columns: Vec<String> = spend
+        .columns
+        .iter()
+        .map(|at| at.format("%b %d").to_string())
+        .collect();
+    let groups: Vec<app::bills::explore::GroupRow> = spend
+        .groups
+        .into_iter()
+        .map(|(label, amounts)| app::bills::explore::GroupRow {
+            label,
+            total: amounts.iter().copied().sum(),
+            amounts,
+        })
+        .collect();
+    svg_response(super::stacked_bars(
+        &columns,
+        &groups,
+        &spend.currency,
+        query.theme,
+    ))
 }
 
 /// `GET /charts/drift/deployments/{id}.svg?range=30d&metric=psi&feature=amount_usd&theme=dark`.

@@ -55,6 +55,24 @@ pub struct Series {
     pub y_label: String,
     pub points: Vec<(DateTime<Utc>, Option<f64>)>,
     pub format: fn(f64) -> String,
+    /// Labelled values drawn across the chart as dashed lines (tier thresholds); a line far
+    /// above the data (over three times its highest point) is left out so the data stays readable.
+    pub levels: Vec<(String, f64)>,
+}
+
+impl Series {
+    /// The levels worth drawing with these points.
+    fn levels_shown(&self) -> Vec<&(String, f64)> {
+        let max = self
+            .points
+            .iter()
+            .filter_map(|(_, y)| *y)
+            .fold(0.0_f64, f64::max);
+        self.levels
+            .iter()
+            .filter(|(_, value)| *value > 0.0 && (max <= 0.0 || *value <= max * 3.0))
+            .collect()
+    }
 }
 
 /// Draws `series` between `from` and `to` as an SVG document.
@@ -65,10 +83,12 @@ pub fn line_chart(
     theme: Theme,
 ) -> Result<String, String> {
     let palette = theme.palette();
+    let levels = series.levels_shown();
     let max = series
         .points
         .iter()
         .filter_map(|(_, y)| *y)
+        .chain(levels.iter().map(|(_, v)| *v))
         .fold(0.0_f64, f64::max);
     let top = if max > 0.0 { max * 1.12 } else { 1.0 };
     let span_days = (to - from).num_days();
@@ -104,6 +124,27 @@ pub fn line_chart(
             .y_label_formatter(&|y: &f64| format(*y))
             .draw()
             .map_err(|e| e.to_string())?;
+        let level_color = match theme {
+            Theme::Light => RGBColor(0xc0, 0x6a, 0x1c),
+            Theme::Dark => RGBColor(0xf0, 0x9a, 0x4e),
+        };
+        for (label, value) in &levels {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(from, *value), (to, *value)],
+                    6,
+                    4,
+                    level_color.stroke_width(1),
+                ))
+                .map_err(|e| e.to_string())?;
+            let (x, y) = chart.backend_coord(&(from, *value));
+            root.draw(&Text::new(
+                label.clone(),
+                (x + 6, y - 16),
+                ("sans-serif", 13).into_font().color(&level_color),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
         for run in runs(&series.points) {
             chart
                 .draw_series(AreaSeries::new(run.clone(), 0.0, palette.series.mix(0.12)))
@@ -185,6 +226,7 @@ fn series_for(metric: &str, points: &[Point], currency: &str) -> Option<Series> 
         y_label,
         points,
         format,
+        levels: Vec::new(),
     })
 }
 
@@ -246,6 +288,10 @@ pub async fn model_chart(
         .currency
         .clone()
         .unwrap_or_else(|| "cost".into());
+    let rules = match app::catalog::store::tier_rules(&state.pool).await {
+        Ok(rules) => rules,
+        Err(error) => return chart_failed("loading the tier rules failed", &error),
+    };
     let series = Series {
         y_label: format!("{currency} per 1k requests"),
         points: detail
@@ -254,6 +300,7 @@ pub async fn model_chart(
             .map(|week| (week.week, week.cost_per_1k.and_then(|v| v.to_f64())))
             .collect(),
         format: money,
+        levels: app::catalog::tier::cost_levels(&rules),
     };
     let to = Utc::now();
     let from = detail
@@ -520,6 +567,10 @@ mod tests {
             y_label: "requests".into(),
             points: (0..24).map(|h| (at(h), Some(h as f64 * 10.0))).collect(),
             format: count,
+            levels: vec![
+                ("Tier 1 ≤ 200".into(), 200.0),
+                ("far above".into(), 10_000.0),
+            ],
         };
         let svg = line_chart(&series, at(0), at(24), Theme::Dark).expect("svg");
         assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
@@ -528,6 +579,11 @@ mod tests {
             svg.contains("#5AA5DA") || svg.contains("#5aa5da"),
             "the dark palette's series colour"
         );
+        assert!(
+            svg.contains("Tier 1 ≤ 200"),
+            "a level near the data is drawn"
+        );
+        assert!(!svg.contains("far above"), "a level far above it is not");
     }
 
     #[test]
@@ -607,9 +663,11 @@ pub fn stacked_bars(
             .build_cartesian_2d(-0.5..(columns.len() as f64 - 0.5), 0.0..top)
             .map_err(|e| e.to_string())?;
         let label_font = ("sans-serif", 15).into_font().color(&palette.text);
+        // At most about 10 labels under the bars, evenly spaced.
+        let step = columns.len().div_ceil(10).max(1);
         let column_label = |x: &f64| {
             let index = x.round();
-            if (x - index).abs() > 0.01 || index < 0.0 {
+            if (x - index).abs() > 0.01 || index < 0.0 || !(index as usize).is_multiple_of(step) {
                 return String::new();
             }
             columns.get(index as usize).cloned().unwrap_or_default()
