@@ -41,8 +41,19 @@ create table drift_measurement (
     computed boolean not null default false,
     check ((kind = 'performance') = (feature = ''))
 );
-create index drift_measurement_deployment_ts_idx on drift_measurement (deployment_id, ts);
+create index drift_measurement_series_ts_idx
+    on drift_measurement (deployment_id, kind, metric, feature, ts);
 create index drift_measurement_ts_brin on drift_measurement using brin (ts);
+
+-- Every series a deployment has: the newest value of each is one index probe away, however many
+-- measurements there are.
+create table drift_series (
+    deployment_id uuid not null references deployment (deployment_id) on delete cascade,
+    kind drift_kind not null,
+    metric text not null,
+    feature text not null,
+    primary key (deployment_id, kind, metric, feature)
+);
 
 -- A deployment's own warn and alert levels for one statistic (or 'performance': a drop in percent
 -- of the experiment's figure); Pareto's defaults hold where there is none.

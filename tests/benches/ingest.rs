@@ -343,6 +343,43 @@ async fn dashboards(db: &TestDb, pool: &sqlx::PgPool, server: &Server, end: Date
     .execute(pool)
     .await
     .expect("drift measurements");
+    sqlx::query(
+        "insert into drift_series select distinct deployment_id, kind, metric, feature from drift_measurement",
+    )
+    .execute(pool)
+    .await
+    .expect("drift series");
+    // Every deployment serves a model of one of five teams, so the overview and TCO have owners.
+    let deployments: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("select deployment_id, key from deployment order by key")
+            .fetch_all(pool)
+            .await
+            .expect("deployments");
+    let mut teams = Vec::new();
+    for n in 0..5 {
+        let team: uuid::Uuid =
+            sqlx::query_scalar("insert into team (name) values ($1) returning team_id")
+                .bind(format!("Bench team {n}"))
+                .fetch_one(pool)
+                .await
+                .expect("team");
+        teams.push(team);
+    }
+    for (i, (deployment_id, key)) in deployments.iter().enumerate() {
+        sqlx::query(
+            "with m as (insert into model (name, owner_team_id) values ($1, $2) returning model_id),
+                  v as (insert into model_version (model_id, version) select model_id, 'v1' from m
+                        returning model_version_id)
+             update deployment set model_version_id = (select model_version_id from v)
+              where deployment_id = $3",
+        )
+        .bind(format!("model-{key}"))
+        .bind(teams[i % teams.len()])
+        .bind(deployment_id)
+        .execute(pool)
+        .await
+        .expect("model");
+    }
     sqlx::query("analyze").execute(pool).await.expect("analyze");
     let measurements = db.scalar("select count(*) from drift_measurement").await;
     println!();

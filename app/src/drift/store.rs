@@ -109,6 +109,18 @@ pub async fn ingest(
     )
     .execute(&mut *tx)
     .await?;
+    sqlx::query!(
+        "insert into drift_series (deployment_id, kind, metric, feature)
+         select distinct d, k::drift_kind, m, f
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) as x(d, k, m, f)
+         on conflict do nothing",
+        &ids,
+        &kinds,
+        &metrics,
+        &features,
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Outcome::Stored {
         samples: batch.measurements.len(),
@@ -124,19 +136,25 @@ async fn latest(
     deployment_id: Option<Uuid>,
 ) -> Result<HashMap<Uuid, Vec<Latest>>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select distinct on (m.deployment_id, m.kind, m.metric, m.feature)
-                  m.deployment_id, m.kind as "kind: DriftKind", m.metric, m.feature, m.value, m.ts,
-                  case when m.kind = 'performance' then (
-                      select case when json_typeof(r.spec->'metrics'->m.metric) = 'number'
-                                  then (r.spec->'metrics'->>m.metric)::float8 end
+        r#"select s.deployment_id, s.kind as "kind: DriftKind", s.metric, s.feature,
+                  l.value as "value!", l.ts as "ts!",
+                  case when s.kind = 'performance' then (
+                      select case when json_typeof(r.spec->'metrics'->s.metric) = 'number'
+                                  then (r.spec->'metrics'->>s.metric)::float8 end
                         from experiment_run r
                         join deployment d on d.model_version_id = r.model_version_id
-                       where d.deployment_id = m.deployment_id
+                       where d.deployment_id = s.deployment_id
                        order by r.created_at desc limit 1
                   ) end as baseline
-             from drift_measurement m
-            where m.ts >= $1 and m.ts < $2 and ($3::uuid is null or m.deployment_id = $3)
-            order by m.deployment_id, m.kind, m.metric, m.feature, m.ts desc"#,
+             from drift_series s
+            cross join lateral (
+                  select m.value, m.ts from drift_measurement m
+                   where m.deployment_id = s.deployment_id and m.kind = s.kind
+                     and m.metric = s.metric and m.feature = s.feature
+                     and m.ts >= $1 and m.ts < $2
+                   order by m.ts desc limit 1
+                  ) l
+            where $3::uuid is null or s.deployment_id = $3"#,
         to - TimeDelta::days(STATE_WINDOW_DAYS),
         to,
         deployment_id,
@@ -342,9 +360,11 @@ pub async fn series(
         1
     };
     let drift = sqlx::query!(
-        r#"select ts, value from drift_measurement
-            where deployment_id = $1 and metric = $2 and feature = $3 and ts >= $4 and ts < $5
-            order by ts"#,
+        r#"select m.ts, m.value from drift_series s
+             join drift_measurement m using (deployment_id, kind, metric, feature)
+            where s.deployment_id = $1 and s.metric = $2 and s.feature = $3
+              and m.ts >= $4 and m.ts < $5
+            order by m.ts"#,
         deployment_id,
         metric,
         feature,
@@ -503,7 +523,7 @@ pub async fn series_names(
     deployment_id: Uuid,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     Ok(sqlx::query!(
-        r#"select distinct kind::text as "kind!", metric, feature from drift_measurement
+        r#"select kind::text as "kind!", metric, feature from drift_series
           where deployment_id = $1 order by 1, 3, 2"#,
         deployment_id
     )
