@@ -1,16 +1,14 @@
 //! Budgets, alerts and webhooks through the real router: every role on every action.
 
-mod common;
-
 use axum::http::StatusCode;
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::alerts::{
     AcknowledgeAlert, CreateBudget, CreateWebhook, DeleteBudget, ListAlerts, ListBudgets,
     ListWebhooks, LoadNavCounts,
 };
 use app::auth::Role;
-use common::*;
 
 async fn a_team(pool: &PgPool) -> String {
     let id: uuid::Uuid =

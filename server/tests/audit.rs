@@ -1,14 +1,12 @@
 //! The audit log page's search: leads and admins only, filtered by actor, entity and time.
 
-mod common;
-
 use axum::http::StatusCode;
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::audit::SearchAuditLog;
 use app::auth::Role;
 use app::catalog::CreateModel;
-use common::*;
 
 fn query<'a>(
     actor: &'a str,

@@ -1,18 +1,16 @@
 //! Bill imports through the real router: the API and the browser's upload run the same importer;
 //! a refused file stores nothing, the same file twice is one import, a newer export supersedes.
 
-mod common;
-
 use std::io::Write;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::audit::Actor;
 use app::auth::Role;
 use app::tokens::Scope;
-use common::*;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(

@@ -1,14 +1,12 @@
 //! Model cards through the real router: revisions, diff, README.md export and import, sanitizing.
 
-mod common;
-
 use axum::http::StatusCode;
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::auth::Role;
 use app::cards::{CardDiff, ImportCard, LoadCard, SaveCard};
 use app::catalog::{AddModelVersion, CreateModel};
-use common::*;
 
 async fn a_version(router: &axum::Router, member: &str) -> String {
     let model = call::<CreateModel>(

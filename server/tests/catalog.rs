@@ -1,16 +1,14 @@
 //! The model catalog and its tiers through the real router: who may do what, and what is refused.
 
-mod common;
-
 use axum::http::StatusCode;
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::auth::Role;
 use app::catalog::{
     AddModelVersion, CreateModel, CreateTierRule, ListCatalog, LoadModel, MoveTierRule,
     SetTierOverride, SetVersionStatus,
 };
-use common::*;
 
 async fn audited(pool: &PgPool, entity_type: &str) -> Vec<String> {
     sqlx::query_scalar("select action from audit_log where entity_type = $1 order by audit_log_id")

@@ -1,16 +1,14 @@
 //! `POST /api/v1/drift`, drift states, thresholds and the drift charts through the real router.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::auth::Role;
 use app::drift::{LoadDeploymentDrift, LoadDrift, ResetDriftThreshold, SetDriftThreshold};
 use app::tokens::Scope;
-use common::*;
 
 const BATCH_ID: &str = "7b4e1a52-6a47-4c39-9d7e-0e1f2a3b4c5d";
 

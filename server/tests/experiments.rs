@@ -1,20 +1,18 @@
 //! Experiments through the real router: the forms, the CSV upload, the API and the frontier chart,
 //! with their role checks.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::audit::Actor;
 use app::auth::Role;
 use app::experiments::{
     AddRun, CompareRuns, CreateExperiment, LoadExperiment, SaveCascade, UploadRuns,
 };
 use app::tokens::Scope;
-use common::*;
 
 async fn team(pool: &PgPool) -> String {
     app::teams::store::create(pool, &Actor::System, "Search & Ranking", "")

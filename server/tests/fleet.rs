@@ -1,17 +1,15 @@
 //! Fleet figures: telemetry through the ingest API, priced by the catalog, read by the pages.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::audit::Actor;
 use app::auth::Role;
 use app::fleet::{LinkDeployment, LoadFleet};
 use app::tokens::Scope;
-use common::*;
 
 fn sample(
     minutes_ago: i64,

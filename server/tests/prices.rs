@@ -1,13 +1,11 @@
 //! The GPU price catalog through the real router.
 
-mod common;
-
 use axum::http::StatusCode;
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::auth::Role;
 use app::prices::{CreateGpuPrice, DeleteGpuPrice, ListGpuPrices};
-use common::*;
 
 fn price_form<'a>(
     model: &'a str,

@@ -1,15 +1,13 @@
 //! Quarterly TCO through the real router: who may enter what, and exports that agree with the page.
 
-mod common;
-
 use axum::http::{header, StatusCode};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::auth::Role;
 use app::reports::{LoadTco, Quarter, SaveEngineering, SaveValue};
 use app::tokens::Scope;
-use common::*;
 
 async fn a_team_and_model(pool: &PgPool) -> (String, String) {
     let team: uuid::Uuid =

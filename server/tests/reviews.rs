@@ -1,17 +1,15 @@
 //! The review gate through the real router: every role on every action, the requester never
 //! approving their own promotion, N approvals, and the same gate over the API.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::auth::Role;
 use app::catalog::{AddModelVersion, CreateModel, SetTierOverride};
 use app::reviews::{ListPromotions, RequestPromotion, ReviewPromotion, SaveGateSettings};
 use app::tokens::Scope;
-use common::*;
 
 /// A model with one draft version; in Tier 3 when `tier_3`. Returns the version's id.
 async fn version(

@@ -1,18 +1,16 @@
 //! Router tests: the real router against a fresh Postgres database per test, driven through
 //! `tower::ServiceExt::oneshot`, as a browser or an agent would call it.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use leptos::server_fn::ServerFn;
 use serde_json::Value;
 use sqlx::PgPool;
 
+use crate::common::*;
 use app::audit::Actor;
 use app::auth::Role;
 use app::state::AuthSettings;
-use common::*;
 
 // ---------------------------------------------------------------------------------------------
 // Roles

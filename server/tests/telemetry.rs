@@ -1,16 +1,14 @@
 //! `POST /api/v1/telemetry` through the real router and a fresh database.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use std::io::Write;
 
+use crate::common::*;
 use app::audit::Actor;
 use app::tokens::Scope;
-use common::*;
 
 async fn token(pool: &PgPool, scopes: &[Scope]) -> String {
     let name = format!("agent-{}", uuid::Uuid::new_v4());

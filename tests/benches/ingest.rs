@@ -426,7 +426,7 @@ async fn dashboards(db: &TestDb, pool: &sqlx::PgPool, server: &Server, end: Date
                 || dashboard.recent.is_empty()
         );
         let t = Instant::now();
-        let rows = app::drift::store::rows(pool, now - TimeDelta::days(30), now)
+        let rows = app::drift::store::rows(pool, now - TimeDelta::days(30), now, None)
             .await
             .expect("drift");
         let drift_time = t.elapsed();

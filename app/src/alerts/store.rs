@@ -326,7 +326,7 @@ async fn drifting(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Erro
         .map(|row| (row.deployment_id, row.key))
         .collect();
     let mut fired = 0;
-    for (deployment_id, (state, findings)) in crate::drift::store::states(pool, now).await? {
+    for (deployment_id, (state, findings)) in crate::drift::store::states(pool, now, None).await? {
         if state != crate::drift::DriftState::Drifting {
             continue;
         }

@@ -94,7 +94,7 @@ struct PricedRow {
 
 /// The worst drift state of each model's deployments, as of now.
 async fn drift_by_model(pool: &PgPool) -> Result<HashMap<Uuid, DriftState>, sqlx::Error> {
-    let states = crate::drift::store::states(pool, Utc::now()).await?;
+    let states = crate::drift::store::states(pool, Utc::now(), None).await?;
     let links = sqlx::query!(
         "select d.deployment_id, v.model_id from deployment d join model_version v using (model_version_id)"
     )
@@ -352,7 +352,7 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
         }
         by_week.entry(week).or_default().add(row);
     }
-    let mut drift = crate::drift::store::states(pool, Utc::now()).await?;
+    let mut drift = crate::drift::store::states(pool, Utc::now(), None).await?;
     let deployments = sqlx::query!(
         r#"select d.deployment_id, d.key, v.version, d.last_seen_at
              from deployment d join model_version v using (model_version_id)

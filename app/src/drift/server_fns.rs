@@ -40,7 +40,7 @@ pub async fn load_drift(range: String, from: String, to: String) -> Result<Drift
         guard::require(Role::Viewer)?;
         let range = Range::from_query(Some(&range), Some(&from), Some(&to));
         let (from, to) = range.bounds(Utc::now());
-        let rows = store::rows(&guard::state()?.pool, from, to).await?;
+        let rows = store::rows(&guard::state()?.pool, from, to, None).await?;
         Ok(DriftView {
             range,
             from,
@@ -63,10 +63,9 @@ pub async fn load_deployment_drift(
         let pool = guard::state()?.pool;
         let range = Range::from_query(Some(&range), Some(&from), Some(&to));
         let (from, to) = range.bounds(Utc::now());
-        let row = store::rows(&pool, from, to)
+        let row = store::rows(&pool, from, to, Some(deployment_id))
             .await?
-            .into_iter()
-            .find(|row| row.deployment_id == deployment_id)
+            .pop()
             .ok_or_else(|| AppError::NotFound("No such deployment.".into()))?;
         Ok(DeploymentDrift {
             range,

@@ -210,13 +210,15 @@ pub async fn thresholds(pool: &PgPool, deployment_id: Uuid) -> Result<Vec<Thresh
     ))
 }
 
-/// Each deployment's drift state as of `to`, with the findings behind it.
+/// Each deployment's drift state as of `to`, with the findings behind it; for one deployment or
+/// all.
 pub async fn states(
     pool: &PgPool,
     to: DateTime<Utc>,
+    deployment_id: Option<Uuid>,
 ) -> Result<HashMap<Uuid, (DriftState, Vec<Finding>)>, sqlx::Error> {
-    let latest = latest(pool, to, None).await?;
-    let mut custom = custom_thresholds(pool, None).await?;
+    let latest = latest(pool, to, deployment_id).await?;
+    let mut custom = custom_thresholds(pool, deployment_id).await?;
     Ok(latest
         .into_iter()
         .map(|(id, series)| {
@@ -226,13 +228,14 @@ pub async fn states(
         .collect())
 }
 
-/// Every linked or measured deployment over `[from, to)`: its drift state as of `to` and what it
-/// cost meanwhile (reserved basis, main currency), with its cost per 1,000 in the first and second
-/// half of the range.
+/// Every linked or measured deployment over `[from, to)` (or the one asked for): its drift state as
+/// of `to` and what it cost meanwhile (reserved basis, main currency), with its cost per 1,000 in
+/// the first and second half of the range.
 pub async fn rows(
     pool: &PgPool,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    deployment_id: Option<Uuid>,
 ) -> Result<Vec<DriftRow>, sqlx::Error> {
     let middle = from + (to - from) / 2;
     let cost = sqlx::query!(
@@ -243,10 +246,12 @@ pub async fn rows(
                   sum(requests) filter (where hour >= $3)::int8 as "second_requests"
              from priced_hourly
             where hour >= date_trunc('hour', $1::timestamptz) and hour < $2 and currency is not null
+              and ($4::uuid is null or deployment_id = $4)
             group by 1, 2"#,
         from,
         to,
         middle,
+        deployment_id,
     )
     .fetch_all(pool)
     .await?;
@@ -271,7 +276,7 @@ pub async fn rows(
             costs.insert(row.deployment_id, (row.currency, halves));
         }
     }
-    let mut states = states(pool, to).await?;
+    let mut states = states(pool, to, deployment_id).await?;
     let deployments = sqlx::query!(
         r#"select d.deployment_id, d.key, m.model_id as "model_id?", m.name as "model?",
                   v.version as "version?", t.name as "team?"
@@ -279,11 +284,15 @@ pub async fn rows(
              left join model_version v using (model_version_id)
              left join model m using (model_id)
              left join team t on t.team_id = m.owner_team_id
-            order by d.key"#
+            where $1::uuid is null or d.deployment_id = $1
+            order by d.key"#,
+        deployment_id
     )
     .fetch_all(pool)
     .await?;
-    let days = ((to - from).num_seconds() as f64 / 86_400.0).max(1.0 / 24.0);
+    // A month is 30 days of the range's average spend; a range shorter than an hour counts as one.
+    let range_seconds = Decimal::from((to - from).num_seconds().max(3_600));
+    let month_seconds = Decimal::from(30 * 86_400);
     let shown: Vec<_> = deployments
         .into_iter()
         .filter(|d| {
@@ -317,12 +326,7 @@ pub async fn rows(
                 None => (None, None, 0, None),
             };
             let per_1k = spent.and_then(|s| per_thousand_requests(s, requests));
-            let monthly = spent.map(|s| {
-                let per_day = s.to_f64().unwrap_or_default() / days;
-                Decimal::try_from(per_day * 30.0)
-                    .unwrap_or_default()
-                    .round_dp(2)
-            });
+            let monthly = spent.map(|s| (s * month_seconds / range_seconds).round_dp(2));
             DriftRow {
                 deployment_id: d.deployment_id,
                 key: d.key,
@@ -345,7 +349,8 @@ pub async fn rows(
 }
 
 /// One deployment's series over `[from, to)`: the chosen drift series (metric and feature; by
-/// default the worst finding's) and cost per 1,000 requests, by hour up to 7 days and by day beyond.
+/// default the worst finding's) and cost per 1,000 requests in its main currency (the one with the
+/// most money in the range), by hour up to 7 days and by day beyond.
 pub async fn series(
     pool: &PgPool,
     deployment_id: Uuid,
@@ -353,7 +358,7 @@ pub async fn series(
     feature: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<(Vec<SeriesPoint>, Vec<SeriesPoint>), sqlx::Error> {
+) -> Result<DeploymentSeries, sqlx::Error> {
     let bucket_hours: i32 = if to - from > TimeDelta::days(7) {
         24
     } else {
@@ -387,18 +392,17 @@ pub async fn series(
     )
     .fetch_all(pool)
     .await?;
-    // The main currency only: the one with the most money in the range.
     let mut by_currency: HashMap<&str, Decimal> = HashMap::new();
     for row in &cost {
         *by_currency.entry(row.currency.as_str()).or_default() += row.cost;
     }
-    let main = by_currency
+    let currency = by_currency
         .into_iter()
         .max_by_key(|(_, total)| *total)
         .map(|(c, _)| c.to_owned());
     let cost = cost
         .iter()
-        .filter(|row| Some(&row.currency) == main.as_ref())
+        .filter(|row| Some(&row.currency) == currency.as_ref())
         .filter_map(|row| {
             Some(SeriesPoint {
                 at: row.at,
@@ -413,7 +417,19 @@ pub async fn series(
             value: row.value,
         })
         .collect();
-    Ok((drift, cost))
+    Ok(DeploymentSeries {
+        drift,
+        cost,
+        currency,
+    })
+}
+
+/// What a deployment's drift chart draws.
+pub struct DeploymentSeries {
+    pub drift: Vec<SeriesPoint>,
+    /// Cost per 1,000 requests, in `currency`.
+    pub cost: Vec<SeriesPoint>,
+    pub currency: Option<String>,
 }
 
 /// The deployment behind a drift page, by id.

@@ -34,16 +34,21 @@ async fn idle(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<IdleWaste>, sqlx:
 }
 
 /// For each open experiment, the monthly gap between its most accurate candidate that meets the
-/// SLA and the recommended (cheapest passing) one.
+/// SLA and the recommended (cheapest passing) one. The experiments' views are built side by side.
 async fn savings(pool: &PgPool) -> Result<Vec<Saving>, sqlx::Error> {
+    let open: Vec<_> = crate::experiments::store::list(pool)
+        .await?
+        .into_iter()
+        .filter(|summary| summary.status == crate::experiments::Status::Open)
+        .collect();
+    let views =
+        futures_util::future::try_join_all(open.iter().map(|summary| {
+            crate::experiments::store::view(pool, summary.experiment_id, usize::MAX)
+        }))
+        .await?;
     let mut savings = Vec::new();
-    for summary in crate::experiments::store::list(pool).await? {
-        if summary.status != crate::experiments::Status::Open {
-            continue;
-        }
-        let Some(view) =
-            crate::experiments::store::view(pool, summary.experiment_id, usize::MAX).await?
-        else {
+    for (summary, view) in open.into_iter().zip(views) {
+        let Some(view) = view else {
             continue;
         };
         let Some(recommended) = view.runs.iter().find(|r| r.recommended) else {
@@ -81,10 +86,17 @@ async fn savings(pool: &PgPool) -> Result<Vec<Saving>, sqlx::Error> {
     Ok(savings)
 }
 
+/// Every figure of the overview, each asked for at once on its own connection.
 pub async fn dashboard(pool: &PgPool, now: DateTime<Utc>) -> Result<Dashboard, sqlx::Error> {
-    let budgets = crate::alerts::store::budgets(pool, now).await?;
-    // Two weeks, so that each deployment's change is this week against last.
-    let rows = crate::drift::store::rows(pool, now - TimeDelta::days(14), now).await?;
+    let (budgets, rows, reviews, idle, savings, recent) = tokio::try_join!(
+        crate::alerts::store::budgets(pool, now),
+        // Two weeks, so that each deployment's change is this week against last.
+        crate::drift::store::rows(pool, now - TimeDelta::days(14), now, None),
+        crate::reviews::store::list(pool, None, None, 100),
+        idle(pool, now),
+        savings(pool),
+        crate::audit::recent(pool, 10),
+    )?;
     let mut movers: Vec<_> = rows
         .iter()
         .filter(|r| r.per_1k_change_pct.is_some())
@@ -103,8 +115,7 @@ pub async fn dashboard(pool: &PgPool, now: DateTime<Utc>) -> Result<Dashboard, s
             .cmp(&a.state)
             .then_with(|| b.monthly.cmp(&a.monthly))
     });
-    let pending = crate::reviews::store::list(pool, None, None, 100)
-        .await?
+    let pending = reviews
         .into_iter()
         .filter(|r| r.state == crate::reviews::ReviewState::Pending)
         .collect();
@@ -113,9 +124,9 @@ pub async fn dashboard(pool: &PgPool, now: DateTime<Utc>) -> Result<Dashboard, s
         budgets,
         movers,
         drifting,
-        idle: idle(pool, now).await?,
+        idle,
         pending,
-        savings: savings(pool).await?,
-        recent: crate::audit::recent(pool, 10).await?,
+        savings,
+        recent,
     })
 }

@@ -121,14 +121,9 @@ pub fn quadrant_svg(rows: &[DriftRow], range_label: &str, theme: Theme) -> Resul
             .y_label_area_size(64)
             .build_cartesian_2d((low..high).log_scale(), 0.0..top)
             .map_err(|e| e.to_string())?;
-        let label_font = ("sans-serif", 14).into_font().color(&palette.text);
-        chart
-            .configure_mesh()
-            .light_line_style(palette.grid.mix(0.0))
-            .bold_line_style(palette.grid)
-            .axis_style(palette.axis)
-            .label_style(label_font.clone())
-            .axis_desc_style(label_font.clone())
+        let label_font = palette.font(14);
+        palette
+            .style_mesh(&mut chart.configure_mesh(), label_font.clone())
             .x_desc(format!("{currency} per 1,000 requests (log scale)"))
             .y_desc("drift ÷ alert level")
             .x_labels(6)
@@ -291,14 +286,9 @@ pub fn over_time_svg(
             .build_cartesian_2d(from..to, drift_bottom..drift_top)
             .map_err(|e| e.to_string())?
             .set_secondary_coord(from..to, 0.0..cost_top);
-        let label_font = ("sans-serif", 14).into_font().color(&palette.text);
-        chart
-            .configure_mesh()
-            .light_line_style(palette.grid.mix(0.0))
-            .bold_line_style(palette.grid)
-            .axis_style(palette.axis)
-            .label_style(label_font.clone())
-            .axis_desc_style(label_font.clone())
+        let label_font = palette.font(14);
+        palette
+            .style_mesh(&mut chart.configure_mesh(), label_font.clone())
             .y_desc(chart_data.drift_label.as_str())
             .x_labels(7)
             .y_labels(5)
@@ -432,7 +422,7 @@ pub async fn quadrant_chart(
     }
     let range = query.range();
     let (from, to) = range.bounds(Utc::now());
-    match app::drift::store::rows(&state.pool, from, to).await {
+    match app::drift::store::rows(&state.pool, from, to, None).await {
         Ok(rows) => {
             let mut response = svg_response(quadrant_svg(&rows, &range.label(), query.theme));
             // The page embeds this chart as a document (its points are links), which the site's
@@ -513,23 +503,16 @@ pub async fn deployment_chart(
     let range = query.range();
     let (from, to) = range.bounds(Utc::now());
     let loaded = async {
-        let (drift, cost) =
-            app::drift::store::series(pool, id, &metric, &query.feature, from, to).await?;
+        let series = app::drift::store::series(pool, id, &metric, &query.feature, from, to).await?;
         let thresholds = app::drift::store::thresholds(pool, id).await?;
         let baseline = if query.feature.is_empty() {
             app::drift::store::baseline(pool, id, &metric).await?
         } else {
             None
         };
-        let currency = app::drift::store::rows(pool, from, to)
-            .await?
-            .into_iter()
-            .find(|r| r.deployment_id == id)
-            .and_then(|r| r.currency)
-            .unwrap_or_else(|| "cost".into());
-        Ok::<_, sqlx::Error>((drift, cost, thresholds, baseline, currency))
+        Ok::<_, sqlx::Error>((series, thresholds, baseline))
     };
-    let (drift, cost, thresholds, baseline, currency) = match loaded.await {
+    let (series, thresholds, baseline) = match loaded.await {
         Ok(loaded) => loaded,
         Err(error) => return chart_failed("loading a chart's data failed", &error),
     };
@@ -541,9 +524,9 @@ pub async fn deployment_chart(
     let chart = OverTime {
         title: format!("{key}: {drift_label} and cost per 1,000 requests"),
         drift_label,
-        drift: &drift,
-        cost: &cost,
-        currency: &currency,
+        drift: &series.drift,
+        cost: &series.cost,
+        currency: series.currency.as_deref().unwrap_or("cost"),
         levels: levels(&metric, &query.feature, &thresholds, baseline),
         zoom: query.feature.is_empty(),
     };

@@ -8,6 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use chrono::{DateTime, TimeDelta, Utc};
+use plotters::chart::MeshStyle;
 use plotters::prelude::*;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
@@ -29,6 +30,27 @@ pub(crate) struct Palette {
     pub(crate) grid: RGBColor,
     pub(crate) axis: RGBColor,
     pub(crate) series: RGBColor,
+}
+
+impl Palette {
+    /// Chart text at `size` pixels.
+    pub(crate) fn font(&self, size: u32) -> TextStyle<'static> {
+        ("sans-serif", size).into_font().color(&self.text)
+    }
+
+    /// What every chart's mesh shares: grid lines at the labelled values only, the palette's axes,
+    /// and `font` for labels and axis descriptions.
+    pub(crate) fn style_mesh<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+        &self,
+        mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+        font: TextStyle<'b>,
+    ) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+        mesh.light_line_style(self.grid.mix(0.0))
+            .bold_line_style(self.grid)
+            .axis_style(self.axis)
+            .label_style(font.clone())
+            .axis_desc_style(font)
+    }
 }
 
 impl Theme {
@@ -102,15 +124,10 @@ pub fn line_chart(
             .y_label_area_size(84)
             .build_cartesian_2d(from..to, 0.0..top)
             .map_err(|e| e.to_string())?;
-        let label_font = ("sans-serif", 15).into_font().color(&palette.text);
+        let label_font = palette.font(15);
         let format = series.format;
-        chart
-            .configure_mesh()
-            .light_line_style(palette.grid.mix(0.0))
-            .bold_line_style(palette.grid)
-            .axis_style(palette.axis)
-            .label_style(label_font.clone())
-            .axis_desc_style(label_font)
+        palette
+            .style_mesh(&mut chart.configure_mesh(), label_font)
             .y_desc(series.y_label.as_str())
             .x_labels(7)
             .y_labels(5)
@@ -359,7 +376,7 @@ pub fn frontier_svg(
     frontier.sort_by(|a, b| a.x.total_cmp(&b.x));
     let dominated: Vec<&RunPoint> = points.iter().filter(|p| !p.on_frontier).collect();
     let step = dominated.len().div_ceil(MAX_DOMINATED_DRAWN).max(1);
-    let label_font = ("sans-serif", 14).into_font().color(&palette.text);
+    let label_font = palette.font(14);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
@@ -372,13 +389,8 @@ pub fn frontier_svg(
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .light_line_style(palette.grid.mix(0.0))
-                    .bold_line_style(palette.grid)
-                    .axis_style(palette.axis)
-                    .label_style(label_font.clone())
-                    .axis_desc_style(label_font.clone())
+                palette
+                    .style_mesh(&mut chart.configure_mesh(), label_font.clone())
                     .x_desc(x_label)
                     .y_desc(y_label)
                     .x_labels(6)
@@ -662,7 +674,7 @@ pub fn stacked_bars(
             .y_label_area_size(84)
             .build_cartesian_2d(-0.5..(columns.len() as f64 - 0.5), 0.0..top)
             .map_err(|e| e.to_string())?;
-        let label_font = ("sans-serif", 15).into_font().color(&palette.text);
+        let label_font = palette.font(15);
         // At most about 10 labels under the bars, evenly spaced.
         let step = columns.len().div_ceil(10).max(1);
         let column_label = |x: &f64| {
@@ -672,14 +684,9 @@ pub fn stacked_bars(
             }
             columns.get(index as usize).cloned().unwrap_or_default()
         };
-        chart
-            .configure_mesh()
+        palette
+            .style_mesh(&mut chart.configure_mesh(), label_font.clone())
             .disable_x_mesh()
-            .light_line_style(palette.grid.mix(0.0))
-            .bold_line_style(palette.grid)
-            .axis_style(palette.axis)
-            .label_style(label_font.clone())
-            .axis_desc_style(label_font.clone())
             .y_desc(currency)
             .y_labels(5)
             .x_labels(columns.len().max(1))

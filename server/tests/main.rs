@@ -1,0 +1,19 @@
+//! The server's integration tests, one binary: the real router on a fresh Postgres database per
+//! test, driven as a browser or an agent would call it. One binary links the server once instead of
+//! once per file, which keeps a clean build's time and disk down.
+
+mod common;
+
+mod alerts;
+mod audit;
+mod bills;
+mod cards;
+mod catalog;
+mod drift;
+mod experiments;
+mod fleet;
+mod prices;
+mod reports;
+mod reviews;
+mod router;
+mod telemetry;
