@@ -69,5 +69,14 @@ test("drift posted by a monitoring job shows against cost, and the range changes
   await expect(page.getByRole("img", { name: /PSI of basket_size .* cost per 1,000 requests/ })).toBeVisible();
   await page.getByRole("listitem").filter({ hasText: "Jensen–Shannon of country" }).getByRole("button", { name: "Chart it" }).click();
   await expect(page.getByRole("img", { name: /Jensen–Shannon of country/ })).toBeVisible();
+
+  // The overview lists it among the drifting deployments with its monthly cost at the last two
+  // weeks' rate: 4.00 USD in 14 days is 8.57 USD a month.
+  await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Overview" }).click();
+  await expect(page).toHaveURL("/");
+  const drifting = page.getByRole("region", { name: "Drifting deployments" }).getByRole("listitem").filter({ hasText: "e2e-drift-v1" });
+  await expect(drifting).toContainText("Drifting");
+  await expect(drifting).toContainText("8.57 USD a month");
+  await expect(page.getByRole("link", { name: /deployments? drifting/ })).toContainText("8.57 USD a month");
   noErrors();
 });

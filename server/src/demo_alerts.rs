@@ -36,29 +36,36 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
             .await?;
         targets.push(("model", model_id, *share));
     }
+    let (start, end) = app::alerts::month_bounds(Utc::now());
     for (scope, target_id, share) in targets {
-        let budget = NewBudget::parse(scope, &target_id.to_string(), "1000000", "USD", "")
-            .map_err(crate::commands::reason)?;
-        let id = store::create_budget(pool, &actor, budget)
+        // This month's billed spend on the target, as its budget will count it.
+        let spent = sqlx::query_scalar!(
+            r#"select coalesce(sum(l.billed_cost * coalesce(a.share, 1)), 0) as "spent!"
+                 from current_bill_line l
+                 join bill_allocation a using (bill_import_id, line_number)
+                where l.charge_period_start >= $1 and l.charge_period_start < $2
+                  and l.currency = 'USD'
+                  and case when $3 = 'team' then a.team_id = $4 else a.model_id = $4 end"#,
+            start,
+            end,
+            scope,
+            target_id,
+        )
+        .fetch_one(pool)
+        .await?;
+        // A round amount that puts the spend at `share` percent of it.
+        let amount = (spent / Decimal::from(share)).round().max(Decimal::ONE) * Decimal::from(100);
+        let budget = NewBudget::parse(
+            scope,
+            &target_id.to_string(),
+            &amount.to_string(),
+            "USD",
+            "",
+        )
+        .map_err(crate::commands::reason)?;
+        store::create_budget(pool, &actor, budget)
             .await
             .map_err(crate::commands::reason)?;
-        // A round amount that puts this month's billed spend at `share` percent of it.
-        let spent = store::budgets(pool, Utc::now())
-            .await?
-            .into_iter()
-            .find(|b| b.budget_id == id)
-            .map_or(Decimal::ZERO, |b| b.spent);
-        let amount = (spent * Decimal::from(100) / Decimal::from(share) / Decimal::from(100))
-            .round()
-            .max(Decimal::ONE)
-            * Decimal::from(100);
-        sqlx::query!(
-            "update budget set monthly_amount = $2 where budget_id = $1",
-            id,
-            amount
-        )
-        .execute(pool)
-        .await?;
     }
     let tier =
         NewBudget::parse("tier", "3", "60000", "USD", "").map_err(crate::commands::reason)?;

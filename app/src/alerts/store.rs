@@ -18,6 +18,7 @@ use super::{
 use crate::audit::{self, Actor, Change};
 use crate::catalog::tier::Tier;
 use crate::error::AppError;
+use crate::format::format_money;
 use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
 
 /// Every budget with its billed spend and forecast for the month `now` is in.
@@ -136,8 +137,15 @@ pub async fn create_budget(
             entity_type: "budget",
             entity_id: id.to_string(),
             summary: format!(
-                "set a {} monthly budget of {} {} (alerts at {:?}%)",
-                budget.scope, budget.monthly_amount, budget.currency, budget.thresholds
+                "set a {} monthly budget of {} (alerts at {})",
+                budget.scope,
+                format_money(budget.monthly_amount, &budget.currency),
+                budget
+                    .thresholds
+                    .iter()
+                    .map(|t| format!("{t}%"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             detail: json!({
                 "scope": budget.scope, "team_id": budget.team_id, "model_id": budget.model_id,
@@ -170,8 +178,8 @@ pub async fn delete_budget(pool: &PgPool, actor: &Actor, budget_id: Uuid) -> Res
             entity_type: "budget",
             entity_id: budget_id.to_string(),
             summary: format!(
-                "deleted a monthly budget of {} {}",
-                deleted.monthly_amount, deleted.currency
+                "deleted a monthly budget of {}",
+                format_money(deleted.monthly_amount, &deleted.currency)
             ),
             detail: json!({}),
         },

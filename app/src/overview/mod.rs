@@ -144,9 +144,11 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             .filter(|b| b.scope == crate::alerts::BudgetScope::Team)
             .map(|b| (b.currency.as_str(), b.monthly_amount)),
     );
+    let is_drifting = |r: &&DriftRow| r.state == crate::drift::DriftState::Drifting;
     let drifting_monthly = by_currency(
         data.drifting
             .iter()
+            .filter(is_drifting)
             .filter_map(|r| Some((r.currency.as_deref()?, r.monthly?))),
     );
     let idle = by_currency(data.idle.iter().map(|i| (i.currency.as_str(), i.cost)));
@@ -155,11 +157,22 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             .iter()
             .map(|s| (s.currency.as_str(), s.monthly)),
     );
-    let drifting_count = data
-        .drifting
-        .iter()
-        .filter(|r| r.state == crate::drift::DriftState::Drifting)
-        .count();
+    let drifting_count = data.drifting.iter().filter(is_drifting).count();
+    let warning_count = data.drifting.len() - drifting_count;
+    let drifting_label = format!(
+        "{} · {} a month{}",
+        if drifting_count == 1 {
+            "deployment drifting"
+        } else {
+            "deployments drifting"
+        },
+        join_money(&drifting_monthly),
+        match warning_count {
+            0 => String::new(),
+            1 => " · 1 more near its threshold".into(),
+            n => format!(" · {n} more near their thresholds"),
+        }
+    );
     view! {
         <div class="stats dashboard-stats">
             <a class="stat card" href="/alerts">
@@ -168,7 +181,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             </a>
             <a class="stat card" href="/drift">
                 <span class="stat-value">{drifting_count}</span>
-                <span class="stat-label">{format!("deployments drifting · {} a month", join_money(&drifting_monthly))}</span>
+                <span class="stat-label">{drifting_label}</span>
             </a>
             <a class="stat card" href="/fleet">
                 <span class="stat-value">{join_money(&idle)}</span>
