@@ -139,6 +139,15 @@ pub async fn sessions(
     response
 }
 
+/// Refuses a request without a signed-in session: the files behind the pages (charts, exports,
+/// reports), for which a redirect to the sign-in page would be no answer. Runs inside `sessions`.
+pub async fn signed_in(request: Request, next: Next) -> Response {
+    if request.extensions().get::<ActiveSession>().is_none() {
+        return (StatusCode::UNAUTHORIZED, "Sign in first.").into_response();
+    }
+    next.run(request).await
+}
+
 async fn gate(state: &AppState, path: &str, signed_in: bool) -> Option<Response> {
     if signed_in {
         return matches!(path, "/login" | "/setup").then(|| Redirect::to("/").into_response());

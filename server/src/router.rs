@@ -30,7 +30,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         let state = state.clone();
         move || leptos::prelude::provide_context(state.clone())
     };
-    let site = Router::new()
+    // What the pages embed or download; each needs a signed-in session.
+    let files = Router::new()
         .route(
             "/charts/deployments/{key}/{file}",
             get(crate::charts::deployment_chart),
@@ -59,6 +60,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/reports/{file}", get(crate::reports::download))
         .route("/bills/export.csv", get(crate::bills::export))
         .route("/charts/bills/spend.svg", get(crate::charts::bill_chart))
+        .route_layer(axum::middleware::from_fn(middleware::signed_in));
+    let site = Router::new()
+        .merge(files)
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

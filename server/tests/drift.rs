@@ -313,6 +313,11 @@ async fn the_drift_charts_are_for_signed_in_people(pool: PgPool) {
             .status,
         StatusCode::SEE_OTHER
     );
+    // The sign-in redirect is for GET; any other way to the files without a session is refused.
+    for path in [chart.as_str(), "/reports/tco.csv", "/bills/export.csv"] {
+        let head = send(&router, Request::head(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(head.status, StatusCode::UNAUTHORIZED, "HEAD {path}");
+    }
     let viewer = signed_in(&pool, Role::Viewer).await;
     let svg = get(&router, &chart, Some(&viewer)).await;
     assert_eq!(svg.status, StatusCode::OK, "{}", svg.body);
