@@ -2,7 +2,6 @@
 
 use rust_decimal::Decimal;
 
-/// A count with thousands separators: 1,234,567.
 /// Percent-encodes a query-string value.
 pub fn url_encode(text: &str) -> String {
     text.bytes()
@@ -15,6 +14,7 @@ pub fn url_encode(text: &str) -> String {
         .collect()
 }
 
+/// A count with thousands separators: 1,234,567.
 pub fn format_count(value: i64) -> String {
     let grouped = group_thousands(&value.unsigned_abs().to_string());
     if value < 0 {

@@ -8,6 +8,18 @@ export async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated]")).toBeAttached();
 }
 
+/** Creates an ingest token on the tokens page (the signed-in user is an admin) and returns its secret. */
+export async function ingestToken(page: Page, name: string): Promise<string> {
+  await page.goto("/settings/tokens");
+  await hydrated(page);
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel(/^ingest/).check();
+  await page.getByRole("button", { name: "Create token" }).click();
+  const token = (await page.getByTestId("new-token").textContent()) ?? "";
+  expect(token).toMatch(/^pareto_/);
+  return token;
+}
+
 export async function signIn(page: Page, who: { email: string; password: string }) {
   await page.goto("/login");
   await hydrated(page);

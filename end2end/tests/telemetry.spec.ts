@@ -1,18 +1,12 @@
 import { expect, test } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { admin, collectConsoleErrors, hydrated, markWindow, signIn, windowStillMarked } from "./helpers";
+import { admin, collectConsoleErrors, hydrated, ingestToken, markWindow, signIn, windowStillMarked } from "./helpers";
 
 // Runs after foundation.spec.ts, which created the admin.
 
 test("telemetry posted by an agent shows on the fleet page, priced and linkable", async ({ page }) => {
   await signIn(page, admin);
-  await page.goto("/settings/tokens");
-  await hydrated(page);
-  await page.getByLabel("Name").fill("gpu-node-e2e");
-  await page.getByLabel(/^ingest/).check();
-  await page.getByRole("button", { name: "Create token" }).click();
-  const token = (await page.getByTestId("new-token").textContent()) ?? "";
-  expect(token).toMatch(/^pareto_/);
+  const token = await ingestToken(page, "gpu-node-e2e");
 
   const ts = new Date(Date.now() - 10 * 60 * 1000).toISOString();
   const reply = await page.request.post("/api/v1/telemetry", {

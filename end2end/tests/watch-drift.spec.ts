@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { admin, collectConsoleErrors, hydrated, markWindow, signIn, windowStillMarked } from "./helpers";
+import { admin, collectConsoleErrors, hydrated, ingestToken, markWindow, signIn, windowStillMarked } from "./helpers";
 
 // Runs after foundation.spec.ts, which created the admin, and after telemetry.spec.ts, which links
 // the only unassigned deployment it expects (this test leaves one of its own).
@@ -10,13 +10,7 @@ const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3600 * 1000).t
 test("drift posted by a monitoring job shows against cost, and the range changes in place", async ({ page }) => {
   const noErrors = collectConsoleErrors(page);
   await signIn(page, admin);
-  await page.goto("/settings/tokens");
-  await hydrated(page);
-  await page.getByLabel("Name").fill("drift-monitor-e2e");
-  await page.getByLabel(/^ingest/).check();
-  await page.getByRole("button", { name: "Create token" }).click();
-  const token = (await page.getByTestId("new-token").textContent()) ?? "";
-  expect(token).toMatch(/^pareto_/);
+  const token = await ingestToken(page, "drift-monitor-e2e");
   const headers = { Authorization: `Bearer ${token}` };
 
   // An hour of GPU time three days ago, and another twenty days ago: only one is in the last 7 days.

@@ -415,3 +415,22 @@ pub fn LoadError(error: AppError) -> impl IntoView {
         other => view! { <Notice kind="error">{other.to_string()}</Notice> }.into_any(),
     }
 }
+
+/// A group of buttons of which one is pressed, switching `value` in place; `options` are
+/// (value, label).
+#[component]
+pub fn Toggle(
+    /// What the group chooses, for screen readers.
+    label: &'static str,
+    value: RwSignal<&'static str>,
+    options: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    view! {
+        <div class="segmented" role="group" aria-label=label>
+            {options.iter().map(|&(key, text)| view! {
+                <button type="button" aria-pressed=move || (value.get() == key).to_string()
+                    on:click=move |_| value.set(key)>{text}</button>
+            }).collect_view()}
+        </div>
+    }
+}

@@ -12,7 +12,7 @@ use super::{
 use crate::auth::Role;
 use crate::components::{
     action_error, id_from_route, successes, Field, FormActions, FormAlert, Loaded, PageHeader,
-    WithUser,
+    Toggle, WithUser,
 };
 use crate::format::{format_count, format_money_or_dash, url_encode};
 
@@ -239,10 +239,7 @@ fn SpendChart(query: String, range: String) -> impl IntoView {
             <figcaption>
                 <div class="card-head">
                     <h2>"Spend over time"</h2>
-                    <div class="segmented" role="group" aria-label="Stack by">
-                        <button type="button" aria-pressed=move || (by.get() == "team").to_string() on:click=move |_| by.set("team")>"By team"</button>
-                        <button type="button" aria-pressed=move || (by.get() == "model").to_string() on:click=move |_| by.set("model")>"By model"</button>
-                    </div>
+                    <Toggle label="Stack by" value=by options=&[("team", "By team"), ("model", "By model")]/>
                 </div>
                 <p class="muted small">{description.clone()}</p>
             </figcaption>

@@ -392,14 +392,7 @@ pub async fn series(
     )
     .fetch_all(pool)
     .await?;
-    let mut by_currency: HashMap<&str, Decimal> = HashMap::new();
-    for row in &cost {
-        *by_currency.entry(row.currency.as_str()).or_default() += row.cost;
-    }
-    let currency = by_currency
-        .into_iter()
-        .max_by_key(|(_, total)| *total)
-        .map(|(c, _)| c.to_owned());
+    let currency = main_currency(cost.iter().map(|row| (row.currency.as_str(), row.cost)));
     let cost = cost
         .iter()
         .filter(|row| Some(&row.currency) == currency.as_ref())
@@ -422,6 +415,18 @@ pub async fn series(
         cost,
         currency,
     })
+}
+
+/// The currency with the most money among `amounts`: the one a chart or figure is drawn in.
+fn main_currency<'a>(amounts: impl IntoIterator<Item = (&'a str, Decimal)>) -> Option<String> {
+    let mut by_currency: HashMap<&str, Decimal> = HashMap::new();
+    for (currency, amount) in amounts {
+        *by_currency.entry(currency).or_default() += amount;
+    }
+    by_currency
+        .into_iter()
+        .max_by_key(|(_, total)| *total)
+        .map(|(currency, _)| currency.to_owned())
 }
 
 /// What a deployment's drift chart draws.
@@ -602,15 +607,8 @@ pub async fn spend(
     )
     .fetch_all(pool)
     .await?;
-    let mut by_currency: HashMap<&str, Decimal> = HashMap::new();
-    for row in &rows {
-        *by_currency.entry(row.currency.as_str()).or_default() += row.cost;
-    }
-    let currency = by_currency
-        .into_iter()
-        .max_by_key(|(_, total)| *total)
-        .map(|(c, _)| c.to_owned())
-        .unwrap_or_default();
+    let currency =
+        main_currency(rows.iter().map(|row| (row.currency.as_str(), row.cost))).unwrap_or_default();
     let rows: Vec<(DateTime<Utc>, String, Decimal)> = rows
         .into_iter()
         .filter(|r| r.currency == currency)

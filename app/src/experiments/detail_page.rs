@@ -16,7 +16,7 @@ use super::{
 use crate::auth::Role;
 use crate::components::{
     action_error, format_count, format_money, successes, FieldMessage, FormActions, FormAlert,
-    Loaded, Notice, PageHeader, WithUser,
+    Loaded, Notice, PageHeader, Toggle, WithUser,
 };
 use crate::error::AppError;
 use crate::format::format_number;
@@ -506,10 +506,7 @@ fn Frontier(id: Uuid) -> impl IntoView {
             <figcaption>
                 <div class="card-head">
                     <h2>"Pareto frontier"</h2>
-                    <div class="segmented" role="group" aria-label="Against">
-                        <button type="button" aria-pressed=move || (axis.get() == "cost").to_string() on:click=move |_| axis.set("cost")>"Cost"</button>
-                        <button type="button" aria-pressed=move || (axis.get() == "latency").to_string() on:click=move |_| axis.set("latency")>"Latency"</button>
-                    </div>
+                    <Toggle label="Against" value=axis options=&[("cost", "Cost"), ("latency", "Latency")]/>
                 </div>
                 <p class="muted small">{description}</p>
             </figcaption>

@@ -1,6 +1,7 @@
 //! The overview's figures, each from the feature that owns it.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 
@@ -34,17 +35,19 @@ async fn idle(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<IdleWaste>, sqlx:
 }
 
 /// For each open experiment, the monthly gap between its most accurate candidate that meets the
-/// SLA and the recommended (cheapest passing) one. The experiments' views are built side by side.
+/// SLA and the recommended (cheapest passing) one.
 async fn savings(pool: &PgPool) -> Result<Vec<Saving>, sqlx::Error> {
     let open: Vec<_> = crate::experiments::store::list(pool)
         .await?
         .into_iter()
         .filter(|summary| summary.status == crate::experiments::Status::Open)
         .collect();
-    let views =
-        futures_util::future::try_join_all(open.iter().map(|summary| {
-            crate::experiments::store::view(pool, summary.experiment_id, usize::MAX)
-        }))
+    // A few at a time, so that one overview does not take every connection from the agents.
+    let ids: Vec<_> = open.iter().map(|summary| summary.experiment_id).collect();
+    let views: Vec<_> = futures_util::stream::iter(ids)
+        .map(|id| crate::experiments::store::view(pool, id, usize::MAX))
+        .buffered(4)
+        .try_collect()
         .await?;
     let mut savings = Vec::new();
     for (summary, view) in open.into_iter().zip(views) {
