@@ -9,6 +9,13 @@ export PARETO_LISTEN ?= 127.0.0.1:3000
 export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export CARGO_TERM_PROGRESS_WHEN := never
 
+# PARETO_NOW=2027-03-31T12:00:00Z runs Pareto and its tests as if on that date (app/src/clock.rs);
+# every process of one make run reads it from the same real moment.
+ifneq ($(strip $(PARETO_NOW)),)
+export PARETO_NOW
+export PARETO_NOW_SINCE ?= $(shell date +%s)
+endif
+
 # Each test database lives beside DATABASE_URL's and is recreated for every run.
 E2E_DATABASE_URL := $(patsubst %/,%,$(dir $(DATABASE_URL)))/pareto_e2e
 

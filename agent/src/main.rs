@@ -247,8 +247,23 @@ enum Delivery {
     Stored,
     /// Try again later: after the server's Retry-After, when it sent one.
     Retry(Option<Duration>, String),
-    /// The server refused the batch for good (a 4xx other than 429).
+    /// The server does not take this agent's token (401, 403): the batch stays in the spool and
+    /// is tried again, since a rotated or re-scoped token is fixed by a person, not by waiting.
+    Denied(String),
+    /// The server refused the batch itself for good (400, 409, 413, 422).
     Refused(String),
+}
+
+/// What an answer's status says about the batch that was sent.
+fn classify(status: u16, retry_after: Option<Duration>, answer: String) -> Delivery {
+    match status {
+        200..=299 => Delivery::Stored,
+        // Only these say the batch is wrong; anything else (408, 429, 5xx, a proxy's 404 while
+        // the server is being deployed) is about the moment, and the batch waits in the spool.
+        400 | 409 | 413 | 422 => Delivery::Refused(answer),
+        401 | 403 => Delivery::Denied(answer),
+        _ => Delivery::Retry(retry_after, answer),
+    }
 }
 
 async fn deliver(http: &reqwest::Client, config: &Config, body: &[u8]) -> Delivery {
@@ -280,15 +295,7 @@ async fn deliver(http: &reqwest::Client, config: &Config, body: &[u8]) -> Delive
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     let answer = format!("{status}: {}", response.text().await.unwrap_or_default());
-    if status.is_success() {
-        Delivery::Stored
-    } else if status.as_u16() == 429 {
-        Delivery::Retry(retry_after, answer)
-    } else if status.is_client_error() {
-        Delivery::Refused(answer)
-    } else {
-        Delivery::Retry(None, answer)
-    }
+    classify(status.as_u16(), retry_after, answer)
 }
 
 /// What a flush of the spool came to.
@@ -316,6 +323,15 @@ async fn flush(http: &reqwest::Client, config: &Config, spool: &Spool) -> anyhow
             }
             Delivery::Retry(after, reason) => {
                 flushed.retry = Some((after, reason));
+                break;
+            }
+            Delivery::Denied(answer) => {
+                tracing::error!(
+                    %answer,
+                    pending = spool.pending().map(|p| p.len()).unwrap_or(0),
+                    "THE SERVER DOES NOT ACCEPT THIS AGENT'S TOKEN: batches stay in the spool and are retried; give the agent a valid token with the ingest scope"
+                );
+                flushed.retry = Some((None, answer));
                 break;
             }
         }

@@ -40,13 +40,22 @@ impl Spool {
         Ok(files)
     }
 
+    /// What the spool holds on disk: batches waiting, and the refused ones kept aside with their
+    /// answers, which count against the same limit until someone looks at them.
     pub fn bytes(&self) -> u64 {
-        self.pending()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum()
+        let size = |dir: &Path| -> u64 {
+            std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .filter_map(|entry| entry.metadata().ok())
+                        .filter(std::fs::Metadata::is_file)
+                        .map(|m| m.len())
+                        .sum()
+                })
+                .unwrap_or(0)
+        };
+        size(&self.dir) + size(&self.rejected)
     }
 
     /// Writes a batch durably (write, fsync, rename), unless the spool is full.
@@ -119,6 +128,23 @@ mod tests {
         ));
         assert!(matches!(
             spool.write(2, "b", b"12345678").expect("write"),
+            Written::Full
+        ));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn refused_batches_count_against_the_limit() {
+        let dir = scratch("full-of-refused");
+        let spool = Spool::open(&dir, 40).expect("spool");
+        spool.write(1, "a", b"0123456789").expect("write");
+        let path = spool.pending().expect("pending").remove(0);
+        spool
+            .reject(&path, "422: samples[0].requests: must be at most 10000000")
+            .expect("reject");
+        assert!(spool.pending().expect("pending").is_empty());
+        assert!(matches!(
+            spool.write(2, "b", b"0123456789").expect("write"),
             Written::Full
         ));
         std::fs::remove_dir_all(dir).ok();

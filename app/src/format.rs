@@ -1,5 +1,6 @@
 //! Numbers as people read them: grouped thousands, cents, and no more decimals than carry meaning.
 
+use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 /// Percent-encodes a query-string value.
@@ -85,9 +86,48 @@ pub fn format_number(value: f64) -> String {
     }
 }
 
+/// A name as a spreadsheet cell that stays text: a cell that starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return is run as a formula by Excel and LibreOffice (`=HYPERLINK(...)`), so it
+/// gets a leading apostrophe, which they show as nothing. For text cells only, never amounts.
+pub fn spreadsheet_text(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// `part` as a percentage of `whole`: exact where Decimal holds it, through f64 past that (a huge
+/// spend against a tiny budget is a huge percentage, not an overflow).
+pub fn percent_of(part: Decimal, whole: Decimal) -> Option<f64> {
+    if whole.is_zero() {
+        return None;
+    }
+    part.checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|p| p.checked_div(whole))
+        .and_then(|p| p.to_f64())
+        .or_else(|| Some(part.to_f64()? * 100.0 / whole.to_f64()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_a_spreadsheet_would_run_stay_text() {
+        for formula in [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(spreadsheet_text(formula), format!("'{formula}"));
+        }
+        assert_eq!(spreadsheet_text("fraud-lgbm"), "fraud-lgbm");
+        assert_eq!(spreadsheet_text("Search & Ranking"), "Search & Ranking");
+    }
 
     #[test]
     fn counts_are_grouped_by_thousands() {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bills;
 pub mod cards;
 pub mod catalog;
+pub mod clock;
 pub mod components;
 pub mod drift;
 pub mod error;
@@ -50,7 +51,28 @@ use crate::teams::TeamsPage;
 use crate::tokens::TokensPage;
 use crate::users::UsersPage;
 
+/// The Content-Security-Policy of every page: scripts only from this site or carrying this
+/// response's nonce (the hydration script and the streamed resources), the wasm bundle compiled
+/// by the browser, charts embedded from this site only, and framing by this site only.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; object-src 'self'; \
+         frame-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'; \
+         connect-src 'self'"
+    )
+}
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce)) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -54,4 +54,30 @@ pub struct AppState {
     pub telemetry: TelemetrySettings,
     /// Bill imports in progress on this server, for their progress bars.
     pub imports: crate::bills::import::Registry,
+    /// What one bill import may hold once decompressed.
+    pub bill_limits: bills::Limits,
+    /// Long streams (exports, imports) and how long one waits on a client that went quiet.
+    pub streams: Streams,
+}
+
+/// The connections long streams may hold at once, and how long one waits on a client that went
+/// quiet, so that a dozen slow downloads cannot take the pool from pages and agents.
+#[derive(Clone, Debug)]
+pub struct Streams {
+    pub permits: std::sync::Arc<tokio::sync::Semaphore>,
+    pub idle_timeout: Duration,
+}
+
+impl Streams {
+    pub fn new(connections: usize, idle_timeout: Duration) -> Streams {
+        Streams {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(connections.max(1))),
+            idle_timeout,
+        }
+    }
+
+    /// A place for one more stream, or `None` when every one is taken.
+    pub fn try_start(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.permits.clone().try_acquire_owned().ok()
+    }
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use parse::{parse_amount, parse_tags, parse_time};
 pub use pattern::{glob_matches, glob_to_like};
-pub use read::{BillReader, FileError, LineError};
+pub use read::{BillReader, FileError, Limits, LineError, Overflow};
 pub use write::{Allocation, FocusWriter, FOCUS_EXPORT_COLUMNS};
 
 /// One charge, in the FOCUS vocabulary. Money is exact and carries its currency.

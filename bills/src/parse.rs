@@ -13,6 +13,10 @@ use serde_json::Value;
 /// Currency symbols an export may put before or after an amount.
 const SYMBOLS: [char; 8] = ['$', '€', '£', '¥', '₹', '₩', '₽', '₣'];
 
+/// The largest amount (or quantity) one bill line may carry, either way: past any real charge, and
+/// small enough that sums over millions of lines and month-end forecasts stay exact.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
 /// An exact amount: `1234.5`, `1,234.50`, `$1,234.50`, `USD 12.30`, `12.30 EUR`, `(12.30)`, `-$4`,
 /// `1.2E-7`. A comma is read as a thousands separator only where it groups three digits.
 pub fn parse_amount(raw: &str) -> Result<Decimal, String> {
@@ -45,6 +49,9 @@ pub fn parse_amount(raw: &str) -> Result<Decimal, String> {
         Decimal::from_str(&digits)
     }
     .map_err(|_| "is not an amount".to_string())?;
+    if value.abs() > Decimal::from(MAX_AMOUNT) {
+        return Err("is past 1,000,000,000,000, more than any one bill line holds".into());
+    }
     Ok(if negative { -value } else { value })
 }
 
@@ -199,12 +206,22 @@ mod tests {
         assert_eq!(amount("1.2E-7"), Decimal::from_f64(1.2e-7).expect("finite"));
         assert_eq!(amount("3.5e2"), Decimal::new(350, 0));
         assert_eq!(amount("0.0000000123456789"), Decimal::new(123456789, 16));
+        assert_eq!(amount("-1,000,000,000,000"), Decimal::from(-MAX_AMOUNT));
     }
 
     #[test]
     fn amounts_that_are_not_amounts_are_refused() {
         for text in [
-            "", "abc", "12,34", "1,2345.0", "1.234,56", "$", "12.3.4", "1.5,000",
+            "",
+            "abc",
+            "12,34",
+            "1,2345.0",
+            "1.234,56",
+            "$",
+            "12.3.4",
+            "1.5,000",
+            "3e22",
+            "-1000000000000.01",
         ] {
             assert!(parse_amount(text).is_err(), "{text} should be refused");
         }

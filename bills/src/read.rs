@@ -12,6 +12,52 @@ use sha2::{Digest, Sha256};
 use crate::parse::{parse_amount, parse_tags, parse_time};
 use crate::{ChargeCategory, Format, LedgerRow};
 
+/// How much a file may hold once decompressed: in all, and in one record. A small gzip can expand
+/// a thousandfold, and a record with no line break would otherwise grow in memory without end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub file_bytes: u64,
+    pub record_bytes: u64,
+}
+
+impl Default for Limits {
+    /// No bound on the file; 1 MiB per record, more than any export's longest row of tags.
+    fn default() -> Self {
+        Limits {
+            file_bytes: u64::MAX,
+            record_bytes: 1 << 20,
+        }
+    }
+}
+
+/// A limit the decompressed input went past.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Overflow {
+    #[error(
+        "the file is larger than {} once decompressed (PARETO_BILL_LIMIT); split the export",
+        bytes_in_words(*.0)
+    )]
+    File(u64),
+    #[error(
+        "a row is longer than {} (PARETO_BILL_RECORD_LIMIT): this is not a billing export, or a \
+         quote is left open",
+        bytes_in_words(*.0)
+    )]
+    Record(u64),
+}
+
+fn bytes_in_words(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// What the CSV reader may hold ahead of the record it is on.
+const CSV_BUFFER: usize = 256 << 10;
+
 /// Why a whole file cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileError {
@@ -61,6 +107,16 @@ impl BillReader {
         input: impl Read + Send + 'static,
         chosen: Option<Format>,
     ) -> Result<Self, FileError> {
+        Self::open_limited(input, chosen, Limits::default())
+    }
+
+    /// [`open`](Self::open), with bounds on what the file may hold once decompressed. At most one
+    /// gzip layer is opened: a gzip inside it reads as a file that is not an export.
+    pub fn open_limited(
+        input: impl Read + Send + 'static,
+        chosen: Option<Format>,
+        limits: Limits,
+    ) -> Result<Self, FileError> {
         let mut buffered = BufReader::with_capacity(256 << 10, input);
         let start = buffered
             .fill_buf()
@@ -78,14 +134,17 @@ impl BillReader {
         };
         let mut csv = csv::ReaderBuilder::new()
             .flexible(true)
-            .buffer_capacity(256 << 10)
+            .buffer_capacity(CSV_BUFFER)
             .from_reader(Digesting {
                 input,
                 hasher: Sha256::new(),
+                read: 0,
+                record_start: 0,
+                limits,
             });
         let headers: Vec<String> = csv
             .headers()
-            .map_err(|e| FileError::Unreadable(e.to_string()))?
+            .map_err(|e| FileError::Unreadable(overflow_in(&e).unwrap_or_else(|| e.to_string())))?
             .iter()
             .enumerate()
             .map(|(i, h)| {
@@ -165,8 +224,11 @@ impl BillReader {
             Err(error) => {
                 let line = error.position().map_or(self.line + 1, csv::Position::line);
                 self.line = line;
-                let message = match error.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8 text".to_string(),
+                let message = match (error.kind(), overflow_in(&error)) {
+                    (csv::ErrorKind::Utf8 { .. }, _) => {
+                        "the row is not valid UTF-8 text".to_string()
+                    }
+                    (_, Some(overflow)) => overflow,
                     _ => format!("the file breaks off here: {error}"),
                 };
                 // A UTF-8 error leaves the reader able to go on; anything else ends the file.
@@ -186,6 +248,8 @@ impl BillReader {
             .record
             .position()
             .map_or(self.line + 1, csv::Position::line);
+        let end = self.csv.position().byte();
+        self.csv.get_mut().record_start = end;
         if self.record.len() != self.headers.len() {
             return Some(Err(vec![LineError {
                 line: self.line,
@@ -212,17 +276,52 @@ impl BillReader {
     }
 }
 
-/// The decompressed input, hashed as it is read.
+/// The decompressed input, hashed and bounded as it is read.
 struct Digesting {
     input: Box<dyn Read + Send>,
     hasher: Sha256,
+    /// Decompressed bytes read so far.
+    read: u64,
+    /// Where the record being read starts, as the CSV reader last said.
+    record_start: u64,
+    limits: Limits,
 }
 
 impl Read for Digesting {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let read = self.input.read(buf)?;
+        if self.read >= self.limits.file_bytes {
+            // One byte past the limit tells a file of exactly the limit from a longer one.
+            let mut probe = [0u8; 1];
+            if self.input.read(&mut probe)? > 0 {
+                return Err(std::io::Error::other(Overflow::File(
+                    self.limits.file_bytes,
+                )));
+            }
+            return Ok(0);
+        }
+        let ahead = self.read.saturating_sub(self.record_start);
+        if ahead > self.limits.record_bytes.saturating_add(CSV_BUFFER as u64) {
+            return Err(std::io::Error::other(Overflow::Record(
+                self.limits.record_bytes,
+            )));
+        }
+        let room = usize::try_from(self.limits.file_bytes - self.read).unwrap_or(usize::MAX);
+        let take = buf.len().min(room);
+        let read = self.input.read(&mut buf[..take])?;
         self.hasher.update(&buf[..read]);
+        self.read += read as u64;
         Ok(read)
+    }
+}
+
+/// The limit a CSV error reports, when the input went past one.
+fn overflow_in(error: &csv::Error) -> Option<String> {
+    match error.kind() {
+        csv::ErrorKind::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<Overflow>())
+            .map(Overflow::to_string),
+        _ => None,
     }
 }
 

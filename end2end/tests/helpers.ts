@@ -3,6 +3,16 @@ import { expect, type Page } from "@playwright/test";
 export const admin = { name: "Ada Okafor", email: "ada@example.com", password: "analytical engine 1843" };
 export const viewer = { name: "Tom Becker", email: "tom@example.com", password: "read only reader 2026" };
 
+/**
+ * Milliseconds since the epoch on Pareto's clock: real time, unless `make test PARETO_NOW=...`
+ * moved it (the server reads the same two variables, so both share one timeline).
+ */
+export function paretoNow(): number {
+  const pinned = process.env.PARETO_NOW ? Date.parse(process.env.PARETO_NOW) : NaN;
+  const since = Number(process.env.PARETO_NOW_SINCE ?? NaN) * 1000;
+  return Number.isNaN(pinned) || Number.isNaN(since) ? Date.now() : Date.now() + (pinned - since);
+}
+
 /** Waits until the page is hydrated, so that a click runs in the browser instead of posting the form. */
 export async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated]")).toBeAttached();

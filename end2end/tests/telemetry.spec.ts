@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { admin, collectConsoleErrors, hydrated, ingestToken, markWindow, signIn, windowStillMarked } from "./helpers";
+import { admin, collectConsoleErrors, hydrated, ingestToken, markWindow, paretoNow, signIn, windowStillMarked } from "./helpers";
 
 // Runs after foundation.spec.ts, which created the admin.
 
@@ -8,7 +8,7 @@ test("telemetry posted by an agent shows on the fleet page, priced and linkable"
   await signIn(page, admin);
   const token = await ingestToken(page, "gpu-node-e2e");
 
-  const ts = new Date(Date.now() - 10 * 60 * 1000).toISOString();
+  const ts = new Date(paretoNow() - 10 * 60 * 1000).toISOString();
   const reply = await page.request.post("/api/v1/telemetry", {
     headers: { Authorization: `Bearer ${token}` },
     data: {

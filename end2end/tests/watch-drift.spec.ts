@@ -1,11 +1,11 @@
 import { expect, test } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { admin, collectConsoleErrors, hydrated, ingestToken, markWindow, signIn, windowStillMarked } from "./helpers";
+import { admin, collectConsoleErrors, hydrated, ingestToken, markWindow, paretoNow, signIn, windowStillMarked } from "./helpers";
 
 // Runs after foundation.spec.ts, which created the admin, and after telemetry.spec.ts, which links
 // the only unassigned deployment it expects (this test leaves one of its own).
 
-const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3600 * 1000).toISOString();
+const hoursAgo = (hours: number) => new Date(paretoNow() - hours * 3600 * 1000).toISOString();
 
 test("drift posted by a monitoring job shows against cost, and the range changes in place", async ({ page }) => {
   const noErrors = collectConsoleErrors(page);

@@ -1,16 +1,17 @@
 //! Bill imports over HTTP. The browser's upload (`POST /bills/upload`, a lead's session) and the
-//! API (`POST /api/v1/bills/import`, scope `write`) stream the request body into the same importer:
+//! API (`POST /api/v1/bills/import`, scope `bills`) stream the request body into the same importer:
 //! the file is never held in memory.
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use uuid::Uuid;
@@ -35,10 +36,24 @@ pub struct ImportQuery {
     progress: Option<Uuid>,
 }
 
-/// The request body as a blocking reader, for the importer's reading thread.
-fn body_reader(body: Body) -> impl Read + Send + 'static {
-    let stream = body.into_data_stream().map_err(std::io::Error::other);
-    SyncIoBridge::new(StreamReader::new(stream))
+/// The request body as a blocking reader, for the importer's reading thread. A client that sends
+/// nothing for `idle` ends the import (nothing is stored), so it cannot hold a connection for good.
+fn body_reader(body: Body, idle: Duration) -> impl Read + Send + 'static {
+    let stream =
+        futures_util::stream::unfold(body.into_data_stream(), move |mut data| async move {
+            match tokio::time::timeout(idle, data.next()).await {
+                Ok(Some(chunk)) => Some((chunk.map_err(std::io::Error::other), data)),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("the upload sent nothing for {} s", idle.as_secs()),
+                    )),
+                    data,
+                )),
+            }
+        });
+    SyncIoBridge::new(StreamReader::new(Box::pin(stream)))
 }
 
 fn chosen_format(query: &ImportQuery) -> Result<Option<bills::Format>, String> {
@@ -58,7 +73,8 @@ pub async fn api_import(
     Query(query): Query<ImportQuery>,
     body: Body,
 ) -> Result<(StatusCode, Json<ImportOutcome>), ApiError> {
-    caller.require(Scope::Write)?;
+    caller.require(Scope::Bills)?;
+    let _stream = state.streams.try_start().ok_or(ApiError::StreamsBusy)?;
     let format = chosen_format(&query).map_err(|message| {
         ApiError::Validation(vec![InvalidField {
             path: "format".into(),
@@ -66,13 +82,14 @@ pub async fn api_import(
         }])
     })?;
     let file_name = query.file_name.as_deref().unwrap_or("upload.csv");
-    let actor = Actor::Token(caller.0.name.clone());
+    let actor = caller.0.actor();
     let outcome = import::import(
         &state.pool,
         &actor,
         file_name,
         format,
-        body_reader(body),
+        state.bill_limits,
+        body_reader(body, state.streams.idle_timeout),
         Arc::new(Progress::default()),
     )
     .await
@@ -123,6 +140,20 @@ pub async fn upload(
     if !session.user.can(Role::Lead) {
         return (StatusCode::FORBIDDEN, "Only leads and admins import bills.").into_response();
     }
+    let Some(_stream) = state.streams.try_start() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "30")],
+            Json(UploadAnswer::Refused {
+                message: "As many exports and imports as this server runs at once are running; \
+                          try again in a minute. Nothing was imported."
+                    .into(),
+                errors: Vec::new(),
+                more: false,
+            }),
+        )
+            .into_response();
+    };
     let format = match chosen_format(&query) {
         Ok(format) => format,
         Err(message) => return refused(message, Vec::new(), false),
@@ -141,7 +172,8 @@ pub async fn upload(
         &Actor::User(session.user.clone()),
         query.file_name.as_deref().unwrap_or("upload.csv"),
         format,
-        body_reader(body),
+        state.bill_limits,
+        body_reader(body, state.streams.idle_timeout),
         progress,
     )
     .await;
@@ -232,7 +264,15 @@ fn capitalize(text: &str) -> String {
 /// ledger, allocated, as FOCUS CSV with `x_Team`, `x_Model` and `x_Deployment`. A row split across
 /// several targets comes once per target, its amounts multiplied by the target's share. Streamed.
 pub async fn export(State(state): State<AppState>) -> Response {
-    export_response(state)
+    match state.streams.try_start() {
+        Some(permit) => export_response(state, permit),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "30")],
+            "As many exports and imports as this server runs at once are running; try again in a minute.",
+        )
+            .into_response(),
+    }
 }
 
 pub async fn api_export(
@@ -240,13 +280,17 @@ pub async fn api_export(
     caller: ApiCaller,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    Ok(export_response(state))
+    let permit = state.streams.try_start().ok_or(ApiError::StreamsBusy)?;
+    Ok(export_response(state, permit))
 }
 
-fn export_response(state: AppState) -> Response {
+/// The export, written by a task that holds one of the streams' places (`permit`) until it ends.
+fn export_response(state: AppState, permit: tokio::sync::OwnedSemaphorePermit) -> Response {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
     tokio::spawn(async move {
-        if let Err(error) = write_export(&state.pool, &sender).await {
+        let _permit = permit;
+        let idle = state.streams.idle_timeout;
+        if let Err(error) = write_export(&state.pool, &sender, idle).await {
             tracing::error!(%error, "the ledger export failed");
             let _ = sender
                 .send(Err(std::io::Error::other("the export failed")))
@@ -256,10 +300,7 @@ fn export_response(state: AppState) -> Response {
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|item| (item, receiver))
     });
-    let file_name = format!(
-        "pareto-ledger-{}.csv",
-        chrono::Utc::now().format("%Y-%m-%d")
-    );
+    let file_name = format!("pareto-ledger-{}.csv", app::clock::now().format("%Y-%m-%d"));
     (
         [
             (
@@ -303,9 +344,12 @@ impl Shared {
     }
 }
 
+/// Streams the ledger into `sender`. A client that takes nothing for `idle` is given up on, and the
+/// database connection goes back to the pool.
 async fn write_export(
     pool: &sqlx::PgPool,
     sender: &tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+    idle: Duration,
 ) -> anyhow::Result<()> {
     let buffer = Shared::default();
     let mut writer = bills::FocusWriter::new(buffer.clone())?;
@@ -314,15 +358,25 @@ async fn write_export(
         writer.write(&ledger, &allocation)?;
         writer.flush()?;
         let chunk_size = buffer.0.lock().map(|b| b.len()).unwrap_or_default();
-        if chunk_size >= 256 << 10 && sender.send(Ok(buffer.take())).await.is_err() {
-            // The client went away.
-            return Ok(());
+        if chunk_size >= 256 << 10 {
+            match tokio::time::timeout(idle, sender.send(Ok(buffer.take()))).await {
+                Ok(Ok(())) => {}
+                // The client went away.
+                Ok(Err(_)) => return Ok(()),
+                Err(_) => {
+                    tracing::warn!(
+                        idle_s = idle.as_secs(),
+                        "a ledger export's client stopped reading; given up"
+                    );
+                    return Ok(());
+                }
+            }
         }
     }
     writer.flush()?;
     let rest = buffer.take();
     if !rest.is_empty() {
-        let _ = sender.send(Ok(rest)).await;
+        let _ = tokio::time::timeout(idle, sender.send(Ok(rest))).await;
     }
     Ok(())
 }

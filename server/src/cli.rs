@@ -113,7 +113,7 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// ingest, write or read; repeat or separate with commas for several
+        /// ingest, write, read or bills; repeat or separate with commas for several
         #[arg(long = "scope", required = true, value_delimiter = ',', value_parser = parse_scope)]
         scopes: Vec<Scope>,
         /// The team the token acts for

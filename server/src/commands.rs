@@ -237,6 +237,7 @@ pub async fn bills(pool: &PgPool, command: crate::cli::BillsCommand) -> anyhow::
         &Actor::CommandLine,
         &file_name,
         format,
+        bills::Limits::default(),
         std::io::BufReader::new(opened),
         progress,
     )

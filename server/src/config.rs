@@ -30,13 +30,24 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// The largest billing export one import may send (imports stream; they are not held in memory).
     pub bill_limit_bytes: u64,
+    /// The longest one record of an export may be (a row with no line break grows in memory).
+    pub bill_record_limit_bytes: u64,
     /// Telemetry batches stored at once; more are refused with 429 and Retry-After.
     pub ingest_concurrency: usize,
+    /// Database connections that long streams (ledger exports, bill imports) may hold at once;
+    /// the rest stay for pages, agents and probes. More streams are answered 503.
+    pub stream_connections: usize,
+    /// How long an export waits for a client that stopped reading, or an import for a client
+    /// that stopped sending, before it gives up and lets its connection go.
+    pub stream_idle_timeout: Duration,
     pub request_timeout: Duration,
     /// How often budgets and costs are evaluated and due alerts delivered.
     pub alert_interval: Duration,
     /// The wait before a failed webhook delivery's first retry; it doubles per attempt.
     pub webhook_retry: Duration,
+    /// Whether webhooks may go to loopback and private addresses (a chat server inside the
+    /// network). Link-local and metadata addresses are refused whatever this says.
+    pub webhook_allow_private: bool,
     pub log_filter: String,
     pub log_format: LogFormat,
 }
@@ -204,9 +215,21 @@ impl Config {
         // Each batch holds a connection; leave two for pages and probes.
         let default_ingest =
             usize::try_from(database_max_connections.saturating_sub(2).max(1)).unwrap_or(1);
+        // A quarter of the pool, at least one.
+        let default_streams = usize::try_from(database_max_connections / 4)
+            .unwrap_or(1)
+            .max(1);
         Ok(Config {
             database_url: SecretString::from(database_url),
             database_max_connections,
+            stream_connections: get("PARETO_STREAM_CONNECTIONS")
+                .map_or(Ok(default_streams), |v| {
+                    parse_number("PARETO_STREAM_CONNECTIONS", &v, 1)
+                })?,
+            stream_idle_timeout: duration_or(
+                "PARETO_STREAM_IDLE_TIMEOUT",
+                Duration::from_secs(30),
+            )?,
             ingest_concurrency: get("PARETO_INGEST_CONCURRENCY")
                 .map_or(Ok(default_ingest), |v| {
                     parse_number("PARETO_INGEST_CONCURRENCY", &v, 1)
@@ -226,9 +249,15 @@ impl Config {
             bill_limit_bytes: get("PARETO_BILL_LIMIT").map_or(Ok(8 << 30), |v| {
                 parse_size("PARETO_BILL_LIMIT", &v).map(|size| size as u64)
             })?,
+            bill_record_limit_bytes: get("PARETO_BILL_RECORD_LIMIT").map_or(Ok(1 << 20), |v| {
+                parse_size("PARETO_BILL_RECORD_LIMIT", &v).map(|size| size as u64)
+            })?,
             request_timeout: duration_or("PARETO_REQUEST_TIMEOUT", Duration::from_secs(30))?,
             alert_interval: duration_or("PARETO_ALERT_INTERVAL", Duration::from_secs(300))?,
             webhook_retry: duration_or("PARETO_WEBHOOK_RETRY", Duration::from_secs(60))?,
+            webhook_allow_private: get("PARETO_WEBHOOK_ALLOW_PRIVATE").map_or(Ok(false), |v| {
+                parse_bool("PARETO_WEBHOOK_ALLOW_PRIVATE", &v)
+            })?,
             log_filter: get("PARETO_LOG").unwrap_or_else(|| "info".into()),
             log_format,
         })

@@ -92,6 +92,8 @@ const TOKENS: &[(&str, &[Scope], &str)] = &[
         "Fraud Detection",
     ),
     ("finance-reports", &[Scope::Read], "ML Platform"),
+    // Finance's monthly export job; bound to no team.
+    ("finance-bill-imports", &[Scope::Bills], ""),
 ];
 
 pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()> {

@@ -2,7 +2,6 @@
 //! leads. Fraud Detection's and the assistant's are past 80% this month, so their alerts have
 //! fired; the others have room.
 
-use chrono::Utc;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 
@@ -36,7 +35,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
             .await?;
         targets.push(("model", model_id, *share));
     }
-    let (start, end) = app::alerts::month_bounds(Utc::now());
+    let (start, end) = app::alerts::month_bounds(app::clock::now());
     for (scope, target_id, share) in targets {
         // This month's billed spend on the target, as its budget will count it.
         let spent = sqlx::query_scalar!(
@@ -72,5 +71,5 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
     store::create_budget(pool, &actor, tier)
         .await
         .map_err(crate::commands::reason)?;
-    Ok(store::evaluate(pool, Utc::now()).await?)
+    Ok(store::evaluate(pool, app::clock::now()).await?)
 }

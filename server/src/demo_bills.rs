@@ -90,8 +90,9 @@ fn csv_cell(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-/// One month of AWS charges as a FOCUS 1.2 export, through `last_day` (inclusive).
-fn aws_focus(month: NaiveDate, last_day: NaiveDate) -> String {
+/// One month of AWS charges as a FOCUS 1.2 export, through `last_day` (inclusive); a preliminary
+/// one has no tax line yet.
+fn aws_focus(month: NaiveDate, last_day: NaiveDate, preliminary: bool) -> String {
     let mut out = String::from(
         "BillingAccountId,SubAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,\
          ChargeCategory,ServiceProviderName,ServiceName,ServiceCategory,ResourceId,ResourceName,RegionId,SkuId,\
@@ -206,6 +207,10 @@ fn aws_focus(month: NaiveDate, last_day: NaiveDate) -> String {
         cents(90_000),
         &[],
     );
+    if preliminary {
+        // A preliminary export comes before the month's tax is worked out.
+        return out;
+    }
     let tax = (total * Decimal::new(6, 2)).round_dp(2);
     row(
         period_start,
@@ -375,40 +380,40 @@ async fn rules(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Imports the three months ending with the current one; answers how many rows were stored.
+/// Imports three months of bills ending yesterday, the newest day a cloud has billed: the month
+/// that day falls in (the current one, or on a month's first day the one before) as a preliminary
+/// export and the later one that supersedes it, the two months before it complete. Answers how
+/// many rows were stored.
 pub async fn load(pool: &PgPool) -> anyhow::Result<u64> {
     rules(pool).await?;
-    let today = Utc::now().date_naive();
-    let this_month = today.with_day(1).unwrap_or(today);
+    let yesterday = app::clock::now().date_naive() - TimeDelta::days(1);
+    let newest = yesterday.with_day(1).unwrap_or(yesterday);
     let mut files: Vec<(String, String)> = Vec::new();
     for back in (1..=2).rev() {
-        let month = this_month - Months::new(back);
+        let month = newest - Months::new(back);
         let last = month + Months::new(1) - TimeDelta::days(1);
         files.push((
             format!("aws-focus-{}.csv", month.format("%Y-%m")),
-            aws_focus(month, last),
+            aws_focus(month, last, false),
         ));
         files.push((
             format!("gcp-billing-{}.csv", month.format("%Y-%m")),
             gcp_export(month, last),
         ));
     }
-    let yesterday = today - TimeDelta::days(1);
-    if yesterday >= this_month {
-        let preliminary = (yesterday - TimeDelta::days(5)).max(this_month);
-        files.push((
-            format!("aws-focus-{}-preliminary.csv", this_month.format("%Y-%m")),
-            aws_focus(this_month, preliminary),
-        ));
-        files.push((
-            format!("aws-focus-{}.csv", this_month.format("%Y-%m")),
-            aws_focus(this_month, yesterday),
-        ));
-        files.push((
-            format!("gcp-billing-{}.csv", this_month.format("%Y-%m")),
-            gcp_export(this_month, yesterday),
-        ));
-    }
+    let preliminary = (yesterday - TimeDelta::days(5)).max(newest);
+    files.push((
+        format!("aws-focus-{}-preliminary.csv", newest.format("%Y-%m")),
+        aws_focus(newest, preliminary, true),
+    ));
+    files.push((
+        format!("aws-focus-{}.csv", newest.format("%Y-%m")),
+        aws_focus(newest, yesterday, false),
+    ));
+    files.push((
+        format!("gcp-billing-{}.csv", newest.format("%Y-%m")),
+        gcp_export(newest, yesterday),
+    ));
     let mut rows = 0;
     for (name, text) in files {
         let outcome = import::import(
@@ -416,6 +421,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<u64> {
             &Actor::CommandLine,
             &name,
             None,
+            bills::Limits::default(),
             Cursor::new(text.into_bytes()),
             Arc::new(Progress::default()),
         )

@@ -120,9 +120,9 @@ fn measurements(end: DateTime<Utc>) -> Vec<Value> {
 
 /// Loads the drift; returns how many measurements were stored.
 pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
-    let end = Utc::now().duration_trunc(TimeDelta::hours(1))?;
+    let end = app::clock::now().duration_trunc(TimeDelta::hours(1))?;
     let body = json!({ "batch_id": uuid::Uuid::new_v4(), "measurements": measurements(end) });
-    let batch = parse_batch(&body, Utc::now())
+    let batch = parse_batch(&body, app::clock::now())
         .map_err(|errors| anyhow::anyhow!("demo drift is invalid: {errors:?}"))?;
     let hash = app::auth::secret::sha256(&body.to_string());
     match ingest(pool, &batch, &hash, None).await? {
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn the_demo_drift_is_valid() {
-        let end = Utc::now();
+        let end = app::clock::now();
         let body = json!({ "batch_id": uuid::Uuid::new_v4(), "measurements": measurements(end) });
         let batch = parse_batch(&body, end).expect("valid");
         assert!(batch.measurements.len() > DAYS as usize * 10);

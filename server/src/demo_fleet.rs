@@ -7,7 +7,7 @@ use sqlx::PgPool;
 
 use app::audit::Actor;
 use app::prices::PricingKind;
-use app::telemetry::ingest::parse_batch;
+use app::telemetry::ingest::{parse_batch, Window};
 use app::telemetry::store::{ingest, Outcome};
 
 const H100: &str = "NVIDIA H100 80GB HBM3";
@@ -188,12 +188,15 @@ impl Noise {
     }
 }
 
-/// Busier in the working day (UTC), quieter at night and at weekends.
-fn load_factor(ts: DateTime<Utc>) -> f64 {
+/// Busier in the working day (UTC), quieter at night and, except for the recommender, at weekends.
+/// Shoppers search every day of the week; that also keeps the recommender's cost rise (the drift
+/// page's "first half against second half" of any range) the same whatever day the demo is loaded.
+fn load_factor(key: &str, ts: DateTime<Utc>) -> f64 {
     use chrono::Datelike;
     let hour = f64::from(ts.hour()) + f64::from(ts.minute()) / 60.0;
     let daily = 0.35 + 0.65 * (((hour - 14.0) / 24.0 * std::f64::consts::TAU).cos() * 0.5 + 0.5);
-    let weekend = matches!(ts.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+    let weekend =
+        key != DRIFTING && matches!(ts.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
     if weekend {
         daily * 0.6
     } else {
@@ -206,12 +209,12 @@ fn load_factor(ts: DateTime<Utc>) -> f64 {
 pub const DRIFTING: &str = "recsys-two-tower-v4";
 pub const DRIFT_DAYS: i64 = 8;
 
-/// Throughput relative to normal: 1, falling to 0.6 over the drifting deployment's last 8 days.
+/// Throughput relative to normal: 1, falling to 0.5 over the drifting deployment's last 8 days.
 pub fn throughput_factor(key: &str, ts: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
     let into_drift = (ts - (end - TimeDelta::days(DRIFT_DAYS))).num_seconds() as f64
         / (DRIFT_DAYS * 86_400) as f64;
     if key == DRIFTING && into_drift > 0.0 {
-        1.0 - 0.4 * into_drift.min(1.0)
+        1.0 - 0.5 * into_drift.min(1.0)
     } else {
         1.0
     }
@@ -225,8 +228,10 @@ fn sample(
     end: DateTime<Utc>,
 ) -> Value {
     let (host, index, gpu_model) = host_gpu;
-    let utilization = (deployment.peak_utilization * load_factor(ts) * (0.85 + 0.3 * noise.next()))
-        .clamp(0.0, 1.0);
+    let utilization = (deployment.peak_utilization
+        * load_factor(deployment.key, ts)
+        * (0.85 + 0.3 * noise.next()))
+    .clamp(0.0, 1.0);
     let busy_seconds = utilization * INTERVAL_S as f64;
     let requests = (busy_seconds
         * deployment.requests_per_busy_second
@@ -265,7 +270,7 @@ fn sample(
 
 /// Sends three weeks of telemetry for every GPU, in batches, through validation and ingest.
 pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
-    let end = Utc::now().duration_trunc(TimeDelta::seconds(INTERVAL_S))?;
+    let end = app::clock::now().duration_trunc(TimeDelta::seconds(INTERVAL_S))?;
     let start = end - TimeDelta::days(DAYS);
     let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
     let mut pending: Vec<Value> = Vec::with_capacity(BATCH_SIZE);
@@ -300,7 +305,8 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
 
 async fn send(pool: &PgPool, host: &str, samples: Vec<Value>) -> anyhow::Result<usize> {
     let body = json!({ "batch_id": uuid::Uuid::new_v4(), "host": host, "samples": samples });
-    let batch = parse_batch(&body, Utc::now())
+    // Three weeks, inside the shortest retention anyone would set for a demo.
+    let batch = parse_batch(&body, Window::new(app::clock::now(), DAYS as u32 + 1))
         .map_err(|errors| anyhow::anyhow!("demo telemetry is invalid: {errors:?}"))?;
     let hash = app::auth::secret::sha256(&body.to_string());
     match ingest(pool, &batch, &hash, None).await? {
@@ -328,4 +334,49 @@ async fn configure(pool: &PgPool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The drift page's figure for the recommender on the 30-day range: cost per 1,000 in the
+    /// range's second half against its first (reserved basis, so cost follows GPU-intervals).
+    fn drift_rise_loaded_at(end: DateTime<Utc>) -> f64 {
+        let deployment = DEPLOYMENTS
+            .iter()
+            .find(|d| d.key == DRIFTING)
+            .expect("the drifting deployment");
+        let middle = end - TimeDelta::days(15);
+        let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+        let (mut intervals, mut requests) = ([0.0; 2], [0.0; 2]);
+        let mut ts = end - TimeDelta::days(DAYS);
+        while ts < end {
+            let value = sample(ts, ("gpu-node-03", 1, A100), deployment, &mut noise, end);
+            let half = usize::from(ts >= middle);
+            intervals[half] += 1.0;
+            requests[half] += value["requests"].as_f64().expect("requests");
+            ts += TimeDelta::seconds(INTERVAL_S);
+        }
+        let per_request = |half: usize| intervals[half] / requests[half];
+        (per_request(1) / per_request(0) - 1.0) * 100.0
+    }
+
+    #[test]
+    fn the_recommenders_cost_rise_is_the_same_whatever_hour_and_day_the_demo_is_loaded() {
+        // A Monday; then every hour of one week, and a month's and a quarter's turn.
+        let monday: DateTime<Utc> = "2026-11-30T00:00:00Z".parse().expect("instant");
+        let mut ends: Vec<DateTime<Utc>> = (0..7 * 24)
+            .map(|hour| monday + TimeDelta::hours(hour) + TimeDelta::minutes(35))
+            .collect();
+        ends.push("2027-01-01T00:05:00Z".parse().expect("instant"));
+        ends.push("2027-03-31T23:55:00Z".parse().expect("instant"));
+        for end in ends {
+            let rise = drift_rise_loaded_at(end);
+            assert!(
+                (13.0..18.0).contains(&rise),
+                "loaded at {end}, the recommender's cost per 1,000 rises {rise:.2}%"
+            );
+        }
+    }
 }

@@ -1,7 +1,6 @@
 //! The demo's TCO entries: each team's engineering time for this quarter and the last, and the
 //! value three models delivered this quarter, as their leads would have entered them.
 
-use chrono::Utc;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 
@@ -42,7 +41,7 @@ fn reason(error: app::error::AppError) -> anyhow::Error {
 /// Returns how many entries were made.
 pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
     let actor = Actor::CommandLine;
-    let this = Quarter::containing(Utc::now());
+    let this = Quarter::containing(app::clock::now());
     let mut entries = 0;
     for (team, now, before, rate) in ENGINEERING {
         let Ok(team_id) = app::teams::store::id_by_name(pool, team).await else {

@@ -36,5 +36,10 @@ pub fn state(pool: PgPool, config: &config::Config, mut leptos_options: LeptosOp
         auth: config.auth.clone(),
         telemetry: config.telemetry.clone(),
         imports: Default::default(),
+        streams: app::state::Streams::new(config.stream_connections, config.stream_idle_timeout),
+        bill_limits: ::bills::Limits {
+            file_bytes: config.bill_limit_bytes,
+            record_bytes: config.bill_record_limit_bytes,
+        },
     }
 }

@@ -60,16 +60,20 @@ pub async fn refuse_cross_site(
     next.run(request).await
 }
 
+/// The address a request came from. Behind a trusted proxy that is the last `X-Forwarded-For`
+/// entry, the one the proxy itself appended: every entry before it is whatever the client sent,
+/// so a client that writes its own header cannot pick another address's sign-in allowance.
 fn client_address(request: &Request, trust_proxy_headers: bool) -> String {
     if trust_proxy_headers {
-        let forwarded = request
+        let appended = request
             .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|v| !v.is_empty());
-        if let Some(address) = forwarded {
+            .rfind(|v| !v.is_empty());
+        if let Some(address) = appended {
             return address.to_owned();
         }
     }

@@ -7,7 +7,6 @@ use anyhow::Context;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format as CellFormat, Formula, Workbook};
@@ -17,6 +16,7 @@ use crate::api::auth::ApiCaller;
 use crate::api::error::ApiError;
 use crate::charts::{stacked_bars, Theme};
 use app::bills::explore::GroupRow;
+use app::format::spreadsheet_text;
 use app::reports::tco::{Line, Tco};
 use app::reports::{parse_quarter, Quarter};
 use app::state::AppState;
@@ -117,8 +117,8 @@ fn csv(tco: &Tco) -> anyhow::Result<Vec<u8>> {
             out.write_record([
                 tco.quarter.to_string(),
                 tco.currency.clone(),
-                team.team.clone(),
-                line.name.clone(),
+                spreadsheet_text(&team.team),
+                spreadsheet_text(&line.name),
                 money(p.training),
                 money(p.inference_billed),
                 money(p.inference_estimated),
@@ -443,7 +443,7 @@ fn html(tco: &Tco) -> String {
         "<header><p class=\"brand\">Pareto</p><h1>Total cost of ownership · {}{}</h1><p class=\"lead\">Every model and team, {c}. Generated {} UTC.</p></header>",
         tco.quarter,
         if tco.to_date { " (to date)" } else { "" },
-        Utc::now().format("%Y-%m-%d %H:%M")
+        app::clock::now().format("%Y-%m-%d %H:%M")
     ));
     body.push_str(&format!(
         "<section class=\"summary\"><div><span>Total</span><strong data-total>{}</strong><small>{} against {}</small></div><div><span>Training</span><strong>{}</strong></div><div><span>Inference</span><strong>{}</strong></div><div><span>Storage</span><strong>{}</strong></div><div><span>Engineering</span><strong>{}</strong></div><div><span>Other</span><strong>{}</strong></div></section>",
@@ -600,7 +600,7 @@ pub struct ReportQuery {
 
 fn quarter_of(text: Option<&str>) -> Result<Quarter, String> {
     match text.map(str::trim).filter(|q| !q.is_empty()) {
-        None => Ok(Quarter::containing(Utc::now())),
+        None => Ok(Quarter::containing(app::clock::now())),
         Some(text) => {
             parse_quarter(text).map_err(|e| e.field_message("quarter").unwrap_or_default())
         }
@@ -655,7 +655,7 @@ pub async fn download(
         Ok(quarter) => quarter,
         Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
-    match app::reports::store::tco(&state.pool, quarter, Utc::now()).await {
+    match app::reports::store::tco(&state.pool, quarter, app::clock::now()).await {
         Ok(tco) => file_response(&tco, format),
         Err(error) => {
             tracing::error!(%error, "loading a TCO report failed");
@@ -690,7 +690,7 @@ pub async fn api(
             }])
         })?,
     };
-    let tco = app::reports::store::tco(&state.pool, quarter, Utc::now()).await?;
+    let tco = app::reports::store::tco(&state.pool, quarter, app::clock::now()).await?;
     Ok(file_response(&tco, format))
 }
 
@@ -702,7 +702,7 @@ pub async fn command(
     output: &std::path::Path,
 ) -> anyhow::Result<()> {
     let quarter = quarter_of(Some(quarter)).map_err(|message| anyhow::anyhow!(message))?;
-    let tco = app::reports::store::tco(pool, quarter, Utc::now())
+    let tco = app::reports::store::tco(pool, quarter, app::clock::now())
         .await
         .context("loading the report")?;
     let bytes = render(&tco, format)?;

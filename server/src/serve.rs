@@ -22,7 +22,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let state = crate::state(pool.clone(), &config, leptos_options);
     spawn_housekeeping(state.clone());
-    crate::alerts::spawn(state.clone(), config.alert_interval, config.webhook_retry);
+    crate::alerts::spawn(
+        state.clone(),
+        config.alert_interval,
+        config.webhook_retry,
+        config.webhook_allow_private,
+    );
     let router = crate::router::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

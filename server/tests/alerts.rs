@@ -193,6 +193,18 @@ async fn members_acknowledge_alerts_and_only_admins_add_webhooks(pool: PgPool) {
     )
     .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The cloud's metadata service is never a webhook.
+    let metadata = call::<CreateWebhook>(
+        &router,
+        Some(&admin),
+        &[
+            ("name", "x"),
+            ("url", "http://169.254.169.254/latest/meta-data/"),
+        ],
+    )
+    .await;
+    assert_eq!(metadata.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(metadata.body.contains("link-local"), "{}", metadata.body);
     assert_eq!(
         call::<CreateWebhook>(&router, Some(&admin), &hook)
             .await

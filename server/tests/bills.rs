@@ -65,7 +65,7 @@ fn focus(rows: &[&str]) -> Vec<u8> {
 #[sqlx::test(migrations = "../migrations")]
 async fn an_export_is_imported_whole_and_the_same_file_again_changes_nothing(pool: PgPool) {
     let router = router(pool.clone());
-    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Write]).await;
+    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Bills]).await;
     let reply = api_import(
         &router,
         &secret,
@@ -124,9 +124,101 @@ async fn an_export_is_imported_whole_and_the_same_file_again_changes_nothing(poo
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn what_a_file_expands_to_is_bounded_and_a_refused_one_stores_nothing(pool: PgPool) {
+    let router = router_configured(pool.clone(), |config| {
+        config.bill_limit_bytes = 4 << 20;
+        config.bill_record_limit_bytes = 64 << 10;
+    });
+    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Bills]).await;
+
+    // 16 MiB of rows, about 60 KiB once gzipped: under the body limit, over it decompressed.
+    let row = "acct,2026-09-01,2026-10-01,2026-09-01T00:00:00Z,2026-09-02T00:00:00Z,Usage,AWS,Amazon EC2,1.00,1.00,USD,\n";
+    let mut big = FOCUS_HEADER.to_string();
+    while big.len() < 16 << 20 {
+        big.push_str(row);
+    }
+    let bomb = gzip(big.as_bytes());
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+    let reply = api_import(&router, &secret, "file_name=bomb.csv.gz", bomb.clone()).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("larger than 4 MiB once decompressed"),
+        "{}",
+        reply.body
+    );
+
+    // Sent as Content-Encoding: gzip, the same file is a gzip inside a gzip: one layer is opened,
+    // and what is inside is not an export.
+    let request = Request::post("/api/v1/bills/import?file_name=bomb.csv.gz")
+        .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+        .header(header::CONTENT_ENCODING, "gzip")
+        .body(Body::from(gzip(&bomb)))
+        .expect("request");
+    let reply = send(&router, request).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+
+    // One record of 3 MiB with no line break: refused at its line.
+    let mut long = FOCUS_HEADER.to_string();
+    long.push_str("acct,\"");
+    long.push_str(&"x".repeat(3 << 20));
+    let reply = api_import(
+        &router,
+        &secret,
+        "file_name=long.csv",
+        gzip(long.as_bytes()),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("a row is longer than 64 KiB"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        reply.json()["errors"][0]["path"],
+        "line 2",
+        "{}",
+        reply.body
+    );
+    // The header itself, endless.
+    let reply = api_import(
+        &router,
+        &secret,
+        "file_name=header.csv",
+        "x".repeat(3 << 20).into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("longer than 64 KiB"), "{}", reply.body);
+
+    assert_eq!(count(&pool, "bill_line").await, 0);
+    assert_eq!(count(&pool, "bill_import").await, 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn a_file_with_a_bad_row_is_refused_whole_with_each_line_column_and_value(pool: PgPool) {
     let router = router(pool.clone());
-    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Write]).await;
+    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Bills]).await;
     let file = focus(&[
         "acct,2026-09-01,2026-10-01,2026-09-02,2026-09-03,Usage,AWS,EC2,1.00,1.00,USD,",
         "acct,2026-09-01,2026-10-01,2026-09-02,2026-09-03,Usage,AWS,EC2,12;50,1.00,USD,",
@@ -219,7 +311,7 @@ async fn a_file_with_a_bad_row_is_refused_whole_with_each_line_column_and_value(
 #[sqlx::test(migrations = "../migrations")]
 async fn a_newer_export_of_the_same_account_and_period_supersedes_the_older(pool: PgPool) {
     let router = router(pool.clone());
-    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Write]).await;
+    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Bills]).await;
     let first = focus(&[
         "acct-1,2026-09-01,2026-10-01,2026-09-02,2026-09-03,Usage,AWS,EC2,100.00,100.00,USD,",
         "acct-2,2026-09-01,2026-10-01,2026-09-02,2026-09-03,Usage,AWS,EC2,7.00,7.00,USD,",
@@ -313,7 +405,12 @@ async fn only_leads_upload_and_only_write_tokens_import(pool: PgPool) {
     let (_, read_only) = token(&pool, "dashboards", &[Scope::Read]).await;
     let reply = api_import(&router, &read_only, "file_name=a.csv", file.clone()).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let (id, writer) = token(&pool, "finance", &[Scope::Write]).await;
+    // A training pipeline's `write` token records runs, not bills.
+    let (_, pipeline) = token(&pool, "training-pipeline", &[Scope::Write]).await;
+    let reply = api_import(&router, &pipeline, "file_name=a.csv", file.clone()).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert!(reply.body.contains("`bills` scope"), "{}", reply.body);
+    let (id, writer) = token(&pool, "finance", &[Scope::Bills]).await;
     app::tokens::store::revoke(&pool, &Actor::System, id)
         .await
         .expect("revoked");
@@ -383,7 +480,7 @@ async fn rule_call<S: leptos::server_fn::ServerFn>(
 #[sqlx::test(migrations = "../migrations")]
 async fn rules_allocate_rows_after_a_preview_and_the_export_carries_them(pool: PgPool) {
     let router = router(pool.clone());
-    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Write]).await;
+    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Bills]).await;
     let reply = api_import(
         &router,
         &secret,

@@ -13,7 +13,7 @@ use app::tokens::Scope;
 const BATCH_ID: &str = "7b4e1a52-6a47-4c39-9d7e-0e1f2a3b4c5d";
 
 fn recent(hours_ago: i64) -> String {
-    (chrono::Utc::now() - chrono::TimeDelta::hours(hours_ago)).to_rfc3339()
+    (app::clock::now() - chrono::TimeDelta::hours(hours_ago)).to_rfc3339()
 }
 
 fn body(measurements: Value) -> Value {
@@ -268,7 +268,7 @@ async fn a_drifting_deployment_alerts_once_a_week(pool: PgPool) {
         post(&router, &ingest, &drifting_amounts()).await.status,
         StatusCode::ACCEPTED
     );
-    let now = chrono::Utc::now();
+    let now = app::clock::now();
     assert_eq!(
         app::alerts::store::evaluate(&pool, now)
             .await

@@ -20,7 +20,7 @@ fn sample(
     requests: i64,
 ) -> Value {
     json!({
-        "ts": (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)).to_rfc3339(),
+        "ts": (app::clock::now() - chrono::TimeDelta::minutes(minutes_ago)).to_rfc3339(),
         "deployment": deployment, "gpu_uuid": gpu, "gpu_index": 0, "gpu_model": model,
         "interval_s": 1800, "utilization_pct": utilization, "memory_used_mib": 1000,
         "power_watts": 500, "requests": requests

@@ -26,7 +26,7 @@ async fn a_team_and_model(pool: &PgPool) -> (String, String) {
 }
 
 fn this_quarter() -> String {
-    Quarter::containing(chrono::Utc::now()).to_string()
+    Quarter::containing(app::clock::now()).to_string()
 }
 
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]

@@ -300,3 +300,55 @@ async fn pipelines_ask_for_production_over_the_api_with_a_write_token(pool: PgPo
     );
     assert_eq!(status["review"]["comment"], "nightly build 812");
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn no_one_person_brings_a_gated_version_to_production_alone(pool: PgPool) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let lead = signed_in(&pool, Role::Lead).await;
+    let admin = signed_in(&pool, Role::Admin).await;
+    let lead_id: uuid::Uuid = sqlx::query_scalar("select user_id from app_user where role = 'lead'")
+    .fetch_one(&pool)
+    .await
+    .expect("the first lead");
+
+    // A pipeline token the first lead created asks for production: that lead is the requester.
+    let id = version(&router, &member, &lead, "llm-chat", true).await;
+    let (token_id, writer) = token(&pool, "release-pipeline", &[Scope::Write]).await;
+    sqlx::query("update api_token set created_by = $1 where api_token_id = $2")
+        .bind(lead_id)
+        .bind(token_id)
+        .execute(&pool)
+        .await
+        .expect("creator");
+    let asked = send(
+        &router,
+        Request::post(format!("/api/v1/model-versions/{id}/promotion"))
+            .header(header::AUTHORIZATION, format!("Bearer {writer}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+    let request = asked.json()["promotion_request_id"]
+        .as_str()
+        .expect("request")
+        .to_owned();
+    let own = call::<ReviewPromotion>(
+        &router,
+        Some(&lead),
+        &review_form(&request, "approve", "ship it"),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+    assert_eq!(status_of(&pool, &id).await, "draft");
+    let approved = call::<ReviewPromotion>(
+        &router,
+        Some(&admin),
+        &review_form(&request, "approve", "looked at the cost"),
+    )
+    .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    assert_eq!(status_of(&pool, &id).await, "production");
+}

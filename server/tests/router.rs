@@ -504,6 +504,75 @@ async fn many_failures_from_one_address_throttle_every_account(pool: PgPool) {
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn attempts_sent_side_by_side_cannot_pass_the_limit(pool: PgPool) {
+    let auth = AuthSettings {
+        login_max_failures_per_account: 3,
+        ..AuthSettings::default()
+    };
+    let router = router_with(pool.clone(), auth);
+    create_user(&pool, "ada@example.com", Role::Member).await;
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let router = router.clone();
+            tokio::spawn(async move {
+                call::<app::auth::Login>(
+                    &router,
+                    None,
+                    &[("email", "ada@example.com"), ("password", "wrong guess")],
+                )
+                .await
+                .status
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for attempt in attempts {
+        let status = attempt.await.expect("answered");
+        assert!(
+            status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::TOO_MANY_REQUESTS,
+            "{status}"
+        );
+        checked += usize::from(status == StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert!(checked <= 3, "{checked} passwords were checked; the limit is 3");
+    assert!(count(&pool, "login_failure").await <= 3);
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn behind_a_proxy_the_address_it_appended_is_the_one_throttled(pool: PgPool) {
+    let router = router_configured(pool.clone(), |config| {
+        config.trust_proxy_headers = true;
+        config.auth.login_max_failures_per_address = 2;
+    });
+    let login = |email: &str, forwarded: &str| {
+        Request::post(<app::auth::Login as leptos::server_fn::ServerFn>::PATH)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header("sec-fetch-site", "same-origin")
+            .header("x-forwarded-for", forwarded)
+            .body(Body::from(serde_urlencoded_form(&[
+                ("email", email),
+                ("password", "nope nope nope"),
+            ])))
+            .expect("request")
+    };
+    // The client writes its own first entry each time; the proxy appends the real address.
+    for n in 0..2 {
+        let forged = format!("198.51.100.{n}, 203.0.113.9");
+        let reply = send(&router, login(&format!("guess{n}@example.com"), &forged)).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    }
+    let reply = send(&router, login("guess9@example.com", "198.51.100.77, 203.0.113.9")).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.body);
+    let addresses: Vec<String> =
+        sqlx::query_scalar("select distinct client_address from login_failure")
+            .fetch_all(&pool)
+            .await
+            .expect("failures");
+    assert_eq!(addresses, ["203.0.113.9"]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation
 

@@ -34,7 +34,7 @@ fn batch(batch_id: &str, samples: Vec<Value>) -> Value {
 const BATCH_ID: &str = "5f0c1a52-6a47-4c39-9d7e-0e1f2a3b4c5d";
 
 fn recent(minutes_ago: i64) -> String {
-    (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)).to_rfc3339()
+    (app::clock::now() - chrono::TimeDelta::minutes(minutes_ago)).to_rfc3339()
 }
 
 async fn post(router: &axum::Router, token: &str, body: Vec<u8>, gzip: bool) -> Reply {
@@ -236,10 +236,53 @@ async fn gzip_bodies_are_accepted_and_oversized_ones_refused(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
-async fn retention_drops_old_raw_samples_and_keeps_the_rollups(pool: PgPool) {
+async fn samples_older_than_the_raw_retention_are_refused_and_make_no_partition(pool: PgPool) {
     let router = router(pool.clone());
     let token = token(&pool, &[Scope::Ingest]).await;
-    let old = (chrono::Utc::now() - chrono::TimeDelta::days(40)).to_rfc3339();
+    let partitions = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from pg_inherits i join pg_class p on p.oid = i.inhparent where p.relname = 'telemetry_sample'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("partitions")
+    };
+    let before = partitions().await;
+    // One sample for each of 400 days in the past, and one recent: all refused together.
+    let mut samples: Vec<Value> = (31..431)
+        .map(|days| {
+            let ts = (app::clock::now() - chrono::TimeDelta::days(days)).to_rfc3339();
+            sample(&ts, "fraud-lgbm-v3", 80.0, 100)
+        })
+        .collect();
+    samples.push(sample(&recent(1), "fraud-lgbm-v3", 80.0, 100));
+    let refused = post_json(&router, &token, &batch(BATCH_ID, samples)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    let errors = refused.json()["errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(errors[0]["path"], "samples[0].ts");
+    let message = errors[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("older than the 30 days of raw telemetry kept"),
+        "{message}"
+    );
+    assert_eq!(count(&pool, "telemetry_sample").await, 0);
+    assert_eq!(partitions().await, before, "no partition for a refused day");
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn retention_drops_old_raw_samples_and_keeps_the_rollups(pool: PgPool) {
+    // Kept 60 days when the sample came, 30 when retention runs.
+    let router = router_configured(pool.clone(), |c| c.telemetry.retention_days = 60);
+    let token = token(&pool, &[Scope::Ingest]).await;
+    let old = (app::clock::now() - chrono::TimeDelta::days(40)).to_rfc3339();
     let body = batch(
         BATCH_ID,
         vec![

@@ -369,6 +369,111 @@ impl Drop for FakeMetrics {
     }
 }
 
+/// Reads one HTTP/1.1 request: its header block and as much body as Content-Length says.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let read = stream.read(&mut buffer).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        request.extend_from_slice(&buffer[..read]);
+        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&request[..end]).into_owned();
+        let length = head
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        if request.len() >= end + 4 + length {
+            return Some((head, request[end + 4..end + 4 + length].to_vec()));
+        }
+    }
+}
+
+/// A stand-in for Pareto's telemetry API that answers the statuses it was given, in order, and
+/// 202 after them; it keeps every batch it received (gzip opened) with the status it answered.
+pub struct ScriptedIngest {
+    pub url: String,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<(u16, serde_json::Value)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ScriptedIngest {
+    pub async fn start(statuses: &[u16]) -> ScriptedIngest {
+        use std::io::Read;
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = received.clone();
+        let mut script: std::collections::VecDeque<u16> = statuses.iter().copied().collect();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    break;
+                };
+                let Some((head, body)) = read_request(&mut stream).await else {
+                    continue;
+                };
+                let gzipped = head.to_ascii_lowercase().contains("content-encoding: gzip");
+                let mut bytes = Vec::new();
+                if gzipped {
+                    let _ = flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut bytes);
+                } else {
+                    bytes = body;
+                }
+                let status = script.pop_front().unwrap_or(202);
+                let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+                if let Ok(mut log) = log.lock() {
+                    log.push((status, json));
+                }
+                let answer = format!(
+                    "{{\"type\":\"about:blank\",\"title\":\"scripted\",\"status\":{status}}}"
+                );
+                let response = format!(
+                    "HTTP/1.1 {status} Scripted\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            }
+        });
+        ScriptedIngest {
+            url,
+            received,
+            task,
+        }
+    }
+
+    /// The batches answered with a 2xx.
+    pub fn stored(&self) -> Vec<serde_json::Value> {
+        self.received
+            .lock()
+            .map(|log| {
+                log.iter()
+                    .filter(|(s, _)| (200..300).contains(s))
+                    .map(|(_, b)| b.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ScriptedIngest {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// A webhook receiver: answers 500 to the first `failures` requests and 200 after, and keeps
 /// every body with the status it was answered.
 pub struct WebhookReceiver {
@@ -379,7 +484,7 @@ pub struct WebhookReceiver {
 
 impl WebhookReceiver {
     pub async fn start(failures: usize) -> WebhookReceiver {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -396,32 +501,7 @@ impl WebhookReceiver {
                     let Ok((mut stream, _)) = listener.accept().await else {
                         break;
                     };
-                    let mut request = Vec::new();
-                    let mut buffer = [0u8; 4096];
-                    // Read the headers, then as much body as Content-Length says.
-                    let body = loop {
-                        let Ok(read) = stream.read(&mut buffer).await else {
-                            break None;
-                        };
-                        if read == 0 {
-                            break None;
-                        }
-                        request.extend_from_slice(&buffer[..read]);
-                        let text = String::from_utf8_lossy(&request).into_owned();
-                        if let Some(end) = text.find("\r\n\r\n") {
-                            let length = text[..end]
-                                .lines()
-                                .find_map(|line| {
-                                    let (name, value) = line.split_once(':')?;
-                                    name.eq_ignore_ascii_case("content-length")
-                                        .then(|| value.trim().parse::<usize>().ok())?
-                                })
-                                .unwrap_or(0);
-                            if request.len() >= end + 4 + length {
-                                break Some(request[end + 4..end + 4 + length].to_vec());
-                            }
-                        }
-                    };
+                    let body = read_request(&mut stream).await.map(|(_, body)| body);
                     let Some(body) = body else { continue };
                     seen += 1;
                     let status: u16 = if seen <= failures { 500 } else { 200 };

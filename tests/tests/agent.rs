@@ -1,7 +1,9 @@
 //! The real `pareto-agent` against the real server, with a fake nvidia-smi and a fake
 //! inference metrics page written by the tests.
 
-use pareto_tests::{agent_binary, pareto, text, FakeMetrics, Scratch, Server, TestDb};
+use pareto_tests::{
+    agent_binary, pareto, text, FakeMetrics, Scratch, ScriptedIngest, Server, TestDb,
+};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -114,35 +116,106 @@ async fn a_batch_waits_in_the_spool_while_the_server_is_down() {
     db.drop().await;
 }
 
+/// The batches left in `spool/rejected/`, by their answers.
+fn rejected_answers(scratch: &Scratch) -> Vec<String> {
+    std::fs::read_dir(scratch.0.join("spool/rejected"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().to_string_lossy().ends_with(".answer.txt"))
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[tokio::test]
-async fn a_refused_batch_is_kept_aside_with_the_answer() {
+async fn a_token_the_server_refuses_keeps_the_batch_in_the_spool() {
     let db = TestDb::new().await;
     let reader = token(&db, "read");
     let server = Server::start(&db).await;
-    let scratch = Scratch::new("agent-refused");
+    let scratch = Scratch::new("agent-denied");
     let output = agent(&scratch, &server.base_url, &reader, &["--once"])
         .output()
         .expect("agent runs");
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("DOES NOT ACCEPT THIS AGENT'S TOKEN")
+            && stderr.contains("kept in the spool"),
+        "{stderr}"
+    );
+    assert_eq!(spooled(&scratch), 1, "a 403 says nothing against the batch");
+    assert!(rejected_answers(&scratch).is_empty());
+
+    // With a token that may ingest, the kept batch goes through with the new one.
+    let ingest = token(&db, "ingest");
+    let output = agent(&scratch, &server.base_url, &ingest, &["--once"])
+        .output()
+        .expect("agent runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(spooled(&scratch), 0);
+    assert_eq!(db.scalar("select count(*) from telemetry_sample").await, 2);
+    drop(server);
+    db.drop().await;
+}
+
+// Two threads: the agent runs as a blocking child process while the stand-in server answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sample_arrives_once_through_timeouts_and_a_rotated_token() {
+    let ingest = ScriptedIngest::start(&[408, 401, 422]).await;
+    let scratch = Scratch::new("agent-scripted");
+    // 408: a slow database; 401: the token was rotated; both keep the batch.
+    for expected in ["408", "401"] {
+        let output = agent(&scratch, &ingest.url, "pareto_token", &["--once"])
+            .output()
+            .expect("agent runs");
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            text(&output.stderr).contains(&format!("kept in the spool: {expected}")),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+    assert_eq!(spooled(&scratch), 2, "both readings wait");
+    // 422 says the oldest batch itself is wrong: it alone is set aside; the others go through.
+    let output = agent(&scratch, &ingest.url, "pareto_token", &["--once"])
+        .output()
+        .expect("agent runs");
+    assert_eq!(output.status.code(), Some(1));
     assert!(
         text(&output.stderr).contains("refused 1 batch"),
         "{}",
         text(&output.stderr)
     );
-    assert_eq!(spooled(&scratch), 0, "a refused batch is not retried");
-    let answers: Vec<_> = std::fs::read_dir(scratch.0.join("spool/rejected"))
-        .expect("rejected folder")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().to_string_lossy().ends_with(".answer.txt"))
-        .collect();
+    assert_eq!(spooled(&scratch), 0);
+    let answers = rejected_answers(&scratch);
     assert_eq!(answers.len(), 1);
-    let answer = std::fs::read_to_string(answers[0].path()).expect("answer");
+    assert!(answers[0].starts_with("422"), "{answers:?}");
+    let output = agent(&scratch, &ingest.url, "pareto_token", &["--once"])
+        .output()
+        .expect("agent runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    // Four readings were taken; one batch was refused on its merits, the other three stored once.
+    let received = ingest.received.lock().expect("log").clone();
+    let statuses: Vec<u16> = received.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses, [408, 401, 422, 202, 202, 202], "{received:?}");
+    let refused_id = received[2].1["batch_id"].clone();
+    let mut stored: Vec<String> = ingest
+        .stored()
+        .iter()
+        .map(|batch| batch["batch_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(stored.len(), 3);
     assert!(
-        answer.starts_with("403") && answer.contains("ingest"),
-        "{answer}"
+        !stored.iter().any(|id| *id == refused_id),
+        "the refused batch is not resent"
     );
-    drop(server);
-    db.drop().await;
+    stored.sort();
+    stored.dedup();
+    assert_eq!(stored.len(), 3, "no batch arrived twice");
+    assert_eq!(scratch.nvidia_smi_calls(), 4);
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use pareto_tests::{client, pareto, text, Scratch, Server, TestDb, WebhookReceiver};
 
 const HEADER: &str = "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ProviderName,ServiceName,BilledCost,EffectiveCost,BillingCurrency,Tags\n";
@@ -54,7 +54,7 @@ async fn a_webhook_gets_exactly_one_alert_per_threshold() {
     .await;
 
     // 850 USD billed to the team on the first day of this month: 85% of its budget.
-    let today = Utc::now().date_naive();
+    let today = app::clock::now().date_naive();
     let month = today.with_day(1).expect("first");
     let next = month
         .checked_add_months(chrono::Months::new(1))
@@ -77,6 +77,8 @@ async fn a_webhook_gets_exactly_one_alert_per_threshold() {
         &[
             ("PARETO_ALERT_INTERVAL", "100ms"),
             ("PARETO_WEBHOOK_RETRY", "100ms"),
+            // The receiver listens on loopback, as a chat server inside the network would.
+            ("PARETO_WEBHOOK_ALLOW_PRIVATE", "true"),
         ],
     )
     .await;
@@ -141,5 +143,142 @@ async fn a_webhook_gets_exactly_one_alert_per_threshold() {
     assert_eq!(alerts, 2);
     pool.close().await;
     server.kill();
+    db.drop().await;
+}
+
+/// Answers every request with a 307 to `location`, as a server that moved would.
+async fn redirector(location: &str) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/moved", listener.local_addr().expect("address"));
+    let location = location.to_owned();
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = [0u8; 8192];
+            let _ = stream.read(&mut request).await;
+            let answer = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    (url, task)
+}
+
+/// Each delivery's attempts so far: (webhook name, status, error).
+async fn attempts(pool: &sqlx::PgPool) -> Vec<(String, Option<i32>, Option<String>)> {
+    sqlx::query_as(
+        "select w.name, a.status_code, a.error from alert_delivery_attempt a
+           join webhook w using (webhook_id) order by a.alert_delivery_attempt_id",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("attempts")
+}
+
+async fn wait_for_attempts(
+    pool: &sqlx::PgPool,
+    at_least: usize,
+) -> Vec<(String, Option<i32>, Option<String>)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen = attempts(pool).await;
+        if seen.len() >= at_least {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{at_least} attempts within 60 s; got {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn webhooks_reach_no_private_address_unless_allowed_and_follow_no_redirect() {
+    let db = TestDb::new().await;
+    let migrated = pareto(&db, &["migrate"], "");
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+    let receiver = WebhookReceiver::start(0).await;
+    let (moved, _redirector) = redirector(&receiver.url).await;
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    db.execute(&format!(
+        "insert into team (team_id, name) values ('6d1f9a1e-0000-4000-8000-000000000001', 'Fraud Detection');
+         insert into budget (budget_id, scope, team_id, monthly_amount, currency)
+         values ('6d1f9a1e-0000-4000-8000-000000000003', 'team', '6d1f9a1e-0000-4000-8000-000000000001', 1000, 'USD');
+         insert into alert (alert_id, kind, budget_id, period_start, threshold, message)
+         values ('6d1f9a1e-0000-4000-8000-000000000004', 'budget_threshold', '6d1f9a1e-0000-4000-8000-000000000003',
+                 current_date, 80, 'Fraud Detection is past 80%.');
+         insert into webhook (name, url) values ('by-name', '{by_name}'), ('moved', '{moved}');
+         insert into alert_delivery (alert_id, webhook_id, next_attempt_at)
+         select '6d1f9a1e-0000-4000-8000-000000000004', webhook_id, now() from webhook;"
+    ))
+    .await;
+    let pool = sqlx::PgPool::connect(&db.url()).await.expect("database");
+    let fast = [
+        ("PARETO_ALERT_INTERVAL", "100ms"),
+        ("PARETO_WEBHOOK_RETRY", "100ms"),
+    ];
+
+    // By default loopback is refused, whether named (resolved when sent) or written as an address.
+    let server = Server::start_with(&db, "127.0.0.1:0", &fast).await;
+    let seen = wait_for_attempts(&pool, 2).await;
+    drop(server);
+    for (name, status, error) in &seen[..2] {
+        let error = error.as_deref().unwrap_or_default();
+        assert!(status.is_none(), "{name}: nothing was sent: {seen:?}");
+        assert!(
+            error.starts_with("refused:") && error.contains("loopback or private"),
+            "{name}: {error}"
+        );
+    }
+    assert!(
+        seen.iter().any(|(name, _, e)| name == "by-name"
+            && e.as_deref()
+                .unwrap_or_default()
+                .contains("localhost resolves to")),
+        "{seen:?}"
+    );
+    assert_eq!(receiver.requests(), 0);
+
+    // Allowed, the named one arrives; the redirect is not followed to the same receiver.
+    let mut allowed = fast.to_vec();
+    allowed.push(("PARETO_WEBHOOK_ALLOW_PRIVATE", "true"));
+    let server = Server::start_with(&db, "127.0.0.1:0", &allowed).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen = attempts(&pool).await;
+        let redirected = seen
+            .iter()
+            .any(|(name, status, _)| name == "moved" && *status == Some(307));
+        if receiver.requests() == 1 && redirected {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{seen:?}, {} received",
+            receiver.requests()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seen = attempts(&pool).await;
+    let redirect = seen
+        .iter()
+        .find(|(name, status, _)| name == "moved" && *status == Some(307))
+        .and_then(|(_, _, error)| error.clone())
+        .unwrap_or_default();
+    assert!(
+        redirect.contains("redirects are not followed"),
+        "{redirect}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.requests(),
+        1,
+        "only the named webhook arrived, once"
+    );
+    drop(server);
     db.drop().await;
 }

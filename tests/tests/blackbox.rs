@@ -382,3 +382,234 @@ async fn sigterm_stops_the_server_gracefully() {
     );
     db.drop().await;
 }
+
+/// A page or file that failed to load its figures: an HTTP error, or the page's error notice.
+async fn failure(
+    http: &reqwest::Client,
+    server: &Server,
+    cookie: &str,
+    path: &str,
+) -> Option<String> {
+    let reply = http
+        .get(server.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await;
+    let reply = match reply {
+        Ok(reply) => reply,
+        Err(error) => return Some(format!("{path}: {error}")),
+    };
+    let status = reply.status();
+    let body = reply.text().await.unwrap_or_default();
+    if status != 200 {
+        return Some(format!("{path}: {status}"));
+    }
+    body.contains("notice-error")
+        .then(|| format!("{path}: shows an error notice"))
+}
+
+#[tokio::test]
+async fn absurd_figures_are_refused_at_the_edge_and_stored_ones_take_no_page_down() {
+    let db = TestDb::new().await;
+    let demo = pareto(&db, &["demo", "--password", "demo-password-2026"], "");
+    assert!(demo.status.success(), "{}", text(&demo.stderr));
+    let created = pareto(
+        &db,
+        &[
+            "token",
+            "create",
+            "--name",
+            "pipeline",
+            "--scope",
+            "write,ingest,read",
+        ],
+        "",
+    );
+    let token = text(&created.stdout).trim().to_owned();
+    let server =
+        Server::start_with(&db, "127.0.0.1:0", &[("PARETO_ALERT_INTERVAL", "100ms")]).await;
+    let http = client();
+    let pool = sqlx::PgPool::connect(&db.url()).await.expect("database");
+    let experiment: uuid::Uuid = sqlx::query_scalar("select experiment_id from experiment limit 1")
+        .fetch_one(&pool)
+        .await
+        .expect("an experiment");
+
+    // At the edge: a price and a request count past any real figure are refused, and name their field.
+    let run = serde_json::json!({
+        "run_key": "absurd-api", "name": "Absurd API", "metrics": {"f1": 0.9},
+        "inference": {"kind": "api_request", "per_request": "100000000000000000000000000"}
+    });
+    let refused = http
+        .post(server.url(&format!("/api/v1/experiments/{experiment}/runs")))
+        .bearer_auth(&token)
+        .json(&run)
+        .send()
+        .await
+        .expect("runs");
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.expect("problem");
+    assert_eq!(
+        problem["errors"][0]["path"], "inference.per_request",
+        "{problem}"
+    );
+    let sample = serde_json::json!({
+        "ts": app::clock::now().to_rfc3339(), "deployment": "recsys-two-tower-v4",
+        "gpu_uuid": "GPU-x", "gpu_index": 0, "gpu_model": "NVIDIA A100 80GB PCIe",
+        "interval_s": 3600, "utilization_pct": 50, "memory_used_mib": 1, "power_watts": 1,
+        "requests": 5_000_000_000_000_000_000_i64
+    });
+    let refused = http
+        .post(server.url("/api/v1/telemetry"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "batch_id": uuid::Uuid::new_v4(), "host": "h", "samples": [sample] }))
+        .send()
+        .await
+        .expect("telemetry");
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.expect("problem");
+    assert_eq!(
+        problem["errors"][0]["path"], "samples[0].requests",
+        "{problem}"
+    );
+
+    // Figures that got in before the bounds existed: a run priced at 1e26 per request, hourly
+    // request counts whose sum passes what a bigint holds, and a bill line of 3e22.
+    let accepted = http
+        .post(server.url(&format!("/api/v1/experiments/{experiment}/runs")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "run_key": "absurd-api", "name": "Absurd API", "metrics": {"f1": 0.9},
+            "inference": {"kind": "api_request", "per_request": "0.002"}
+        }))
+        .send()
+        .await
+        .expect("runs");
+    assert!(accepted.status().is_success(), "{}", accepted.status());
+    db.execute(
+        r#"update experiment_run
+              set spec = jsonb_set(spec::jsonb, '{inference,per_request}', '"100000000000000000000000000"')::json
+            where run_key = 'absurd-api';
+           update telemetry_hourly set requests = 4611686018427387904, latency_requests = 4611686018427387904
+            where deployment_id = (select deployment_id from deployment where key = 'recsys-two-tower-v4');
+           update bill_line set billed_cost = 30000000000000000000000, effective_cost = 30000000000000000000000
+            where (bill_import_id, line_number) = (
+                select l.bill_import_id, l.line_number from current_bill_line l
+                  join bill_allocation a using (bill_import_id, line_number)
+                 order by l.charge_period_start desc limit 1);"#,
+    )
+    .await;
+
+    let evaluations = || async {
+        let body = http
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        body.lines()
+            .find_map(|line| line.strip_prefix("pareto_alert_evaluations_total "))
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let cookie = {
+        let reply = http
+            .post(server.url(<app::auth::Login as leptos::server_fn::ServerFn>::PATH))
+            .header("sec-fetch-site", "same-origin")
+            .header("accept", "application/json")
+            .form(&[
+                ("email", "ada@example.com"),
+                ("password", "demo-password-2026"),
+            ])
+            .send()
+            .await
+            .expect("login");
+        assert!(reply.status().is_success(), "{}", reply.status());
+        reply
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let id = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(sql)
+                .fetch_one(&pool)
+                .await
+                .expect(sql)
+        }
+    };
+    let model = id("select model_id::text from model m join model_version v using (model_id) join deployment d using (model_version_id) where d.key = 'recsys-two-tower-v4'").await;
+    let version =
+        id("select model_version_id::text from deployment where key = 'recsys-two-tower-v4'").await;
+    let deployment =
+        id("select deployment_id::text from deployment where key = 'recsys-two-tower-v4'").await;
+    let quarter = app::reports::Quarter::containing(app::clock::now()).to_string();
+    let pages = [
+        "/".to_owned(),
+        "/experiments".into(),
+        format!("/experiments/{experiment}"),
+        format!("/charts/experiments/{experiment}/frontier.svg?x=cost"),
+        "/catalog".into(),
+        format!("/models/{model}"),
+        format!("/charts/models/{model}/cost.svg"),
+        format!("/cards/{version}"),
+        format!("/cards/{version}/README.md"),
+        "/alerts".into(),
+        "/reviews".into(),
+        "/bills".into(),
+        "/bills/explorer".into(),
+        "/bills/reconciliation".into(),
+        "/bills/export.csv".into(),
+        "/charts/bills/spend.svg".into(),
+        "/drift".into(),
+        format!("/drift/{deployment}"),
+        "/charts/drift/quadrant.svg".into(),
+        "/charts/drift/spend.svg".into(),
+        "/reports".into(),
+        format!("/reports/tco.csv?quarter={quarter}"),
+        "/fleet".into(),
+        "/deployments/recsys-two-tower-v4".into(),
+        "/charts/deployments/recsys-two-tower-v4/cost-per-thousand.svg?days=7".into(),
+        "/charts/deployments/recsys-two-tower-v4/requests.svg?days=7".into(),
+        "/settings/audit".into(),
+    ];
+    let mut failures = Vec::new();
+    for page in &pages {
+        failures.extend(failure(&http, &server, &cookie, page).await);
+    }
+    for path in [
+        format!("/api/v1/experiments/{experiment}"),
+        format!("/api/v1/reports/tco?quarter={quarter}&format=json"),
+        format!("/api/v1/model-versions/{version}/review"),
+    ] {
+        let reply = http
+            .get(server.url(&path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("api");
+        if reply.status() != 200 {
+            failures.push(format!("{path}: {}", reply.status()));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // The alert loop went on through it all.
+    let before = evaluations().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while evaluations().await < before + 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the alert loop stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(server);
+    db.drop().await;
+}

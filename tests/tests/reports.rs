@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use std::io::Cursor;
 
 fn quarter() -> String {
-    app::reports::Quarter::containing(chrono::Utc::now()).to_string()
+    app::reports::Quarter::containing(app::clock::now()).to_string()
 }
 
 fn csv_total(bytes: &[u8]) -> (Decimal, usize) {
@@ -271,7 +271,7 @@ async fn the_demo_has_one_deployment_drifting_while_its_cost_rises() {
     let token = text(&created.stdout).trim().to_owned();
     let batch = serde_json::json!({
         "batch_id": uuid::Uuid::new_v4(),
-        "measurements": [{ "ts": chrono::Utc::now().to_rfc3339(), "deployment": "search-bert-v2",
+        "measurements": [{ "ts": app::clock::now().to_rfc3339(), "deployment": "search-bert-v2",
                            "kind": "data", "feature": "query_length", "metric": "ks", "value": 0.04 }]
     });
     for (expected, duplicate) in [(202, false), (200, true)] {

@@ -7,18 +7,19 @@ mod page;
 mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod webhook;
 
 pub use page::{AlertList, AlertsPage};
 pub use server_fns::*;
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
-use rust_decimal::prelude::ToPrimitive;
+use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, TimeZone, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{AppError, Validator};
-use crate::format::format_money;
+use crate::format::{format_money, percent_of};
 use crate::named_enum;
 
 named_enum!(
@@ -75,7 +76,7 @@ fn percent(part: Decimal, whole: Decimal) -> f64 {
     if whole.is_zero() {
         return 0.0;
     }
-    (part * Decimal::from(100) / whole).to_f64().unwrap_or(0.0)
+    percent_of(part, whole).unwrap_or(0.0)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,12 +116,39 @@ pub fn month_bounds(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     (at(first), at(next))
 }
 
-/// Month-end spend if the month goes on as it has: spent ÷ elapsed × the month's length.
-pub fn forecast(spent: Decimal, now: DateTime<Utc>) -> Decimal {
+/// Days of the previous month's run rate a forecast starts from: early in a month one day of
+/// spend says little, so the rest of the month is priced at a blend of last month's daily rate and
+/// this month's, this month's weighing more as its days add up.
+pub const FORECAST_PRIOR_DAYS: i64 = 7;
+
+/// Month-end spend: what is spent so far, and the rest of the month at the daily rate. That rate
+/// is the month-to-date one when there is no history (`previous_month`: what the previous month
+/// spent in all), else blended with `FORECAST_PRIOR_DAYS` days at the previous month's rate.
+pub fn forecast(spent: Decimal, previous_month: Option<Decimal>, now: DateTime<Utc>) -> Decimal {
     let (start, end) = month_bounds(now);
-    let elapsed = (now - start).num_seconds().max(1);
-    let length = (end - start).num_seconds();
-    (spent * Decimal::from(length) / Decimal::from(elapsed)).round_dp(2)
+    let day = Decimal::from(86_400);
+    let elapsed = Decimal::from((now - start).num_seconds().max(1)) / day;
+    let remaining = Decimal::from((end - now).num_seconds().max(0)) / day;
+    let rate = match previous_month.filter(|p| *p > Decimal::ZERO) {
+        Some(previous) => {
+            let previous_start = month_bounds(start - TimeDelta::days(1)).0;
+            let previous_days = Decimal::from((start - previous_start).num_days().max(1));
+            let prior = Decimal::from(FORECAST_PRIOR_DAYS);
+            (previous / previous_days)
+                .saturating_mul(prior)
+                .saturating_add(spent)
+                / (prior + elapsed)
+        }
+        None => spent / elapsed,
+    };
+    // Saturating: a huge spend shows a huge forecast rather than stopping the alert loop.
+    spent.saturating_add(rate.saturating_mul(remaining)).round_dp(2)
+}
+
+/// Whether a month is far enough along for its forecast to raise an alert.
+pub fn forecast_may_alert(now: DateTime<Utc>, min_days: i32) -> bool {
+    let (start, _) = month_bounds(now);
+    (now - start).num_seconds() >= i64::from(min_days.max(0)) * 86_400
 }
 
 /// The thresholds (percent of the budget) that `spent` has reached.
@@ -128,7 +156,9 @@ pub fn reached(spent: Decimal, budget: Decimal, thresholds: &[i32]) -> Vec<i32> 
     thresholds
         .iter()
         .copied()
-        .filter(|t| spent * Decimal::from(100) >= budget * Decimal::from(*t))
+        .filter(|t| {
+            spent.saturating_mul(Decimal::from(100)) >= budget.saturating_mul(Decimal::from(*t))
+        })
         .collect()
 }
 
@@ -224,11 +254,7 @@ impl NewBudget {
             ),
             Err(_) => (None, None, None),
         };
-        let amount = amount
-            .trim()
-            .trim_start_matches(['$', '€', '£'])
-            .replace([',', '_'], "")
-            .parse::<Decimal>();
+        let amount = crate::prices::parse_amount(amount);
         let currency = currency.trim().to_ascii_uppercase();
         let thresholds: Result<Vec<i32>, ()> = if thresholds.trim().is_empty() {
             Ok(DEFAULT_THRESHOLDS.to_vec())
@@ -262,7 +288,7 @@ impl NewBudget {
             .check(
                 amount.as_ref().is_ok_and(|a| *a > Decimal::ZERO),
                 "monthly_amount",
-                "Give the monthly amount, e.g. 12000.",
+                "Give the monthly amount, from 0.01 to 1,000,000,000,000, e.g. 12000.",
             )
             .check(
                 currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase()),
@@ -287,50 +313,6 @@ impl NewBudget {
     }
 }
 
-/// A webhook address: http or https, with a host.
-pub fn parse_webhook(name: &str, url: &str) -> Result<(String, String), AppError> {
-    let name = name.trim();
-    let url = url.trim();
-    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-    let host = url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("");
-    let mut check = Validator::new();
-    check
-        .check(
-            !name.is_empty() && name.chars().count() <= 80,
-            "name",
-            "Name it, e.g. #ml-costs, in at most 80 characters.",
-        )
-        .check(
-            scheme_ok
-                && !host.is_empty()
-                && !url.chars().any(char::is_whitespace)
-                && url.len() <= 2000,
-            "url",
-            "Give the webhook's http:// or https:// address.",
-        );
-    check.finish()?;
-    Ok((name.to_owned(), url.to_owned()))
-}
-
-/// A webhook address as shown: scheme and host; the path often holds the secret.
-pub fn shown_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let host = rest.split('/').next().unwrap_or(rest);
-            if rest.len() > host.len() {
-                format!("{scheme}://{host}/…")
-            } else {
-                format!("{scheme}://{host}")
-            }
-        }
-        None => "…".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,10 +327,33 @@ mod tests {
     fn the_forecast_is_linear_on_month_to_date() {
         // 10 of 30 days gone, 1,000 spent: 3,000 at month end
         assert_eq!(
-            forecast(Decimal::from(1000), at(2026, 11, 11, 0)),
+            forecast(Decimal::from(1000), None, at(2026, 11, 11, 0)),
             Decimal::from(3000)
         );
-        assert!(forecast(Decimal::from(1000), at(2026, 11, 1, 0)) > Decimal::from(1_000_000));
+        assert!(forecast(Decimal::from(1000), None, at(2026, 11, 1, 0)) > Decimal::from(1_000_000));
+    }
+
+    #[test]
+    fn with_history_one_early_day_does_not_cry_wolf() {
+        // 3,000 in October (about 96.77 a day); on November 2nd one day has cost 300.
+        let october = Some(Decimal::from(3_000));
+        let early = forecast(Decimal::from(300), october, at(2026, 11, 2, 0));
+        // (7 x 96.77 + 300) / 8 = 122.2 a day for the 29 days left, on top of the 300.
+        assert!(
+            early > Decimal::from(3_800) && early < Decimal::from(3_900),
+            "{early}"
+        );
+        // Linear on one day alone it would be 9,000.
+        assert_eq!(
+            forecast(Decimal::from(300), None, at(2026, 11, 2, 0)),
+            Decimal::from(9_000)
+        );
+        // At the month's end the forecast is what was spent.
+        let last = at(2026, 12, 1, 0) - TimeDelta::seconds(1);
+        let done = forecast(Decimal::from(4_000), october, last);
+        assert!((done - Decimal::from(4_000)).abs() < Decimal::ONE, "{done}");
+        assert!(!forecast_may_alert(at(2026, 11, 3, 0), 5));
+        assert!(forecast_may_alert(at(2026, 11, 6, 0), 5));
         let (start, end) = month_bounds(at(2026, 12, 31, 23));
         assert_eq!((start, end), (at(2026, 12, 1, 0), at(2027, 1, 1, 0)));
     }
@@ -409,16 +414,5 @@ mod tests {
             fields,
             ["target", "monthly_amount", "currency", "thresholds"]
         );
-    }
-
-    #[test]
-    fn webhook_addresses_are_checked_and_shown_without_their_secret_path() {
-        assert!(parse_webhook("#ml-costs", "https://hooks.example.com/T000/B000/XXXX").is_ok());
-        assert!(parse_webhook("", "ftp://x").is_err());
-        assert_eq!(
-            shown_url("https://hooks.example.com/T000/secret"),
-            "https://hooks.example.com/…"
-        );
-        assert_eq!(shown_url("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
     }
 }

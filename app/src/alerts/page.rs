@@ -51,7 +51,7 @@ pub fn AlertsPage() -> impl IntoView {
                 </section>
                 <section class="card" aria-labelledby="budgets-heading">
                     <h2 id="budgets-heading">"Budgets"</h2>
-                    <p class="muted small">"Spend is what the bills say: current bill lines the allocation rules gave to the team or model, charged this month. The forecast goes on as the month has so far."</p>
+                    <p class="muted small">"Spend is what the bills say: current bill lines the allocation rules gave to the team or model, charged this month. The forecast prices the rest of the month at this month's daily rate blended with last month's (a week of it, fading as the month goes on); forecast alerts wait for the fifth day."</p>
                     <FormAlert error=action_error(delete_budget)/>
                     <Loaded resource=budgets children=move |budgets| view! { <BudgetTable budgets=budgets delete=delete_budget can_edit=is_lead/> }/>
                     {is_lead.then(|| view! { <BudgetForm create=create_budget targets=targets/> })}

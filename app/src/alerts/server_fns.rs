@@ -6,7 +6,9 @@ use super::{AlertView, BudgetView, WebhookView};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-use super::{parse_webhook, store, NewBudget};
+use super::webhook::parse_webhook;
+#[cfg(feature = "ssr")]
+use super::{store, NewBudget};
 #[cfg(feature = "ssr")]
 use crate::audit::Actor;
 #[cfg(feature = "ssr")]
@@ -37,7 +39,7 @@ pub async fn acknowledge_alert(alert_id: Uuid) -> Result<(), AppError> {
 pub async fn list_budgets() -> Result<Vec<BudgetView>, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
-        Ok(store::budgets(&guard::state()?.pool, chrono::Utc::now()).await?)
+        Ok(store::budgets(&guard::state()?.pool, crate::clock::now()).await?)
     })
     .await
 }

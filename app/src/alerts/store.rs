@@ -10,10 +10,10 @@ use sqlx::PgPool;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+use super::webhook::shown_url;
 use super::{
-    forecast, forecast_message, month_bounds, reached, rise_message, rise_pct, shown_url,
-    threshold_message, AlertKind, AlertView, BudgetScope, BudgetView, Delivery, NewBudget,
-    WebhookView, MAX_ATTEMPTS,
+    forecast, forecast_may_alert, forecast_message, month_bounds, reached, rise_message, rise_pct, threshold_message,
+    AlertKind, AlertView, BudgetScope, BudgetView, Delivery, NewBudget, WebhookView, MAX_ATTEMPTS,
 };
 use crate::audit::{self, Actor, Change};
 use crate::catalog::tier::Tier;
@@ -24,6 +24,7 @@ use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
 /// Every budget with its billed spend and forecast for the month `now` is in.
 pub async fn budgets(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<BudgetView>, sqlx::Error> {
     let (start, end) = month_bounds(now);
+    let previous_start = month_bounds(start - TimeDelta::days(1)).0;
     let rows = sqlx::query!(
         r#"select b.budget_id, b.scope as "scope: BudgetScope", b.team_id, b.model_id, b.tier,
                   b.monthly_amount, b.currency, b.thresholds, coalesce(t.name, m.name) as target
@@ -37,13 +38,16 @@ pub async fn budgets(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<BudgetView
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    // This month's spend and the previous month's, for the forecast's run rate.
     let spent = sqlx::query!(
         r#"select a.team_id, a.model_id, l.currency as "currency!",
+                  l.charge_period_start >= $2 as "current!",
                   sum(l.billed_cost * coalesce(a.share, 1)) as "amount!"
              from current_bill_line l
              join bill_allocation a using (bill_import_id, line_number)
-            where l.charge_period_start >= $1 and l.charge_period_start < $2
-            group by 1, 2, 3"#,
+            where l.charge_period_start >= $1 and l.charge_period_start < $3
+            group by 1, 2, 3, 4"#,
+        previous_start,
         start,
         end
     )
@@ -62,19 +66,21 @@ pub async fn budgets(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<BudgetView
     Ok(rows
         .into_iter()
         .map(|row| {
-            let total: Decimal = spent
-                .iter()
-                .filter(|s| s.currency == row.currency)
-                .filter(|s| match row.scope {
-                    BudgetScope::Team => s.team_id.is_some() && s.team_id == row.team_id,
-                    BudgetScope::Model => s.model_id.is_some() && s.model_id == row.model_id,
-                    BudgetScope::Tier => s
-                        .model_id
-                        .is_some_and(|m| tiers.get(&m).map(|t| t.number()) == row.tier),
-                })
-                .map(|s| s.amount)
-                .sum();
-            let spent = total.round_dp(2);
+            let of_month = |current: bool| -> Decimal {
+                spent
+                    .iter()
+                    .filter(|s| s.current == current && s.currency == row.currency)
+                    .filter(|s| match row.scope {
+                        BudgetScope::Team => s.team_id.is_some() && s.team_id == row.team_id,
+                        BudgetScope::Model => s.model_id.is_some() && s.model_id == row.model_id,
+                        BudgetScope::Tier => s
+                            .model_id
+                            .is_some_and(|m| tiers.get(&m).map(|t| t.number()) == row.tier),
+                    })
+                    .fold(Decimal::ZERO, |sum, s| sum.saturating_add(s.amount))
+            };
+            let previous = Some(of_month(false)).filter(|p| *p > Decimal::ZERO);
+            let spent = of_month(true).round_dp(2);
             BudgetView {
                 budget_id: row.budget_id,
                 scope: row.scope,
@@ -85,7 +91,7 @@ pub async fn budgets(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<BudgetView
                 monthly_amount: row.monthly_amount,
                 currency: row.currency,
                 thresholds: row.thresholds,
-                forecast: forecast(spent, now),
+                forecast: forecast(spent, previous, now),
                 spent,
                 month: month.clone(),
             }
@@ -255,9 +261,39 @@ async fn fire(pool: &PgPool, alert: NewAlert) -> Result<bool, sqlx::Error> {
 
 /// Evaluates every budget and every deployment's week-over-week cost; returns the alerts fired.
 pub async fn evaluate(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    // Each part runs whatever another's fate: a budget that cannot be read must not silence the
+    // cost and drift alerts. The first failure is answered after all have run.
+    let parts = [
+        ("budgets", budget_alerts(pool, now).await),
+        ("cost rises", cost_rises(pool, now).await),
+        ("drift", drifting(pool, now).await),
+    ];
+    let mut fired = 0;
+    let mut failure = None;
+    for (part, outcome) in parts {
+        match outcome {
+            Ok(count) => fired += count,
+            Err(error) => {
+                tracing::warn!(part, %error, "evaluating alerts failed; the other parts went on");
+                failure.get_or_insert(error);
+            }
+        }
+    }
+    failure.map_or(Ok(fired), Err)
+}
+
+/// Budgets past a threshold or forecast past their amount. A budget whose alert cannot be stored
+/// is logged and skipped, so the others still fire.
+async fn budget_alerts(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
     let mut fired = 0;
     let month_start = month_bounds(now).0.date_naive();
+    let min_days = sqlx::query_scalar!("select forecast_min_days from alert_setting")
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or(5);
+    let forecasts_count = forecast_may_alert(now, min_days);
     for budget in budgets(pool, now).await? {
+        let mut alerts = Vec::new();
         for threshold in reached(budget.spent, budget.monthly_amount, &budget.thresholds) {
             let message = threshold_message(
                 &budget.target,
@@ -271,24 +307,17 @@ pub async fn evaluate(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::
                 "target": budget.target, "spent": budget.spent, "budget": budget.monthly_amount,
                 "currency": budget.currency, "threshold_pct": threshold, "month": budget.month,
             });
-            if fire(
-                pool,
-                NewAlert {
-                    kind: AlertKind::BudgetThreshold,
-                    budget_id: Some(budget.budget_id),
-                    deployment_id: None,
-                    period_start: month_start,
-                    threshold,
-                    message,
-                    detail,
-                },
-            )
-            .await?
-            {
-                fired += 1;
-            }
+            alerts.push(NewAlert {
+                kind: AlertKind::BudgetThreshold,
+                budget_id: Some(budget.budget_id),
+                deployment_id: None,
+                period_start: month_start,
+                threshold,
+                message,
+                detail,
+            });
         }
-        if budget.forecast > budget.monthly_amount {
+        if forecasts_count && budget.forecast > budget.monthly_amount {
             let message = forecast_message(
                 &budget.target,
                 budget.forecast,
@@ -300,26 +329,26 @@ pub async fn evaluate(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::
                 "target": budget.target, "forecast": budget.forecast,
                 "budget": budget.monthly_amount, "currency": budget.currency, "month": budget.month,
             });
-            if fire(
-                pool,
-                NewAlert {
-                    kind: AlertKind::BudgetForecast,
-                    budget_id: Some(budget.budget_id),
-                    deployment_id: None,
-                    period_start: month_start,
-                    threshold: 0,
-                    message,
-                    detail,
-                },
-            )
-            .await?
-            {
-                fired += 1;
+            alerts.push(NewAlert {
+                kind: AlertKind::BudgetForecast,
+                budget_id: Some(budget.budget_id),
+                deployment_id: None,
+                period_start: month_start,
+                threshold: 0,
+                message,
+                detail,
+            });
+        }
+        for alert in alerts {
+            match fire(pool, alert).await {
+                Ok(true) => fired += 1,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(budget_id = %budget.budget_id, %error, "a budget alert could not be stored; skipped");
+                }
             }
         }
     }
-    fired += cost_rises(pool, now).await?;
-    fired += drifting(pool, now).await?;
     Ok(fired)
 }
 
@@ -379,7 +408,7 @@ async fn cost_rises(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Er
                   p.currency as "currency!", p.hourly_price as "hourly_price!", p.energy_price_per_kwh,
                   sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
                   sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  sum(h.requests)::int8 as "requests!"
+                  saturated_count(sum(h.requests)) as "requests!"
              from telemetry_hourly h
              join deployment d using (deployment_id)
              join gpu_price p
@@ -412,7 +441,7 @@ async fn cost_rises(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Er
             .or_default();
         let week = &mut entry[usize::from(row.current)];
         week.0 += cost_of(&usage, &rate).reserved;
-        week.1 += row.requests;
+        week.1 = week.1.saturating_add(row.requests);
     }
     let week_start =
         (now - TimeDelta::days(i64::from(now.weekday().num_days_from_monday()))).date_naive();

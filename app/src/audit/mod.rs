@@ -93,10 +93,17 @@ mod store {
     #[derive(Clone, Debug)]
     pub enum Actor {
         User(CurrentUser),
-        /// An API token, by its name.
-        Token(String),
+        Token(TokenActor),
         CommandLine,
         System,
+    }
+
+    /// An API token acting: its name, the person who created it and the team it is bound to.
+    #[derive(Clone, Debug)]
+    pub struct TokenActor {
+        pub name: String,
+        pub created_by: Option<Uuid>,
+        pub team_id: Option<Uuid>,
     }
 
     impl Actor {
@@ -107,10 +114,19 @@ mod store {
             }
         }
 
+        /// The person who answers for a change: the user, or the one who created the token. A
+        /// review gate counts them as the requester, so nobody approves their own pipeline's ask.
+        pub fn accountable_user(&self) -> Option<Uuid> {
+            match self {
+                Actor::Token(token) => token.created_by,
+                other => other.user_id(),
+            }
+        }
+
         pub fn label(&self) -> String {
             match self {
                 Actor::User(user) => user.email.clone(),
-                Actor::Token(name) => format!("API token {name}"),
+                Actor::Token(token) => format!("API token {}", token.name),
                 Actor::CommandLine => "command line".into(),
                 Actor::System => "system".into(),
             }

@@ -56,8 +56,15 @@ pub async fn hash(password: String) -> Result<String, AppError> {
         })
 }
 
+/// How many password checks run at once. Each holds 19 MiB and a core for a good part of a
+/// second; more sign-ins than this wait their turn instead of exhausting memory.
+pub const CONCURRENT_VERIFICATIONS: usize = 4;
+
 /// Verifies `password` against `phc`, or against a dummy hash when there is no account.
 pub async fn verify(password: String, phc: Option<String>) -> Result<bool, AppError> {
+    static PERMITS: tokio::sync::Semaphore =
+        tokio::sync::Semaphore::const_new(CONCURRENT_VERIFICATIONS);
+    let _permit = PERMITS.acquire().await.map_err(|_| AppError::Internal)?;
     tokio::task::spawn_blocking(move || match phc {
         Some(phc) => verify_blocking(&password, &phc),
         None => {

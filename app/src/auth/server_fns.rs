@@ -82,7 +82,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         }
         let address = guard::client_address();
         if let Some(seconds) =
-            throttle::retry_after(&state.pool, &state.auth, &email, &address).await?
+            throttle::begin_attempt(&state.pool, &state.auth, &email, &address).await?
         {
             tracing::warn!(%address, "sign-in throttled");
             return Err(AppError::TooManyAttempts {
@@ -98,7 +98,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
                 start_session(record.user_id).await
             }
             _ => {
-                throttle::record_failure(&state.pool, &email, &address).await?;
+                // The attempt was counted before the password was checked.
                 // One message for every failure, so that it does not tell which accounts exist.
                 Err(AppError::field(
                     "password",

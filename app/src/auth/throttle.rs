@@ -45,58 +45,53 @@ async fn recent_failures(
     .await
 }
 
-/// How long this account or address must wait before trying again, if it must.
-pub async fn retry_after(
+/// Counts a sign-in attempt before its password is checked, so that attempts sent side by side
+/// cannot all pass the limit before any of them is recorded. When the account or the address is
+/// past its limit, the attempt is taken back and the answer is how long to wait; otherwise it
+/// stays counted as a failure until `clear_account` forgives it on success.
+pub async fn begin_attempt(
+    pool: &PgPool,
+    settings: &AuthSettings,
+    email: &str,
+    client_address: &str,
+) -> Result<Option<u64>, sqlx::Error> {
+    let attempt = sqlx::query_scalar!(
+        "insert into login_failure (email, client_address) values ($1, $2)
+         returning login_failure_id",
+        email,
+        client_address
+    )
+    .fetch_one(pool)
+    .await?;
+    let wait = retry_after(pool, settings, email, client_address).await?;
+    if wait.is_some() {
+        sqlx::query!(
+            "delete from login_failure where login_failure_id = $1",
+            attempt
+        )
+        .execute(pool)
+        .await?;
+    }
+    Ok(wait)
+}
+
+/// How long this account or address must wait, counting the attempt just recorded: it may make
+/// the limit, not pass it.
+async fn retry_after(
     pool: &PgPool,
     settings: &AuthSettings,
     email: &str,
     client_address: &str,
 ) -> Result<Option<u64>, sqlx::Error> {
     let now = Utc::now();
-    let by_account = recent_failures(
-        pool,
-        settings,
-        Some(email),
-        None,
-        settings.login_max_failures_per_account,
-    )
-    .await?;
-    let by_address = recent_failures(
-        pool,
-        settings,
-        None,
-        Some(client_address),
-        settings.login_max_failures_per_address,
-    )
-    .await?;
-    let account_wait = seconds_until_allowed(
-        &by_account,
-        settings.login_max_failures_per_account,
-        settings.login_window,
-        now,
-    );
-    let address_wait = seconds_until_allowed(
-        &by_address,
-        settings.login_max_failures_per_address,
-        settings.login_window,
-        now,
-    );
+    let per_account = settings.login_max_failures_per_account + 1;
+    let per_address = settings.login_max_failures_per_address + 1;
+    let by_account = recent_failures(pool, settings, Some(email), None, per_account).await?;
+    let by_address =
+        recent_failures(pool, settings, None, Some(client_address), per_address).await?;
+    let account_wait = seconds_until_allowed(&by_account, per_account, settings.login_window, now);
+    let address_wait = seconds_until_allowed(&by_address, per_address, settings.login_window, now);
     Ok(account_wait.max(address_wait))
-}
-
-pub async fn record_failure(
-    pool: &PgPool,
-    email: &str,
-    client_address: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into login_failure (email, client_address) values ($1, $2)",
-        email,
-        client_address
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
 }
 
 /// A successful sign-in forgives the account's earlier failures (not the address's).

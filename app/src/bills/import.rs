@@ -8,7 +8,7 @@ use std::io::{Read, Write as _};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bills::{BillReader, FileError, Format, LedgerRow, LineError};
+use bills::{BillReader, FileError, Format, LedgerRow, Limits, LineError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -120,6 +120,7 @@ pub async fn import(
     actor: &Actor,
     file_name: &str,
     chosen: Option<Format>,
+    limits: Limits,
     input: impl Read + Send + 'static,
     progress: Arc<Progress>,
 ) -> Result<ImportOutcome, ImportError> {
@@ -137,18 +138,25 @@ pub async fn import(
     let reading = {
         let progress = progress.clone();
         let input = Counting::new(input, progress.clone());
-        tokio::task::spawn_blocking(move || read(input, chosen, import_id, &sender, &progress))
+        tokio::task::spawn_blocking(move || {
+            read(input, chosen, limits, import_id, &sender, &progress)
+        })
     };
 
     let started = std::time::Instant::now();
+    // The transaction (and its connection) waits for the first rows: a slow or refused upload
+    // holds nothing meanwhile.
+    let first = receiver.recv().await;
     let mut tx = pool.begin().await?;
     let mut copy = tx.copy_in_raw(COPY_LINES).await?;
-    while let Some(chunk) = receiver.recv().await {
+    let mut next = first;
+    while let Some(chunk) = next.take() {
         if let Err(error) = copy.send(chunk).await {
             // Dropping the receiver stops the reading thread at its next chunk.
             drop(receiver);
             return Err(error.into());
         }
+        next = receiver.recv().await;
     }
     let reading = match reading.await {
         Ok(Ok(reading)) => reading,
@@ -303,11 +311,12 @@ pub async fn import(
 fn read(
     input: impl Read + Send + 'static,
     chosen: Option<Format>,
+    limits: Limits,
     import_id: Uuid,
     sender: &mpsc::Sender<Vec<u8>>,
     progress: &Progress,
 ) -> Result<Reading, ImportError> {
-    let mut reader = BillReader::open(input, chosen)?;
+    let mut reader = BillReader::open_limited(input, chosen, limits)?;
     let id = import_id.to_string();
     let mut chunk = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
     let mut scratch = Vec::new();

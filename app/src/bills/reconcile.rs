@@ -32,7 +32,11 @@ impl Reconciled {
     /// The variance against the estimate, in percent.
     pub fn variance_pct(&self) -> Option<Decimal> {
         let estimated = self.estimated.filter(|e| !e.is_zero())?;
-        Some((self.variance()? / estimated * Decimal::from(100)).round_dp(1))
+        Some(
+            (self.variance()?.checked_div(estimated)?)
+                .checked_mul(Decimal::ONE_HUNDRED)?
+                .round_dp(1),
+        )
     }
 
     /// How far apart the two are, for ordering: the variance, or the whole amount when one side

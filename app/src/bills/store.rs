@@ -226,7 +226,7 @@ pub async fn reconcile(
     use crate::telemetry::cost::{cost_of, Rate, Usage};
     use std::collections::BTreeMap;
 
-    let since = chrono::Utc::now()
+    let since = crate::clock::now()
         .date_naive()
         .with_day(1)
         .and_then(|d| d.checked_sub_months(chrono::Months::new(months.saturating_sub(1))))
@@ -274,7 +274,7 @@ pub async fn reconcile(
                   p.currency as "currency?", p.hourly_price as "hourly_price?", p.energy_price_per_kwh,
                   sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
                   sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  sum(h.requests)::int8 as "requests!",
+                  saturated_count(sum(h.requests)) as "requests!",
                   count(distinct date_trunc('day', h.hour at time zone 'UTC')) as "days!"
              from telemetry_hourly h
              join deployment d using (deployment_id)

@@ -349,7 +349,7 @@ async fn measured(
                   p.energy_price_per_kwh,
                   sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
                   sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  sum(h.requests)::int8 as "requests!"
+                  saturated_count(sum(h.requests)) as "requests!"
              from telemetry_hourly h
              join deployment d using (deployment_id)
              left join gpu_price p
@@ -374,7 +374,7 @@ async fn measured(
             energy_joules: row.energy,
             requests: row.requests,
         };
-        requests += row.requests;
+        requests = requests.saturating_add(row.requests);
         joules += row.energy;
         *gpu_hours.entry(row.gpu_model).or_default() += usage.gpu_hours();
         if let (Some(currency), Some(hourly_price)) = (row.currency, row.hourly_price) {
@@ -401,7 +401,7 @@ pub async fn cost(
     model_version_id: Uuid,
     model_id: Uuid,
 ) -> Result<CardCost, sqlx::Error> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let (costs, requests, kwh, gpu_hours) =
         measured(pool, model_version_id, now - TimeDelta::days(30), now).await?;
     let main = main_currency(&costs);
@@ -410,10 +410,10 @@ pub async fn cost(
         .and_then(|(_, cost)| per_thousand_requests(*cost, requests));
     let (_, week_requests, _, _) =
         measured(pool, model_version_id, now - TimeDelta::days(7), now).await?;
-    let monthly_requests = (week_requests > 0).then(|| week_requests * 30 / 7);
-    let projected_monthly = cost_per_1k
-        .zip(monthly_requests)
-        .map(|(per_1k, volume)| (per_1k * Decimal::from(volume) / Decimal::from(1000)).round_dp(2));
+    let monthly_requests = (week_requests > 0).then(|| week_requests.saturating_mul(30) / 7);
+    let projected_monthly = cost_per_1k.zip(monthly_requests).map(|(per_1k, volume)| {
+        (per_1k.saturating_mul(Decimal::from(volume)) / Decimal::ONE_THOUSAND).round_dp(2)
+    });
 
     let (quarter_start, quarter_end, quarter) = last_quarter(now);
     let (quarter_costs, _, _, _) =

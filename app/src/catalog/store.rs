@@ -38,9 +38,9 @@ impl Priced {
             energy_joules: row.energy,
             requests: row.requests,
         };
-        self.requests += row.requests;
+        self.requests = self.requests.saturating_add(row.requests);
         self.latency_weighted += row.latency_weighted;
-        self.latency_requests += row.latency_requests;
+        self.latency_requests = self.latency_requests.saturating_add(row.latency_requests);
         if let (Some(currency), Some(hourly_price)) = (row.currency, row.hourly_price) {
             let rate = Rate {
                 hourly_price,
@@ -48,7 +48,7 @@ impl Priced {
             };
             let entry = self.costs.entry(currency).or_default();
             entry.0 += cost_of(&usage, &rate).reserved;
-            entry.1 += row.requests;
+            entry.1 = entry.1.saturating_add(row.requests);
         }
     }
 
@@ -94,7 +94,7 @@ struct PricedRow {
 
 /// The worst drift state of each model's deployments, as of now.
 async fn drift_by_model(pool: &PgPool) -> Result<HashMap<Uuid, DriftState>, sqlx::Error> {
-    let states = crate::drift::store::states(pool, Utc::now(), None).await?;
+    let states = crate::drift::store::states(pool, crate::clock::now(), None).await?;
     let links = sqlx::query!(
         "select d.deployment_id, v.model_id from deployment d join model_version v using (model_version_id)"
     )
@@ -121,9 +121,9 @@ async fn priced_days(
                   p.currency as "currency?", p.hourly_price as "hourly_price?", p.energy_price_per_kwh,
                   sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
                   sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  sum(h.requests)::int8 as "requests!",
+                  saturated_count(sum(h.requests)) as "requests!",
                   sum(h.latency_p95_weighted) as "latency_weighted!",
-                  sum(h.latency_requests)::int8 as "latency_requests!"
+                  saturated_count(sum(h.latency_requests)) as "latency_requests!"
              from telemetry_hourly h
              join deployment d using (deployment_id)
              join model_version v using (model_version_id)
@@ -231,7 +231,7 @@ async fn models(pool: &PgPool, only: Option<Uuid>) -> Result<Vec<CatalogModel>, 
         })
         .collect();
 
-    let since = Utc::now() - TimeDelta::days(WINDOW_DAYS);
+    let since = crate::clock::now() - TimeDelta::days(WINDOW_DAYS);
     let mut priced: HashMap<Uuid, Priced> = HashMap::new();
     for (model_id, _, _, row) in priced_days(pool, since, only).await? {
         priced.entry(model_id).or_default().add(row);
@@ -336,7 +336,7 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
     })
     .collect();
 
-    let now = Utc::now();
+    let now = crate::clock::now();
     let window_start = now - TimeDelta::days(WINDOW_DAYS);
     let mut by_deployment: HashMap<Uuid, Priced> = HashMap::new();
     let mut by_week: BTreeMap<DateTime<Utc>, Priced> = BTreeMap::new();
@@ -352,7 +352,7 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
         }
         by_week.entry(week).or_default().add(row);
     }
-    let mut drift = crate::drift::store::states(pool, Utc::now(), None).await?;
+    let mut drift = crate::drift::store::states(pool, crate::clock::now(), None).await?;
     let deployments = sqlx::query!(
         r#"select d.deployment_id, d.key, v.version, d.last_seen_at
              from deployment d join model_version v using (model_version_id)

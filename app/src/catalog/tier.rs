@@ -293,7 +293,7 @@ mod tests {
             tier: Tier::Tier1,
             reason: "batch only, volume is tiny".into(),
             by: "grace@example.com".into(),
-            at: Utc::now(),
+            at: crate::clock::now(),
         };
         let placed = place(&measured("2.40", 30.0), &defaults(), Some(overridden));
         assert_eq!((placed.tier, placed.ruled_tier), (Tier::Tier1, Tier::Tier3));

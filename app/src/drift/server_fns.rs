@@ -39,7 +39,7 @@ pub async fn load_drift(range: String, from: String, to: String) -> Result<Drift
     guard::respond(async {
         guard::require(Role::Viewer)?;
         let range = Range::from_query(Some(&range), Some(&from), Some(&to));
-        let (from, to) = range.bounds(Utc::now());
+        let (from, to) = range.bounds(crate::clock::now());
         let rows = store::rows(&guard::state()?.pool, from, to, None).await?;
         Ok(DriftView {
             range,
@@ -62,7 +62,7 @@ pub async fn load_deployment_drift(
         guard::require(Role::Viewer)?;
         let pool = guard::state()?.pool;
         let range = Range::from_query(Some(&range), Some(&from), Some(&to));
-        let (from, to) = range.bounds(Utc::now());
+        let (from, to) = range.bounds(crate::clock::now());
         let row = store::rows(&pool, from, to, Some(deployment_id))
             .await?
             .pop()

@@ -241,9 +241,9 @@ pub async fn rows(
     let cost = sqlx::query!(
         r#"select deployment_id as "deployment_id!", currency as "currency!",
                   sum(reserved_cost) filter (where hour < $3) as "first_cost",
-                  sum(requests) filter (where hour < $3)::int8 as "first_requests",
+                  saturated_count(sum(requests) filter (where hour < $3)) as "first_requests",
                   sum(reserved_cost) filter (where hour >= $3) as "second_cost",
-                  sum(requests) filter (where hour >= $3)::int8 as "second_requests"
+                  saturated_count(sum(requests) filter (where hour >= $3)) as "second_requests"
              from priced_hourly
             where hour >= date_trunc('hour', $1::timestamptz) and hour < $2 and currency is not null
               and ($4::uuid is null or deployment_id = $4)
@@ -319,7 +319,7 @@ pub async fn rows(
                     (
                         Some(currency.clone()),
                         Some(first.0 + second.0),
-                        first.1 + second.1,
+                        first.1.saturating_add(second.1),
                         change,
                     )
                 }
@@ -380,7 +380,7 @@ pub async fn series(
     .await?;
     let cost = sqlx::query!(
         r#"select date_bin(make_interval(hours => $4), hour, timestamptz '2000-01-01') as "at!",
-                  currency as "currency!", sum(reserved_cost) as "cost!", sum(requests)::int8 as "requests!"
+                  currency as "currency!", sum(reserved_cost) as "cost!", saturated_count(sum(requests)) as "requests!"
              from priced_hourly
             where deployment_id = $1 and hour >= date_trunc('hour', $2::timestamptz) and hour < $3
               and currency is not null

@@ -145,6 +145,9 @@ impl Problems {
         if let Some(value) = value {
             if !value.is_finite() {
                 self.add(path, "Must be a finite number.");
+            } else if value.abs() > 1e12 {
+                // Hours, rates, token counts and metrics alike: past any real figure.
+                self.add(path, "Must be at most 1,000,000,000,000.");
             } else if value < min || (!inclusive && value == min) {
                 let relation = if inclusive { "at least" } else { "more than" };
                 self.add(path, format!("Must be {relation} {min}."));
@@ -155,6 +158,8 @@ impl Problems {
     fn money(&mut self, path: &str, value: Option<Decimal>) {
         if value.is_some_and(|amount| amount.is_sign_negative() && !amount.is_zero()) {
             self.add(path, "An amount cannot be negative.");
+        } else if value.is_some_and(|amount| amount > crate::prices::max_amount()) {
+            self.add(path, "At most 1,000,000,000,000.");
         }
     }
 
@@ -390,6 +395,28 @@ pub(crate) mod tests {
         let spec = spec.normalized().expect("valid");
         assert_eq!(spec.metrics.get("f1"), Some(&0.94));
         assert!(spec.inference.is_api());
+    }
+
+    #[test]
+    fn amounts_and_counts_past_any_real_figure_are_refused() {
+        let spec: RunSpec = serde_json::from_value(json!({
+            "run_key": "api-1", "name": "Hosted", "metrics": {"f1": 0.9},
+            "engineering_hours": 1e300,
+            "inference": {"kind": "api_request", "per_request": "100000000000000000000000000"}
+        }))
+        .expect("json");
+        let problems = spec.normalized().expect_err("refused");
+        let found: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.field.as_str(), p.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("engineering_hours", "Must be at most 1,000,000,000,000."),
+                ("inference.per_request", "At most 1,000,000,000,000.")
+            ]
+        );
     }
 
     #[test]

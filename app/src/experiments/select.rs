@@ -24,6 +24,9 @@ pub const WHAT_IF_VOLUMES: [u64; 4] = [100_000, 1_000_000, 10_000_000, 100_000_0
 /// A cascade's deferred share from which its p95 is a request that went through both models.
 const TAIL_SHARE: f64 = 0.05;
 
+/// Why a run with figures past what money arithmetic holds cannot be priced.
+const TOO_LARGE: &str = "its prices and figures are too large to price";
+
 /// How a run's monthly cost grows with volume: never below `floor` (capacity that is always on),
 /// and `per_thousand` for every 1,000 requests beyond what the floor pays for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,8 +36,10 @@ pub struct CostCurve {
 }
 
 impl CostCurve {
+    // Saturating throughout: a run stored with an absurd price shows an absurd figure instead of
+    // taking the experiment's page down.
     pub fn monthly(&self, volume: u64) -> Decimal {
-        let usage = self.per_thousand * Decimal::from(volume) / Decimal::ONE_THOUSAND;
+        let usage = self.per_thousand.saturating_mul(Decimal::from(volume)) / Decimal::ONE_THOUSAND;
         usage.max(self.floor)
     }
 
@@ -43,7 +48,7 @@ impl CostCurve {
         if volume == 0 {
             return self.per_thousand;
         }
-        self.monthly(volume) * Decimal::ONE_THOUSAND / Decimal::from(volume)
+        (self.monthly(volume) / Decimal::from(volume)).saturating_mul(Decimal::ONE_THOUSAND)
     }
 }
 
@@ -120,11 +125,17 @@ pub fn price(
                 .and_then(Decimal::from_f64)
                 .filter(|rps| *rps > Decimal::ZERO)
                 .ok_or("no throughput")?;
-            let per_thousand = hourly * Decimal::ONE_THOUSAND / (rps * Decimal::from(3600));
+            let per_thousand = hourly
+                .checked_mul(Decimal::ONE_THOUSAND)
+                .zip(rps.checked_mul(Decimal::from(3600)))
+                .and_then(|(cost, per_hour)| cost.checked_div(per_hour))
+                .ok_or(TOO_LARGE)?;
             Ok(match mode {
                 Mode::Batch => linear(per_thousand),
                 Mode::RealTime | Mode::Both => CostCurve {
-                    floor: hourly * Decimal::from(HOURS_PER_MONTH),
+                    floor: hourly
+                        .checked_mul(Decimal::from(HOURS_PER_MONTH))
+                        .ok_or(TOO_LARGE)?,
                     per_thousand,
                 },
             })
@@ -141,11 +152,18 @@ pub fn price(
             let input = Decimal::from_f64(*avg_input_tokens).unwrap_or_default();
             let output = Decimal::from_f64(*avg_output_tokens).unwrap_or_default();
             // Per request: tokens / 1,000 x price per 1,000 tokens; per 1,000 requests: x 1,000.
-            Ok(linear(
-                input * input_per_1k_tokens + output * output_per_1k_tokens,
-            ))
+            let per_thousand = input
+                .checked_mul(*input_per_1k_tokens)
+                .zip(output.checked_mul(*output_per_1k_tokens))
+                .and_then(|(input, output)| input.checked_add(output))
+                .ok_or(TOO_LARGE)?;
+            Ok(linear(per_thousand))
         }
-        Inference::ApiRequest { per_request } => Ok(linear(per_request * Decimal::ONE_THOUSAND)),
+        Inference::ApiRequest { per_request } => Ok(linear(
+            per_request
+                .checked_mul(Decimal::ONE_THOUSAND)
+                .ok_or(TOO_LARGE)?,
+        )),
     }
 }
 
@@ -207,7 +225,7 @@ pub fn training_cost(spec: &RunSpec) -> Option<Decimal> {
         hardware.gpu_model.as_ref()?;
         Some(hardware.hourly_price? / Decimal::from(hardware.gpu_count.unwrap_or(1).max(1)))
     })?;
-    Some(hours * price)
+    hours.checked_mul(price)
 }
 
 fn shortfall(value: f64, bound: f64) -> f64 {
@@ -620,7 +638,11 @@ pub fn crossover(self_hosted: &CostCurve, per_request: &CostCurve) -> Option<u64
         return None;
     }
     // max(F, m V) <= a V  <=>  V >= F / a, given m < a.
-    let volume = (self_hosted.floor * Decimal::ONE_THOUSAND / per_request.per_thousand).ceil();
+    let volume = self_hosted
+        .floor
+        .saturating_mul(Decimal::ONE_THOUSAND)
+        .checked_div(per_request.per_thousand)?
+        .ceil();
     volume.to_u64()
 }
 
@@ -665,11 +687,14 @@ pub fn cascade(
     let passed = 1.0 - kept;
     let passed_volume = (volume as f64 * passed).round() as u64;
     // Every request goes through the cheap model; the passed ones through the expensive one too.
-    let monthly = cheap.curve.monthly(volume) + expensive.curve.monthly(passed_volume);
+    let monthly = cheap
+        .curve
+        .monthly(volume)
+        .saturating_add(expensive.curve.monthly(passed_volume));
     let per_thousand = if volume == 0 {
         Decimal::ZERO
     } else {
-        monthly * Decimal::ONE_THOUSAND / Decimal::from(volume)
+        (monthly / Decimal::from(volume)).saturating_mul(Decimal::ONE_THOUSAND)
     };
     let (p95_ms, p95_basis) = if passed >= TAIL_SHARE {
         (

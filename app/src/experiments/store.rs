@@ -264,9 +264,10 @@ async fn catalog_price(
     let row = sqlx::query!(
         "select hourly_price, effective_from from gpu_price
           where lower(gpu_model) = lower($1) and currency = $2 and pricing_kind = 'on_demand'
-            and effective_from <= now() and (effective_to is null or effective_to > now())",
+            and effective_from <= $3 and (effective_to is null or effective_to > $3)",
         gpu_model,
-        currency
+        currency,
+        crate::clock::now(),
     )
     .fetch_optional(&mut *tx)
     .await?;

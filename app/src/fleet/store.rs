@@ -1,6 +1,6 @@
 //! Fleet figures from the hourly rollups and the price catalog.
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::PgPool;
@@ -18,7 +18,7 @@ use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
 use crate::telemetry::ingest::IDLE_UTILIZATION_PCT;
 
 pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let since = now - TimeDelta::days(i64::from(days));
     let stale_before = now - TimeDelta::minutes(STALE_AFTER_MINUTES);
 
@@ -40,7 +40,7 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
                   p.energy_price_per_kwh,
                   sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
                   sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  sum(h.requests)::int8 as "requests!"
+                  saturated_count(sum(h.requests)) as "requests!"
              from telemetry_hourly h
              join deployment d using (deployment_id)
              left join gpu_price p
@@ -73,7 +73,7 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
                 };
                 let entry = costs.entry((row.deployment_id, currency)).or_default();
                 entry.0 += cost_of(&part, &rate);
-                entry.1 += part.requests;
+                entry.1 = entry.1.saturating_add(part.requests);
             }
             _ => *unpriced.entry(row.deployment_id).or_default() += part.gpu_hours(),
         }
@@ -233,14 +233,14 @@ pub async fn detail(
         return Ok(None);
     };
     let bucket_hours = bucket_hours(days);
-    let since = Utc::now() - TimeDelta::days(i64::from(days));
+    let since = crate::clock::now() - TimeDelta::days(i64::from(days));
     let rows = sqlx::query!(
         r#"select date_bin(make_interval(hours => $3), h.hour, timestamptz '2000-01-01') as "at!",
                   p.currency as "currency?", p.hourly_price as "hourly_price?", p.energy_price_per_kwh,
                   sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
                   sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  sum(h.requests)::int8 as "requests!",
-                  sum(h.latency_p95_weighted) as "latency_weighted!", sum(h.latency_requests)::int8 as "latency_requests!"
+                  saturated_count(sum(h.requests)) as "requests!",
+                  sum(h.latency_p95_weighted) as "latency_weighted!", saturated_count(sum(h.latency_requests)) as "latency_requests!"
              from telemetry_hourly h
              join deployment d using (deployment_id)
              left join gpu_price p
@@ -289,7 +289,7 @@ pub async fn detail(
                 };
                 if let Some(l) = latency.last_mut() {
                     l.0 += row.latency_weighted;
-                    l.1 += row.latency_requests;
+                    l.1 = l.1.saturating_add(row.latency_requests);
                 }
             }
             _ => {

@@ -66,7 +66,7 @@ pub const PANEL_ROWS: usize = 5;
 pub async fn load_dashboard() -> Result<Dashboard, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
-        Ok(store::dashboard(&guard::state()?.pool, chrono::Utc::now()).await?)
+        Ok(store::dashboard(&guard::state()?.pool, crate::clock::now()).await?)
     })
     .await
 }

@@ -107,7 +107,19 @@ pub struct NewPrice {
     pub note: String,
 }
 
-/// An amount as people type it: "4", "4.00", "1,250.5"; never negative.
+/// The largest amount Pareto takes anywhere (a price, a budget, a bill line, an hour count, an
+/// engineering rate): a trillion in any currency, past any real figure, and small enough that the
+/// products and sums of such amounts stay far inside what `Decimal` holds.
+pub fn max_amount() -> Decimal {
+    Decimal::from(1_000_000_000_000_i64)
+}
+
+/// Whether an amount is inside the bounds every stored figure keeps: 0 to `max_amount()`.
+pub fn amount_in_bounds(amount: Decimal) -> bool {
+    !amount.is_sign_negative() && amount <= max_amount()
+}
+
+/// An amount as people type it: "4", "4.00", "1,250.5"; never negative, at most `max_amount()`.
 pub fn parse_amount(text: &str) -> Result<Decimal, &'static str> {
     let cleaned: String = text
         .trim()
@@ -121,6 +133,7 @@ pub fn parse_amount(text: &str) -> Result<Decimal, &'static str> {
     match Decimal::from_str(cleaned) {
         Ok(amount) if amount.is_sign_negative() => Err("An amount cannot be negative."),
         Ok(amount) if amount.scale() > 6 => Err("Use at most 6 decimal places."),
+        Ok(amount) if amount > max_amount() => Err("At most 1,000,000,000,000."),
         Ok(amount) => Ok(amount),
         Err(_) => Err("Enter a number such as 2.75."),
     }
@@ -250,6 +263,11 @@ mod tests {
         assert!(parse_amount("-1").is_err());
         assert!(parse_amount("four").is_err());
         assert!(parse_amount("0.0000001").is_err());
+        assert_eq!(parse_amount("1,000,000,000,000"), Ok(max_amount()));
+        assert_eq!(
+            parse_amount("100000000000000000000000000"),
+            Err("At most 1,000,000,000,000.")
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub async fn load_tco(quarter: String) -> Result<TcoPage, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
         let pool = guard::state()?.pool;
-        let now = chrono::Utc::now();
+        let now = crate::clock::now();
         let current = Quarter::containing(now);
         let quarter = if quarter.trim().is_empty() {
             current

@@ -9,12 +9,12 @@
 //! - engineering: the team's hours × rate for the quarter, split across the team's models by their
 //!   compute cost (evenly when none has any).
 
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Quarter;
+use crate::format::percent_of;
 
 /// The parts of one model's (or a team's own) quarter, in the report's currency.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -25,12 +25,18 @@ pub struct Parts {
     pub storage: Decimal,
     pub engineering: Decimal,
     pub other: Decimal,
+    /// For a sum of lines: the sum of each line's inference. One line's bills may cover it while
+    /// another's do not, so a sum cannot choose between its billed and estimated totals.
+    #[serde(default)]
+    pub inference_of_lines: Option<Decimal>,
 }
 
 impl Parts {
-    /// Billed where the bills cover it, else estimated from telemetry.
+    /// Billed where the bills cover it, else estimated from telemetry (line by line in a sum).
     pub fn inference(&self) -> Decimal {
-        if self.inference_billed > Decimal::ZERO {
+        if let Some(sum) = self.inference_of_lines {
+            sum
+        } else if self.inference_billed > Decimal::ZERO {
             self.inference_billed
         } else {
             self.inference_estimated
@@ -57,6 +63,7 @@ impl Parts {
     }
 
     fn add(&mut self, other: &Parts) {
+        self.inference_of_lines = Some(self.inference() + other.inference());
         self.training += other.training;
         self.inference_billed += other.inference_billed;
         self.inference_estimated += other.inference_estimated;
@@ -73,6 +80,7 @@ impl Parts {
             storage: self.storage.round_dp(2),
             engineering: self.engineering.round_dp(2),
             other: self.other.round_dp(2),
+            inference_of_lines: self.inference_of_lines.map(|sum| sum.round_dp(2)),
         }
     }
 }
@@ -99,7 +107,7 @@ impl Line {
     pub fn roi_pct(&self) -> Option<f64> {
         let total = self.total();
         let value = self.value?;
-        (total > Decimal::ZERO).then(|| ((value - total) / total * Decimal::from(100)).to_f64())?
+        (total > Decimal::ZERO).then(|| percent_of(value - total, total))?
     }
 
     pub fn change_pct(&self) -> Option<f64> {
@@ -108,8 +116,7 @@ impl Line {
 }
 
 pub fn change_pct(previous: Decimal, current: Decimal) -> Option<f64> {
-    (previous > Decimal::ZERO)
-        .then(|| ((current - previous) / previous * Decimal::from(100)).to_f64())?
+    (previous > Decimal::ZERO).then(|| percent_of(current - previous, previous))?
 }
 
 /// Engineering time a team entered for the quarter.
@@ -497,6 +504,7 @@ mod tests {
             storage: s,
             engineering: Decimal::ZERO,
             other: o,
+            inference_of_lines: None,
         })
     }
 

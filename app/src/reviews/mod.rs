@@ -42,15 +42,15 @@ impl GateSettings {
         currency: &str,
         approvals: &str,
     ) -> Result<GateSettings, AppError> {
-        let threshold = threshold.trim().replace([',', '_'], "").parse::<Decimal>();
+        let threshold = crate::prices::parse_amount(threshold);
         let currency = currency.trim().to_ascii_uppercase();
         let approvals = approvals.trim().parse::<i32>();
         let mut check = Validator::new();
         check
             .check(
-                threshold.as_ref().is_ok_and(|t| !t.is_sign_negative()),
+                threshold.is_ok(),
                 "monthly_cost_threshold",
-                "Give an amount of 0 or more, e.g. 5000.",
+                "Give an amount from 0 to 1,000,000,000,000, e.g. 5000.",
             )
             .check(
                 currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase()),
@@ -94,12 +94,18 @@ pub struct Projection {
 /// Why the gate stops a promotion; empty when it lets it through.
 pub fn gate_reasons(
     tier: Tier,
+    ruled_tier: Tier,
     projected: Option<&Projection>,
     settings: &GateSettings,
 ) -> Vec<String> {
     let mut reasons = Vec::new();
     if tier == Tier::Tier3 {
         reasons.push("The model is Tier 3 (high accuracy at high cost).".to_owned());
+    } else if ruled_tier == Tier::Tier3 {
+        // Otherwise one lead could override the tier and then promote past the gate alone.
+        reasons.push(format!(
+            "The tier rules place the model in Tier 3; the override to {tier} does not lift the review."
+        ));
     }
     if let Some(projection) = projected {
         if projection.currency != settings.currency {
@@ -195,16 +201,43 @@ mod tests {
     #[test]
     fn the_gate_stops_tier_3_and_costly_versions_only() {
         let settings = settings();
-        assert!(gate_reasons(Tier::Tier2, Some(&projected(4_999, "USD")), &settings).is_empty());
-        assert!(gate_reasons(Tier::Tier1, None, &settings).is_empty());
-        let costly = gate_reasons(Tier::Tier2, Some(&projected(7_200, "USD")), &settings);
+        assert!(gate_reasons(
+            Tier::Tier2,
+            Tier::Tier2,
+            Some(&projected(4_999, "USD")),
+            &settings
+        )
+        .is_empty());
+        assert!(gate_reasons(Tier::Tier1, Tier::Tier1, None, &settings).is_empty());
+        let costly = gate_reasons(
+            Tier::Tier2,
+            Tier::Tier2,
+            Some(&projected(7_200, "USD")),
+            &settings,
+        );
         assert_eq!(
             costly,
             ["Its projected monthly cost, 7,200.00 USD (from its deployments), is over the 5,000.00 USD threshold."]
         );
-        let both = gate_reasons(Tier::Tier3, Some(&projected(9_000, "USD")), &settings);
+        let both = gate_reasons(
+            Tier::Tier3,
+            Tier::Tier3,
+            Some(&projected(9_000, "USD")),
+            &settings,
+        );
         assert_eq!(both.len(), 2);
-        let other_currency = gate_reasons(Tier::Tier1, Some(&projected(10, "EUR")), &settings);
+        let overridden = gate_reasons(Tier::Tier2, Tier::Tier3, None, &settings);
+        assert_eq!(overridden.len(), 1, "{overridden:?}");
+        assert!(
+            overridden[0].contains("does not lift the review"),
+            "{overridden:?}"
+        );
+        let other_currency = gate_reasons(
+            Tier::Tier1,
+            Tier::Tier1,
+            Some(&projected(10, "EUR")),
+            &settings,
+        );
         assert_eq!(
             other_currency.len(),
             1,

@@ -124,7 +124,12 @@ pub async fn request(
         .await?
         .ok_or_else(|| AppError::NotFound("No model has this id.".into()))?;
     let projected = projection(pool, model_version_id, &model).await?;
-    let reasons = gate_reasons(model.placement.tier, projected.as_ref(), &settings);
+    let reasons = gate_reasons(
+        model.placement.tier,
+        model.placement.ruled_tier,
+        projected.as_ref(),
+        &settings,
+    );
     if reasons.is_empty() {
         let note = format!(
             " (no review needed: {}{})",
@@ -156,7 +161,7 @@ pub async fn request(
             (model_version_id, requested_by, requested_by_label, comment, reasons, approvals_required)
          values ($1, $2, $3, $4, $5, $6) returning promotion_request_id",
         model_version_id,
-        actor.user_id(),
+        actor.accountable_user(),
         actor.label(),
         comment,
         &reasons,

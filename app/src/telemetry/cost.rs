@@ -39,7 +39,7 @@ impl std::ops::AddAssign for Usage {
         self.busy_gpu_seconds += other.busy_gpu_seconds;
         self.idle_gpu_seconds += other.idle_gpu_seconds;
         self.energy_joules += other.energy_joules;
-        self.requests += other.requests;
+        self.requests = self.requests.saturating_add(other.requests);
     }
 }
 
@@ -61,9 +61,11 @@ pub struct Cost {
 
 impl std::ops::AddAssign for Cost {
     fn add_assign(&mut self, other: Cost) {
-        self.reserved += other.reserved;
-        self.utilization_weighted += other.utilization_weighted;
-        self.idle += other.idle;
+        self.reserved = self.reserved.saturating_add(other.reserved);
+        self.utilization_weighted = self
+            .utilization_weighted
+            .saturating_add(other.utilization_weighted);
+        self.idle = self.idle.saturating_add(other.idle);
     }
 }
 
@@ -73,25 +75,36 @@ fn decimal(value: f64) -> Decimal {
 }
 
 pub fn cost_of(usage: &Usage, rate: &Rate) -> Cost {
-    let hardware = rate.hourly_price * decimal(usage.gpu_hours());
-    let energy = rate
-        .energy_price_per_kwh
-        .map_or(Decimal::ZERO, |price| price * decimal(usage.energy_kwh()));
+    // Saturating: figures past what Decimal holds must not take a page down.
+    let hardware = rate.hourly_price.saturating_mul(decimal(usage.gpu_hours()));
+    let energy = rate.energy_price_per_kwh.map_or(Decimal::ZERO, |price| {
+        price.saturating_mul(decimal(usage.energy_kwh()))
+    });
     let busy_share = if usage.gpu_seconds > 0.0 {
         decimal(usage.busy_gpu_seconds / usage.gpu_seconds)
     } else {
         Decimal::ZERO
     };
     Cost {
-        reserved: (hardware + energy).round_dp(6),
-        utilization_weighted: (hardware * busy_share + energy).round_dp(6),
-        idle: (rate.hourly_price * decimal(usage.idle_gpu_seconds / 3600.0)).round_dp(6),
+        reserved: hardware.saturating_add(energy).round_dp(6),
+        utilization_weighted: hardware
+            .saturating_mul(busy_share)
+            .saturating_add(energy)
+            .round_dp(6),
+        idle: rate
+            .hourly_price
+            .saturating_mul(decimal(usage.idle_gpu_seconds / 3600.0))
+            .round_dp(6),
     }
 }
 
 /// Cost per 1,000 requests: cost / requests x 1000, or nothing when nothing was served.
 pub fn per_thousand_requests(cost: Decimal, requests: i64) -> Option<Decimal> {
-    (requests > 0).then(|| (cost * Decimal::from(1000) / Decimal::from(requests)).round_dp(6))
+    (requests > 0).then(|| {
+        (cost / Decimal::from(requests))
+            .saturating_mul(Decimal::ONE_THOUSAND)
+            .round_dp(6)
+    })
 }
 
 #[cfg(test)]

@@ -11,6 +11,13 @@ use crate::error::FieldError;
 pub const MAX_SAMPLES: usize = 10_000;
 /// Samples may be stamped at most this far ahead of the server's clock.
 pub const MAX_FUTURE_SKEW: TimeDelta = TimeDelta::minutes(5);
+/// The most requests a GPU may report per second of its interval: far past any real server, and
+/// low enough that no sum of them can overflow a count.
+pub const MAX_REQUESTS_PER_SECOND: i64 = 1_000_000;
+/// The most GPU memory a sample may report (16 TiB), its power (10 kW) and a latency (one day).
+pub const MAX_MEMORY_MIB: f64 = 16_777_216.0;
+pub const MAX_POWER_WATTS: f64 = 10_000.0;
+pub const MAX_LATENCY_MS: f64 = 86_400_000.0;
 /// A sample below this utilization counts as idle.
 pub const IDLE_UTILIZATION_PCT: f64 = 10.0;
 /// At most this many field errors are reported for one batch.
@@ -43,6 +50,35 @@ pub struct Batch {
     pub batch_id: Uuid,
     pub host: String,
     pub samples: Vec<Sample>,
+}
+
+/// When a sample may have been measured: no earlier than the first day of raw telemetry kept
+/// (`PARETO_TELEMETRY_RETENTION_DAYS`; older days are dropped) and at most `MAX_FUTURE_SKEW` ahead.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Window {
+    pub now: DateTime<Utc>,
+    pub retention_days: u32,
+}
+
+impl Window {
+    pub fn new(now: DateTime<Utc>, retention_days: u32) -> Window {
+        Window {
+            now,
+            retention_days,
+        }
+    }
+
+    /// The first day whose raw samples are kept.
+    fn first_day_kept(&self) -> chrono::NaiveDate {
+        let today = self.now.date_naive();
+        today
+            .checked_sub_days(chrono::Days::new(u64::from(self.retention_days)))
+            .unwrap_or(today)
+    }
+
+    fn holds(&self, ts: DateTime<Utc>) -> bool {
+        ts <= self.now + MAX_FUTURE_SKEW && ts.date_naive() >= self.first_day_kept()
+    }
 }
 
 /// Field errors as they are found: the first `MAX_REPORTED_ERRORS`, and how many in all.
@@ -201,7 +237,7 @@ fn latency(value: Option<&Value>, path: &str, errors: &mut Errors) -> Option<Lat
     let prefix = format!("{at}.");
     let mut read = |key: &str| match object.get(key) {
         None | Some(Value::Null) => None,
-        Some(_) => number(object, key, &prefix, (0.0, None), errors),
+        Some(_) => number(object, key, &prefix, (0.0, Some(MAX_LATENCY_MS)), errors),
     };
     Some(Latency {
         p50: read("p50"),
@@ -246,14 +282,28 @@ pub(crate) fn timestamp(
     }
 }
 
-fn sample(value: &Value, index: usize, now: DateTime<Utc>, errors: &mut Errors) -> Option<Sample> {
+fn sample(value: &Value, index: usize, window: Window, errors: &mut Errors) -> Option<Sample> {
     let path = format!("samples[{index}].");
     let Value::Object(object) = value else {
         errors.add(format!("samples[{index}]"), "must be an object");
         return None;
     };
     unknown_fields(object, SAMPLE_FIELDS, &format!("samples[{index}]"), errors);
-    let ts = timestamp(object, &path, now, errors);
+    let ts = timestamp(object, &path, window.now, errors).filter(|ts| {
+        let kept = ts.date_naive() >= window.first_day_kept();
+        if !kept {
+            errors.add(
+                format!("{path}ts"),
+                format!(
+                    "is older than the {} days of raw telemetry kept (PARETO_TELEMETRY_RETENTION_DAYS); \
+                     samples from before {} are not accepted",
+                    window.retention_days,
+                    window.first_day_kept()
+                ),
+            );
+        }
+        kept
+    });
     let deployment = text(object, "deployment", &path, 200, errors);
     let gpu_uuid = text(object, "gpu_uuid", &path, 100, errors);
     let gpu_index = integer(object, "gpu_index", &path, 1024, errors);
@@ -266,9 +316,27 @@ fn sample(value: &Value, index: usize, now: DateTime<Utc>, errors: &mut Errors) 
         other => other,
     };
     let utilization_pct = number(object, "utilization_pct", &path, (0.0, Some(100.0)), errors);
-    let memory_used_mib = number(object, "memory_used_mib", &path, (0.0, None), errors);
-    let power_watts = number(object, "power_watts", &path, (0.0, None), errors);
-    let requests = integer(object, "requests", &path, i64::MAX, errors);
+    let memory_used_mib = number(
+        object,
+        "memory_used_mib",
+        &path,
+        (0.0, Some(MAX_MEMORY_MIB)),
+        errors,
+    );
+    let power_watts = number(
+        object,
+        "power_watts",
+        &path,
+        (0.0, Some(MAX_POWER_WATTS)),
+        errors,
+    );
+    let requests = integer(
+        object,
+        "requests",
+        &path,
+        max_requests(interval_s.unwrap_or(86_400.0)),
+        errors,
+    );
     let latency = latency(object.get("latency_ms"), &path, errors);
     Some(Sample {
         ts: ts?,
@@ -283,6 +351,12 @@ fn sample(value: &Value, index: usize, now: DateTime<Utc>, errors: &mut Errors) 
         requests: requests?,
         latency,
     })
+}
+
+/// The most requests a sample of `interval_s` seconds may report.
+fn max_requests(interval_s: f64) -> i64 {
+    // interval_s is at most 86,400, so the product fits easily.
+    (interval_s.ceil() as i64).max(1) * MAX_REQUESTS_PER_SECOND
 }
 
 /// `batch_id`: the UUID the sender chose for this batch.
@@ -310,7 +384,7 @@ pub(crate) fn batch_id(object: &Map<String, Value>, errors: &mut Errors) -> Opti
 }
 
 /// Checks a whole batch and returns it, or every problem found (at most 100, then a count).
-pub fn parse_batch(value: &Value, now: DateTime<Utc>) -> Result<Batch, Vec<FieldError>> {
+pub fn parse_batch(value: &Value, window: Window) -> Result<Batch, Vec<FieldError>> {
     let mut errors = Errors::new();
     let Value::Object(object) = value else {
         return Err(vec![FieldError {
@@ -339,7 +413,7 @@ pub fn parse_batch(value: &Value, now: DateTime<Utc>) -> Result<Batch, Vec<Field
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
-            .filter_map(|(index, item)| sample(item, index, now, &mut errors))
+            .filter_map(|(index, item)| sample(item, index, window, &mut errors))
             .collect(),
         None | Some(Value::Null) => {
             errors.add("samples", "required");
@@ -409,13 +483,12 @@ fn fits(text: &str, max: usize) -> bool {
 
 /// Whether a well-typed batch also keeps every rule `parse_batch` checks. It is at least as
 /// strict, so a batch it accepts is one `parse_batch` would accept too.
-fn keeps_the_rules(batch: &TypedBatch, now: DateTime<Utc>) -> bool {
-    let latest = now + MAX_FUTURE_SKEW;
+fn keeps_the_rules(batch: &TypedBatch, window: Window) -> bool {
     fits(&batch.host, 253)
         && !batch.samples.is_empty()
         && batch.samples.len() <= MAX_SAMPLES
         && batch.samples.iter().all(|s| {
-            s.ts <= latest
+            window.holds(s.ts)
                 && fits(&s.deployment, 200)
                 && fits(&s.gpu_uuid, 100)
                 && fits(&s.gpu_model, 100)
@@ -423,20 +496,23 @@ fn keeps_the_rules(batch: &TypedBatch, now: DateTime<Utc>) -> bool {
                 && s.interval_s > 0.0
                 && s.interval_s <= 86_400.0
                 && (0.0..=100.0).contains(&s.utilization_pct)
-                && s.memory_used_mib >= 0.0
-                && s.power_watts >= 0.0
-                && s.requests >= 0
-                && s.latency_ms
-                    .as_ref()
-                    .is_none_or(|l| [l.p50, l.p95, l.p99].iter().flatten().all(|v| *v >= 0.0))
+                && (0.0..=MAX_MEMORY_MIB).contains(&s.memory_used_mib)
+                && (0.0..=MAX_POWER_WATTS).contains(&s.power_watts)
+                && (0..=max_requests(s.interval_s)).contains(&s.requests)
+                && s.latency_ms.as_ref().is_none_or(|l| {
+                    [l.p50, l.p95, l.p99]
+                        .iter()
+                        .flatten()
+                        .all(|v| (0.0..=MAX_LATENCY_MS).contains(v))
+                })
         })
 }
 
 /// Parses and checks a request body. Good batches take the fast typed path; anything else is
 /// walked field by field so that every problem is reported.
-pub fn parse_body(bytes: &[u8], now: DateTime<Utc>) -> Result<Batch, BodyError> {
+pub fn parse_body(bytes: &[u8], window: Window) -> Result<Batch, BodyError> {
     if let Ok(typed) = serde_json::from_slice::<TypedBatch>(bytes) {
-        if keeps_the_rules(&typed, now) {
+        if keeps_the_rules(&typed, window) {
             return Ok(Batch {
                 batch_id: typed.batch_id,
                 host: typed.host.trim().to_owned(),
@@ -466,7 +542,7 @@ pub fn parse_body(bytes: &[u8], now: DateTime<Utc>) -> Result<Batch, BodyError> 
     }
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|error| BodyError::Json(format!("the body is not valid JSON: {error}")))?;
-    parse_batch(&value, now).map_err(BodyError::Invalid)
+    parse_batch(&value, window).map_err(BodyError::Invalid)
 }
 
 /// The hourly sums one batch adds, per deployment key, GPU model and hour.
@@ -504,10 +580,11 @@ pub fn rollup(samples: &[Sample]) -> BTreeMap<RollupKey, HourlyRollup> {
         }
         sum.energy_joules += sample.power_watts * sample.interval_s;
         sum.memory_mib_seconds += sample.memory_used_mib * sample.interval_s;
-        sum.requests += sample.requests;
+        // Counts saturate: many batches for one GPU and hour must not wrap into negatives.
+        sum.requests = sum.requests.saturating_add(sample.requests);
         if let Some(p95) = sample.latency.as_ref().and_then(|latency| latency.p95) {
             sum.latency_p95_weighted += p95 * sample.requests as f64;
-            sum.latency_requests += sample.requests;
+            sum.latency_requests = sum.latency_requests.saturating_add(sample.requests);
             sum.latency_p95_max_ms = Some(sum.latency_p95_max_ms.map_or(p95, |max| max.max(p95)));
         }
     }
@@ -519,10 +596,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+    fn now() -> Window {
+        let now = DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
             .expect("now")
-            .with_timezone(&Utc)
+            .with_timezone(&Utc);
+        Window::new(now, 30)
     }
 
     fn good_sample() -> Value {
@@ -672,5 +750,69 @@ mod tests {
             "only samples that report latency"
         );
         assert_eq!(nine.latency_p95_max_ms, Some(40.2));
+    }
+
+    #[test]
+    fn numbers_past_any_real_gpu_and_samples_past_retention_are_refused_by_both_paths() {
+        let mut huge = good_sample();
+        huge["requests"] = json!(5_000_000_000_000_000_000_i64);
+        huge["power_watts"] = json!(1e30);
+        huge["memory_used_mib"] = json!(1e30);
+        huge["latency_ms"]["p95"] = json!(1e300);
+        let mut old = good_sample();
+        old["ts"] = json!("2026-10-28T23:59:59Z");
+        let mut oldest_kept = good_sample();
+        oldest_kept["ts"] = json!("2026-10-29T00:00:00Z");
+        let body = batch(vec![huge, old, oldest_kept]);
+        let bytes = serde_json::to_vec(&body).expect("json");
+        let Err(BodyError::Invalid(errors)) = parse_body(&bytes, now()) else {
+            panic!("refused");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        for field in [
+            "samples[0].requests",
+            "samples[0].power_watts",
+            "samples[0].memory_used_mib",
+            "samples[0].latency_ms.p95",
+            "samples[1].ts",
+        ] {
+            assert!(fields.contains(&field), "{field} in {fields:?}");
+        }
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        let requests = errors.iter().find(|e| e.field == "samples[0].requests");
+        assert_eq!(
+            requests.map(|e| e.message.as_str()),
+            Some("must be at most 10000000")
+        );
+        let old = errors.iter().find(|e| e.field == "samples[1].ts");
+        assert!(
+            old.is_some_and(|e| e.message.contains("older than the 30 days")
+                && e.message.contains("2026-10-29")),
+            "{old:?}"
+        );
+        // At the bounds, the fast path takes what the field-by-field one would.
+        let mut busiest = good_sample();
+        busiest["requests"] = json!(10_000_000_000_i64);
+        busiest["interval_s"] = json!(10_000);
+        let body = batch(vec![busiest.clone()]);
+        let bytes = serde_json::to_vec(&body).expect("json");
+        assert_eq!(
+            parse_body(&bytes, now()),
+            parse_batch(&body, now()).map_err(BodyError::Invalid)
+        );
+        assert!(parse_body(&bytes, now()).is_ok());
+        busiest["interval_s"] = json!(9_999);
+        assert!(parse_batch(&batch(vec![busiest]), now()).is_err());
+    }
+
+    #[test]
+    fn hourly_counts_saturate_instead_of_wrapping() {
+        let body = batch(vec![good_sample()]);
+        let mut sample = parse_batch(&body, now()).expect("valid").samples.remove(0);
+        sample.requests = i64::MAX / 2 + 1;
+        let sums = rollup(&[sample.clone(), sample.clone(), sample]);
+        let hour = sums.values().next().expect("one hour");
+        assert_eq!(hour.requests, i64::MAX);
+        assert_eq!(hour.latency_requests, i64::MAX);
     }
 }

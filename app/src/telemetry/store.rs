@@ -333,9 +333,10 @@ async fn add_to_rollups(
             idle_gpu_seconds = h.idle_gpu_seconds + excluded.idle_gpu_seconds,
             energy_joules = h.energy_joules + excluded.energy_joules,
             memory_mib_seconds = h.memory_mib_seconds + excluded.memory_mib_seconds,
-            requests = h.requests + excluded.requests,
+            requests = least(h.requests::numeric + excluded.requests, 9223372036854775807)::int8,
             latency_p95_weighted = h.latency_p95_weighted + excluded.latency_p95_weighted,
-            latency_requests = h.latency_requests + excluded.latency_requests,
+            latency_requests = least(h.latency_requests::numeric + excluded.latency_requests,
+                                     9223372036854775807)::int8,
             latency_p95_max_ms = greatest(h.latency_p95_max_ms, excluded.latency_p95_max_ms)",
         &deployment_ids,
         &gpu_models,
@@ -409,7 +410,7 @@ async fn record_devices(
 
 /// Creates the partitions for today and the next `days_ahead` days, so ingest rarely has to.
 pub async fn create_partitions_ahead(pool: &PgPool, days_ahead: u32) -> Result<(), sqlx::Error> {
-    let today = Utc::now().date_naive();
+    let today = crate::clock::now().date_naive();
     let days: BTreeSet<NaiveDate> = (0..=days_ahead)
         .filter_map(|offset| today.checked_add_days(chrono::Days::new(u64::from(offset))))
         .collect();
@@ -428,7 +429,7 @@ pub async fn drop_expired_partitions(
     pool: &PgPool,
     retention_days: u32,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let Some(oldest_kept) = Utc::now()
+    let Some(oldest_kept) = crate::clock::now()
         .date_naive()
         .checked_sub_days(chrono::Days::new(u64::from(retention_days)))
     else {

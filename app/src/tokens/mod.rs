@@ -22,28 +22,32 @@ use crate::error::{AppError, Validator};
 pub enum Scope {
     /// Post telemetry and drift measurements.
     Ingest,
-    /// Create and change experiments, runs and bill imports.
+    /// Create and change experiments and runs, ask for promotions.
     Write,
     /// Read reports and exports.
     Read,
+    /// Import cloud bills into the ledger (finance's exports, not a training pipeline's).
+    Bills,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Ingest, Scope::Write, Scope::Read];
+    pub const ALL: [Scope; 4] = [Scope::Ingest, Scope::Write, Scope::Read, Scope::Bills];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Ingest => "ingest",
             Scope::Write => "write",
             Scope::Read => "read",
+            Scope::Bills => "bills",
         }
     }
 
     pub fn describe(self) -> &'static str {
         match self {
             Scope::Ingest => "post telemetry and drift (agents)",
-            Scope::Write => "record experiments, runs and bills (pipelines)",
+            Scope::Write => "record experiments and runs (pipelines)",
             Scope::Read => "read reports and exports",
+            Scope::Bills => "import cloud bills (finance)",
         }
     }
 }
@@ -62,8 +66,9 @@ impl FromStr for Scope {
             "ingest" => Ok(Scope::Ingest),
             "write" => Ok(Scope::Write),
             "read" => Ok(Scope::Read),
+            "bills" => Ok(Scope::Bills),
             other => Err(format!(
-                "unknown scope `{other}`: expected ingest, write or read"
+                "unknown scope `{other}`: expected ingest, write, read or bills"
             )),
         }
     }

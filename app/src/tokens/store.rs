@@ -154,6 +154,19 @@ pub struct TokenIdentity {
     pub name: String,
     pub scopes: Vec<Scope>,
     pub team: Option<String>,
+    pub team_id: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+}
+
+impl TokenIdentity {
+    /// The token as the author of a change.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor::Token(crate::audit::TokenActor {
+            name: self.name.clone(),
+            created_by: self.created_by,
+            team_id: self.team_id,
+        })
+    }
 }
 
 /// Finds the live token for a secret and records its use, at most once a minute so that an
@@ -163,7 +176,7 @@ pub async fn authenticate(
     secret: &str,
 ) -> Result<Option<TokenIdentity>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"select k.api_token_id, k.name, k.scopes, t.name as "team?",
+        r#"select k.api_token_id, k.name, k.scopes, t.name as "team?", k.team_id, k.created_by,
                   coalesce(k.last_used_at < now() - interval '1 minute', true) as "stale_use!"
              from api_token k left join team t using (team_id)
             where k.token_hash = $1 and k.revoked_at is null"#,
@@ -187,5 +200,7 @@ pub async fn authenticate(
         name: row.name,
         scopes: scopes_from_db(row.scopes),
         team: row.team,
+        team_id: row.team_id,
+        created_by: row.created_by,
     }))
 }

@@ -6,7 +6,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::Utc;
 use serde_json::Value;
 
 use super::auth::ApiCaller;
@@ -26,7 +25,7 @@ pub async fn post(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::Ingest)?;
     let bytes = body_bytes(body)?;
-    let batch = parse_body(&bytes, Utc::now()).map_err(body_error)?;
+    let batch = parse_body(&bytes, app::clock::now()).map_err(body_error)?;
     let span = tracing::Span::current();
     span.record("batch_id", tracing::field::display(batch.batch_id));
     span.record("measurements", batch.measurements.len());

@@ -32,6 +32,11 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("the server is busy")]
     Overloaded { retry_after_seconds: u64 },
+    /// Every connection long streams may hold is taken (`PARETO_STREAM_CONNECTIONS`).
+    #[error(
+        "as many exports and imports as this server runs at once are running; try again in a minute"
+    )]
+    StreamsBusy,
     #[error("internal error")]
     Internal,
 }
@@ -78,6 +83,11 @@ impl ApiError {
             ApiError::Overloaded { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "overloaded", "Server busy")
             }
+            ApiError::StreamsBusy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "streams-busy",
+                "Too many exports and imports at once",
+            ),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -131,6 +141,9 @@ impl IntoResponse for ApiError {
                 if let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string()) {
                     headers.insert(header::RETRY_AFTER, value);
                 }
+            }
+            ApiError::StreamsBusy => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
             }
             _ => {}
         }

@@ -26,7 +26,7 @@ use app::tokens::Scope;
 pub const MAX_RUNS_PER_REQUEST: usize = 1_000;
 
 fn actor(caller: &ApiCaller) -> Actor {
-    Actor::Token(caller.0.name.clone())
+    caller.0.actor()
 }
 
 #[tracing::instrument(skip_all)]

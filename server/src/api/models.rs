@@ -15,7 +15,6 @@ use uuid::Uuid;
 use super::auth::ApiCaller;
 use super::error::ApiError;
 use super::json::ApiJson;
-use app::audit::Actor;
 use app::reviews::{store, PromotionOutcome};
 use app::state::AppState;
 use app::tokens::Scope;
@@ -38,7 +37,7 @@ pub async fn promote(
     if body.comment.chars().count() > 2000 {
         return Err(app::error::AppError::field("comment", "At most 2,000 characters.").into());
     }
-    let actor = Actor::Token(caller.0.name.clone());
+    let actor = caller.0.actor();
     let outcome =
         store::request(&state.pool, &actor, model_version_id, body.comment.trim()).await?;
     Ok(match outcome {

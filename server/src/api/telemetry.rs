@@ -5,7 +5,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::Utc;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -13,7 +12,7 @@ use super::auth::ApiCaller;
 use super::error::{ApiError, InvalidField};
 use app::auth::secret::sha256_bytes;
 use app::state::AppState;
-use app::telemetry::ingest::{parse_body, BodyError};
+use app::telemetry::ingest::{parse_body, BodyError, Window};
 use app::telemetry::store::{self, IngestError, Outcome};
 use app::tokens::Scope;
 
@@ -86,7 +85,8 @@ pub async fn post(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::Ingest)?;
     let bytes = body_bytes(body)?;
-    let batch = parse_body(&bytes, Utc::now()).map_err(body_error)?;
+    let window = Window::new(app::clock::now(), state.telemetry.retention_days);
+    let batch = parse_body(&bytes, window).map_err(body_error)?;
     let span = tracing::Span::current();
     span.record("batch_id", tracing::field::display(batch.batch_id));
     span.record("samples", batch.samples.len());

@@ -415,7 +415,7 @@ pub async fn quadrant_chart(
     Query(query): Query<DriftChartQuery>,
 ) -> Response {
     let range = query.range();
-    let (from, to) = range.bounds(Utc::now());
+    let (from, to) = range.bounds(app::clock::now());
     match app::drift::store::rows(&state.pool, from, to, None).await {
         Ok(rows) => {
             let mut response = svg_response(quadrant_svg(&rows, &range.label(), query.theme));
@@ -437,7 +437,7 @@ pub async fn spend_chart(
     State(state): State<AppState>,
     Query(query): Query<DriftChartQuery>,
 ) -> Response {
-    let (from, to) = query.range().bounds(Utc::now());
+    let (from, to) = query.range().bounds(app::clock::now());
     let by_model = query.by.as_deref() == Some("model");
     let spend = match app::drift::store::spend(&state.pool, from, to, by_model).await {
         Ok(spend) => spend,
@@ -487,7 +487,7 @@ pub async fn deployment_chart(
         Err(error) => return chart_failed("loading a chart's data failed", &error),
     };
     let range = query.range();
-    let (from, to) = range.bounds(Utc::now());
+    let (from, to) = range.bounds(app::clock::now());
     let loaded = async {
         let series = app::drift::store::series(pool, id, &metric, &query.feature, from, to).await?;
         let thresholds = app::drift::store::thresholds(pool, id).await?;

@@ -264,7 +264,7 @@ pub async fn deployment_chart(
     let Some(series) = series_for(metric, &detail.points, &currency) else {
         return (StatusCode::NOT_FOUND, "No such chart.").into_response();
     };
-    let to = Utc::now();
+    let to = app::clock::now();
     let from = to - TimeDelta::days(i64::from(days));
     svg_response(line_chart(&series, from, to, query.theme))
 }
@@ -309,7 +309,7 @@ pub async fn model_chart(
         format: money,
         levels: app::catalog::tier::cost_levels(&rules),
     };
-    let to = Utc::now();
+    let to = app::clock::now();
     let from = detail
         .history
         .first()

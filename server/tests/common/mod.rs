@@ -13,7 +13,7 @@ use tower::ServiceExt;
 
 use app::audit::Actor;
 use app::auth::Role;
-use app::state::{AppState, AuthSettings};
+use app::state::AuthSettings;
 use app::users::NewUser;
 use pareto_server::config::Config;
 
@@ -31,18 +31,11 @@ pub fn router_with(pool: PgPool, auth: AuthSettings) -> Router {
 pub fn router_configured(pool: PgPool, configure: impl FnOnce(&mut Config)) -> Router {
     let mut config = Config::from_lookup(|_| None).expect("default config");
     configure(&mut config);
-    let auth = config.auth.clone();
     let options = leptos::config::LeptosOptions::builder()
         .output_name("pareto")
         .site_root("target/site")
         .build();
-    let state = AppState {
-        leptos_options: options,
-        pool,
-        auth,
-        telemetry: Default::default(),
-        imports: Default::default(),
-    };
+    let state = pareto_server::state(pool, &config, options);
     pareto_server::router::router(state, &config)
 }
 
