@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-pub use parse::{parse_amount, parse_tags, parse_time};
+pub use parse::{parse_amount, parse_tags, parse_time, MAX_AMOUNT};
 pub use pattern::{glob_matches, glob_to_like};
 pub use read::{BillReader, FileError, Limits, LineError, Overflow};
 pub use write::{Allocation, FocusWriter, FOCUS_EXPORT_COLUMNS};

@@ -18,7 +18,12 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn amount() -> impl Strategy<Value = Decimal> {
-    (any::<i64>(), 0u32..=12).prop_map(|(mantissa, scale)| Decimal::new(mantissa, scale))
+    // Anything the reader takes: within ±1,000,000,000,000 (`bills::MAX_AMOUNT`).
+    (any::<i64>(), 0u32..=12).prop_map(|(mantissa, scale)| {
+        let amount = Decimal::new(mantissa, scale);
+        let max = Decimal::from(bills::MAX_AMOUNT);
+        amount.clamp(-max, max)
+    })
 }
 
 fn time() -> impl Strategy<Value = DateTime<Utc>> {

@@ -307,10 +307,11 @@ async fn no_one_person_brings_a_gated_version_to_production_alone(pool: PgPool) 
     let member = signed_in(&pool, Role::Member).await;
     let lead = signed_in(&pool, Role::Lead).await;
     let admin = signed_in(&pool, Role::Admin).await;
-    let lead_id: uuid::Uuid = sqlx::query_scalar("select user_id from app_user where role = 'lead'")
-    .fetch_one(&pool)
-    .await
-    .expect("the first lead");
+    let lead_id: uuid::Uuid =
+        sqlx::query_scalar("select user_id from app_user where role = 'lead'")
+            .fetch_one(&pool)
+            .await
+            .expect("the first lead");
 
     // A pipeline token the first lead created asks for production: that lead is the requester.
     let id = version(&router, &member, &lead, "llm-chat", true).await;

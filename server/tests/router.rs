@@ -535,7 +535,10 @@ async fn attempts_sent_side_by_side_cannot_pass_the_limit(pool: PgPool) {
         );
         checked += usize::from(status == StatusCode::UNPROCESSABLE_ENTITY);
     }
-    assert!(checked <= 3, "{checked} passwords were checked; the limit is 3");
+    assert!(
+        checked <= 3,
+        "{checked} passwords were checked; the limit is 3"
+    );
     assert!(count(&pool, "login_failure").await <= 3);
 }
 
@@ -561,10 +564,24 @@ async fn behind_a_proxy_the_address_it_appended_is_the_one_throttled(pool: PgPoo
     for n in 0..2 {
         let forged = format!("198.51.100.{n}, 203.0.113.9");
         let reply = send(&router, login(&format!("guess{n}@example.com"), &forged)).await;
-        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.body
+        );
     }
-    let reply = send(&router, login("guess9@example.com", "198.51.100.77, 203.0.113.9")).await;
-    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.body);
+    let reply = send(
+        &router,
+        login("guess9@example.com", "198.51.100.77, 203.0.113.9"),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.body
+    );
     let addresses: Vec<String> =
         sqlx::query_scalar("select distinct client_address from login_failure")
             .fetch_all(&pool)

@@ -484,6 +484,11 @@ pub struct WebhookReceiver {
 
 impl WebhookReceiver {
     pub async fn start(failures: usize) -> WebhookReceiver {
+        WebhookReceiver::start_slow(failures, Duration::ZERO).await
+    }
+
+    /// A receiver that takes `delay` to answer each request, as a busy chat server does.
+    pub async fn start_slow(failures: usize, delay: Duration) -> WebhookReceiver {
         use tokio::io::AsyncWriteExt;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -503,6 +508,7 @@ impl WebhookReceiver {
                     };
                     let body = read_request(&mut stream).await.map(|(_, body)| body);
                     let Some(body) = body else { continue };
+                    tokio::time::sleep(delay).await;
                     seen += 1;
                     let status: u16 = if seen <= failures { 500 } else { 200 };
                     let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);

@@ -282,3 +282,64 @@ async fn webhooks_reach_no_private_address_unless_allowed_and_follow_no_redirect
     drop(server);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn two_servers_on_one_database_deliver_each_alert_once() {
+    let db = TestDb::new().await;
+    let migrated = pareto(&db, &["migrate"], "");
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+    let receiver = WebhookReceiver::start_slow(0, Duration::from_millis(300)).await;
+    let mut setup = format!(
+        "insert into team (team_id, name) values ('6d1f9a1e-0000-4000-8000-000000000001', 'Fraud Detection');
+         insert into budget (budget_id, scope, team_id, monthly_amount, currency)
+         values ('6d1f9a1e-0000-4000-8000-000000000003', 'team', '6d1f9a1e-0000-4000-8000-000000000001', 1000, 'USD');
+         insert into webhook (name, url) values ('#ml-costs', '{}');",
+        receiver.url
+    );
+    // Eight alerts already fired (a threshold each), each due for delivery now.
+    for n in 0..8 {
+        let threshold = 10 * (n + 1);
+        setup.push_str(&format!(
+            "insert into alert (alert_id, kind, budget_id, period_start, threshold, message)
+             values ('6d1f9a1e-0000-4000-8000-0000000002{n:02}', 'budget_threshold',
+                     '6d1f9a1e-0000-4000-8000-000000000003', current_date, {threshold}, 'alert {n}');
+             insert into alert_delivery (alert_id, webhook_id, next_attempt_at)
+             select '6d1f9a1e-0000-4000-8000-0000000002{n:02}', webhook_id, now() from webhook;"
+        ));
+    }
+    db.execute(&setup).await;
+    let env = [
+        ("PARETO_ALERT_INTERVAL", "100ms"),
+        ("PARETO_WEBHOOK_RETRY", "100ms"),
+        ("PARETO_WEBHOOK_ALLOW_PRIVATE", "true"),
+    ];
+    let first = Server::start_with(&db, "127.0.0.1:0", &env).await;
+    let second = Server::start_with(&db, "127.0.0.1:0", &env).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while receiver.delivered().len() < 8 {
+        assert!(
+            Instant::now() < deadline,
+            "{} of 8 delivered",
+            receiver.delivered().len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Both servers go on taking rounds for a while; nothing arrives twice.
+    let rounds = evaluations(&first).await + evaluations(&second).await;
+    while evaluations(&first).await + evaluations(&second).await < rounds + 10 {
+        assert!(Instant::now() < deadline, "the servers kept evaluating");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut ids: Vec<String> = receiver
+        .delivered()
+        .iter()
+        .filter_map(|body| body["alert"]["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(receiver.requests(), 8, "one request per alert");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "each alert once");
+    drop(first);
+    drop(second);
+    db.drop().await;
+}

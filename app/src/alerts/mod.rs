@@ -142,7 +142,9 @@ pub fn forecast(spent: Decimal, previous_month: Option<Decimal>, now: DateTime<U
         None => spent / elapsed,
     };
     // Saturating: a huge spend shows a huge forecast rather than stopping the alert loop.
-    spent.saturating_add(rate.saturating_mul(remaining)).round_dp(2)
+    spent
+        .saturating_add(rate.saturating_mul(remaining))
+        .round_dp(2)
 }
 
 /// Whether a month is far enough along for its forecast to raise an alert.

@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use super::webhook::shown_url;
 use super::{
-    forecast, forecast_may_alert, forecast_message, month_bounds, reached, rise_message, rise_pct, threshold_message,
-    AlertKind, AlertView, BudgetScope, BudgetView, Delivery, NewBudget, WebhookView, MAX_ATTEMPTS,
+    forecast, forecast_may_alert, forecast_message, month_bounds, reached, rise_message, rise_pct,
+    threshold_message, AlertKind, AlertView, BudgetScope, BudgetView, Delivery, NewBudget,
+    WebhookView, MAX_ATTEMPTS,
 };
 use crate::audit::{self, Actor, Change};
 use crate::catalog::tier::Tier;

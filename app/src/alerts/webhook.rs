@@ -208,7 +208,8 @@ mod tests {
             "http://169.254.169.254/latest/meta-data/",
             "http://[fe80::1]/",
             "https://user:secret@hooks.example.com/x",
-            "https:///nohost",
+            "https://",
+            "http://hooks.example.com /x",
         ] {
             assert!(parse_webhook("x", refused).is_err(), "{refused}");
         }
