@@ -1,6 +1,9 @@
 //! `pareto-agent`: reads GPU use (nvidia-smi or DCGM) and inference traffic (Prometheus pages) on a
 //! GPU host, and posts it to Pareto's `/api/v1/telemetry`, durably, through a spool.
 
+// The same clock as the server's, so that `PARETO_NOW` moves a test run's agent along with it.
+#[path = "../../app/src/clock.rs"]
+mod clock;
 mod config;
 mod sources;
 mod spool;
@@ -181,7 +184,7 @@ impl Collector {
                 now.duration_since(last).as_secs_f64()
             });
         self.last_reading = Some(now);
-        let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let ts = clock::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mapped: Vec<(&GpuReading, String)> = gpus
             .iter()
             .filter_map(|gpu| {

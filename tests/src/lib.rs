@@ -204,6 +204,44 @@ impl Server {
         format!("{}{}", self.base_url, path)
     }
 
+    /// Signs in through the login server function at `login_path` (`app::auth::Login::PATH`)
+    /// and returns the session cookie.
+    pub async fn sign_in(&self, login_path: &str, email: &str, password: &str) -> String {
+        let reply = client()
+            .post(self.url(login_path))
+            .header("sec-fetch-site", "same-origin")
+            .header("accept", "application/json")
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .expect("login");
+        assert!(reply.status().is_success(), "{}", reply.status());
+        reply
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// How many alert rounds this server has run, from its metrics.
+    pub async fn alert_evaluations(&self) -> u64 {
+        let body = client()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        body.lines()
+            .find_map(|line| line.strip_prefix("pareto_alert_evaluations_total "))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Kills the process outright (SIGKILL), as a crash or the OOM killer would.
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -10,18 +10,7 @@ use pareto_tests::{client, pareto, text, Scratch, Server, TestDb, WebhookReceive
 const HEADER: &str = "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ProviderName,ServiceName,BilledCost,EffectiveCost,BillingCurrency,Tags\n";
 
 async fn evaluations(server: &Server) -> u64 {
-    let body = client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    body.lines()
-        .find_map(|line| line.strip_prefix("pareto_alert_evaluations_total "))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0)
+    server.alert_evaluations().await
 }
 
 #[tokio::test]

@@ -500,42 +500,13 @@ async fn absurd_figures_are_refused_at_the_edge_and_stored_ones_take_no_page_dow
     )
     .await;
 
-    let evaluations = || async {
-        let body = http
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
-        body.lines()
-            .find_map(|line| line.strip_prefix("pareto_alert_evaluations_total "))
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let cookie = {
-        let reply = http
-            .post(server.url(<app::auth::Login as leptos::server_fn::ServerFn>::PATH))
-            .header("sec-fetch-site", "same-origin")
-            .header("accept", "application/json")
-            .form(&[
-                ("email", "ada@example.com"),
-                ("password", "demo-password-2026"),
-            ])
-            .send()
-            .await
-            .expect("login");
-        assert!(reply.status().is_success(), "{}", reply.status());
-        reply
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.split(';').next())
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
+    let cookie = server
+        .sign_in(
+            <app::auth::Login as leptos::server_fn::ServerFn>::PATH,
+            "ada@example.com",
+            "demo-password-2026",
+        )
+        .await;
     let id = |sql: &'static str| {
         let pool = pool.clone();
         async move {
@@ -601,9 +572,9 @@ async fn absurd_figures_are_refused_at_the_edge_and_stored_ones_take_no_page_dow
     }
     assert!(failures.is_empty(), "{failures:#?}");
     // The alert loop went on through it all.
-    let before = evaluations().await;
+    let before = server.alert_evaluations().await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while evaluations().await < before + 3 {
+    while server.alert_evaluations().await < before + 3 {
         assert!(
             std::time::Instant::now() < deadline,
             "the alert loop stopped"

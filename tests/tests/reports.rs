@@ -79,25 +79,10 @@ fn xlsx_totals(bytes: Vec<u8>) -> (Decimal, Decimal, usize) {
     (summary_total, teams_total, names.len() - 1)
 }
 
-/// Signs in through the login server function and returns the session cookie.
 async fn sign_in(server: &Server, email: &str, password: &str) -> String {
-    let reply = client()
-        .post(server.url(app::auth::Login::PATH))
-        .header("sec-fetch-site", "same-origin")
-        .header("accept", "application/json")
-        .form(&[("email", email), ("password", password)])
-        .send()
+    server
+        .sign_in(app::auth::Login::PATH, email, password)
         .await
-        .expect("login");
-    assert!(reply.status().is_success(), "{}", reply.status());
-    reply
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// The text of the first element marked `data-testid="{id}"` in a page.
