@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Datelike;
-use pareto_tests::{client, pareto, text, Scratch, Server, TestDb, WebhookReceiver};
+use pareto_tests::{pareto, text, Scratch, Server, TestDb, WebhookReceiver};
 
 const HEADER: &str = "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ProviderName,ServiceName,BilledCost,EffectiveCost,BillingCurrency,Tags\n";
 
