@@ -88,15 +88,25 @@ pub async fn send_owned(router: Router, request: Request<Body>) -> Reply {
 }
 
 pub async fn send(router: &Router, request: Request<Body>) -> Reply {
-    let response = router.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    // A page that never finishes streaming fails its test with its path, instead of hanging the
+    // whole run.
+    let path = request.uri().to_string();
+    let exchange = async {
+        let response = router.clone().oneshot(request).await.expect("response");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, headers, bytes)
+    };
+    let (status, headers, bytes) =
+        tokio::time::timeout(std::time::Duration::from_secs(120), exchange)
+            .await
+            .unwrap_or_else(|_| panic!("{path} did not answer within 120 s"));
     Reply {
         status,
         headers,
