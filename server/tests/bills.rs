@@ -123,6 +123,17 @@ async fn an_export_is_imported_whole_and_the_same_file_again_changes_nothing(poo
     assert_eq!(audited, 2);
 }
 
+/// A 422 whose body says `text`.
+fn refused_with(reply: &Reply, text: &str) {
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains(text), "{}", reply.body);
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn what_a_file_expands_to_is_bounded_and_a_refused_one_stores_nothing(pool: PgPool) {
     let router = router_configured(pool.clone(), |config| {
@@ -140,17 +151,7 @@ async fn what_a_file_expands_to_is_bounded_and_a_refused_one_stores_nothing(pool
     let bomb = gzip(big.as_bytes());
     assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
     let reply = api_import(&router, &secret, "file_name=bomb.csv.gz", bomb.clone()).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        reply.body
-    );
-    assert!(
-        reply.body.contains("larger than 4 MiB once decompressed"),
-        "{}",
-        reply.body
-    );
+    refused_with(&reply, "larger than 4 MiB once decompressed");
 
     // Sent as Content-Encoding: gzip, the same file is a gzip inside a gzip: one layer is opened,
     // and what is inside is not an export.
@@ -178,17 +179,7 @@ async fn what_a_file_expands_to_is_bounded_and_a_refused_one_stores_nothing(pool
         gzip(long.as_bytes()),
     )
     .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        reply.body
-    );
-    assert!(
-        reply.body.contains("a row is longer than 64 KiB"),
-        "{}",
-        reply.body
-    );
+    refused_with(&reply, "a row is longer than 64 KiB");
     assert_eq!(
         reply.json()["errors"][0]["path"],
         "line 2",
