@@ -58,6 +58,28 @@ pub struct AppState {
     pub bill_limits: bills::Limits,
     /// Long streams (exports, imports) and how long one waits on a client that went quiet.
     pub streams: Streams,
+    /// When a change to the allocation rules re-allocates at once, and when as a job.
+    pub allocation: AllocationSettings,
+}
+
+/// A change to the allocation rules re-allocates a ledger of at most `inline_rows` current rows in
+/// its own transaction; a larger one is re-allocated by a job, `batch_rows` rows per transaction,
+/// which `wake` starts at once (else the next poll does).
+#[derive(Clone, Debug)]
+pub struct AllocationSettings {
+    pub inline_rows: i64,
+    pub batch_rows: i64,
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Default for AllocationSettings {
+    fn default() -> Self {
+        Self {
+            inline_rows: 250_000,
+            batch_rows: 100_000,
+            wake: Default::default(),
+        }
+    }
 }
 
 /// The connections long streams may hold at once, and how long one waits on a client that went

@@ -18,12 +18,20 @@ test("a lead approves a pending promotion and the card shows the version in prod
   await page.getByLabel("Role", { exact: true }).selectOption("lead");
   await page.getByRole("button", { name: "Add person" }).click();
   await expect(page.getByText(`${lead.email} can now sign in as lead.`)).toBeVisible();
+  // Leads review what their own teams own: Grace joins the team that will own the model.
+  await page.goto("/settings/teams");
+  await hydrated(page);
+  const team = page.getByRole("region", { name: "Team Fraud Detection" });
+  await team.getByLabel("Person to add").selectOption({ label: `${lead.name} (${lead.email})` });
+  await team.getByRole("button", { name: "Add" }).click();
+  await expect(team.getByText(lead.email)).toBeVisible();
 
   // A model and a version, placed in Tier 3 by a lead: the gate will hold its promotion.
   await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Catalog" }).click();
   await expect(page).toHaveURL("/catalog");
   await hydrated(page);
   await page.getByLabel("Name").fill("churn-xgb");
+  await page.getByLabel("Owner team").selectOption({ label: "Fraud Detection" });
   await page.getByRole("button", { name: "Add model" }).click();
   await page.getByRole("link", { name: "churn-xgb" }).click();
   await expect(page.getByRole("heading", { name: /churn-xgb/ })).toBeVisible();

@@ -380,3 +380,25 @@ async fn write_export(
     }
     Ok(())
 }
+
+/// Runs the re-allocation job whenever a change to the allocation rules starts it (`wake`), and
+/// every 30 seconds, so that a job another replica started, or one a stopped server left half
+/// done, goes on here. Every replica may run it: its steps take turns on the job's row.
+pub fn spawn_allocation_job(state: AppState) {
+    tokio::spawn(async move {
+        let settings = state.allocation.clone();
+        loop {
+            match app::bills::allocate::run_job(&state.pool, settings.batch_rows).await {
+                Ok(Some(rows)) => tracing::info!(rows, "re-allocated the ledger by the new rules"),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "the re-allocation job stopped; it goes on at the next round")
+                }
+            }
+            tokio::select! {
+                () = settings.wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(30)) => {}
+            }
+        }
+    });
+}

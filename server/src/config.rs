@@ -34,6 +34,11 @@ pub struct Config {
     pub bill_record_limit_bytes: u64,
     /// Telemetry batches stored at once; more are refused with 429 and Retry-After.
     pub ingest_concurrency: usize,
+    /// A change to the allocation rules re-allocates at most this many current ledger rows in its
+    /// own transaction; a larger ledger is re-allocated by a job.
+    pub allocate_inline_rows: i64,
+    /// Ledger rows the re-allocation job allocates per transaction.
+    pub allocate_batch_rows: i64,
     /// Database connections that long streams (ledger exports, bill imports) may hold at once;
     /// the rest stay for pages, agents and probes. More streams are answered 503.
     pub stream_connections: usize,
@@ -230,6 +235,12 @@ impl Config {
                 "PARETO_STREAM_IDLE_TIMEOUT",
                 Duration::from_secs(30),
             )?,
+            allocate_inline_rows: get("PARETO_ALLOCATE_INLINE_ROWS").map_or(Ok(250_000), |v| {
+                parse_number("PARETO_ALLOCATE_INLINE_ROWS", &v, 0)
+            })?,
+            allocate_batch_rows: get("PARETO_ALLOCATE_BATCH_ROWS").map_or(Ok(100_000), |v| {
+                parse_number("PARETO_ALLOCATE_BATCH_ROWS", &v, 1)
+            })?,
             ingest_concurrency: get("PARETO_INGEST_CONCURRENCY")
                 .map_or(Ok(default_ingest), |v| {
                     parse_number("PARETO_INGEST_CONCURRENCY", &v, 1)

@@ -82,10 +82,11 @@ const PEOPLE: &[(&str, &str, Role, &[&str])] = &[
     ("finance@example.com", "Priya Raman", Role::Viewer, &[]),
 ];
 
-/// (name, scopes, team)
+/// (name, scopes, team). A token bound to a team acts only for it: a pipeline writes its own
+/// team's experiments. The fleet's hosts serve every team's models, so their tokens are bound to none.
 const TOKENS: &[(&str, &[Scope], &str)] = &[
-    ("gpu-node-17", &[Scope::Ingest], "ML Platform"),
-    ("gpu-node-18", &[Scope::Ingest], "ML Platform"),
+    ("gpu-node-17", &[Scope::Ingest], ""),
+    ("gpu-node-18", &[Scope::Ingest], ""),
     (
         "fraud-training-pipeline",
         &[Scope::Write, Scope::Read],

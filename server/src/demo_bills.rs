@@ -373,7 +373,7 @@ async fn rules(pool: &PgPool) -> anyhow::Result<()> {
         }
         .parse(&split_deployments)
         .map_err(crate::commands::reason)?;
-        app::bills::allocate::change(pool, &Actor::CommandLine, None, rule, true)
+        app::bills::allocate::change(pool, &Actor::CommandLine, None, rule, true, i64::MAX)
             .await
             .map_err(crate::commands::reason)?;
     }

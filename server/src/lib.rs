@@ -41,5 +41,10 @@ pub fn state(pool: PgPool, config: &config::Config, mut leptos_options: LeptosOp
             file_bytes: config.bill_limit_bytes,
             record_bytes: config.bill_record_limit_bytes,
         },
+        allocation: app::state::AllocationSettings {
+            inline_rows: config.allocate_inline_rows,
+            batch_rows: config.allocate_batch_rows,
+            wake: Default::default(),
+        },
     }
 }

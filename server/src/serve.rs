@@ -22,6 +22,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let state = crate::state(pool.clone(), &config, leptos_options);
     spawn_housekeeping(state.clone());
+    crate::bills::spawn_allocation_job(state.clone());
     crate::alerts::spawn(
         state.clone(),
         config.alert_interval,

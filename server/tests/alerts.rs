@@ -16,6 +16,7 @@ async fn a_team(pool: &PgPool) -> String {
             .fetch_one(pool)
             .await
             .expect("team");
+    join_every_team(pool).await;
     id.to_string()
 }
 

@@ -28,13 +28,14 @@ async fn leads_search_the_audit_log_and_members_cannot(pool: PgPool) {
     let viewer = signed_in(&pool, Role::Viewer).await;
     let member = signed_in(&pool, Role::Member).await;
     let lead = signed_in(&pool, Role::Lead).await;
+    home_team(&pool).await;
     call::<CreateModel>(
         &router,
         Some(&member),
         &[
             ("name", "fraud-lgbm"),
             ("task", "classification"),
-            ("team_id", ""),
+            ("team_id", HOME_TEAM),
             ("description", ""),
         ],
     )

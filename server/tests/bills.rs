@@ -595,3 +595,104 @@ async fn rules_allocate_rows_after_a_preview_and_the_export_carries_them(pool: P
         StatusCode::SEE_OTHER
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_rule_change_over_a_large_ledger_runs_as_a_job_and_pages_show_the_previous_allocation_until_it_ends(
+    pool: PgPool,
+) {
+    // Three rows count as large here, and the job takes one row per step.
+    let router = router_configured(pool.clone(), |config| {
+        config.allocate_inline_rows = 2;
+        config.allocate_batch_rows = 1;
+    });
+    let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Bills]).await;
+    let imported = api_import(
+        &router,
+        &secret,
+        "file_name=focus.csv",
+        fixture("focus_1_0.csv"),
+    )
+    .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
+    let team = new_team(&pool, "Search & Ranking").await;
+    let lead = signed_in(&pool, Role::Lead).await;
+    join(&pool, Role::Lead, team).await;
+    let team = team.to_string();
+    let job = |pool: PgPool| async move { app::bills::allocate::job(&pool).await.expect("job") };
+
+    let search = [
+        ("name", "Search GPUs"),
+        ("kind", "tag"),
+        ("key", "team"),
+        ("pattern", "sear*"),
+        ("team_id", team.as_str()),
+        ("split", "equal"),
+    ];
+    let saved = rule_call::<app::bills::SaveRule>(&router, &lead, &search).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.json()["rows"], 1, "the preview is measured at once");
+    assert_eq!(saved.json()["reallocating"], 3, "{}", saved.body);
+    assert_eq!(
+        count(&pool, "bill_allocation").await,
+        0,
+        "pages read the previous allocation (none) until the job ends"
+    );
+    let page = get(&router, "/bills/rules", Some(&lead)).await;
+    assert!(
+        page.body.contains("Re-allocating the ledger") && page.body.contains("0 of 3 rows"),
+        "the rules page shows the job"
+    );
+
+    let step = app::bills::allocate::step(&pool, 1).await.expect("step");
+    assert_eq!(
+        step,
+        app::bills::allocate::Step::Batch {
+            rows_done: 1,
+            rows_total: 3
+        }
+    );
+    assert_eq!(count(&pool, "bill_allocation").await, 0);
+
+    // Another change while the job runs starts it over, from the rules as they stand.
+    let credits = [
+        ("name", "SageMaker credits"),
+        ("kind", "service"),
+        ("pattern", "Amazon SageMaker"),
+        ("team_id", team.as_str()),
+        ("split", "equal"),
+    ];
+    let saved = rule_call::<app::bills::SaveRule>(&router, &lead, &credits).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let restarted = job(pool.clone()).await;
+    assert!(restarted.running);
+    assert_eq!((restarted.rows_done, restarted.rows_total), (0, 3));
+
+    let rows = app::bills::allocate::run_job(&pool, 1)
+        .await
+        .expect("the job runs");
+    assert_eq!(rows, Some(3));
+    let finished = job(pool.clone()).await;
+    assert!(!finished.running);
+    assert_eq!(finished.rows_done, 3);
+    assert_eq!(
+        count(&pool, "bill_allocation").await,
+        2,
+        "both rules' rows, switched in at once"
+    );
+    assert_eq!(count(&pool, "bill_allocation_next").await, 0);
+    let rules = call::<app::bills::ListRules>(&router, Some(&lead), &[]).await;
+    let taken: Vec<i64> = rules
+        .json()
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|rule| rule["rows"].as_i64().unwrap_or_default())
+        .collect();
+    assert_eq!(taken, [1, 1]);
+    let page = get(&router, "/bills/rules", Some(&lead)).await;
+    assert!(!page.body.contains("Re-allocating the ledger"));
+    assert_eq!(
+        app::bills::allocate::step(&pool, 1).await.expect("step"),
+        app::bills::allocate::Step::Idle
+    );
+}

@@ -15,7 +15,7 @@ async fn a_version(router: &axum::Router, member: &str) -> String {
         &[
             ("name", "toxicity-distilbert"),
             ("task", "classification"),
-            ("team_id", ""),
+            ("team_id", HOME_TEAM),
             ("description", ""),
         ],
     )
@@ -53,6 +53,7 @@ fn card_form<'a>(id: &'a str, body: &'a str, note: &'a str) -> Vec<(&'a str, &'a
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn every_edit_is_a_revision_and_two_revisions_can_be_compared(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     let viewer = signed_in(&pool, Role::Viewer).await;
     let member = signed_in(&pool, Role::Member).await;
     let id = a_version(&router, &member).await;
@@ -114,6 +115,7 @@ async fn a_card_exports_as_a_readme_and_imports_back_with_malformed_front_matter
     pool: PgPool,
 ) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     let viewer = signed_in(&pool, Role::Viewer).await;
     let member = signed_in(&pool, Role::Member).await;
     let id = a_version(&router, &member).await;

@@ -22,7 +22,7 @@ fn model_form(name: &str) -> Vec<(&str, &str)> {
     vec![
         ("name", name),
         ("task", "classification"),
-        ("team_id", ""),
+        ("team_id", HOME_TEAM),
         ("description", "Scores card payments."),
     ]
 }
@@ -30,6 +30,7 @@ fn model_form(name: &str) -> Vec<(&str, &str)> {
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn members_add_models_and_versions_and_viewers_only_read(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     let viewer = signed_in(&pool, Role::Viewer).await;
     let member = signed_in(&pool, Role::Member).await;
 
@@ -122,6 +123,7 @@ async fn members_add_models_and_versions_and_viewers_only_read(pool: PgPool) {
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn only_leads_override_a_tier_and_only_with_a_reason(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     let member = signed_in(&pool, Role::Member).await;
     let lead = signed_in(&pool, Role::Lead).await;
     let created = call::<CreateModel>(&router, Some(&member), &model_form("llm-chat")).await;
@@ -181,6 +183,7 @@ async fn only_leads_override_a_tier_and_only_with_a_reason(pool: PgPool) {
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn admins_write_tier_rules_and_bad_conditions_are_named_by_line(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     let lead = signed_in(&pool, Role::Lead).await;
     let admin = signed_in(&pool, Role::Admin).await;
     let rule = [

@@ -147,6 +147,7 @@ async fn the_state_follows_the_thresholds_leads_set(pool: PgPool) {
     let viewer = signed_in(&pool, Role::Viewer).await;
     let member = signed_in(&pool, Role::Member).await;
     let lead = signed_in(&pool, Role::Lead).await;
+    home_deployment(&pool, id).await;
 
     let view = call::<LoadDrift>(
         &router,

@@ -1,9 +1,8 @@
 //! Experiments through the real router: the forms, the CSV upload, the API and the frontier chart,
 //! with their role checks.
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use serde_json::{json, Value};
+use axum::http::StatusCode;
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::common::*;
@@ -15,10 +14,9 @@ use app::experiments::{
 use app::tokens::Scope;
 
 async fn team(pool: &PgPool) -> String {
-    app::teams::store::create(pool, &Actor::System, "Search & Ranking", "")
-        .await
-        .expect("team")
-        .to_string()
+    let team = new_team(pool, "Search & Ranking").await;
+    join_every_team(pool).await;
+    team.to_string()
 }
 
 async fn create_experiment(router: &axum::Router, cookie: &str, team_id: &str) -> Reply {
@@ -328,15 +326,6 @@ async fn a_csv_upload_stores_every_line_or_none(pool: PgPool) {
     assert_eq!(count(&pool, "experiment_run").await, 2);
 }
 
-async fn post_json(router: &axum::Router, path: &str, token: &str, body: &Value) -> Reply {
-    let request = Request::post(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .expect("request");
-    send(router, request).await
-}
-
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn pipelines_post_experiments_and_runs_idempotently(pool: PgPool) {
     let router = router(pool.clone());
@@ -350,12 +339,12 @@ async fn pipelines_post_experiments_and_runs_idempotently(pool: PgPool) {
         "primary_metric": "f1", "constraints": ["f1 >= 0.9"], "monthly_volume": 3_000_000
     });
     assert_eq!(
-        post_json(&router, "/api/v1/experiments", &agent, &spec)
+        api_post(&router, "/api/v1/experiments", &agent, &spec)
             .await
             .status,
         StatusCode::FORBIDDEN
     );
-    let unknown_team = post_json(
+    let unknown_team = api_post(
         &router,
         "/api/v1/experiments",
         &writer,
@@ -371,7 +360,7 @@ async fn pipelines_post_experiments_and_runs_idempotently(pool: PgPool) {
         .collect();
     assert_eq!(paths, ["team", "task_type"], "{}", unknown_team.body);
 
-    let created = post_json(&router, "/api/v1/experiments", &writer, &spec).await;
+    let created = api_post(&router, "/api/v1/experiments", &writer, &spec).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let id = created.json()["experiment_id"]
         .as_str()
@@ -386,9 +375,9 @@ async fn pipelines_post_experiments_and_runs_idempotently(pool: PgPool) {
         { "run_key": "hosted-1", "name": "Hosted", "metrics": {"f1": 0.944},
           "inference": {"kind": "api_request", "per_request": "0.002"} }
     ]});
-    let stored = post_json(&router, &runs_path, &writer, &runs).await;
+    let stored = api_post(&router, &runs_path, &writer, &runs).await;
     assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
-    let retried = post_json(&router, &runs_path, &writer, &runs).await;
+    let retried = api_post(&router, &runs_path, &writer, &runs).await;
     assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
     assert!(retried.json()["runs"]
         .as_array()
@@ -398,12 +387,12 @@ async fn pipelines_post_experiments_and_runs_idempotently(pool: PgPool) {
 
     let changed = json!({ "run_key": "hosted-1", "name": "Hosted", "metrics": {"f1": 0.95},
                           "inference": {"kind": "api_request", "per_request": "0.002"} });
-    let conflict = post_json(&router, &runs_path, &writer, &changed).await;
+    let conflict = api_post(&router, &runs_path, &writer, &changed).await;
     assert_eq!(conflict.status, StatusCode::CONFLICT, "{}", conflict.body);
 
     let unknown_version = json!({ "run_key": "v", "name": "V", "model_version_id": uuid::Uuid::new_v4(),
                                   "inference": {"kind": "api_request", "per_request": "0.1"} });
-    let refused = post_json(&router, &runs_path, &writer, &unknown_version).await;
+    let refused = api_post(&router, &runs_path, &writer, &unknown_version).await;
     assert_eq!(
         refused.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -417,7 +406,7 @@ async fn pipelines_post_experiments_and_runs_idempotently(pool: PgPool) {
         { "run_key": "b", "name": "B", "metrics": {"f1": 0.9}, "latency_ms": {"p50": 9, "p95": 3},
           "inference": {"kind": "self_hosted"} }
     ]});
-    let refused = post_json(&router, &runs_path, &writer, &invalid).await;
+    let refused = api_post(&router, &runs_path, &writer, &invalid).await;
     assert_eq!(
         refused.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -468,7 +457,7 @@ async fn a_revoked_token_stops_writing_runs(pool: PgPool) {
                       "inference": {"kind": "api_request", "per_request": "0.001"} });
     let path = format!("/api/v1/experiments/{id}/runs");
     assert_eq!(
-        post_json(&router, &path, &secret, &run).await.status,
+        api_post(&router, &path, &secret, &run).await.status,
         StatusCode::CREATED
     );
     app::tokens::store::revoke(&pool, &Actor::System, token_id)
@@ -477,7 +466,7 @@ async fn a_revoked_token_stops_writing_runs(pool: PgPool) {
     let mut second = run.clone();
     second["run_key"] = json!("b");
     assert_eq!(
-        post_json(&router, &path, &secret, &second).await.status,
+        api_post(&router, &path, &secret, &second).await.status,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(count(&pool, "experiment_run").await, 1);

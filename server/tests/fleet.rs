@@ -53,6 +53,7 @@ fn amount(value: &Value) -> f64 {
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn deployment_cost_follows_gpu_hours_price_and_requests(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     ingest(
         &router,
         &pool,
@@ -117,6 +118,7 @@ async fn deployment_cost_follows_gpu_hours_price_and_requests(pool: PgPool) {
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn a_member_links_an_unassigned_deployment_and_a_viewer_cannot(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     ingest(
         &router,
         &pool,
@@ -132,7 +134,7 @@ async fn a_member_links_an_unassigned_deployment_and_a_viewer_cannot(pool: PgPoo
         ("deployment_id", id.as_str()),
         ("model_name", "search-bert"),
         ("version", "v1"),
-        ("team_id", ""),
+        ("team_id", HOME_TEAM),
     ];
 
     let viewer = signed_in(&pool, Role::Viewer).await;
@@ -173,6 +175,7 @@ async fn a_member_links_an_unassigned_deployment_and_a_viewer_cannot(pool: PgPoo
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn a_deployment_page_has_its_figures_and_charts(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     ingest(
         &router,
         &pool,

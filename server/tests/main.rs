@@ -16,4 +16,5 @@ mod prices;
 mod reports;
 mod reviews;
 mod router;
+mod teams;
 mod telemetry;

@@ -25,7 +25,7 @@ async fn version(
         &[
             ("name", name),
             ("task", "generation"),
-            ("team_id", ""),
+            ("team_id", HOME_TEAM),
             ("description", ""),
         ],
     )
@@ -82,6 +82,7 @@ fn review_form<'a>(
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn a_tier_3_promotion_waits_for_a_lead_who_is_not_the_requester(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     let viewer = signed_in(&pool, Role::Viewer).await;
     let member = signed_in(&pool, Role::Member).await;
     let lead = signed_in(&pool, Role::Lead).await;
@@ -180,6 +181,7 @@ async fn a_tier_3_promotion_waits_for_a_lead_who_is_not_the_requester(pool: PgPo
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn a_requester_cannot_approve_their_own_and_n_approvals_are_needed(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     let member = signed_in(&pool, Role::Member).await;
     let lead = signed_in(&pool, Role::Lead).await;
     let admin = signed_in(&pool, Role::Admin).await;
@@ -230,6 +232,7 @@ async fn a_requester_cannot_approve_their_own_and_n_approvals_are_needed(pool: P
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn a_version_the_gate_does_not_hold_goes_to_production_at_once(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     let member = signed_in(&pool, Role::Member).await;
     let lead = signed_in(&pool, Role::Lead).await;
     let id = version(&router, &member, &lead, "fraud-lgbm", false).await;
@@ -255,6 +258,7 @@ async fn a_version_the_gate_does_not_hold_goes_to_production_at_once(pool: PgPoo
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn pipelines_ask_for_production_over_the_api_with_a_write_token(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     let member = signed_in(&pool, Role::Member).await;
     let lead = signed_in(&pool, Role::Lead).await;
     let id = version(&router, &member, &lead, "llm-batch", true).await;
@@ -304,6 +308,7 @@ async fn pipelines_ask_for_production_over_the_api_with_a_write_token(pool: PgPo
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn no_one_person_brings_a_gated_version_to_production_alone(pool: PgPool) {
     let router = router(pool.clone());
+    home_team(&pool).await;
     let member = signed_in(&pool, Role::Member).await;
     let lead = signed_in(&pool, Role::Lead).await;
     let admin = signed_in(&pool, Role::Admin).await;

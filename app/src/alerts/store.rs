@@ -20,6 +20,7 @@ use crate::audit::{self, Actor, Change};
 use crate::catalog::tier::Tier;
 use crate::error::AppError;
 use crate::format::format_money;
+use crate::teams::access::{self, Subject};
 use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
 
 /// Every budget with its billed spend and forecast for the month `now` is in.
@@ -106,6 +107,11 @@ pub async fn create_budget(
     budget: NewBudget,
 ) -> Result<Uuid, AppError> {
     let mut tx = pool.begin().await?;
+    match (budget.team_id, budget.model_id) {
+        (Some(team_id), _) => access::require(&mut tx, actor, Subject::Team(team_id)).await?,
+        (None, Some(model_id)) => access::require(&mut tx, actor, Subject::Model(model_id)).await?,
+        (None, None) => access::require_team(&mut tx, actor, None, "tier's budget").await?,
+    }
     let inserted = sqlx::query_scalar!(
         "insert into budget (scope, team_id, model_id, tier, monthly_amount, currency, thresholds, created_by)
          values ($1, $2, $3, $4, $5, $6, $7, $8) returning budget_id",
@@ -168,6 +174,7 @@ pub async fn create_budget(
 
 pub async fn delete_budget(pool: &PgPool, actor: &Actor, budget_id: Uuid) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    access::require(&mut tx, actor, Subject::Budget(budget_id)).await?;
     let deleted = sqlx::query!(
         "delete from budget where budget_id = $1 returning monthly_amount, currency",
         budget_id
@@ -659,6 +666,7 @@ pub async fn open_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
 
 pub async fn acknowledge(pool: &PgPool, actor: &Actor, alert_id: Uuid) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    access::require(&mut tx, actor, Subject::Alert(alert_id)).await?;
     let message = sqlx::query_scalar!(
         "update alert set acknowledged_at = now(), acknowledged_by_label = $2
           where alert_id = $1 and acknowledged_at is null returning message",

@@ -6,16 +6,23 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::rules::{MatchKind, Move, NewRule, Preview, RuleView, Split, TargetView};
+use super::rules::{JobProgress, MatchKind, Move, NewRule, Preview, RuleView, Split, TargetView};
 use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
+use crate::teams::access::{self, Subject};
 
-/// The allocation of every current row a rule takes, from the rules as they stand in this
-/// transaction. A row no rule takes has no allocation rows: it is unallocated.
-const ALLOCATE: &str = r#"
-insert into bill_allocation (bill_import_id, line_number, allocation_rule_id, team_id, model_id, deployment_id, share)
+/// The columns of `bill_allocation` (and of `bill_allocation_next`, built beside it by a job).
+const COLUMNS: &str =
+    "bill_import_id, line_number, allocation_rule_id, team_id, model_id, deployment_id, share";
+
+/// The allocation of the current ledger rows that `lines` (a condition on `l`) picks, from the
+/// rules as they stand in this transaction, as the CTEs `lines` (each row with its rule) and
+/// `allocated` (one row per target with its share). A row no rule takes has no allocated rows.
+fn allocation(lines: &str) -> String {
+    format!(
+        r#"
 -- Materialized, so that each row's rule is found once.
-with lines as materialized (
+lines as materialized (
     select l.bill_import_id, l.line_number, l.charge_period_start, l.charge_period_end,
            (select r.allocation_rule_id
               from allocation_rule r
@@ -29,7 +36,7 @@ with lines as materialized (
              order by r.position
              limit 1) as rule_id
       from current_bill_line l
-     where $1::uuid is null or l.bill_import_id = $1
+     where {lines}
 ),
 -- Each target once, with the team and model its deployment or model stands for.
 targets as (
@@ -66,15 +73,29 @@ shared as (
                   else 1 end as weight) w
      where m.targets > 1
     window line as (partition by m.bill_import_id, m.line_number)
-)
-select bill_import_id, line_number, rule_id, team_id, model_id, deployment_id, 1
-  from matched
- where targets = 1
-union all
-select bill_import_id, line_number, rule_id, team_id, model_id, deployment_id,
-       case when total > 0 then weight / total else 1.0 / targets end
-  from shared
-"#;
+),
+allocated as (
+    select bill_import_id, line_number, rule_id, team_id, model_id, deployment_id, 1::numeric as share
+      from matched
+     where targets = 1
+    union all
+    select bill_import_id, line_number, rule_id, team_id, model_id, deployment_id,
+           case when total > 0 then weight / total else 1.0 / targets end
+      from shared
+)"#
+    )
+}
+
+/// Writes the allocation of the rows `lines` picks into `table`.
+fn insert(table: &str, lines: &str) -> String {
+    format!(
+        "insert into {table} ({COLUMNS}) with {} select * from allocated",
+        allocation(lines)
+    )
+}
+
+/// A ledger row's place in the order a job allocates in: (bill_import_id, line_number).
+const ROW: &str = "(l.bill_import_id, l.line_number)";
 
 /// Memory for the sorts and hashes of one allocation, so that a ledger of millions of rows is
 /// allocated without spilling to disk. Local to the transaction.
@@ -85,35 +106,209 @@ async fn room(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Rebuilds the allocation of every current row.
-pub async fn allocate_all(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    room(conn).await?;
-    sqlx::query("delete from bill_allocation")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(ALLOCATE)
-        .bind(None::<Uuid>)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+/// How the ledger was re-allocated after a change to the rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reallocation {
+    /// In the change's own transaction: every figure shows the new rules once it commits.
+    Done,
+    /// A job re-allocates these many rows in the background; figures show the previous allocation
+    /// until it has finished.
+    Started { rows: i64 },
 }
 
-/// Allocates the rows of a new import, and drops the allocation of the rows it superseded.
-pub async fn allocate_import(conn: &mut PgConnection, import_id: Uuid) -> Result<(), sqlx::Error> {
-    room(conn).await?;
-    // The rows of the accounts and periods this import superseded are no longer current.
-    sqlx::query(
-        "delete from bill_allocation a
-          using bill_scope s, bill_line l
-          where s.superseded_by = $1
-            and l.bill_import_id = s.bill_import_id
-            and l.billing_account_id = s.billing_account_id
-            and l.billing_period_start = s.billing_period_start
-            and a.bill_import_id = l.bill_import_id and a.line_number = l.line_number",
+/// The re-allocation job as it stands.
+pub async fn job(pool: &PgPool) -> Result<JobProgress, sqlx::Error> {
+    sqlx::query_as!(
+        JobProgress,
+        r#"select running, rows_done, rows_total, started_by_label as started_by, started_at, finished_at
+             from allocation_job"#
     )
-    .bind(import_id)
+    .fetch_one(pool)
+    .await
+}
+
+/// Re-allocates every current row after a change to the rules, in the change's transaction (which
+/// holds the rules, see [`begin`]): at once when the ledger has at most `inline_rows` current rows,
+/// else by starting the job (a job already running starts over, from the rules as they stand now).
+pub async fn reallocate(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    inline_rows: i64,
+) -> Result<Reallocation, sqlx::Error> {
+    // The job's row first, then its table: the order an import takes them in.
+    sqlx::query!("select running from allocation_job for update")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query("truncate bill_allocation_next")
+        .execute(&mut *conn)
+        .await?;
+    let rows = sqlx::query_scalar!(r#"select count(*) as "rows!" from current_bill_line"#)
+        .fetch_one(&mut *conn)
+        .await?;
+    if rows <= inline_rows {
+        sqlx::query!(
+            "update allocation_job set running = false, finished_at = case when running then now() else finished_at end"
+        )
+        .execute(&mut *conn)
+        .await?;
+        room(conn).await?;
+        sqlx::query("delete from bill_allocation")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(&insert("bill_allocation", "true"))
+            .execute(&mut *conn)
+            .await?;
+        return Ok(Reallocation::Done);
+    }
+    sqlx::query!(
+        "update allocation_job
+            set running = true, cursor_import = '00000000-0000-0000-0000-000000000000',
+                cursor_line = -1, rows_total = $1, rows_done = 0, started_by_label = $2,
+                started_at = now(), finished_at = null",
+        rows,
+        actor.label()
+    )
     .execute(&mut *conn)
     .await?;
+    Ok(Reallocation::Started { rows })
+}
+
+/// What one step of the job did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// No job is running.
+    Idle,
+    /// One batch allocated; more follow.
+    Batch { rows_done: i64, rows_total: i64 },
+    /// The last batch: the new allocation has taken the place of the old one.
+    Finished { rows: i64 },
+}
+
+/// Allocates the next `batch_rows` current rows into `bill_allocation_next`, and when none are
+/// left, puts it in the place of `bill_allocation` in the same transaction. Each step holds the
+/// rules still; a change to them waits for the step, then starts the job over. Any replica may run
+/// steps: they take turns on the job's row.
+pub async fn step(pool: &PgPool, batch_rows: i64) -> Result<Step, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("lock table allocation_rule in share mode")
+        .execute(&mut *tx)
+        .await?;
+    let job = sqlx::query!(
+        "select running, cursor_import, cursor_line, rows_done, rows_total from allocation_job for update"
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !job.running {
+        return Ok(Step::Idle);
+    }
+    room(&mut tx).await?;
+    let end = sqlx::query!(
+        r#"select l.bill_import_id as "bill_import_id!", l.line_number as "line_number!"
+             from current_bill_line l
+            where (l.bill_import_id, l.line_number) > ($1, $2)
+            order by l.bill_import_id, l.line_number
+           offset $3 limit 1"#,
+        job.cursor_import,
+        job.cursor_line,
+        (batch_rows - 1).max(0)
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let after = format!("{ROW} > ($1, $2)");
+    let outcome = match end {
+        Some(end) => {
+            sqlx::query(&insert(
+                "bill_allocation_next",
+                &format!("{after} and {ROW} <= ($3, $4)"),
+            ))
+            .bind(job.cursor_import)
+            .bind(job.cursor_line)
+            .bind(end.bill_import_id)
+            .bind(end.line_number)
+            .execute(&mut *tx)
+            .await?;
+            let rows_done = job.rows_done + batch_rows.max(1);
+            sqlx::query!(
+                "update allocation_job set cursor_import = $1, cursor_line = $2, rows_done = $3,
+                        rows_total = greatest(rows_total, $3)",
+                end.bill_import_id,
+                end.line_number,
+                rows_done
+            )
+            .execute(&mut *tx)
+            .await?;
+            Step::Batch {
+                rows_done,
+                rows_total: job.rows_total.max(rows_done),
+            }
+        }
+        None => {
+            sqlx::query(&insert("bill_allocation_next", &after))
+                .bind(job.cursor_import)
+                .bind(job.cursor_line)
+                .execute(&mut *tx)
+                .await?;
+            // The switch: pages read the new allocation from this commit on.
+            for statement in [
+                "alter table bill_allocation rename to bill_allocation_previous",
+                "alter table bill_allocation_next rename to bill_allocation",
+                "alter table bill_allocation_previous rename to bill_allocation_next",
+                "truncate bill_allocation_next",
+            ] {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            let rows = sqlx::query_scalar!(r#"select count(*) as "rows!" from current_bill_line"#)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query!(
+                "update allocation_job
+                    set running = false, finished_at = now(), rows_total = $1, rows_done = $1",
+                rows
+            )
+            .execute(&mut *tx)
+            .await?;
+            Step::Finished { rows }
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Runs the job to its end, or until a step fails.
+pub async fn run_job(pool: &PgPool, batch_rows: i64) -> Result<Option<i64>, sqlx::Error> {
+    loop {
+        match step(pool, batch_rows).await? {
+            Step::Idle => return Ok(None),
+            Step::Batch { .. } => {}
+            Step::Finished { rows } => return Ok(Some(rows)),
+        }
+    }
+}
+
+/// Allocates the rows of a new import, and drops the allocation of the rows it superseded. While
+/// the job runs, the rows it has passed are allocated into its table too.
+pub async fn allocate_import(conn: &mut PgConnection, import_id: Uuid) -> Result<(), sqlx::Error> {
+    // The job's row before its tables, as a step and a change take them.
+    let job =
+        sqlx::query!("select running, cursor_import, cursor_line from allocation_job for update")
+            .fetch_one(&mut *conn)
+            .await?;
+    room(conn).await?;
+    // The rows of the accounts and periods this import superseded are no longer current.
+    for table in ["bill_allocation", "bill_allocation_next"] {
+        sqlx::query(&format!(
+            "delete from {table} a
+              using bill_scope s, bill_line l
+              where s.superseded_by = $1
+                and l.bill_import_id = s.bill_import_id
+                and l.billing_account_id = s.billing_account_id
+                and l.billing_period_start = s.billing_period_start
+                and a.bill_import_id = l.bill_import_id and a.line_number = l.line_number"
+        ))
+        .bind(import_id)
+        .execute(&mut *conn)
+        .await?;
+    }
     // Without rules every row is unallocated: nothing to write, and no need to read the import's
     // rows again.
     let any_rule =
@@ -123,10 +318,21 @@ pub async fn allocate_import(conn: &mut PgConnection, import_id: Uuid) -> Result
     if !any_rule {
         return Ok(());
     }
-    sqlx::query(ALLOCATE)
-        .bind(Some(import_id))
+    sqlx::query(&insert("bill_allocation", "l.bill_import_id = $1"))
+        .bind(import_id)
         .execute(&mut *conn)
         .await?;
+    if job.running {
+        sqlx::query(&insert(
+            "bill_allocation_next",
+            &format!("l.bill_import_id = $1 and {ROW} <= ($2, $3)"),
+        ))
+        .bind(import_id)
+        .bind(job.cursor_import)
+        .bind(job.cursor_line)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -219,16 +425,31 @@ pub async fn deployment_ids(pool: &PgPool, keys: &str) -> Result<Vec<Uuid>, AppE
     Ok(ids)
 }
 
-/// The change a rule makes (new when `rule_id` is `None`): applied, and committed when `save`;
-/// otherwise rolled back after measuring what it moves.
+/// The change a rule makes (new when `rule_id` is `None`): applied, and committed when `save`
+/// (the ledger then re-allocated, see [`reallocate`]); otherwise rolled back after measuring what
+/// it moves, which writes no allocation.
 pub async fn change(
     pool: &PgPool,
     actor: &Actor,
     rule_id: Option<Uuid>,
     rule: NewRule,
     save: bool,
+    inline_rows: i64,
 ) -> Result<(Uuid, Preview), AppError> {
     let mut tx = begin(pool).await?;
+    if let Some(id) = rule_id {
+        require_rule(&mut tx, actor, id).await?;
+    }
+    for target in &rule.targets {
+        require_target(
+            &mut tx,
+            actor,
+            target.team_id,
+            target.model_id,
+            target.deployment_id,
+        )
+        .await?;
+    }
     let before = totals(&mut tx).await?;
     let like = bills::glob_to_like(&rule.pattern);
     let id = match rule_id {
@@ -282,20 +503,16 @@ pub async fn change(
         .execute(&mut *tx)
         .await?;
     }
-    allocate_all(&mut tx).await?;
-    let after = totals(&mut tx).await?;
-    let rows = sqlx::query_scalar!(
-        r#"select (select count(*) from bill_allocation where allocation_rule_id = $1)
-                  / greatest((select count(*) from allocation_target where allocation_rule_id = $1), 1) as "rows!""#,
-        id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    let preview = Preview {
+    let (after, rows) = projected(&mut tx, id).await?;
+    let mut preview = Preview {
         rows,
         moves: moves(before, after),
+        reallocating: None,
     };
     if save {
+        if let Reallocation::Started { rows } = reallocate(&mut tx, actor, inline_rows).await? {
+            preview.reallocating = Some(rows);
+        }
         commit(
             tx,
             actor,
@@ -319,6 +536,55 @@ pub async fn change(
     Ok((id, preview))
 }
 
+/// Refuses a change to a rule unless `actor` may act for every team its targets belong to.
+async fn require_rule(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    rule_id: Uuid,
+) -> Result<(), AppError> {
+    let targets = sqlx::query!(
+        "select team_id, model_id, deployment_id from allocation_target
+          where allocation_rule_id = $1 order by position",
+        rule_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for target in targets {
+        require_target(
+            tx,
+            actor,
+            target.team_id,
+            target.model_id,
+            target.deployment_id,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Refuses a rule that sends cost to a team, model or deployment `actor` may not act for.
+async fn require_target(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    team_id: Option<Uuid>,
+    model_id: Option<Uuid>,
+    deployment_id: Option<Uuid>,
+) -> Result<(), AppError> {
+    let subject = match (team_id, model_id, deployment_id) {
+        (Some(id), _, _) => Subject::Team(id),
+        (None, Some(id), _) => Subject::Model(id),
+        (None, None, Some(id)) => {
+            // An unlinked deployment's cost reaches no team's figures: anyone may send it there.
+            return match access::owner(tx, Subject::Deployment(id)).await? {
+                Some(owner) => access::require_owner(tx, actor, "deployment", Some(&owner)).await,
+                None => Ok(()),
+            };
+        }
+        (None, None, None) => return Ok(()),
+    };
+    access::require(tx, actor, subject).await
+}
+
 /// A transaction that holds the rules still: one change to them, and its re-allocation, at a time.
 async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -339,8 +605,14 @@ async fn commit(
     Ok(())
 }
 
-pub async fn delete(pool: &PgPool, actor: &Actor, rule_id: Uuid) -> Result<(), AppError> {
+pub async fn delete(
+    pool: &PgPool,
+    actor: &Actor,
+    rule_id: Uuid,
+    inline_rows: i64,
+) -> Result<Reallocation, AppError> {
     let mut tx = begin(pool).await?;
+    require_rule(&mut tx, actor, rule_id).await?;
     let name = sqlx::query_scalar!(
         "delete from allocation_rule where allocation_rule_id = $1 returning name",
         rule_id
@@ -357,7 +629,7 @@ pub async fn delete(pool: &PgPool, actor: &Actor, rule_id: Uuid) -> Result<(), A
     )
     .execute(&mut *tx)
     .await?;
-    allocate_all(&mut tx).await?;
+    let reallocation = reallocate(&mut tx, actor, inline_rows).await?;
     commit(
         tx,
         actor,
@@ -369,7 +641,8 @@ pub async fn delete(pool: &PgPool, actor: &Actor, rule_id: Uuid) -> Result<(), A
             detail: json!({ "name": name }),
         },
     )
-    .await
+    .await?;
+    Ok(reallocation)
 }
 
 /// Moves a rule one place earlier (it then wins over the one it passed) or later.
@@ -378,7 +651,8 @@ pub async fn reorder(
     actor: &Actor,
     rule_id: Uuid,
     earlier: bool,
-) -> Result<(), AppError> {
+    inline_rows: i64,
+) -> Result<Reallocation, AppError> {
     let mut tx = begin(pool).await?;
     let rule = sqlx::query!(
         "select name, position from allocation_rule where allocation_rule_id = $1",
@@ -392,6 +666,17 @@ pub async fn reorder(
     } else {
         rule.position + 1
     };
+    // Passing a rule takes rows from it: both rules must be the caller's to change.
+    require_rule(&mut tx, actor, rule_id).await?;
+    let passed = sqlx::query_scalar!(
+        "select allocation_rule_id from allocation_rule where position = $1",
+        other
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(passed) = passed {
+        require_rule(&mut tx, actor, passed).await?;
+    }
     // The positions' uniqueness is checked at commit, so the two swap in one statement.
     let swapped = sqlx::query!(
         "update allocation_rule set position = case when position = $1 then $2 else $1 end
@@ -403,9 +688,9 @@ pub async fn reorder(
     .await?;
     if swapped.rows_affected() < 2 {
         // Already first or last.
-        return Ok(());
+        return Ok(Reallocation::Done);
     }
-    allocate_all(&mut tx).await?;
+    let reallocation = reallocate(&mut tx, actor, inline_rows).await?;
     commit(
         tx,
         actor,
@@ -417,10 +702,43 @@ pub async fn reorder(
             detail: json!({ "position": other }),
         },
     )
-    .await
+    .await?;
+    Ok(reallocation)
 }
 
 type Totals = Vec<(Option<String>, Option<String>, String, Decimal)>;
+
+/// The totals the rules as they stand in this transaction give, and the rows `rule_id` takes:
+/// measured without writing an allocation, so that a preview of a large ledger stays a read.
+async fn projected(conn: &mut PgConnection, rule_id: Uuid) -> Result<(Totals, i64), sqlx::Error> {
+    room(conn).await?;
+    let sql = format!(
+        r#"with {},
+           sums as (
+               select a.team_id, a.model_id, l.currency, sum(l.billed_cost * coalesce(a.share, 1)) as amount
+                 from current_bill_line l
+                 left join allocated a using (bill_import_id, line_number)
+                group by 1, 2, 3
+           )
+           select tm.name, m.name, s.currency, s.amount,
+                  (select count(*) from lines where rule_id = $1)
+             from sums s
+             left join team tm on tm.team_id = s.team_id
+             left join model m on m.model_id = s.model_id"#,
+        allocation("true")
+    );
+    /// (team, model, currency, amount, the rows the rule takes)
+    type Row = (Option<String>, Option<String>, String, Option<Decimal>, i64);
+    let rows: Vec<Row> = sqlx::query_as(&sql).bind(rule_id).fetch_all(conn).await?;
+    let taken = rows.first().map_or(0, |row| row.4);
+    let totals = rows
+        .into_iter()
+        .map(|(team, model, currency, amount, _)| {
+            (team, model, currency, amount.unwrap_or_default())
+        })
+        .collect();
+    Ok((totals, taken))
+}
 
 async fn totals(conn: &mut PgConnection) -> Result<Totals, sqlx::Error> {
     let rows = sqlx::query!(

@@ -266,6 +266,20 @@ pub struct Preview {
     pub rows: i64,
     /// Only the targets whose amount changes, the largest change first.
     pub moves: Vec<Move>,
+    /// Saved over a ledger too large to re-allocate at once: the rows a background job now
+    /// re-allocates (figures show the previous allocation until it has finished).
+    pub reallocating: Option<i64>,
+}
+
+/// The re-allocation job, as the rules page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobProgress {
+    pub running: bool,
+    pub rows_done: i64,
+    pub rows_total: i64,
+    pub started_by: String,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub fn RulesPage() -> impl IntoView {
         <WithUser children=move |user| {
             let can_edit = user.can(Role::Lead);
             view! {
+                <JobProgressCard changed=changed/>
                 <Loaded resource=rules children=move |list| view! {
                     <RuleList list=list can_edit=can_edit changed=changed editing=editing/>
                 }/>
@@ -37,6 +38,74 @@ pub fn RulesPage() -> impl IntoView {
                 </Show>
             }
         }/>
+    }
+}
+
+/// While a large ledger is re-allocated after a change, how far the job has come; polled every two
+/// seconds until it has finished, when the rule list reloads with the new row counts.
+#[component]
+fn JobProgressCard(changed: RwSignal<usize>) -> impl IntoView {
+    let tick = RwSignal::new(0usize);
+    let job = Resource::new(
+        move || (changed.get(), tick.get()),
+        |_| super::allocation_job(),
+    );
+    let was_running = StoredValue::new(false);
+    Effect::new(move |_| {
+        let poll = set_interval_with_handle(
+            move || {
+                let running = job
+                    .get_untracked()
+                    .and_then(Result::ok)
+                    .is_some_and(|job| job.running);
+                if running || was_running.get_value() {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            std::time::Duration::from_secs(2),
+        );
+        if let Ok(poll) = poll {
+            on_cleanup(move || poll.clear());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(state)) = job.get() {
+            if was_running.get_value() && !state.running {
+                changed.update(|c| *c += 1);
+            }
+            was_running.set_value(state.running);
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                job.await.ok().filter(|job| job.running).map(|job| {
+                    let percent = if job.rows_total > 0 {
+                        job.rows_done as f64 * 100.0 / job.rows_total as f64
+                    } else {
+                        0.0
+                    };
+                    let since = job
+                        .started_at
+                        .map(|at| at.format("%H:%M:%S UTC").to_string())
+                        .unwrap_or_default();
+                    view! {
+                        <section class="card" role="status" aria-live="polite" data-testid="allocation-job">
+                            <h2>"Re-allocating the ledger"</h2>
+                            <p class="small">
+                                {format!(
+                                    "{} of {} rows allocated by the rules as they stand ({percent:.0}%), since {since}, after a change by {}. Every figure shows the previous allocation until this has finished.",
+                                    format_count(job.rows_done),
+                                    format_count(job.rows_total),
+                                    job.started_by
+                                )}
+                            </p>
+                            <progress max="100" value=format!("{percent:.1}") aria-label="Re-allocation progress"></progress>
+                        </section>
+                    }
+                })
+            })}
+        </Transition>
     }
 }
 
@@ -199,11 +268,19 @@ fn RuleEditor(
     let saved = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(result)) = save.value().get() {
-            saved.set(Some(format!(
-                "Saved {}; it takes {} rows, and every row has been allocated again.",
-                name.get_untracked(),
-                format_count(result.rows)
-            )));
+            saved.set(Some(match result.reallocating {
+                None => format!(
+                    "Saved {}; it takes {} rows, and every row has been allocated again.",
+                    name.get_untracked(),
+                    format_count(result.rows)
+                ),
+                Some(total) => format!(
+                    "Saved {}; it takes {} rows. The ledger's {} rows are being allocated again in the background; figures show the previous allocation until that has finished.",
+                    name.get_untracked(),
+                    format_count(result.rows),
+                    format_count(total)
+                ),
+            }));
             rule_id.set(String::new());
             editing.set(None);
             preview.value().set(None);

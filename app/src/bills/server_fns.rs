@@ -80,7 +80,8 @@ async fn rule_change(
     save: bool,
 ) -> Result<super::rules::Preview, AppError> {
     let lead = guard::require(Role::Lead)?;
-    let pool = &guard::state()?.pool;
+    let state = guard::state()?;
+    let pool = &state.pool;
     let rule_id = match input.rule_id.trim() {
         "" => None,
         id => Some(
@@ -91,9 +92,37 @@ async fn rule_change(
     let split_deployments = super::allocate::deployment_ids(pool, &input.split_deployments).await?;
     let rule = input.parse(&split_deployments)?;
     let actor = crate::audit::Actor::User(lead);
-    Ok(super::allocate::change(pool, &actor, rule_id, rule, save)
-        .await?
-        .1)
+    let (_, preview) = super::allocate::change(
+        pool,
+        &actor,
+        rule_id,
+        rule,
+        save,
+        state.allocation.inline_rows,
+    )
+    .await?;
+    if preview.reallocating.is_some() {
+        state.allocation.wake.notify_one();
+    }
+    Ok(preview)
+}
+
+/// Wakes the re-allocation job when a change started it.
+#[cfg(feature = "ssr")]
+fn started(state: &crate::state::AppState, reallocation: super::allocate::Reallocation) {
+    if reallocation != super::allocate::Reallocation::Done {
+        state.allocation.wake.notify_one();
+    }
+}
+
+/// The re-allocation job, for the rules page's progress bar.
+#[server]
+pub async fn allocation_job() -> Result<super::rules::JobProgress, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        Ok(super::allocate::job(&guard::state()?.pool).await?)
+    })
+    .await
 }
 
 /// What saving the rule would move, without saving it.
@@ -114,12 +143,16 @@ pub async fn save_rule(input: super::rules::RuleInput) -> Result<super::rules::P
 pub async fn delete_rule(rule_id: Uuid) -> Result<(), AppError> {
     guard::respond(async {
         let lead = guard::require(Role::Lead)?;
-        super::allocate::delete(
-            &guard::state()?.pool,
+        let state = guard::state()?;
+        let reallocation = super::allocate::delete(
+            &state.pool,
             &crate::audit::Actor::User(lead),
             rule_id,
+            state.allocation.inline_rows,
         )
-        .await
+        .await?;
+        started(&state, reallocation);
+        Ok(())
     })
     .await
 }
@@ -128,13 +161,17 @@ pub async fn delete_rule(rule_id: Uuid) -> Result<(), AppError> {
 pub async fn move_rule(rule_id: Uuid, earlier: bool) -> Result<(), AppError> {
     guard::respond(async {
         let lead = guard::require(Role::Lead)?;
-        super::allocate::reorder(
-            &guard::state()?.pool,
+        let state = guard::state()?;
+        let reallocation = super::allocate::reorder(
+            &state.pool,
             &crate::audit::Actor::User(lead),
             rule_id,
             earlier,
+            state.allocation.inline_rows,
         )
-        .await
+        .await?;
+        started(&state, reallocation);
+        Ok(())
     })
     .await
 }

@@ -15,6 +15,7 @@ use super::{
 use crate::audit::{self, Actor, Change};
 use crate::catalog::ModelStatus;
 use crate::error::AppError;
+use crate::teams::access::{self, Subject};
 use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
 
 struct Revision {
@@ -184,6 +185,7 @@ pub async fn save(
     edit: Edit,
 ) -> Result<i32, AppError> {
     let mut tx = pool.begin().await?;
+    access::require(&mut tx, actor, Subject::ModelVersion(model_version_id)).await?;
     let version = sqlx::query!(
         r#"select m.name as model, v.version from model_version v join model m using (model_id)
             where v.model_version_id = $1 for update of v"#,

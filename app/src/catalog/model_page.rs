@@ -36,7 +36,7 @@ pub fn ModelPage() -> impl IntoView {
         move || (id.get(), a.get(), b.get(), c.get(), d.get(), e.get()),
         |(id, ..)| super::load_model(id),
     );
-    let teams = Resource::new(|| (), |_| super::catalog_teams());
+    let teams = Resource::new(|| (), |_| crate::teams::own_teams());
     let actions = Actions {
         update,
         add_version,
@@ -65,7 +65,7 @@ struct Actions {
     promote: ServerAction<RequestPromotion>,
 }
 
-type Teams = Resource<Result<Vec<(uuid::Uuid, String)>, crate::error::AppError>>;
+type Teams = crate::teams::TeamChoicesResource;
 
 #[component]
 fn ModelView(

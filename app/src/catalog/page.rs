@@ -13,6 +13,7 @@ use crate::components::{
 use crate::drift::DriftState;
 use crate::experiments::TaskType;
 use crate::format::{format_latency, format_money_or_dash};
+use crate::teams::TeamChoices;
 
 /// What the catalog is sorted by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +97,7 @@ pub fn CatalogPage() -> impl IntoView {
     let create = ServerAction::<CreateModel>::new();
     let created = successes(create);
     let catalog = Resource::new(move || created.get(), |_| super::list_catalog());
-    let teams = Resource::new(|| (), |_| super::catalog_teams());
+    let teams = Resource::new(|| (), |_| crate::teams::own_teams());
     view! {
         <Title text="Catalog · Pareto"/>
         <PageHeader
@@ -292,14 +293,14 @@ fn ModelTable(models: Vec<CatalogModel>) -> impl IntoView {
     }
 }
 
-pub(super) fn team_select(
-    teams: Vec<(uuid::Uuid, String)>,
-    selected: Option<uuid::Uuid>,
-) -> impl IntoView {
+/// The owner choice of the model forms: the person's own teams, and "No team" for an admin only.
+pub(super) fn team_select(own: TeamChoices, selected: Option<uuid::Uuid>) -> impl IntoView {
+    let everywhere = own.everywhere;
     view! {
         <select id="team_id" name="team_id">
-            <option value="" selected=selected.is_none()>"No team"</option>
-            {teams
+            {everywhere.then(|| view! { <option value="" selected=selected.is_none()>"No team"</option> })}
+            {own
+                .teams
                 .into_iter()
                 .map(|(id, name)| view! { <option value=id.to_string() selected=selected == Some(id)>{name}</option> })
                 .collect_view()}
@@ -321,7 +322,7 @@ pub(super) fn task_select(selected: TaskType) -> impl IntoView {
 #[component]
 fn AddModel(
     create: ServerAction<CreateModel>,
-    teams: Resource<Result<Vec<(uuid::Uuid, String)>, crate::error::AppError>>,
+    teams: crate::teams::TeamChoicesResource,
 ) -> impl IntoView {
     let error = action_error(create);
     let form = reset_on_success(create);

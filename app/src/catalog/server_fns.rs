@@ -37,16 +37,6 @@ pub async fn load_model(model_id: Uuid) -> Result<ModelDetail, AppError> {
     .await
 }
 
-/// The teams a model can belong to.
-#[server]
-pub async fn catalog_teams() -> Result<Vec<(Uuid, String)>, AppError> {
-    guard::respond(async {
-        guard::require(Role::Viewer)?;
-        Ok(store::teams(&guard::state()?.pool).await?)
-    })
-    .await
-}
-
 #[server]
 pub async fn create_model(
     name: String,

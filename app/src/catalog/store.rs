@@ -17,6 +17,7 @@ use crate::audit::{self, Actor, Change};
 use crate::drift::DriftState;
 use crate::error::{unique_as_field, AppError};
 use crate::experiments::{Constraint, TaskType};
+use crate::teams::access::{self, Subject};
 use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
 
 /// Priced usage of one group (a model, a deployment, a day) in one currency, or unpriced.
@@ -429,6 +430,7 @@ async fn model_name(conn: &mut PgConnection, model_id: Uuid) -> Result<String, A
 
 pub async fn create_model(pool: &PgPool, actor: &Actor, model: NewModel) -> Result<Uuid, AppError> {
     let mut tx = pool.begin().await?;
+    access::require_team(&mut tx, actor, model.team_id, "model").await?;
     let id = unique_as_field(
         sqlx::query_scalar!(
             "insert into model (name, task, owner_team_id, description) values ($1, $2, $3, $4)
@@ -467,6 +469,8 @@ pub async fn update_model(
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
     let before = model_name(&mut tx, model_id).await?;
+    access::require(&mut tx, actor, Subject::Model(model_id)).await?;
+    access::require_team(&mut tx, actor, model.team_id, "model").await?;
     unique_as_field(
         sqlx::query!(
             "update model set name = $2, task = $3, owner_team_id = $4, description = $5,
@@ -511,6 +515,7 @@ pub async fn add_version(
 ) -> Result<Uuid, AppError> {
     let mut tx = pool.begin().await?;
     let name = model_name(&mut tx, model_id).await?;
+    access::require(&mut tx, actor, Subject::Model(model_id)).await?;
     let id = unique_as_field(
         sqlx::query_scalar!(
             "insert into model_version (model_id, version, framework, parameter_count, artifact_uri)
@@ -595,6 +600,7 @@ pub async fn write_status(
     status: ModelStatus,
     note: &str,
 ) -> Result<(), AppError> {
+    access::require(&mut *conn, actor, Subject::ModelVersion(model_version_id)).await?;
     sqlx::query!(
         "update model_version set status = $2, updated_at = now() where model_version_id = $1",
         model_version_id,
@@ -632,6 +638,7 @@ pub async fn set_override(
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
     let name = model_name(&mut tx, model_id).await?;
+    access::require(&mut tx, actor, Subject::Model(model_id)).await?;
     let summary = match tier {
         Some(tier) => {
             sqlx::query!(
@@ -802,16 +809,4 @@ pub async fn move_rule(
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Teams, for the model form's owner list.
-pub async fn teams(pool: &PgPool) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-    Ok(
-        sqlx::query!("select team_id, name from team order by lower(name)")
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|row| (row.team_id, row.name))
-            .collect(),
-    )
 }

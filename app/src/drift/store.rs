@@ -16,6 +16,7 @@ use super::{
 };
 use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
+use crate::teams::access::{self, Subject};
 use crate::telemetry::cost::per_thousand_requests;
 use crate::telemetry::store::{register_deployments, IngestError, Outcome};
 
@@ -458,6 +459,7 @@ pub async fn set_threshold(
     threshold: Threshold,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    access::require(&mut tx, actor, Subject::Deployment(deployment_id)).await?;
     let key = sqlx::query_scalar!(
         "select key from deployment where deployment_id = $1",
         deployment_id
@@ -509,6 +511,7 @@ pub async fn reset_threshold(
     metric: &str,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    access::require(&mut tx, actor, Subject::Deployment(deployment_id)).await?;
     let key = sqlx::query_scalar!(
         "delete from drift_threshold t using deployment d
           where t.deployment_id = $1 and t.metric = $2 and d.deployment_id = t.deployment_id

@@ -12,13 +12,13 @@ use crate::components::{
     action_error, format_count, Field, FieldMessage, FormActions, FormAlert, Loaded, PageHeader,
     Time, WithUser,
 };
-use crate::teams::{list_teams, TeamsResource};
+use crate::teams::{own_teams, TeamChoicesResource};
 
 #[component]
 pub fn ExperimentsPage() -> impl IntoView {
     // Made once, here, outside the user's suspense (see the experiment page).
     let experiments = Resource::new(|| (), |_| super::list_experiments());
-    let teams: TeamsResource = Resource::new(|| (), |_| list_teams());
+    let teams: TeamChoicesResource = Resource::new(|| (), |_| own_teams());
     view! {
         <Title text="Experiments · Pareto"/>
         <PageHeader
@@ -157,7 +157,7 @@ fn ExperimentList(list: Vec<ExperimentSummary>) -> impl IntoView {
 }
 
 #[component]
-fn NewExperiment(teams: TeamsResource) -> impl IntoView {
+fn NewExperiment(teams: TeamChoicesResource) -> impl IntoView {
     let create = ServerAction::<CreateExperiment>::new();
     let error = action_error(create);
     let navigate = use_navigate();
@@ -180,21 +180,22 @@ fn NewExperiment(teams: TeamsResource) -> impl IntoView {
                 <Field name="name" label="Name" hint="e.g. Review sentiment, Q4" required=true error=error/>
                 <div class="field" class:has-error=move || field_error("team_id").get().is_some()>
                     <label for="team_id">"Owner team"</label>
-                    <Loaded resource=teams children=|teams| {
-                        if teams.is_empty() {
+                    <Loaded resource=teams children=|own| {
+                        if own.teams.is_empty() {
                             return view! {
                                 <p class="hint">
-                                    "An experiment belongs to a team, and there is none yet: "
-                                    <a href="/settings/teams">"create one first"</a> "."
+                                    "An experiment belongs to a team. " {own.none_message()} " "
+                                    <a href="/settings/teams">"Teams"</a>
                                 </p>
                             }
                             .into_any();
                         }
                         view! {
                             <select id="team_id" name="team_id" aria-describedby="team_id-error">
-                                {teams
+                                {own
+                                    .teams
                                     .into_iter()
-                                    .map(|t| view! { <option value=t.team_id.to_string()>{t.name}</option> })
+                                    .map(|(id, name)| view! { <option value=id.to_string()>{name}</option> })
                                     .collect_view()}
                             </select>
                         }

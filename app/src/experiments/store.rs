@@ -19,6 +19,7 @@ use super::{
 use crate::audit::{self, Actor, Change};
 use crate::error::{unique_as_field, AppError, FieldError};
 use crate::format::format_money;
+use crate::teams::access::{self, Subject};
 
 /// Days of telemetry a measured run is costed over.
 pub const MEASURED_DAYS: u32 = 30;
@@ -100,6 +101,7 @@ pub async fn create(
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| AppError::field("team_id", "This team does not exist any more."))?;
+    access::require(&mut tx, actor, Subject::Team(new.team_id)).await?;
     let constraints: Vec<String> = new.constraints.iter().map(ToString::to_string).collect();
     let inserted = sqlx::query_scalar!(
         "insert into experiment (name, team_id, task_type, dataset, primary_metric, direction,
@@ -147,6 +149,7 @@ pub async fn set_status(
     status: Status,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    access::require(&mut tx, actor, Subject::Experiment(experiment_id)).await?;
     let name = sqlx::query_scalar!(
         "update experiment set status = $2, updated_at = now() where experiment_id = $1 returning name",
         experiment_id,
@@ -228,6 +231,9 @@ pub enum AddRunsError {
     Conflict { index: usize, run_key: String },
     #[error("experiment not found")]
     NotFound,
+    /// The caller may not change this experiment (another team's, or a token bound elsewhere).
+    #[error(transparent)]
+    Refused(AppError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -245,6 +251,7 @@ impl From<AddRunsError> for AppError {
                 "A run with the key {run_key} is already stored with different figures. Choose another key, or delete that run first."
             )),
             AddRunsError::NotFound => AppError::NotFound("This experiment does not exist.".into()),
+            AddRunsError::Refused(error) => error,
             AddRunsError::Database(error) => error.into(),
         }
     }
@@ -329,6 +336,9 @@ pub async fn add_runs(
     )
     .fetch_one(&mut *tx)
     .await?;
+    access::require(&mut tx, actor, Subject::Experiment(experiment_id))
+        .await
+        .map_err(AddRunsError::Refused)?;
     let existing: BTreeMap<String, (Uuid, Vec<u8>)> = sqlx::query!(
         "select run_key, run_id, content_hash from experiment_run where experiment_id = $1",
         experiment_id
@@ -510,6 +520,7 @@ pub async fn delete_run(
     run_id: Uuid,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    access::require(&mut tx, actor, Subject::Experiment(experiment_id)).await?;
     let name = sqlx::query_scalar!(
         "delete from experiment_run where experiment_id = $1 and run_id = $2 returning name",
         experiment_id,
@@ -566,6 +577,7 @@ pub async fn save_scenario(
     scenario: &Scenario,
 ) -> Result<Uuid, AppError> {
     let mut tx = pool.begin().await?;
+    access::require(&mut tx, actor, Subject::Experiment(experiment_id)).await?;
     let runs = sqlx::query_scalar!(
         r#"select count(*) as "count!" from experiment_run where experiment_id = $1 and run_id in ($2, $3)"#,
         experiment_id,
@@ -622,6 +634,7 @@ pub async fn delete_scenario(
     scenario_id: Uuid,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    access::require(&mut tx, actor, Subject::Experiment(experiment_id)).await?;
     let name = sqlx::query_scalar!(
         "delete from cascade_scenario where experiment_id = $1 and cascade_scenario_id = $2 returning name",
         experiment_id,

@@ -8,7 +8,7 @@ use crate::components::{
     action_error, format_count, format_money, successes, FieldMessage, FormAlert, Loaded,
     PageHeader, Time, WithUser,
 };
-use crate::teams::{list_teams, TeamsResource};
+use crate::teams::{own_teams, TeamChoicesResource};
 
 #[component]
 pub fn FleetPage() -> impl IntoView {
@@ -23,7 +23,7 @@ pub fn FleetPage() -> impl IntoView {
         move || (days.get(), linked.get()),
         |(days, _)| super::load_fleet(Some(days)),
     );
-    let teams: TeamsResource = Resource::new(|| (), |_| list_teams());
+    let teams: TeamChoicesResource = Resource::new(|| (), |_| own_teams());
     view! {
         <Title text="Fleet · Pareto"/>
         <PageHeader
@@ -79,7 +79,7 @@ fn FleetView(
     fleet: Fleet,
     can_link: bool,
     link: ServerAction<LinkDeployment>,
-    teams: TeamsResource,
+    teams: TeamChoicesResource,
 ) -> impl IntoView {
     let unassigned: Vec<DeploymentCost> = fleet
         .deployments
@@ -139,7 +139,7 @@ fn Unassigned(
     deployments: Vec<DeploymentCost>,
     can_link: bool,
     link: ServerAction<LinkDeployment>,
-    teams: TeamsResource,
+    teams: TeamChoicesResource,
 ) -> impl IntoView {
     let error = action_error(link);
     view! {
@@ -185,8 +185,8 @@ fn Unassigned(
                                             <option value="">"Owner team…"</option>
                                             <Suspense fallback=|| ()>
                                                 {move || Suspend::new(async move {
-                                                    teams.await.unwrap_or_default().into_iter().map(|team| view! {
-                                                        <option value=team.team_id.to_string()>{team.name}</option>
+                                                    teams.await.unwrap_or_default().teams.into_iter().map(|(id, name)| view! {
+                                                        <option value=id.to_string()>{name}</option>
                                                     }).collect_view()
                                                 })}
                                             </Suspense>

@@ -14,6 +14,7 @@ use super::{
 use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
 use crate::prices::PricingKind;
+use crate::teams::access::{self, Subject};
 use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
 use crate::telemetry::ingest::IDLE_UTILIZATION_PCT;
 
@@ -181,6 +182,10 @@ pub async fn link(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::NotFound("No such deployment.".into()))?;
+    // An unlinked deployment is anyone's to claim; a linked one is its model's team's.
+    if let Some(owner) = access::owner(&mut tx, Subject::Deployment(deployment_id)).await? {
+        access::require_owner(&mut tx, actor, "deployment", Some(&owner)).await?;
+    }
     let model_id = sqlx::query_scalar!(
         "insert into model (name, owner_team_id) values ($1, $2)
          on conflict (lower(name)) do update set updated_at = model.updated_at
@@ -190,6 +195,7 @@ pub async fn link(
     )
     .fetch_one(&mut *tx)
     .await?;
+    access::require(&mut tx, actor, Subject::Model(model_id)).await?;
     let model_version_id = sqlx::query_scalar!(
         "insert into model_version (model_id, version) values ($1, $2)
          on conflict (model_id, version) do update set version = excluded.version

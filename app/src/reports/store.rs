@@ -13,6 +13,7 @@ use super::tco::{build, Engineering, Gathered, Parts, Tco, TEAM_WIDE};
 use super::Quarter;
 use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
+use crate::teams::access::{self, Subject};
 
 type TeamKey = (Option<Uuid>, String);
 
@@ -291,6 +292,7 @@ pub async fn set_engineering(
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| AppError::field("team_id", "Choose a team."))?;
+    access::require(&mut tx, actor, Subject::Team(team_id)).await?;
     sqlx::query!(
         "insert into tco_engineering (team_id, quarter, hours, hourly_rate, currency, note, set_by, set_by_label)
          values ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -339,6 +341,7 @@ pub async fn set_value(
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| AppError::field("model_id", "Choose a model."))?;
+    access::require(&mut tx, actor, Subject::Model(model_id)).await?;
     sqlx::query!(
         "insert into tco_value (model_id, quarter, amount, currency, note, set_by, set_by_label)
          values ($1, $2, $3, $4, $5, $6, $7)

@@ -14,6 +14,7 @@ use crate::auth::CurrentUser;
 use crate::catalog::{store as catalog, ModelStatus};
 use crate::error::AppError;
 use crate::format::format_money;
+use crate::teams::access::{self, Subject};
 
 pub async fn settings(executor: impl sqlx::PgExecutor<'_>) -> Result<GateSettings, sqlx::Error> {
     sqlx::query_as!(
@@ -99,6 +100,7 @@ pub async fn request(
 ) -> Result<PromotionOutcome, AppError> {
     let mut tx = pool.begin().await?;
     let version = catalog::lock_version(&mut tx, model_version_id).await?;
+    access::require(&mut tx, actor, Subject::ModelVersion(model_version_id)).await?;
     if version.status == ModelStatus::Production {
         return Err(AppError::Conflict(format!(
             "{} {} is already in production.",
@@ -212,6 +214,12 @@ pub async fn review(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::NotFound("No promotion request has this id.".into()))?;
+    access::require(
+        &mut tx,
+        &actor,
+        Subject::ModelVersion(request.model_version_id),
+    )
+    .await?;
     if request.state != ReviewState::Pending {
         return Err(AppError::Conflict(format!(
             "This request is already {}.",

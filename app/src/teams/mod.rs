@@ -1,5 +1,7 @@
 //! Teams: the groups that own models, budgets and tokens. A person can belong to several.
 
+#[cfg(feature = "ssr")]
+pub mod access;
 mod page;
 mod server_fns;
 #[cfg(feature = "ssr")]
@@ -30,9 +32,29 @@ pub struct TeamSummary {
     pub created_at: DateTime<Utc>,
 }
 
-/// The teams, as a page loads them for its forms.
-pub type TeamsResource =
-    leptos::prelude::Resource<Result<Vec<TeamSummary>, crate::error::AppError>>;
+/// The teams a person may choose as the owner of what they create: every team for an admin, their
+/// own teams for everyone else (members and leads change only what their teams own).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TeamChoices {
+    pub teams: Vec<(Uuid, String)>,
+    /// An admin, who may also leave a thing to no team.
+    pub everywhere: bool,
+}
+
+impl TeamChoices {
+    /// What a form says when there is no team to choose.
+    pub fn none_message(&self) -> &'static str {
+        if self.everywhere {
+            "There is no team yet: create one on the Teams page first."
+        } else {
+            "You are in no team yet, and only a team's members change what it owns: a lead adds you on the Teams page."
+        }
+    }
+}
+
+/// The owner choices of a page's forms, loaded once.
+pub type TeamChoicesResource =
+    leptos::prelude::Resource<Result<TeamChoices, crate::error::AppError>>;
 
 /// A new team's name and description, checked.
 pub fn parse_new_team(name: &str, description: &str) -> Result<(String, String), AppError> {

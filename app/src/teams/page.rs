@@ -15,13 +15,15 @@ pub fn TeamsPage() -> impl IntoView {
         <PageHeader title="Teams" lead="Teams own models, deployments, budgets and tokens."/>
         <WithUser children=|user| view! {
             <crate::components::SettingsNav user=user.clone()/>
-            <Teams can_manage=user.can(Role::Lead)/>
+            <Teams can_manage=user.can(Role::Lead) everywhere=user.can(Role::Admin) me=user.user_id/>
         }/>
     }
 }
 
 #[component]
-fn Teams(can_manage: bool) -> impl IntoView {
+/// `can_manage`: a lead, who creates teams and manages the members of their own (`everywhere`: an
+/// admin, who manages every team's).
+fn Teams(can_manage: bool, everywhere: bool, me: uuid::Uuid) -> impl IntoView {
     let create = ServerAction::<CreateTeam>::new();
     let add = ServerAction::<AddTeamMember>::new();
     let remove = ServerAction::<RemoveTeamMember>::new();
@@ -86,7 +88,11 @@ fn Teams(can_manage: bool) -> impl IntoView {
                         <div class="team-grid">
                             {teams
                                 .into_iter()
-                                .map(|team| view! { <TeamCard team=team people=people.clone() can_manage=can_manage add=add remove=remove/> })
+                                .map(|team| {
+                                    let manages = can_manage
+                                        && (everywhere || team.members.iter().any(|m| m.user_id == me));
+                                    view! { <TeamCard team=team people=people.clone() can_manage=manages add=add remove=remove/> }
+                                })
                                 .collect_view()}
                         </div>
                     }.into_any(),

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::TeamSummary;
+use super::{TeamChoices, TeamSummary};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -16,6 +16,18 @@ pub async fn list_teams() -> Result<Vec<TeamSummary>, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
         Ok(store::list(&guard::state()?.pool).await?)
+    })
+    .await
+}
+
+/// The teams the signed-in person may make the owner of what they create.
+#[server]
+pub async fn own_teams() -> Result<TeamChoices, AppError> {
+    guard::respond(async {
+        let user = guard::require(Role::Viewer)?;
+        let everywhere = user.can(Role::Admin);
+        let teams = store::own(&guard::state()?.pool, user.user_id, everywhere).await?;
+        Ok(TeamChoices { teams, everywhere })
     })
     .await
 }

@@ -4,9 +4,30 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::access::{self, Subject};
 use super::{TeamMember, TeamSummary};
 use crate::audit::{self, Actor, Change};
 use crate::error::{unique_as_field, AppError};
+
+/// Every team for an admin (`everywhere`), else the teams `user_id` is in; by name.
+pub async fn own(
+    pool: &PgPool,
+    user_id: Uuid,
+    everywhere: bool,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        "select t.team_id, t.name from team t
+          where $2 or exists (select 1 from team_member m where m.team_id = t.team_id and m.user_id = $1)
+          order by lower(t.name)",
+        user_id,
+        everywhere
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| (row.team_id, row.name))
+    .collect())
+}
 
 pub async fn list(pool: &PgPool) -> Result<Vec<TeamSummary>, sqlx::Error> {
     let teams = sqlx::query!(
@@ -75,6 +96,19 @@ pub async fn create(
     let team_id = unique_as_field(inserted, "name", || {
         format!("A team named {name} already exists.")
     })?;
+    // A lead who creates a team is in it, so they can go on to manage what they made (an admin
+    // acts for every team without joining it).
+    if let Actor::User(user) = actor {
+        if !user.can(crate::auth::Role::Admin) {
+            sqlx::query!(
+                "insert into team_member (team_id, user_id) values ($1, $2)",
+                team_id,
+                user.user_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     audit::record(
         &mut *tx,
         actor,
@@ -135,6 +169,7 @@ async fn change_membership(
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
     let (team, email) = names(&mut tx, team_id, user_id).await?;
+    access::require(&mut tx, actor, Subject::Team(team_id)).await?;
     let changed = if add {
         sqlx::query!(
             "insert into team_member (team_id, user_id) values ($1, $2) on conflict do nothing",

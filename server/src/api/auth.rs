@@ -20,6 +20,41 @@ impl ApiCaller {
             Err(ApiError::MissingScope(scope))
         }
     }
+
+    /// Refuses a batch that posts for a deployment of another team when the token is bound to
+    /// one. Nothing of the batch is stored; the agent keeps it and says why.
+    pub async fn require_deployments<'a>(
+        &self,
+        pool: &sqlx::PgPool,
+        keys: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), ApiError> {
+        let Some(team_id) = self.0.team_id else {
+            return Ok(());
+        };
+        let mut keys: Vec<String> = keys.into_iter().map(str::to_owned).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let foreign = app::teams::access::foreign_deployments(pool, team_id, &keys).await?;
+        if foreign.is_empty() {
+            return Ok(());
+        }
+        let listed: Vec<String> = foreign
+            .iter()
+            .take(10)
+            .map(|(key, team)| match team {
+                Some(team) => format!("{key} ({team})"),
+                None => format!("{key} (no team)"),
+            })
+            .collect();
+        let more = foreign.len().saturating_sub(listed.len());
+        Err(ApiError::Forbidden(format!(
+            "this token acts only for {}, and {} of the batch's deployments belong elsewhere: {}{}; nothing was stored",
+            self.0.team.as_deref().unwrap_or("its team"),
+            foreign.len(),
+            listed.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        )))
+    }
 }
 
 impl FromRequestParts<AppState> for ApiCaller {

@@ -29,6 +29,12 @@ pub async fn post(
     let span = tracing::Span::current();
     span.record("batch_id", tracing::field::display(batch.batch_id));
     span.record("measurements", batch.measurements.len());
+    caller
+        .require_deployments(
+            &state.pool,
+            batch.measurements.iter().map(|m| m.deployment.as_str()),
+        )
+        .await?;
     let outcome = store::ingest(
         &state.pool,
         &batch,

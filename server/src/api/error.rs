@@ -17,6 +17,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("this token lacks the `{0}` scope")]
     MissingScope(app::tokens::Scope),
+    /// The token may not act on this: it is bound to another team.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("the request is invalid")]
     Validation(Vec<InvalidField>),
     /// A refused upload: what was wrong as a sentence, and each problem.
@@ -65,6 +68,7 @@ impl ApiError {
                 "forbidden",
                 "Token lacks a required scope",
             ),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not this token's team"),
             ApiError::Validation(_) | ApiError::Refused(..) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
@@ -175,9 +179,8 @@ impl From<app::error::AppError> for ApiError {
             AppError::Conflict(message) => ApiError::Conflict(message),
             AppError::BadRequest(message) => ApiError::BadRequest(message),
             AppError::Unauthenticated => ApiError::Unauthorized("missing or invalid token"),
-            AppError::Forbidden(_) | AppError::TooManyAttempts { .. } | AppError::Internal => {
-                ApiError::Internal
-            }
+            AppError::Forbidden(message) => ApiError::Forbidden(message),
+            AppError::TooManyAttempts { .. } | AppError::Internal => ApiError::Internal,
         }
     }
 }

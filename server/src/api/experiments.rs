@@ -145,6 +145,7 @@ pub async fn add_runs(
                 at(index, "run_key")
             )),
             AddRunsError::NotFound => ApiError::NotFound("no experiment has this id".into()),
+            AddRunsError::Refused(error) => error.into(),
             AddRunsError::Database(error) => error.into(),
         })?;
     let status = if added.iter().all(|a| a.duplicate) {

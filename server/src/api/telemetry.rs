@@ -90,6 +90,12 @@ pub async fn post(
     let span = tracing::Span::current();
     span.record("batch_id", tracing::field::display(batch.batch_id));
     span.record("samples", batch.samples.len());
+    caller
+        .require_deployments(
+            &state.pool,
+            batch.samples.iter().map(|s| s.deployment.as_str()),
+        )
+        .await?;
     // A retry resends the same bytes (the agent keeps each batch in its spool), so the bytes are
     // what is compared.
     let outcome = store::ingest(

@@ -59,16 +59,91 @@ pub async fn token(
     (created.token.api_token_id, created.secret)
 }
 
-/// A signed-in browser: a user with `role` and the cookie of their session.
+/// A signed-in browser: a user with `role` and the cookie of their session. The user is in every
+/// team that exists by then (and [`join_every_team`] or [`home_team`] adds them to later ones), so
+/// that these tests are about roles; `teams.rs` tests the line between teams.
 pub async fn signed_in(pool: &PgPool, role: Role) -> String {
     // One user per role and test database.
     let email = format!("{}@example.com", role.as_str());
     let user_id = create_user(pool, &email, role).await;
+    sqlx::query("insert into team_member (team_id, user_id) select team_id, $1 from team")
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .expect("team members");
     let id =
         app::auth::session::create(pool, &AuthSettings::default(), user_id, "test", "127.0.0.1")
             .await
             .expect("session");
     format!("pareto_session={id}")
+}
+
+/// Puts the signed-in user of `role` (see [`signed_in`]) in a team: members and leads change only
+/// what their teams own.
+pub async fn join(pool: &PgPool, role: Role, team_id: uuid::Uuid) {
+    let email = format!("{}@example.com", role.as_str());
+    sqlx::query(
+        "insert into team_member (team_id, user_id)
+         select $1, user_id from app_user where email = $2 on conflict do nothing",
+    )
+    .bind(team_id)
+    .bind(&email)
+    .execute(pool)
+    .await
+    .expect("team member");
+}
+
+/// Puts every user in every team, for tests about roles rather than teams.
+pub async fn join_every_team(pool: &PgPool) {
+    sqlx::query(
+        "insert into team_member (team_id, user_id)
+         select team_id, user_id from team cross join app_user on conflict do nothing",
+    )
+    .execute(pool)
+    .await
+    .expect("team members");
+}
+
+/// The id of the team that owns what the role tests create (see [`home_team`]).
+pub const HOME_TEAM: &str = "11111111-1111-4111-8111-111111111111";
+
+/// Creates the team that owns what the role tests create, and puts every user in it; its id.
+pub async fn home_team(pool: &PgPool) -> &'static str {
+    sqlx::query(
+        "insert into team (team_id, name) values ($1::uuid, 'Home') on conflict do nothing",
+    )
+    .bind(HOME_TEAM)
+    .execute(pool)
+    .await
+    .expect("team");
+    join_every_team(pool).await;
+    HOME_TEAM
+}
+
+/// Links a deployment to a new model of the [`home_team`], so that the role tests' members and
+/// leads may change it.
+pub async fn home_deployment(pool: &PgPool, deployment_id: uuid::Uuid) {
+    let team = home_team(pool).await;
+    sqlx::query(
+        "with m as (insert into model (name, owner_team_id) values ('home-' || $1::text, $2::uuid)
+                    returning model_id),
+              v as (insert into model_version (model_id, version) select model_id, 'v1' from m
+                    returning model_version_id)
+         update deployment set model_version_id = (select model_version_id from v)
+          where deployment_id = $1",
+    )
+    .bind(deployment_id)
+    .bind(team)
+    .execute(pool)
+    .await
+    .expect("linked deployment");
+}
+
+/// A team, created as the system would; its id.
+pub async fn new_team(pool: &PgPool, name: &str) -> uuid::Uuid {
+    app::teams::store::create(pool, &Actor::System, name, "")
+        .await
+        .expect("team")
 }
 
 pub struct Reply {
@@ -178,6 +253,16 @@ pub async fn bearer(router: &Router, path: &str, token: &str) -> Reply {
     let request = Request::get(path)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .body(Body::empty())
+        .expect("request");
+    send(router, request).await
+}
+
+/// A JSON body posted to the API with a bearer token.
+pub async fn api_post(router: &Router, path: &str, token: &str, body: &Value) -> Reply {
+    let request = Request::post(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
         .expect("request");
     send(router, request).await
 }
