@@ -59,7 +59,8 @@ const PEOPLE: &[(&str, &str, Role, &[&str])] = &[
         "maria@example.com",
         "María Fernández",
         Role::Member,
-        &["Fraud Detection"],
+        // She also works on the support assistant, which ML Platform owns.
+        &["Fraud Detection", "ML Platform"],
     ),
     (
         "sam@example.com",
