@@ -14,6 +14,9 @@ use crate::teams::access::{self, Subject};
 /// The columns of `bill_allocation` (and of `bill_allocation_next`, built beside it by a job).
 const COLUMNS: &str =
     "bill_import_id, line_number, allocation_rule_id, team_id, model_id, deployment_id, share";
+/// The same columns as the `allocated` CTE names them.
+const COLUMNS_OF_ALLOCATED: &str =
+    "bill_import_id, line_number, rule_id, team_id, model_id, deployment_id, share";
 
 /// The allocation of the current ledger rows that `lines` (a condition on `l`) picks, from the
 /// rules as they stand in this transaction, as the CTEs `lines` (each row with its rule) and
@@ -24,6 +27,7 @@ fn allocation(lines: &str) -> String {
 -- Materialized, so that each row's rule is found once.
 lines as materialized (
     select l.bill_import_id, l.line_number, l.charge_period_start, l.charge_period_end,
+           l.billed_cost, l.currency,
            (select r.allocation_rule_id
               from allocation_rule r
              where case r.match_kind
@@ -57,7 +61,7 @@ targets as (
 ),
 matched as (
     select l.bill_import_id, l.line_number, l.rule_id, l.charge_period_start, l.charge_period_end,
-           t.team_id, t.model_id, t.deployment_id, t.split, t.targets
+           l.billed_cost, l.currency, t.team_id, t.model_id, t.deployment_id, t.split, t.targets
       from lines l
       join targets t on t.allocation_rule_id = l.rule_id
 ),
@@ -75,12 +79,14 @@ shared as (
     window line as (partition by m.bill_import_id, m.line_number)
 ),
 allocated as (
-    select bill_import_id, line_number, rule_id, team_id, model_id, deployment_id, 1::numeric as share
+    select bill_import_id, line_number, rule_id, team_id, model_id, deployment_id, 1::numeric as share,
+           billed_cost, currency
       from matched
      where targets = 1
     union all
     select bill_import_id, line_number, rule_id, team_id, model_id, deployment_id,
-           case when total > 0 then weight / total else 1.0 / targets end
+           case when total > 0 then weight / total else 1.0 / targets end,
+           billed_cost, currency
       from shared
 )"#
     )
@@ -89,7 +95,7 @@ allocated as (
 /// Writes the allocation of the rows `lines` picks into `table`.
 fn insert(table: &str, lines: &str) -> String {
     format!(
-        "insert into {table} ({COLUMNS}) with {} select * from allocated",
+        "insert into {table} ({COLUMNS}) with {} select {COLUMNS_OF_ALLOCATED} from allocated",
         allocation(lines)
     )
 }
@@ -714,11 +720,17 @@ async fn projected(conn: &mut PgConnection, rule_id: Uuid) -> Result<(Totals, i6
     room(conn).await?;
     let sql = format!(
         r#"with {},
+           -- Each row's cost travels with its allocation, so nothing is joined back to the ledger;
+           -- a row no rule takes is unallocated.
            sums as (
-               select a.team_id, a.model_id, l.currency, sum(l.billed_cost * coalesce(a.share, 1)) as amount
-                 from current_bill_line l
-                 left join allocated a using (bill_import_id, line_number)
+               select team_id, model_id, currency, sum(billed_cost * share) as amount
+                 from allocated
                 group by 1, 2, 3
+               union all
+               select null, null, currency, sum(billed_cost)
+                 from lines
+                where rule_id is null
+                group by 3
            )
            select tm.name, m.name, s.currency, s.amount,
                   (select count(*) from lines where rule_id = $1)
