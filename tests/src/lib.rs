@@ -301,6 +301,33 @@ pub fn agent_binary() -> PathBuf {
 }
 
 impl TestDb {
+    /// The team Fraud Detection (`6d1f9a1e-…-000000000001`) with a 1,000 USD monthly budget, a rule
+    /// that sends bill rows tagged `team=fraud` to it (`…-000000000002`), and a webhook at
+    /// `webhook_url`: what the alert tests fill with spend.
+    pub async fn fraud_budget(&self, webhook_url: &str) {
+        self.execute("insert into team (team_id, name) values ('6d1f9a1e-0000-4000-8000-000000000001', 'Fraud Detection')")
+            .await;
+        self.execute(
+            "insert into allocation_rule (allocation_rule_id, position, name, match_kind, match_key, match_pattern, like_pattern, split)
+             values ('6d1f9a1e-0000-4000-8000-000000000002', 1, 'fraud tag', 'tag', 'team', 'fraud', 'fraud', 'equal')",
+        )
+        .await;
+        self.execute(
+            "insert into allocation_target (allocation_rule_id, position, team_id)
+             values ('6d1f9a1e-0000-4000-8000-000000000002', 1, '6d1f9a1e-0000-4000-8000-000000000001')",
+        )
+        .await;
+        self.execute(
+            "insert into budget (scope, team_id, monthly_amount, currency)
+             values ('team', '6d1f9a1e-0000-4000-8000-000000000001', 1000, 'USD')",
+        )
+        .await;
+        self.execute(&format!(
+            "insert into webhook (name, url) values ('#ml-costs', '{webhook_url}')"
+        ))
+        .await;
+    }
+
     pub async fn scalar(&self, sql: &str) -> i64 {
         use sqlx::Connection;
         let mut connection = sqlx::PgConnection::connect(&self.url())

@@ -19,28 +19,7 @@ async fn a_webhook_gets_exactly_one_alert_per_threshold() {
     let migrated = pareto(&db, &["migrate"], "");
     assert!(migrated.status.success(), "{}", text(&migrated.stderr));
     let receiver = WebhookReceiver::start(1).await;
-    db.execute("insert into team (team_id, name) values ('6d1f9a1e-0000-4000-8000-000000000001', 'Fraud Detection')")
-        .await;
-    db.execute(
-        "insert into allocation_rule (allocation_rule_id, position, name, match_kind, match_key, match_pattern, like_pattern, split)
-         values ('6d1f9a1e-0000-4000-8000-000000000002', 1, 'fraud tag', 'tag', 'team', 'fraud', 'fraud', 'equal')",
-    )
-    .await;
-    db.execute(
-        "insert into allocation_target (allocation_rule_id, position, team_id)
-         values ('6d1f9a1e-0000-4000-8000-000000000002', 1, '6d1f9a1e-0000-4000-8000-000000000001')",
-    )
-    .await;
-    db.execute(
-        "insert into budget (scope, team_id, monthly_amount, currency)
-         values ('team', '6d1f9a1e-0000-4000-8000-000000000001', 1000, 'USD')",
-    )
-    .await;
-    db.execute(&format!(
-        "insert into webhook (name, url) values ('#ml-costs', '{}')",
-        receiver.url
-    ))
-    .await;
+    db.fraud_budget(&receiver.url).await;
 
     // 850 USD billed to the team on the first day of this month: 85% of its budget.
     let today = app::clock::now().date_naive();

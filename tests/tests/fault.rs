@@ -180,28 +180,7 @@ async fn two_replicas_keep_every_sample_import_and_alert_through_kills_and_a_dat
 
     // Spend tagged `fraud` goes to the team; its budget's thresholds fire as the bills arrive.
     let receiver = WebhookReceiver::start(1).await;
-    db.execute("insert into team (team_id, name) values ('6d1f9a1e-0000-4000-8000-000000000001', 'Fraud Detection')")
-        .await;
-    db.execute(
-        "insert into allocation_rule (allocation_rule_id, position, name, match_kind, match_key, match_pattern, like_pattern, split)
-         values ('6d1f9a1e-0000-4000-8000-000000000002', 1, 'fraud tag', 'tag', 'team', 'fraud', 'fraud', 'equal')",
-    )
-    .await;
-    db.execute(
-        "insert into allocation_target (allocation_rule_id, position, team_id)
-         values ('6d1f9a1e-0000-4000-8000-000000000002', 1, '6d1f9a1e-0000-4000-8000-000000000001')",
-    )
-    .await;
-    db.execute(
-        "insert into budget (scope, team_id, monthly_amount, currency)
-         values ('team', '6d1f9a1e-0000-4000-8000-000000000001', 1000, 'USD')",
-    )
-    .await;
-    db.execute(&format!(
-        "insert into webhook (name, url) values ('#ml-costs', '{}')",
-        receiver.url
-    ))
-    .await;
+    db.fraud_budget(&receiver.url).await;
 
     let env = [
         ("PARETO_ALERT_INTERVAL", "200ms"),
