@@ -68,6 +68,8 @@ pub struct AppState {
 #[derive(Clone, Debug)]
 pub struct AllocationSettings {
     pub inline_rows: i64,
+    /// The most rows a rule's preview allocates again; beyond them it reads a sample.
+    pub preview_rows: i64,
     pub batch_rows: i64,
     pub wake: std::sync::Arc<tokio::sync::Notify>,
 }
@@ -76,6 +78,7 @@ impl Default for AllocationSettings {
     fn default() -> Self {
         Self {
             inline_rows: 250_000,
+            preview_rows: 250_000,
             batch_rows: 100_000,
             wake: Default::default(),
         }

@@ -39,6 +39,8 @@ pub struct Config {
     pub allocate_inline_rows: i64,
     /// Ledger rows the re-allocation job allocates per transaction.
     pub allocate_batch_rows: i64,
+    /// The most rows a rule's preview allocates again before it reads a sample of them.
+    pub allocate_preview_rows: i64,
     /// Database connections that long streams (ledger exports, bill imports) may hold at once;
     /// the rest stay for pages, agents and probes. More streams are answered 503.
     pub stream_connections: usize,
@@ -241,6 +243,10 @@ impl Config {
             allocate_batch_rows: get("PARETO_ALLOCATE_BATCH_ROWS").map_or(Ok(100_000), |v| {
                 parse_number("PARETO_ALLOCATE_BATCH_ROWS", &v, 1)
             })?,
+            allocate_preview_rows: get("PARETO_ALLOCATE_PREVIEW_ROWS")
+                .map_or(Ok(250_000), |v| {
+                    parse_number("PARETO_ALLOCATE_PREVIEW_ROWS", &v, 1)
+                })?,
             ingest_concurrency: get("PARETO_INGEST_CONCURRENCY")
                 .map_or(Ok(default_ingest), |v| {
                     parse_number("PARETO_INGEST_CONCURRENCY", &v, 1)

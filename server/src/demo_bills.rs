@@ -373,7 +373,12 @@ async fn rules(pool: &PgPool) -> anyhow::Result<()> {
         }
         .parse(&split_deployments)
         .map_err(crate::commands::reason)?;
-        app::bills::allocate::change(pool, &Actor::CommandLine, None, rule, true, i64::MAX)
+        // The demo's ledger is small: re-allocated in the change, so pages show it at once.
+        let settings = app::state::AllocationSettings {
+            inline_rows: i64::MAX,
+            ..Default::default()
+        };
+        app::bills::allocate::change(pool, &Actor::CommandLine, None, rule, true, &settings)
             .await
             .map_err(crate::commands::reason)?;
     }

@@ -43,6 +43,7 @@ pub fn state(pool: PgPool, config: &config::Config, mut leptos_options: LeptosOp
         },
         allocation: app::state::AllocationSettings {
             inline_rows: config.allocate_inline_rows,
+            preview_rows: config.allocate_preview_rows,
             batch_rows: config.allocate_batch_rows,
             wake: Default::default(),
         },

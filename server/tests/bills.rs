@@ -524,6 +524,30 @@ async fn rules_allocate_rows_after_a_preview_and_the_export_carries_them(pool: P
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(count(&pool, "allocation_rule").await, 1);
 
+    // Editing the rule so that it matches nothing gives its row back to no one.
+    let rule_id: uuid::Uuid = sqlx::query_scalar("select allocation_rule_id from allocation_rule")
+        .fetch_one(&pool)
+        .await
+        .expect("the rule");
+    let rule_id = rule_id.to_string();
+    let mut narrowed = rule.to_vec();
+    narrowed[3] = ("pattern", "nothing*");
+    narrowed.push(("rule_id", rule_id.as_str()));
+    let reply = rule_call::<app::bills::PreviewRule>(&router, &lead, &narrowed).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let preview = reply.json();
+    assert_eq!(preview["rows"], 0);
+    assert_eq!(preview["sample"], serde_json::Value::Null);
+    assert_eq!(preview["moves"][0]["team"], "Search & Ranking", "{preview}");
+    assert_eq!(preview["moves"][0]["before"], "32.77");
+    assert_eq!(preview["moves"][0]["after"], "0.00");
+    assert_eq!(preview["moves"][1]["team"], serde_json::Value::Null);
+    assert_eq!(
+        count(&pool, "bill_allocation").await,
+        1,
+        "a preview leaves the allocation as it was"
+    );
+
     // A shared cost split equally across two deployments.
     sqlx::query("insert into deployment (key) values ('sagemaker-a'), ('sagemaker-b')")
         .execute(&pool)
@@ -604,6 +628,7 @@ async fn a_rule_change_over_a_large_ledger_runs_as_a_job_and_pages_show_the_prev
     let router = router_configured(pool.clone(), |config| {
         config.allocate_inline_rows = 2;
         config.allocate_batch_rows = 1;
+        config.allocate_preview_rows = 2;
     });
     let (_, secret) = token(&pool, "finance-pipeline", &[Scope::Bills]).await;
     let imported = api_import(
@@ -630,7 +655,11 @@ async fn a_rule_change_over_a_large_ledger_runs_as_a_job_and_pages_show_the_prev
     ];
     let saved = rule_call::<app::bills::SaveRule>(&router, &lead, &search).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-    assert_eq!(saved.json()["rows"], 1, "the preview is measured at once");
+    assert_eq!(
+        saved.json()["rows"],
+        serde_json::Value::Null,
+        "a save the job re-allocates answers without measuring the rule"
+    );
     assert_eq!(saved.json()["reallocating"], 3, "{}", saved.body);
     assert_eq!(
         count(&pool, "bill_allocation").await,
@@ -641,6 +670,25 @@ async fn a_rule_change_over_a_large_ledger_runs_as_a_job_and_pages_show_the_prev
     assert!(
         page.body.contains("Re-allocating the ledger") && page.body.contains("0 of 3 rows"),
         "the rules page shows the job"
+    );
+
+    // A rule that could change more rows than a preview reads is estimated from a sample of them.
+    let everything = [
+        ("name", "Everything"),
+        ("kind", "service"),
+        ("pattern", "*"),
+        ("team_id", team.as_str()),
+        ("split", "equal"),
+    ];
+    let preview = rule_call::<app::bills::PreviewRule>(&router, &lead, &everything).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    let preview = preview.json();
+    assert_eq!(preview["sample"]["of"], 3, "{preview}");
+    let read = preview["sample"]["rows"].as_i64().expect("rows read");
+    assert!((1..=3).contains(&read), "{preview}");
+    assert_eq!(
+        preview["rows"], 3,
+        "every row read is the rule's, so all three are"
     );
 
     let step = app::bills::allocate::step(&pool, 1).await.expect("step");

@@ -6,9 +6,12 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::rules::{JobProgress, MatchKind, Move, NewRule, Preview, RuleView, Split, TargetView};
+use super::rules::{
+    JobProgress, MatchKind, Move, NewRule, Preview, RuleView, Sample, Split, TargetView,
+};
 use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
+use crate::state::AllocationSettings;
 use crate::teams::access::{self, Subject};
 
 /// The columns of `bill_allocation` (and of `bill_allocation_next`, built beside it by a job).
@@ -22,6 +25,7 @@ const COLUMNS_OF_ALLOCATED: &str =
 /// rules as they stand in this transaction, as the CTEs `lines` (each row with its rule) and
 /// `allocated` (one row per target with its share). A row no rule takes has no allocated rows.
 fn allocation(lines: &str) -> String {
+    let matches = matches("r.match_kind", "r.match_key", "r.like_pattern");
     format!(
         r#"
 -- Materialized, so that each row's rule is found once.
@@ -30,13 +34,7 @@ lines as materialized (
            l.billed_cost, l.currency,
            (select r.allocation_rule_id
               from allocation_rule r
-             where case r.match_kind
-                     when 'tag' then (l.tags ->> r.match_key) like r.like_pattern
-                     when 'resource' then coalesce(l.resource_id, '') like r.like_pattern
-                     when 'account' then l.billing_account_id like r.like_pattern
-                                      or coalesce(l.sub_account_id, '') like r.like_pattern
-                     else l.service_name like r.like_pattern
-                   end
+             where {matches}
              order by r.position
              limit 1) as rule_id
       from current_bill_line l
@@ -92,6 +90,19 @@ allocated as (
     )
 }
 
+/// Whether a ledger row `l` matches a rule of this kind, key and LIKE pattern (SQL expressions).
+fn matches(kind: &str, key: &str, like: &str) -> String {
+    format!(
+        "case {kind}
+           when 'tag' then (l.tags ->> {key}) like {like}
+           when 'resource' then coalesce(l.resource_id, '') like {like}
+           when 'account' then l.billing_account_id like {like}
+                            or coalesce(l.sub_account_id, '') like {like}
+           else l.service_name like {like}
+         end"
+    )
+}
+
 /// Writes the allocation of the rows `lines` picks into `table`.
 fn insert(table: &str, lines: &str) -> String {
     format!(
@@ -141,15 +152,30 @@ pub async fn reallocate(
     actor: &Actor,
     inline_rows: i64,
 ) -> Result<Reallocation, sqlx::Error> {
+    let rows = ledger_rows(conn).await?;
+    reallocate_rows(conn, actor, rows, inline_rows).await
+}
+
+/// The current rows of the ledger.
+async fn ledger_rows(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"select count(*) as "rows!" from current_bill_line"#)
+        .fetch_one(conn)
+        .await
+}
+
+/// [`reallocate`], for a ledger of `rows` current rows (counted in this transaction).
+async fn reallocate_rows(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    rows: i64,
+    inline_rows: i64,
+) -> Result<Reallocation, sqlx::Error> {
     // The job's row first, then its table: the order an import takes them in.
     sqlx::query!("select running from allocation_job for update")
         .fetch_one(&mut *conn)
         .await?;
     sqlx::query("truncate bill_allocation_next")
         .execute(&mut *conn)
-        .await?;
-    let rows = sqlx::query_scalar!(r#"select count(*) as "rows!" from current_bill_line"#)
-        .fetch_one(&mut *conn)
         .await?;
     if rows <= inline_rows {
         sqlx::query!(
@@ -263,9 +289,7 @@ pub async fn step(pool: &PgPool, batch_rows: i64) -> Result<Step, sqlx::Error> {
             ] {
                 sqlx::query(statement).execute(&mut *tx).await?;
             }
-            let rows = sqlx::query_scalar!(r#"select count(*) as "rows!" from current_bill_line"#)
-                .fetch_one(&mut *tx)
-                .await?;
+            let rows = ledger_rows(&mut tx).await?;
             sqlx::query!(
                 "update allocation_job
                     set running = false, finished_at = now(), rows_total = $1, rows_done = $1",
@@ -433,14 +457,15 @@ pub async fn deployment_ids(pool: &PgPool, keys: &str) -> Result<Vec<Uuid>, AppE
 
 /// The change a rule makes (new when `rule_id` is `None`): applied, and committed when `save`
 /// (the ledger then re-allocated, see [`reallocate`]); otherwise rolled back after measuring what
-/// it moves, which writes no allocation.
+/// it moves (see [`measure`]), which writes no allocation. A save measures too, unless the job
+/// re-allocates.
 pub async fn change(
     pool: &PgPool,
     actor: &Actor,
     rule_id: Option<Uuid>,
     rule: NewRule,
     save: bool,
-    inline_rows: i64,
+    settings: &AllocationSettings,
 ) -> Result<(Uuid, Preview), AppError> {
     let mut tx = begin(pool).await?;
     if let Some(id) = rule_id {
@@ -456,7 +481,6 @@ pub async fn change(
         )
         .await?;
     }
-    let before = totals(&mut tx).await?;
     let like = bills::glob_to_like(&rule.pattern);
     let id = match rule_id {
         Some(id) => {
@@ -509,14 +533,23 @@ pub async fn change(
         .execute(&mut *tx)
         .await?;
     }
-    let (after, rows) = projected(&mut tx, id).await?;
-    let mut preview = Preview {
-        rows,
-        moves: moves(before, after),
-        reallocating: None,
+    let ledger = ledger_rows(&mut tx).await?;
+    // A save over a ledger the job re-allocates answers at once; the list shows what the rule
+    // takes once the job has finished.
+    let mut preview = if save && ledger > settings.inline_rows {
+        Preview {
+            rows: None,
+            moves: Vec::new(),
+            sample: None,
+            reallocating: None,
+        }
+    } else {
+        measure(&mut tx, id, &rule, settings.preview_rows).await?
     };
     if save {
-        if let Reallocation::Started { rows } = reallocate(&mut tx, actor, inline_rows).await? {
+        if let Reallocation::Started { rows } =
+            reallocate_rows(&mut tx, actor, ledger, settings.inline_rows).await?
+        {
             preview.reallocating = Some(rows);
         }
         commit(
@@ -530,7 +563,13 @@ pub async fn change(
                 },
                 entity_type: "allocation_rule",
                 entity_id: id.to_string(),
-                summary: format!("Saved allocation rule {} ({} rows)", rule.name, rows),
+                summary: match preview.rows {
+                    Some(rows) => format!("Saved allocation rule {} ({rows} rows)", rule.name),
+                    None => format!(
+                        "Saved allocation rule {} (re-allocating {ledger} rows)",
+                        rule.name
+                    ),
+                },
                 detail: json!({ "name": rule.name, "kind": rule.kind.as_str(), "key": rule.key,
                                 "pattern": rule.pattern, "split": rule.split.as_str() }),
             },
@@ -714,14 +753,51 @@ pub async fn reorder(
 
 type Totals = Vec<(Option<String>, Option<String>, String, Decimal)>;
 
-/// The totals the rules as they stand in this transaction give, and the rows `rule_id` takes:
-/// measured without writing an allocation, so that a preview of a large ledger stays a read.
-async fn projected(conn: &mut PgConnection, rule_id: Uuid) -> Result<(Totals, i64), sqlx::Error> {
+/// Hash buckets a preview's sample is drawn by: a row is read when its line's bucket falls below
+/// the threshold, so the same rows every time.
+const BUCKETS: i64 = 1 << 20;
+
+/// What the rule `rule_id` (as it stands in this transaction, with `rule`'s match) moves. Only the
+/// rows it matches and the rows it took before can change, so only those are allocated again: all
+/// of them, or a sample of `limit` of them, its figures scaled up. Nothing is written.
+async fn measure(
+    conn: &mut PgConnection,
+    rule_id: Uuid,
+    rule: &NewRule,
+    limit: i64,
+) -> Result<Preview, sqlx::Error> {
     room(conn).await?;
+    let could_change = format!(
+        "(({}) or (l.bill_import_id, l.line_number) in
+            (select bill_import_id, line_number from bill_allocation where allocation_rule_id = $1))",
+        matches("$2::text", "$3::text", "$4::text")
+    );
+    let like = bills::glob_to_like(&rule.pattern);
+    let of: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from current_bill_line l where {could_change}"
+    ))
+    .bind(rule_id)
+    .bind(rule.kind.as_str())
+    .bind(&rule.key)
+    .bind(&like)
+    .fetch_one(&mut *conn)
+    .await?;
+    let threshold = if of <= limit {
+        BUCKETS
+    } else {
+        // At least one bucket, so that some rows are read.
+        i64::try_from(i128::from(limit.max(1)) * i128::from(BUCKETS) / i128::from(of))
+            .unwrap_or(BUCKETS)
+            .max(1)
+    };
+    let sampled = format!(
+        "{could_change} and (hashint8(l.line_number::int8) & {}) < $5",
+        BUCKETS - 1
+    );
     let sql = format!(
         r#"with {},
            -- Each row's cost travels with its allocation, so nothing is joined back to the ledger;
-           -- a row no rule takes is unallocated.
+           -- a row no rule takes is unallocated. Its allocation as pages show it now is subtracted.
            sums as (
                select team_id, model_id, currency, sum(billed_cost * share) as amount
                  from allocated
@@ -731,25 +807,68 @@ async fn projected(conn: &mut PgConnection, rule_id: Uuid) -> Result<(Totals, i6
                  from lines
                 where rule_id is null
                 group by 3
+               union all
+               select a.team_id, a.model_id, l.currency, -sum(l.billed_cost * coalesce(a.share, 1))
+                 from lines l
+                 left join bill_allocation a using (bill_import_id, line_number)
+                group by 1, 2, 3
            )
-           select tm.name, m.name, s.currency, s.amount,
-                  (select count(*) from lines where rule_id = $1)
+           select tm.name, m.name, s.currency, sum(s.amount),
+                  (select count(*) from lines where rule_id = $1),
+                  (select count(*) from lines)
              from sums s
              left join team tm on tm.team_id = s.team_id
-             left join model m on m.model_id = s.model_id"#,
-        allocation("true")
+             left join model m on m.model_id = s.model_id
+            group by s.team_id, s.model_id, tm.name, m.name, s.currency"#,
+        allocation(&sampled)
     );
-    /// (team, model, currency, amount, the rows the rule takes)
-    type Row = (Option<String>, Option<String>, String, Option<Decimal>, i64);
-    let rows: Vec<Row> = sqlx::query_as(&sql).bind(rule_id).fetch_all(conn).await?;
-    let taken = rows.first().map_or(0, |row| row.4);
-    let totals = rows
-        .into_iter()
-        .map(|(team, model, currency, amount, _)| {
-            (team, model, currency, amount.unwrap_or_default())
-        })
-        .collect();
-    Ok((totals, taken))
+    /// (team, model, currency, change, the rows the rule takes, the rows read)
+    type Row = (
+        Option<String>,
+        Option<String>,
+        String,
+        Option<Decimal>,
+        i64,
+        i64,
+    );
+    let rows: Vec<Row> = sqlx::query_as(&sql)
+        .bind(rule_id)
+        .bind(rule.kind.as_str())
+        .bind(&rule.key)
+        .bind(&like)
+        .bind(threshold)
+        .fetch_all(&mut *conn)
+        .await?;
+    let (taken, read) = rows.first().map_or((0, 0), |row| (row.4, row.5));
+    let sample = (of > limit).then_some(Sample { rows: read, of });
+    // The sample stands for every row that could change.
+    let scale = |value: Decimal| match sample {
+        Some(sample) if sample.rows > 0 => (value * Decimal::from(sample.of))
+            .checked_div(Decimal::from(sample.rows))
+            .unwrap_or(value),
+        _ => value,
+    };
+    let before = totals(conn).await?;
+    let mut after = before.clone();
+    after.extend(
+        rows.into_iter()
+            .map(|(team, model, currency, change, _, _)| {
+                (team, model, currency, scale(change.unwrap_or_default()))
+            }),
+    );
+    let rows = match sample {
+        Some(sample) if sample.rows > 0 => {
+            i64::try_from(i128::from(taken) * i128::from(sample.of) / i128::from(sample.rows))
+                .unwrap_or(i64::MAX)
+        }
+        _ => taken,
+    };
+    Ok(Preview {
+        rows: Some(rows),
+        moves: moves(before, after),
+        sample,
+        reallocating: None,
+    })
 }
 
 async fn totals(conn: &mut PgConnection) -> Result<Totals, sqlx::Error> {

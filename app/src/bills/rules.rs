@@ -262,13 +262,24 @@ pub struct Move {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Preview {
-    /// Current rows the rule would take.
-    pub rows: i64,
+    /// Current rows the rule would take (estimated when `sample` is set); `None` when it was saved
+    /// over a ledger too large to measure at once, which the job then re-allocates.
+    pub rows: Option<i64>,
     /// Only the targets whose amount changes, the largest change first.
     pub moves: Vec<Move>,
+    /// Measured over a sample: the rule could change more rows than a preview reads.
+    pub sample: Option<Sample>,
     /// Saved over a ledger too large to re-allocate at once: the rows a background job now
     /// re-allocates (figures show the previous allocation until it has finished).
     pub reallocating: Option<i64>,
+}
+
+/// The rows a preview read, of the rows the rule could change (those it matches, and those it took
+/// before); its figures are scaled up from them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    pub rows: i64,
+    pub of: i64,
 }
 
 /// The re-allocation job, as the rules page shows it.

@@ -268,16 +268,14 @@ fn RuleEditor(
     let saved = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(result)) = save.value().get() {
-            saved.set(Some(match result.reallocating {
-                None => format!(
-                    "Saved {}; it takes {} rows, and every row has been allocated again.",
-                    name.get_untracked(),
-                    format_count(result.rows)
+            let name = name.get_untracked();
+            saved.set(Some(match (result.reallocating, result.rows) {
+                (None, rows) => format!(
+                    "Saved {name}; it takes {} rows, and every row has been allocated again.",
+                    format_count(rows.unwrap_or_default())
                 ),
-                Some(total) => format!(
-                    "Saved {}; it takes {} rows. The ledger's {} rows are being allocated again in the background; figures show the previous allocation until that has finished.",
-                    name.get_untracked(),
-                    format_count(result.rows),
+                (Some(total), _) => format!(
+                    "Saved {name}. The ledger's {} rows are being allocated again in the background; figures show the previous allocation, and the list the rows each rule takes, until that has finished.",
                     format_count(total)
                 ),
             }));
@@ -384,10 +382,28 @@ fn RuleEditor(
 
 #[component]
 fn PreviewTable(preview: Preview) -> impl IntoView {
+    let after = if preview.sample.is_some() {
+        "After saving (estimated)"
+    } else {
+        "After saving"
+    };
     view! {
         <div class="preview" data-testid="rule-preview">
             <h3>"What saving would move"</h3>
-            <p class="small">{format!("The rule would take {} current rows.", format_count(preview.rows))}</p>
+            <p class="small">
+                {match preview.sample {
+                    None => format!(
+                        "The rule would take {} current rows.",
+                        format_count(preview.rows.unwrap_or_default()),
+                    ),
+                    Some(sample) => format!(
+                        "The rule would take about {} current rows. It could change {} rows; these figures are estimated from {} of them.",
+                        format_count(preview.rows.unwrap_or_default()),
+                        format_count(sample.of),
+                        format_count(sample.rows),
+                    ),
+                }}
+            </p>
             {if preview.moves.is_empty() {
                 view! { <p class="muted small">"No amount would change."</p> }.into_any()
             } else {
@@ -399,7 +415,7 @@ fn PreviewTable(preview: Preview) -> impl IntoView {
                                     <th scope="col">"Team"</th>
                                     <th scope="col">"Model"</th>
                                     <th scope="col" class="numeric">"Now"</th>
-                                    <th scope="col" class="numeric">"After saving"</th>
+                                    <th scope="col" class="numeric">{after}</th>
                                 </tr>
                             </thead>
                             <tbody>

@@ -92,15 +92,8 @@ async fn rule_change(
     let split_deployments = super::allocate::deployment_ids(pool, &input.split_deployments).await?;
     let rule = input.parse(&split_deployments)?;
     let actor = crate::audit::Actor::User(lead);
-    let (_, preview) = super::allocate::change(
-        pool,
-        &actor,
-        rule_id,
-        rule,
-        save,
-        state.allocation.inline_rows,
-    )
-    .await?;
+    let (_, preview) =
+        super::allocate::change(pool, &actor, rule_id, rule, save, &state.allocation).await?;
     if preview.reallocating.is_some() {
         state.allocation.wake.notify_one();
     }
