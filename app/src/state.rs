@@ -68,7 +68,8 @@ pub struct AppState {
 #[derive(Clone, Debug)]
 pub struct AllocationSettings {
     pub inline_rows: i64,
-    /// The most rows a rule's preview allocates again; beyond them it reads a sample.
+    /// A rule's preview reads a ledger of at most about this many rows whole, a larger one from a
+    /// sample of its pages.
     pub preview_rows: i64,
     pub batch_rows: i64,
     pub wake: std::sync::Arc<tokio::sync::Notify>,

@@ -39,7 +39,8 @@ pub struct Config {
     pub allocate_inline_rows: i64,
     /// Ledger rows the re-allocation job allocates per transaction.
     pub allocate_batch_rows: i64,
-    /// The most rows a rule's preview allocates again before it reads a sample of them.
+    /// A rule's preview reads a ledger of at most about this many rows whole, a larger one from a
+    /// sample of its pages.
     pub allocate_preview_rows: i64,
     /// Database connections that long streams (ledger exports, bill imports) may hold at once;
     /// the rest stay for pages, agents and probes. More streams are answered 503.

@@ -25,6 +25,11 @@ const COLUMNS_OF_ALLOCATED: &str =
 /// rules as they stand in this transaction, as the CTEs `lines` (each row with its rule) and
 /// `allocated` (one row per target with its share). A row no rule takes has no allocated rows.
 fn allocation(lines: &str) -> String {
+    allocation_of("current_bill_line l", lines)
+}
+
+/// [`allocation`] of the rows `lines` picks from `source` (current ledger rows, as `l`).
+fn allocation_of(source: &str, lines: &str) -> String {
     let matches = matches("r.match_kind", "r.match_key", "r.like_pattern");
     format!(
         r#"
@@ -37,7 +42,7 @@ lines as materialized (
              where {matches}
              order by r.position
              limit 1) as rule_id
-      from current_bill_line l
+      from {source}
      where {lines}
 ),
 -- Each target once, with the team and model its deployment or model stands for.
@@ -753,13 +758,11 @@ pub async fn reorder(
 
 type Totals = Vec<(Option<String>, Option<String>, String, Decimal)>;
 
-/// Hash buckets a preview's sample is drawn by: a row is read when its line's bucket falls below
-/// the threshold, so the same rows every time.
-const BUCKETS: i64 = 1 << 20;
-
 /// What the rule `rule_id` (as it stands in this transaction, with `rule`'s match) moves. Only the
-/// rows it matches and the rows it took before can change, so only those are allocated again: all
-/// of them, or a sample of `limit` of them, its figures scaled up. Nothing is written.
+/// rows it matches and the rows it took before can change, so only those are allocated again.
+/// A ledger of more than `limit` rows is not read whole: the figures, now and after, come from a
+/// sample of its pages (`tablesample system`, the same pages every time), scaled up. Nothing is
+/// written.
 async fn measure(
     conn: &mut PgConnection,
     rule_id: Uuid,
@@ -772,33 +775,36 @@ async fn measure(
             (select bill_import_id, line_number from bill_allocation where allocation_rule_id = $1))",
         matches("$2::text", "$3::text", "$4::text")
     );
-    let like = bills::glob_to_like(&rule.pattern);
-    let of: i64 = sqlx::query_scalar(&format!(
-        "select count(*) from current_bill_line l where {could_change}"
-    ))
-    .bind(rule_id)
-    .bind(rule.kind.as_str())
-    .bind(&rule.key)
-    .bind(&like)
-    .fetch_one(&mut *conn)
-    .await?;
-    let threshold = if of <= limit {
-        BUCKETS
-    } else {
-        // At least one bucket, so that some rows are read.
-        i64::try_from(i128::from(limit.max(1)) * i128::from(BUCKETS) / i128::from(of))
-            .unwrap_or(BUCKETS)
-            .max(1)
+    let percent = sample_percent(conn, limit).await?;
+    let (source, sampled) = match percent {
+        None => ("current_bill_line l".to_string(), String::new()),
+        Some(_) => (
+            "sampled l".to_string(),
+            // The current rows on the sampled pages.
+            "sampled as materialized (
+                 select l.* from bill_line l tablesample system ($5) repeatable (1)
+                   join bill_scope s on s.bill_import_id = l.bill_import_id
+                                    and s.billing_account_id = l.billing_account_id
+                                    and s.billing_period_start = l.billing_period_start
+                  where s.superseded_by is null
+             ),"
+            .to_string(),
+        ),
     };
-    let sampled = format!(
-        "{could_change} and (hashint8(l.line_number::int8) & {}) < $5",
-        BUCKETS - 1
-    );
+    // The amounts as pages show them now: over the sample, or (read whole) from `totals`.
+    let now = if percent.is_some() {
+        "select a.team_id, a.model_id, l.currency, sum(l.billed_cost * coalesce(a.share, 1)) as amount
+           from sampled l
+           left join bill_allocation a using (bill_import_id, line_number)
+          group by 1, 2, 3"
+    } else {
+        "select null::uuid, null::uuid, null::text, null::numeric where false"
+    };
     let sql = format!(
-        r#"with {},
+        r#"with {sampled} {},
            -- Each row's cost travels with its allocation, so nothing is joined back to the ledger;
            -- a row no rule takes is unallocated. Its allocation as pages show it now is subtracted.
-           sums as (
+           changes as (
                select team_id, model_id, currency, sum(billed_cost * share) as amount
                  from allocated
                 group by 1, 2, 3
@@ -812,63 +818,97 @@ async fn measure(
                  from lines l
                  left join bill_allocation a using (bill_import_id, line_number)
                 group by 1, 2, 3
+           ),
+           now (team_id, model_id, currency, amount) as ({now}),
+           sums as (
+               select team_id, model_id, currency, amount as now, 0::numeric as change from now
+               union all
+               select team_id, model_id, currency, 0, amount from changes
            )
-           select tm.name, m.name, s.currency, sum(s.amount),
+           select tm.name, m.name, s.currency, sum(s.now), sum(s.change),
                   (select count(*) from lines where rule_id = $1),
-                  (select count(*) from lines)
+                  {read}
              from sums s
              left join team tm on tm.team_id = s.team_id
              left join model m on m.model_id = s.model_id
             group by s.team_id, s.model_id, tm.name, m.name, s.currency"#,
-        allocation(&sampled)
+        allocation_of(&source, &could_change),
+        read = if percent.is_some() {
+            "(select count(*) from sampled)"
+        } else {
+            "0::int8"
+        },
     );
-    /// (team, model, currency, change, the rows the rule takes, the rows read)
+    /// (team, model, currency, now, change, the rows the rule takes, the rows sampled)
     type Row = (
         Option<String>,
         Option<String>,
         String,
         Option<Decimal>,
+        Option<Decimal>,
         i64,
         i64,
     );
-    let rows: Vec<Row> = sqlx::query_as(&sql)
+    let mut query = sqlx::query_as::<_, Row>(&sql)
         .bind(rule_id)
         .bind(rule.kind.as_str())
         .bind(&rule.key)
-        .bind(&like)
-        .bind(threshold)
-        .fetch_all(&mut *conn)
-        .await?;
-    let (taken, read) = rows.first().map_or((0, 0), |row| (row.4, row.5));
-    let sample = (of > limit).then_some(Sample { rows: read, of });
-    // The sample stands for every row that could change.
-    let scale = |value: Decimal| match sample {
-        Some(sample) if sample.rows > 0 => (value * Decimal::from(sample.of))
-            .checked_div(Decimal::from(sample.rows))
-            .unwrap_or(value),
-        _ => value,
+        .bind(bills::glob_to_like(&rule.pattern));
+    if let Some(percent) = percent {
+        query = query.bind(percent);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let (taken, read) = rows.first().map_or((0, 0), |row| (row.5, row.6));
+    // A sample of `percent` of the pages stands for the whole ledger.
+    let scale = |value: Decimal| match percent {
+        Some(percent) => Decimal::try_from(100.0 / percent)
+            .ok()
+            .and_then(|factor| value.checked_mul(factor))
+            .map_or(value, |scaled| scaled.round_dp(6)),
+        None => value,
     };
-    let before = totals(conn).await?;
+    let scale_count = |count: i64| match percent {
+        Some(percent) => (count as f64 * 100.0 / percent).round() as i64,
+        None => count,
+    };
+    let mut before = match percent {
+        Some(_) => Vec::new(),
+        None => totals(conn).await?,
+    };
     let mut after = before.clone();
-    after.extend(
-        rows.into_iter()
-            .map(|(team, model, currency, change, _, _)| {
-                (team, model, currency, scale(change.unwrap_or_default()))
-            }),
-    );
-    let rows = match sample {
-        Some(sample) if sample.rows > 0 => {
-            i64::try_from(i128::from(taken) * i128::from(sample.of) / i128::from(sample.rows))
-                .unwrap_or(i64::MAX)
+    for (team, model, currency, now, change, _, _) in rows {
+        if let Some(now) = now.filter(|_| percent.is_some()) {
+            before.push((team.clone(), model.clone(), currency.clone(), scale(now)));
+            after.push((team.clone(), model.clone(), currency.clone(), scale(now)));
         }
-        _ => taken,
-    };
+        after.push((team, model, currency, scale(change.unwrap_or_default())));
+    }
     Ok(Preview {
-        rows: Some(rows),
+        rows: Some(scale_count(taken)),
         moves: moves(before, after),
-        sample,
+        sample: percent.map(|_| Sample {
+            rows: read,
+            of: scale_count(read),
+        }),
         reallocating: None,
     })
+}
+
+/// The share of the ledger's pages a preview reads (in percent), or `None` when it reads the whole
+/// ledger: Postgres's own count of `bill_line` (from its last analysis; else its size at 400 bytes a
+/// row) against `limit`.
+async fn sample_percent(conn: &mut PgConnection, limit: i64) -> Result<Option<f64>, sqlx::Error> {
+    let (tuples, bytes): (f64, i64) = sqlx::query_as(
+        "select reltuples::float8, pg_relation_size(oid) from pg_class where oid = 'bill_line'::regclass",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let rows = if tuples > 0.0 {
+        tuples
+    } else {
+        bytes as f64 / 400.0
+    };
+    Ok((rows > limit as f64).then(|| (limit as f64 * 100.0 / rows).clamp(0.001, 100.0)))
 }
 
 async fn totals(conn: &mut PgConnection) -> Result<Totals, sqlx::Error> {

@@ -274,8 +274,8 @@ pub struct Preview {
     pub reallocating: Option<i64>,
 }
 
-/// The rows a preview read, of the rows the rule could change (those it matches, and those it took
-/// before); its figures are scaled up from them.
+/// A preview of a large ledger reads a sample of its pages: these many current rows, standing for
+/// about `of` (the ledger's current rows); its figures are scaled up from them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sample {
     pub rows: i64,

@@ -382,10 +382,10 @@ fn RuleEditor(
 
 #[component]
 fn PreviewTable(preview: Preview) -> impl IntoView {
-    let after = if preview.sample.is_some() {
-        "After saving (estimated)"
+    let (now, after) = if preview.sample.is_some() {
+        ("Now (estimated)", "After saving (estimated)")
     } else {
-        "After saving"
+        ("Now", "After saving")
     };
     view! {
         <div class="preview" data-testid="rule-preview">
@@ -397,7 +397,7 @@ fn PreviewTable(preview: Preview) -> impl IntoView {
                         format_count(preview.rows.unwrap_or_default()),
                     ),
                     Some(sample) => format!(
-                        "The rule would take about {} current rows. It could change {} rows; these figures are estimated from {} of them.",
+                        "The rule would take about {} current rows. The ledger is large (about {} rows), so these figures are estimated from a sample of {} rows.",
                         format_count(preview.rows.unwrap_or_default()),
                         format_count(sample.of),
                         format_count(sample.rows),
@@ -414,7 +414,7 @@ fn PreviewTable(preview: Preview) -> impl IntoView {
                                 <tr>
                                     <th scope="col">"Team"</th>
                                     <th scope="col">"Model"</th>
-                                    <th scope="col" class="numeric">"Now"</th>
+                                    <th scope="col" class="numeric">{now}</th>
                                     <th scope="col" class="numeric">{after}</th>
                                 </tr>
                             </thead>
