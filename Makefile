@@ -19,7 +19,7 @@ endif
 # Each test database lives beside DATABASE_URL's and is recreated for every run.
 E2E_DATABASE_URL := $(patsubst %/,%,$(dir $(DATABASE_URL)))/pareto_e2e
 
-.PHONY: run build release bench fuzz test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
+.PHONY: run dev build release bench fuzz test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
 
 ## run: build the release site and serve it on PARETO_LISTEN (default 127.0.0.1:3000)
 run: release db
@@ -28,12 +28,18 @@ run: release db
 
 ## release: the optimized server, the size-optimized wasm bundle, and the agent
 release: tools
-	cargo leptos build --release
+	cargo xtask site --release
 	cargo build --locked --release -p pareto-agent
 
 ## build: the debug server and site (what the tests run against)
 build: tools
-	cargo leptos build
+	cargo xtask site
+
+## dev: serve the debug build, rebuilding and reloading the page on every change (cargo-leptos,
+## installed on first use)
+dev: db
+	@scripts/tools.sh dev
+	cargo leptos watch
 
 ## bench: ingest through HTTP against raw COPY; over 10M samples the deployment page's query, the
 ## overview and drift pages and the quarter's XLSX; an experiment's page with 10,000 runs; and a
@@ -60,7 +66,7 @@ demo: build db
 ## test: formatting, lints (ssr and hydrate), sqlx offline data, Rust tests, browser tests
 test: tools-test db
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory fmt sqlx-check lint site rust-tests e2e; \
+	$(MAKE) --no-print-directory fmt lint site rust-tests e2e; \
 	echo "make test: all checks passed in $$(( $$(date +%s) - start )) s"
 
 tools:
@@ -75,19 +81,20 @@ db:
 fmt:
 	cargo fmt --all -- --check
 
-sqlx-check:
+# The server-side lints run inside the check, while the query macros describe every query.
+sqlx-check: db
 	scripts/sqlx.sh check
 
 ## sqlx-prepare: regenerate .sqlx/ after changing a query or a migration
 sqlx-prepare: db
 	scripts/sqlx.sh prepare
 
-lint:
-	cargo clippy --locked -p pareto-app --features pareto-app/ssr -p pareto-bills -p pareto-server -p pareto-agent -p pareto-tests --all-targets -- -D warnings
+## lint: clippy on the server side (with the sqlx check, scripts/sqlx.sh) and on the wasm bundle
+lint: sqlx-check
 	cargo clippy --locked -p pareto-frontend --target wasm32-unknown-unknown -- -D warnings
 
 site:
-	cargo leptos build
+	cargo xtask site
 	cargo build --locked -p pareto-agent
 
 rust-tests:

@@ -2,6 +2,8 @@
 # The sqlx query macros compile against .sqlx/, the committed description of every query.
 #   scripts/sqlx.sh prepare   regenerate .sqlx/ from a scratch database with every migration applied
 #   scripts/sqlx.sh check     fail when .sqlx/ is not what the code and migrations produce
+# Both run the server-side lints (`make lint`) while the macros describe the queries, so that one
+# pass of clippy serves for both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-check}
@@ -19,7 +21,8 @@ done
 # The macros only run when their crate recompiles.
 touch app/src/lib.rs server/src/lib.rs
 SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$out" DATABASE_URL="$scratch_url" \
-    cargo check --locked --quiet -p pareto-server --all-targets
+    cargo clippy --locked -p pareto-app --features pareto-app/ssr -p pareto-bills -p pareto-server \
+    -p pareto-agent -p pareto-tests -p xtask --all-targets -- -D warnings
 
 if [ "$mode" = prepare ]; then
     rm -rf .sqlx && mkdir .sqlx && cp "$out"/*.json .sqlx/

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Pareto needs, skipping what is already there.
-#   scripts/tools.sh build   wasm target, cargo-leptos, wasm-bindgen-cli, wasm-opt (npm binaryen)
-#   scripts/tools.sh test    the above (less wasm-opt) plus Chromium and the end-to-end npm packages
+#   scripts/tools.sh build   the wasm target and wasm-opt (npm binaryen); `cargo xtask site` does the rest
+#   scripts/tools.sh test    the wasm target, Chromium and the end-to-end npm packages
+#   scripts/tools.sh dev     the build's, and cargo-leptos with the wasm-bindgen CLI it runs (`make dev`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-build}
@@ -29,23 +30,24 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
 fi
 
-if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.7'; then
-    say "installing cargo-leptos 0.3.7 (about 11 minutes on 2 cores)"
-    cargo install cargo-leptos --version 0.3.7 --locked
-fi
-
-# cargo-leptos downloads a wasm-bindgen CLI unless one matching Cargo.lock is on PATH.
-wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
-if ! wasm-bindgen --version 2>/dev/null | grep -q " ${wasm_bindgen_version}\$"; then
-    say "installing wasm-bindgen-cli ${wasm_bindgen_version}"
-    cargo install wasm-bindgen-cli --version "${wasm_bindgen_version}"
+if [ "$purpose" = dev ]; then
+    if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.7'; then
+        say "installing cargo-leptos 0.3.7 for make dev (about 28 minutes on 2 cores, once)"
+        cargo install cargo-leptos --version 0.3.7 --locked
+    fi
+    # cargo-leptos downloads a wasm-bindgen CLI unless one matching Cargo.lock is on PATH.
+    wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
+    if ! wasm-bindgen --version 2>/dev/null | grep -q " ${wasm_bindgen_version}\$"; then
+        say "installing wasm-bindgen-cli ${wasm_bindgen_version}"
+        cargo install wasm-bindgen-cli --version "${wasm_bindgen_version}"
+    fi
 fi
 
 if ! command -v npm >/dev/null; then
     apt_install nodejs npm
 fi
 
-if [ "$purpose" = build ]; then
+if [ "$purpose" = build ] || [ "$purpose" = dev ]; then
     # Debian's binaryen (108) produces a wasm that fails to hydrate; the npm package works.
     if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
         say "installing wasm-opt (npm binaryen)"

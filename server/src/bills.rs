@@ -297,9 +297,11 @@ fn export_response(state: AppState, permit: tokio::sync::OwnedSemaphorePermit) -
                 .await;
         }
     });
+    // Fused: the compression layer may ask again after the end, which an unfold would not survive.
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|item| (item, receiver))
-    });
+    })
+    .fuse();
     let file_name = format!("pareto-ledger-{}.csv", app::clock::now().format("%Y-%m-%d"));
     (
         [

@@ -7,6 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::time::Duration;
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -78,7 +79,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
             site_settings.clone(),
             middleware::refuse_cross_site,
         ))
-        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes));
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(axum::middleware::from_fn(cache_site_files));
 
     // Bill imports stream files of gigabytes: their own body limit, and no request timeout.
     let bill_limit = usize::try_from(config.bill_limit_bytes).unwrap_or(usize::MAX);
@@ -110,6 +112,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(site)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
         .merge(imports)
+        // Pages, JSON and exports compressed for clients that accept it; the site's own files are
+        // sent from their brotli or gzip copies (the build writes them) and are not compressed again.
+        .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let route = request
@@ -133,6 +138,41 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .with_state(state)
 }
 
+/// The site's files (`/pkg/`): those with a content hash in their name never change, so browsers
+/// keep them for a year without asking again; the others are checked on every use.
+async fn cache_site_files(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    let policy = path.strip_prefix("/pkg/").map(|file| {
+        if hashed(file) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }
+    });
+    let mut response = next.run(request).await;
+    if let Some(policy) = policy {
+        if response.status().is_success() {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        }
+    }
+    response
+}
+
+/// Whether a file name carries the build's content hash: `pareto.<16 hex digits>.<extension>`.
+fn hashed(file: &str) -> bool {
+    let mut parts = file.split('.');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(_), Some(hash), Some(_), None)
+            if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    )
+}
+
 /// Ready when the database answers within two seconds.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let check = tokio::time::timeout(
@@ -150,5 +190,19 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             StatusCode::SERVICE_UNAVAILABLE,
             "database did not answer within 2 s",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_names_with_the_builds_hash_are_kept_for_a_year() {
+        assert!(super::hashed("pareto.0123456789abcdef.wasm"));
+        assert!(!super::hashed("pareto.0123456789abcdef.js.br"));
+        assert!(!super::hashed("pareto.wasm"));
+        assert!(!super::hashed("pareto.0123456789abcdeg.css"));
+        assert!(!super::hashed(
+            "snippets/leptos-0123456789abcdef/inline0.js"
+        ));
     }
 }

@@ -9,9 +9,17 @@ use crate::config::Config;
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let pool = crate::db::connect(&config).await?;
     crate::db::migrate(&pool).await?;
-    let leptos_options = leptos::config::get_configuration(None)
+    let mut leptos_options = leptos::config::get_configuration(None)
         .context("reading the Leptos site settings (LEPTOS_* variables)")?
         .leptos_options;
+    // `cargo xtask site` names the site's files by their content and writes the names into a
+    // hash.txt beside the binary, which Leptos reads when it renders a page.
+    let hash_file = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(leptos_options.hash_file.as_ref())));
+    if hash_file.is_some_and(|file| file.exists()) {
+        leptos_options.hash_files = true;
+    }
     let site_root = leptos_options.site_root.to_string();
     if !std::path::Path::new(&site_root).join("pkg").exists() {
         tracing::warn!(

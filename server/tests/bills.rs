@@ -609,6 +609,28 @@ async fn rules_allocate_rows_after_a_preview_and_the_export_carries_them(pool: P
         "the export sums to the bill"
     );
 
+    // The same file compressed on the way, for a client that accepts gzip.
+    let request = Request::get("/bills/export.csv")
+        .header(header::COOKIE, &viewer)
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(router.clone(), request)
+        .await
+        .expect("response");
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+    let compressed = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .expect("the whole body")
+        .to_bytes();
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&compressed[..]),
+        &mut text,
+    )
+    .expect("gzip");
+    assert_eq!(text, export.body);
+
     // The API gives the same file to a read token; the page's link needs a session.
     let (_, reader_token) = token(&pool, "dashboards", &[Scope::Read]).await;
     let api = bearer(&router, "/api/v1/bills/export", &reader_token).await;

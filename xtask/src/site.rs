@@ -1,0 +1,340 @@
+//! `cargo xtask site`: what cargo-leptos built before, as a few plain steps.
+//!
+//! 1. The wasm bundle: `cargo build -p pareto-frontend --target wasm32-unknown-unknown`
+//!    (the `wasm-release` profile for `--release`).
+//! 2. Its JavaScript: wasm-bindgen's web target, through `wasm-bindgen-cli-support`, pinned to
+//!    the `wasm-bindgen` in Cargo.lock.
+//! 3. `--release` only: `wasm-opt -Oz` from npm's binaryen (tools/node_modules).
+//! 4. `pkg/pareto.<hash>.js`, `.wasm` and `.css` (the stylesheet as written), each with a brotli and
+//!    a gzip copy, and `hash.txt` beside the binary: Leptos names the files in every page from it,
+//!    and the server lets browsers keep a file with a hash in its name for a year.
+//! 5. The files of `public/` at the site's root.
+//! 6. The `pareto` binary: `cargo build -p pareto-server`.
+//!
+//! Steps 2 to 4 are skipped when the bundle and the stylesheet did not change, so a build with
+//! nothing changed takes the seconds cargo needs to see that.
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The site's file names (`LEPTOS_OUTPUT_NAME` in .cargo/config.toml, which Leptos reads too).
+const NAME: &str = "pareto";
+/// Changed whenever these steps change what they write, so that an older site is rebuilt.
+const STEPS_VERSION: &str = "1";
+
+pub struct Options {
+    pub release: bool,
+    pub server: bool,
+}
+
+/// Where one build writes: its cargo profile, and the folder its binary (and `hash.txt`) lands in.
+struct Profile {
+    wasm: &'static str,
+    wasm_dir: &'static str,
+    server_dir: &'static str,
+}
+
+impl Profile {
+    fn of(release: bool) -> Profile {
+        if release {
+            Profile {
+                wasm: "wasm-release",
+                wasm_dir: "wasm-release",
+                server_dir: "release",
+            }
+        } else {
+            Profile {
+                wasm: "dev",
+                wasm_dir: "debug",
+                server_dir: "debug",
+            }
+        }
+    }
+}
+
+pub fn build(options: &Options) -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the workspace root")?
+        .to_path_buf();
+    let target = root.join("target");
+    let site = target.join("site");
+    let pkg = site.join("pkg");
+    let profile = Profile::of(options.release);
+
+    timed("the wasm bundle", || {
+        cargo(
+            &root,
+            &[
+                "build",
+                "--locked",
+                "-p",
+                "pareto-frontend",
+                "--lib",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--profile",
+                profile.wasm,
+            ],
+        )
+    })?;
+    let wasm = target
+        .join("wasm32-unknown-unknown")
+        .join(profile.wasm_dir)
+        .join("pareto_frontend.wasm");
+    let style = root.join("style/main.css");
+    let hash_file = target.join(profile.server_dir).join("hash.txt");
+    let stamp = target
+        .join("xtask")
+        .join(format!("{}.inputs", profile.server_dir));
+    let inputs = fingerprint(&[&wasm, &style], options.release)?;
+    let current = fs::read_to_string(&stamp).ok().as_deref() == Some(inputs.as_str())
+        && named_files(&hash_file)
+            .map(|files| files.iter().all(|file| pkg.join(file).exists()))
+            .unwrap_or(false);
+    if current {
+        println!("==> the site's files are current");
+    } else {
+        fs::create_dir_all(&pkg)?;
+        let scratch = target.join("xtask").join(profile.server_dir);
+        if scratch.exists() {
+            fs::remove_dir_all(&scratch)?;
+        }
+        fs::create_dir_all(&scratch)?;
+        timed("wasm-bindgen", || bindgen(&wasm, &scratch))?;
+        let bundle = scratch.join(format!("{NAME}_bg.wasm"));
+        if options.release {
+            timed("wasm-opt -Oz", || wasm_opt(&root, &bundle))?;
+        }
+        let written = timed("hashed names, brotli and gzip", || {
+            write_site(&scratch, &bundle, &style, &pkg, &hash_file, options.release)
+        })?;
+        fs::write(&stamp, &inputs)?;
+        for (file, bytes) in written {
+            println!("    pkg/{file}: {} KB", bytes / 1000);
+        }
+        prune(&pkg, &target)?;
+    }
+    copy_assets(&root.join("public"), &site)?;
+    if options.server {
+        let mut args = vec![
+            "build",
+            "--locked",
+            "-p",
+            "pareto-server",
+            "--bin",
+            "pareto",
+        ];
+        if options.release {
+            args.push("--release");
+        }
+        timed("the server", || cargo(&root, &args))?;
+    }
+    Ok(())
+}
+
+fn timed<T>(what: &str, step: impl FnOnce() -> Result<T>) -> Result<T> {
+    println!("==> {what}");
+    let started = Instant::now();
+    let result = step().with_context(|| format!("building {what}"))?;
+    println!("    {what}: {:.1} s", started.elapsed().as_secs_f64());
+    Ok(result)
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// What the site's files are made from: the bundle, the stylesheet, the profile and these steps.
+fn fingerprint(files: &[&Path], release: bool) -> Result<String> {
+    let mut hash = Sha256::new();
+    hash.update(format!("{STEPS_VERSION} {release}\n"));
+    for file in files {
+        let bytes = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        hash.update(bytes.len().to_le_bytes());
+        hash.update(&bytes);
+    }
+    Ok(hex(&hash.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// wasm-bindgen's web target: `pareto.js`, `pareto_bg.wasm` and `snippets/` in `out`.
+fn bindgen(wasm: &Path, out: &Path) -> Result<()> {
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(wasm)
+        .out_name(NAME)
+        .web(true)?
+        .typescript(false)
+        .generate(out)
+}
+
+fn wasm_opt(root: &Path, bundle: &Path) -> Result<()> {
+    let wasm_opt = root.join("tools/node_modules/.bin/wasm-opt");
+    if !wasm_opt.exists() {
+        bail!(
+            "{} is missing: `scripts/tools.sh build` installs npm's binaryen there (Debian's \
+             wasm-opt makes a bundle that fails to hydrate)",
+            wasm_opt.display()
+        );
+    }
+    let status = Command::new(&wasm_opt)
+        .arg("-Oz")
+        .args(["--enable-bulk-memory", "--enable-nontrapping-float-to-int"])
+        .arg(bundle)
+        .arg("-o")
+        .arg(bundle)
+        .status()
+        .context("running wasm-opt")?;
+    if !status.success() {
+        bail!("wasm-opt failed ({status})");
+    }
+    Ok(())
+}
+
+/// Writes the hashed files into `pkg` with their compressed copies, and `hash_file`; answers each
+/// file written with its size.
+fn write_site(
+    scratch: &Path,
+    bundle: &Path,
+    style: &Path,
+    pkg: &Path,
+    hash_file: &Path,
+    release: bool,
+) -> Result<Vec<(String, usize)>> {
+    let wasm = fs::read(bundle)?;
+    let wasm_hash = short_hash(&wasm);
+    let wasm_name = format!("{NAME}.{wasm_hash}.wasm");
+    // The script loads the bundle by its own name only when the page names none; Leptos names it.
+    let js = fs::read_to_string(scratch.join(format!("{NAME}.js")))?
+        .replace(&format!("{NAME}_bg.wasm"), &wasm_name);
+    let js_hash = short_hash(js.as_bytes());
+    let css = fs::read(style)?;
+    let css_hash = short_hash(&css);
+    let files = [
+        (format!("{NAME}.{js_hash}.js"), js.into_bytes()),
+        (wasm_name, wasm),
+        (format!("{NAME}.{css_hash}.css"), css),
+    ];
+    let mut written = Vec::new();
+    for (name, bytes) in &files {
+        write_with_copies(&pkg.join(name), bytes, release)?;
+        written.push((name.clone(), bytes.len()));
+    }
+    let snippets = scratch.join("snippets");
+    if snippets.exists() {
+        copy_tree(&snippets, &pkg.join("snippets"), release)?;
+    }
+    if let Some(parent) = hash_file.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    fs::write(
+        hash_file,
+        format!("js: {js_hash}\nwasm: {wasm_hash}\ncss: {css_hash}\n"),
+    )?;
+    Ok(written)
+}
+
+fn short_hash(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes)[..8])
+}
+
+/// Writes `bytes` to `path`, and beside it `path.br` and `path.gz` (the best compression for a
+/// release; quicker settings for a debug build, whose bundle is large and rebuilt often).
+fn write_with_copies(path: &Path, bytes: &[u8], release: bool) -> Result<()> {
+    fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    let (brotli_quality, gzip_level) = if release { (11, 9) } else { (5, 6) };
+    let mut brotli_bytes = Vec::new();
+    {
+        let mut writer =
+            brotli::CompressorWriter::new(&mut brotli_bytes, 1 << 16, brotli_quality, 22);
+        writer.write_all(bytes)?;
+    }
+    fs::write(with_suffix(path, "br"), brotli_bytes)?;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(gzip_level));
+    gzip.write_all(bytes)?;
+    fs::write(with_suffix(path, "gz"), gzip.finish()?)?;
+    Ok(())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The files a `hash.txt` names.
+fn named_files(hash_file: &Path) -> Option<Vec<String>> {
+    let text = fs::read_to_string(hash_file).ok()?;
+    let mut files = Vec::new();
+    for line in text.lines() {
+        let (kind, hash) = line.split_once(':')?;
+        files.push(format!("{NAME}.{}.{}", hash.trim(), kind.trim()));
+    }
+    Some(files)
+}
+
+/// Removes the hashed files that neither the debug nor the release `hash.txt` names, so that
+/// `pkg/` holds the files of the two builds that can be served, and no older ones.
+fn prune(pkg: &Path, target: &Path) -> Result<()> {
+    let keep: Vec<String> = ["debug", "release"]
+        .iter()
+        .filter_map(|dir| named_files(&target.join(dir).join("hash.txt")))
+        .flatten()
+        .collect();
+    for entry in fs::read_dir(pkg)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let base = name
+            .strip_suffix(".br")
+            .or_else(|| name.strip_suffix(".gz"))
+            .unwrap_or(&name);
+        if !keep.iter().any(|kept| kept == base) {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies `from` into `to`, compressed copies beside each file.
+fn copy_tree(from: &Path, to: &Path, release: bool) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target, release)?;
+        } else {
+            write_with_copies(&target, &fs::read(entry.path())?, release)?;
+        }
+    }
+    Ok(())
+}
+
+/// The files of `public/` at the site's root (small: always copied, compressed at the best setting).
+fn copy_assets(public: &Path, site: &Path) -> Result<()> {
+    if public.exists() {
+        copy_tree(public, site, true)?;
+    }
+    Ok(())
+}
