@@ -16,6 +16,10 @@ pub enum LogFormat {
     Json,
 }
 
+/// What is logged unless `PARETO_LOG` says otherwise: Pareto's own events, and Postgres notices
+/// (such as a migration table that already exists) only when they warn.
+pub const DEFAULT_LOG: &str = "info,sqlx::postgres::notice=warn";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// May hold a password, so it is never printed; see [`Config::database_url_for_display`].
@@ -276,7 +280,7 @@ impl Config {
             webhook_allow_private: get("PARETO_WEBHOOK_ALLOW_PRIVATE").map_or(Ok(false), |v| {
                 parse_bool("PARETO_WEBHOOK_ALLOW_PRIVATE", &v)
             })?,
-            log_filter: get("PARETO_LOG").unwrap_or_else(|| "info".into()),
+            log_filter: get("PARETO_LOG").unwrap_or_else(|| DEFAULT_LOG.into()),
             log_format,
         })
     }

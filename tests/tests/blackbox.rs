@@ -1,6 +1,6 @@
 //! The real `pareto` binary, as an operator and an agent use it.
 
-use pareto_tests::{client, pareto, pareto_with_env, text, Server, TestDb};
+use pareto_tests::{binary, client, pareto, pareto_with_env, text, Server, TestDb};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -582,5 +582,26 @@ async fn absurd_figures_are_refused_at_the_edge_and_stored_ones_take_no_page_dow
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     drop(server);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_command_prints_what_it_was_asked_for_and_no_database_notices() {
+    let db = TestDb::new().await;
+    // The second run finds the migrations table there: Postgres notices that it skips creating it.
+    for run in ["first", "second"] {
+        let output = std::process::Command::new(binary())
+            .arg("migrate")
+            .env("DATABASE_URL", db.url())
+            .env_remove("PARETO_LOG")
+            .output()
+            .expect("pareto migrate");
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(
+            !stderr.contains("already exists") && !stderr.contains("sqlx"),
+            "the {run} run printed a database notice: {stderr}"
+        );
+    }
     db.drop().await;
 }
