@@ -1,6 +1,6 @@
 import { defineConfig, devices } from "@playwright/test";
 
-// The debug build from `cargo leptos build`, on its own port and its own database
+// The debug build from `cargo xtask site` (make site), on its own port and its own database
 // (make e2e recreates pareto_e2e before every run).
 const port = Number(process.env.PARETO_E2E_PORT ?? 3199);
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/pareto_e2e";
