@@ -19,17 +19,23 @@ endif
 # Each test database lives beside DATABASE_URL's and is recreated for every run.
 E2E_DATABASE_URL := $(patsubst %/,%,$(dir $(DATABASE_URL)))/pareto_e2e
 
-.PHONY: run dev build release bench fuzz test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
+.PHONY: run dev build release dist deploy-check bench fuzz test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
 
 ## run: build the release site and serve it on PARETO_LISTEN (default 127.0.0.1:3000)
 run: release db
 	@echo "Pareto is starting on http://$(PARETO_LISTEN)"
 	LEPTOS_SITE_ROOT=target/site target/release/pareto serve
 
-## release: the optimized server, the size-optimized wasm bundle, and the agent
+## release: the optimized server, wasm bundle and agent that `make run` serves (no link-time
+## optimization and no wasm-opt: built in minutes)
 release: tools
 	cargo xtask site --release
 	cargo build --locked --release -p pareto-agent
+
+## dist: the fully optimized release packed for deployment: target/pareto-<version>-<arch>-linux.tar.gz
+## (both binaries, the site, example settings, systemd units; README: Operations)
+dist: tools
+	cargo xtask dist
 
 ## build: the debug server and site (what the tests run against)
 build: tools
@@ -63,10 +69,10 @@ fuzz:
 demo: build db
 	target/debug/pareto demo
 
-## test: formatting, lints (ssr and hydrate), sqlx offline data, Rust tests, browser tests
+## test: formatting, lints (ssr and hydrate), sqlx offline data, deployment files, Rust tests, browser tests
 test: tools-test db
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory fmt lint site rust-tests e2e; \
+	$(MAKE) --no-print-directory fmt lint deploy-check site rust-tests e2e; \
 	echo "make test: all checks passed in $$(( $$(date +%s) - start )) s"
 
 tools:
@@ -80,6 +86,11 @@ db:
 
 fmt:
 	cargo fmt --all -- --check
+
+# The Kubernetes manifests against the API's schemas (PyPI's kubernetes-validate, in tools/.venv);
+# the systemd units are verified by the archive's test (tests/tests/dist.rs).
+deploy-check:
+	tools/.venv/bin/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
 # The server-side lints run inside the check, while the query macros describe every query.
 sqlx-check: db

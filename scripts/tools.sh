@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Pareto needs, skipping what is already there.
 #   scripts/tools.sh build   the wasm target and wasm-opt (npm binaryen); `cargo xtask site` does the rest
-#   scripts/tools.sh test    the wasm target, Chromium and the end-to-end npm packages
+#   scripts/tools.sh test    the wasm target, Chromium, the end-to-end npm packages and the
+#                            Kubernetes schema check (PyPI's kubernetes-validate in tools/.venv)
 #   scripts/tools.sh dev     the build's, and cargo-leptos with the wasm-bindgen CLI it runs (`make dev`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +59,11 @@ fi
 if [ "$purpose" = test ]; then
     if ! command -v chromium >/dev/null; then
         apt_install chromium
+    fi
+    if [ ! -x tools/.venv/bin/kubernetes-validate ]; then
+        say "installing kubernetes-validate (PyPI) into tools/.venv"
+        python3 -m venv tools/.venv
+        tools/.venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
     fi
     if [ ! -d end2end/node_modules/@playwright/test ]; then
         say "installing the end-to-end test packages"

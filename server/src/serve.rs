@@ -12,13 +12,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut leptos_options = leptos::config::get_configuration(None)
         .context("reading the Leptos site settings (LEPTOS_* variables)")?
         .leptos_options;
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.to_path_buf()));
     // `cargo xtask site` names the site's files by their content and writes the names into a
     // hash.txt beside the binary, which Leptos reads when it renders a page.
-    let hash_file = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.join(leptos_options.hash_file.as_ref())));
-    if hash_file.is_some_and(|file| file.exists()) {
-        leptos_options.hash_files = true;
+    if let Some(dir) = &exe_dir {
+        if dir.join(leptos_options.hash_file.as_ref()).exists() {
+            leptos_options.hash_files = true;
+        }
+        // A release unpacked from `make dist` keeps its site beside the binary.
+        let beside = dir.join("site");
+        if std::env::var_os("LEPTOS_SITE_ROOT").is_none() && beside.join("pkg").is_dir() {
+            leptos_options.site_root = beside.to_string_lossy().as_ref().into();
+        }
     }
     let site_root = leptos_options.site_root.to_string();
     if !std::path::Path::new(&site_root).join("pkg").exists() {

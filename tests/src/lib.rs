@@ -1,6 +1,6 @@
 //! Black-box test harness: the real `pareto` binary against a fresh Postgres database.
 //!
-//! The binary is the one `cargo leptos build` leaves in `target/debug/pareto` (or `PARETO_BIN`);
+//! The binary is the one `cargo xtask site` leaves in `target/debug/pareto` (or `PARETO_BIN`);
 //! `make test` builds it before running these tests.
 
 use std::io::{BufRead, BufReader, Write};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/pareto";
 
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
@@ -28,7 +28,7 @@ pub fn binary() -> PathBuf {
     let path = target.join("debug").join("pareto");
     assert!(
         path.exists(),
-        "{} does not exist: build it with `cargo leptos build` (make test does) or set PARETO_BIN",
+        "{} does not exist: build it with `cargo xtask site` (make test does) or set PARETO_BIN",
         path.display()
     );
     path
@@ -136,12 +136,20 @@ impl Server {
 
     /// Starts the server with more environment variables (`PARETO_ALERT_INTERVAL`, ...).
     pub async fn start_with(db: &TestDb, listen: &str, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .arg("serve")
             .envs(env.iter().copied())
             .env("DATABASE_URL", db.url())
             .env("PARETO_LISTEN", listen)
-            .env("LEPTOS_SITE_ROOT", workspace_root().join("target/site"))
+            .env("LEPTOS_SITE_ROOT", workspace_root().join("target/site"));
+        Server::spawn(command).await
+    }
+
+    /// Runs `command` (a `pareto serve`, from wherever it is installed), and waits until it
+    /// reports its address and `/readyz` answers.
+    pub async fn spawn(mut command: Command) -> Server {
+        let mut child = command
             .env("PARETO_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

@@ -1,15 +1,15 @@
 //! `cargo xtask site`: what cargo-leptos built before, as a few plain steps.
 //!
 //! 1. The wasm bundle: `cargo build -p pareto-frontend --target wasm32-unknown-unknown`
-//!    (the `wasm-release` profile for `--release`).
+//!    (the `wasm-release` profile for `--release`, `wasm-dist` for `--dist`).
 //! 2. Its JavaScript: wasm-bindgen's web target, through `wasm-bindgen-cli-support`, pinned to
 //!    the `wasm-bindgen` in Cargo.lock.
-//! 3. `--release` only: `wasm-opt -Oz` from npm's binaryen (tools/node_modules).
+//! 3. `--dist` only: `wasm-opt -Oz` from npm's binaryen (tools/node_modules).
 //! 4. `pkg/pareto.<hash>.js`, `.wasm` and `.css` (the stylesheet as written), each with a brotli and
 //!    a gzip copy, and `hash.txt` beside the binary: Leptos names the files in every page from it,
 //!    and the server lets browsers keep a file with a hash in its name for a year.
 //! 5. The files of `public/` at the site's root.
-//! 6. The `pareto` binary: `cargo build -p pareto-server`.
+//! 6. The `pareto` binary: `cargo build -p pareto-server` in the build's profile.
 //!
 //! Steps 2 to 4 are skipped when the bundle and the stylesheet did not change, so a build with
 //! nothing changed takes the seconds cargo needs to see that.
@@ -28,44 +28,79 @@ const NAME: &str = "pareto";
 const STEPS_VERSION: &str = "1";
 
 pub struct Options {
-    pub release: bool,
+    pub build: Build,
     pub server: bool,
 }
 
-/// Where one build writes: its cargo profile, and the folder its binary (and `hash.txt`) lands in.
-struct Profile {
-    wasm: &'static str,
-    wasm_dir: &'static str,
-    server_dir: &'static str,
+/// The three builds of the site and the server.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Build {
+    /// What the tests and `make dev` run: quick to rebuild.
+    Debug,
+    /// What `make run` serves: optimized code, built without link-time optimization and without
+    /// `wasm-opt`, so that a fresh build takes minutes.
+    Release,
+    /// What `make dist` packs: link-time optimized throughout, the bundle through `wasm-opt -Oz`.
+    Dist,
 }
 
-impl Profile {
-    fn of(release: bool) -> Profile {
-        if release {
-            Profile {
-                wasm: "wasm-release",
-                wasm_dir: "wasm-release",
-                server_dir: "release",
-            }
-        } else {
-            Profile {
-                wasm: "dev",
-                wasm_dir: "debug",
-                server_dir: "debug",
-            }
+impl Build {
+    /// The server's cargo profile, which is also the folder under target/ its binary lands in.
+    pub fn server_profile(self) -> &'static str {
+        match self {
+            Build::Debug => "dev",
+            Build::Release => "release",
+            Build::Dist => "dist",
+        }
+    }
+
+    /// The folder under target/ that holds the binaries (and `hash.txt`).
+    pub fn dir(self) -> &'static str {
+        match self {
+            Build::Debug => "debug",
+            other => other.server_profile(),
+        }
+    }
+
+    fn wasm_profile(self) -> &'static str {
+        match self {
+            Build::Debug => "dev",
+            Build::Release => "wasm-release",
+            Build::Dist => "wasm-dist",
+        }
+    }
+
+    fn wasm_dir(self) -> &'static str {
+        match self {
+            Build::Debug => "debug",
+            other => other.wasm_profile(),
+        }
+    }
+
+    /// Brotli quality and gzip level: the best for what is shipped, quicker settings for the
+    /// large bundles that are rebuilt often.
+    fn compression(self) -> (u32, u32) {
+        match self {
+            Build::Debug => (5, 6),
+            Build::Release => (9, 9),
+            Build::Dist => (11, 9),
         }
     }
 }
 
-pub fn build(options: &Options) -> Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+pub fn workspace_root() -> Result<PathBuf> {
+    Ok(Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("the workspace root")?
-        .to_path_buf();
+        .to_path_buf())
+}
+
+pub fn build(options: &Options) -> Result<()> {
+    let root = workspace_root()?;
     let target = root.join("target");
     let site = target.join("site");
     let pkg = site.join("pkg");
-    let profile = Profile::of(options.release);
+    let build = options.build;
 
     timed("the wasm bundle", || {
         cargo(
@@ -79,20 +114,18 @@ pub fn build(options: &Options) -> Result<()> {
                 "--target",
                 "wasm32-unknown-unknown",
                 "--profile",
-                profile.wasm,
+                build.wasm_profile(),
             ],
         )
     })?;
     let wasm = target
         .join("wasm32-unknown-unknown")
-        .join(profile.wasm_dir)
+        .join(build.wasm_dir())
         .join("pareto_frontend.wasm");
     let style = root.join("style/main.css");
-    let hash_file = target.join(profile.server_dir).join("hash.txt");
-    let stamp = target
-        .join("xtask")
-        .join(format!("{}.inputs", profile.server_dir));
-    let inputs = fingerprint(&[&wasm, &style], options.release)?;
+    let hash_file = target.join(build.dir()).join("hash.txt");
+    let stamp = target.join("xtask").join(format!("{}.inputs", build.dir()));
+    let inputs = fingerprint(&[&wasm, &style], build.dir())?;
     let current = fs::read_to_string(&stamp).ok().as_deref() == Some(inputs.as_str())
         && named_files(&hash_file)
             .map(|files| files.iter().all(|file| pkg.join(file).exists()))
@@ -101,18 +134,18 @@ pub fn build(options: &Options) -> Result<()> {
         println!("==> the site's files are current");
     } else {
         fs::create_dir_all(&pkg)?;
-        let scratch = target.join("xtask").join(profile.server_dir);
+        let scratch = target.join("xtask").join(build.dir());
         if scratch.exists() {
             fs::remove_dir_all(&scratch)?;
         }
         fs::create_dir_all(&scratch)?;
         timed("wasm-bindgen", || bindgen(&wasm, &scratch))?;
         let bundle = scratch.join(format!("{NAME}_bg.wasm"));
-        if options.release {
+        if build == Build::Dist {
             timed("wasm-opt -Oz", || wasm_opt(&root, &bundle))?;
         }
         let written = timed("hashed names, brotli and gzip", || {
-            write_site(&scratch, &bundle, &style, &pkg, &hash_file, options.release)
+            write_site(&scratch, &bundle, &style, &pkg, &hash_file, build)
         })?;
         fs::write(&stamp, &inputs)?;
         for (file, bytes) in written {
@@ -122,17 +155,16 @@ pub fn build(options: &Options) -> Result<()> {
     }
     copy_assets(&root.join("public"), &site)?;
     if options.server {
-        let mut args = vec![
+        let args = [
             "build",
             "--locked",
             "-p",
             "pareto-server",
             "--bin",
             "pareto",
+            "--profile",
+            build.server_profile(),
         ];
-        if options.release {
-            args.push("--release");
-        }
         timed("the server", || cargo(&root, &args))?;
     }
     Ok(())
@@ -146,7 +178,7 @@ fn timed<T>(what: &str, step: impl FnOnce() -> Result<T>) -> Result<T> {
     Ok(result)
 }
 
-fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+pub fn cargo(root: &Path, args: &[&str]) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args(args)
@@ -160,9 +192,9 @@ fn cargo(root: &Path, args: &[&str]) -> Result<()> {
 }
 
 /// What the site's files are made from: the bundle, the stylesheet, the profile and these steps.
-fn fingerprint(files: &[&Path], release: bool) -> Result<String> {
+fn fingerprint(files: &[&Path], build: &str) -> Result<String> {
     let mut hash = Sha256::new();
-    hash.update(format!("{STEPS_VERSION} {release}\n"));
+    hash.update(format!("{STEPS_VERSION} {build}\n"));
     for file in files {
         let bytes = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         hash.update(bytes.len().to_le_bytes());
@@ -216,7 +248,7 @@ fn write_site(
     style: &Path,
     pkg: &Path,
     hash_file: &Path,
-    release: bool,
+    build: Build,
 ) -> Result<Vec<(String, usize)>> {
     let wasm = fs::read(bundle)?;
     let wasm_hash = short_hash(&wasm);
@@ -234,12 +266,12 @@ fn write_site(
     ];
     let mut written = Vec::new();
     for (name, bytes) in &files {
-        write_with_copies(&pkg.join(name), bytes, release)?;
+        write_with_copies(&pkg.join(name), bytes, build.compression())?;
         written.push((name.clone(), bytes.len()));
     }
     let snippets = scratch.join("snippets");
     if snippets.exists() {
-        copy_tree(&snippets, &pkg.join("snippets"), release)?;
+        copy_tree(&snippets, &pkg.join("snippets"), build.compression())?;
     }
     if let Some(parent) = hash_file.parent() {
         fs::create_dir_all(parent)?;
@@ -255,11 +287,14 @@ fn short_hash(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes)[..8])
 }
 
-/// Writes `bytes` to `path`, and beside it `path.br` and `path.gz` (the best compression for a
-/// release; quicker settings for a debug build, whose bundle is large and rebuilt often).
-fn write_with_copies(path: &Path, bytes: &[u8], release: bool) -> Result<()> {
+/// Writes `bytes` to `path`, and beside it `path.br` and `path.gz` at the brotli quality and gzip
+/// level given.
+fn write_with_copies(
+    path: &Path,
+    bytes: &[u8],
+    (brotli_quality, gzip_level): (u32, u32),
+) -> Result<()> {
     fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
-    let (brotli_quality, gzip_level) = if release { (11, 9) } else { (5, 6) };
     let mut brotli_bytes = Vec::new();
     {
         let mut writer =
@@ -281,7 +316,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// The files a `hash.txt` names.
-fn named_files(hash_file: &Path) -> Option<Vec<String>> {
+pub fn named_files(hash_file: &Path) -> Option<Vec<String>> {
     let text = fs::read_to_string(hash_file).ok()?;
     let mut files = Vec::new();
     for line in text.lines() {
@@ -291,10 +326,10 @@ fn named_files(hash_file: &Path) -> Option<Vec<String>> {
     Some(files)
 }
 
-/// Removes the hashed files that neither the debug nor the release `hash.txt` names, so that
-/// `pkg/` holds the files of the two builds that can be served, and no older ones.
+/// Removes the hashed files that no build's `hash.txt` names, so that `pkg/` holds the files of
+/// the builds that can be served, and no older ones.
 fn prune(pkg: &Path, target: &Path) -> Result<()> {
-    let keep: Vec<String> = ["debug", "release"]
+    let keep: Vec<String> = ["debug", "release", "dist"]
         .iter()
         .filter_map(|dir| named_files(&target.join(dir).join("hash.txt")))
         .flatten()
@@ -305,27 +340,41 @@ fn prune(pkg: &Path, target: &Path) -> Result<()> {
         if !entry.file_type()?.is_file() {
             continue;
         }
-        let base = name
-            .strip_suffix(".br")
-            .or_else(|| name.strip_suffix(".gz"))
-            .unwrap_or(&name);
-        if !keep.iter().any(|kept| kept == base) {
+        if hashed_base(&name).is_some_and(|base| !keep.iter().any(|kept| kept == base)) {
             fs::remove_file(entry.path())?;
         }
     }
     Ok(())
 }
 
+/// `pareto.<hash>.<kind>` for a file of that name or one of its compressed copies; `None` for a
+/// file that is not named by its content.
+pub fn hashed_base(name: &str) -> Option<&str> {
+    let base = name
+        .strip_suffix(".br")
+        .or_else(|| name.strip_suffix(".gz"))
+        .unwrap_or(name);
+    let mut parts = base.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(NAME), Some(hash), Some(_), None)
+            if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            Some(base)
+        }
+        _ => None,
+    }
+}
+
 /// Copies `from` into `to`, compressed copies beside each file.
-fn copy_tree(from: &Path, to: &Path, release: bool) -> Result<()> {
+fn copy_tree(from: &Path, to: &Path, compression: (u32, u32)) -> Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &target, release)?;
+            copy_tree(&entry.path(), &target, compression)?;
         } else {
-            write_with_copies(&target, &fs::read(entry.path())?, release)?;
+            write_with_copies(&target, &fs::read(entry.path())?, compression)?;
         }
     }
     Ok(())
@@ -334,7 +383,7 @@ fn copy_tree(from: &Path, to: &Path, release: bool) -> Result<()> {
 /// The files of `public/` at the site's root (small: always copied, compressed at the best setting).
 fn copy_assets(public: &Path, site: &Path) -> Result<()> {
     if public.exists() {
-        copy_tree(public, site, true)?;
+        copy_tree(public, site, Build::Dist.compression())?;
     }
     Ok(())
 }
