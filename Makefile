@@ -22,12 +22,13 @@ E2E_DATABASE_URL := $(patsubst %/,%,$(dir $(DATABASE_URL)))/pareto_e2e
 .PHONY: run dev build release dist deploy-check bench fuzz test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
 
 ## run: build the release site and serve it on PARETO_LISTEN (default 127.0.0.1:3000)
-run: release db
+run: tools db
+	cargo xtask site --release
 	@echo "Pareto is starting on http://$(PARETO_LISTEN)"
 	LEPTOS_SITE_ROOT=target/site target/release/pareto serve
 
-## release: the optimized server, wasm bundle and agent that `make run` serves (no link-time
-## optimization and no wasm-opt: built in minutes)
+## release: the optimized server and wasm bundle `make run` serves (no link-time optimization and
+## no wasm-opt: built in minutes), and the agent
 release: tools
 	cargo xtask site --release
 	cargo build --locked --release -p pareto-agent
