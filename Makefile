@@ -48,10 +48,13 @@ dev: db
 	@scripts/tools.sh dev
 	cargo leptos watch
 
-## bench: ingest through HTTP against raw COPY; over 10M samples the deployment page's query, the
+## bench: the bundle's sizes as sent (the whole, and each page's first visit) beside its raw size;
+## ingest through HTTP against raw COPY; over 10M samples the deployment page's query, the
 ## overview and drift pages and the quarter's XLSX; an experiment's page with 10,000 runs; and a
 ## 1 GB bill import against raw COPY
 bench: release db
+	cargo xtask site --dist --site-only
+	cargo xtask sizes --build dist
 	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench ingest
 	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench experiments
 	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench bills

@@ -31,7 +31,7 @@ pub mod users;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use crate::alerts::AlertsPage;
 use crate::audit::AuditPage;
@@ -93,6 +93,58 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Every page is a part of the wasm bundle of its own, fetched when the page is first shown
+/// (Leptos's lazy routes; `cargo xtask site` splits the bundle): a visit loads the frame and the
+/// page it opens, and another page's part when it navigates there.
+macro_rules! lazy_pages {
+    ($($route:ident => $view:expr;)*) => {
+        $(
+            struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    $view.into_any()
+                }
+            }
+        )*
+    };
+}
+
+lazy_pages! {
+    LoginRoute => view! { <LoginPage/> };
+    SetupRoute => view! { <SetupPage/> };
+    OverviewRoute => view! { <Frame><OverviewPage/></Frame> };
+    ExperimentsRoute => view! { <Frame><ExperimentsPage/></Frame> };
+    ExperimentRoute => view! { <Frame><ExperimentPage/></Frame> };
+    CompareRoute => view! { <Frame><ComparePage/></Frame> };
+    CatalogRoute => view! { <Frame><CatalogPage/></Frame> };
+    TierRulesRoute => view! { <Frame><TierRulesPage/></Frame> };
+    ModelRoute => view! { <Frame><ModelPage/></Frame> };
+    CardRoute => view! { <Frame><CardPage/></Frame> };
+    AuditRoute => view! { <Frame><AuditPage/></Frame> };
+    AlertsRoute => view! { <Frame><AlertsPage/></Frame> };
+    ReviewsRoute => view! { <Frame><ReviewsPage/></Frame> };
+    BillsRoute => view! { <Frame><BillsPage/></Frame> };
+    RulesRoute => view! { <Frame><RulesPage/></Frame> };
+    ExplorerRoute => view! { <Frame><ExplorerPage/></Frame> };
+    ReconcileRoute => view! { <Frame><ReconcilePage/></Frame> };
+    DriftRoute => view! { <Frame><DriftPage/></Frame> };
+    DeploymentDriftRoute => view! { <Frame><DeploymentDriftPage/></Frame> };
+    ReportsRoute => view! { <Frame><ReportsPage/></Frame> };
+    FleetRoute => view! { <Frame><FleetPage/></Frame> };
+    DeploymentRoute => view! { <Frame><DeploymentPage/></Frame> };
+    TeamsRoute => view! { <Frame><TeamsPage/></Frame> };
+    UsersRoute => view! { <Frame><UsersPage/></Frame> };
+    TokensRoute => view! { <Frame><TokensPage/></Frame> };
+    PricesRoute => view! { <Frame><PricesPage/></Frame> };
+    AccountRoute => view! { <Frame><AccountPage/></Frame> };
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -105,34 +157,34 @@ pub fn App() -> impl IntoView {
         <Title text="Pareto"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/setup") view=SetupPage/>
-                <Route path=path!("/") view=|| view! { <Frame><OverviewPage/></Frame> }/>
-                <Route path=path!("/experiments") view=|| view! { <Frame><ExperimentsPage/></Frame> }/>
-                <Route path=path!("/experiments/:id") view=|| view! { <Frame><ExperimentPage/></Frame> }/>
-                <Route path=path!("/experiments/:id/compare") view=|| view! { <Frame><ComparePage/></Frame> }/>
-                <Route path=path!("/catalog") view=|| view! { <Frame><CatalogPage/></Frame> }/>
-                <Route path=path!("/catalog/tiers") view=|| view! { <Frame><TierRulesPage/></Frame> }/>
-                <Route path=path!("/models/:id") view=|| view! { <Frame><ModelPage/></Frame> }/>
-                <Route path=path!("/cards/:id") view=|| view! { <Frame><CardPage/></Frame> }/>
-                <Route path=path!("/settings/audit") view=|| view! { <Frame><AuditPage/></Frame> }/>
-                <Route path=path!("/alerts") view=|| view! { <Frame><AlertsPage/></Frame> }/>
-                <Route path=path!("/reviews") view=|| view! { <Frame><ReviewsPage/></Frame> }/>
-                <Route path=path!("/bills") view=|| view! { <Frame><BillsPage/></Frame> }/>
-                <Route path=path!("/bills/rules") view=|| view! { <Frame><RulesPage/></Frame> }/>
-                <Route path=path!("/bills/explorer") view=|| view! { <Frame><ExplorerPage/></Frame> }/>
-                <Route path=path!("/bills/reconciliation") view=|| view! { <Frame><ReconcilePage/></Frame> }/>
-                <Route path=path!("/drift") view=|| view! { <Frame><DriftPage/></Frame> }/>
-                <Route path=path!("/drift/:id") view=|| view! { <Frame><DeploymentDriftPage/></Frame> }/>
-                <Route path=path!("/reports") view=|| view! { <Frame><ReportsPage/></Frame> }/>
-                <Route path=path!("/fleet") view=|| view! { <Frame><FleetPage/></Frame> }/>
-                <Route path=path!("/deployments/:key") view=|| view! { <Frame><DeploymentPage/></Frame> }/>
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()}/>
+                <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
+                <Route path=path!("/") view={Lazy::<OverviewRoute>::new()}/>
+                <Route path=path!("/experiments") view={Lazy::<ExperimentsRoute>::new()}/>
+                <Route path=path!("/experiments/:id") view={Lazy::<ExperimentRoute>::new()}/>
+                <Route path=path!("/experiments/:id/compare") view={Lazy::<CompareRoute>::new()}/>
+                <Route path=path!("/catalog") view={Lazy::<CatalogRoute>::new()}/>
+                <Route path=path!("/catalog/tiers") view={Lazy::<TierRulesRoute>::new()}/>
+                <Route path=path!("/models/:id") view={Lazy::<ModelRoute>::new()}/>
+                <Route path=path!("/cards/:id") view={Lazy::<CardRoute>::new()}/>
+                <Route path=path!("/settings/audit") view={Lazy::<AuditRoute>::new()}/>
+                <Route path=path!("/alerts") view={Lazy::<AlertsRoute>::new()}/>
+                <Route path=path!("/reviews") view={Lazy::<ReviewsRoute>::new()}/>
+                <Route path=path!("/bills") view={Lazy::<BillsRoute>::new()}/>
+                <Route path=path!("/bills/rules") view={Lazy::<RulesRoute>::new()}/>
+                <Route path=path!("/bills/explorer") view={Lazy::<ExplorerRoute>::new()}/>
+                <Route path=path!("/bills/reconciliation") view={Lazy::<ReconcileRoute>::new()}/>
+                <Route path=path!("/drift") view={Lazy::<DriftRoute>::new()}/>
+                <Route path=path!("/drift/:id") view={Lazy::<DeploymentDriftRoute>::new()}/>
+                <Route path=path!("/reports") view={Lazy::<ReportsRoute>::new()}/>
+                <Route path=path!("/fleet") view={Lazy::<FleetRoute>::new()}/>
+                <Route path=path!("/deployments/:key") view={Lazy::<DeploymentRoute>::new()}/>
                 <Route path=path!("/settings") view=|| view! { <Redirect path="/settings/teams"/> }/>
-                <Route path=path!("/settings/teams") view=|| view! { <Frame><TeamsPage/></Frame> }/>
-                <Route path=path!("/settings/users") view=|| view! { <Frame><UsersPage/></Frame> }/>
-                <Route path=path!("/settings/tokens") view=|| view! { <Frame><TokensPage/></Frame> }/>
-                <Route path=path!("/settings/prices") view=|| view! { <Frame><PricesPage/></Frame> }/>
-                <Route path=path!("/settings/account") view=|| view! { <Frame><AccountPage/></Frame> }/>
+                <Route path=path!("/settings/teams") view={Lazy::<TeamsRoute>::new()}/>
+                <Route path=path!("/settings/users") view={Lazy::<UsersRoute>::new()}/>
+                <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()}/>
+                <Route path=path!("/settings/prices") view={Lazy::<PricesRoute>::new()}/>
+                <Route path=path!("/settings/account") view={Lazy::<AccountRoute>::new()}/>
             </Routes>
         </Router>
     }

@@ -163,13 +163,15 @@ async fn cache_site_files(
     response
 }
 
-/// Whether a file name carries the build's content hash: `pareto.<16 hex digits>.<extension>`.
+/// Whether a file name carries the build's content hash: `<name>.<16 to 32 hex digits>.<extension>`,
+/// as `pareto.<hash>.wasm`, a page's `split_<page>.<hash>.wasm` and the loader
+/// `__wasm_split.<hash>.js` are named.
 fn hashed(file: &str) -> bool {
     let mut parts = file.split('.');
     matches!(
         (parts.next(), parts.next(), parts.next(), parts.next()),
         (Some(_), Some(hash), Some(_), None)
-            if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+            if (16..=32).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
     )
 }
 
@@ -198,6 +200,9 @@ mod tests {
     #[test]
     fn only_names_with_the_builds_hash_are_kept_for_a_year() {
         assert!(super::hashed("pareto.0123456789abcdef.wasm"));
+        assert!(super::hashed("chunk_3.0123456789abcdef.wasm"));
+        assert!(super::hashed("__wasm_split.0123456789abcdef012345.js"));
+        assert!(!super::hashed("__wasm_split.______________________.js"));
         assert!(!super::hashed("pareto.0123456789abcdef.js.br"));
         assert!(!super::hashed("pareto.wasm"));
         assert!(!super::hashed("pareto.0123456789abcdeg.css"));

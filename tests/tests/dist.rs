@@ -73,31 +73,55 @@ async fn the_archive_unpacks_and_serves_pareto_with_only_postgres() {
     ] {
         assert!(home.join(file).is_file(), "{file} is in the archive");
     }
-    // Only this build's hashed files, each with its compressed copies.
+    // Only this build's files, each named by its content and with its compressed copies: the
+    // script, the main module and the stylesheet that hash.txt names, the pages' modules, their
+    // loader and its manifest.
     let hashes = std::fs::read_to_string(home.join("hash.txt")).expect("hash.txt");
-    let mut served = Vec::new();
-    for line in hashes.lines() {
-        let (kind, hash) = line.split_once(':').expect("kind: hash");
-        served.push(format!("pareto.{}.{}", hash.trim(), kind.trim()));
-    }
-    let mut packed: Vec<String> = std::fs::read_dir(home.join("site/pkg"))
+    let hash_of = |kind: &str| {
+        hashes
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{kind}: ")))
+            .unwrap_or_else(|| panic!("hash.txt names the {kind}:\n{hashes}"))
+            .to_owned()
+    };
+    let (bundle, css, split) = (hash_of("wasm"), hash_of("css"), hash_of("split"));
+    assert_eq!(hash_of("js"), bundle);
+    let served = [
+        format!("pareto.{bundle}.js"),
+        format!("pareto.{bundle}.wasm"),
+        format!("pareto.{css}.css"),
+    ];
+    let packed: Vec<String> = std::fs::read_dir(home.join("site/pkg"))
         .expect("site/pkg")
-        .map(|entry| {
-            entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .filter(|name| name.starts_with("pareto."))
+        .map(|entry| entry.expect("entry"))
+        .filter(|entry| entry.file_type().expect("type").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
-    packed.sort();
-    let mut expected: Vec<String> = served
+    let originals: Vec<&String> = packed
         .iter()
-        .flat_map(|file| [file.clone(), format!("{file}.br"), format!("{file}.gz")])
+        .filter(|name| !name.ends_with(".br") && !name.ends_with(".gz"))
         .collect();
-    expected.sort();
-    assert_eq!(packed, expected);
+    for name in &originals {
+        assert!(
+            name.contains(&bundle) || name.contains(&css) || name.contains(&split),
+            "{name} belongs to another build"
+        );
+        for copy in [format!("{name}.br"), format!("{name}.gz")] {
+            assert!(packed.contains(&copy), "{copy} is packed");
+        }
+    }
+    for file in &served {
+        assert!(packed.contains(file), "{file} is packed");
+    }
+    assert!(packed.contains(&format!("__wasm_split.{split}.js")));
+    assert!(
+        originals
+            .iter()
+            .filter(|name| name.starts_with("split_"))
+            .count()
+            >= 20,
+        "a module per page: {originals:?}"
+    );
 
     let agent = Command::new(home.join("pareto-agent"))
         .arg("--version")

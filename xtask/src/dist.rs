@@ -52,7 +52,7 @@ pub fn pack(build: Build, out: &Path) -> Result<PathBuf> {
         copy(&binaries.join(file), &stage.join(file))?;
     }
     let served = site::named_files(&binaries.join("hash.txt"))
-        .context("the build's hash.txt names no files")?;
+        .context("the build wrote no list of its files (site-files.txt)")?;
     copy_site(&target.join("site"), &stage.join("site"), &served)?;
     let deploy = root.join("deploy");
     copy(&deploy.join("pareto.env"), &stage.join("pareto.env"))?;
@@ -90,7 +90,8 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The site as this build serves it: every file but the hashed ones of other builds.
+/// The site as this build serves it: `pkg/` holds only the files this build wrote (and their
+/// compressed copies), with everything else of the site.
 fn copy_site(from: &Path, to: &Path, served: &[String]) -> Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
@@ -99,7 +100,8 @@ fn copy_site(from: &Path, to: &Path, served: &[String]) -> Result<()> {
         let path = entry.path();
         if entry.file_type()?.is_dir() {
             copy_site(&path, &to.join(&name), served)?;
-        } else if site::hashed_base(&name).is_none_or(|base| served.iter().any(|file| file == base))
+        } else if from.file_name().is_none_or(|dir| dir != "pkg")
+            || served.iter().any(|file| file == site::base_name(&name))
         {
             copy(&path, &to.join(&name))?;
         }

@@ -4,6 +4,7 @@
 
 mod dist;
 mod site;
+mod sizes;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -31,6 +32,11 @@ enum Task {
         /// The site only, not the server binary.
         #[arg(long)]
         site_only: bool,
+    },
+    /// Prints the sizes of a built bundle: whole, the main module, and each page's first visit.
+    Sizes {
+        #[arg(long, value_enum, default_value = "dist")]
+        build: Build,
     },
     /// Builds and packs a release: target/pareto-<version>-<arch>-linux.tar.gz with both
     /// binaries, the site, example configuration and the systemd units.
@@ -61,6 +67,7 @@ fn main() -> Result<()> {
                 server: !site_only,
             })
         }
+        Task::Sizes { build } => sizes::report(build),
         Task::Dist { build, out } => {
             let archive = dist::pack(build, &out)?;
             println!("==> {}", archive.display());

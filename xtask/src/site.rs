@@ -14,8 +14,9 @@
 //! Steps 2 to 4 are skipped when the bundle and the stylesheet did not change, so a build with
 //! nothing changed takes the seconds cargo needs to see that.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ use std::time::Instant;
 /// The site's file names (`LEPTOS_OUTPUT_NAME` in .cargo/config.toml, which Leptos reads too).
 const NAME: &str = "pareto";
 /// Changed whenever these steps change what they write, so that an older site is rebuilt.
-const STEPS_VERSION: &str = "1";
+const STEPS_VERSION: &str = "2";
 
 pub struct Options {
     pub build: Build,
@@ -139,18 +140,33 @@ pub fn build(options: &Options) -> Result<()> {
             fs::remove_dir_all(&scratch)?;
         }
         fs::create_dir_all(&scratch)?;
-        timed("wasm-bindgen", || bindgen(&wasm, &scratch))?;
-        let bundle = scratch.join(format!("{NAME}_bg.wasm"));
+        let split = timed("split by page (wasm-split)", || split(&wasm, &scratch))?;
+        timed("wasm-bindgen", || bindgen(&split.main, &scratch))?;
+        let main = scratch.join(format!("{NAME}_bg.wasm"));
         if build == Build::Dist {
-            timed("wasm-opt -Oz", || wasm_opt(&root, &bundle))?;
+            timed("wasm-opt -Oz", || {
+                wasm_opt(&root, &main)?;
+                split
+                    .chunks
+                    .iter()
+                    .try_for_each(|chunk| wasm_opt(&root, chunk))
+            })?;
         }
         let written = timed("hashed names, brotli and gzip", || {
-            write_site(&scratch, &bundle, &style, &pkg, &hash_file, build)
+            write_site(&scratch, &split, &style, &pkg, &hash_file, build)
         })?;
         fs::write(&stamp, &inputs)?;
-        for (file, bytes) in written {
+        let (modules, rest): (Vec<_>, Vec<_>) = written
+            .iter()
+            .partition(|(file, _)| file.starts_with("split_") || file.starts_with("chunk_"));
+        for (file, bytes) in rest {
             println!("    pkg/{file}: {} KB", bytes / 1000);
         }
+        println!(
+            "    {} modules of pages and of what pages share: {} KB",
+            modules.len(),
+            modules.iter().map(|(_, bytes)| bytes).sum::<usize>() / 1000
+        );
         prune(&pkg, &target)?;
     }
     copy_assets(&root.join("public"), &site)?;
@@ -207,13 +223,58 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// wasm-bindgen's web target: `pareto.js`, `pareto_bg.wasm` and `snippets/` in `out`.
+/// The page split's outputs, before wasm-bindgen runs on the main module.
+struct Split {
+    /// The main module, with the frame and what every page shares.
+    main: PathBuf,
+    /// One module per page and chunks that several pages share, in `chunks_dir`.
+    chunks: Vec<PathBuf>,
+    /// The JavaScript that fetches and links them (`LOADER`).
+    loader: PathBuf,
+    /// Each page's split name -> the stems of the modules it needs.
+    prefetch: BTreeMap<String, Vec<String>>,
+}
+
+/// The module name the main wasm imports the loader by; its 22 underscores are replaced, in the
+/// wasm and in the JavaScript, by as many characters of the bundle's hash.
+const LOADER: &str = "__wasm_split.______________________.js";
+const LOADER_STEM: &str = "__wasm_split.______________________";
+/// The main module's JavaScript as the loader names it until the bundle has its hashed name.
+const MAIN_MODULE: &str = "./pareto.js";
+
+/// Splits the bundle at Leptos's lazy routes (`wasm_split_cli_support`, what cargo-leptos's
+/// `--split` does): needs the relocations `-Clink-args=--emit-relocs` keeps (.cargo/config.toml).
+fn split(wasm: &Path, scratch: &Path) -> Result<Split> {
+    let input = fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let chunks_dir = scratch.join("split");
+    let main = scratch.join("main.wasm");
+    let link_name = format!("./{LOADER}");
+    let mut options = wasm_split_cli_support::Options::new(&input);
+    options.output_dir = &chunks_dir;
+    options.main_out_path = &main;
+    options.link_name = &link_name;
+    options.main_module = MAIN_MODULE;
+    let split = wasm_split_cli_support::transform(options).map_err(|e| anyhow!("{e:?}"))?;
+    let mut chunks = split.split_modules;
+    chunks.sort();
+    Ok(Split {
+        main,
+        chunks,
+        loader: chunks_dir.join(LOADER),
+        prefetch: split.prefetch_map.into_iter().collect(),
+    })
+}
+
+/// wasm-bindgen's web target: `pareto.js`, `pareto_bg.wasm` and `snippets/` in `out`, keeping the
+/// exports the page split links the chunks by.
 fn bindgen(wasm: &Path, out: &Path) -> Result<()> {
     wasm_bindgen_cli_support::Bindgen::new()
         .input_path(wasm)
         .out_name(NAME)
         .web(true)?
         .typescript(false)
+        .keep_lld_exports(true)
+        .demangle(false)
         .generate(out)
 }
 
@@ -240,30 +301,78 @@ fn wasm_opt(root: &Path, bundle: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes the hashed files into `pkg` with their compressed copies, and `hash_file`; answers each
-/// file written with its size.
+/// Writes the bundle's files into `pkg` under names made from their content, with compressed
+/// copies, then `hash_file` (which Leptos reads) and the list of every file beside it; answers
+/// each file written with its size.
+///
+/// The files name each other (the script its wasm and the loader, the loader the script and the
+/// chunks), so one hash of them all names the lot: any change renames every file of the bundle.
 fn write_site(
     scratch: &Path,
-    bundle: &Path,
+    split: &Split,
     style: &Path,
     pkg: &Path,
     hash_file: &Path,
     build: Build,
 ) -> Result<Vec<(String, usize)>> {
-    let wasm = fs::read(bundle)?;
-    let wasm_hash = short_hash(&wasm);
-    let wasm_name = format!("{NAME}.{wasm_hash}.wasm");
+    let mut wasm = fs::read(scratch.join(format!("{NAME}_bg.wasm")))?;
+    let mut js = fs::read_to_string(scratch.join(format!("{NAME}.js")))?;
+    let mut loader = fs::read_to_string(&split.loader)
+        .with_context(|| format!("reading {}", split.loader.display()))?;
+    let mut chunks = Vec::new();
+    for path in &split.chunks {
+        let stem = path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .context("a chunk's name")?
+            .to_owned();
+        chunks.push((stem, fs::read(path)?));
+    }
+    let mut hash = Sha256::new();
+    for part in [wasm.as_slice(), js.as_bytes(), loader.as_bytes()]
+        .into_iter()
+        .chain(chunks.iter().map(|(_, bytes)| bytes.as_slice()))
+    {
+        hash.update(part.len().to_le_bytes());
+        hash.update(part);
+    }
+    let full = hex(&hash.finalize());
+    let (bundle_hash, loader_hash) = (&full[..16], &full[..22]);
+
+    let loader_stem = format!("__wasm_split.{loader_hash}");
+    replace_same_length(&mut wasm, LOADER_STEM.as_bytes(), loader_stem.as_bytes());
+    let wasm_name = format!("{NAME}.{bundle_hash}.wasm");
+    let js_name = format!("{NAME}.{bundle_hash}.js");
     // The script loads the bundle by its own name only when the page names none; Leptos names it.
-    let js = fs::read_to_string(scratch.join(format!("{NAME}.js")))?
-        .replace(&format!("{NAME}_bg.wasm"), &wasm_name);
-    let js_hash = short_hash(js.as_bytes());
+    js = js
+        .replace(&format!("{NAME}_bg.wasm"), &wasm_name)
+        .replace(LOADER_STEM, &loader_stem);
+    loader = loader.replace(&format!("\"{MAIN_MODULE}\""), &format!("\"./{js_name}\""));
+    let mut files = vec![(js_name, js.into_bytes()), (wasm_name, wasm)];
+    let mut prefetch = split.prefetch.clone();
+    for (stem, bytes) in chunks {
+        let hashed = format!("{stem}.{bundle_hash}");
+        loader = loader.replace(
+            &format!("\"./{stem}.wasm\""),
+            &format!("\"./{hashed}.wasm\""),
+        );
+        for stems in prefetch.values_mut() {
+            for named in stems.iter_mut().filter(|named| **named == stem) {
+                *named = hashed.clone();
+            }
+        }
+        files.push((format!("{hashed}.wasm"), bytes));
+    }
+    files.push((format!("{loader_stem}.js"), loader.into_bytes()));
+    let manifest_name = format!("__wasm_split_manifest.{bundle_hash}.json");
+    files.push((
+        manifest_name,
+        serde_json::to_vec_pretty(&prefetch).context("the split manifest")?,
+    ));
     let css = fs::read(style)?;
     let css_hash = short_hash(&css);
-    let files = [
-        (format!("{NAME}.{js_hash}.js"), js.into_bytes()),
-        (wasm_name, wasm),
-        (format!("{NAME}.{css_hash}.css"), css),
-    ];
+    files.push((format!("{NAME}.{css_hash}.css"), css));
+
     let mut written = Vec::new();
     for (name, bytes) in &files {
         write_with_copies(&pkg.join(name), bytes, build.compression())?;
@@ -278,9 +387,32 @@ fn write_site(
     }
     fs::write(
         hash_file,
-        format!("js: {js_hash}\nwasm: {wasm_hash}\ncss: {css_hash}\n"),
+        format!(
+            "js: {bundle_hash}\nwasm: {bundle_hash}\ncss: {css_hash}\nmanifest: {bundle_hash}\nsplit: {loader_hash}\n"
+        ),
     )?;
+    let list: String = files.iter().map(|(name, _)| format!("{name}\n")).collect();
+    fs::write(files_list(hash_file), list)?;
     Ok(written)
+}
+
+/// Replaces every `from` in `bytes` by `to`, of the same length (a name inside a wasm module).
+fn replace_same_length(bytes: &mut [u8], from: &[u8], to: &[u8]) {
+    assert_eq!(from.len(), to.len());
+    let mut at = 0;
+    while let Some(found) = bytes[at..]
+        .windows(from.len())
+        .position(|window| window == from)
+    {
+        let start = at + found;
+        bytes[start..start + to.len()].copy_from_slice(to);
+        at = start + to.len();
+    }
+}
+
+/// The list of the files in `pkg/` a build wrote, beside its `hash.txt`.
+fn files_list(hash_file: &Path) -> PathBuf {
+    hash_file.with_file_name("site-files.txt")
 }
 
 fn short_hash(bytes: &[u8]) -> String {
@@ -315,19 +447,14 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The files a `hash.txt` names.
+/// The files in `pkg/` of the build whose `hash.txt` this is.
 pub fn named_files(hash_file: &Path) -> Option<Vec<String>> {
-    let text = fs::read_to_string(hash_file).ok()?;
-    let mut files = Vec::new();
-    for line in text.lines() {
-        let (kind, hash) = line.split_once(':')?;
-        files.push(format!("{NAME}.{}.{}", hash.trim(), kind.trim()));
-    }
-    Some(files)
+    let text = fs::read_to_string(files_list(hash_file)).ok()?;
+    Some(text.lines().map(str::to_owned).collect())
 }
 
-/// Removes the hashed files that no build's `hash.txt` names, so that `pkg/` holds the files of
-/// the builds that can be served, and no older ones.
+/// Removes the files of `pkg/` that no build's list names (and their compressed copies), so
+/// that it holds the files of the builds that can be served, and no older ones.
 fn prune(pkg: &Path, target: &Path) -> Result<()> {
     let keep: Vec<String> = ["debug", "release", "dist"]
         .iter()
@@ -336,33 +463,22 @@ fn prune(pkg: &Path, target: &Path) -> Result<()> {
         .collect();
     for entry in fs::read_dir(pkg)? {
         let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
         if !entry.file_type()?.is_file() {
             continue;
         }
-        if hashed_base(&name).is_some_and(|base| !keep.iter().any(|kept| kept == base)) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !keep.iter().any(|kept| *kept == base_name(&name)) {
             fs::remove_file(entry.path())?;
         }
     }
     Ok(())
 }
 
-/// `pareto.<hash>.<kind>` for a file of that name or one of its compressed copies; `None` for a
-/// file that is not named by its content.
-pub fn hashed_base(name: &str) -> Option<&str> {
-    let base = name
-        .strip_suffix(".br")
+/// A file's name without the `.br` or `.gz` of a compressed copy.
+pub fn base_name(name: &str) -> &str {
+    name.strip_suffix(".br")
         .or_else(|| name.strip_suffix(".gz"))
-        .unwrap_or(name);
-    let mut parts = base.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(NAME), Some(hash), Some(_), None)
-            if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
-        {
-            Some(base)
-        }
-        _ => None,
-    }
+        .unwrap_or(name)
 }
 
 /// Copies `from` into `to`, compressed copies beside each file.
