@@ -1,5 +1,5 @@
 //! `cargo xtask sizes`: what a browser downloads of a build's bundle, raw and as sent (brotli,
-//! gzip): the whole bundle, the main module every page needs, and each page's first visit (the
+//! gzip): the whole bundle, the main module every page needs, and a first visit to each page (the
 //! main module and the modules the page's part needs, from the split manifest).
 
 use anyhow::{Context, Result};
@@ -88,28 +88,31 @@ pub fn report(build: Build) -> Result<()> {
         for module in modules {
             size += size_of(&pkg, &format!("{module}.wasm"))?;
         }
-        pages.push((page.clone(), size));
+        pages.push((page.clone(), size, modules.len() + 1));
     }
-    pages.sort_by_key(|(_, size)| std::cmp::Reverse(size.brotli));
+    pages.sort_by_key(|(_, size, _)| std::cmp::Reverse(size.brotli));
 
     println!("The {} build's bundle (target/site/pkg):", build.dir());
     println!();
     println!("| wasm | raw | brotli | gzip |");
     println!("|---|---|---|---|");
-    row(
-        &format!(
-            "the whole bundle ({} modules)",
-            files.iter().filter(|f| f.ends_with(".wasm")).count()
-        ),
-        whole,
-    );
+    let modules = files.iter().filter(|f| f.ends_with(".wasm")).count();
+    row(&format!("the whole bundle ({modules} modules)"), whole);
     row("the main module (every page)", main_size);
-    for (page, size) in &pages {
-        let name = page
+    for (part, size, modules) in &pages {
+        // `__experiment_route_view_<hash of where it is declared>` -> `experiment`
+        let name = part
+            .rsplit_once('_')
+            .filter(|(_, hash)| hash.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(part.as_str(), |(name, _)| name);
+        let name = name
             .trim_start_matches("__")
-            .trim_end_matches("_View")
-            .trim_end_matches("Route");
-        row(&format!("first visit to {name}: main + its modules"), *size);
+            .trim_end_matches("_view")
+            .trim_end_matches("_route");
+        row(
+            &format!("a first visit to {name} ({modules} modules)"),
+            *size,
+        );
     }
     row("JavaScript (the script and the loader)", scripts);
     Ok(())
