@@ -52,12 +52,13 @@ dev: db
 ## ingest through HTTP against raw COPY; over 10M samples the deployment page's query, the
 ## overview and drift pages and the quarter's XLSX; an experiment's page with 10,000 runs; and a
 ## 1 GB bill import against raw COPY
-bench: release db
-	cargo xtask site --dist --site-only
+## (all against the `dist` build, what is deployed)
+bench: tools db
+	cargo xtask site --dist
 	cargo xtask sizes --build dist
-	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench ingest
-	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench experiments
-	PARETO_BIN=$(CURDIR)/target/release/pareto cargo bench --locked -p pareto-tests --bench bills
+	PARETO_BIN=$(CURDIR)/target/dist/pareto cargo bench --locked -p pareto-tests --bench ingest
+	PARETO_BIN=$(CURDIR)/target/dist/pareto cargo bench --locked -p pareto-tests --bench experiments
+	PARETO_BIN=$(CURDIR)/target/dist/pareto cargo bench --locked -p pareto-tests --bench bills
 
 ## fuzz: each bill format's reader under libFuzzer for FUZZ_SECONDS (default 60) per format; a panic fails
 FUZZ_SECONDS ?= 60

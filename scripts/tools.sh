@@ -62,6 +62,9 @@ if [ "$purpose" = test ]; then
     fi
     if [ ! -x tools/.venv/bin/kubernetes-validate ]; then
         say "installing kubernetes-validate (PyPI) into tools/.venv"
+        if ! python3 -m venv --help >/dev/null 2>&1; then
+            apt_install python3 python3-venv
+        fi
         python3 -m venv tools/.venv
         tools/.venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
     fi
