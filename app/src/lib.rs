@@ -31,7 +31,7 @@ pub mod users;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute};
+use leptos_router::{path, ChooseView};
 
 use crate::alerts::AlertsPage;
 use crate::audit::AuditPage;
@@ -93,56 +93,94 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Every page is a part of the wasm bundle of its own, fetched when the page is first shown
-/// (Leptos's lazy routes; `cargo xtask site` splits the bundle): a visit loads the frame and the
-/// page it opens, and another page's part when it navigates there.
-macro_rules! lazy_pages {
-    ($($route:ident => $view:expr;)*) => {
+/// The pages, in the parts of the wasm bundle they ship in: a visit loads the frame and the part
+/// of the page it opens, and another part when it navigates there (`cargo xtask site` splits the
+/// bundle at each part's `#[lazy]` function). Pages that share most of their code share a part:
+/// fewer, larger parts mean fewer requests and less code repeated across the parts.
+macro_rules! parts {
+    ($($part:ident, $preload:ident { $($page:ident => $view:expr;)* })*) => {
+        /// One page of the site.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        enum Page {
+            $($($page,)*)*
+        }
+
         $(
-            struct $route;
-
-            #[lazy_route]
-            impl LazyRoute for $route {
-                fn data() -> Self {
-                    $route
-                }
-
-                fn view(_this: Self) -> AnyView {
-                    $view.into_any()
+            #[leptos::lazy]
+            fn $part(page: Page) -> AnyView {
+                match page {
+                    $(Page::$page => $view.into_any(),)*
+                    _ => unreachable!("{page:?} is not in the {} part", stringify!($part)),
                 }
             }
         )*
+
+        impl ChooseView for Page {
+            async fn choose(self) -> AnyView {
+                match self {
+                    $($(Page::$page)|* => $part(self).await,)*
+                }
+            }
+
+            /// Fetches the page's part before the route is drawn, so that hydration finds its
+            /// code already there.
+            async fn preload(&self) {
+                #[cfg(feature = "hydrate")]
+                match self {
+                    $($(Page::$page)|* => $preload().await,)*
+                }
+            }
+        }
     };
 }
 
-lazy_pages! {
-    LoginRoute => view! { <LoginPage/> };
-    SetupRoute => view! { <SetupPage/> };
-    OverviewRoute => view! { <Frame><OverviewPage/></Frame> };
-    ExperimentsRoute => view! { <Frame><ExperimentsPage/></Frame> };
-    ExperimentRoute => view! { <Frame><ExperimentPage/></Frame> };
-    CompareRoute => view! { <Frame><ComparePage/></Frame> };
-    CatalogRoute => view! { <Frame><CatalogPage/></Frame> };
-    TierRulesRoute => view! { <Frame><TierRulesPage/></Frame> };
-    ModelRoute => view! { <Frame><ModelPage/></Frame> };
-    CardRoute => view! { <Frame><CardPage/></Frame> };
-    AuditRoute => view! { <Frame><AuditPage/></Frame> };
-    AlertsRoute => view! { <Frame><AlertsPage/></Frame> };
-    ReviewsRoute => view! { <Frame><ReviewsPage/></Frame> };
-    BillsRoute => view! { <Frame><BillsPage/></Frame> };
-    RulesRoute => view! { <Frame><RulesPage/></Frame> };
-    ExplorerRoute => view! { <Frame><ExplorerPage/></Frame> };
-    ReconcileRoute => view! { <Frame><ReconcilePage/></Frame> };
-    DriftRoute => view! { <Frame><DriftPage/></Frame> };
-    DeploymentDriftRoute => view! { <Frame><DeploymentDriftPage/></Frame> };
-    ReportsRoute => view! { <Frame><ReportsPage/></Frame> };
-    FleetRoute => view! { <Frame><FleetPage/></Frame> };
-    DeploymentRoute => view! { <Frame><DeploymentPage/></Frame> };
-    TeamsRoute => view! { <Frame><TeamsPage/></Frame> };
-    UsersRoute => view! { <Frame><UsersPage/></Frame> };
-    TokensRoute => view! { <Frame><TokensPage/></Frame> };
-    PricesRoute => view! { <Frame><PricesPage/></Frame> };
-    AccountRoute => view! { <Frame><AccountPage/></Frame> };
+parts! {
+    auth, __preload_auth {
+        Login => view! { <LoginPage/> };
+        Setup => view! { <SetupPage/> };
+    }
+    overview, __preload_overview {
+        Overview => view! { <Frame><OverviewPage/></Frame> };
+    }
+    experiments, __preload_experiments {
+        Experiments => view! { <Frame><ExperimentsPage/></Frame> };
+        Experiment => view! { <Frame><ExperimentPage/></Frame> };
+        Compare => view! { <Frame><ComparePage/></Frame> };
+    }
+    catalog, __preload_catalog {
+        Catalog => view! { <Frame><CatalogPage/></Frame> };
+        TierRules => view! { <Frame><TierRulesPage/></Frame> };
+        Model => view! { <Frame><ModelPage/></Frame> };
+        Card => view! { <Frame><CardPage/></Frame> };
+        Alerts => view! { <Frame><AlertsPage/></Frame> };
+        Reviews => view! { <Frame><ReviewsPage/></Frame> };
+    }
+    bills, __preload_bills {
+        Bills => view! { <Frame><BillsPage/></Frame> };
+        Rules => view! { <Frame><RulesPage/></Frame> };
+        Explorer => view! { <Frame><ExplorerPage/></Frame> };
+        Reconcile => view! { <Frame><ReconcilePage/></Frame> };
+    }
+    drift, __preload_drift {
+        Drift => view! { <Frame><DriftPage/></Frame> };
+        DeploymentDrift => view! { <Frame><DeploymentDriftPage/></Frame> };
+    }
+    reports, __preload_reports {
+        Reports => view! { <Frame><ReportsPage/></Frame> };
+    }
+    fleet, __preload_fleet {
+        Fleet => view! { <Frame><FleetPage/></Frame> };
+        Deployment => view! { <Frame><DeploymentPage/></Frame> };
+    }
+    settings, __preload_settings {
+        Audit => view! { <Frame><AuditPage/></Frame> };
+        Teams => view! { <Frame><TeamsPage/></Frame> };
+        Users => view! { <Frame><UsersPage/></Frame> };
+        Tokens => view! { <Frame><TokensPage/></Frame> };
+        Prices => view! { <Frame><PricesPage/></Frame> };
+        Account => view! { <Frame><AccountPage/></Frame> };
+    }
 }
 
 #[component]
@@ -157,34 +195,34 @@ pub fn App() -> impl IntoView {
         <Title text="Pareto"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()}/>
-                <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
-                <Route path=path!("/") view={Lazy::<OverviewRoute>::new()}/>
-                <Route path=path!("/experiments") view={Lazy::<ExperimentsRoute>::new()}/>
-                <Route path=path!("/experiments/:id") view={Lazy::<ExperimentRoute>::new()}/>
-                <Route path=path!("/experiments/:id/compare") view={Lazy::<CompareRoute>::new()}/>
-                <Route path=path!("/catalog") view={Lazy::<CatalogRoute>::new()}/>
-                <Route path=path!("/catalog/tiers") view={Lazy::<TierRulesRoute>::new()}/>
-                <Route path=path!("/models/:id") view={Lazy::<ModelRoute>::new()}/>
-                <Route path=path!("/cards/:id") view={Lazy::<CardRoute>::new()}/>
-                <Route path=path!("/settings/audit") view={Lazy::<AuditRoute>::new()}/>
-                <Route path=path!("/alerts") view={Lazy::<AlertsRoute>::new()}/>
-                <Route path=path!("/reviews") view={Lazy::<ReviewsRoute>::new()}/>
-                <Route path=path!("/bills") view={Lazy::<BillsRoute>::new()}/>
-                <Route path=path!("/bills/rules") view={Lazy::<RulesRoute>::new()}/>
-                <Route path=path!("/bills/explorer") view={Lazy::<ExplorerRoute>::new()}/>
-                <Route path=path!("/bills/reconciliation") view={Lazy::<ReconcileRoute>::new()}/>
-                <Route path=path!("/drift") view={Lazy::<DriftRoute>::new()}/>
-                <Route path=path!("/drift/:id") view={Lazy::<DeploymentDriftRoute>::new()}/>
-                <Route path=path!("/reports") view={Lazy::<ReportsRoute>::new()}/>
-                <Route path=path!("/fleet") view={Lazy::<FleetRoute>::new()}/>
-                <Route path=path!("/deployments/:key") view={Lazy::<DeploymentRoute>::new()}/>
+                <Route path=path!("/login") view=Page::Login/>
+                <Route path=path!("/setup") view=Page::Setup/>
+                <Route path=path!("/") view=Page::Overview/>
+                <Route path=path!("/experiments") view=Page::Experiments/>
+                <Route path=path!("/experiments/:id") view=Page::Experiment/>
+                <Route path=path!("/experiments/:id/compare") view=Page::Compare/>
+                <Route path=path!("/catalog") view=Page::Catalog/>
+                <Route path=path!("/catalog/tiers") view=Page::TierRules/>
+                <Route path=path!("/models/:id") view=Page::Model/>
+                <Route path=path!("/cards/:id") view=Page::Card/>
+                <Route path=path!("/settings/audit") view=Page::Audit/>
+                <Route path=path!("/alerts") view=Page::Alerts/>
+                <Route path=path!("/reviews") view=Page::Reviews/>
+                <Route path=path!("/bills") view=Page::Bills/>
+                <Route path=path!("/bills/rules") view=Page::Rules/>
+                <Route path=path!("/bills/explorer") view=Page::Explorer/>
+                <Route path=path!("/bills/reconciliation") view=Page::Reconcile/>
+                <Route path=path!("/drift") view=Page::Drift/>
+                <Route path=path!("/drift/:id") view=Page::DeploymentDrift/>
+                <Route path=path!("/reports") view=Page::Reports/>
+                <Route path=path!("/fleet") view=Page::Fleet/>
+                <Route path=path!("/deployments/:key") view=Page::Deployment/>
                 <Route path=path!("/settings") view=|| view! { <Redirect path="/settings/teams"/> }/>
-                <Route path=path!("/settings/teams") view={Lazy::<TeamsRoute>::new()}/>
-                <Route path=path!("/settings/users") view={Lazy::<UsersRoute>::new()}/>
-                <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()}/>
-                <Route path=path!("/settings/prices") view={Lazy::<PricesRoute>::new()}/>
-                <Route path=path!("/settings/account") view={Lazy::<AccountRoute>::new()}/>
+                <Route path=path!("/settings/teams") view=Page::Teams/>
+                <Route path=path!("/settings/users") view=Page::Users/>
+                <Route path=path!("/settings/tokens") view=Page::Tokens/>
+                <Route path=path!("/settings/prices") view=Page::Prices/>
+                <Route path=path!("/settings/account") view=Page::Account/>
             </Routes>
         </Router>
     }

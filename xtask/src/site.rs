@@ -2,16 +2,20 @@
 //!
 //! 1. The wasm bundle: `cargo build -p pareto-frontend --target wasm32-unknown-unknown`
 //!    (the `wasm-release` profile for `--release`, `wasm-dist` for `--dist`).
-//! 2. Its JavaScript: wasm-bindgen's web target, through `wasm-bindgen-cli-support`, pinned to
-//!    the `wasm-bindgen` in Cargo.lock.
-//! 3. `--dist` only: `wasm-opt -Oz` from npm's binaryen (tools/node_modules).
-//! 4. `pkg/pareto.<hash>.js`, `.wasm` and `.css` (the stylesheet as written), each with a brotli and
-//!    a gzip copy, and `hash.txt` beside the binary: Leptos names the files in every page from it,
-//!    and the server lets browsers keep a file with a hash in its name for a year.
-//! 5. The files of `public/` at the site's root.
-//! 6. The `pareto` binary: `cargo build -p pareto-server` in the build's profile.
+//! 2. The split: a main module and one module per part of the site (the `#[lazy]` functions of
+//!    `parts!` in app/src/lib.rs), plus the chunks that several parts share, with the loader
+//!    that fetches them (`wasm_split_cli_support`).
+//! 3. The main module's JavaScript: wasm-bindgen's web target, through
+//!    `wasm-bindgen-cli-support`, pinned to the `wasm-bindgen` in Cargo.lock.
+//! 4. `--dist` only: `wasm-opt -Oz` on every module, from npm's binaryen (tools/node_modules).
+//! 5. Every file named by one hash of the bundle, with a brotli and a gzip copy, the stylesheet
+//!    by its own; `hash.txt` beside the binary (Leptos names the files in every page from it,
+//!    and the server lets browsers keep a file with a hash in its name for a year) and
+//!    `site-files.txt`, the list of what this build wrote.
+//! 6. The files of `public/` at the site's root.
+//! 7. The `pareto` binary: `cargo build -p pareto-server` in the build's profile.
 //!
-//! Steps 2 to 4 are skipped when the bundle and the stylesheet did not change, so a build with
+//! Steps 2 to 5 are skipped when the bundle and the stylesheet did not change, so a build with
 //! nothing changed takes the seconds cargo needs to see that.
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -140,7 +144,7 @@ pub fn build(options: &Options) -> Result<()> {
             fs::remove_dir_all(&scratch)?;
         }
         fs::create_dir_all(&scratch)?;
-        let split = timed("split by page (wasm-split)", || split(&wasm, &scratch))?;
+        let split = timed("split by part (wasm-split)", || split(&wasm, &scratch))?;
         timed("wasm-bindgen", || bindgen(&split.main, &scratch))?;
         let main = scratch.join(format!("{NAME}_bg.wasm"));
         if build == Build::Dist {
@@ -163,7 +167,7 @@ pub fn build(options: &Options) -> Result<()> {
             println!("    pkg/{file}: {} KB", bytes / 1000);
         }
         println!(
-            "    {} modules of pages and of what pages share: {} KB",
+            "    {} modules of the parts and of what parts share: {} KB",
             modules.len(),
             modules.iter().map(|(_, bytes)| bytes).sum::<usize>() / 1000
         );
@@ -227,11 +231,11 @@ fn hex(bytes: &[u8]) -> String {
 struct Split {
     /// The main module, with the frame and what every page shares.
     main: PathBuf,
-    /// One module per page and chunks that several pages share, in `chunks_dir`.
+    /// One module per part of the site and the chunks that several parts share.
     chunks: Vec<PathBuf>,
     /// The JavaScript that fetches and links them (`LOADER`).
     loader: PathBuf,
-    /// Each page's split name -> the stems of the modules it needs.
+    /// Each part's split name -> the stems of the modules it needs.
     prefetch: BTreeMap<String, Vec<String>>,
 }
 
@@ -242,8 +246,8 @@ const LOADER_STEM: &str = "__wasm_split.______________________";
 /// The main module's JavaScript as the loader names it until the bundle has its hashed name.
 const MAIN_MODULE: &str = "./pareto.js";
 
-/// Splits the bundle at Leptos's lazy routes (`wasm_split_cli_support`, what cargo-leptos's
-/// `--split` does): needs the relocations `-Clink-args=--emit-relocs` keeps (.cargo/config.toml).
+/// Splits the bundle at the parts' `#[lazy]` functions (`wasm_split_cli_support`, what
+/// cargo-leptos's `--split` does): needs the relocations `-Clink-args=--emit-relocs` keeps (.cargo/config.toml).
 fn split(wasm: &Path, scratch: &Path) -> Result<Split> {
     let input = fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
     let chunks_dir = scratch.join("split");

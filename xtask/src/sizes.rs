@@ -100,17 +100,13 @@ pub fn report(build: Build) -> Result<()> {
     row(&format!("the whole bundle ({modules} modules)"), whole);
     row("the main module (every page)", main_size);
     for (part, size, modules) in &pages {
-        // `__experiment_route_view_<hash of where it is declared>` -> `experiment`
+        // `experiments_<hash of where it is declared>` -> `experiments`
         let name = part
             .rsplit_once('_')
             .filter(|(_, hash)| hash.bytes().all(|b| b.is_ascii_digit()))
             .map_or(part.as_str(), |(name, _)| name);
-        let name = name
-            .trim_start_matches("__")
-            .trim_end_matches("_view")
-            .trim_end_matches("_route");
         row(
-            &format!("a first visit to {name} ({modules} modules)"),
+            &format!("a first visit to a page of {name} ({modules} modules)"),
             *size,
         );
     }
