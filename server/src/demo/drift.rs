@@ -1,13 +1,13 @@
 //! The demo's drift: three weeks of daily measurements for the linked deployments, posted through
 //! the same validation and ingest as `POST /api/v1/drift`. The recommender's inputs drift over its
-//! last 8 days while its cost per 1,000 rises (see `demo_fleet::DRIFTING`); the fraud model's
+//! last 8 days while its cost per 1,000 rises (see `fleet::DRIFTING`); the fraud model's
 //! transaction amounts shift enough for a warning; the others stay healthy.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::demo_fleet::{DRIFTING, DRIFT_DAYS};
+use super::fleet::{DRIFTING, DRIFT_DAYS};
 use app::drift::ingest::parse_batch;
 use app::drift::store::ingest;
 use app::telemetry::store::Outcome;

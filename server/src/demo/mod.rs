@@ -1,5 +1,13 @@
 //! `pareto demo`: a small, believable organization, so that a newcomer sees Pareto in use.
-//! Each capability adds its part here.
+//! Each capability adds its part here, in a file of its own.
+
+mod alerts;
+mod bills;
+mod catalog;
+mod drift;
+mod experiments;
+mod fleet;
+mod reports;
 
 use anyhow::Context;
 use sqlx::PgPool;
@@ -154,25 +162,21 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
                 .map_err(reason)?;
         }
     }
-    let samples = crate::demo_fleet::load(pool)
+    let samples = fleet::load(pool)
         .await
         .context("loading the demo fleet's telemetry")?;
-    let runs = crate::demo_experiments::load(pool, team_id)
+    let runs = experiments::load(pool, team_id)
         .await
         .context("loading the demo experiments")?;
-    let models = crate::demo_catalog::load(pool)
+    let models = catalog::load(pool)
         .await
         .context("describing the demo models")?;
-    let bill_rows = crate::demo_bills::load(pool)
-        .await
-        .context("loading the demo bills")?;
-    let drift = crate::demo_drift::load(pool)
-        .await
-        .context("loading the demo drift")?;
-    let entries = crate::demo_reports::load(pool)
+    let bill_rows = bills::load(pool).await.context("loading the demo bills")?;
+    let drift = drift::load(pool).await.context("loading the demo drift")?;
+    let entries = reports::load(pool)
         .await
         .context("entering the demo's engineering time and value")?;
-    let alerts = crate::demo_alerts::load(pool)
+    let alerts = alerts::load(pool)
         .await
         .context("setting the demo budgets")?;
     println!(
