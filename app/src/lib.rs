@@ -19,6 +19,8 @@ pub mod format;
 mod named_enum;
 pub mod overview;
 pub mod prices;
+#[cfg(feature = "ssr")]
+pub mod progress;
 pub mod reports;
 pub mod reviews;
 #[cfg(feature = "ssr")]

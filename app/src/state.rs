@@ -53,7 +53,7 @@ pub struct AppState {
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
     /// Bill imports in progress on this server, for their progress bars.
-    pub imports: crate::bills::import::Registry,
+    pub imports: crate::progress::Registry,
     /// What one bill import may hold once decompressed.
     pub bill_limits: bills::Limits,
     /// Long streams (exports, imports) and how long one waits on a client that went quiet.

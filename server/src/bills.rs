@@ -21,8 +21,9 @@ use crate::api::error::{ApiError, InvalidField};
 use app::audit::Actor;
 use app::auth::session::ActiveSession;
 use app::auth::Role;
-use app::bills::import::{self, ImportError, Progress};
+use app::bills::import::{self, ImportError};
 use app::bills::{ImportOutcome, UploadAnswer};
+use app::progress::{self, Progress};
 use app::state::AppState;
 use app::tokens::Scope;
 
@@ -195,7 +196,7 @@ pub async fn upload(
     }
 }
 
-struct Registered(import::Registry, Uuid);
+struct Registered(progress::Registry, Uuid);
 
 impl Drop for Registered {
     fn drop(&mut self) {

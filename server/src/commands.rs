@@ -196,7 +196,8 @@ pub async fn token(pool: &PgPool, command: TokenCommand) -> anyhow::Result<()> {
 }
 
 pub async fn bills(pool: &PgPool, command: crate::cli::BillsCommand) -> anyhow::Result<()> {
-    use app::bills::import::{self, ImportError, Progress};
+    use app::bills::import::{self, ImportError};
+    use app::progress::Progress;
     use std::sync::atomic::Ordering;
     use std::sync::Arc;
 

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write as _};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bills::{BillReader, FileError, Format, LedgerRow, Limits, LineError};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -18,42 +18,9 @@ use uuid::Uuid;
 
 use super::{store, ImportOutcome, ERRORS_SHOWN};
 use crate::audit::{self, Actor, Change};
+use crate::progress::Progress;
 
 const CHUNK_BYTES: usize = 1 << 20;
-
-/// How far an import has come, for a progress bar.
-#[derive(Debug, Default)]
-pub struct Progress {
-    /// Bytes of the file read (as sent: compressed when it is gzip).
-    pub bytes: AtomicU64,
-    pub rows: AtomicU64,
-    /// Every row is read; the import is being committed.
-    pub saving: AtomicBool,
-}
-
-/// Imports in progress on this server, by the id the uploader chose, so a page can poll them.
-#[derive(Clone, Debug, Default)]
-pub struct Registry(Arc<Mutex<BTreeMap<Uuid, Arc<Progress>>>>);
-
-impl Registry {
-    pub fn start(&self, id: Uuid) -> Arc<Progress> {
-        let progress = Arc::new(Progress::default());
-        if let Ok(mut map) = self.0.lock() {
-            map.insert(id, progress.clone());
-        }
-        progress
-    }
-
-    pub fn get(&self, id: Uuid) -> Option<Arc<Progress>> {
-        self.0.lock().ok()?.get(&id).cloned()
-    }
-
-    pub fn finish(&self, id: Uuid) {
-        if let Ok(mut map) = self.0.lock() {
-            map.remove(&id);
-        }
-    }
-}
 
 /// Counts the bytes read from the file as it arrives.
 pub struct Counting<R> {

@@ -10,7 +10,8 @@ use rust_decimal::Decimal;
 use sqlx::PgPool;
 
 use app::audit::Actor;
-use app::bills::import::{self, Progress};
+use app::bills::import;
+use app::progress::Progress;
 
 const AWS_ACCOUNT: &str = "210987654321";
 const GCP_ACCOUNT: &str = "01A2B3-C4D5E6-F7G8H9";
