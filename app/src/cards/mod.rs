@@ -251,6 +251,15 @@ pub struct CardView {
     pub html: String,
     pub missing_sections: Vec<String>,
     pub cost: CardCost,
+}
+
+/// Everything the card page shows: the card with the version's latest promotion request (the
+/// reviews feature's), put together by `load_card`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CardPageData {
+    /// Flattened: the answer has the shape it had when the cards store assembled it.
+    #[serde(flatten)]
+    pub card: CardView,
     /// The version's latest promotion request, if any.
     pub review: Option<crate::reviews::PromotionRequest>,
 }

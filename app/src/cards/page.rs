@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{CardView, DiffLineKind, ImportCard, SaveCard};
+use super::{CardPageData, CardView, DiffLineKind, ImportCard, SaveCard};
 use crate::auth::Role;
 use crate::components::{
     action_error, id_from_route, successes, Field, FieldMessage, FormActions, FormAlert, Loaded,
@@ -34,10 +34,10 @@ pub fn CardPage() -> impl IntoView {
         diff,
     };
     view! {
-        <Loaded resource=card children=move |card| {
+        <Loaded resource=card children=move |page| {
             view! {
                 <WithUser children=move |user| {
-                    view! { <CardBody card=card.clone() can_edit=user.can(Role::Member) parts=parts/> }
+                    view! { <CardBody page=page.clone() can_edit=user.can(Role::Member) parts=parts/> }
                 }/>
             }
         }/>
@@ -56,7 +56,8 @@ struct Parts {
 }
 
 #[component]
-fn CardBody(card: CardView, can_edit: bool, parts: Parts) -> impl IntoView {
+fn CardBody(page: CardPageData, can_edit: bool, parts: Parts) -> impl IntoView {
+    let CardPageData { card, review } = page;
     let title = format!("{} {}", card.model, card.version);
     let export = format!("/cards/{}/README.md", card.model_version_id);
     let cost = card.cost.clone();
@@ -76,7 +77,7 @@ fn CardBody(card: CardView, can_edit: bool, parts: Parts) -> impl IntoView {
                 }}
             </p>
         </div>
-        {card.review.clone().map(|review| view! { <ReviewLine review=review/> })}
+        {review.map(|review| view! { <ReviewLine review=review/> })}
         {(card.versions.len() > 1).then(|| view! {
             <nav class="subnav" aria-label="Versions">
                 {card.versions.iter().map(|(id, version)| {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::{CardView, DiffLine};
+use super::{CardPageData, DiffLine};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -18,12 +18,17 @@ use crate::auth::{guard, Role};
 pub const MAX_BODY: usize = 100_000;
 
 #[server]
-pub async fn load_card(model_version_id: Uuid) -> Result<CardView, AppError> {
+pub async fn load_card(model_version_id: Uuid) -> Result<CardPageData, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
-        store::view(&guard::state()?.pool, model_version_id)
+        let pool = &guard::state()?.pool;
+        let card = store::view(pool, model_version_id)
             .await?
-            .ok_or_else(|| AppError::NotFound("No model version has this address.".into()))
+            .ok_or_else(|| AppError::NotFound("No model version has this address.".into()))?;
+        Ok(CardPageData {
+            card,
+            review: crate::reviews::store::latest(pool, model_version_id).await?,
+        })
     })
     .await
 }

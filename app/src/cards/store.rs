@@ -129,9 +129,7 @@ pub async fn view(pool: &PgPool, model_version_id: Uuid) -> Result<Option<CardVi
         tags: text("tags"),
     };
     let cost = cost(pool, model_version_id, version.model_id).await?;
-    let review = crate::reviews::store::latest(pool, model_version_id).await?;
     Ok(Some(CardView {
-        review,
         model_id: version.model_id,
         model: version.model,
         model_version_id,

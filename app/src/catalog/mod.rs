@@ -102,7 +102,7 @@ pub struct ModelDeployment {
     pub last_seen_at: DateTime<Utc>,
 }
 
-/// Everything the model page shows.
+/// One model as the catalog holds it: its figures, versions, deployments and weekly history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelDetail {
     pub model: CatalogModel,
@@ -110,6 +110,15 @@ pub struct ModelDetail {
     pub versions: Vec<Version>,
     pub deployments: Vec<ModelDeployment>,
     pub history: Vec<HistoryPoint>,
+}
+
+/// Everything the model page shows: the catalog's detail with what the reviews and alerts
+/// features hold about the model, put together by `load_model` (each store reads its own tables).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelPageData {
+    /// Flattened: the answer has the shape it had when the catalog's store assembled it.
+    #[serde(flatten)]
+    pub detail: ModelDetail,
     /// Promotion requests of the model's versions, open ones first.
     pub reviews: Vec<crate::reviews::PromotionRequest>,
     /// Alerts about the model's budget and its deployments' costs, newest first.

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use super::page::{task_select, team_select};
 use super::tier::Tier;
 use super::{
-    format_parameter_count, AddModelVersion, ModelDetail, ModelStatus, SetTierOverride,
-    SetVersionStatus, UpdateModel, WINDOW_DAYS,
+    format_parameter_count, AddModelVersion, ModelDetail, ModelPageData, ModelStatus,
+    SetTierOverride, SetVersionStatus, UpdateModel, WINDOW_DAYS,
 };
 use crate::auth::{CurrentUser, Role};
 use crate::components::{
@@ -46,10 +46,10 @@ pub fn ModelPage() -> impl IntoView {
     };
     view! {
         <p class="breadcrumb"><a href="/catalog">"Catalog"</a> " / "</p>
-        <Loaded resource=model children=move |detail| {
+        <Loaded resource=model children=move |page| {
             view! {
                 <WithUser children=move |user| {
-                    view! { <ModelView detail=detail.clone() user=user actions=actions teams=teams/> }
+                    view! { <ModelView page=page.clone() user=user actions=actions teams=teams/> }
                 }/>
             }
         }/>
@@ -69,11 +69,16 @@ type Teams = crate::teams::TeamChoicesResource;
 
 #[component]
 fn ModelView(
-    detail: ModelDetail,
+    page: ModelPageData,
     user: CurrentUser,
     actions: Actions,
     teams: Teams,
 ) -> impl IntoView {
+    let ModelPageData {
+        detail,
+        reviews,
+        alerts,
+    } = page;
     let model = detail.model.clone();
     let currency = model.figures.currency.clone().unwrap_or_default();
     let money = |value| format_money_or_dash(value, &currency);
@@ -126,9 +131,9 @@ fn ModelView(
             </p>
             {is_lead.then(|| view! { <OverrideForm action=actions.set_override model_id=model.model_id current=model.placement.overridden.as_ref().map(|o| o.tier)/> })}
         </section>
-        <Versions detail=detail.clone() actions=actions can_edit=is_member/>
+        <Versions detail=detail.clone() reviews=reviews actions=actions can_edit=is_member/>
         <Deployments detail=detail.clone()/>
-        <ModelAlerts alerts=detail.alerts.clone()/>
+        <ModelAlerts alerts=alerts/>
         <History detail=detail.clone() currency=currency.clone()/>
         {is_member.then(|| view! { <EditModel detail=detail.clone() action=actions.update teams=teams/> })}
     }
@@ -175,12 +180,16 @@ fn status_class(status: ModelStatus) -> &'static str {
 }
 
 #[component]
-fn Versions(detail: ModelDetail, actions: Actions, can_edit: bool) -> impl IntoView {
+fn Versions(
+    detail: ModelDetail,
+    reviews: Vec<crate::reviews::PromotionRequest>,
+    actions: Actions,
+    can_edit: bool,
+) -> impl IntoView {
     let status_error = action_error(actions.set_status);
     let promote_error = action_error(actions.promote);
     let add_error = action_error(actions.add_version);
     let model_id = detail.model.model_id;
-    let reviews = detail.reviews.clone();
     let outcome = move || match actions.promote.value().get() {
         Some(Ok(PromotionOutcome::Promoted { note })) => {
             Some(view! { <Notice kind="success">{note}</Notice> }.into_any())

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use super::tier::TierRule;
-use super::{CatalogModel, ModelDetail};
+use super::{CatalogModel, ModelPageData};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -25,14 +25,18 @@ pub async fn list_catalog() -> Result<Vec<CatalogModel>, AppError> {
 }
 
 #[server]
-pub async fn load_model(model_id: Uuid) -> Result<ModelDetail, AppError> {
+pub async fn load_model(model_id: Uuid) -> Result<ModelPageData, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
-        store::detail(&guard::state()?.pool, model_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::NotFound("No model has this address; it may have been deleted.".into())
-            })
+        let pool = &guard::state()?.pool;
+        let detail = store::detail(pool, model_id).await?.ok_or_else(|| {
+            AppError::NotFound("No model has this address; it may have been deleted.".into())
+        })?;
+        Ok(ModelPageData {
+            detail,
+            reviews: crate::reviews::store::list(pool, None, Some(model_id), 50).await?,
+            alerts: crate::alerts::store::for_model(pool, model_id, 20).await?,
+        })
     })
     .await
 }

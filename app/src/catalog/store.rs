@@ -405,16 +405,12 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
             }
         })
         .collect();
-    let reviews = crate::reviews::store::list(pool, None, Some(model_id), 50).await?;
-    let alerts = crate::alerts::store::for_model(pool, model_id, 20).await?;
     Ok(Some(ModelDetail {
         model,
         team_id,
         versions,
         deployments,
         history,
-        reviews,
-        alerts,
     }))
 }
 
