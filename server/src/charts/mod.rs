@@ -1,19 +1,26 @@
 //! Server-rendered SVG charts (plotters). Each chart is drawn once per colour scheme; the page picks
-//! the one matching the reader's `prefers-color-scheme` with `<picture>`.
+//! the one matching the reader's `prefers-color-scheme` with `<picture>`. This module holds the
+//! drawing every chart shares (themes, the line chart, stacked bars, the SVG answer); each
+//! feature's charts and their handlers are in a file of their own.
 
+mod bills;
+mod catalog;
 pub mod drift;
+mod experiments;
+mod fleet;
 
-use axum::extract::{Path, Query, State};
+pub use bills::bill_chart;
+pub use catalog::model_chart;
+pub use experiments::{frontier_chart, frontier_svg, RunPoint};
+pub use fleet::deployment_chart;
+
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use plotters::chart::MeshStyle;
 use plotters::prelude::*;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
-
-use app::fleet::{clamp_days, Point};
-use app::state::AppState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -187,13 +194,6 @@ fn runs(points: &[(DateTime<Utc>, Option<f64>)]) -> Vec<Vec<(DateTime<Utc>, f64)
     runs
 }
 
-#[derive(Deserialize)]
-pub struct ChartQuery {
-    days: Option<u32>,
-    #[serde(default)]
-    theme: Theme,
-}
-
 pub(crate) fn money(value: f64) -> String {
     if value >= 100.0 {
         format!("{value:.0}")
@@ -214,253 +214,8 @@ fn count(value: f64) -> String {
     }
 }
 
-fn series_for(metric: &str, points: &[Point], currency: &str) -> Option<Series> {
-    let pick = |f: &dyn Fn(&Point) -> Option<f64>| points.iter().map(|p| (p.at, f(p))).collect();
-    let (y_label, points, format): (String, _, fn(f64) -> String) = match metric {
-        "cost-per-thousand" => (
-            format!("{currency} per 1k requests"),
-            pick(&|p| p.per_thousand().and_then(|v| v.to_f64())),
-            money,
-        ),
-        "requests" => (
-            "requests".into(),
-            pick(&|p| Some(p.usage.requests as f64)),
-            count,
-        ),
-        "utilization" => (
-            "utilization %".into(),
-            pick(&|p| p.usage.mean_utilization_pct()),
-            |v| format!("{v:.0}"),
-        ),
-        "latency" => ("p95 latency, ms".into(), pick(&|p| p.p95_ms), |v| {
-            format!("{v:.0}")
-        }),
-        _ => return None,
-    };
-    Some(Series {
-        y_label,
-        points,
-        format,
-        levels: Vec::new(),
-    })
-}
-
-/// `GET /charts/deployments/{key}/{metric}.svg?days=7&theme=dark`, for signed-in people.
-pub async fn deployment_chart(
-    State(state): State<AppState>,
-    Path((key, file)): Path<(String, String)>,
-    Query(query): Query<ChartQuery>,
-) -> Response {
-    let Some(metric) = file.strip_suffix(".svg") else {
-        return (StatusCode::NOT_FOUND, "No such chart.").into_response();
-    };
-    let days = clamp_days(query.days);
-    let detail = match app::fleet::store::detail(&state.pool, &key, days).await {
-        Ok(Some(detail)) => detail,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No such deployment.").into_response(),
-        Err(error) => return chart_failed("loading a chart's data failed", &error),
-    };
-    let currency = detail.currency.clone().unwrap_or_else(|| "cost".into());
-    let Some(series) = series_for(metric, &detail.points, &currency) else {
-        return (StatusCode::NOT_FOUND, "No such chart.").into_response();
-    };
-    let to = app::clock::now();
-    let from = to - TimeDelta::days(i64::from(days));
-    svg_response(line_chart(&series, from, to, query.theme))
-}
-
 #[derive(Deserialize)]
 pub struct ThemeQuery {
-    #[serde(default)]
-    theme: Theme,
-}
-
-/// `GET /charts/models/{id}/cost.svg?theme=dark`: a model's cost per 1,000 requests by week.
-pub async fn model_chart(
-    State(state): State<AppState>,
-    Path((id, file)): Path<(uuid::Uuid, String)>,
-    Query(query): Query<ThemeQuery>,
-) -> Response {
-    if file != "cost.svg" {
-        return (StatusCode::NOT_FOUND, "No such chart.").into_response();
-    }
-    let detail = match app::catalog::store::detail(&state.pool, id).await {
-        Ok(Some(detail)) => detail,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No such model.").into_response(),
-        Err(error) => return chart_failed("loading a chart's data failed", &error),
-    };
-    let currency = detail
-        .model
-        .figures
-        .currency
-        .clone()
-        .unwrap_or_else(|| "cost".into());
-    let rules = match app::catalog::store::tier_rules(&state.pool).await {
-        Ok(rules) => rules,
-        Err(error) => return chart_failed("loading the tier rules failed", &error),
-    };
-    let series = Series {
-        y_label: format!("{currency} per 1k requests"),
-        points: detail
-            .history
-            .iter()
-            .map(|week| (week.week, week.cost_per_1k.and_then(|v| v.to_f64())))
-            .collect(),
-        format: money,
-        levels: app::catalog::tier::cost_levels(&rules),
-    };
-    let to = app::clock::now();
-    let from = detail
-        .history
-        .first()
-        .map_or(to - TimeDelta::weeks(12), |week| week.week);
-    svg_response(line_chart(&series, from, to, query.theme))
-}
-
-/// One run on the frontier chart.
-pub struct RunPoint {
-    pub name: String,
-    pub x: f64,
-    pub quality: f64,
-    pub on_frontier: bool,
-    pub recommended: bool,
-}
-
-/// At most this many dominated runs are drawn; every frontier run always is.
-const MAX_DOMINATED_DRAWN: usize = 2_000;
-
-/// Quality (y) against cost or latency (x): dominated runs grey, the frontier joined by a line and
-/// named, the recommended run ringed. The x axis is logarithmic when the values span two orders of
-/// magnitude.
-pub fn frontier_svg(
-    points: &[RunPoint],
-    x_label: &str,
-    y_label: &str,
-    format_x: fn(f64) -> String,
-    theme: Theme,
-) -> Result<String, String> {
-    let palette = theme.palette();
-    let dominated_colour = palette.axis;
-    let xs = points.iter().map(|p| p.x).filter(|x| *x > 0.0);
-    let (lo, hi) = xs.fold((f64::INFINITY, 0.0_f64), |(lo, hi), x| {
-        (lo.min(x), hi.max(x))
-    });
-    let (lo, hi) = if lo.is_finite() && hi > 0.0 {
-        (lo, hi)
-    } else {
-        (0.001, 1.0)
-    };
-    let qs = points.iter().map(|p| p.quality);
-    let (q_lo, q_hi) = qs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), q| {
-        (a.min(q), b.max(q))
-    });
-    let (q_lo, q_hi) = if q_lo.is_finite() && q_hi > q_lo {
-        let pad = (q_hi - q_lo) * 0.12;
-        (q_lo - pad, q_hi + pad)
-    } else if q_lo.is_finite() {
-        (q_lo - 0.05, q_lo + 0.05)
-    } else {
-        (0.0, 1.0)
-    };
-    let mut frontier: Vec<&RunPoint> = points.iter().filter(|p| p.on_frontier).collect();
-    frontier.sort_by(|a, b| a.x.total_cmp(&b.x));
-    let dominated: Vec<&RunPoint> = points.iter().filter(|p| !p.on_frontier).collect();
-    let step = dominated.len().div_ceil(MAX_DOMINATED_DRAWN).max(1);
-    let label_font = palette.font(14);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
-        let mut builder = ChartBuilder::on(&root);
-        builder
-            .margin_top(16)
-            .margin_right(24)
-            .x_label_area_size(40)
-            .y_label_area_size(64);
-        macro_rules! draw {
-            ($chart:expr) => {{
-                let mut chart = $chart;
-                palette
-                    .style_mesh(&mut chart.configure_mesh(), label_font.clone())
-                    .x_desc(x_label)
-                    .y_desc(y_label)
-                    .x_labels(6)
-                    .y_labels(6)
-                    .x_label_formatter(&|x: &f64| format_x(*x))
-                    .y_label_formatter(&|y: &f64| format!("{y:.3}"))
-                    .draw()
-                    .map_err(|e| e.to_string())?;
-                chart
-                    .draw_series(dominated.iter().step_by(step).map(|p| {
-                        Circle::new((p.x.max(lo), p.quality), 4, dominated_colour.filled())
-                    }))
-                    .map_err(|e| e.to_string())?;
-                chart
-                    .draw_series(LineSeries::new(
-                        frontier.iter().map(|p| (p.x.max(lo), p.quality)),
-                        palette.series.stroke_width(2),
-                    ))
-                    .map_err(|e| e.to_string())?;
-                chart
-                    .draw_series(
-                        frontier.iter().map(|p| {
-                            Circle::new((p.x.max(lo), p.quality), 5, palette.series.filled())
-                        }),
-                    )
-                    .map_err(|e| e.to_string())?;
-                // Names beside the points, when they fit: every run when there are few, else the
-                // frontier's.
-                let named: Vec<&&RunPoint> = if points.len() <= 12 {
-                    frontier.iter().chain(dominated.iter()).collect()
-                } else if frontier.len() <= 12 {
-                    frontier.iter().collect()
-                } else {
-                    Vec::new()
-                };
-                chart
-                    .draw_series(named.into_iter().map(|p| {
-                        let colour = if p.on_frontier {
-                            palette.text
-                        } else {
-                            dominated_colour
-                        };
-                        EmptyElement::at((p.x.max(lo), p.quality))
-                            + Text::new(
-                                p.name.clone(),
-                                (10, -16),
-                                ("sans-serif", 13).into_font().color(&colour),
-                            )
-                    }))
-                    .map_err(|e| e.to_string())?;
-                chart
-                    .draw_series(points.iter().filter(|p| p.recommended).map(|p| {
-                        Circle::new(
-                            (p.x.max(lo), p.quality),
-                            10,
-                            RGBColor(0x1a, 0x8f, 0x5a).stroke_width(3),
-                        )
-                    }))
-                    .map_err(|e| e.to_string())?;
-            }};
-        }
-        if hi / lo > 100.0 {
-            draw!(builder
-                .build_cartesian_2d((lo / 1.5..hi * 1.5).log_scale(), q_lo..q_hi)
-                .map_err(|e| e.to_string())?);
-        } else {
-            let pad = (hi - lo).max(hi * 0.1) * 0.1;
-            draw!(builder
-                .build_cartesian_2d((lo - pad).max(0.0)..hi + pad, q_lo..q_hi)
-                .map_err(|e| e.to_string())?);
-        }
-        root.present().map_err(|e| e.to_string())?;
-    }
-    Ok(svg)
-}
-
-#[derive(Deserialize)]
-pub struct FrontierQuery {
-    #[serde(default)]
-    x: Option<String>,
     #[serde(default)]
     theme: Theme,
 }
@@ -486,126 +241,6 @@ pub(crate) fn svg_response(svg: Result<String, String>) -> Response {
         )
             .into_response(),
         Err(error) => chart_failed("drawing a chart failed", &error),
-    }
-}
-
-/// `GET /charts/experiments/{id}/frontier.svg?x=cost|latency&theme=dark`, for signed-in people.
-pub async fn frontier_chart(
-    State(state): State<AppState>,
-    Path((id, file)): Path<(uuid::Uuid, String)>,
-    Query(query): Query<FrontierQuery>,
-) -> Response {
-    if file != "frontier.svg" {
-        return (StatusCode::NOT_FOUND, "No such chart.").into_response();
-    }
-    let latency = query.x.as_deref() == Some("latency");
-    let view = match app::experiments::store::view(&state.pool, id, usize::MAX).await {
-        Ok(Some(view)) => view,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No such experiment.").into_response(),
-        Err(error) => return chart_failed("loading a chart's data failed", &error),
-    };
-    let points: Vec<RunPoint> = view
-        .runs
-        .iter()
-        .filter_map(|run| {
-            let x = if latency {
-                run.p95_ms?
-            } else {
-                run.per_thousand?.to_f64()?
-            };
-            let on = if latency {
-                run.on_latency_frontier?
-            } else {
-                run.on_cost_frontier?
-            };
-            Some(RunPoint {
-                name: run.name.clone(),
-                x,
-                quality: run.quality?,
-                on_frontier: on,
-                recommended: run.recommended,
-            })
-        })
-        .collect();
-    let e = &view.experiment;
-    let y_label = format!(
-        "{}{}",
-        app::experiments::metric_label(&e.primary_metric),
-        if e.direction == app::experiments::Direction::Lower {
-            " (lower is better)"
-        } else {
-            ""
-        }
-    );
-    let (x_label, format_x): (String, fn(f64) -> String) = if latency {
-        ("p95 latency, ms".into(), |v| format!("{v:.0}"))
-    } else {
-        (format!("{} per 1k requests", e.currency), money)
-    };
-    svg_response(frontier_svg(
-        &points,
-        &x_label,
-        &y_label,
-        format_x,
-        query.theme,
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(hours: i64) -> DateTime<Utc> {
-        DateTime::<Utc>::from_timestamp(1_800_000_000, 0).expect("time") + TimeDelta::hours(hours)
-    }
-
-    #[test]
-    fn a_chart_is_an_svg_with_its_axis_label() {
-        let series = Series {
-            y_label: "requests".into(),
-            points: (0..24).map(|h| (at(h), Some(h as f64 * 10.0))).collect(),
-            format: count,
-            levels: vec![
-                ("Tier 1 ≤ 200".into(), 200.0),
-                ("far above".into(), 10_000.0),
-            ],
-        };
-        let svg = line_chart(&series, at(0), at(24), Theme::Dark).expect("svg");
-        assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
-        assert!(svg.contains("requests"));
-        assert!(
-            svg.contains("#5AA5DA") || svg.contains("#5aa5da"),
-            "the dark palette's series colour"
-        );
-        assert!(
-            svg.contains("Tier 1 ≤ 200"),
-            "a level near the data is drawn"
-        );
-        assert!(!svg.contains("far above"), "a level far above it is not");
-    }
-
-    #[test]
-    fn gaps_split_the_line() {
-        let points = vec![
-            (at(0), Some(1.0)),
-            (at(1), Some(2.0)),
-            (at(2), None),
-            (at(3), Some(3.0)),
-        ];
-        let runs = runs(&points);
-        assert_eq!(runs.len(), 2);
-        assert_eq!(runs[0].len(), 2);
-        assert_eq!(runs[1].len(), 1);
-        assert!(super::runs(&[(at(0), None)]).is_empty());
-    }
-
-    #[test]
-    fn axis_labels_are_short() {
-        assert_eq!(money(1234.6), "1235");
-        assert_eq!(money(2.5), "2.50");
-        assert_eq!(money(0.00375), "0.0037");
-        assert_eq!(count(2_500_000.0), "2.5M");
-        assert_eq!(count(12_000.0), "12k");
     }
 }
 
@@ -717,41 +352,61 @@ pub fn stacked_bars(
     Ok(svg)
 }
 
-#[derive(Deserialize)]
-pub struct BillChartQuery {
-    #[serde(flatten)]
-    query: app::bills::explore::ExploreQuery,
-    currency: Option<String>,
-    #[serde(default)]
-    theme: Theme,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
 
-/// `/charts/bills/spend.svg`: the explorer's stacked bars for one currency.
-pub async fn bill_chart(
-    State(state): State<AppState>,
-    Query(query): Query<BillChartQuery>,
-) -> Response {
-    let explorer = match app::bills::store::explore(&state.pool, query.query).await {
-        Ok(explorer) => explorer,
-        Err(error) => return chart_failed("loading the ledger for a chart failed", &error),
-    };
-    let block = explorer
-        .blocks
-        .iter()
-        .find(|b| Some(&b.currency) == query.currency.as_ref())
-        .or(explorer.blocks.first());
-    let (groups, currency) = match block {
-        Some(block) => (block.chart_groups(), block.currency.clone()),
-        None => (Vec::new(), query.currency.unwrap_or_default()),
-    };
-    let months: Vec<String> = explorer
-        .months
-        .iter()
-        .map(|m| {
-            chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-                .map(|d| d.format("%b %Y").to_string())
-                .unwrap_or_else(|_| m.clone())
-        })
-        .collect();
-    svg_response(stacked_bars(&months, &groups, &currency, query.theme))
+    fn at(hours: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp(1_800_000_000, 0).expect("time") + TimeDelta::hours(hours)
+    }
+
+    #[test]
+    fn a_chart_is_an_svg_with_its_axis_label() {
+        let series = Series {
+            y_label: "requests".into(),
+            points: (0..24).map(|h| (at(h), Some(h as f64 * 10.0))).collect(),
+            format: count,
+            levels: vec![
+                ("Tier 1 ≤ 200".into(), 200.0),
+                ("far above".into(), 10_000.0),
+            ],
+        };
+        let svg = line_chart(&series, at(0), at(24), Theme::Dark).expect("svg");
+        assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
+        assert!(svg.contains("requests"));
+        assert!(
+            svg.contains("#5AA5DA") || svg.contains("#5aa5da"),
+            "the dark palette's series colour"
+        );
+        assert!(
+            svg.contains("Tier 1 ≤ 200"),
+            "a level near the data is drawn"
+        );
+        assert!(!svg.contains("far above"), "a level far above it is not");
+    }
+
+    #[test]
+    fn gaps_split_the_line() {
+        let points = vec![
+            (at(0), Some(1.0)),
+            (at(1), Some(2.0)),
+            (at(2), None),
+            (at(3), Some(3.0)),
+        ];
+        let runs = runs(&points);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].len(), 2);
+        assert_eq!(runs[1].len(), 1);
+        assert!(super::runs(&[(at(0), None)]).is_empty());
+    }
+
+    #[test]
+    fn axis_labels_are_short() {
+        assert_eq!(money(1234.6), "1235");
+        assert_eq!(money(2.5), "2.50");
+        assert_eq!(money(0.00375), "0.0037");
+        assert_eq!(count(2_500_000.0), "2.5M");
+        assert_eq!(count(12_000.0), "12k");
+    }
 }
