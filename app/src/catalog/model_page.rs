@@ -352,7 +352,7 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
                                                 <td>{d.version.clone()}</td>
                                                 <td>
                                                     <a href=format!("/drift/{}", d.deployment_id) title=d.drift_finding.clone().unwrap_or_default()>
-                                                        {crate::drift::page::state_badge(d.drift)}
+                                                        <crate::components::DriftBadge state=d.drift/>
                                                     </a>
                                                 </td>
                                                 <td class="numeric">{format_count(d.requests)}</td>

@@ -269,7 +269,7 @@ fn ModelTable(models: Vec<CatalogModel>) -> impl IntoView {
                                         </div>
                                     </td>
                                     <td>{status_badge(model.status())}</td>
-                                    <td>{crate::drift::page::state_badge(model.drift)}</td>
+                                    <td><crate::components::DriftBadge state=model.drift/></td>
                                     <td class="numeric">
                                         {format_money_or_dash(model.figures.cost_per_1k, &currency)}
                                     </td>

@@ -434,3 +434,16 @@ pub fn Toggle(
         </div>
     }
 }
+
+/// A deployment's drift state as a coloured badge, wherever a page lists deployments or models.
+#[component]
+pub fn DriftBadge(state: crate::drift::DriftState) -> impl IntoView {
+    use crate::drift::DriftState;
+    let class = match state {
+        DriftState::Drifting => "badge badge-danger",
+        DriftState::Warning => "badge badge-warning",
+        DriftState::Healthy => "badge badge-ok",
+        DriftState::Unmeasured => "badge badge-muted",
+    };
+    view! { <span class=class>{state.label()}</span> }
+}

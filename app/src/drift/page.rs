@@ -11,8 +11,8 @@ use super::{
 };
 use crate::auth::Role;
 use crate::components::{
-    action_error, id_from_route, successes, Field, FormActions, FormAlert, Loaded, PageHeader,
-    Toggle, WithUser,
+    action_error, id_from_route, successes, DriftBadge, Field, FormActions, FormAlert, Loaded,
+    PageHeader, Toggle, WithUser,
 };
 use crate::format::{format_count, format_money_or_dash, url_encode};
 
@@ -88,16 +88,6 @@ pub fn RangePicker(choice: RwSignal<RangeChoice>) -> impl IntoView {
             </Show>
         </div>
     }
-}
-
-pub fn state_badge(state: DriftState) -> impl IntoView {
-    let class = match state {
-        DriftState::Drifting => "badge badge-danger",
-        DriftState::Warning => "badge badge-warning",
-        DriftState::Healthy => "badge badge-ok",
-        DriftState::Unmeasured => "badge badge-muted",
-    };
-    view! { <span class=class>{state.label()}</span> }
 }
 
 /// A change in percent as people read it: "+29%", "-4%", "steady" under half a percent.
@@ -274,7 +264,7 @@ fn DriftTableRow(row: DriftRow) -> impl IntoView {
                     {row.team.clone().map(|t| format!(" · {t}"))}
                 </div>
             </td>
-            <td>{state_badge(row.state)}</td>
+            <td><DriftBadge state=row.state/></td>
             <td class="small">{finding}</td>
             <td class="numeric nowrap">{format_money_or_dash(row.per_1k, &currency)}</td>
             <td class="numeric nowrap" class:up=rising>{change(row.per_1k_change_pct)}</td>
@@ -356,7 +346,7 @@ fn DeploymentDriftView(
         </p>
         <RangePicker choice=choice/>
         <div class="stats dashboard-stats">
-            <div class="stat card"><span class="stat-value">{state_badge(row.state)}</span><span class="stat-label">"drift state"</span></div>
+            <div class="stat card"><span class="stat-value"><DriftBadge state=row.state/></span><span class="stat-label">"drift state"</span></div>
             <div class="stat card"><span class="stat-value">{format_money_or_dash(row.per_1k, &currency)}</span><span class="stat-label">{format!("per 1,000 requests · {}", change(row.per_1k_change_pct))}</span></div>
             <div class="stat card"><span class="stat-value">{format_money_or_dash(row.monthly, &currency)}</span><span class="stat-label">"a month at this range's rate"</span></div>
             <div class="stat card"><span class="stat-value">{format_count(row.requests)}</span><span class="stat-label">"requests in the range"</span></div>
@@ -373,7 +363,7 @@ fn DeploymentDriftView(
                             let pressed = pick.clone();
                             view! {
                                 <li>
-                                    {state_badge(f.state)}
+                                    <DriftBadge state=f.state/>
                                     <span>{f.text.clone()}</span>
                                     <button type="button" class="link-button small"
                                         aria-pressed=move || (series.get().as_ref() == Some(&pressed)).to_string()

@@ -5,8 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{by_currency, join_money, load_dashboard, Dashboard, PANEL_ROWS};
-use crate::components::{Loaded, PageHeader, Time, WithUser};
-use crate::drift::page::state_badge;
+use crate::components::{DriftBadge, Loaded, PageHeader, Time, WithUser};
 use crate::drift::DriftRow;
 use crate::format::{format_money, format_money_or_dash};
 
@@ -154,7 +153,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                             <div class="muted small">{r.findings.first().map(|f| f.text.clone())}</div>
                         </div>
                         <div class="row-end">
-                            {state_badge(r.state)}
+                            <DriftBadge state=r.state/>
                             <span class="small">{format!("{} a month", format_money_or_dash(r.monthly, r.currency.as_deref().unwrap_or("")))}</span>
                         </div>
                     </li>
