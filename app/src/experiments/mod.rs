@@ -4,7 +4,7 @@
 
 mod compare_page;
 pub mod constraint;
-mod detail_page;
+mod detail;
 pub mod fields;
 mod page;
 pub mod run;
@@ -15,7 +15,7 @@ pub mod store;
 pub mod view;
 
 pub use compare_page::ComparePage;
-pub use detail_page::ExperimentPage;
+pub use detail::ExperimentPage;
 pub use page::ExperimentsPage;
 pub use server_fns::*;
 

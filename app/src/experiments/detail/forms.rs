@@ -1,0 +1,243 @@
+//! The forms that add runs (one by one or from a file) and change the experiment's status.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::components::{action_error, FieldMessage, FormActions, FormAlert, Loaded};
+use crate::error::AppError;
+use crate::experiments::{AddRun, SetExperimentStatus, Status, UploadRuns};
+
+use super::VersionsResource;
+
+/// One input of the run form, named as the CSV column it fills.
+#[component]
+fn RunField(
+    #[prop(into)] column: String,
+    #[prop(into)] label: String,
+    #[prop(into, optional)] hint: Option<String>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let id = format!("run-{}", column.replace(':', "-"));
+    let error_id = format!("{id}-error");
+    let message = {
+        let column = column.clone();
+        Signal::derive(move || error.get().and_then(|e| e.field_message(&column)))
+    };
+    view! {
+        <div class="field" class:has-error=move || message.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            {hint.map(|hint| view! { <p class="hint">{hint}</p> })}
+            <input
+                id=id
+                name=format!("fields[{column}]")
+                aria-invalid=move || message.get().is_some().then_some("true")
+                aria-describedby=error_id.clone()
+            />
+            <FieldMessage id=error_id.clone() message=message/>
+        </div>
+    }
+}
+
+#[component]
+pub(super) fn AddRunForm(
+    id: Uuid,
+    currency: String,
+    add: ServerAction<AddRun>,
+    versions: VersionsResource,
+) -> impl IntoView {
+    let error = action_error(add);
+    let form = crate::components::reset_on_success(add);
+    let pricing_error =
+        Signal::derive(move || error.get().and_then(|e| e.field_message("pricing")));
+    view! {
+        <section class="card" aria-labelledby="add-run-title">
+            <h2 id="add-run-title">"Add a run"</h2>
+            <p class="muted small">
+                {format!("Amounts in {currency}. Fill what you measured; the pricing decides which cost fields are needed.")}
+            </p>
+            <ActionForm action=add node_ref=form attr:class="form" attr:novalidate="true">
+                <FormAlert error=error/>
+                <input type="hidden" name="experiment_id" value=id.to_string()/>
+                <fieldset class="grid-form">
+                    <legend>"Model and quality"</legend>
+                    <RunField column="name" label="Model" hint="As people call it, e.g. DistilBERT" error=error/>
+                    <RunField column="run_key" label="Run key" hint="Optional; defaults to the name. The same key is never stored twice." error=error/>
+                    <div class="field">
+                        <label for="run-model_version_id">"Registry version"</label>
+                        <Loaded resource=versions children=|versions| {
+                            // The options are one list, the select's only child, so that hydration
+                            // finds them where the server put them.
+                            let options = std::iter::once((String::new(), "None: the name above is enough".to_owned()))
+                                .chain(versions.into_iter().map(|v| (v.model_version_id.to_string(), v.label)))
+                                .map(|(value, label)| view! { <option value=value>{label}</option> })
+                                .collect_view();
+                            view! { <select id="run-model_version_id" name="fields[model_version_id]">{options}</select> }
+                        }/>
+                    </div>
+                    <RunField column="metrics" label="Metrics" hint="name=value, comma-separated: f1=0.91, auc=0.95, mape=7.5" error=error/>
+                </fieldset>
+                <fieldset class="grid-form">
+                    <legend>"Latency and throughput"</legend>
+                    <RunField column="latency_p50_ms" label="p50 (ms)" error=error/>
+                    <RunField column="latency_p95_ms" label="p95 (ms)" error=error/>
+                    <RunField column="latency_p99_ms" label="p99 (ms)" error=error/>
+                    <RunField column="batch_latency_p95_ms" label="Batch p95 (ms)" error=error/>
+                    <RunField column="throughput_rps" label="Throughput (requests/s)" hint="What one machine sustains." error=error/>
+                </fieldset>
+                <fieldset class="grid-form">
+                    <legend>"Inference pricing"</legend>
+                    <div class="field" class:has-error=move || pricing_error.get().is_some()>
+                        <label for="run-pricing">"Pricing"</label>
+                        <select id="run-pricing" name="fields[pricing]">
+                            {crate::experiments::InferenceKind::ALL
+                                .iter()
+                                .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
+                                .collect_view()}
+                        </select>
+                        <FieldMessage id="run-pricing-error" message=pricing_error/>
+                    </div>
+                    <RunField column="gpu_model" label="GPU model" hint="Priced from the catalog when no price is typed." error=error/>
+                    <RunField column="gpu_count" label="GPUs" error=error/>
+                    <RunField column="cpu_instance" label="or CPU instance" error=error/>
+                    <RunField column="hourly_price" label="Price per hour" hint="The whole machine." error=error/>
+                    <RunField column="deployment" label="Deployment key" hint="Measured pricing: its last 30 days of telemetry." error=error/>
+                    <RunField column="input_price_per_1k_tokens" label="Input price per 1k tokens" error=error/>
+                    <RunField column="output_price_per_1k_tokens" label="Output price per 1k tokens" error=error/>
+                    <RunField column="avg_input_tokens" label="Average input tokens" error=error/>
+                    <RunField column="avg_output_tokens" label="Average output tokens" error=error/>
+                    <RunField column="price_per_request" label="Price per request" error=error/>
+                </fieldset>
+                <fieldset class="grid-form">
+                    <legend>"Training and effort"</legend>
+                    <RunField column="training_gpu_hours" label="Training GPU-hours" error=error/>
+                    <RunField column="training_price_per_gpu_hour" label="Price per GPU-hour" hint="Empty: the hardware's." error=error/>
+                    <RunField column="training_cost" label="or training cost" error=error/>
+                    <RunField column="engineering_hours" label="Engineering hours" error=error/>
+                </fieldset>
+                <FormActions label="Add run" pending=add.pending()/>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub(super) fn UploadForm(id: Uuid, upload: ServerAction<UploadRuns>) -> impl IntoView {
+    let error = action_error(upload);
+    let text = RwSignal::new(String::new());
+    let problems = move || match error.get() {
+        Some(AppError::Validation(problems)) => problems.into_iter().map(|p| p.message).collect(),
+        _ => Vec::new(),
+    };
+    let other_error = Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| !matches!(e, AppError::Validation(_)))
+    });
+    let done = move || {
+        upload.value().get().and_then(Result::ok).map(|o| {
+            format!(
+                "Stored {} run{}{}.",
+                o.added,
+                if o.added == 1 { "" } else { "s" },
+                if o.duplicates > 0 {
+                    format!("; {} already stored", o.duplicates)
+                } else {
+                    String::new()
+                }
+            )
+        })
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = upload.value().get() {
+            text.set(String::new());
+        }
+    });
+    view! {
+        <section class="card" aria-labelledby="upload-title">
+            <h2 id="upload-title">"Upload runs as CSV"</h2>
+            <p class="muted small">
+                "One run per line; the header names the columns: " <code>"name"</code> ", metric columns ("
+                <code>"f1"</code> ", " <code>"auc"</code> ", " <code>"mape"</code> ", … or " <code>"metric:ndcg@10"</code> "), "
+                <code>"latency_p95_ms"</code> ", " <code>"throughput_rps"</code> ", " <code>"gpu_model"</code> ", " <code>"hourly_price"</code> ", "
+                <code>"pricing"</code> ", " <code>"price_per_request"</code> " and the other fields of the form above. "
+                "If any line is wrong, nothing is stored."
+            </p>
+            <ActionForm action=upload attr:class="form" attr:novalidate="true">
+                <input type="hidden" name="experiment_id" value=id.to_string()/>
+                <div class="field">
+                    <label for="csv-file">"File"</label>
+                    <input id="csv-file" type="file" accept=".csv,text/csv" on:change=move |ev| read_file(ev, text)/>
+                </div>
+                <div class="field">
+                    <label for="csv">"or paste the CSV"</label>
+                    <textarea id="csv" name="csv" rows="6" class="mono" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                </div>
+                <FormAlert error=other_error/>
+                <Show when=move || !problems().is_empty()>
+                    <div class="notice notice-error" role="alert">
+                        <p>"Nothing was stored. Fix these lines and upload again:"</p>
+                        <ul class="line-errors">{move || problems().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                    </div>
+                </Show>
+                <Show when=move || done().is_some()>
+                    <div class="notice notice-success" role="status">{done}</div>
+                </Show>
+                <FormActions label="Upload runs" pending=upload.pending()/>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Reads the chosen file into the text box, in the browser.
+fn read_file(ev: leptos::ev::Event, text: RwSignal<String>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Ok(value) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                text.set(value.as_string().unwrap_or_default());
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (ev, text);
+    }
+}
+
+#[component]
+pub(super) fn StatusForm(
+    id: Uuid,
+    status: Status,
+    action: ServerAction<SetExperimentStatus>,
+) -> impl IntoView {
+    let error = action_error(action);
+    view! {
+        <section class="card" aria-labelledby="status-title">
+            <h2 id="status-title">"Status"</h2>
+            <ActionForm action=action attr:class="form inline-fields">
+                <input type="hidden" name="experiment_id" value=id.to_string()/>
+                <div class="field compact">
+                    <label for="status">"This experiment is"</label>
+                    <select id="status" name="status">
+                        {Status::ALL
+                            .iter()
+                            .map(|s| view! { <option value=s.as_str() selected=*s == status>{s.label()}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <FormActions label="Save" pending=action.pending()/>
+                <FormAlert error=error/>
+            </ActionForm>
+        </section>
+    }
+}
