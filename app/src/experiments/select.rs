@@ -677,6 +677,36 @@ pub struct CascadeOutcome {
     pub saving: Decimal,
 }
 
+/// The cascade a page starts from: the cheapest run in front of the best of the others by the
+/// experiment's direction (of equals, the last), from each run's key, monthly cost and quality.
+/// A run without a quality is the fallback only when no other run has one. `None` with fewer
+/// than two runs.
+pub fn default_cascade<K: Copy + PartialEq>(
+    runs: &[(K, Option<Decimal>, Option<f64>)],
+    direction: Direction,
+) -> Option<(K, K)> {
+    let (cheapest, ..) = runs.iter().min_by(|a, b| a.1.cmp(&b.1))?;
+    let (best, ..) = runs
+        .iter()
+        .filter(|(key, ..)| key != cheapest)
+        .max_by(|a, b| {
+            let (qa, qb) = match (a.2, b.2) {
+                (Some(qa), Some(qb)) => (qa, qb),
+                (Some(_), None) => return Ordering::Greater,
+                (None, Some(_)) => return Ordering::Less,
+                (None, None) => return Ordering::Equal,
+            };
+            if direction.better(qa, qb) {
+                Ordering::Greater
+            } else if direction.better(qb, qa) {
+                Ordering::Less
+            } else {
+                Ordering::Equal
+            }
+        })?;
+    Some((*cheapest, *best))
+}
+
 pub fn cascade(
     cheap: &CascadeSide,
     expensive: &CascadeSide,
@@ -753,6 +783,42 @@ pub fn metric_columns(primary: &str, runs: &[&RunSpec]) -> Vec<(String, String)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_cascade_puts_the_cheapest_run_in_front_of_the_best_other() {
+        let money = |v: i64| Some(Decimal::from(v));
+        let runs = [
+            ("logistic", money(40), Some(0.86)),
+            ("bert", money(900), Some(0.93)),
+            ("distilbert", money(300), Some(0.91)),
+            ("unmeasured", money(500), None),
+        ];
+        assert_eq!(
+            default_cascade(&runs, Direction::Higher),
+            Some(("logistic", "bert"))
+        );
+        // Lower is better (an error rate): the best other is the one with the smallest figure.
+        assert_eq!(
+            default_cascade(&runs, Direction::Lower),
+            Some(("logistic", "distilbert"))
+        );
+        // The cheapest is never its own fallback, even when it is also the best.
+        let runs = [
+            ("cheap", money(10), Some(0.99)),
+            ("dear", money(20), Some(0.5)),
+        ];
+        assert_eq!(
+            default_cascade(&runs, Direction::Higher),
+            Some(("cheap", "dear"))
+        );
+        let unmeasured = [("cheap", money(10), None), ("dear", money(20), None)];
+        assert_eq!(
+            default_cascade(&unmeasured, Direction::Higher),
+            Some(("cheap", "dear"))
+        );
+        assert_eq!(default_cascade(&runs[..1], Direction::Higher), None);
+        assert_eq!(default_cascade::<&str>(&[], Direction::Higher), None);
+    }
     use crate::experiments::run::tests::self_hosted;
     use proptest::prelude::*;
 

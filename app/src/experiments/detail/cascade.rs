@@ -42,27 +42,12 @@ pub(super) fn Cascade(
         }
         .into_any();
     }
-    let cheapest = priced
+    let pair: Vec<_> = priced
         .iter()
-        .min_by(|a, b| a.monthly.cmp(&b.monthly))
-        .map(|r| r.run_id)
-        .unwrap_or_default();
-    let direction = view.experiment.direction;
-    let best = priced
-        .iter()
-        .filter(|r| r.run_id != cheapest)
-        .max_by(|a, b| {
-            let (qa, qb) = (a.quality.unwrap_or(f64::NAN), b.quality.unwrap_or(f64::NAN));
-            if direction.better(qa, qb) {
-                std::cmp::Ordering::Greater
-            } else if direction.better(qb, qa) {
-                std::cmp::Ordering::Less
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .map(|r| r.run_id)
-        .unwrap_or_default();
+        .map(|r| (r.run_id, r.monthly, r.quality))
+        .collect();
+    let (cheapest, best) =
+        select::default_cascade(&pair, view.experiment.direction).unwrap_or_default();
     // Start from the first saved scenario, else the cheapest run in front of the best one.
     let saved = view.scenarios.first().map(|s| &s.scenario);
     let cheap_id = RwSignal::new(saved.map_or(cheapest, |s| s.cheap_run_id).to_string());
