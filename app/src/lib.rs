@@ -32,7 +32,7 @@ pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
-use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, ChooseView};
 
 use crate::alerts::AlertsPage;
@@ -143,45 +143,45 @@ parts! {
         Setup => view! { <SetupPage/> };
     }
     overview, __preload_overview {
-        Overview => view! { <Frame><OverviewPage/></Frame> };
+        Overview => view! { <OverviewPage/> };
     }
     experiments, __preload_experiments {
-        Experiments => view! { <Frame><ExperimentsPage/></Frame> };
-        Experiment => view! { <Frame><ExperimentPage/></Frame> };
-        Compare => view! { <Frame><ComparePage/></Frame> };
+        Experiments => view! { <ExperimentsPage/> };
+        Experiment => view! { <ExperimentPage/> };
+        Compare => view! { <ComparePage/> };
     }
     catalog, __preload_catalog {
-        Catalog => view! { <Frame><CatalogPage/></Frame> };
-        TierRules => view! { <Frame><TierRulesPage/></Frame> };
-        Model => view! { <Frame><ModelPage/></Frame> };
-        Card => view! { <Frame><CardPage/></Frame> };
-        Alerts => view! { <Frame><AlertsPage/></Frame> };
-        Reviews => view! { <Frame><ReviewsPage/></Frame> };
+        Catalog => view! { <CatalogPage/> };
+        TierRules => view! { <TierRulesPage/> };
+        Model => view! { <ModelPage/> };
+        Card => view! { <CardPage/> };
+        Alerts => view! { <AlertsPage/> };
+        Reviews => view! { <ReviewsPage/> };
     }
     bills, __preload_bills {
-        Bills => view! { <Frame><BillsPage/></Frame> };
-        Rules => view! { <Frame><RulesPage/></Frame> };
-        Explorer => view! { <Frame><ExplorerPage/></Frame> };
-        Reconcile => view! { <Frame><ReconcilePage/></Frame> };
+        Bills => view! { <BillsPage/> };
+        Rules => view! { <RulesPage/> };
+        Explorer => view! { <ExplorerPage/> };
+        Reconcile => view! { <ReconcilePage/> };
     }
     drift, __preload_drift {
-        Drift => view! { <Frame><DriftPage/></Frame> };
-        DeploymentDrift => view! { <Frame><DeploymentDriftPage/></Frame> };
+        Drift => view! { <DriftPage/> };
+        DeploymentDrift => view! { <DeploymentDriftPage/> };
     }
     reports, __preload_reports {
-        Reports => view! { <Frame><ReportsPage/></Frame> };
+        Reports => view! { <ReportsPage/> };
     }
     fleet, __preload_fleet {
-        Fleet => view! { <Frame><FleetPage/></Frame> };
-        Deployment => view! { <Frame><DeploymentPage/></Frame> };
+        Fleet => view! { <FleetPage/> };
+        Deployment => view! { <DeploymentPage/> };
     }
     settings, __preload_settings {
-        Audit => view! { <Frame><AuditPage/></Frame> };
-        Teams => view! { <Frame><TeamsPage/></Frame> };
-        Users => view! { <Frame><UsersPage/></Frame> };
-        Tokens => view! { <Frame><TokensPage/></Frame> };
-        Prices => view! { <Frame><PricesPage/></Frame> };
-        Account => view! { <Frame><AccountPage/></Frame> };
+        Audit => view! { <AuditPage/> };
+        Teams => view! { <TeamsPage/> };
+        Users => view! { <UsersPage/> };
+        Tokens => view! { <TokensPage/> };
+        Prices => view! { <PricesPage/> };
+        Account => view! { <AccountPage/> };
     }
 }
 
@@ -199,32 +199,35 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=Page::Login/>
                 <Route path=path!("/setup") view=Page::Setup/>
-                <Route path=path!("/") view=Page::Overview/>
-                <Route path=path!("/experiments") view=Page::Experiments/>
-                <Route path=path!("/experiments/:id") view=Page::Experiment/>
-                <Route path=path!("/experiments/:id/compare") view=Page::Compare/>
-                <Route path=path!("/catalog") view=Page::Catalog/>
-                <Route path=path!("/catalog/tiers") view=Page::TierRules/>
-                <Route path=path!("/models/:id") view=Page::Model/>
-                <Route path=path!("/cards/:id") view=Page::Card/>
-                <Route path=path!("/settings/audit") view=Page::Audit/>
-                <Route path=path!("/alerts") view=Page::Alerts/>
-                <Route path=path!("/reviews") view=Page::Reviews/>
-                <Route path=path!("/bills") view=Page::Bills/>
-                <Route path=path!("/bills/rules") view=Page::Rules/>
-                <Route path=path!("/bills/explorer") view=Page::Explorer/>
-                <Route path=path!("/bills/reconciliation") view=Page::Reconcile/>
-                <Route path=path!("/drift") view=Page::Drift/>
-                <Route path=path!("/drift/:id") view=Page::DeploymentDrift/>
-                <Route path=path!("/reports") view=Page::Reports/>
-                <Route path=path!("/fleet") view=Page::Fleet/>
-                <Route path=path!("/deployments/:key") view=Page::Deployment/>
-                <Route path=path!("/settings") view=|| view! { <Redirect path="/settings/teams"/> }/>
-                <Route path=path!("/settings/teams") view=Page::Teams/>
-                <Route path=path!("/settings/users") view=Page::Users/>
-                <Route path=path!("/settings/tokens") view=Page::Tokens/>
-                <Route path=path!("/settings/prices") view=Page::Prices/>
-                <Route path=path!("/settings/account") view=Page::Account/>
+                // Every signed-in page inside one frame, kept across navigations.
+                <ParentRoute path=path!("") view=|| view! { <Frame><Outlet/></Frame> }>
+                    <Route path=path!("/") view=Page::Overview/>
+                    <Route path=path!("/experiments") view=Page::Experiments/>
+                    <Route path=path!("/experiments/:id") view=Page::Experiment/>
+                    <Route path=path!("/experiments/:id/compare") view=Page::Compare/>
+                    <Route path=path!("/catalog") view=Page::Catalog/>
+                    <Route path=path!("/catalog/tiers") view=Page::TierRules/>
+                    <Route path=path!("/models/:id") view=Page::Model/>
+                    <Route path=path!("/cards/:id") view=Page::Card/>
+                    <Route path=path!("/settings/audit") view=Page::Audit/>
+                    <Route path=path!("/alerts") view=Page::Alerts/>
+                    <Route path=path!("/reviews") view=Page::Reviews/>
+                    <Route path=path!("/bills") view=Page::Bills/>
+                    <Route path=path!("/bills/rules") view=Page::Rules/>
+                    <Route path=path!("/bills/explorer") view=Page::Explorer/>
+                    <Route path=path!("/bills/reconciliation") view=Page::Reconcile/>
+                    <Route path=path!("/drift") view=Page::Drift/>
+                    <Route path=path!("/drift/:id") view=Page::DeploymentDrift/>
+                    <Route path=path!("/reports") view=Page::Reports/>
+                    <Route path=path!("/fleet") view=Page::Fleet/>
+                    <Route path=path!("/deployments/:key") view=Page::Deployment/>
+                    <Route path=path!("/settings") view=|| view! { <Redirect path="/settings/teams"/> }/>
+                    <Route path=path!("/settings/teams") view=Page::Teams/>
+                    <Route path=path!("/settings/users") view=Page::Users/>
+                    <Route path=path!("/settings/tokens") view=Page::Tokens/>
+                    <Route path=path!("/settings/prices") view=Page::Prices/>
+                    <Route path=path!("/settings/account") view=Page::Account/>
+                </ParentRoute>
             </Routes>
         </Router>
     }

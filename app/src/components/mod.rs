@@ -58,7 +58,12 @@ pub fn Frame(children: Children) -> impl IntoView {
     let user = use_user();
     // Fetched by the browser once the page is live: a count is not worth holding the page for,
     // and a second suspense in the navigation would upset the hydration of pages with their own.
-    let counts = LocalResource::new(crate::alerts::load_nav_counts);
+    // The frame stays across navigations (one layout route); the counts follow each one.
+    let pathname = leptos_router::hooks::use_location().pathname;
+    let counts = LocalResource::new(move || {
+        pathname.track();
+        crate::alerts::load_nav_counts()
+    });
     let logout = ServerAction::<Logout>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
