@@ -146,17 +146,13 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 href="/drift"
                 link="Drift"
                 empty="No deployment is past a drift threshold."
-                rows={data.drifting.iter().take(PANEL_ROWS).map(|r| view! {
-                    <li>
-                        <div>
-                            <a class="strong" href=format!("/drift/{}", r.deployment_id)>{r.key.clone()}</a>
-                            <div class="muted small">{r.findings.first().map(|f| f.text.clone())}</div>
-                        </div>
+                rows={data.drifting.iter().take(PANEL_ROWS).cloned().map(|r| view! {
+                    <PanelRow href=format!("/drift/{}", r.deployment_id) name=r.key.clone() detail=r.findings.first().map(|f| f.text.clone())>
                         <div class="row-end">
                             <DriftBadge state=r.state/>
                             <span class="small">{format!("{} a month", format_money_or_dash(r.monthly, r.currency.as_deref().unwrap_or("")))}</span>
                         </div>
-                    </li>
+                    </PanelRow>
                 }).collect::<Vec<_>>()}
             />
             <Panel
@@ -169,13 +165,9 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                     let (rising, falling) = (pct >= 0.5, pct <= -0.5);
                     let currency = r.currency.clone().unwrap_or_default();
                     view! {
-                        <li>
-                            <div>
-                                <a class="strong" href=format!("/drift/{}", r.deployment_id)>{r.key.clone()}</a>
-                                <div class="muted small">{format!("{} per 1,000 requests", format_money_or_dash(r.per_1k, &currency))}</div>
-                            </div>
+                        <PanelRow href=format!("/drift/{}", r.deployment_id) name=r.key.clone() detail=format!("{} per 1,000 requests", format_money_or_dash(r.per_1k, &currency))>
                             <span class="row-end strong" class:up=rising class:down=falling>{crate::drift::page::change(Some(pct))}</span>
-                        </li>
+                        </PanelRow>
                     }
                 }).collect::<Vec<_>>()}
             />
@@ -184,14 +176,10 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 href="/fleet"
                 link="Fleet"
                 empty="No idle GPU time in the last 30 days."
-                rows={data.idle.iter().take(PANEL_ROWS).map(|i| view! {
-                    <li>
-                        <div>
-                            <a class="strong" href=format!("/deployments/{}", crate::format::url_encode(&i.key))>{i.key.clone()}</a>
-                            <div class="muted small">{format!("{:.0}% of its GPU time idle", i.idle_pct)}</div>
-                        </div>
+                rows={data.idle.iter().take(PANEL_ROWS).cloned().map(|i| view! {
+                    <PanelRow href=format!("/deployments/{}", crate::format::url_encode(&i.key)) name=i.key.clone() detail=format!("{:.0}% of its GPU time idle", i.idle_pct)>
                         <span class="row-end">{format_money(i.cost.round_dp(2), &i.currency)}</span>
-                    </li>
+                    </PanelRow>
                 }).collect::<Vec<_>>()}
             />
             <Panel
@@ -199,14 +187,10 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 href="/reviews"
                 link="Reviews"
                 empty="Nothing waits for a lead."
-                rows={data.pending.iter().take(PANEL_ROWS).map(|p| view! {
-                    <li>
-                        <div>
-                            <a class="strong" href=format!("/cards/{}", p.model_version_id)>{format!("{} {}", p.model, p.version)}</a>
-                            <div class="muted small">{format!("asked by {}", p.requested_by)}</div>
-                        </div>
+                rows={data.pending.iter().take(PANEL_ROWS).cloned().map(|p| view! {
+                    <PanelRow href=format!("/cards/{}", p.model_version_id) name=format!("{} {}", p.model, p.version) detail=format!("asked by {}", p.requested_by)>
                         <span class="row-end small">{format!("{} of {} approvals", p.approvals(), p.approvals_required)}</span>
-                    </li>
+                    </PanelRow>
                 }).collect::<Vec<_>>()}
             />
             <Panel
@@ -214,14 +198,10 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 href="/experiments"
                 link="Experiments"
                 empty="No open experiment recommends a cheaper model than its most accurate one."
-                rows={data.savings.iter().take(PANEL_ROWS).map(|s| view! {
-                    <li>
-                        <div>
-                            <a class="strong" href=format!("/experiments/{}", s.experiment_id)>{s.experiment.clone()}</a>
-                            <div class="muted small">{format!("{} instead of {}", s.recommended, s.instead_of)}</div>
-                        </div>
+                rows={data.savings.iter().take(PANEL_ROWS).cloned().map(|s| view! {
+                    <PanelRow href=format!("/experiments/{}", s.experiment_id) name=s.experiment.clone() detail=format!("{} instead of {}", s.recommended, s.instead_of)>
                         <span class="row-end strong down">{format!("{} a month", format_money(s.monthly.round_dp(0), &s.currency))}</span>
-                    </li>
+                    </PanelRow>
                 }).collect::<Vec<_>>()}
             />
         </div>
@@ -244,5 +224,25 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// One row of a panel: what it is about, linked to its page, a line of detail, and its figure
+/// (`children`, which carry their own `row-end` class).
+#[component]
+fn PanelRow(
+    #[prop(into)] href: String,
+    #[prop(into)] name: String,
+    #[prop(into)] detail: Option<String>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <li>
+            <div>
+                <a class="strong" href=href>{name}</a>
+                <div class="muted small">{detail}</div>
+            </div>
+            {children()}
+        </li>
     }
 }
