@@ -4,6 +4,16 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 /// Percent-encodes a query-string value.
+/// A deployment's page: every feature names a deployment in an address by its key.
+pub fn deployment_href(key: &str) -> String {
+    format!("/deployments/{}", url_encode(key))
+}
+
+/// A deployment's drift page.
+pub fn drift_href(key: &str) -> String {
+    format!("/drift/{}", url_encode(key))
+}
+
 pub fn url_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {

@@ -17,6 +17,7 @@ pub mod experiments;
 pub mod fleet;
 pub mod format;
 mod named_enum;
+pub mod ordered;
 pub mod overview;
 pub mod prices;
 #[cfg(feature = "ssr")]
@@ -33,7 +34,7 @@ pub mod users;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
 use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{path, ChooseView};
+use leptos_router::{path, ChooseView, SsrMode};
 
 use crate::alerts::AlertsPage;
 use crate::audit::AuditPage;
@@ -199,16 +200,18 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=Page::Login/>
                 <Route path=path!("/setup") view=Page::Setup/>
-                // Every signed-in page inside one frame, kept across navigations.
+                // Every signed-in page inside one frame, kept across navigations. The page of one
+                // thing (a deployment, a model) is sent whole, so that its status can say 404
+                // when the thing does not exist.
                 <ParentRoute path=path!("") view=|| view! { <Frame><Outlet/></Frame> }>
                     <Route path=path!("/") view=Page::Overview/>
                     <Route path=path!("/experiments") view=Page::Experiments/>
-                    <Route path=path!("/experiments/:id") view=Page::Experiment/>
-                    <Route path=path!("/experiments/:id/compare") view=Page::Compare/>
+                    <Route path=path!("/experiments/:id") view=Page::Experiment ssr=SsrMode::Async/>
+                    <Route path=path!("/experiments/:id/compare") view=Page::Compare ssr=SsrMode::Async/>
                     <Route path=path!("/catalog") view=Page::Catalog/>
                     <Route path=path!("/catalog/tiers") view=Page::TierRules/>
-                    <Route path=path!("/models/:id") view=Page::Model/>
-                    <Route path=path!("/cards/:id") view=Page::Card/>
+                    <Route path=path!("/models/:id") view=Page::Model ssr=SsrMode::Async/>
+                    <Route path=path!("/cards/:id") view=Page::Card ssr=SsrMode::Async/>
                     <Route path=path!("/settings/audit") view=Page::Audit/>
                     <Route path=path!("/alerts") view=Page::Alerts/>
                     <Route path=path!("/reviews") view=Page::Reviews/>
@@ -217,10 +220,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/bills/explorer") view=Page::Explorer/>
                     <Route path=path!("/bills/reconciliation") view=Page::Reconcile/>
                     <Route path=path!("/drift") view=Page::Drift/>
-                    <Route path=path!("/drift/:id") view=Page::DeploymentDrift/>
+                    <Route path=path!("/drift/:key") view=Page::DeploymentDrift ssr=SsrMode::Async/>
                     <Route path=path!("/reports") view=Page::Reports/>
                     <Route path=path!("/fleet") view=Page::Fleet/>
-                    <Route path=path!("/deployments/:key") view=Page::Deployment/>
+                    <Route path=path!("/deployments/:key") view=Page::Deployment ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=|| view! { <Redirect path="/settings/teams"/> }/>
                     <Route path=path!("/settings/teams") view=Page::Teams/>
                     <Route path=path!("/settings/users") view=Page::Users/>

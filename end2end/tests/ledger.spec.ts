@@ -90,7 +90,26 @@ test("a lead previews and saves an allocation rule; the explorer regroups withou
   await expect(preview.locator("tbody tr").first()).toContainText("1,210.00 USD");
   await page.getByRole("button", { name: "Save rule" }).click();
   await expect(page.getByText("Saved EC2 to fraud; it takes 1 rows")).toBeVisible();
-  await expect(page.getByRole("region", { name: "Rules, in the order they apply" }).locator("tbody tr")).toHaveCount(1);
+  const rules = page.getByRole("region", { name: "Rules, in the order they apply" }).locator("tbody tr");
+  await expect(rules).toHaveCount(1);
+
+  // A second rule goes to the end; moved one place earlier it applies first, and deleted the list
+  // closes up again (the same buttons every ordered list of rules has).
+  await page.getByLabel("Name").fill("Storage to fraud");
+  await page.getByLabel("Match on").selectOption({ label: "Service name" });
+  await page.getByLabel("Value").fill("Amazon S3*");
+  await page.getByLabel("Team").selectOption({ label: "Fraud Detection" });
+  await page.getByRole("button", { name: "Save rule" }).click();
+  await expect(page.getByText(/Saved Storage to fraud/)).toBeVisible();
+  await expect(rules).toHaveCount(2);
+  await expect(rules.nth(1)).toContainText("Storage to fraud");
+  await expect(page.getByRole("button", { name: "Move Storage to fraud later" })).toBeDisabled();
+  await page.getByRole("button", { name: "Move Storage to fraud earlier" }).click();
+  await expect(rules.first()).toContainText("Storage to fraud");
+  await expect(page.getByRole("button", { name: "Move Storage to fraud earlier" })).toBeDisabled();
+  await page.getByRole("button", { name: "Delete Storage to fraud" }).click();
+  await expect(rules).toHaveCount(1);
+  await expect(rules.first()).toContainText("EC2 to fraud");
 
   await page.getByRole("navigation", { name: "Bills" }).getByRole("link", { name: "Cost explorer" }).click();
   await expect(page).toHaveURL("/bills/explorer");

@@ -221,7 +221,7 @@ async fn admins_write_tier_rules_and_bad_conditions_are_named_by_line(pool: PgPo
     let moved = call::<MoveTierRule>(
         &router,
         Some(&admin),
-        &[("tier_rule_id", &id), ("earlier", "true")],
+        &[("rule_id", &id), ("earlier", "true")],
     )
     .await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);

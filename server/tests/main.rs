@@ -9,6 +9,7 @@ mod audit;
 mod bills;
 mod cards;
 mod catalog;
+mod cost;
 mod drift;
 mod experiments;
 mod fleet;

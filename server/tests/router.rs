@@ -280,6 +280,44 @@ async fn pages_send_people_to_setup_then_to_sign_in(pool: PgPool) {
     assert!(missing.body.contains("This page does not exist"));
 }
 
+/// A page for something that does not exist says so, with status 404; deployments are named by
+/// their key in every address.
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn pages_of_things_that_do_not_exist_answer_404(pool: PgPool) {
+    let router = router(pool.clone());
+    let cookie = signed_in(&pool, Role::Viewer).await;
+    sqlx::query(
+        "with m as (insert into model (name) values ('Ranker') returning model_id),
+              v as (insert into model_version (model_id, version) select model_id, 'v1' from m
+                    returning model_version_id)
+         insert into deployment (key, model_version_id) select 'ranker-prod', model_version_id from v",
+    )
+    .execute(&pool)
+    .await
+    .expect("deployment");
+    for path in ["/drift/ranker-prod", "/deployments/ranker-prod"] {
+        let page = get(&router, path, Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        assert!(page.body.contains("ranker-prod"), "{path}");
+    }
+    let nobody = uuid::Uuid::new_v4();
+    for path in [
+        "/drift/no-such-deployment".to_owned(),
+        "/deployments/no-such-deployment".into(),
+        format!("/models/{nobody}"),
+        format!("/cards/{nobody}"),
+        format!("/experiments/{nobody}"),
+        "/experiments/not-an-id".into(),
+    ] {
+        let page = get(&router, &path, Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.body);
+        assert!(
+            page.body.contains("notice-error"),
+            "{path} says what is missing"
+        );
+    }
+}
+
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn setup_creates_the_first_admin_once_and_signs_them_in(pool: PgPool) {
     let router = router(pool.clone());

@@ -21,7 +21,7 @@ use crate::catalog::tier::Tier;
 use crate::error::AppError;
 use crate::format::format_money;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
+use crate::telemetry::cost::{per_thousand_requests, Cost};
 
 /// Every budget with its billed spend and forecast for the month `now` is in.
 pub async fn budgets(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<BudgetView>, sqlx::Error> {
@@ -412,18 +412,13 @@ async fn cost_rises(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Er
     let limit = rust_decimal::prelude::ToPrimitive::to_f64(&limit).unwrap_or(25.0);
     let split = now - TimeDelta::days(7);
     let rows = sqlx::query!(
-        r#"select d.deployment_id, d.key, h.hour >= $2 as "current!",
-                  p.currency as "currency!", p.hourly_price as "hourly_price!", p.energy_price_per_kwh,
-                  sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
-                  sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  saturated_count(sum(h.requests)) as "requests!"
-             from telemetry_hourly h
+        r#"select d.deployment_id, d.key, p.hour >= $2 as "current!",
+                  p.currency as "currency!", sum(p.reserved_cost) as reserved,
+                  saturated_count(sum(p.requests)) as "requests!"
+             from priced_hourly p
              join deployment d using (deployment_id)
-             join gpu_price p
-               on p.gpu_model = h.gpu_model and p.pricing_kind = d.pricing_kind
-              and h.hour >= p.effective_from and (p.effective_to is null or h.hour < p.effective_to)
-            where h.hour >= $1 and h.hour < $3
-            group by 1, 2, 3, p.gpu_price_id, p.currency, p.hourly_price, p.energy_price_per_kwh"#,
+            where p.hour >= $1 and p.hour < $3 and p.currency is not null
+            group by 1, 2, 3, p.currency"#,
         now - TimeDelta::days(14),
         split,
         now
@@ -433,22 +428,11 @@ async fn cost_rises(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Er
     // (deployment, key, currency) -> [(cost, requests) previous, current]
     let mut weeks: HashMap<(Uuid, String, String), [(Decimal, i64); 2]> = HashMap::new();
     for row in rows {
-        let usage = Usage {
-            gpu_seconds: row.gpu_seconds,
-            busy_gpu_seconds: row.busy,
-            idle_gpu_seconds: row.idle,
-            energy_joules: row.energy,
-            requests: row.requests,
-        };
-        let rate = Rate {
-            hourly_price: row.hourly_price,
-            energy_price_per_kwh: row.energy_price_per_kwh,
-        };
         let entry = weeks
             .entry((row.deployment_id, row.key, row.currency))
             .or_default();
         let week = &mut entry[usize::from(row.current)];
-        week.0 += cost_of(&usage, &rate).reserved;
+        week.0 += Cost::from_sums(row.reserved, None, None).reserved;
         week.1 = week.1.saturating_add(row.requests);
     }
     let week_start =

@@ -11,6 +11,7 @@ use super::rules::{
 };
 use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
+use crate::ordered::Ordered;
 use crate::state::AllocationSettings;
 use crate::teams::access::{self, Subject};
 
@@ -504,7 +505,7 @@ pub async fn change(
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() == 0 {
-                return Err(AppError::NotFound("No allocation rule has this id.".into()));
+                return Err(AppError::NotFound(ALLOCATION_RULES.missing.into()));
             }
             sqlx::query!("delete from allocation_target where allocation_rule_id = $1", id)
                 .execute(&mut *tx)
@@ -513,8 +514,9 @@ pub async fn change(
         }
         None => sqlx::query_scalar!(
             "insert into allocation_rule (position, name, match_kind, match_key, match_pattern, like_pattern, split)
-             values ((select coalesce(max(position), 0) + 1 from allocation_rule), $1, $2, $3, $4, $5, $6)
+             values ($1, $2, $3, $4, $5, $6, $7)
              returning allocation_rule_id",
+            ALLOCATION_RULES.next_position(&mut tx).await?,
             rule.name,
             rule.kind.as_str(),
             rule.key,
@@ -635,12 +637,17 @@ async fn require_target(
     access::require(tx, actor, subject).await
 }
 
+/// The allocation rules, in the order they apply.
+const ALLOCATION_RULES: Ordered = Ordered {
+    table: "allocation_rule",
+    id: "allocation_rule_id",
+    missing: "No allocation rule has this id.",
+};
+
 /// A transaction that holds the rules still: one change to them, and its re-allocation, at a time.
 async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query!("lock table allocation_rule in exclusive mode")
-        .execute(&mut *tx)
-        .await?;
+    ALLOCATION_RULES.lock(&mut tx).await?;
     Ok(tx)
 }
 
@@ -669,16 +676,8 @@ pub async fn delete(
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or_else(|| AppError::NotFound("No allocation rule has this id.".into()))?;
-    // Close the gap, so positions stay 1..n.
-    sqlx::query!(
-        "update allocation_rule r set position = n.position
-           from (select allocation_rule_id, row_number() over (order by position)::int as position
-                   from allocation_rule) n
-          where n.allocation_rule_id = r.allocation_rule_id and r.position <> n.position"
-    )
-    .execute(&mut *tx)
-    .await?;
+    .ok_or_else(|| AppError::NotFound(ALLOCATION_RULES.missing.into()))?;
+    ALLOCATION_RULES.close_gap(&mut tx).await?;
     let reallocation = reallocate(&mut tx, actor, inline_rows).await?;
     commit(
         tx,
@@ -704,42 +703,19 @@ pub async fn reorder(
     inline_rows: i64,
 ) -> Result<Reallocation, AppError> {
     let mut tx = begin(pool).await?;
-    let rule = sqlx::query!(
-        "select name, position from allocation_rule where allocation_rule_id = $1",
-        rule_id
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::NotFound("No allocation rule has this id.".into()))?;
-    let other = if earlier {
-        rule.position - 1
-    } else {
-        rule.position + 1
-    };
+    let planned = ALLOCATION_RULES
+        .plan_move(&mut tx, rule_id, earlier)
+        .await?;
     // Passing a rule takes rows from it: both rules must be the caller's to change.
     require_rule(&mut tx, actor, rule_id).await?;
-    let passed = sqlx::query_scalar!(
-        "select allocation_rule_id from allocation_rule where position = $1",
-        other
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(passed) = passed {
+    if let Some(passed) = planned.passed {
         require_rule(&mut tx, actor, passed).await?;
     }
-    // The positions' uniqueness is checked at commit, so the two swap in one statement.
-    let swapped = sqlx::query!(
-        "update allocation_rule set position = case when position = $1 then $2 else $1 end
-          where position in ($1, $2)",
-        rule.position,
-        other
-    )
-    .execute(&mut *tx)
-    .await?;
-    if swapped.rows_affected() < 2 {
+    if !ALLOCATION_RULES.make_move(&mut tx, &planned).await? {
         // Already first or last.
         return Ok(Reallocation::Done);
     }
+    let (name, other) = (&planned.rule.name, planned.to);
     let reallocation = reallocate(&mut tx, actor, inline_rows).await?;
     commit(
         tx,
@@ -748,7 +724,7 @@ pub async fn reorder(
             action: "allocation_rule.reorder",
             entity_type: "allocation_rule",
             entity_id: rule_id.to_string(),
-            summary: format!("Moved allocation rule {} to position {other}", rule.name),
+            summary: format!("Moved allocation rule {name} to position {other}"),
             detail: json!({ "position": other }),
         },
     )

@@ -69,7 +69,7 @@ fn ReconcileTable(rows: Vec<Reconciled>) -> impl IntoView {
                                 view! {
                                     <tr>
                                         <td class="strong">
-                                            <a href=format!("/deployments/{}", row.deployment)>{row.deployment.clone()}</a>
+                                            <a href=crate::format::deployment_href(&row.deployment)>{row.deployment.clone()}</a>
                                             <span class="block muted small">{context}</span>
                                         </td>
                                         <td class="nowrap">{row.month.clone()} <span class="block muted small">{coverage}</span></td>

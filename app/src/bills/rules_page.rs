@@ -7,15 +7,29 @@ use uuid::Uuid;
 use super::rules::{MatchKind, Preview, RuleInput, RuleView, Split};
 use super::{BillsHeader, RuleOptions};
 use crate::auth::Role;
-use crate::components::{FieldMessage, Loaded, Notice, WithUser};
+use crate::components::{
+    action_error, successes, FieldMessage, FormAlert, Loaded, Notice, WithUser,
+};
 use crate::error::AppError;
 use crate::format::{format_count, format_money};
+use crate::ordered::MoveButtons;
 
 type RulesResource = Resource<Result<Vec<RuleView>, AppError>>;
 
 #[component]
 pub fn RulesPage() -> impl IntoView {
     let changed = RwSignal::new(0usize);
+    let moved = ServerAction::<super::MoveRule>::new();
+    let deleted = ServerAction::<super::DeleteRule>::new();
+    // A move or a deletion reloads the list and starts a re-allocation, as saving a rule does.
+    let (m, d) = (successes(moved), successes(deleted));
+    Effect::new(move |previous: Option<(usize, usize)>| {
+        let now = (m.get(), d.get());
+        if previous.is_some_and(|p| p != now) {
+            changed.update(|c| *c += 1);
+        }
+        now
+    });
     let rules: RulesResource = Resource::new(move || changed.get(), |_| super::list_rules());
     let choices = Resource::new(|| (), |_| super::list_rule_options());
     let editing = RwSignal::new(None::<RuleView>);
@@ -29,7 +43,7 @@ pub fn RulesPage() -> impl IntoView {
             view! {
                 <JobProgressCard changed=changed/>
                 <Loaded resource=rules children=move |list| view! {
-                    <RuleList list=list can_edit=can_edit changed=changed editing=editing/>
+                    <RuleList list=list can_edit=can_edit moved=moved deleted=deleted editing=editing/>
                 }/>
                 <Show when=move || can_edit>
                     <Loaded resource=choices children=move |choices| view! {
@@ -113,10 +127,15 @@ fn JobProgressCard(changed: RwSignal<usize>) -> impl IntoView {
 fn RuleList(
     list: Vec<RuleView>,
     can_edit: bool,
-    changed: RwSignal<usize>,
+    moved: ServerAction<super::MoveRule>,
+    deleted: ServerAction<super::DeleteRule>,
     editing: RwSignal<Option<RuleView>>,
 ) -> impl IntoView {
-    let error = RwSignal::new(None::<String>);
+    let error = Signal::derive(move || {
+        action_error(moved)
+            .get()
+            .or_else(|| action_error(deleted).get())
+    });
     if list.is_empty() {
         return view! {
             <section class="card empty">
@@ -133,15 +152,11 @@ fn RuleList(
         }
         .into_any();
     }
-    let last = list.len();
-    let act = move |result: Result<(), AppError>| match result {
-        Ok(()) => changed.update(|c| *c += 1),
-        Err(e) => error.set(Some(e.to_string())),
-    };
+    let count = list.len();
     view! {
         <section class="card" aria-labelledby="rules-title">
             <h2 id="rules-title">"Rules, in the order they apply"</h2>
-            {move || error.get().map(|e| view! { <Notice kind="error">{e}</Notice> })}
+            <FormAlert error=error/>
             <div class="table-wrap">
                 <table class="table">
                     <thead>
@@ -159,7 +174,6 @@ fn RuleList(
                             .into_iter()
                             .map(|rule| {
                                 let id = rule.allocation_rule_id;
-                                let position = rule.position as usize;
                                 let targets = rule.targets.iter().map(|t| t.describe()).collect::<Vec<_>>();
                                 let split = (targets.len() > 1).then(|| format!("split {}", rule.split.label()));
                                 let edit_rule = rule.clone();
@@ -175,17 +189,14 @@ fn RuleList(
                                         <td class="numeric">{format_count(rule.rows)}</td>
                                         {can_edit.then(|| view! {
                                             <td class="nowrap actions">
-                                                <button type="button" class="button ghost small" disabled=position == 1
-                                                    aria-label=format!("Move {} earlier", rule.name)
-                                                    on:click=move |_| { leptos::task::spawn_local(async move { act(super::move_rule(id, true).await) }); }>"↑"</button>
-                                                <button type="button" class="button ghost small" disabled=position == last
-                                                    aria-label=format!("Move {} later", rule.name)
-                                                    on:click=move |_| { leptos::task::spawn_local(async move { act(super::move_rule(id, false).await) }); }>"↓"</button>
+                                                <MoveButtons action=moved rule_id=id name=rule.name.clone() position=rule.position count=count/>
                                                 <button type="button" class="button ghost small"
                                                     on:click=move |_| editing.set(Some(edit_rule.clone()))>"Edit"</button>
-                                                <button type="button" class="button ghost small danger"
-                                                    aria-label=format!("Delete {}", rule.name)
-                                                    on:click=move |_| { leptos::task::spawn_local(async move { act(super::delete_rule(id).await) }); }>"Delete"</button>
+                                                <ActionForm action=deleted attr:class="inline-form">
+                                                    <input type="hidden" name="rule_id" value=id.to_string()/>
+                                                    <button type="submit" class="button ghost small danger"
+                                                        aria-label=format!("Delete {}", rule.name)>"Delete"</button>
+                                                </ActionForm>
                                             </td>
                                         })}
                                     </tr>

@@ -223,7 +223,7 @@ pub async fn reconcile(
     months: u32,
 ) -> Result<Vec<super::reconcile::Reconciled>, sqlx::Error> {
     use super::reconcile::{order, Reconciled};
-    use crate::telemetry::cost::{cost_of, Rate, Usage};
+    use crate::telemetry::cost::Cost;
     use std::collections::BTreeMap;
 
     let since = crate::clock::now()
@@ -270,44 +270,22 @@ pub async fn reconcile(
         entry.billed_covered = Some(row.covered);
     }
     let usage = sqlx::query!(
-        r#"select h.deployment_id, to_char(h.hour at time zone 'UTC', 'YYYY-MM') as "month!",
-                  p.currency as "currency?", p.hourly_price as "hourly_price?", p.energy_price_per_kwh,
-                  sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
-                  sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  saturated_count(sum(h.requests)) as "requests!",
-                  count(distinct date_trunc('day', h.hour at time zone 'UTC')) as "days!"
-             from telemetry_hourly h
-             join deployment d using (deployment_id)
-             left join gpu_price p
-               on p.gpu_model = h.gpu_model and p.pricing_kind = d.pricing_kind
-              and h.hour >= p.effective_from and (p.effective_to is null or h.hour < p.effective_to)
-            where h.hour >= $1
-            group by 1, 2, p.gpu_price_id, p.currency, p.hourly_price, p.energy_price_per_kwh"#,
+        r#"select deployment_id as "deployment_id!", to_char(hour at time zone 'UTC', 'YYYY-MM') as "month!",
+                  currency as "currency!", sum(reserved_cost) as reserved,
+                  count(distinct date_trunc('day', hour at time zone 'UTC')) as "days!"
+             from priced_hourly
+            where hour >= $1 and currency is not null
+            group by 1, 2, 3"#,
         since
     )
     .fetch_all(pool)
     .await?;
     for row in usage {
-        let (Some(currency), Some(hourly_price)) = (row.currency, row.hourly_price) else {
-            continue;
-        };
-        let part = Usage {
-            gpu_seconds: row.gpu_seconds,
-            busy_gpu_seconds: row.busy,
-            idle_gpu_seconds: row.idle,
-            energy_joules: row.energy,
-            requests: row.requests,
-        };
-        let rate = Rate {
-            hourly_price,
-            energy_price_per_kwh: row.energy_price_per_kwh,
-        };
         let entry = figures
-            .entry((row.deployment_id, row.month, currency))
+            .entry((row.deployment_id, row.month, row.currency))
             .or_default();
-        entry.estimated =
-            Some(entry.estimated.unwrap_or_default() + cost_of(&part, &rate).reserved);
-        entry.days = entry.days.max(row.days);
+        entry.estimated = Some(Cost::from_sums(row.reserved, None, None).reserved);
+        entry.days = row.days;
     }
     let names = sqlx::query!(
         r#"select d.deployment_id, d.key, m.name as "model?", t.name as "team?"

@@ -16,7 +16,7 @@ use crate::audit::{self, Actor, Change};
 use crate::catalog::ModelStatus;
 use crate::error::AppError;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
+use crate::telemetry::cost::{per_thousand_requests, Cost};
 
 struct Revision {
     metadata: Map<String, Value>,
@@ -345,18 +345,12 @@ async fn measured(
     to: DateTime<Utc>,
 ) -> Result<(BTreeMap<String, Decimal>, i64, f64, BTreeMap<String, f64>), sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select h.gpu_model, p.currency as "currency?", p.hourly_price as "hourly_price?",
-                  p.energy_price_per_kwh,
-                  sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
-                  sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  saturated_count(sum(h.requests)) as "requests!"
-             from telemetry_hourly h
-             join deployment d using (deployment_id)
-             left join gpu_price p
-               on p.gpu_model = h.gpu_model and p.pricing_kind = d.pricing_kind
-              and h.hour >= p.effective_from and (p.effective_to is null or h.hour < p.effective_to)
-            where d.model_version_id = $1 and h.hour >= $2 and h.hour < $3
-            group by h.gpu_model, p.gpu_price_id, p.currency, p.hourly_price, p.energy_price_per_kwh"#,
+        r#"select gpu_model as "gpu_model!", currency, sum(reserved_cost) as reserved,
+                  sum(gpu_seconds) as "gpu_seconds!", sum(energy_joules) as "energy!",
+                  saturated_count(sum(requests)) as "requests!"
+             from priced_hourly
+            where model_version_id = $1 and hour >= $2 and hour < $3
+            group by gpu_model, currency"#,
         model_version_id,
         from,
         to
@@ -367,22 +361,12 @@ async fn measured(
     let mut gpu_hours: BTreeMap<String, f64> = BTreeMap::new();
     let (mut requests, mut joules) = (0_i64, 0.0_f64);
     for row in rows {
-        let usage = Usage {
-            gpu_seconds: row.gpu_seconds,
-            busy_gpu_seconds: row.busy,
-            idle_gpu_seconds: row.idle,
-            energy_joules: row.energy,
-            requests: row.requests,
-        };
         requests = requests.saturating_add(row.requests);
         joules += row.energy;
-        *gpu_hours.entry(row.gpu_model).or_default() += usage.gpu_hours();
-        if let (Some(currency), Some(hourly_price)) = (row.currency, row.hourly_price) {
-            let rate = Rate {
-                hourly_price,
-                energy_price_per_kwh: row.energy_price_per_kwh,
-            };
-            *costs.entry(currency).or_default() += cost_of(&usage, &rate).reserved;
+        *gpu_hours.entry(row.gpu_model).or_default() += row.gpu_seconds / 3600.0;
+        if let Some(currency) = row.currency {
+            *costs.entry(currency).or_default() +=
+                Cost::from_sums(row.reserved, None, None).reserved;
         }
     }
     Ok((costs, requests, joules / 3_600_000.0, gpu_hours))

@@ -348,10 +348,10 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
                                         let currency = d.cost.as_ref().map(|(_, c)| c.clone()).unwrap_or_default();
                                         view! {
                                             <tr>
-                                                <td><a class="mono" href=format!("/deployments/{}", d.key)>{d.key.clone()}</a></td>
+                                                <td><a class="mono" href=crate::format::deployment_href(&d.key)>{d.key.clone()}</a></td>
                                                 <td>{d.version.clone()}</td>
                                                 <td>
-                                                    <a href=format!("/drift/{}", d.deployment_id) title=d.drift_finding.clone().unwrap_or_default()>
+                                                    <a href=crate::format::drift_href(&d.key) title=d.drift_finding.clone().unwrap_or_default()>
                                                         <crate::components::DriftBadge state=d.drift/>
                                                     </a>
                                                 </td>

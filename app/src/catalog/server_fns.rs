@@ -210,16 +210,10 @@ pub async fn delete_tier_rule(tier_rule_id: Uuid) -> Result<(), AppError> {
 }
 
 #[server]
-pub async fn move_tier_rule(tier_rule_id: Uuid, earlier: bool) -> Result<(), AppError> {
+pub async fn move_tier_rule(rule_id: Uuid, earlier: bool) -> Result<(), AppError> {
     guard::respond(async {
         let admin = guard::require(Role::Admin)?;
-        store::move_rule(
-            &guard::state()?.pool,
-            &Actor::User(admin),
-            tier_rule_id,
-            earlier,
-        )
-        .await
+        store::move_rule(&guard::state()?.pool, &Actor::User(admin), rule_id, earlier).await
     })
     .await
 }

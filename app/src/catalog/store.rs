@@ -17,8 +17,9 @@ use crate::audit::{self, Actor, Change};
 use crate::drift::DriftState;
 use crate::error::{unique_as_field, AppError};
 use crate::experiments::{Constraint, TaskType};
+use crate::ordered::Ordered;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
+use crate::telemetry::cost::{per_thousand_requests, Cost};
 
 /// Priced usage of one group (a model, a deployment, a day) in one currency, or unpriced.
 #[derive(Default)]
@@ -32,23 +33,12 @@ struct Priced {
 
 impl Priced {
     fn add(&mut self, row: PricedRow) {
-        let usage = Usage {
-            gpu_seconds: row.gpu_seconds,
-            busy_gpu_seconds: row.busy,
-            idle_gpu_seconds: row.idle,
-            energy_joules: row.energy,
-            requests: row.requests,
-        };
         self.requests = self.requests.saturating_add(row.requests);
         self.latency_weighted += row.latency_weighted;
         self.latency_requests = self.latency_requests.saturating_add(row.latency_requests);
-        if let (Some(currency), Some(hourly_price)) = (row.currency, row.hourly_price) {
-            let rate = Rate {
-                hourly_price,
-                energy_price_per_kwh: row.energy_price_per_kwh,
-            };
+        if let Some(currency) = row.currency {
             let entry = self.costs.entry(currency).or_default();
-            entry.0 += cost_of(&usage, &rate).reserved;
+            entry.0 += row.reserved;
             entry.1 = entry.1.saturating_add(row.requests);
         }
     }
@@ -82,12 +72,8 @@ impl Priced {
 #[derive(Clone)]
 struct PricedRow {
     currency: Option<String>,
-    hourly_price: Option<Decimal>,
-    energy_price_per_kwh: Option<Decimal>,
-    gpu_seconds: f64,
-    busy: f64,
-    idle: f64,
-    energy: f64,
+    /// `priced_hourly`'s reserved cost (zero when unpriced)
+    reserved: Decimal,
     requests: i64,
     latency_weighted: f64,
     latency_requests: i64,
@@ -118,22 +104,16 @@ async fn priced_days(
     model_id: Option<Uuid>,
 ) -> Result<Vec<(Uuid, Uuid, DateTime<Utc>, PricedRow)>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select v.model_id, h.deployment_id, date_trunc('day', h.hour) as "day!",
-                  p.currency as "currency?", p.hourly_price as "hourly_price?", p.energy_price_per_kwh,
-                  sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
-                  sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  saturated_count(sum(h.requests)) as "requests!",
-                  sum(h.latency_p95_weighted) as "latency_weighted!",
-                  saturated_count(sum(h.latency_requests)) as "latency_requests!"
-             from telemetry_hourly h
-             join deployment d using (deployment_id)
+        r#"select v.model_id, p.deployment_id as "deployment_id!", date_trunc('day', p.hour) as "day!",
+                  p.currency, sum(p.reserved_cost) as reserved,
+                  saturated_count(sum(p.requests)) as "requests!",
+                  sum(p.latency_p95_weighted) as "latency_weighted!",
+                  saturated_count(sum(p.latency_requests)) as "latency_requests!"
+             from priced_hourly p
              join model_version v using (model_version_id)
-             left join gpu_price p
-               on p.gpu_model = h.gpu_model and p.pricing_kind = d.pricing_kind
-              and h.hour >= p.effective_from and (p.effective_to is null or h.hour < p.effective_to)
-            where h.hour >= date_trunc('hour', $1::timestamptz)
+            where p.hour >= date_trunc('hour', $1::timestamptz)
               and ($2::uuid is null or v.model_id = $2)
-            group by 1, 2, 3, p.gpu_price_id, p.currency, p.hourly_price, p.energy_price_per_kwh"#,
+            group by 1, 2, 3, p.currency"#,
         since,
         model_id
     )
@@ -148,12 +128,7 @@ async fn priced_days(
                 r.day,
                 PricedRow {
                     currency: r.currency,
-                    hourly_price: r.hourly_price,
-                    energy_price_per_kwh: r.energy_price_per_kwh,
-                    gpu_seconds: r.gpu_seconds,
-                    busy: r.busy,
-                    idle: r.idle,
-                    energy: r.energy,
+                    reserved: Cost::from_sums(r.reserved, None, None).reserved,
                     requests: r.requests,
                     latency_weighted: r.latency_weighted,
                     latency_requests: r.latency_requests,
@@ -679,6 +654,13 @@ pub async fn set_override(
     Ok(())
 }
 
+/// The tier rules, in the order they apply.
+const TIER_RULES: Ordered = Ordered {
+    table: "tier_rule",
+    id: "tier_rule_id",
+    missing: "No tier rule has this id.",
+};
+
 /// Adds a tier rule at the end of the list.
 pub async fn create_rule(
     pool: &PgPool,
@@ -688,14 +670,13 @@ pub async fn create_rule(
     conditions: &[Constraint],
 ) -> Result<Uuid, AppError> {
     let mut tx = pool.begin().await?;
-    sqlx::query!("lock table tier_rule in exclusive mode")
-        .execute(&mut *tx)
-        .await?;
+    TIER_RULES.lock(&mut tx).await?;
+    let position = TIER_RULES.next_position(&mut tx).await?;
     let texts: Vec<String> = conditions.iter().map(ToString::to_string).collect();
     let id = sqlx::query_scalar!(
-        "insert into tier_rule (position, name, tier, conditions)
-         values ((select coalesce(max(position), 0) + 1 from tier_rule), $1, $2, $3)
+        "insert into tier_rule (position, name, tier, conditions) values ($1, $2, $3, $4)
          returning tier_rule_id",
+        position,
         name,
         tier.number(),
         &texts
@@ -723,24 +704,15 @@ pub async fn create_rule(
 
 pub async fn delete_rule(pool: &PgPool, actor: &Actor, rule_id: Uuid) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    sqlx::query!("lock table tier_rule in exclusive mode")
-        .execute(&mut *tx)
-        .await?;
+    TIER_RULES.lock(&mut tx).await?;
     let name = sqlx::query_scalar!(
         "delete from tier_rule where tier_rule_id = $1 returning name",
         rule_id
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or_else(|| AppError::NotFound("No tier rule has this id.".into()))?;
-    sqlx::query!(
-        "update tier_rule r set position = n.position
-           from (select tier_rule_id, row_number() over (order by position)::int as position
-                   from tier_rule) n
-          where n.tier_rule_id = r.tier_rule_id and r.position <> n.position"
-    )
-    .execute(&mut *tx)
-    .await?;
+    .ok_or_else(|| AppError::NotFound(TIER_RULES.missing.into()))?;
+    TIER_RULES.close_gap(&mut tx).await?;
     audit::record(
         &mut *tx,
         actor,
@@ -765,32 +737,13 @@ pub async fn move_rule(
     earlier: bool,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    sqlx::query!("lock table tier_rule in exclusive mode")
-        .execute(&mut *tx)
-        .await?;
-    let rule = sqlx::query!(
-        "select name, position from tier_rule where tier_rule_id = $1",
-        rule_id
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::NotFound("No tier rule has this id.".into()))?;
-    let other = if earlier {
-        rule.position - 1
-    } else {
-        rule.position + 1
-    };
-    let swapped = sqlx::query!(
-        "update tier_rule set position = case when position = $1 then $2 else $1 end
-          where position in ($1, $2)",
-        rule.position,
-        other
-    )
-    .execute(&mut *tx)
-    .await?;
-    if swapped.rows_affected() < 2 {
+    TIER_RULES.lock(&mut tx).await?;
+    let planned = TIER_RULES.plan_move(&mut tx, rule_id, earlier).await?;
+    if !TIER_RULES.make_move(&mut tx, &planned).await? {
+        // Already first or last.
         return Ok(());
     }
+    let (name, other) = (&planned.rule.name, planned.to);
     audit::record(
         &mut *tx,
         actor,
@@ -798,7 +751,7 @@ pub async fn move_rule(
             action: "tier_rule.reorder",
             entity_type: "tier_rule",
             entity_id: rule_id.to_string(),
-            summary: format!("moved tier rule {} to position {other}", rule.name),
+            summary: format!("moved tier rule {name} to position {other}"),
             detail: json!({ "position": other }),
         },
     )

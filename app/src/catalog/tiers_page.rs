@@ -10,6 +10,7 @@ use crate::components::{
     action_error, reset_on_success, successes, Field, FieldMessage, FormActions, FormAlert, Loaded,
     PageHeader, WithUser,
 };
+use crate::ordered::MoveButtons;
 
 #[component]
 pub fn TierRulesPage() -> impl IntoView {
@@ -53,7 +54,7 @@ fn Rules(can_edit: bool) -> impl IntoView {
                 if rules.is_empty() {
                     return view! { <p class="muted">"No rules: every model is Tier 2 until an admin adds one."</p> }.into_any();
                 }
-                let last = rules.len();
+                let count = rules.len();
                 view! {
                     <div class="table-wrap">
                         <table class="table">
@@ -70,11 +71,7 @@ fn Rules(can_edit: bool) -> impl IntoView {
                                 {rules
                                     .into_iter()
                                     .map(|rule| {
-                                        let id = rule.tier_rule_id.to_string();
-                                        let position = rule.position;
-                                        let (earlier_id, later_id, delete_id) = (id.clone(), id.clone(), id);
-                                        let earlier_label = format!("Move {} earlier", rule.name);
-                                        let later_label = format!("Move {} later", rule.name);
+                                        let delete_id = rule.tier_rule_id.to_string();
                                         let delete_label = format!("Delete {}", rule.name);
                                         view! {
                                             <tr>
@@ -84,16 +81,7 @@ fn Rules(can_edit: bool) -> impl IntoView {
                                                 <td>{rule.describe()}</td>
                                                 {can_edit.then(|| view! {
                                                     <td class="table-actions">
-                                                        <ActionForm action=moved attr:class="inline-form">
-                                                            <input type="hidden" name="tier_rule_id" value=earlier_id/>
-                                                            <input type="hidden" name="earlier" value="true"/>
-                                                            <button type="submit" class="button small ghost" disabled=position == 1 aria-label=earlier_label>"↑"</button>
-                                                        </ActionForm>
-                                                        <ActionForm action=moved attr:class="inline-form">
-                                                            <input type="hidden" name="tier_rule_id" value=later_id/>
-                                                            <input type="hidden" name="earlier" value="false"/>
-                                                            <button type="submit" class="button small ghost" disabled=position as usize == last aria-label=later_label>"↓"</button>
-                                                        </ActionForm>
+                                                        <MoveButtons action=moved rule_id=rule.tier_rule_id name=rule.name.clone() position=rule.position count=count/>
                                                         <ActionForm action=delete attr:class="inline-form">
                                                             <input type="hidden" name="tier_rule_id" value=delete_id/>
                                                             <button type="submit" class="button small ghost" aria-label=delete_label>"Delete"</button>

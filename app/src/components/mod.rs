@@ -120,6 +120,12 @@ pub fn Frame(children: Children) -> impl IntoView {
     }
 }
 
+/// The key in the page's address (`/deployments/:key`, `/drift/:key`), as people read it.
+pub fn key_from_route() -> Memo<String> {
+    let params = leptos_router::hooks::use_params_map();
+    Memo::new(move |_| params.read().get("key").unwrap_or_default())
+}
+
 /// The id in the page's address (`/experiments/:id`, `/models/:id`); the nil id when it is not
 /// one, which nothing has.
 pub fn id_from_route() -> Memo<uuid::Uuid> {

@@ -11,10 +11,10 @@ use super::{
 };
 use crate::auth::Role;
 use crate::components::{
-    action_error, id_from_route, successes, DriftBadge, Field, FormActions, FormAlert, Loaded,
+    action_error, key_from_route, successes, DriftBadge, Field, FormActions, FormAlert, Loaded,
     PageHeader, Toggle, WithUser,
 };
-use crate::format::{format_count, format_money_or_dash, url_encode};
+use crate::format::{deployment_href, drift_href, format_count, format_money_or_dash, url_encode};
 
 /// The range a drift page shows, as its query string says it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -253,7 +253,7 @@ fn DriftTableRow(row: DriftRow) -> impl IntoView {
     view! {
         <tr>
             <td>
-                <a class="strong" href=format!("/drift/{}", row.deployment_id)>{row.key.clone()}</a>
+                <a class="strong" href=drift_href(&row.key)>{row.key.clone()}</a>
                 <div class="muted small">
                     {match (row.model_id, row.model.clone()) {
                         (Some(id), Some(model)) => view! {
@@ -275,14 +275,14 @@ fn DriftTableRow(row: DriftRow) -> impl IntoView {
 
 #[component]
 pub fn DeploymentDriftPage() -> impl IntoView {
-    let id = id_from_route();
+    let key = key_from_route();
     let choice = RwSignal::new(RangeChoice::default());
     let set = ServerAction::<SetDriftThreshold>::new();
     let reset = ServerAction::<ResetDriftThreshold>::new();
     let (set_done, reset_done) = (successes(set), successes(reset));
     let data = Resource::new(
-        move || (id.get(), choice.get(), set_done.get(), reset_done.get()),
-        |(id, c, _, _)| super::load_deployment_drift(id, c.range, c.from, c.to),
+        move || (key.get(), choice.get(), set_done.get(), reset_done.get()),
+        |(key, c, _, _)| super::load_deployment_drift(key, c.range, c.from, c.to),
     );
     view! {
         <Title text="Drift · Pareto"/>
@@ -301,6 +301,7 @@ fn DeploymentDriftView(
 ) -> impl IntoView {
     let row = drift.row.clone();
     let id = row.deployment_id;
+    let key = row.key.clone();
     let worst = row
         .findings
         .first()
@@ -309,11 +310,12 @@ fn DeploymentDriftView(
     let series = RwSignal::new(worst);
     let query = choice.with_untracked(|c| c.query());
     let chart = move |theme: &'static str| {
-        let query = query.clone();
+        let (query, key) = (query.clone(), key.clone());
         move || {
             series.get().map_or_else(String::new, |(metric, feature)| {
                 format!(
-                    "/charts/drift/deployments/{id}.svg?{query}&metric={}&feature={}&theme={theme}",
+                    "/charts/drift/deployments/{}.svg?{query}&metric={}&feature={}&theme={theme}",
+                    url_encode(&key),
                     url_encode(&metric),
                     url_encode(&feature)
                 )
@@ -342,7 +344,7 @@ fn DeploymentDriftView(
         <p class="breadcrumb">
             <a href="/drift">"Drift versus cost"</a>
             {row.model_id.map(|m| view! { " · " <a href=format!("/models/{m}")>{format!("{} {}", row.model.clone().unwrap_or_default(), row.version.clone().unwrap_or_default())}</a> })}
-            " · " <a href=format!("/deployments/{}", url_encode(&row.key))>"Fleet page"</a>
+            " · " <a href=deployment_href(&row.key)>"Fleet page"</a>
         </p>
         <RangePicker choice=choice/>
         <div class="stats dashboard-stats">

@@ -53,7 +53,7 @@ pub async fn load_drift(range: String, from: String, to: String) -> Result<Drift
 
 #[server]
 pub async fn load_deployment_drift(
-    deployment_id: Uuid,
+    key: String,
     range: String,
     from: String,
     to: String,
@@ -61,6 +61,9 @@ pub async fn load_deployment_drift(
     guard::respond(async {
         guard::require(Role::Viewer)?;
         let pool = guard::state()?.pool;
+        let deployment_id = store::deployment_id(&pool, &key)
+            .await?
+            .ok_or_else(|| AppError::NotFound("No such deployment.".into()))?;
         let range = Range::from_query(Some(&range), Some(&from), Some(&to));
         let (from, to) = range.bounds(crate::clock::now());
         let row = store::rows(&pool, from, to, Some(deployment_id))

@@ -438,17 +438,11 @@ pub struct DeploymentSeries {
     pub currency: Option<String>,
 }
 
-/// The deployment behind a drift page, by id.
-pub async fn deployment_key(
-    pool: &PgPool,
-    deployment_id: Uuid,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "select key from deployment where deployment_id = $1",
-        deployment_id
-    )
-    .fetch_optional(pool)
-    .await
+/// The deployment behind a drift page or chart, by its key.
+pub async fn deployment_id(pool: &PgPool, key: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("select deployment_id from deployment where key = $1", key)
+        .fetch_optional(pool)
+        .await
 }
 
 /// Sets a deployment's own threshold for one statistic.

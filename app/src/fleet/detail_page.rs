@@ -50,7 +50,7 @@ pub fn DeploymentPage() -> impl IntoView {
                 .into_iter()
                 .map(|(range, label)| view! {
                     <a
-                        href=move || format!("/deployments/{}?days={range}", key.get())
+                        href=move || format!("{}?days={range}", crate::format::deployment_href(&key.get()))
                         aria-current=move || (days.get() == range).then_some("true")
                     >
                         {label}

@@ -264,7 +264,7 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                                 view! {
                                     <tr>
                                         <td>
-                                            <a href=format!("/deployments/{}?days={days}", d.key)>
+                                            <a href=format!("{}?days={days}", crate::format::deployment_href(&d.key))>
                                                 <code class="strong">{d.key.clone()}</code>
                                             </a>
                                             {d.stale.then(|| view! { " " <span class="badge badge-warning" title="no report for over 5 minutes">"stale"</span> })}

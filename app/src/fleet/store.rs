@@ -15,7 +15,7 @@ use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
 use crate::prices::PricingKind;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{cost_of, per_thousand_requests, Rate, Usage};
+use crate::telemetry::cost::{per_thousand_requests, Cost, Usage};
 use crate::telemetry::ingest::IDLE_UTILIZATION_PCT;
 
 pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
@@ -37,18 +37,15 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
     .await?;
 
     let priced = sqlx::query!(
-        r#"select h.deployment_id, p.currency as "currency?", p.hourly_price as "hourly_price?",
-                  p.energy_price_per_kwh,
-                  sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
-                  sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  saturated_count(sum(h.requests)) as "requests!"
-             from telemetry_hourly h
-             join deployment d using (deployment_id)
-             left join gpu_price p
-               on p.gpu_model = h.gpu_model and p.pricing_kind = d.pricing_kind
-              and h.hour >= p.effective_from and (p.effective_to is null or h.hour < p.effective_to)
-            where h.hour >= date_trunc('hour', $1::timestamptz)
-            group by h.deployment_id, p.gpu_price_id, p.currency, p.hourly_price, p.energy_price_per_kwh"#,
+        r#"select deployment_id as "deployment_id!", currency,
+                  sum(gpu_seconds) as "gpu_seconds!", sum(busy_gpu_seconds) as "busy!",
+                  sum(idle_gpu_seconds) as "idle!", sum(energy_joules) as "energy!",
+                  saturated_count(sum(requests)) as "requests!",
+                  sum(reserved_cost) as reserved, sum(utilization_weighted_cost) as utilization_weighted,
+                  sum(idle_cost) as idle_cost
+             from priced_hourly
+            where hour >= date_trunc('hour', $1::timestamptz)
+            group by deployment_id, currency"#,
         since
     )
     .fetch_all(pool)
@@ -56,7 +53,7 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
 
     let mut usage: BTreeMap<Uuid, Usage> = BTreeMap::new();
     let mut unpriced: BTreeMap<Uuid, f64> = BTreeMap::new();
-    let mut costs: BTreeMap<(Uuid, String), (crate::telemetry::cost::Cost, i64)> = BTreeMap::new();
+    let mut costs: BTreeMap<(Uuid, String), (Cost, i64)> = BTreeMap::new();
     for row in priced {
         let part = Usage {
             gpu_seconds: row.gpu_seconds,
@@ -66,17 +63,12 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
             requests: row.requests,
         };
         *usage.entry(row.deployment_id).or_default() += part;
-        match (row.currency, row.hourly_price) {
-            (Some(currency), Some(hourly_price)) => {
-                let rate = Rate {
-                    hourly_price,
-                    energy_price_per_kwh: row.energy_price_per_kwh,
-                };
-                let entry = costs.entry((row.deployment_id, currency)).or_default();
-                entry.0 += cost_of(&part, &rate);
-                entry.1 = entry.1.saturating_add(part.requests);
+        match row.currency {
+            Some(currency) => {
+                let cost = Cost::from_sums(row.reserved, row.utilization_weighted, row.idle_cost);
+                costs.insert((row.deployment_id, currency), (cost, part.requests));
             }
-            _ => *unpriced.entry(row.deployment_id).or_default() += part.gpu_hours(),
+            None => *unpriced.entry(row.deployment_id).or_default() += part.gpu_hours(),
         }
     }
 
@@ -241,19 +233,16 @@ pub async fn detail(
     let bucket_hours = bucket_hours(days);
     let since = crate::clock::now() - TimeDelta::days(i64::from(days));
     let rows = sqlx::query!(
-        r#"select date_bin(make_interval(hours => $3), h.hour, timestamptz '2000-01-01') as "at!",
-                  p.currency as "currency?", p.hourly_price as "hourly_price?", p.energy_price_per_kwh,
-                  sum(h.gpu_seconds) as "gpu_seconds!", sum(h.busy_gpu_seconds) as "busy!",
-                  sum(h.idle_gpu_seconds) as "idle!", sum(h.energy_joules) as "energy!",
-                  saturated_count(sum(h.requests)) as "requests!",
-                  sum(h.latency_p95_weighted) as "latency_weighted!", saturated_count(sum(h.latency_requests)) as "latency_requests!"
-             from telemetry_hourly h
+        r#"select date_bin(make_interval(hours => $3), p.hour, timestamptz '2000-01-01') as "at!",
+                  p.currency, sum(p.reserved_cost) as reserved,
+                  sum(p.gpu_seconds) as "gpu_seconds!", sum(p.busy_gpu_seconds) as "busy!",
+                  sum(p.idle_gpu_seconds) as "idle!", sum(p.energy_joules) as "energy!",
+                  saturated_count(sum(p.requests)) as "requests!",
+                  sum(p.latency_p95_weighted) as "latency_weighted!", saturated_count(sum(p.latency_requests)) as "latency_requests!"
+             from priced_hourly p
              join deployment d using (deployment_id)
-             left join gpu_price p
-               on p.gpu_model = h.gpu_model and p.pricing_kind = d.pricing_kind
-              and h.hour >= p.effective_from and (p.effective_to is null or h.hour < p.effective_to)
-            where d.key = $1 and h.hour >= date_trunc('hour', $2::timestamptz)
-            group by 1, p.gpu_price_id, p.currency, p.hourly_price, p.energy_price_per_kwh
+            where d.key = $1 and p.hour >= date_trunc('hour', $2::timestamptz)
+            group by 1, p.currency
             order by 1"#,
         key,
         since,
@@ -273,19 +262,10 @@ pub async fn detail(
             energy_joules: row.energy,
             requests: row.requests,
         };
-        let cost = match (&row.currency, row.hourly_price) {
-            (Some(c), Some(hourly_price)) if Some(c) == currency.as_ref() => Some(
-                cost_of(
-                    &usage,
-                    &Rate {
-                        hourly_price,
-                        energy_price_per_kwh: row.energy_price_per_kwh,
-                    },
-                )
-                .reserved,
-            ),
-            _ => None,
-        };
+        let cost = row
+            .currency
+            .filter(|c| Some(c) == currency.as_ref())
+            .map(|_| Cost::from_sums(row.reserved, None, None).reserved);
         match points.last_mut() {
             Some(last) if last.at == row.at => {
                 last.usage += usage;

@@ -147,7 +147,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 link="Drift"
                 empty="No deployment is past a drift threshold."
                 rows={data.drifting.iter().take(PANEL_ROWS).cloned().map(|r| view! {
-                    <PanelRow href=format!("/drift/{}", r.deployment_id) name=r.key.clone() detail=r.findings.first().map(|f| f.text.clone())>
+                    <PanelRow href=crate::format::drift_href(&r.key) name=r.key.clone() detail=r.findings.first().map(|f| f.text.clone())>
                         <div class="row-end">
                             <DriftBadge state=r.state/>
                             <span class="small">{format!("{} a month", format_money_or_dash(r.monthly, r.currency.as_deref().unwrap_or("")))}</span>
@@ -165,7 +165,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                     let (rising, falling) = (pct >= 0.5, pct <= -0.5);
                     let currency = r.currency.clone().unwrap_or_default();
                     view! {
-                        <PanelRow href=format!("/drift/{}", r.deployment_id) name=r.key.clone() detail=format!("{} per 1,000 requests", format_money_or_dash(r.per_1k, &currency))>
+                        <PanelRow href=crate::format::drift_href(&r.key) name=r.key.clone() detail=format!("{} per 1,000 requests", format_money_or_dash(r.per_1k, &currency))>
                             <span class="row-end strong" class:up=rising class:down=falling>{crate::drift::page::change(Some(pct))}</span>
                         </PanelRow>
                     }
@@ -177,7 +177,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 link="Fleet"
                 empty="No idle GPU time in the last 30 days."
                 rows={data.idle.iter().take(PANEL_ROWS).cloned().map(|i| view! {
-                    <PanelRow href=format!("/deployments/{}", crate::format::url_encode(&i.key)) name=i.key.clone() detail=format!("{:.0}% of its GPU time idle", i.idle_pct)>
+                    <PanelRow href=crate::format::deployment_href(&i.key) name=i.key.clone() detail=format!("{:.0}% of its GPU time idle", i.idle_pct)>
                         <span class="row-end">{format_money(i.cost.round_dp(2), &i.currency)}</span>
                     </PanelRow>
                 }).collect::<Vec<_>>()}

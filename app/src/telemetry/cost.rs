@@ -3,8 +3,12 @@
 //! - utilization-weighted: only the share of each GPU-hour the work used.
 //!
 //! Energy (on-prem) is counted in full on both bases: the meter ran either way.
+//!
+//! What an hour costs is defined once, in SQL: the view `priced_hourly`
+//! (migrations/20261204000017_one_price.sql) prices every hourly rollup at the catalog's price in
+//! force, and every figure (fleet, deployment, catalog, model card, alerts, reconciliation, drift,
+//! overview, TCO) sums its columns. This module holds what is done with those sums.
 
-use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -43,13 +47,6 @@ impl std::ops::AddAssign for Usage {
     }
 }
 
-/// The price in force: per GPU-hour, plus energy per kWh for on-prem GPUs.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Rate {
-    pub hourly_price: Decimal,
-    pub energy_price_per_kwh: Option<Decimal>,
-}
-
 /// Cost in one currency.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cost {
@@ -59,6 +56,23 @@ pub struct Cost {
     pub idle: Decimal,
 }
 
+impl Cost {
+    /// The sums of `priced_hourly`'s three cost columns over some hours (null when none was
+    /// priced), rounded to a millionth as every figure shows them.
+    pub fn from_sums(
+        reserved: Option<Decimal>,
+        utilization_weighted: Option<Decimal>,
+        idle: Option<Decimal>,
+    ) -> Cost {
+        let round = |sum: Option<Decimal>| sum.unwrap_or_default().round_dp(6);
+        Cost {
+            reserved: round(reserved),
+            utilization_weighted: round(utilization_weighted),
+            idle: round(idle),
+        }
+    }
+}
+
 impl std::ops::AddAssign for Cost {
     fn add_assign(&mut self, other: Cost) {
         self.reserved = self.reserved.saturating_add(other.reserved);
@@ -66,35 +80,6 @@ impl std::ops::AddAssign for Cost {
             .utilization_weighted
             .saturating_add(other.utilization_weighted);
         self.idle = self.idle.saturating_add(other.idle);
-    }
-}
-
-/// Hours and kWh as exact decimals, to nine places (a millisecond of GPU time is 2.8e-7 hours).
-fn decimal(value: f64) -> Decimal {
-    Decimal::from_f64(value).unwrap_or_default().round_dp(9)
-}
-
-pub fn cost_of(usage: &Usage, rate: &Rate) -> Cost {
-    // Saturating: figures past what Decimal holds must not take a page down.
-    let hardware = rate.hourly_price.saturating_mul(decimal(usage.gpu_hours()));
-    let energy = rate.energy_price_per_kwh.map_or(Decimal::ZERO, |price| {
-        price.saturating_mul(decimal(usage.energy_kwh()))
-    });
-    let busy_share = if usage.gpu_seconds > 0.0 {
-        decimal(usage.busy_gpu_seconds / usage.gpu_seconds)
-    } else {
-        Decimal::ZERO
-    };
-    Cost {
-        reserved: hardware.saturating_add(energy).round_dp(6),
-        utilization_weighted: hardware
-            .saturating_mul(busy_share)
-            .saturating_add(energy)
-            .round_dp(6),
-        idle: rate
-            .hourly_price
-            .saturating_mul(decimal(usage.idle_gpu_seconds / 3600.0))
-            .round_dp(6),
     }
 }
 
@@ -122,42 +107,12 @@ mod tests {
     }
 
     #[test]
-    fn a_cloud_gpu_costs_its_hours_and_the_work_its_share() {
-        let rate = Rate {
-            hourly_price: Decimal::new(400, 2),
-            energy_price_per_kwh: None,
-        };
-        // Ten H100-hours at 25% utilization, two of them idle.
-        let cost = cost_of(&usage(10.0, 0.25, 2.0, 600.0, 200_000), &rate);
-        assert_eq!(cost.reserved, Decimal::new(40, 0));
-        assert_eq!(cost.utilization_weighted, Decimal::new(10, 0));
-        assert_eq!(cost.idle, Decimal::new(8, 0));
+    fn cost_per_thousand_requests_needs_requests() {
         assert_eq!(
-            per_thousand_requests(cost.reserved, 200_000),
+            per_thousand_requests(Decimal::new(40, 0), 200_000),
             Some(Decimal::new(2, 1))
         );
-    }
-
-    #[test]
-    fn on_prem_adds_the_energy_it_drew() {
-        let rate = Rate {
-            hourly_price: Decimal::new(145, 2),
-            energy_price_per_kwh: Some(Decimal::new(15, 2)),
-        };
-        // 4 hours at 500 W is 2 kWh: 0.30 of energy on top of 5.80 of hardware.
-        let cost = cost_of(&usage(4.0, 0.5, 0.0, 500.0, 0), &rate);
-        assert_eq!(cost.reserved, Decimal::new(610, 2));
-        assert_eq!(cost.utilization_weighted, Decimal::new(320, 2));
-        assert_eq!(per_thousand_requests(cost.reserved, 0), None);
-    }
-
-    #[test]
-    fn no_gpu_time_costs_nothing() {
-        let rate = Rate {
-            hourly_price: Decimal::new(4, 0),
-            energy_price_per_kwh: None,
-        };
-        assert_eq!(cost_of(&Usage::default(), &rate), Cost::default());
+        assert_eq!(per_thousand_requests(Decimal::new(610, 2), 0), None);
         assert_eq!(Usage::default().mean_utilization_pct(), None);
     }
 

@@ -155,7 +155,7 @@ pub fn quadrant_svg(rows: &[DriftRow], range_label: &str, theme: Theme) -> Resul
             let (px, py) = chart.backend_coord(&(*cost, *score));
             let color = hex(state_color(row.state, theme));
             let href = row.model_id.map_or_else(
-                || format!("/drift/{}", row.deployment_id),
+                || app::format::drift_href(&row.key),
                 |id| format!("/models/{id}"),
             );
             let what = format!(
@@ -465,24 +465,21 @@ pub async fn spend_chart(
     ))
 }
 
-/// `GET /charts/drift/deployments/{id}.svg?range=30d&metric=psi&feature=amount_usd&theme=dark`.
+/// `GET /charts/drift/deployments/{key}.svg?range=30d&metric=psi&feature=amount_usd&theme=dark`.
 pub async fn deployment_chart(
     State(state): State<AppState>,
     Path(file): Path<String>,
     Query(query): Query<DriftChartQuery>,
 ) -> Response {
-    let Some(id) = file
-        .strip_suffix(".svg")
-        .and_then(|id| uuid::Uuid::parse_str(id).ok())
-    else {
+    let Some(key) = file.strip_suffix(".svg") else {
         return (StatusCode::NOT_FOUND, "No such chart.").into_response();
     };
     let Some(metric) = query.metric.clone() else {
         return (StatusCode::BAD_REQUEST, "Say which metric to draw.").into_response();
     };
     let pool = &state.pool;
-    let key = match app::drift::store::deployment_key(pool, id).await {
-        Ok(Some(key)) => key,
+    let id = match app::drift::store::deployment_id(pool, key).await {
+        Ok(Some(id)) => id,
         Ok(None) => return (StatusCode::NOT_FOUND, "No such deployment.").into_response(),
         Err(error) => return chart_failed("loading a chart's data failed", &error),
     };
