@@ -19,7 +19,7 @@ endif
 # Each test database lives beside DATABASE_URL's and is recreated for every run.
 E2E_DATABASE_URL := $(patsubst %/,%,$(dir $(DATABASE_URL)))/pareto_e2e
 
-.PHONY: run dev build release dist deploy-check bench fuzz test tools tools-test db lint fmt sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
+.PHONY: run dev build release dist deploy-check bench fuzz test tools tools-test db lint fmt format sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
 
 ## run: build the release site and serve it on PARETO_LISTEN (default 127.0.0.1:3000)
 run: tools db
@@ -89,8 +89,17 @@ tools-test:
 db:
 	@scripts/db.sh ensure
 
+# Rust by rustfmt, and the markup inside `view!` by leptosfmt (leptosfmt.toml); `make format`
+# rewrites both.
 fmt:
 	cargo fmt --all -- --check
+	leptosfmt --check --quiet app/src
+
+## format: format the Rust and the `view!` markup in place
+format:
+	@scripts/tools.sh format
+	leptosfmt --quiet app/src
+	cargo fmt --all
 
 # The Kubernetes manifests against the API's schemas (PyPI's kubernetes-validate, in tools/.venv);
 # the systemd units are verified by the archive's test (tests/tests/dist.rs).

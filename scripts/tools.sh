@@ -4,6 +4,8 @@
 #   scripts/tools.sh test    the wasm target, Chromium, the end-to-end npm packages and the
 #                            Kubernetes schema check (PyPI's kubernetes-validate in tools/.venv)
 #   scripts/tools.sh dev     the build's, and cargo-leptos with the wasm-bindgen CLI it runs (`make dev`)
+#   scripts/tools.sh format  leptosfmt, which formats the markup inside `view!` (`make format`; the
+#                            test tools include it, for `make fmt`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-build}
@@ -42,6 +44,14 @@ if [ "$purpose" = dev ]; then
         say "installing wasm-bindgen-cli ${wasm_bindgen_version}"
         cargo install wasm-bindgen-cli --version "${wasm_bindgen_version}"
     fi
+fi
+
+if [ "$purpose" = test ] || [ "$purpose" = format ]; then
+    if ! leptosfmt --version 2>/dev/null | grep -q '0\.1\.33'; then
+        say "installing leptosfmt 0.1.33 (about a minute on 2 cores, once)"
+        cargo install leptosfmt --version 0.1.33 --locked
+    fi
+    [ "$purpose" = format ] && exit 0
 fi
 
 if ! command -v npm >/dev/null; then

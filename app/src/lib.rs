@@ -80,17 +80,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <!DOCTYPE html>
         <html lang="en">
             <head>
-                <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="color-scheme" content="light dark"/>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
                 // pkg/pareto.<hash>.css, named by the build's hash.txt (see xtask/src/site.rs).
-                <HashedStylesheet options=options.clone() id="leptos"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
-                <MetaTags/>
+                <HashedStylesheet options=options.clone() id="leptos" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
             </head>
             <body>
-                <App/>
+                <App />
             </body>
         </html>
     }
@@ -193,43 +193,71 @@ pub fn App() -> impl IntoView {
     provide_context(user);
 
     view! {
-        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
-        <Meta name="description" content="Pareto: the cost ledger for machine-learning models."/>
-        <Title text="Pareto"/>
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
+        <Meta name="description" content="Pareto: the cost ledger for machine-learning models." />
+        <Title text="Pareto" />
         <Router>
-            <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/login") view=Page::Login/>
-                <Route path=path!("/setup") view=Page::Setup/>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/login") view=Page::Login />
+                <Route path=path!("/setup") view=Page::Setup />
                 // Every signed-in page inside one frame, kept across navigations. The page of one
                 // thing (a deployment, a model) is sent whole, so that its status can say 404
                 // when the thing does not exist.
-                <ParentRoute path=path!("") view=|| view! { <Frame><Outlet/></Frame> }>
-                    <Route path=path!("/") view=Page::Overview/>
-                    <Route path=path!("/experiments") view=Page::Experiments/>
-                    <Route path=path!("/experiments/:id") view=Page::Experiment ssr=SsrMode::Async/>
-                    <Route path=path!("/experiments/:id/compare") view=Page::Compare ssr=SsrMode::Async/>
-                    <Route path=path!("/catalog") view=Page::Catalog/>
-                    <Route path=path!("/catalog/tiers") view=Page::TierRules/>
-                    <Route path=path!("/models/:id") view=Page::Model ssr=SsrMode::Async/>
-                    <Route path=path!("/cards/:id") view=Page::Card ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/audit") view=Page::Audit/>
-                    <Route path=path!("/alerts") view=Page::Alerts/>
-                    <Route path=path!("/reviews") view=Page::Reviews/>
-                    <Route path=path!("/bills") view=Page::Bills/>
-                    <Route path=path!("/bills/rules") view=Page::Rules/>
-                    <Route path=path!("/bills/explorer") view=Page::Explorer/>
-                    <Route path=path!("/bills/reconciliation") view=Page::Reconcile/>
-                    <Route path=path!("/drift") view=Page::Drift/>
-                    <Route path=path!("/drift/:key") view=Page::DeploymentDrift ssr=SsrMode::Async/>
-                    <Route path=path!("/reports") view=Page::Reports/>
-                    <Route path=path!("/fleet") view=Page::Fleet/>
-                    <Route path=path!("/deployments/:key") view=Page::Deployment ssr=SsrMode::Async/>
-                    <Route path=path!("/settings") view=|| view! { <Redirect path="/settings/teams"/> }/>
-                    <Route path=path!("/settings/teams") view=Page::Teams/>
-                    <Route path=path!("/settings/users") view=Page::Users/>
-                    <Route path=path!("/settings/tokens") view=Page::Tokens/>
-                    <Route path=path!("/settings/prices") view=Page::Prices/>
-                    <Route path=path!("/settings/account") view=Page::Account/>
+                <ParentRoute
+                    path=path!("")
+                    view=|| {
+                        view! {
+                            <Frame>
+                                <Outlet />
+                            </Frame>
+                        }
+                    }
+                >
+                    <Route path=path!("/") view=Page::Overview />
+                    <Route path=path!("/experiments") view=Page::Experiments />
+                    <Route
+                        path=path!("/experiments/:id")
+                        view=Page::Experiment
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/experiments/:id/compare")
+                        view=Page::Compare
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/catalog") view=Page::Catalog />
+                    <Route path=path!("/catalog/tiers") view=Page::TierRules />
+                    <Route path=path!("/models/:id") view=Page::Model ssr=SsrMode::Async />
+                    <Route path=path!("/cards/:id") view=Page::Card ssr=SsrMode::Async />
+                    <Route path=path!("/settings/audit") view=Page::Audit />
+                    <Route path=path!("/alerts") view=Page::Alerts />
+                    <Route path=path!("/reviews") view=Page::Reviews />
+                    <Route path=path!("/bills") view=Page::Bills />
+                    <Route path=path!("/bills/rules") view=Page::Rules />
+                    <Route path=path!("/bills/explorer") view=Page::Explorer />
+                    <Route path=path!("/bills/reconciliation") view=Page::Reconcile />
+                    <Route path=path!("/drift") view=Page::Drift />
+                    <Route
+                        path=path!("/drift/:key")
+                        view=Page::DeploymentDrift
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/reports") view=Page::Reports />
+                    <Route path=path!("/fleet") view=Page::Fleet />
+                    <Route
+                        path=path!("/deployments/:key")
+                        view=Page::Deployment
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/settings")
+                        view=|| view! { <Redirect path="/settings/teams" /> }
+                    />
+                    <Route path=path!("/settings/teams") view=Page::Teams />
+                    <Route path=path!("/settings/users") view=Page::Users />
+                    <Route path=path!("/settings/tokens") view=Page::Tokens />
+                    <Route path=path!("/settings/prices") view=Page::Prices />
+                    <Route path=path!("/settings/account") view=Page::Account />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -246,14 +274,16 @@ pub fn NotFound() -> impl IntoView {
         }
     }
     view! {
-        <Title text="Page not found · Pareto"/>
+        <Title text="Page not found · Pareto" />
         <div class="auth-wrap">
             <section class="card auth-card error-page">
-                <Wordmark/>
+                <Wordmark />
                 <p class="error-code">"404"</p>
                 <h1>"This page does not exist"</h1>
                 <p class="muted">"The address may be mistyped, or the page may have moved."</p>
-                <a class="button primary" href="/">"Go to the overview"</a>
+                <a class="button primary" href="/">
+                    "Go to the overview"
+                </a>
             </section>
         </div>
     }

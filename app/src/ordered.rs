@@ -48,15 +48,18 @@ where
         };
         view! {
             <ActionForm action attr:class="inline-form">
-                <input type="hidden" name="rule_id" value=rule_id.to_string()/>
-                <input type="hidden" name="earlier" value=earlier.to_string()/>
+                <input type="hidden" name="rule_id" value=rule_id.to_string() />
+                <input type="hidden" name="earlier" value=earlier.to_string() />
                 <button type="submit" class="button small ghost" disabled=disabled aria-label=label>
                     {arrow}
                 </button>
             </ActionForm>
         }
     };
-    view! { {button(true)} {button(false)} }
+    view! {
+        {button(true)}
+        {button(false)}
+    }
 }
 
 #[cfg(feature = "ssr")]

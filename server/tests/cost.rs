@@ -120,7 +120,7 @@ async fn deployment(pool: &PgPool, key: &str, kind: &str) -> (Uuid, Uuid, Uuid) 
 /// share on the utilization-weighted one; on-prem adds the energy drawn to both.
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn an_hour_costs_its_price_its_busy_share_and_its_energy(pool: PgPool) {
-    let at = Utc::now()
+    let at = app::clock::now()
         .duration_trunc(TimeDelta::hours(1))
         .expect("hour")
         - TimeDelta::days(2);

@@ -34,7 +34,7 @@ pub fn AlertsPage() -> impl IntoView {
     let targets = Resource::new(|| (), |_| super::load_budget_targets());
     let webhooks = Resource::new(move || (d.get(), e.get()), |_| super::list_webhooks());
     view! {
-        <Title text="Alerts · Pareto"/>
+        <Title text="Alerts · Pareto" />
         <PageHeader
             title="Alerts"
             lead="Budgets passed, month-end forecasts over budget, and deployments whose cost per 1,000 requests jumped. Each alert fires once per threshold and period, and goes to every webhook."
@@ -46,27 +46,66 @@ pub fn AlertsPage() -> impl IntoView {
             view! {
                 <section class="card" aria-labelledby="alerts-heading">
                     <h2 id="alerts-heading">"Alerts"</h2>
-                    <FormAlert error=action_error(acknowledge)/>
-                    <Loaded resource=alerts children=move |alerts| view! { <AlertList alerts=alerts acknowledge=is_member.then_some(acknowledge)/> }/>
+                    <FormAlert error=action_error(acknowledge) />
+                    <Loaded
+                        resource=alerts
+                        children=move |alerts| {
+                            view! {
+                                <AlertList
+                                    alerts=alerts
+                                    acknowledge=is_member.then_some(acknowledge)
+                                />
+                            }
+                        }
+                    />
                 </section>
                 <section class="card" aria-labelledby="budgets-heading">
                     <h2 id="budgets-heading">"Budgets"</h2>
-                    <p class="muted small">"Spend is what the bills say: current bill lines the allocation rules gave to the team or model, charged this month. The forecast prices the rest of the month at this month's daily rate blended with last month's (a week of it, fading as the month goes on); forecast alerts wait for the fifth day."</p>
-                    <FormAlert error=action_error(delete_budget)/>
-                    <Loaded resource=budgets children=move |budgets| view! { <BudgetTable budgets=budgets delete=delete_budget can_edit=is_lead/> }/>
-                    {is_lead.then(|| view! { <BudgetForm create=create_budget targets=targets/> })}
+                    <p class="muted small">
+                        "Spend is what the bills say: current bill lines the allocation rules gave to the team or model, charged this month. The forecast prices the rest of the month at this month's daily rate blended with last month's (a week of it, fading as the month goes on); forecast alerts wait for the fifth day."
+                    </p>
+                    <FormAlert error=action_error(delete_budget) />
+                    <Loaded
+                        resource=budgets
+                        children=move |budgets| {
+                            view! {
+                                <BudgetTable
+                                    budgets=budgets
+                                    delete=delete_budget
+                                    can_edit=is_lead
+                                />
+                            }
+                        }
+                    />
+                    {is_lead.then(|| view! { <BudgetForm create=create_budget targets=targets /> })}
                 </section>
-                {is_lead.then(|| view! {
-                    <section class="card" aria-labelledby="webhooks-heading">
-                        <h2 id="webhooks-heading">"Webhooks"</h2>
-                        <p class="muted small">"Each alert is posted as JSON with a text field, so a chat webhook can take it; failed deliveries are retried with backoff, six times at most."</p>
-                        <FormAlert error=action_error(delete_webhook)/>
-                        <Loaded resource=webhooks children=move |webhooks| view! { <WebhookList webhooks=webhooks delete=delete_webhook can_edit=is_admin/> }/>
-                        {is_admin.then(|| view! { <WebhookForm create=create_webhook/> })}
-                    </section>
-                })}
+                {is_lead
+                    .then(|| {
+                        view! {
+                            <section class="card" aria-labelledby="webhooks-heading">
+                                <h2 id="webhooks-heading">"Webhooks"</h2>
+                                <p class="muted small">
+                                    "Each alert is posted as JSON with a text field, so a chat webhook can take it; failed deliveries are retried with backoff, six times at most."
+                                </p>
+                                <FormAlert error=action_error(delete_webhook) />
+                                <Loaded
+                                    resource=webhooks
+                                    children=move |webhooks| {
+                                        view! {
+                                            <WebhookList
+                                                webhooks=webhooks
+                                                delete=delete_webhook
+                                                can_edit=is_admin
+                                            />
+                                        }
+                                    }
+                                />
+                                {is_admin.then(|| view! { <WebhookForm create=create_webhook /> })}
+                            </section>
+                        }
+                    })}
             }
-        }/>
+        } />
     }
 }
 
@@ -82,40 +121,78 @@ pub fn AlertList(
     }
     view! {
         <ul class="alert-list">
-            {alerts.into_iter().map(|alert| {
-                let open = alert.acknowledged.is_none();
-                let id = alert.alert_id.to_string();
-                view! {
-                    <li class="alert-item" class:alert-open=open>
-                        <div class="alert-main">
-                            <span class="badge" class:badge-warning=open>{alert.kind.label()}</span>
-                            <span class="alert-message">{alert.message.clone()}</span>
-                        </div>
-                        <div class="small muted">
-                            <Time time=alert.created_at/>
-                            {alert.acknowledged.clone().map(|(by, at)| view! { " · acknowledged by " {by} " " <Time time=at/> })}
-                            {alert.deliveries.iter().map(|d| {
-                                let state = if d.delivered {
-                                    format!("delivered to {}", d.webhook)
-                                } else if d.gave_up {
-                                    format!("gave up on {} after {} attempts ({})", d.webhook, d.attempts, d.last_error.clone().unwrap_or_default())
-                                } else if d.attempts > 0 {
-                                    format!("retrying {} (attempt {}: {})", d.webhook, d.attempts, d.last_error.clone().unwrap_or_default())
-                                } else {
-                                    format!("sending to {}", d.webhook)
-                                };
-                                view! { " · " {state} }
-                            }).collect_view()}
-                        </div>
-                        {acknowledge.filter(|_| open).map(|acknowledge| view! {
-                            <ActionForm action=acknowledge attr:class="inline-form">
-                                <input type="hidden" name="alert_id" value=id.clone()/>
-                                <button type="submit" class="button small">"Acknowledge"</button>
-                            </ActionForm>
-                        })}
-                    </li>
-                }
-            }).collect_view()}
+            {alerts
+                .into_iter()
+                .map(|alert| {
+                    let open = alert.acknowledged.is_none();
+                    let id = alert.alert_id.to_string();
+                    view! {
+                        <li class="alert-item" class:alert-open=open>
+                            <div class="alert-main">
+                                <span class="badge" class:badge-warning=open>
+                                    {alert.kind.label()}
+                                </span>
+                                <span class="alert-message">{alert.message.clone()}</span>
+                            </div>
+                            <div class="small muted">
+                                <Time time=alert.created_at />
+                                {alert
+                                    .acknowledged
+                                    .clone()
+                                    .map(|(by, at)| {
+                                        view! {
+                                            " · acknowledged by "
+                                            {by}
+                                            " "
+                                            <Time time=at />
+                                        }
+                                    })}
+                                {alert
+                                    .deliveries
+                                    .iter()
+                                    .map(|d| {
+                                        let state = if d.delivered {
+                                            format!("delivered to {}", d.webhook)
+                                        } else if d.gave_up {
+                                            format!(
+                                                "gave up on {} after {} attempts ({})",
+                                                d.webhook,
+                                                d.attempts,
+                                                d.last_error.clone().unwrap_or_default(),
+                                            )
+                                        } else if d.attempts > 0 {
+                                            format!(
+                                                "retrying {} (attempt {}: {})",
+                                                d.webhook,
+                                                d.attempts,
+                                                d.last_error.clone().unwrap_or_default(),
+                                            )
+                                        } else {
+                                            format!("sending to {}", d.webhook)
+                                        };
+                                        view! {
+                                            " · "
+                                            {state}
+                                        }
+                                    })
+                                    .collect_view()}
+                            </div>
+                            {acknowledge
+                                .filter(|_| open)
+                                .map(|acknowledge| {
+                                    view! {
+                                        <ActionForm action=acknowledge attr:class="inline-form">
+                                            <input type="hidden" name="alert_id" value=id.clone() />
+                                            <button type="submit" class="button small">
+                                                "Acknowledge"
+                                            </button>
+                                        </ActionForm>
+                                    }
+                                })}
+                        </li>
+                    }
+                })
+                .collect_view()}
         </ul>
     }
     .into_any()
@@ -136,49 +213,96 @@ fn BudgetTable(
                 <thead>
                     <tr>
                         <th scope="col">"Budget"</th>
-                        <th scope="col" class="numeric">"Monthly"</th>
+                        <th scope="col" class="numeric">
+                            "Monthly"
+                        </th>
                         <th scope="col">"Spent this month"</th>
-                        <th scope="col" class="numeric">"Forecast"</th>
+                        <th scope="col" class="numeric">
+                            "Forecast"
+                        </th>
                         <th scope="col">"Alerts at"</th>
-                        {can_edit.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                        {can_edit
+                            .then(|| {
+                                view! {
+                                    <th scope="col">
+                                        <span class="visually-hidden">"Actions"</span>
+                                    </th>
+                                }
+                            })}
                     </tr>
                 </thead>
                 <tbody>
-                    {budgets.into_iter().map(|b| {
-                        let pct = b.spent_pct();
-                        let over = pct >= 100.0;
-                        let width = format!("width: {:.0}%", pct.clamp(0.0, 100.0));
-                        let id = b.budget_id.to_string();
-                        let label = format!("Delete the budget of {}", b.target);
-                        let forecast_over = b.forecast > b.monthly_amount;
-                        view! {
-                            <tr>
-                                <td>
-                                    <span class="strong">{b.target.clone()}</span>
-                                    <div class="muted small">{b.scope.label()} " · " {b.month.clone()}</div>
-                                </td>
-                                <td class="numeric">{format_money(b.monthly_amount, &b.currency)}</td>
-                                <td class="budget-cell">
-                                    <div class="meter" class:meter-over=over role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}") aria-label=format!("{pct:.0}% of the budget spent")>
-                                        <span style=width></span>
-                                    </div>
-                                    <span class="small">{format!("{} · {pct:.0}%", format_money(b.spent, &b.currency))}</span>
-                                </td>
-                                <td class="numeric" class:warning-text=forecast_over>
-                                    {format_money(b.forecast, &b.currency)}
-                                </td>
-                                <td>{b.thresholds.iter().map(|t| format!("{t}%")).collect::<Vec<_>>().join(", ")}</td>
-                                {can_edit.then(|| view! {
+                    {budgets
+                        .into_iter()
+                        .map(|b| {
+                            let pct = b.spent_pct();
+                            let over = pct >= 100.0;
+                            let width = format!("width: {:.0}%", pct.clamp(0.0, 100.0));
+                            let id = b.budget_id.to_string();
+                            let label = format!("Delete the budget of {}", b.target);
+                            let forecast_over = b.forecast > b.monthly_amount;
+                            view! {
+                                <tr>
                                     <td>
-                                        <ActionForm action=delete attr:class="inline-form">
-                                            <input type="hidden" name="budget_id" value=id.clone()/>
-                                            <button type="submit" class="button small ghost" aria-label=label.clone()>"Delete"</button>
-                                        </ActionForm>
+                                        <span class="strong">{b.target.clone()}</span>
+                                        <div class="muted small">
+                                            {b.scope.label()} " · " {b.month.clone()}
+                                        </div>
                                     </td>
-                                })}
-                            </tr>
-                        }
-                    }).collect_view()}
+                                    <td class="numeric">
+                                        {format_money(b.monthly_amount, &b.currency)}
+                                    </td>
+                                    <td class="budget-cell">
+                                        <div
+                                            class="meter"
+                                            class:meter-over=over
+                                            role="meter"
+                                            aria-valuemin="0"
+                                            aria-valuemax="100"
+                                            aria-valuenow=format!("{pct:.0}")
+                                            aria-label=format!("{pct:.0}% of the budget spent")
+                                        >
+                                            <span style=width></span>
+                                        </div>
+                                        <span class="small">
+                                            {format!(
+                                                "{} · {pct:.0}%",
+                                                format_money(b.spent, &b.currency),
+                                            )}
+                                        </span>
+                                    </td>
+                                    <td class="numeric" class:warning-text=forecast_over>
+                                        {format_money(b.forecast, &b.currency)}
+                                    </td>
+                                    <td>
+                                        {b
+                                            .thresholds
+                                            .iter()
+                                            .map(|t| format!("{t}%"))
+                                            .collect::<Vec<_>>()
+                                            .join(", ")}
+                                    </td>
+                                    {can_edit
+                                        .then(|| {
+                                            view! {
+                                                <td>
+                                                    <ActionForm action=delete attr:class="inline-form">
+                                                        <input type="hidden" name="budget_id" value=id.clone() />
+                                                        <button
+                                                            type="submit"
+                                                            class="button small ghost"
+                                                            aria-label=label.clone()
+                                                        >
+                                                            "Delete"
+                                                        </button>
+                                                    </ActionForm>
+                                                </td>
+                                            }
+                                        })}
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>
@@ -197,31 +321,75 @@ fn BudgetForm(
     view! {
         <details class="inline-details">
             <summary>"Add a budget"</summary>
-            <ActionForm action=create node_ref=form attr:class="form grid-form" attr:novalidate="true">
-                <FormAlert error=error/>
+            <ActionForm
+                action=create
+                node_ref=form
+                attr:class="form grid-form"
+                attr:novalidate="true"
+            >
+                <FormAlert error=error />
                 <div class="field">
                     <label for="budget-target">"For"</label>
-                    <Loaded resource=targets children=|targets| view! {
-                        <select id="budget-target" name="target">
-                            <optgroup label="Teams">
-                                {targets.teams.into_iter().map(|(id, name)| view! { <option value=format!("team:{id}")>{name}</option> }).collect_view()}
-                            </optgroup>
-                            <optgroup label="Tiers">
-                                <option value="tier:1">"Tier 1"</option>
-                                <option value="tier:2">"Tier 2"</option>
-                                <option value="tier:3">"Tier 3"</option>
-                            </optgroup>
-                            <optgroup label="Models">
-                                {targets.models.into_iter().map(|(id, name)| view! { <option value=format!("model:{id}")>{name}</option> }).collect_view()}
-                            </optgroup>
-                        </select>
-                    }/>
-                    <FieldMessage id="budget-target-error" message=target_error/>
+                    <Loaded
+                        resource=targets
+                        children=|targets| {
+                            view! {
+                                <select id="budget-target" name="target">
+                                    <optgroup label="Teams">
+                                        {targets
+                                            .teams
+                                            .into_iter()
+                                            .map(|(id, name)| {
+                                                view! { <option value=format!("team:{id}")>{name}</option> }
+                                            })
+                                            .collect_view()}
+                                    </optgroup>
+                                    <optgroup label="Tiers">
+                                        <option value="tier:1">"Tier 1"</option>
+                                        <option value="tier:2">"Tier 2"</option>
+                                        <option value="tier:3">"Tier 3"</option>
+                                    </optgroup>
+                                    <optgroup label="Models">
+                                        {targets
+                                            .models
+                                            .into_iter()
+                                            .map(|(id, name)| {
+                                                view! {
+                                                    <option value=format!("model:{id}")>{name}</option>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </optgroup>
+                                </select>
+                            }
+                        }
+                    />
+                    <FieldMessage id="budget-target-error" message=target_error />
                 </div>
-                <Field name="monthly_amount" label="Monthly amount" hint="e.g. 12000" required=true error=error id_prefix="budget-"/>
-                <Field name="currency" label="Currency" hint="e.g. USD" required=true error=error id_prefix="budget-"/>
-                <Field name="thresholds" label="Alert at (% of the budget)" hint="Empty: 50, 80, 100" error=error id_prefix="budget-"/>
-                <FormActions label="Add budget" pending=create.pending()/>
+                <Field
+                    name="monthly_amount"
+                    label="Monthly amount"
+                    hint="e.g. 12000"
+                    required=true
+                    error=error
+                    id_prefix="budget-"
+                />
+                <Field
+                    name="currency"
+                    label="Currency"
+                    hint="e.g. USD"
+                    required=true
+                    error=error
+                    id_prefix="budget-"
+                />
+                <Field
+                    name="thresholds"
+                    label="Alert at (% of the budget)"
+                    hint="Empty: 50, 80, 100"
+                    error=error
+                    id_prefix="budget-"
+                />
+                <FormActions label="Add budget" pending=create.pending() />
             </ActionForm>
         </details>
     }
@@ -239,22 +407,37 @@ fn WebhookList(
     }
     view! {
         <ul class="link-list">
-            {webhooks.into_iter().map(|w| {
-                let id = w.webhook_id.to_string();
-                let label = format!("Delete the webhook {}", w.name);
-                view! {
-                    <li>
-                        <span class="strong">{w.name.clone()}</span> " " <span class="mono small">{w.shown_url.clone()}</span>
-                        " " <span class="muted small">"added " <Time time=w.created_at/></span>
-                        {can_edit.then(|| view! {
-                            <ActionForm action=delete attr:class="inline-form">
-                                <input type="hidden" name="webhook_id" value=id.clone()/>
-                                <button type="submit" class="button small ghost" aria-label=label.clone()>"Delete"</button>
-                            </ActionForm>
-                        })}
-                    </li>
-                }
-            }).collect_view()}
+            {webhooks
+                .into_iter()
+                .map(|w| {
+                    let id = w.webhook_id.to_string();
+                    let label = format!("Delete the webhook {}", w.name);
+                    view! {
+                        <li>
+                            <span class="strong">{w.name.clone()}</span>
+                            " "
+                            <span class="mono small">{w.shown_url.clone()}</span>
+                            " "
+                            <span class="muted small">"added " <Time time=w.created_at /></span>
+                            {can_edit
+                                .then(|| {
+                                    view! {
+                                        <ActionForm action=delete attr:class="inline-form">
+                                            <input type="hidden" name="webhook_id" value=id.clone() />
+                                            <button
+                                                type="submit"
+                                                class="button small ghost"
+                                                aria-label=label.clone()
+                                            >
+                                                "Delete"
+                                            </button>
+                                        </ActionForm>
+                                    }
+                                })}
+                        </li>
+                    }
+                })
+                .collect_view()}
         </ul>
     }
     .into_any()
@@ -267,11 +450,30 @@ fn WebhookForm(create: ServerAction<CreateWebhook>) -> impl IntoView {
     view! {
         <details class="inline-details">
             <summary>"Add a webhook"</summary>
-            <ActionForm action=create node_ref=form attr:class="form grid-form" attr:novalidate="true">
-                <FormAlert error=error/>
-                <Field name="name" label="Name" hint="e.g. #ml-costs" required=true error=error id_prefix="webhook-"/>
-                <Field name="url" label="Address" hint="https://… (a chat incoming webhook, or any JSON receiver)" required=true error=error id_prefix="webhook-"/>
-                <FormActions label="Add webhook" pending=create.pending()/>
+            <ActionForm
+                action=create
+                node_ref=form
+                attr:class="form grid-form"
+                attr:novalidate="true"
+            >
+                <FormAlert error=error />
+                <Field
+                    name="name"
+                    label="Name"
+                    hint="e.g. #ml-costs"
+                    required=true
+                    error=error
+                    id_prefix="webhook-"
+                />
+                <Field
+                    name="url"
+                    label="Address"
+                    hint="https://… (a chat incoming webhook, or any JSON receiver)"
+                    required=true
+                    error=error
+                    id_prefix="webhook-"
+                />
+                <FormActions label="Add webhook" pending=create.pending() />
             </ActionForm>
         </details>
     }

@@ -12,13 +12,13 @@ pub fn AuditPage() -> impl IntoView {
     let query = RwSignal::new(AuditQuery::default());
     let data = Resource::new(move || query.get(), super::search_audit_log);
     view! {
-        <Title text="Audit log · Pareto"/>
+        <Title text="Audit log · Pareto" />
         <PageHeader
             title="Audit log"
             lead="Every change to catalog, cards, reviews, budgets, rules, prices, people and tokens: who, when, what. For leads and admins."
         />
-        <WithUser children=|user| view! { <SettingsNav user=user/> }/>
-        <Loaded resource=data children=move |data| view! { <AuditView data=data query=query/> }/>
+        <WithUser children=|user| view! { <SettingsNav user=user /> } />
+        <Loaded resource=data children=move |data| view! { <AuditView data=data query=query /> } />
     }
 }
 
@@ -38,18 +38,35 @@ fn AuditView(data: AuditPageData, query: RwSignal<AuditQuery>) -> impl IntoView 
         view! {
             <div class="field compact">
                 <label for=id>{label}</label>
-                <input id=id type="date" value=value on:change=move |ev| {
-                    let value = event_target_value(&ev);
-                    query.update(|q| set(q, value));
-                }/>
+                <input
+                    id=id
+                    type="date"
+                    value=value
+                    on:change=move |ev| {
+                        let value = event_target_value(&ev);
+                        query.update(|q| set(q, value));
+                    }
+                />
             </div>
         }
     };
     view! {
         <section class="card">
             <div class="filters" role="search" aria-label="Filter the audit log">
-                <Choice id="audit-actor" label="Who" options=options(&data.actors, "Anyone") value=current.actor.clone() set=move |v| query.update(|q| q.actor = v)/>
-                <Choice id="audit-entity" label="What" options=options(&data.entities, "Anything") value=current.entity.clone() set=move |v| query.update(|q| q.entity = v)/>
+                <Choice
+                    id="audit-actor"
+                    label="Who"
+                    options=options(&data.actors, "Anyone")
+                    value=current.actor.clone()
+                    set=move |v| query.update(|q| q.actor = v)
+                />
+                <Choice
+                    id="audit-entity"
+                    label="What"
+                    options=options(&data.entities, "Anything")
+                    value=current.entity.clone()
+                    set=move |v| query.update(|q| q.entity = v)
+                />
                 {date("audit-from", "From", current.from.clone(), |q, v| q.from = v)}
                 {date("audit-to", "To", current.to.clone(), |q, v| q.to = v)}
             </div>
@@ -70,21 +87,40 @@ fn AuditView(data: AuditPageData, query: RwSignal<AuditQuery>) -> impl IntoView 
                                 </tr>
                             </thead>
                             <tbody>
-                                {data.events.into_iter().map(|e| view! {
-                                    <tr>
-                                        <td class="nowrap"><Time time=e.created_at/></td>
-                                        <td>{e.actor.clone()}</td>
-                                        <td class="nowrap"><span class="badge badge-muted">{e.action.clone()}</span></td>
-                                        <td class="audit-change">{e.summary.clone()}</td>
-                                    </tr>
-                                }).collect_view()}
+                                {data
+                                    .events
+                                    .into_iter()
+                                    .map(|e| {
+                                        view! {
+                                            <tr>
+                                                <td class="nowrap">
+                                                    <Time time=e.created_at />
+                                                </td>
+                                                <td>{e.actor.clone()}</td>
+                                                <td class="nowrap">
+                                                    <span class="badge badge-muted">{e.action.clone()}</span>
+                                                </td>
+                                                <td class="audit-change">{e.summary.clone()}</td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
                             </tbody>
                         </table>
                     </div>
-                    {data.truncated.then(|| view! {
-                        <p class="muted small">{format!("The newest {EVENTS_SHOWN} changes are shown: narrow the filter to see older ones.")}</p>
-                    })}
-                }.into_any()
+                    {data
+                        .truncated
+                        .then(|| {
+                            view! {
+                                <p class="muted small">
+                                    {format!(
+                                        "The newest {EVENTS_SHOWN} changes are shown: narrow the filter to see older ones.",
+                                    )}
+                                </p>
+                            }
+                        })}
+                }
+                    .into_any()
             }}
         </section>
     }

@@ -16,7 +16,7 @@ fn AuthCard(
     view! {
         <div class="auth-wrap">
             <section class="card auth-card">
-                <Wordmark/>
+                <Wordmark />
                 <h1>{title}</h1>
                 <p class="muted">{lead}</p>
                 {children()}
@@ -35,11 +35,18 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Sign in · Pareto"/>
+        <Title text="Sign in · Pareto" />
         <AuthCard title="Sign in" lead="The cost ledger for your machine-learning models.">
             <ActionForm action=login attr:class="form" attr:novalidate="true">
-                <FormAlert error=error/>
-                <Field name="email" label="Email" kind="email" autocomplete="username" required=true error=error/>
+                <FormAlert error=error />
+                <Field
+                    name="email"
+                    label="Email"
+                    kind="email"
+                    autocomplete="username"
+                    required=true
+                    error=error
+                />
                 <Field
                     name="password"
                     label="Password"
@@ -48,7 +55,11 @@ pub fn LoginPage() -> impl IntoView {
                     required=true
                     error=error
                 />
-                <button type="submit" class="button primary wide" disabled=move || login.pending().get()>
+                <button
+                    type="submit"
+                    class="button primary wide"
+                    disabled=move || login.pending().get()
+                >
                     {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
@@ -69,15 +80,28 @@ pub fn SetupPage() -> impl IntoView {
         "At least {MIN_PASSWORD_LENGTH} characters. A passphrase of a few words works well."
     );
     view! {
-        <Title text="Set up · Pareto"/>
+        <Title text="Set up · Pareto" />
         <AuthCard
             title="Set up Pareto"
             lead="Create the first administrator. This page disappears once the account exists."
         >
             <ActionForm action=setup attr:class="form" attr:novalidate="true">
-                <FormAlert error=error/>
-                <Field name="display_name" label="Your name" autocomplete="name" required=true error=error/>
-                <Field name="email" label="Email" kind="email" autocomplete="username" required=true error=error/>
+                <FormAlert error=error />
+                <Field
+                    name="display_name"
+                    label="Your name"
+                    autocomplete="name"
+                    required=true
+                    error=error
+                />
+                <Field
+                    name="email"
+                    label="Email"
+                    kind="email"
+                    autocomplete="username"
+                    required=true
+                    error=error
+                />
                 <Field
                     name="password"
                     label="Password"
@@ -95,8 +119,14 @@ pub fn SetupPage() -> impl IntoView {
                     required=true
                     error=error
                 />
-                <button type="submit" class="button primary wide" disabled=move || setup.pending().get()>
-                    {move || if setup.pending().get() { "Creating…" } else { "Create administrator" }}
+                <button
+                    type="submit"
+                    class="button primary wide"
+                    disabled=move || setup.pending().get()
+                >
+                    {move || {
+                        if setup.pending().get() { "Creating…" } else { "Create administrator" }
+                    }}
                 </button>
             </ActionForm>
         </AuthCard>
@@ -110,8 +140,8 @@ pub fn AccountPage() -> impl IntoView {
     let done = move || matches!(change.value().get(), Some(Ok(())));
     let form = reset_on_success(change);
     view! {
-        <Title text="Your account · Pareto"/>
-        <PageHeader title="Your account"/>
+        <Title text="Your account · Pareto" />
+        <PageHeader title="Your account" />
         <WithUser children=move |user| {
             view! {
                 <section class="card">
@@ -122,19 +152,21 @@ pub fn AccountPage() -> impl IntoView {
                         <dd>{user.email.clone()}</dd>
                         <dt>"Role"</dt>
                         <dd>
-                            <RoleBadge role=user.role/>
+                            <RoleBadge role=user.role />
                             " "
                             <span class="muted">{user.role.describe()}</span>
                         </dd>
                     </dl>
                 </section>
             }
-        }/>
+        } />
         <section class="card">
             <h2>"Change password"</h2>
-            <p class="muted">"Your other sessions end when the password changes; this one stays signed in."</p>
+            <p class="muted">
+                "Your other sessions end when the password changes; this one stays signed in."
+            </p>
             <ActionForm action=change node_ref=form attr:class="form narrow" attr:novalidate="true">
-                <FormAlert error=error/>
+                <FormAlert error=error />
                 <Show when=done>
                     <Notice kind="success">"Your password has been changed."</Notice>
                 </Show>
@@ -163,7 +195,11 @@ pub fn AccountPage() -> impl IntoView {
                     required=true
                     error=error
                 />
-                <button type="submit" class="button primary" disabled=move || change.pending().get()>
+                <button
+                    type="submit"
+                    class="button primary"
+                    disabled=move || change.pending().get()
+                >
                     "Change password"
                 </button>
             </ActionForm>

@@ -17,7 +17,10 @@ pub fn ExplorerPage() -> impl IntoView {
             title="Cost explorer"
             lead="What the bills say each team, model and service cost, month by month: current imports only, allocated by the rules, one table per currency."
         />
-        <Loaded resource=explorer children=move |explorer| view! { <ExplorerView explorer=explorer query=query/> }/>
+        <Loaded
+            resource=explorer
+            children=move |explorer| view! { <ExplorerView explorer=explorer query=query /> }
+        />
     }
 }
 
@@ -53,47 +56,92 @@ fn ExplorerView(explorer: Explorer, query: RwSignal<ExploreQuery>) -> impl IntoV
                 <Choice
                     id="explore-group"
                     label="Group by"
-                    options=GROUPINGS.iter().map(|(k, l)| ((*k).to_owned(), (*l).to_owned())).collect()
+                    options=GROUPINGS
+                        .iter()
+                        .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
+                        .collect()
                     value=group.clone()
                     set=update(|q, v| q.group = v)
                 />
-                {by_tag.then(|| view! {
-                    <Choice
-                        id="explore-tag"
-                        label="Tag key"
-                        options=any(&explorer.tag_keys, "Choose a key")
-                        value=explorer.query.tag.clone()
-                        set=update(|q, v| q.tag = v)
-                    />
-                })}
-                <Choice id="explore-from" label="From" options=months.clone() value=explorer.query.from.clone() set=update(|q, v| q.from = v)/>
-                <Choice id="explore-to" label="To" options=months value=explorer.query.to.clone() set=update(|q, v| q.to = v)/>
-                <Choice id="explore-team" label="Team" options=any(&explorer.teams, "Any") value=explorer.query.team.clone() set=update(|q, v| q.team = v)/>
-                <Choice id="explore-service" label="Service" options=any(&explorer.services, "Any") value=explorer.query.service.clone() set=update(|q, v| q.service = v)/>
-                <Choice id="explore-provider" label="Provider" options=any(&explorer.providers, "Any") value=explorer.query.provider.clone() set=update(|q, v| q.provider = v)/>
+                {by_tag
+                    .then(|| {
+                        view! {
+                            <Choice
+                                id="explore-tag"
+                                label="Tag key"
+                                options=any(&explorer.tag_keys, "Choose a key")
+                                value=explorer.query.tag.clone()
+                                set=update(|q, v| q.tag = v)
+                            />
+                        }
+                    })}
+                <Choice
+                    id="explore-from"
+                    label="From"
+                    options=months.clone()
+                    value=explorer.query.from.clone()
+                    set=update(|q, v| q.from = v)
+                />
+                <Choice
+                    id="explore-to"
+                    label="To"
+                    options=months
+                    value=explorer.query.to.clone()
+                    set=update(|q, v| q.to = v)
+                />
+                <Choice
+                    id="explore-team"
+                    label="Team"
+                    options=any(&explorer.teams, "Any")
+                    value=explorer.query.team.clone()
+                    set=update(|q, v| q.team = v)
+                />
+                <Choice
+                    id="explore-service"
+                    label="Service"
+                    options=any(&explorer.services, "Any")
+                    value=explorer.query.service.clone()
+                    set=update(|q, v| q.service = v)
+                />
+                <Choice
+                    id="explore-provider"
+                    label="Provider"
+                    options=any(&explorer.providers, "Any")
+                    value=explorer.query.provider.clone()
+                    set=update(|q, v| q.provider = v)
+                />
             </div>
         </section>
         {if explorer.blocks.is_empty() {
             view! {
                 <section class="card empty">
                     <h2>"No charges in this range"</h2>
-                    <p class="muted">"Import a bill on the Imports page, or widen the range and the filters."</p>
+                    <p class="muted">
+                        "Import a bill on the Imports page, or widen the range and the filters."
+                    </p>
                 </section>
             }
-            .into_any()
+                .into_any()
         } else {
             explorer
                 .blocks
                 .into_iter()
                 .map(|block| {
-                    let base = format!("/charts/bills/spend.svg?{chart_query}&currency={}", block.currency);
+                    let base = format!(
+                        "/charts/bills/spend.svg?{chart_query}&currency={}",
+                        block.currency,
+                    );
                     let description = format!(
                         "Stacked bars of billed cost in {} per month from {} to {}, by {}: {} in all.",
                         block.currency,
                         explorer.months.first().cloned().unwrap_or_default(),
                         explorer.months.last().cloned().unwrap_or_default(),
-                        GROUPINGS.iter().find(|(k, _)| *k == group).map_or("team", |(_, l)| l).to_lowercase(),
-                        format_money(block.total, &block.currency)
+                        GROUPINGS
+                            .iter()
+                            .find(|(k, _)| *k == group)
+                            .map_or("team", |(_, l)| l)
+                            .to_lowercase(),
+                        format_money(block.total, &block.currency),
                     );
                     let heading = format!("Billed in {}", block.currency);
                     let label = heading.clone();
@@ -102,34 +150,107 @@ fn ExplorerView(explorer: Explorer, query: RwSignal<ExploreQuery>) -> impl IntoV
                             <h2>{heading}</h2>
                             <figure class="chart">
                                 <picture>
-                                    <source media="(prefers-color-scheme: dark)" srcset=format!("{base}&theme=dark")/>
-                                    <img src=format!("{base}&theme=light") alt=description.clone() width="720" height="300"/>
+                                    <source
+                                        media="(prefers-color-scheme: dark)"
+                                        srcset=format!("{base}&theme=dark")
+                                    />
+                                    <img
+                                        src=format!("{base}&theme=light")
+                                        alt=description.clone()
+                                        width="720"
+                                        height="300"
+                                    />
                                 </picture>
                                 <figcaption class="muted small">{description}</figcaption>
                             </figure>
                             <div class="table-wrap">
-                                <table class="table" data-testid=format!("explorer-{}", block.currency)>
+                                <table
+                                    class="table"
+                                    data-testid=format!("explorer-{}", block.currency)
+                                >
                                     <thead>
                                         <tr>
-                                            <th scope="col">{GROUPINGS.iter().find(|(k, _)| *k == group).map_or("Team", |(_, l)| l)}</th>
-                                            {explorer.months.iter().map(|m| view! { <th scope="col" class="numeric">{m.clone()}</th> }).collect_view()}
-                                            {(month_count > 1).then(|| view! { <th scope="col" class="numeric">"Total"</th> })}
+                                            <th scope="col">
+                                                {GROUPINGS
+                                                    .iter()
+                                                    .find(|(k, _)| *k == group)
+                                                    .map_or("Team", |(_, l)| l)}
+                                            </th>
+                                            {explorer
+                                                .months
+                                                .iter()
+                                                .map(|m| {
+                                                    view! {
+                                                        <th scope="col" class="numeric">
+                                                            {m.clone()}
+                                                        </th>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                            {(month_count > 1)
+                                                .then(|| {
+                                                    view! {
+                                                        <th scope="col" class="numeric">
+                                                            "Total"
+                                                        </th>
+                                                    }
+                                                })}
                                         </tr>
                                     </thead>
                                     <tbody>
-                                        {block.groups.iter().map(|row| view! {
-                                            <tr>
-                                                <th scope="row">{row.label.clone()}</th>
-                                                {row.amounts.iter().map(|a| view! { <td class="numeric nowrap">{format_money(*a, &block.currency)}</td> }).collect_view()}
-                                                {(month_count > 1).then(|| view! { <td class="numeric nowrap strong">{format_money(row.total, &block.currency)}</td> })}
-                                            </tr>
-                                        }).collect_view()}
+                                        {block
+                                            .groups
+                                            .iter()
+                                            .map(|row| {
+                                                view! {
+                                                    <tr>
+                                                        <th scope="row">{row.label.clone()}</th>
+                                                        {row
+                                                            .amounts
+                                                            .iter()
+                                                            .map(|a| {
+                                                                view! {
+                                                                    <td class="numeric nowrap">
+                                                                        {format_money(*a, &block.currency)}
+                                                                    </td>
+                                                                }
+                                                            })
+                                                            .collect_view()}
+                                                        {(month_count > 1)
+                                                            .then(|| {
+                                                                view! {
+                                                                    <td class="numeric nowrap strong">
+                                                                        {format_money(row.total, &block.currency)}
+                                                                    </td>
+                                                                }
+                                                            })}
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
                                     </tbody>
                                     <tfoot>
                                         <tr>
                                             <th scope="row">"Total"</th>
-                                            {block.month_totals.iter().map(|a| view! { <td class="numeric nowrap strong">{format_money(*a, &block.currency)}</td> }).collect_view()}
-                                            {(month_count > 1).then(|| view! { <td class="numeric nowrap strong">{format_money(block.total, &block.currency)}</td> })}
+                                            {block
+                                                .month_totals
+                                                .iter()
+                                                .map(|a| {
+                                                    view! {
+                                                        <td class="numeric nowrap strong">
+                                                            {format_money(*a, &block.currency)}
+                                                        </td>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                            {(month_count > 1)
+                                                .then(|| {
+                                                    view! {
+                                                        <td class="numeric nowrap strong">
+                                                            {format_money(block.total, &block.currency)}
+                                                        </td>
+                                                    }
+                                                })}
                                         </tr>
                                     </tfoot>
                                 </table>

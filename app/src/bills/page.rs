@@ -22,11 +22,14 @@ pub fn BillsPage() -> impl IntoView {
             let can_import = user.can(Role::Lead);
             view! {
                 <Show when=move || can_import>
-                    <ImportForm imports=imports/>
+                    <ImportForm imports=imports />
                 </Show>
-                <Loaded resource=imports children=move |list| view! { <History list=list can_import=can_import/> }/>
+                <Loaded
+                    resource=imports
+                    children=move |list| view! { <History list=list can_import=can_import /> }
+                />
             }
-        }/>
+        } />
     }
 }
 
@@ -35,14 +38,18 @@ pub fn BillsPage() -> impl IntoView {
 pub fn BillsHeader(#[prop(into)] title: String, #[prop(into)] lead: String) -> impl IntoView {
     use leptos_router::components::A;
     view! {
-        <Title text=format!("{title} · Pareto")/>
-        <PageHeader title=title lead=lead/>
+        <Title text=format!("{title} · Pareto") />
+        <PageHeader title=title lead=lead />
         <nav class="subnav" aria-label="Bills">
-            <A href="/bills" exact=true>"Imports"</A>
+            <A href="/bills" exact=true>
+                "Imports"
+            </A>
             <A href="/bills/explorer">"Cost explorer"</A>
             <A href="/bills/rules">"Allocation rules"</A>
             <A href="/bills/reconciliation">"Reconciliation"</A>
-            <a href="/bills/export.csv" rel="external" download="">"Export the allocated ledger (CSV)"</a>
+            <a href="/bills/export.csv" rel="external" download="">
+                "Export the allocated ledger (CSV)"
+            </a>
         </nav>
     }
 }
@@ -87,10 +94,8 @@ fn ImportForm(imports: ImportsResource) -> impl IntoView {
             <p class="muted small">
                 "CSV or gzip-compressed CSV: FOCUS 1.0–1.3, AWS Cost and Usage Report (legacy or 2.0), the GCP billing export, or Azure cost details. "
                 "A file is imported whole or not at all; importing the same file again changes nothing. Pipelines can post the same files to "
-                <code>"POST /api/v1/bills/import"</code>
-                ", and "
-                <code>"pareto bills import FILE"</code>
-                " imports from the command line."
+                <code>"POST /api/v1/bills/import"</code> ", and "
+                <code>"pareto bills import FILE"</code> " imports from the command line."
             </p>
             <form class="form grid-form" on:submit=on_submit>
                 <div class="field">
@@ -106,7 +111,11 @@ fn ImportForm(imports: ImportsResource) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="bill-format">"Format"</label>
-                    <select id="bill-format" name="format" on:change=move |ev| format.set(event_target_value(&ev))>
+                    <select
+                        id="bill-format"
+                        name="format"
+                        on:change=move |ev| format.set(event_target_value(&ev))
+                    >
                         <option value="auto">"Tell from the header row"</option>
                         {bills::Format::ALL
                             .into_iter()
@@ -115,10 +124,12 @@ fn ImportForm(imports: ImportsResource) -> impl IntoView {
                     </select>
                 </div>
                 <div class="form-actions">
-                    <button type="submit" class="button primary" disabled=busy>"Import"</button>
+                    <button type="submit" class="button primary" disabled=busy>
+                        "Import"
+                    </button>
                 </div>
             </form>
-            <UploadStatus phase=phase rows_read=rows_read saving=saving/>
+            <UploadStatus phase=phase rows_read=rows_read saving=saving />
         </section>
     }
 }
@@ -147,42 +158,75 @@ fn UploadStatus(
             };
             view! {
                 <div class="upload-progress" role="status" aria-live="polite">
-                    <progress max="100" value=format!("{percent:.1}") aria-label="Import progress"></progress>
+                    <progress
+                        max="100"
+                        value=format!("{percent:.1}")
+                        aria-label="Import progress"
+                    ></progress>
                     <p class="small">{text}</p>
                 </div>
             }
             .into_any()
         }
         Phase::Failed(message) => view! { <Notice kind="error">{message}</Notice> }.into_any(),
-        Phase::Done(UploadAnswer::Imported(outcome)) => view! { <Imported outcome=outcome/> }.into_any(),
+        Phase::Done(UploadAnswer::Imported(outcome)) => view! { <Imported outcome=outcome /> }.into_any(),
         Phase::Done(UploadAnswer::Refused { message, errors, more }) => view! {
             <Notice kind="error">{message}</Notice>
-            {(!errors.is_empty()).then(|| view! {
-                <div class="table-wrap">
-                    <table class="table refused-rows">
-                        <caption class="visually-hidden">"Rows that could not be read"</caption>
-                        <thead>
-                            <tr>
-                                <th scope="col" class="numeric">"Line"</th>
-                                <th scope="col">"Column"</th>
-                                <th scope="col">"Value"</th>
-                                <th scope="col">"Problem"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {errors.into_iter().map(|e| view! {
-                                <tr>
-                                    <td class="numeric">{e.line}</td>
-                                    <td><code>{if e.column.is_empty() { "—".to_string() } else { e.column }}</code></td>
-                                    <td class="wrap"><code>{e.value}</code></td>
-                                    <td>{e.message}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-                {more.then(|| view! { <p class="muted small">"The file holds more problems; fix these and import it again."</p> })}
-            })}
+            {(!errors.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="table-wrap">
+                            <table class="table refused-rows">
+                                <caption class="visually-hidden">
+                                    "Rows that could not be read"
+                                </caption>
+                                <thead>
+                                    <tr>
+                                        <th scope="col" class="numeric">
+                                            "Line"
+                                        </th>
+                                        <th scope="col">"Column"</th>
+                                        <th scope="col">"Value"</th>
+                                        <th scope="col">"Problem"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {errors
+                                        .into_iter()
+                                        .map(|e| {
+                                            view! {
+                                                <tr>
+                                                    <td class="numeric">{e.line}</td>
+                                                    <td>
+                                                        <code>
+                                                            {if e.column.is_empty() {
+                                                                "—".to_string()
+                                                            } else {
+                                                                e.column
+                                                            }}
+                                                        </code>
+                                                    </td>
+                                                    <td class="wrap">
+                                                        <code>{e.value}</code>
+                                                    </td>
+                                                    <td>{e.message}</td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        {more
+                            .then(|| {
+                                view! {
+                                    <p class="muted small">
+                                        "The file holds more problems; fix these and import it again."
+                                    </p>
+                                }
+                            })}
+                    }
+                })}
         }
         .into_any(),
     }
@@ -202,8 +246,7 @@ fn Imported(outcome: ImportOutcome) -> impl IntoView {
         return view! {
             <Notice kind="info">
                 {format!("{} was imported before, by {} on ", import.file_name, import.imported_by)}
-                <Time time=import.imported_at/>
-                ". Nothing changed."
+                <Time time=import.imported_at /> ". Nothing changed."
             </Notice>
         }
         .into_any();
@@ -220,7 +263,7 @@ fn Imported(outcome: ImportOutcome) -> impl IntoView {
                 import.file_name,
                 import.format_label(),
                 format_count(import.rows),
-                totals
+                totals,
             )}
         </Notice>
     }
@@ -360,15 +403,22 @@ fn History(list: Vec<ImportRecord>, can_import: bool) -> impl IntoView {
                     <thead>
                         <tr>
                             <th scope="col">"File"</th>
-                            <th scope="col" class="numeric">"Rows"</th>
-                            <th scope="col" class="numeric">"Billed"</th>
+                            <th scope="col" class="numeric">
+                                "Rows"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Billed"
+                            </th>
                             <th scope="col">"Accounts and periods"</th>
                             <th scope="col">"Imported"</th>
                             <th scope="col">"Status"</th>
                         </tr>
                     </thead>
                     <tbody>
-                        {list.into_iter().map(|import| view! { <HistoryRow import=import/> }).collect_view()}
+                        {list
+                            .into_iter()
+                            .map(|import| view! { <HistoryRow import=import /> })
+                            .collect_view()}
                     </tbody>
                 </table>
             </div>
@@ -407,18 +457,34 @@ fn HistoryRow(import: ImportRecord) -> impl IntoView {
         <tr>
             <td class="wrap">
                 <span class="strong">{import.file_name.clone()}</span>
-                <span class="muted small block">{import.format_label()} " · " {format_bytes(u64::try_from(import.bytes).unwrap_or_default())}</span>
+                <span class="muted small block">
+                    {import.format_label()} " · "
+                    {format_bytes(u64::try_from(import.bytes).unwrap_or_default())}
+                </span>
             </td>
             <td class="numeric">{format_count(import.rows)}</td>
             <td class="numeric nowrap">
                 {import
                     .totals
                     .iter()
-                    .map(|t| view! { <span class="block">{format_money(t.billed_cost, &t.currency)}</span> })
+                    .map(|t| {
+                        view! {
+                            <span class="block">{format_money(t.billed_cost, &t.currency)}</span>
+                        }
+                    })
                     .collect_view()}
             </td>
-            <td class="small">{scopes.into_iter().map(|s| view! { <span class="block">{s}</span> }).collect_view()}</td>
-            <td class="small">{import.imported_by.clone()} <span class="block muted"><Time time=import.imported_at/></span></td>
+            <td class="small">
+                {scopes
+                    .into_iter()
+                    .map(|s| view! { <span class="block">{s}</span> })
+                    .collect_view()}
+            </td>
+            <td class="small">
+                {import.imported_by.clone()} <span class="block muted">
+                    <Time time=import.imported_at />
+                </span>
+            </td>
             <td>{status}</td>
         </tr>
     }

@@ -41,17 +41,31 @@ pub fn RulesPage() -> impl IntoView {
         <WithUser children=move |user| {
             let can_edit = user.can(Role::Lead);
             view! {
-                <JobProgressCard changed=changed/>
-                <Loaded resource=rules children=move |list| view! {
-                    <RuleList list=list can_edit=can_edit moved=moved deleted=deleted editing=editing/>
-                }/>
+                <JobProgressCard changed=changed />
+                <Loaded
+                    resource=rules
+                    children=move |list| {
+                        view! {
+                            <RuleList
+                                list=list
+                                can_edit=can_edit
+                                moved=moved
+                                deleted=deleted
+                                editing=editing
+                            />
+                        }
+                    }
+                />
                 <Show when=move || can_edit>
-                    <Loaded resource=choices children=move |choices| view! {
-                        <RuleEditor choices=choices changed=changed editing=editing/>
-                    }/>
+                    <Loaded
+                        resource=choices
+                        children=move |choices| {
+                            view! { <RuleEditor choices=choices changed=changed editing=editing /> }
+                        }
+                    />
                 </Show>
             }
-        }/>
+        } />
     }
 }
 
@@ -93,31 +107,43 @@ fn JobProgressCard(changed: RwSignal<usize>) -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                job.await.ok().filter(|job| job.running).map(|job| {
-                    let percent = if job.rows_total > 0 {
-                        job.rows_done as f64 * 100.0 / job.rows_total as f64
-                    } else {
-                        0.0
-                    };
-                    let since = job
-                        .started_at
-                        .map(|at| at.format("%H:%M:%S UTC").to_string())
-                        .unwrap_or_default();
-                    view! {
-                        <section class="card" role="status" aria-live="polite" data-testid="allocation-job">
-                            <h2>"Re-allocating the ledger"</h2>
-                            <p class="small">
-                                {format!(
-                                    "{} of {} rows allocated by the rules as they stand ({percent:.0}%), since {since}, after a change by {}. Every figure shows the previous allocation until this has finished.",
-                                    format_count(job.rows_done),
-                                    format_count(job.rows_total),
-                                    job.started_by
-                                )}
-                            </p>
-                            <progress max="100" value=format!("{percent:.1}") aria-label="Re-allocation progress"></progress>
-                        </section>
-                    }
-                })
+                job.await
+                    .ok()
+                    .filter(|job| job.running)
+                    .map(|job| {
+                        let percent = if job.rows_total > 0 {
+                            job.rows_done as f64 * 100.0 / job.rows_total as f64
+                        } else {
+                            0.0
+                        };
+                        let since = job
+                            .started_at
+                            .map(|at| at.format("%H:%M:%S UTC").to_string())
+                            .unwrap_or_default();
+                        view! {
+                            <section
+                                class="card"
+                                role="status"
+                                aria-live="polite"
+                                data-testid="allocation-job"
+                            >
+                                <h2>"Re-allocating the ledger"</h2>
+                                <p class="small">
+                                    {format!(
+                                        "{} of {} rows allocated by the rules as they stand ({percent:.0}%), since {since}, after a change by {}. Every figure shows the previous allocation until this has finished.",
+                                        format_count(job.rows_done),
+                                        format_count(job.rows_total),
+                                        job.started_by,
+                                    )}
+                                </p>
+                                <progress
+                                    max="100"
+                                    value=format!("{percent:.1}")
+                                    aria-label="Re-allocation progress"
+                                ></progress>
+                            </section>
+                        }
+                    })
             })}
         </Transition>
     }
@@ -156,17 +182,28 @@ fn RuleList(
     view! {
         <section class="card" aria-labelledby="rules-title">
             <h2 id="rules-title">"Rules, in the order they apply"</h2>
-            <FormAlert error=error/>
+            <FormAlert error=error />
             <div class="table-wrap">
                 <table class="table">
                     <thead>
                         <tr>
-                            <th scope="col" class="numeric">"#"</th>
+                            <th scope="col" class="numeric">
+                                "#"
+                            </th>
                             <th scope="col">"Rule"</th>
                             <th scope="col">"Matches"</th>
                             <th scope="col">"Sends to"</th>
-                            <th scope="col" class="numeric">"Rows"</th>
-                            {can_edit.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                            <th scope="col" class="numeric">
+                                "Rows"
+                            </th>
+                            {can_edit
+                                .then(|| {
+                                    view! {
+                                        <th scope="col">
+                                            <span class="visually-hidden">"Actions"</span>
+                                        </th>
+                                    }
+                                })}
                         </tr>
                     </thead>
                     <tbody>
@@ -174,31 +211,61 @@ fn RuleList(
                             .into_iter()
                             .map(|rule| {
                                 let id = rule.allocation_rule_id;
-                                let targets = rule.targets.iter().map(|t| t.describe()).collect::<Vec<_>>();
-                                let split = (targets.len() > 1).then(|| format!("split {}", rule.split.label()));
+                                let targets = rule
+                                    .targets
+                                    .iter()
+                                    .map(|t| t.describe())
+                                    .collect::<Vec<_>>();
+                                let split = (targets.len() > 1)
+                                    .then(|| format!("split {}", rule.split.label()));
                                 let edit_rule = rule.clone();
                                 view! {
                                     <tr>
                                         <td class="numeric">{rule.position}</td>
                                         <td class="strong">{rule.name.clone()}</td>
-                                        <td><code>{rule.describe_match()}</code></td>
+                                        <td>
+                                            <code>{rule.describe_match()}</code>
+                                        </td>
                                         <td class="small">
-                                            {targets.into_iter().map(|t| view! { <span class="block">{t}</span> }).collect_view()}
-                                            {split.map(|s| view! { <span class="block muted">{s}</span> })}
+                                            {targets
+                                                .into_iter()
+                                                .map(|t| view! { <span class="block">{t}</span> })
+                                                .collect_view()}
+                                            {split
+                                                .map(|s| view! { <span class="block muted">{s}</span> })}
                                         </td>
                                         <td class="numeric">{format_count(rule.rows)}</td>
-                                        {can_edit.then(|| view! {
-                                            <td class="nowrap actions">
-                                                <MoveButtons action=moved rule_id=id name=rule.name.clone() position=rule.position count=count/>
-                                                <button type="button" class="button ghost small"
-                                                    on:click=move |_| editing.set(Some(edit_rule.clone()))>"Edit"</button>
-                                                <ActionForm action=deleted attr:class="inline-form">
-                                                    <input type="hidden" name="rule_id" value=id.to_string()/>
-                                                    <button type="submit" class="button ghost small danger"
-                                                        aria-label=format!("Delete {}", rule.name)>"Delete"</button>
-                                                </ActionForm>
-                                            </td>
-                                        })}
+                                        {can_edit
+                                            .then(|| {
+                                                view! {
+                                                    <td class="nowrap actions">
+                                                        <MoveButtons
+                                                            action=moved
+                                                            rule_id=id
+                                                            name=rule.name.clone()
+                                                            position=rule.position
+                                                            count=count
+                                                        />
+                                                        <button
+                                                            type="button"
+                                                            class="button ghost small"
+                                                            on:click=move |_| editing.set(Some(edit_rule.clone()))
+                                                        >
+                                                            "Edit"
+                                                        </button>
+                                                        <ActionForm action=deleted attr:class="inline-form">
+                                                            <input type="hidden" name="rule_id" value=id.to_string() />
+                                                            <button
+                                                                type="submit"
+                                                                class="button ghost small danger"
+                                                                aria-label=format!("Delete {}", rule.name)
+                                                            >
+                                                                "Delete"
+                                                            </button>
+                                                        </ActionForm>
+                                                    </td>
+                                                }
+                                            })}
                                     </tr>
                                 }
                             })
@@ -315,78 +382,169 @@ fn RuleEditor(
     let options = |list: Vec<(Uuid, String)>, empty: &'static str| {
         view! {
             <option value="">{empty}</option>
-            {list.into_iter().map(|(id, label)| view! { <option value=id.to_string()>{label}</option> }).collect_view()}
+            {list
+                .into_iter()
+                .map(|(id, label)| view! { <option value=id.to_string()>{label}</option> })
+                .collect_view()}
         }
     };
     view! {
         <section class="card" aria-labelledby="rule-form-title">
-            <h2 id="rule-form-title">{move || if rule_id.get().is_empty() { "New rule" } else { "Edit rule" }}</h2>
-            <form class="form grid-form" on:submit=move |ev| { ev.prevent_default(); save.dispatch(input()); }>
+            <h2 id="rule-form-title">
+                {move || if rule_id.get().is_empty() { "New rule" } else { "Edit rule" }}
+            </h2>
+            <form
+                class="form grid-form"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    save.dispatch(input());
+                }
+            >
                 <div class="field">
                     <label for="rule-name">"Name"</label>
-                    <input id="rule-name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
-                    <FieldMessage id="rule-name-error" message=Signal::derive(error("name"))/>
+                    <input
+                        id="rule-name"
+                        prop:value=name
+                        on:input=move |ev| name.set(event_target_value(&ev))
+                    />
+                    <FieldMessage id="rule-name-error" message=Signal::derive(error("name")) />
                 </div>
                 <div class="field">
                     <label for="rule-kind">"Match on"</label>
-                    <select id="rule-kind" prop:value=kind on:change=move |ev| kind.set(event_target_value(&ev))>
-                        {MatchKind::ALL.into_iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
+                    <select
+                        id="rule-kind"
+                        prop:value=kind
+                        on:change=move |ev| kind.set(event_target_value(&ev))
+                    >
+                        {MatchKind::ALL
+                            .into_iter()
+                            .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
+                            .collect_view()}
                     </select>
                 </div>
                 <Show when=move || kind.get() == "tag">
                     <div class="field">
                         <label for="rule-key">"Tag key"</label>
-                        <input id="rule-key" placeholder="team" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))/>
-                        <FieldMessage id="rule-key-error" message=Signal::derive(error("key"))/>
+                        <input
+                            id="rule-key"
+                            placeholder="team"
+                            prop:value=key
+                            on:input=move |ev| key.set(event_target_value(&ev))
+                        />
+                        <FieldMessage id="rule-key-error" message=Signal::derive(error("key")) />
                     </div>
                 </Show>
                 <div class="field">
                     <label for="rule-pattern">"Value"</label>
-                    <input id="rule-pattern" placeholder="search* (exact, or * and ?)" prop:value=pattern on:input=move |ev| pattern.set(event_target_value(&ev))/>
-                    <FieldMessage id="rule-pattern-error" message=Signal::derive(error("pattern"))/>
+                    <input
+                        id="rule-pattern"
+                        placeholder="search* (exact, or * and ?)"
+                        prop:value=pattern
+                        on:input=move |ev| pattern.set(event_target_value(&ev))
+                    />
+                    <FieldMessage
+                        id="rule-pattern-error"
+                        message=Signal::derive(error("pattern"))
+                    />
                 </div>
                 <div class="field">
                     <label for="rule-team">"Team"</label>
-                    <select id="rule-team" prop:value=team_id on:change=move |ev| team_id.set(event_target_value(&ev))>
+                    <select
+                        id="rule-team"
+                        prop:value=team_id
+                        on:change=move |ev| team_id.set(event_target_value(&ev))
+                    >
                         {options(choices.teams.clone(), "From the model or deployment")}
                     </select>
-                    <FieldMessage id="rule-team_id-error" message=Signal::derive(error("team_id"))/>
+                    <FieldMessage
+                        id="rule-team_id-error"
+                        message=Signal::derive(error("team_id"))
+                    />
                 </div>
                 <div class="field">
                     <label for="rule-model">"Model"</label>
-                    <select id="rule-model" prop:value=model_id on:change=move |ev| model_id.set(event_target_value(&ev))>
+                    <select
+                        id="rule-model"
+                        prop:value=model_id
+                        on:change=move |ev| model_id.set(event_target_value(&ev))
+                    >
                         {options(choices.models.clone(), "None")}
                     </select>
                 </div>
                 <div class="field">
                     <label for="rule-deployment">"Deployment"</label>
-                    <select id="rule-deployment" prop:value=deployment_id on:change=move |ev| deployment_id.set(event_target_value(&ev))>
+                    <select
+                        id="rule-deployment"
+                        prop:value=deployment_id
+                        on:change=move |ev| deployment_id.set(event_target_value(&ev))
+                    >
                         {options(choices.deployments.clone(), "None")}
                     </select>
                 </div>
                 <div class="field wide">
-                    <label for="rule-split-deployments">"Or split across deployments (one key per line)"</label>
-                    <textarea id="rule-split-deployments" rows="3" prop:value=split_deployments on:input=move |ev| split_deployments.set(event_target_value(&ev))></textarea>
-                    <FieldMessage id="rule-split_deployments-error" message=Signal::derive(error("split_deployments"))/>
+                    <label for="rule-split-deployments">
+                        "Or split across deployments (one key per line)"
+                    </label>
+                    <textarea
+                        id="rule-split-deployments"
+                        rows="3"
+                        prop:value=split_deployments
+                        on:input=move |ev| split_deployments.set(event_target_value(&ev))
+                    ></textarea>
+                    <FieldMessage
+                        id="rule-split_deployments-error"
+                        message=Signal::derive(error("split_deployments"))
+                    />
                 </div>
                 <div class="field">
                     <label for="rule-split">"Split"</label>
-                    <select id="rule-split" prop:value=split on:change=move |ev| split.set(event_target_value(&ev))>
+                    <select
+                        id="rule-split"
+                        prop:value=split
+                        on:change=move |ev| split.set(event_target_value(&ev))
+                    >
                         <option value=Split::Equal.as_str()>"Equally"</option>
-                        <option value=Split::GpuHours.as_str()>"By GPU-hours in the charge period"</option>
+                        <option value=Split::GpuHours
+                            .as_str()>"By GPU-hours in the charge period"</option>
                     </select>
                 </div>
                 <div class="form-actions">
-                    <button type="button" class="button" disabled=pending on:click=move |_| { preview.dispatch(input()); }>"Preview"</button>
-                    <button type="submit" class="button primary" disabled=pending>"Save rule"</button>
+                    <button
+                        type="button"
+                        class="button"
+                        disabled=pending
+                        on:click=move |_| {
+                            preview.dispatch(input());
+                        }
+                    >
+                        "Preview"
+                    </button>
+                    <button type="submit" class="button primary" disabled=pending>
+                        "Save rule"
+                    </button>
                     <Show when=move || !rule_id.get().is_empty()>
-                        <button type="button" class="button ghost" on:click=move |_| { rule_id.set(String::new()); editing.set(None); }>"Cancel editing"</button>
+                        <button
+                            type="button"
+                            class="button ghost"
+                            on:click=move |_| {
+                                rule_id.set(String::new());
+                                editing.set(None);
+                            }
+                        >
+                            "Cancel editing"
+                        </button>
                     </Show>
                 </div>
             </form>
             {move || general().map(|e| view! { <Notice kind="error">{e}</Notice> })}
             {move || saved.get().map(|s| view! { <Notice kind="success">{s}</Notice> })}
-            {move || preview.value().get().and_then(Result::ok).map(|p| view! { <PreviewTable preview=p/> })}
+            {move || {
+                preview
+                    .value()
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|p| view! { <PreviewTable preview=p /> })
+            }}
         </section>
     }
 }
@@ -403,16 +561,20 @@ fn PreviewTable(preview: Preview) -> impl IntoView {
             <h3>"What saving would move"</h3>
             <p class="small">
                 {match preview.sample {
-                    None => format!(
-                        "The rule would take {} current rows.",
-                        format_count(preview.rows.unwrap_or_default()),
-                    ),
-                    Some(sample) => format!(
-                        "The rule would take about {} current rows. The ledger is large (about {} rows), so these figures are estimated from a sample of {} rows.",
-                        format_count(preview.rows.unwrap_or_default()),
-                        format_count(sample.of),
-                        format_count(sample.rows),
-                    ),
+                    None => {
+                        format!(
+                            "The rule would take {} current rows.",
+                            format_count(preview.rows.unwrap_or_default()),
+                        )
+                    }
+                    Some(sample) => {
+                        format!(
+                            "The rule would take about {} current rows. The ledger is large (about {} rows), so these figures are estimated from a sample of {} rows.",
+                            format_count(preview.rows.unwrap_or_default()),
+                            format_count(sample.of),
+                            format_count(sample.rows),
+                        )
+                    }
                 }}
             </p>
             {if preview.moves.is_empty() {
@@ -425,24 +587,38 @@ fn PreviewTable(preview: Preview) -> impl IntoView {
                                 <tr>
                                     <th scope="col">"Team"</th>
                                     <th scope="col">"Model"</th>
-                                    <th scope="col" class="numeric">{now}</th>
-                                    <th scope="col" class="numeric">{after}</th>
+                                    <th scope="col" class="numeric">
+                                        {now}
+                                    </th>
+                                    <th scope="col" class="numeric">
+                                        {after}
+                                    </th>
                                 </tr>
                             </thead>
                             <tbody>
-                                {preview.moves.into_iter().map(|m| view! {
-                                    <tr>
-                                        <td>{m.team.unwrap_or_else(|| "unallocated".into())}</td>
-                                        <td>{m.model.unwrap_or_else(|| "—".into())}</td>
-                                        <td class="numeric nowrap">{format_money(m.before, &m.currency)}</td>
-                                        <td class="numeric nowrap">{format_money(m.after, &m.currency)}</td>
-                                    </tr>
-                                }).collect_view()}
+                                {preview
+                                    .moves
+                                    .into_iter()
+                                    .map(|m| {
+                                        view! {
+                                            <tr>
+                                                <td>{m.team.unwrap_or_else(|| "unallocated".into())}</td>
+                                                <td>{m.model.unwrap_or_else(|| "—".into())}</td>
+                                                <td class="numeric nowrap">
+                                                    {format_money(m.before, &m.currency)}
+                                                </td>
+                                                <td class="numeric nowrap">
+                                                    {format_money(m.after, &m.currency)}
+                                                </td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
                             </tbody>
                         </table>
                     </div>
                 }
-                .into_any()
+                    .into_any()
             }}
         </div>
     }

@@ -34,13 +34,22 @@ pub fn CardPage() -> impl IntoView {
         diff,
     };
     view! {
-        <Loaded resource=card children=move |page| {
-            view! {
-                <WithUser children=move |user| {
-                    view! { <CardBody page=page.clone() can_edit=user.can(Role::Member) parts=parts/> }
-                }/>
+        <Loaded
+            resource=card
+            children=move |page| {
+                view! {
+                    <WithUser children=move |user| {
+                        view! {
+                            <CardBody
+                                page=page.clone()
+                                can_edit=user.can(Role::Member)
+                                parts=parts
+                            />
+                        }
+                    } />
+                }
             }
-        }/>
+        />
     }
 }
 
@@ -63,73 +72,136 @@ fn CardBody(page: CardPageData, can_edit: bool, parts: Parts) -> impl IntoView {
     let cost = card.cost.clone();
     let missing = card.missing_sections.clone();
     view! {
-        <Title text=format!("Card of {title} · Pareto")/>
+        <Title text=format!("Card of {title} · Pareto") />
         <p class="breadcrumb">
-            <a href="/catalog">"Catalog"</a> " / "
-            <a href=format!("/models/{}", card.model_id)>{card.model.clone()}</a> " / "
+            <a href="/catalog">"Catalog"</a>
+            " / "
+            <a href=format!("/models/{}", card.model_id)>{card.model.clone()}</a>
+            " / "
         </p>
         <div class="page-header">
-            <h1>"Model card: " {title.clone()} " " <span class="badge">{card.status.label()}</span></h1>
+            <h1>
+                "Model card: " {title.clone()} " " <span class="badge">{card.status.label()}</span>
+            </h1>
             <p class="lead">
                 {match &card.current {
-                    Some(r) => view! { "Revision " {r.revision} " by " {r.by.clone()} ", " <Time time=r.at/> "." }.into_any(),
-                    None => view! { "No card written yet: below is the template to start from." }.into_any(),
+                    Some(r) => {
+                        view! {
+                            "Revision "
+                            {r.revision}
+                            " by "
+                            {r.by.clone()}
+                            ", "
+                            <Time time=r.at />
+                            "."
+                        }
+                            .into_any()
+                    }
+                    None => {
+                        view! { "No card written yet: below is the template to start from." }
+                            .into_any()
+                    }
                 }}
             </p>
         </div>
-        {review.map(|review| view! { <ReviewLine review=review/> })}
-        {(card.versions.len() > 1).then(|| view! {
-            <nav class="subnav" aria-label="Versions">
-                {card.versions.iter().map(|(id, version)| {
-                    let current = *id == card.model_version_id;
-                    view! {
-                        <a href=format!("/cards/{id}") aria-current=current.then_some("page")>{version.clone()}</a>
-                    }
-                }).collect_view()}
-            </nav>
-        })}
+        {review.map(|review| view! { <ReviewLine review=review /> })}
+        {(card.versions.len() > 1)
+            .then(|| {
+                view! {
+                    <nav class="subnav" aria-label="Versions">
+                        {card
+                            .versions
+                            .iter()
+                            .map(|(id, version)| {
+                                let current = *id == card.model_version_id;
+                                view! {
+                                    <a
+                                        href=format!("/cards/{id}")
+                                        aria-current=current.then_some("page")
+                                    >
+                                        {version.clone()}
+                                    </a>
+                                }
+                            })
+                            .collect_view()}
+                    </nav>
+                }
+            })}
         <div class="card-layout">
             <article class="card card-markdown" aria-label="The card">
                 <div inner_html=card.html.clone()></div>
-                {(!missing.is_empty()).then(|| view! {
-                    <Notice kind="warning">
-                        "Sections still to write: " {missing.join(", ")} "."
-                    </Notice>
-                })}
+                {(!missing.is_empty())
+                    .then(|| {
+                        view! {
+                            <Notice kind="warning">
+                                "Sections still to write: " {missing.join(", ")} "."
+                            </Notice>
+                        }
+                    })}
             </article>
             <aside class="card-side">
                 <section class="card" aria-labelledby="cost-heading">
                     <h2 id="cost-heading">"Cost"</h2>
-                    <p class="muted small">"Computed from the ledger " <Time time=cost.computed_at/> "; never typed."</p>
+                    <p class="muted small">
+                        "Computed from the ledger " <Time time=cost.computed_at /> "; never typed."
+                    </p>
                     <dl class="cost-figures">
-                        {cost.figures().into_iter().map(|f| view! {
-                            <div data-figure=f.key.clone()>
-                                <dt>{f.label.clone()}</dt>
-                                <dd>
-                                    <span class="strong">{f.value.clone().unwrap_or_else(|| "—".into())}</span>
-                                    <span class="muted small">{f.basis.clone()}</span>
-                                </dd>
-                            </div>
-                        }).collect_view()}
+                        {cost
+                            .figures()
+                            .into_iter()
+                            .map(|f| {
+                                view! {
+                                    <div data-figure=f.key.clone()>
+                                        <dt>{f.label.clone()}</dt>
+                                        <dd>
+                                            <span class="strong">
+                                                {f.value.clone().unwrap_or_else(|| "—".into())}
+                                            </span>
+                                            <span class="muted small">{f.basis.clone()}</span>
+                                        </dd>
+                                    </div>
+                                }
+                            })
+                            .collect_view()}
                     </dl>
                 </section>
                 <section class="card" aria-labelledby="metadata-heading">
                     <h2 id="metadata-heading">"Metadata"</h2>
                     {if card.metadata.is_empty() {
-                        view! { <p class="muted">"None yet: license, languages, datasets, base model, pipeline tag and tags."</p> }.into_any()
+                        view! {
+                            <p class="muted">
+                                "None yet: license, languages, datasets, base model, pipeline tag and tags."
+                            </p>
+                        }
+                            .into_any()
                     } else {
                         view! {
                             <dl class="facts">
-                                {card.metadata.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> }).collect_view()}
+                                {card
+                                    .metadata
+                                    .iter()
+                                    .map(|(k, v)| {
+                                        view! {
+                                            <dt>{k.clone()}</dt>
+                                            <dd>{v.clone()}</dd>
+                                        }
+                                    })
+                                    .collect_view()}
                             </dl>
-                        }.into_any()
+                        }
+                            .into_any()
                     }}
-                    <p><a class="button small" href=export rel="external" download="README.md">"Export README.md"</a></p>
+                    <p>
+                        <a class="button small" href=export rel="external" download="README.md">
+                            "Export README.md"
+                        </a>
+                    </p>
                 </section>
             </aside>
         </div>
-        {can_edit.then(|| view! { <Editor card=card.clone() save=parts.save import=parts.import/> })}
-        <Revisions card=card.clone() compare=parts.compare diff=parts.diff/>
+        {can_edit
+            .then(|| view! { <Editor card=card.clone() save=parts.save import=parts.import /> })}
+        <Revisions card=card.clone() compare=parts.compare diff=parts.diff />
     }
 }
 
@@ -162,11 +234,7 @@ fn ReviewLine(review: crate::reviews::PromotionRequest) -> impl IntoView {
         ReviewState::Approved => ("success", format!("Promotion approved by {by}.")),
         ReviewState::Rejected => ("warning", format!("Promotion rejected by {by}.")),
     };
-    view! {
-        <Notice kind=kind>
-            {text} " " <a href="/reviews">"Reviews"</a>
-        </Notice>
-    }
+    view! { <Notice kind=kind>{text} " " <a href="/reviews">"Reviews"</a></Notice> }
 }
 
 #[component]
@@ -191,47 +259,74 @@ fn Editor(
                 <div class="field">
                     <label for=format!("card-{name}")>{label}</label>
                     <p class="hint">{hint}</p>
-                    <input id=format!("card-{name}") name=name value=value/>
-                    <FieldMessage id=format!("card-{name}-error") message=message/>
+                    <input id=format!("card-{name}") name=name value=value />
+                    <FieldMessage id=format!("card-{name}-error") message=message />
                 </div>
             }
         };
     view! {
         <section class="card" aria-labelledby="edit-heading">
             <h2 id="edit-heading">"Edit the card"</h2>
-            <p class="muted">"Each save is a new revision; the cost section is never edited, Pareto computes it."</p>
+            <p class="muted">
+                "Each save is a new revision; the cost section is never edited, Pareto computes it."
+            </p>
             <details class="inline-details" open=card.current.is_none()>
                 <summary>"Write"</summary>
                 <ActionForm action=save attr:class="form grid-form" attr:novalidate="true">
-                    <FormAlert error=save_error/>
-                    <input type="hidden" name="model_version_id" value=save_id/>
+                    <FormAlert error=save_error />
+                    <input type="hidden" name="model_version_id" value=save_id />
                     {text_field("license", "License", "e.g. apache-2.0, mit, other", form.license)}
-                    {text_field("language", "Languages", "Comma-separated, e.g. en, de", form.language)}
+                    {text_field(
+                        "language",
+                        "Languages",
+                        "Comma-separated, e.g. en, de",
+                        form.language,
+                    )}
                     {text_field("datasets", "Datasets", "Comma-separated", form.datasets)}
-                    {text_field("base_model", "Base model", "e.g. distilbert-base-uncased", form.base_model)}
-                    {text_field("pipeline_tag", "Pipeline tag", "e.g. text-classification", form.pipeline_tag)}
+                    {text_field(
+                        "base_model",
+                        "Base model",
+                        "e.g. distilbert-base-uncased",
+                        form.base_model,
+                    )}
+                    {text_field(
+                        "pipeline_tag",
+                        "Pipeline tag",
+                        "e.g. text-classification",
+                        form.pipeline_tag,
+                    )}
                     {text_field("tags", "Tags", "Comma-separated", form.tags)}
                     <div class="field wide">
                         <label for="card-body">"Card (Markdown)"</label>
-                        <textarea id="card-body" name="body" rows="18" class="mono">{card.body.clone()}</textarea>
-                        <FieldMessage id="card-body-error" message=body_error/>
+                        <textarea id="card-body" name="body" rows="18" class="mono">
+                            {card.body.clone()}
+                        </textarea>
+                        <FieldMessage id="card-body-error" message=body_error />
                     </div>
-                    <Field name="note" label="What changed" hint="A few words for the revision history." error=save_error id_prefix="card-"/>
-                    <FormActions label="Save revision" pending=save.pending()/>
+                    <Field
+                        name="note"
+                        label="What changed"
+                        hint="A few words for the revision history."
+                        error=save_error
+                        id_prefix="card-"
+                    />
+                    <FormActions label="Save revision" pending=save.pending() />
                 </ActionForm>
             </details>
             <details class="inline-details">
                 <summary>"Import a README.md"</summary>
                 <ActionForm action=import attr:class="form" attr:novalidate="true">
-                    <FormAlert error=import_error/>
-                    <input type="hidden" name="model_version_id" value=import_id/>
+                    <FormAlert error=import_error />
+                    <input type="hidden" name="model_version_id" value=import_id />
                     <div class="field">
                         <label for="card-readme">"README.md"</label>
-                        <p class="hint">"A Hugging Face model card: YAML front matter between --- lines, then Markdown. A pareto key in it is ignored."</p>
+                        <p class="hint">
+                            "A Hugging Face model card: YAML front matter between --- lines, then Markdown. A pareto key in it is ignored."
+                        </p>
                         <textarea id="card-readme" name="readme" rows="10" class="mono"></textarea>
-                        <FieldMessage id="card-readme-error" message=readme_error/>
+                        <FieldMessage id="card-readme-error" message=readme_error />
                     </div>
-                    <FormActions label="Import" pending=import.pending()/>
+                    <FormActions label="Import" pending=import.pending() />
                 </ActionForm>
             </details>
         </section>
@@ -252,7 +347,13 @@ fn Revisions(card: CardView, compare: RwSignal<(i32, i32)>, diff: DiffResource) 
     let options = move |selected: i32| {
         (1..=count)
             .rev()
-            .map(|n| view! { <option value=n.to_string() selected=n == selected>{format!("Revision {n}")}</option> })
+            .map(|n| {
+                view! {
+                    <option value=n.to_string() selected=n == selected>
+                        {format!("Revision {n}")}
+                    </option>
+                }
+            })
             .collect_view()
     };
     let pick = move |which: usize, value: String| {
@@ -276,46 +377,81 @@ fn Revisions(card: CardView, compare: RwSignal<(i32, i32)>, diff: DiffResource) 
             } else {
                 view! {
                     <ol class="revision-list" reversed>
-                        {card.revisions.iter().map(|r| view! {
-                            <li>
-                                <span class="strong">{format!("Revision {}", r.revision)}</span>
-                                " · " {r.by.clone()} " · " <Time time=r.at/>
-                                {(!r.note.is_empty()).then(|| format!(" · {}", r.note))}
-                            </li>
-                        }).collect_view()}
+                        {card
+                            .revisions
+                            .iter()
+                            .map(|r| {
+                                view! {
+                                    <li>
+                                        <span class="strong">
+                                            {format!("Revision {}", r.revision)}
+                                        </span>
+                                        " · "
+                                        {r.by.clone()}
+                                        " · "
+                                        <Time time=r.at />
+                                        {(!r.note.is_empty()).then(|| format!(" · {}", r.note))}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
                     </ol>
-                }.into_any()
+                }
+                    .into_any()
             }}
-            {(count >= 2).then(|| view! {
-                <div class="filters" role="group" aria-label="Compare revisions">
-                    <div class="field compact">
-                        <label for="diff-from">"Compare"</label>
-                        <select id="diff-from" on:change=move |ev| pick(0, event_target_value(&ev))>{options(from)}</select>
-                    </div>
-                    <div class="field compact">
-                        <label for="diff-to">"with"</label>
-                        <select id="diff-to" on:change=move |ev| pick(1, event_target_value(&ev))>{options(to)}</select>
-                    </div>
-                </div>
-                <Loaded resource=diff children=|lines| {
-                    if lines.is_empty() {
-                        return view! { <p class="muted">"Choose two different revisions."</p> }.into_any();
-                    }
+            {(count >= 2)
+                .then(|| {
                     view! {
-                        <pre class="diff" aria-label="Differences" tabindex="0">
-                            {lines.into_iter().map(|line| {
-                                let (class, mark) = match line.kind {
-                                    DiffLineKind::Same => ("diff-same", "  "),
-                                    DiffLineKind::Added => ("diff-added", "+ "),
-                                    DiffLineKind::Removed => ("diff-removed", "- "),
-                                    DiffLineKind::Skipped => ("diff-skipped", "  "),
-                                };
-                                view! { <span class=class>{mark}{line.text}</span> }
-                            }).collect_view()}
-                        </pre>
-                    }.into_any()
-                }/>
-            })}
+                        <div class="filters" role="group" aria-label="Compare revisions">
+                            <div class="field compact">
+                                <label for="diff-from">"Compare"</label>
+                                <select
+                                    id="diff-from"
+                                    on:change=move |ev| pick(0, event_target_value(&ev))
+                                >
+                                    {options(from)}
+                                </select>
+                            </div>
+                            <div class="field compact">
+                                <label for="diff-to">"with"</label>
+                                <select
+                                    id="diff-to"
+                                    on:change=move |ev| pick(1, event_target_value(&ev))
+                                >
+                                    {options(to)}
+                                </select>
+                            </div>
+                        </div>
+                        <Loaded
+                            resource=diff
+                            children=|lines| {
+                                if lines.is_empty() {
+                                    return view! {
+                                        <p class="muted">"Choose two different revisions."</p>
+                                    }
+                                        .into_any();
+                                }
+                                view! {
+                                    <pre class="diff" aria-label="Differences" tabindex="0">
+                                        {lines
+                                            .into_iter()
+                                            .map(|line| {
+                                                let (class, mark) = match line.kind {
+                                                    DiffLineKind::Same => ("diff-same", "  "),
+                                                    DiffLineKind::Added => ("diff-added", "+ "),
+                                                    DiffLineKind::Removed => ("diff-removed", "- "),
+                                                    DiffLineKind::Skipped => ("diff-skipped", "  "),
+                                                };
+                                                view! { <span class=class>{mark}{line.text}</span> }
+                                            })
+                                            .collect_view()}
+                                    </pre>
+                                }
+                                    .into_any()
+                            }
+                        />
+                    }
+                })}
         </section>
     }
 }

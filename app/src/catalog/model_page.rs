@@ -45,14 +45,22 @@ pub fn ModelPage() -> impl IntoView {
         promote,
     };
     view! {
-        <p class="breadcrumb"><a href="/catalog">"Catalog"</a> " / "</p>
-        <Loaded resource=model children=move |page| {
-            view! {
-                <WithUser children=move |user| {
-                    view! { <ModelView page=page.clone() user=user actions=actions teams=teams/> }
-                }/>
+        <p class="breadcrumb">
+            <a href="/catalog">"Catalog"</a>
+            " / "
+        </p>
+        <Loaded
+            resource=model
+            children=move |page| {
+                view! {
+                    <WithUser children=move |user| {
+                        view! {
+                            <ModelView page=page.clone() user=user actions=actions teams=teams />
+                        }
+                    } />
+                }
             }
-        }/>
+        />
     }
 }
 
@@ -86,12 +94,14 @@ fn ModelView(
     let is_member = user.can(Role::Member);
     let is_lead = user.can(Role::Lead);
     view! {
-        <Title text=format!("{} · Catalog · Pareto", model.name)/>
+        <Title text=format!("{} · Catalog · Pareto", model.name) />
         <div class="page-header">
-            <h1>{model.name.clone()} " " <span class=tier_class>{model.placement.tier.label()}</span></h1>
+            <h1>
+                {model.name.clone()} " "
+                <span class=tier_class>{model.placement.tier.label()}</span>
+            </h1>
             <p class="lead">
-                {model.task.label()}
-                {model.team.clone().map(|team| format!(" · owned by {team}"))}
+                {model.task.label()} {model.team.clone().map(|team| format!(" · owned by {team}"))}
                 {(!model.description.is_empty()).then(|| format!(" · {}", model.description))}
             </p>
         </div>
@@ -102,15 +112,11 @@ fn ModelView(
             </div>
             <div class="card stat">
                 <span class="stat-label">"p95 latency"</span>
-                <span class="stat-value">
-                    {format_latency(model.figures.p95_ms)}
-                </span>
+                <span class="stat-value">{format_latency(model.figures.p95_ms)}</span>
             </div>
             <div class="card stat">
                 <span class="stat-label">"Quality"</span>
-                <span class="stat-value">
-                    {super::format_quality(model.quality.as_ref())}
-                </span>
+                <span class="stat-value">{super::format_quality(model.quality.as_ref())}</span>
             </div>
             <div class="card stat">
                 <span class="stat-label">{format!("Spend, last {WINDOW_DAYS} days")}</span>
@@ -120,22 +126,42 @@ fn ModelView(
         <section class="card" aria-labelledby="tier-heading">
             <h2 id="tier-heading">"Tier"</h2>
             <p class="placement">{model.placement.reason.clone()}</p>
-            {model.placement.overridden.as_ref().map(|o| view! {
-                <p class="muted small">
-                    "The rules alone would give " {model.placement.ruled_tier.label()} ". Overridden " <Time time=o.at/> "."
-                </p>
-            })}
+            {model
+                .placement
+                .overridden
+                .as_ref()
+                .map(|o| {
+                    view! {
+                        <p class="muted small">
+                            "The rules alone would give " {model.placement.ruled_tier.label()}
+                            ". Overridden " <Time time=o.at /> "."
+                        </p>
+                    }
+                })}
             <p class="muted small">
-                "Figures: the last " {WINDOW_DAYS} " days of telemetry from the model's deployments, priced by the GPU price catalog (every GPU-hour held); quality from the experiment run that evaluated its production version. "
+                "Figures: the last " {WINDOW_DAYS}
+                " days of telemetry from the model's deployments, priced by the GPU price catalog (every GPU-hour held); quality from the experiment run that evaluated its production version. "
                 <a href="/catalog/tiers">"The tier rules"</a> "."
             </p>
-            {is_lead.then(|| view! { <OverrideForm action=actions.set_override model_id=model.model_id current=model.placement.overridden.as_ref().map(|o| o.tier)/> })}
+            {is_lead
+                .then(|| {
+                    view! {
+                        <OverrideForm
+                            action=actions.set_override
+                            model_id=model.model_id
+                            current=model.placement.overridden.as_ref().map(|o| o.tier)
+                        />
+                    }
+                })}
         </section>
-        <Versions detail=detail.clone() reviews=reviews actions=actions can_edit=is_member/>
-        <Deployments detail=detail.clone()/>
-        <ModelAlerts alerts=alerts/>
-        <History detail=detail.clone() currency=currency.clone()/>
-        {is_member.then(|| view! { <EditModel detail=detail.clone() action=actions.update teams=teams/> })}
+        <Versions detail=detail.clone() reviews=reviews actions=actions can_edit=is_member />
+        <Deployments detail=detail.clone() />
+        <ModelAlerts alerts=alerts />
+        <History detail=detail.clone() currency=currency.clone() />
+        {is_member
+            .then(|| {
+                view! { <EditModel detail=detail.clone() action=actions.update teams=teams /> }
+            })}
     }
 }
 
@@ -151,21 +177,38 @@ fn OverrideForm(
         <details class="inline-details">
             <summary>"Override the tier"</summary>
             <ActionForm action=action attr:class="form grid-form" attr:novalidate="true">
-                <FormAlert error=error/>
-                <input type="hidden" name="model_id" value=model_id.to_string()/>
+                <FormAlert error=error />
+                <input type="hidden" name="model_id" value=model_id.to_string() />
                 <div class="field">
                     <label for="override-tier">"Tier"</label>
                     <select id="override-tier" name="tier">
-                        <option value="rules" selected=current.is_none()>"As the rules say"</option>
+                        <option value="rules" selected=current.is_none()>
+                            "As the rules say"
+                        </option>
                         {Tier::ALL
                             .into_iter()
-                            .map(|t| view! { <option value=t.number().to_string() selected=current == Some(t)>{t.label()}</option> })
+                            .map(|t| {
+                                view! {
+                                    <option
+                                        value=t.number().to_string()
+                                        selected=current == Some(t)
+                                    >
+                                        {t.label()}
+                                    </option>
+                                }
+                            })
                             .collect_view()}
                     </select>
-                    <FieldMessage id="override-tier-error" message=tier_error/>
+                    <FieldMessage id="override-tier-error" message=tier_error />
                 </div>
-                <Field name="reason" label="Reason" hint="Shown next to the tier and kept in the audit log." error=error id_prefix="override-"/>
-                <FormActions label="Save tier" pending=action.pending()/>
+                <Field
+                    name="reason"
+                    label="Reason"
+                    hint="Shown next to the tier and kept in the audit log."
+                    error=error
+                    id_prefix="override-"
+                />
+                <FormActions label="Save tier" pending=action.pending() />
             </ActionForm>
         </details>
     }
@@ -203,8 +246,8 @@ fn Versions(
     view! {
         <section class="card" aria-labelledby="versions-heading">
             <h2 id="versions-heading">"Versions"</h2>
-            <FormAlert error=status_error/>
-            <FormAlert error=promote_error/>
+            <FormAlert error=status_error />
+            <FormAlert error=promote_error />
             {outcome}
             {if detail.versions.is_empty() {
                 view! { <p class="muted">"No versions yet."</p> }.into_any()
@@ -216,9 +259,13 @@ fn Versions(
                                 <tr>
                                     <th scope="col">"Version"</th>
                                     <th scope="col">"Status"</th>
-                                    <th scope="col" class="numeric">"Quality"</th>
+                                    <th scope="col" class="numeric">
+                                        "Quality"
+                                    </th>
                                     <th scope="col">"Framework"</th>
-                                    <th scope="col" class="numeric">"Parameters"</th>
+                                    <th scope="col" class="numeric">
+                                        "Parameters"
+                                    </th>
                                     <th scope="col">"Artifact"</th>
                                     <th scope="col">"Changed"</th>
                                     <th scope="col">"Card"</th>
@@ -234,40 +281,104 @@ fn Versions(
                                         let card_label = format!("Model card of {}", v.version);
                                         let pending = reviews
                                             .iter()
-                                            .find(|r| r.model_version_id == v.model_version_id && r.state == ReviewState::Pending)
+                                            .find(|r| {
+                                                r.model_version_id == v.model_version_id
+                                                    && r.state == ReviewState::Pending
+                                            })
                                             .map(|r| r.status_line());
-                                        let can_promote = can_edit && v.status != ModelStatus::Production && pending.is_none();
+                                        let can_promote = can_edit
+                                            && v.status != ModelStatus::Production && pending.is_none();
                                         let promote_id = id.clone();
                                         view! {
                                             <tr>
                                                 <td class="strong">{v.version.clone()}</td>
                                                 <td>
                                                     <span class=status_class(v.status)>{v.status.label()}</span>
-                                                    {can_edit.then(|| view! {
-                                                        <ActionForm action=actions.set_status attr:class="inline-form">
-                                                            <input type="hidden" name="model_version_id" value=id.clone()/>
-                                                            <label class="visually-hidden" for=format!("status-{id}")>{format!("New status of {}", v.version)}</label>
-                                                            <select id=format!("status-{id}") name="status">
-                                                                {[ModelStatus::Draft, ModelStatus::Staging, ModelStatus::Retired]
-                                                                    .into_iter()
-                                                                    .filter(|s| *s != v.status)
-                                                                    .map(|s| view! { <option value=s.as_str()>{format!("Move to {}", s.label())}</option> })
-                                                                    .collect_view()}
-                                                            </select>
-                                                            <button type="submit" class="button small ghost">"Move"</button>
-                                                        </ActionForm>
-                                                    })}
-                                                    {pending.map(|line| view! { <a class="badge badge-warning" href="/reviews">{line}</a> })}
-                                                    {can_promote.then(|| view! { <PromoteForm action=actions.promote model_version_id=promote_id/> })}
+                                                    {can_edit
+                                                        .then(|| {
+                                                            view! {
+                                                                <ActionForm
+                                                                    action=actions.set_status
+                                                                    attr:class="inline-form"
+                                                                >
+                                                                    <input
+                                                                        type="hidden"
+                                                                        name="model_version_id"
+                                                                        value=id.clone()
+                                                                    />
+                                                                    <label class="visually-hidden" for=format!("status-{id}")>
+                                                                        {format!("New status of {}", v.version)}
+                                                                    </label>
+                                                                    <select id=format!("status-{id}") name="status">
+                                                                        {[
+                                                                            ModelStatus::Draft,
+                                                                            ModelStatus::Staging,
+                                                                            ModelStatus::Retired,
+                                                                        ]
+                                                                            .into_iter()
+                                                                            .filter(|s| *s != v.status)
+                                                                            .map(|s| {
+                                                                                view! {
+                                                                                    <option value=s
+                                                                                        .as_str()>{format!("Move to {}", s.label())}</option>
+                                                                                }
+                                                                            })
+                                                                            .collect_view()}
+                                                                    </select>
+                                                                    <button type="submit" class="button small ghost">
+                                                                        "Move"
+                                                                    </button>
+                                                                </ActionForm>
+                                                            }
+                                                        })}
+                                                    {pending
+                                                        .map(|line| {
+                                                            view! {
+                                                                <a class="badge badge-warning" href="/reviews">
+                                                                    {line}
+                                                                </a>
+                                                            }
+                                                        })}
+                                                    {can_promote
+                                                        .then(|| {
+                                                            view! {
+                                                                <PromoteForm
+                                                                    action=actions.promote
+                                                                    model_version_id=promote_id
+                                                                />
+                                                            }
+                                                        })}
                                                 </td>
                                                 <td class="numeric">
                                                     {super::format_quality(v.quality.as_ref())}
                                                 </td>
-                                                <td>{if v.framework.is_empty() { "—".to_owned() } else { v.framework.clone() }}</td>
-                                                <td class="numeric">{v.parameter_count.map_or_else(|| "—".to_owned(), format_parameter_count)}</td>
-                                                <td class="mono small">{if v.artifact_uri.is_empty() { "—".to_owned() } else { v.artifact_uri.clone() }}</td>
-                                                <td class="nowrap"><Time time=v.updated_at/></td>
-                                                <td><a href=card_href aria-label=card_label>"Card"</a></td>
+                                                <td>
+                                                    {if v.framework.is_empty() {
+                                                        "—".to_owned()
+                                                    } else {
+                                                        v.framework.clone()
+                                                    }}
+                                                </td>
+                                                <td class="numeric">
+                                                    {v
+                                                        .parameter_count
+                                                        .map_or_else(|| "—".to_owned(), format_parameter_count)}
+                                                </td>
+                                                <td class="mono small">
+                                                    {if v.artifact_uri.is_empty() {
+                                                        "—".to_owned()
+                                                    } else {
+                                                        v.artifact_uri.clone()
+                                                    }}
+                                                </td>
+                                                <td class="nowrap">
+                                                    <Time time=v.updated_at />
+                                                </td>
+                                                <td>
+                                                    <a href=card_href aria-label=card_label>
+                                                        "Card"
+                                                    </a>
+                                                </td>
                                             </tr>
                                         }
                                     })
@@ -278,20 +389,51 @@ fn Versions(
                 }
                     .into_any()
             }}
-            {can_edit.then(|| view! {
-                <details class="inline-details">
-                    <summary>"Add a version"</summary>
-                    <ActionForm action=actions.add_version attr:class="form grid-form" attr:novalidate="true">
-                        <FormAlert error=add_error/>
-                        <input type="hidden" name="model_id" value=model_id.to_string()/>
-                        <Field name="version" label="Version" hint="e.g. v4" required=true error=add_error/>
-                        <Field name="framework" label="Framework" hint="e.g. PyTorch 2.4, LightGBM 4.3" error=add_error/>
-                        <Field name="parameter_count" label="Parameters" hint="e.g. 110M or 7B" error=add_error/>
-                        <Field name="artifact_uri" label="Artifact URI" hint="e.g. s3://models/fraud/v4" error=add_error/>
-                        <FormActions label="Add version" pending=actions.add_version.pending()/>
-                    </ActionForm>
-                </details>
-            })}
+            {can_edit
+                .then(|| {
+                    view! {
+                        <details class="inline-details">
+                            <summary>"Add a version"</summary>
+                            <ActionForm
+                                action=actions.add_version
+                                attr:class="form grid-form"
+                                attr:novalidate="true"
+                            >
+                                <FormAlert error=add_error />
+                                <input type="hidden" name="model_id" value=model_id.to_string() />
+                                <Field
+                                    name="version"
+                                    label="Version"
+                                    hint="e.g. v4"
+                                    required=true
+                                    error=add_error
+                                />
+                                <Field
+                                    name="framework"
+                                    label="Framework"
+                                    hint="e.g. PyTorch 2.4, LightGBM 4.3"
+                                    error=add_error
+                                />
+                                <Field
+                                    name="parameter_count"
+                                    label="Parameters"
+                                    hint="e.g. 110M or 7B"
+                                    error=add_error
+                                />
+                                <Field
+                                    name="artifact_uri"
+                                    label="Artifact URI"
+                                    hint="e.g. s3://models/fraud/v4"
+                                    error=add_error
+                                />
+                                <FormActions
+                                    label="Add version"
+                                    pending=actions.add_version.pending()
+                                />
+                            </ActionForm>
+                        </details>
+                    }
+                })}
         </section>
     }
 }
@@ -304,13 +446,19 @@ fn PromoteForm(action: ServerAction<RequestPromotion>, model_version_id: String)
         <details class="promote">
             <summary>"Request production"</summary>
             <ActionForm action=action attr:class="form">
-                <input type="hidden" name="model_version_id" value=model_version_id/>
+                <input type="hidden" name="model_version_id" value=model_version_id />
                 <div class="field">
                     <label for=comment_id.clone()>"Why now"</label>
-                    <input id=comment_id name="comment" placeholder="What the reviewers should know"/>
+                    <input
+                        id=comment_id
+                        name="comment"
+                        placeholder="What the reviewers should know"
+                    />
                 </div>
                 <div class="form-actions">
-                    <button type="submit" class="button small primary">"Ask for production"</button>
+                    <button type="submit" class="button small primary">
+                        "Ask for production"
+                    </button>
                 </div>
             </ActionForm>
         </details>
@@ -323,7 +471,12 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
         <section class="card" aria-labelledby="deployments-heading">
             <h2 id="deployments-heading">"Deployments"</h2>
             {if detail.deployments.is_empty() {
-                view! { <p class="muted">"Not deployed: link a deployment to one of its versions on the Fleet page."</p> }.into_any()
+                view! {
+                    <p class="muted">
+                        "Not deployed: link a deployment to one of its versions on the Fleet page."
+                    </p>
+                }
+                    .into_any()
             } else {
                 view! {
                     <div class="table-wrap">
@@ -333,10 +486,18 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
                                     <th scope="col">"Deployment"</th>
                                     <th scope="col">"Version"</th>
                                     <th scope="col">"Drift"</th>
-                                    <th scope="col" class="numeric">{format!("Requests, {WINDOW_DAYS} days")}</th>
-                                    <th scope="col" class="numeric">"Cost"</th>
-                                    <th scope="col" class="numeric">"Per 1,000"</th>
-                                    <th scope="col" class="numeric">"p95"</th>
+                                    <th scope="col" class="numeric">
+                                        {format!("Requests, {WINDOW_DAYS} days")}
+                                    </th>
+                                    <th scope="col" class="numeric">
+                                        "Cost"
+                                    </th>
+                                    <th scope="col" class="numeric">
+                                        "Per 1,000"
+                                    </th>
+                                    <th scope="col" class="numeric">
+                                        "p95"
+                                    </th>
                                     <th scope="col">"Last seen"</th>
                                 </tr>
                             </thead>
@@ -345,21 +506,44 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
                                     .deployments
                                     .into_iter()
                                     .map(|d| {
-                                        let currency = d.cost.as_ref().map(|(_, c)| c.clone()).unwrap_or_default();
+                                        let currency = d
+                                            .cost
+                                            .as_ref()
+                                            .map(|(_, c)| c.clone())
+                                            .unwrap_or_default();
                                         view! {
                                             <tr>
-                                                <td><a class="mono" href=crate::format::deployment_href(&d.key)>{d.key.clone()}</a></td>
+                                                <td>
+                                                    <a class="mono" href=crate::format::deployment_href(&d.key)>
+                                                        {d.key.clone()}
+                                                    </a>
+                                                </td>
                                                 <td>{d.version.clone()}</td>
                                                 <td>
-                                                    <a href=crate::format::drift_href(&d.key) title=d.drift_finding.clone().unwrap_or_default()>
-                                                        <crate::components::DriftBadge state=d.drift/>
+                                                    <a
+                                                        href=crate::format::drift_href(&d.key)
+                                                        title=d.drift_finding.clone().unwrap_or_default()
+                                                    >
+                                                        <crate::components::DriftBadge state=d.drift />
                                                     </a>
                                                 </td>
                                                 <td class="numeric">{format_count(d.requests)}</td>
-                                                <td class="numeric">{d.cost.clone().map_or_else(|| "—".to_owned(), |(v, c)| format_money(v, &c))}</td>
-                                                <td class="numeric">{format_money_or_dash(d.cost_per_1k, &currency)}</td>
+                                                <td class="numeric">
+                                                    {d
+                                                        .cost
+                                                        .clone()
+                                                        .map_or_else(
+                                                            || "—".to_owned(),
+                                                            |(v, c)| format_money(v, &c),
+                                                        )}
+                                                </td>
+                                                <td class="numeric">
+                                                    {format_money_or_dash(d.cost_per_1k, &currency)}
+                                                </td>
                                                 <td class="numeric">{format_latency(d.p95_ms)}</td>
-                                                <td class="nowrap"><Time time=d.last_seen_at/></td>
+                                                <td class="nowrap">
+                                                    <Time time=d.last_seen_at />
+                                                </td>
                                             </tr>
                                         }
                                     })
@@ -382,9 +566,11 @@ fn ModelAlerts(alerts: Vec<crate::alerts::AlertView>) -> impl IntoView {
             <section class="card" aria-labelledby="model-alerts-heading">
                 <div class="card-head">
                     <h2 id="model-alerts-heading">"Alerts"</h2>
-                    <a class="small" href="/alerts">"All alerts"</a>
+                    <a class="small" href="/alerts">
+                        "All alerts"
+                    </a>
                 </div>
-                <crate::alerts::AlertList alerts=alerts acknowledge=None/>
+                <crate::alerts::AlertList alerts=alerts acknowledge=None />
             </section>
         }
     })
@@ -402,7 +588,10 @@ fn History(detail: ModelDetail, currency: String) -> impl IntoView {
                 view! {
                     <figure class="chart">
                         <picture>
-                            <source media="(prefers-color-scheme: dark)" srcset=format!("/charts/models/{model_id}/cost.svg?theme=dark")/>
+                            <source
+                                media="(prefers-color-scheme: dark)"
+                                srcset=format!("/charts/models/{model_id}/cost.svg?theme=dark")
+                            />
                             <img
                                 src=format!("/charts/models/{model_id}/cost.svg?theme=light")
                                 alt="Cost per 1,000 requests, week by week over the last 12 weeks"
@@ -411,17 +600,27 @@ fn History(detail: ModelDetail, currency: String) -> impl IntoView {
                                 loading="lazy"
                             />
                         </picture>
-                        <figcaption class="muted small">"Cost per 1,000 requests by week, from telemetry priced by the GPU price catalog; dashed lines mark the tier rules' cost thresholds that lie near it."</figcaption>
+                        <figcaption class="muted small">
+                            "Cost per 1,000 requests by week, from telemetry priced by the GPU price catalog; dashed lines mark the tier rules' cost thresholds that lie near it."
+                        </figcaption>
                     </figure>
                     <div class="table-wrap">
                         <table class="table">
                             <thead>
                                 <tr>
                                     <th scope="col">"Week of"</th>
-                                    <th scope="col" class="numeric">"Requests"</th>
-                                    <th scope="col" class="numeric">"Cost"</th>
-                                    <th scope="col" class="numeric">"Per 1,000"</th>
-                                    <th scope="col" class="numeric">"p95"</th>
+                                    <th scope="col" class="numeric">
+                                        "Requests"
+                                    </th>
+                                    <th scope="col" class="numeric">
+                                        "Cost"
+                                    </th>
+                                    <th scope="col" class="numeric">
+                                        "Per 1,000"
+                                    </th>
+                                    <th scope="col" class="numeric">
+                                        "p95"
+                                    </th>
                                 </tr>
                             </thead>
                             <tbody>
@@ -429,14 +628,20 @@ fn History(detail: ModelDetail, currency: String) -> impl IntoView {
                                     .history
                                     .into_iter()
                                     .rev()
-                                    .map(|w| view! {
-                                        <tr>
-                                            <td class="nowrap">{w.week.format("%Y-%m-%d").to_string()}</td>
-                                            <td class="numeric">{format_count(w.requests)}</td>
-                                            <td class="numeric">{format_money(w.cost, &currency)}</td>
-                                            <td class="numeric">{format_money_or_dash(w.cost_per_1k, &currency)}</td>
-                                            <td class="numeric">{format_latency(w.p95_ms)}</td>
-                                        </tr>
+                                    .map(|w| {
+                                        view! {
+                                            <tr>
+                                                <td class="nowrap">
+                                                    {w.week.format("%Y-%m-%d").to_string()}
+                                                </td>
+                                                <td class="numeric">{format_count(w.requests)}</td>
+                                                <td class="numeric">{format_money(w.cost, &currency)}</td>
+                                                <td class="numeric">
+                                                    {format_money_or_dash(w.cost_per_1k, &currency)}
+                                                </td>
+                                                <td class="numeric">{format_latency(w.p95_ms)}</td>
+                                            </tr>
+                                        }
                                     })
                                     .collect_view()}
                             </tbody>
@@ -465,12 +670,17 @@ fn EditModel(
             <details class="inline-details">
                 <summary>"Edit the model"</summary>
                 <ActionForm action=action attr:class="form grid-form" attr:novalidate="true">
-                    <FormAlert error=error/>
-                    <input type="hidden" name="model_id" value=model.model_id.to_string()/>
+                    <FormAlert error=error />
+                    <input type="hidden" name="model_id" value=model.model_id.to_string() />
                     <div class="field">
                         <label for="name">"Name"</label>
-                        <input id="name" name="name" value=model.name.clone()/>
-                        <FieldMessage id="name-error" message=Signal::derive(move || error.get().and_then(|e| e.field_message("name")))/>
+                        <input id="name" name="name" value=model.name.clone() />
+                        <FieldMessage
+                            id="name-error"
+                            message=Signal::derive(move || {
+                                error.get().and_then(|e| e.field_message("name"))
+                            })
+                        />
                     </div>
                     <div class="field">
                         <label for="task">"Task"</label>
@@ -478,14 +688,16 @@ fn EditModel(
                     </div>
                     <div class="field">
                         <label for="team_id">"Owner team"</label>
-                        <Loaded resource=teams children=move |teams| team_select(teams, team_id)/>
+                        <Loaded resource=teams children=move |teams| team_select(teams, team_id) />
                     </div>
                     <div class="field wide">
                         <label for="description">"Description"</label>
-                        <textarea id="description" name="description" rows="2">{model.description.clone()}</textarea>
-                        <FieldMessage id="description-error" message=description_error/>
+                        <textarea id="description" name="description" rows="2">
+                            {model.description.clone()}
+                        </textarea>
+                        <FieldMessage id="description-error" message=description_error />
                     </div>
-                    <FormActions label="Save" pending=action.pending()/>
+                    <FormActions label="Save" pending=action.pending() />
                 </ActionForm>
             </details>
         </section>

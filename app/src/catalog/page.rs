@@ -99,16 +99,18 @@ pub fn CatalogPage() -> impl IntoView {
     let catalog = Resource::new(move || created.get(), |_| super::list_catalog());
     let teams = Resource::new(|| (), |_| crate::teams::own_teams());
     view! {
-        <Title text="Catalog · Pareto"/>
+        <Title text="Catalog · Pareto" />
         <PageHeader
             title="Model catalog"
             lead="Every model with what it costs, how fast and how good it is, sorted into tiers by the tier rules. Figures are measured from the last 30 days of telemetry."
         />
-        <p class="subnav"><a href="/catalog/tiers">"Tier rules"</a></p>
-        <Loaded resource=catalog children=move |models| view! { <Catalog models=models/> }/>
+        <p class="subnav">
+            <a href="/catalog/tiers">"Tier rules"</a>
+        </p>
+        <Loaded resource=catalog children=move |models| view! { <Catalog models=models /> } />
         <WithUser children=move |user| {
-            user.can(Role::Member).then(|| view! { <AddModel create=create teams=teams/> })
-        }/>
+            user.can(Role::Member).then(|| view! { <AddModel create=create teams=teams /> })
+        } />
     }
 }
 
@@ -175,14 +177,36 @@ fn Catalog(models: Vec<CatalogModel>) -> impl IntoView {
                         on:input=move |ev| filter.update(|f| f.search = event_target_value(&ev))
                     />
                 </div>
-                <Choice id="catalog-task" label="Task" options=tasks value=String::new() set=move |v| filter.update(|f| f.task = v)/>
-                <Choice id="catalog-team" label="Team" options=team_options value=String::new() set=move |v| filter.update(|f| f.team = v)/>
-                <Choice id="catalog-status" label="Status" options=statuses value=String::new() set=move |v| filter.update(|f| f.status = v)/>
+                <Choice
+                    id="catalog-task"
+                    label="Task"
+                    options=tasks
+                    value=String::new()
+                    set=move |v| filter.update(|f| f.task = v)
+                />
+                <Choice
+                    id="catalog-team"
+                    label="Team"
+                    options=team_options
+                    value=String::new()
+                    set=move |v| filter.update(|f| f.team = v)
+                />
+                <Choice
+                    id="catalog-status"
+                    label="Status"
+                    options=statuses
+                    value=String::new()
+                    set=move |v| filter.update(|f| f.status = v)
+                />
                 <Choice
                     id="catalog-drift"
                     label="Drift"
                     options=std::iter::once((String::new(), "Any".to_owned()))
-                        .chain(DriftState::ALL.iter().map(|s| (s.as_str().to_owned(), s.label().to_owned())))
+                        .chain(
+                            DriftState::ALL
+                                .iter()
+                                .map(|s| (s.as_str().to_owned(), s.label().to_owned())),
+                        )
                         .collect()
                     value=String::new()
                     set=move |v| filter.update(|f| f.drift = v)
@@ -190,7 +214,10 @@ fn Catalog(models: Vec<CatalogModel>) -> impl IntoView {
                 <Choice
                     id="catalog-sort"
                     label="Sort by"
-                    options=SortBy::ALL.iter().map(|(_, k, l)| ((*k).to_owned(), (*l).to_owned())).collect()
+                    options=SortBy::ALL
+                        .iter()
+                        .map(|(_, k, l)| ((*k).to_owned(), (*l).to_owned()))
+                        .collect()
                     value="cost".to_owned()
                     set=move |v| sort_by.set(SortBy::from_key(&v))
                 />
@@ -208,9 +235,10 @@ fn Catalog(models: Vec<CatalogModel>) -> impl IntoView {
                         {move || {
                             let list = shown(tier);
                             if list.is_empty() {
-                                view! { <p class="muted">"No model in this tier matches."</p> }.into_any()
+                                view! { <p class="muted">"No model in this tier matches."</p> }
+                                    .into_any()
                             } else {
-                                view! { <ModelTable models=list/> }.into_any()
+                                view! { <ModelTable models=list /> }.into_any()
                             }
                         }}
                     </section>
@@ -242,10 +270,18 @@ fn ModelTable(models: Vec<CatalogModel>) -> impl IntoView {
                         <th scope="col">"Model"</th>
                         <th scope="col">"Status"</th>
                         <th scope="col">"Drift"</th>
-                        <th scope="col" class="numeric">"Cost per 1,000"</th>
-                        <th scope="col" class="numeric">"p95"</th>
-                        <th scope="col" class="numeric">"Quality"</th>
-                        <th scope="col" class="numeric">{format!("Spend, {WINDOW_DAYS} days")}</th>
+                        <th scope="col" class="numeric">
+                            "Cost per 1,000"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "p95"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Quality"
+                        </th>
+                        <th scope="col" class="numeric">
+                            {format!("Spend, {WINDOW_DAYS} days")}
+                        </th>
                         <th scope="col">"Placed by"</th>
                     </tr>
                 </thead>
@@ -254,33 +290,56 @@ fn ModelTable(models: Vec<CatalogModel>) -> impl IntoView {
                         .into_iter()
                         .map(|model| {
                             let currency = model.figures.currency.clone().unwrap_or_default();
-                            let placed = match (&model.placement.overridden, &model.placement.rule) {
-                                (Some(o), _) => view! { <span class="badge badge-warning" title=o.reason.clone()>"override"</span> }.into_any(),
-                                (None, Some(rule)) => view! { <span class="small">{rule.clone()}</span> }.into_any(),
-                                (None, None) => view! { <span class="muted small">"no rule matched"</span> }.into_any(),
+                            let placed = match (
+                                &model.placement.overridden,
+                                &model.placement.rule,
+                            ) {
+                                (Some(o), _) => {
+                                    view! {
+                                        <span class="badge badge-warning" title=o.reason.clone()>
+                                            "override"
+                                        </span>
+                                    }
+                                        .into_any()
+                                }
+                                (None, Some(rule)) => {
+                                    view! { <span class="small">{rule.clone()}</span> }.into_any()
+                                }
+                                (None, None) => {
+                                    view! { <span class="muted small">"no rule matched"</span> }
+                                        .into_any()
+                                }
                             };
                             view! {
                                 <tr>
                                     <td>
-                                        <a class="strong" href=format!("/models/{}", model.model_id)>{model.name.clone()}</a>
+                                        <a
+                                            class="strong"
+                                            href=format!("/models/{}", model.model_id)
+                                        >
+                                            {model.name.clone()}
+                                        </a>
                                         <div class="muted small">
                                             {model.task.label()}
                                             {model.team.clone().map(|team| format!(" · {team}"))}
                                         </div>
                                     </td>
                                     <td>{status_badge(model.status())}</td>
-                                    <td><crate::components::DriftBadge state=model.drift/></td>
+                                    <td>
+                                        <crate::components::DriftBadge state=model.drift />
+                                    </td>
                                     <td class="numeric">
                                         {format_money_or_dash(model.figures.cost_per_1k, &currency)}
                                     </td>
-                                    <td class="numeric">
-                                        {format_latency(model.figures.p95_ms)}
-                                    </td>
+                                    <td class="numeric">{format_latency(model.figures.p95_ms)}</td>
                                     <td class="numeric">
                                         {super::format_quality(model.quality.as_ref())}
                                     </td>
                                     <td class="numeric">
-                                        {format_money_or_dash(model.figures.monthly_cost, &currency)}
+                                        {format_money_or_dash(
+                                            model.figures.monthly_cost,
+                                            &currency,
+                                        )}
                                     </td>
                                     <td class="placed-by">{placed}</td>
                                 </tr>
@@ -298,11 +357,24 @@ pub(super) fn team_select(own: TeamChoices, selected: Option<uuid::Uuid>) -> imp
     let everywhere = own.everywhere;
     view! {
         <select id="team_id" name="team_id">
-            {everywhere.then(|| view! { <option value="" selected=selected.is_none()>"No team"</option> })}
+            {everywhere
+                .then(|| {
+                    view! {
+                        <option value="" selected=selected.is_none()>
+                            "No team"
+                        </option>
+                    }
+                })}
             {own
                 .teams
                 .into_iter()
-                .map(|(id, name)| view! { <option value=id.to_string() selected=selected == Some(id)>{name}</option> })
+                .map(|(id, name)| {
+                    view! {
+                        <option value=id.to_string() selected=selected == Some(id)>
+                            {name}
+                        </option>
+                    }
+                })
                 .collect_view()}
         </select>
     }
@@ -313,7 +385,13 @@ pub(super) fn task_select(selected: TaskType) -> impl IntoView {
         <select id="task" name="task">
             {TaskType::ALL
                 .iter()
-                .map(|t| view! { <option value=t.as_str() selected=*t == selected>{t.label()}</option> })
+                .map(|t| {
+                    view! {
+                        <option value=t.as_str() selected=*t == selected>
+                            {t.label()}
+                        </option>
+                    }
+                })
                 .collect_view()}
         </select>
     }
@@ -331,24 +409,31 @@ fn AddModel(
     view! {
         <section class="card">
             <h2>"Add a model"</h2>
-            <p class="muted">"Versions, deployments and the model card come next, on the model's page."</p>
-            <ActionForm action=create node_ref=form attr:class="form grid-form" attr:novalidate="true">
-                <FormAlert error=error/>
-                <Field name="name" label="Name" hint="e.g. fraud-lgbm" required=true error=error/>
+            <p class="muted">
+                "Versions, deployments and the model card come next, on the model's page."
+            </p>
+            <ActionForm
+                action=create
+                node_ref=form
+                attr:class="form grid-form"
+                attr:novalidate="true"
+            >
+                <FormAlert error=error />
+                <Field name="name" label="Name" hint="e.g. fraud-lgbm" required=true error=error />
                 <div class="field">
                     <label for="task">"Task"</label>
                     {task_select(TaskType::Classification)}
                 </div>
                 <div class="field">
                     <label for="team_id">"Owner team"</label>
-                    <Loaded resource=teams children=|teams| team_select(teams, None)/>
+                    <Loaded resource=teams children=|teams| team_select(teams, None) />
                 </div>
                 <div class="field wide">
                     <label for="description">"Description"</label>
                     <textarea id="description" name="description" rows="2"></textarea>
-                    <FieldMessage id="description-error" message=description_error/>
+                    <FieldMessage id="description-error" message=description_error />
                 </div>
-                <FormActions label="Add model" pending=create.pending()/>
+                <FormActions label="Add model" pending=create.pending() />
             </ActionForm>
         </section>
     }

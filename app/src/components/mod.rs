@@ -25,7 +25,9 @@ where
     let user = use_user();
     let children = std::sync::Arc::new(children);
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| {
+            view! { <p class="muted">"Loading…"</p> }
+        }>
             {
                 let children = children.clone();
                 move || {
@@ -33,8 +35,13 @@ where
                     Suspend::new(async move {
                         match user.await {
                             Ok(Some(user)) => children(user).into_any(),
-                            Ok(None) | Err(AppError::Unauthenticated) => view! { <SignInAgain/> }.into_any(),
-                            Err(error) => view! { <Notice kind="error">{error.to_string()}</Notice> }.into_any(),
+                            Ok(None) | Err(AppError::Unauthenticated) => {
+                                view! { <SignInAgain /> }.into_any()
+                            }
+                            Err(error) => {
+                                view! { <Notice kind="error">{error.to_string()}</Notice> }
+                                    .into_any()
+                            }
                         }
                     })
                 }
@@ -47,7 +54,9 @@ where
 pub fn SignInAgain() -> impl IntoView {
     view! {
         <Notice kind="warning">
-            "Your session has ended. " <a href="/login" rel="external">"Sign in again"</a> "."
+            "Your session has ended. " <a href="/login" rel="external">
+                "Sign in again"
+            </a> "."
         </Notice>
     }
 }
@@ -71,7 +80,9 @@ pub fn Frame(children: Children) -> impl IntoView {
         }
     });
     view! {
-        <a class="skip-link" href="#main">"Skip to content"</a>
+        <a class="skip-link" href="#main">
+            "Skip to content"
+        </a>
         <header class="topbar">
             <div class="topbar-inner">
                 <a class="brand" href="/" aria-label="Pareto overview">
@@ -84,10 +95,26 @@ pub fn Frame(children: Children) -> impl IntoView {
                             Ok(Some(user)) => {
                                 view! {
                                     <nav class="mainnav" aria-label="Sections">
-                                        <A href="/" exact=true>"Overview"</A>
+                                        <A href="/" exact=true>
+                                            "Overview"
+                                        </A>
                                         <A href="/catalog">"Catalog"</A>
-                                        <A href="/reviews">"Reviews" <NavCount counts=counts pick=|c| c.pending_reviews what="waiting for review"/></A>
-                                        <A href="/alerts">"Alerts" <NavCount counts=counts pick=|c| c.open_alerts what="open"/></A>
+                                        <A href="/reviews">
+                                            "Reviews"
+                                            <NavCount
+                                                counts=counts
+                                                pick=|c| c.pending_reviews
+                                                what="waiting for review"
+                                            />
+                                        </A>
+                                        <A href="/alerts">
+                                            "Alerts"
+                                            <NavCount
+                                                counts=counts
+                                                pick=|c| c.open_alerts
+                                                what="open"
+                                            />
+                                        </A>
                                         <A href="/experiments">"Experiments"</A>
                                         <A href="/fleet">"Fleet"</A>
                                         <A href="/drift">"Drift"</A>
@@ -98,10 +125,12 @@ pub fn Frame(children: Children) -> impl IntoView {
                                     <div class="usermenu">
                                         <A href="/settings/account" attr:class="user-link">
                                             <span class="user-name">{user.display_name.clone()}</span>
-                                            <RoleBadge role=user.role/>
+                                            <RoleBadge role=user.role />
                                         </A>
                                         <ActionForm action=logout>
-                                            <button type="submit" class="button ghost small">"Sign out"</button>
+                                            <button type="submit" class="button ghost small">
+                                                "Sign out"
+                                            </button>
                                         </ActionForm>
                                     </div>
                                 }
@@ -113,7 +142,9 @@ pub fn Frame(children: Children) -> impl IntoView {
                 </Transition>
             </div>
         </header>
-        <main id="main" class="page">{children()}</main>
+        <main id="main" class="page">
+            {children()}
+        </main>
         <footer class="footer">
             <span>"Pareto — the cost ledger for machine-learning models"</span>
         </footer>
@@ -149,7 +180,11 @@ fn NavCount(
     move || {
         let count = counts.get().and_then(Result::ok).map_or(0, |c| pick(&c));
         (count > 0).then(|| {
-            view! { <span class="nav-count" title=format!("{count} {what}")>{count}</span> }
+            view! {
+                <span class="nav-count" title=format!("{count} {what}")>
+                    {count}
+                </span>
+            }
         })
     }
 }
@@ -166,10 +201,13 @@ pub fn SettingsNav(user: CurrentUser) -> impl IntoView {
             <A href="/settings/teams">"Teams"</A>
             <A href="/settings/prices">"GPU prices"</A>
             {is_lead.then(|| view! { <A href="/settings/audit">"Audit log"</A> })}
-            {is_admin.then(|| view! {
-                <A href="/settings/users">"Users"</A>
-                <A href="/settings/tokens">"API tokens"</A>
-            })}
+            {is_admin
+                .then(|| {
+                    view! {
+                        <A href="/settings/users">"Users"</A>
+                        <A href="/settings/tokens">"API tokens"</A>
+                    }
+                })}
         </nav>
     }
 }
@@ -219,7 +257,11 @@ pub fn RoleBadge(role: Role) -> impl IntoView {
 #[component]
 pub fn Notice(#[prop(into)] kind: String, children: Children) -> impl IntoView {
     let role = if kind == "error" { "alert" } else { "status" };
-    view! { <div class=format!("notice notice-{kind}") role=role>{children()}</div> }
+    view! {
+        <div class=format!("notice notice-{kind}") role=role>
+            {children()}
+        </div>
+    }
 }
 
 /// The error a form's last submission produced, if any.
@@ -298,7 +340,11 @@ pub fn Choice(
                     .into_iter()
                     .map(|(v, l)| {
                         let selected = v == value;
-                        view! { <option value=v selected=selected>{l}</option> }
+                        view! {
+                            <option value=v selected=selected>
+                                {l}
+                            </option>
+                        }
                     })
                     .collect_view()}
             </select>
@@ -343,7 +389,14 @@ pub fn Field(
     view! {
         <div class="field" class:has-error=move || message.get().is_some()>
             <label for=id.clone()>{label}</label>
-            {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+            {hint
+                .map(|hint| {
+                    view! {
+                        <p class="hint" id=hint_id.clone()>
+                            {hint}
+                        </p>
+                    }
+                })}
             <input
                 id=id.clone()
                 name=name
@@ -353,7 +406,7 @@ pub fn Field(
                 aria-invalid=move || message.get().is_some().then_some("true")
                 aria-describedby=described_by
             />
-            <FieldMessage id=error_id message=message/>
+            <FieldMessage id=error_id message=message />
         </div>
     }
 }
@@ -362,7 +415,9 @@ pub fn Field(
 pub fn FieldMessage(#[prop(into)] id: String, message: Signal<Option<String>>) -> impl IntoView {
     view! {
         <Show when=move || message.get().is_some()>
-            <p class="field-error" id=id.clone()>{move || message.get()}</p>
+            <p class="field-error" id=id.clone()>
+                {move || message.get()}
+            </p>
         </Show>
     }
 }
@@ -379,7 +434,9 @@ pub fn FormAlert(error: Signal<Option<AppError>>) -> impl IntoView {
     });
     view! {
         <Show when=move || message.get().is_some()>
-            <div class="notice notice-error" role="alert">{move || message.get()}</div>
+            <div class="notice notice-error" role="alert">
+                {move || message.get()}
+            </div>
         </Show>
     }
 }
@@ -404,13 +461,15 @@ where
 {
     let children = std::sync::Arc::new(children);
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| {
+            view! { <p class="muted">"Loading…"</p> }
+        }>
             {move || {
                 let children = children.clone();
                 Suspend::new(async move {
                     match resource.await {
                         Ok(value) => children(value).into_any(),
-                        Err(error) => view! { <LoadError error=error/> }.into_any(),
+                        Err(error) => view! { <LoadError error=error /> }.into_any(),
                     }
                 })
             }}
@@ -422,7 +481,7 @@ where
 #[component]
 pub fn LoadError(error: AppError) -> impl IntoView {
     match error {
-        AppError::Unauthenticated => view! { <SignInAgain/> }.into_any(),
+        AppError::Unauthenticated => view! { <SignInAgain /> }.into_any(),
         other => view! { <Notice kind="error">{other.to_string()}</Notice> }.into_any(),
     }
 }
@@ -438,10 +497,20 @@ pub fn Toggle(
 ) -> impl IntoView {
     view! {
         <div class="segmented" role="group" aria-label=label>
-            {options.iter().map(|&(key, text)| view! {
-                <button type="button" aria-pressed=move || (value.get() == key).to_string()
-                    on:click=move |_| value.set(key)>{text}</button>
-            }).collect_view()}
+            {options
+                .iter()
+                .map(|&(key, text)| {
+                    view! {
+                        <button
+                            type="button"
+                            aria-pressed=move || (value.get() == key).to_string()
+                            on:click=move |_| value.set(key)
+                        >
+                            {text}
+                        </button>
+                    }
+                })
+                .collect_view()}
         </div>
     }
 }

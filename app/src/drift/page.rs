@@ -60,7 +60,13 @@ pub fn RangePicker(choice: RwSignal<RangeChoice>) -> impl IntoView {
             <button
                 type="button"
                 aria-pressed=move || (current() == key).to_string()
-                on:click=move |_| choice.set(RangeChoice { range: key.into(), ..RangeChoice::default() })
+                on:click=move |_| {
+                    choice
+                        .set(RangeChoice {
+                            range: key.into(),
+                            ..RangeChoice::default()
+                        })
+                }
             >
                 {label}
             </button>
@@ -69,21 +75,50 @@ pub fn RangePicker(choice: RwSignal<RangeChoice>) -> impl IntoView {
     view! {
         <div class="range-picker" role="group" aria-label="Range">
             <div class="segmented">
-                {button("7d", "7 days")}
-                {button("30d", "30 days")}
-                {button("90d", "90 days")}
+                {button("7d", "7 days")} {button("30d", "30 days")} {button("90d", "90 days")}
                 {button("quarter", "This quarter")}
-                <button type="button" aria-pressed=move || (current() == "custom").to_string()
-                    on:click=move |_| choice.update(|c| c.range = "custom".into())>"Custom"</button>
+                <button
+                    type="button"
+                    aria-pressed=move || (current() == "custom").to_string()
+                    on:click=move |_| choice.update(|c| c.range = "custom".into())
+                >
+                    "Custom"
+                </button>
             </div>
             <Show when=move || current() == "custom">
-                <form class="range-custom" on:submit=move |ev| {
-                    ev.prevent_default();
-                    choice.set(RangeChoice { range: "custom".into(), from: from.get(), to: to.get() });
-                }>
-                    <label>"From " <input type="date" name="from" required=true on:input=move |ev| from.set(event_target_value(&ev))/></label>
-                    <label>"To " <input type="date" name="to" required=true on:input=move |ev| to.set(event_target_value(&ev))/></label>
-                    <button type="submit" class="button small">"Show"</button>
+                <form
+                    class="range-custom"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        choice
+                            .set(RangeChoice {
+                                range: "custom".into(),
+                                from: from.get(),
+                                to: to.get(),
+                            });
+                    }
+                >
+                    <label>
+                        "From "
+                        <input
+                            type="date"
+                            name="from"
+                            required=true
+                            on:input=move |ev| from.set(event_target_value(&ev))
+                        />
+                    </label>
+                    <label>
+                        "To "
+                        <input
+                            type="date"
+                            name="to"
+                            required=true
+                            on:input=move |ev| to.set(event_target_value(&ev))
+                        />
+                    </label>
+                    <button type="submit" class="button small">
+                        "Show"
+                    </button>
                 </form>
             </Show>
         </div>
@@ -107,13 +142,16 @@ pub fn DriftPage() -> impl IntoView {
         |c| super::load_drift(c.range, c.from, c.to),
     );
     view! {
-        <Title text="Drift versus cost · Pareto"/>
+        <Title text="Drift versus cost · Pareto" />
         <PageHeader
             title="Drift versus cost"
             lead="Is each deployment still as good as when it was chosen, and what does it cost meanwhile? Drift is judged against each deployment's thresholds; cost is its GPU time priced by the price catalog."
         />
-        <RangePicker choice=choice/>
-        <Loaded resource=data children=move |view| view! { <DriftOverview view=view choice=choice/> }/>
+        <RangePicker choice=choice />
+        <Loaded
+            resource=data
+            children=move |view| view! { <DriftOverview view=view choice=choice /> }
+        />
     }
 }
 
@@ -161,25 +199,63 @@ fn DriftOverview(view: DriftView, choice: RwSignal<RangeChoice>) -> impl IntoVie
                 <p class="muted small">{description.clone()}</p>
             </figcaption>
             {if split.is_none() {
-                view! { <p class="muted">"No priced telemetry in this range: there is nothing to place on the chart yet."</p> }.into_any()
+                view! {
+                    <p class="muted">
+                        "No priced telemetry in this range: there is nothing to place on the chart yet."
+                    </p>
+                }
+                    .into_any()
             } else {
                 view! {
-                    <object class="chart-light" type="image/svg+xml" data=chart("light") aria-label=description.clone() width="720" height="420"></object>
-                    <object class="chart-dark" type="image/svg+xml" data=chart("dark") aria-label=description.clone() width="720" height="420"></object>
+                    <object
+                        class="chart-light"
+                        type="image/svg+xml"
+                        data=chart("light")
+                        aria-label=description.clone()
+                        width="720"
+                        height="420"
+                    ></object>
+                    <object
+                        class="chart-dark"
+                        type="image/svg+xml"
+                        data=chart("dark")
+                        aria-label=description.clone()
+                        width="720"
+                        height="420"
+                    ></object>
                     <ul class="quadrant-counts">
-                        {counts.into_iter().map(|(q, n)| view! { <li><span class="strong">{n}</span> " " {q.to_lowercase()}</li> }).collect_view()}
+                        {counts
+                            .into_iter()
+                            .map(|(q, n)| {
+                                view! {
+                                    <li>
+                                        <span class="strong">{n}</span>
+                                        " "
+                                        {q.to_lowercase()}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
                     </ul>
-                }.into_any()
+                }
+                    .into_any()
             }}
         </figure>
-        <SpendChart query=spend_query range=view.range.label()/>
+        <SpendChart query=spend_query range=view.range.label() />
         <section class="card" aria-labelledby="deployments-heading">
             <div class="card-head">
                 <h2 id="deployments-heading">"Deployments"</h2>
-                <span class="muted small">{format!("{measured} of {} measured for drift", rows.len())}</span>
+                <span class="muted small">
+                    {format!("{measured} of {} measured for drift", rows.len())}
+                </span>
             </div>
             {if rows.is_empty() {
-                view! { <p class="muted">"No deployments yet. Agents register them when they send telemetry or drift."</p> }.into_any()
+                view! {
+                    <p class="muted">
+                        "No deployments yet. Agents register them when they send telemetry or drift."
+                    </p>
+                }
+                    .into_any()
             } else {
                 view! {
                     <div class="table-wrap">
@@ -189,17 +265,27 @@ fn DriftOverview(view: DriftView, choice: RwSignal<RangeChoice>) -> impl IntoVie
                                     <th scope="col">"Deployment"</th>
                                     <th scope="col">"Drift"</th>
                                     <th scope="col">"Worst finding"</th>
-                                    <th scope="col" class="numeric">"Per 1,000"</th>
-                                    <th scope="col" class="numeric">"Change"</th>
-                                    <th scope="col" class="numeric">"Monthly"</th>
+                                    <th scope="col" class="numeric">
+                                        "Per 1,000"
+                                    </th>
+                                    <th scope="col" class="numeric">
+                                        "Change"
+                                    </th>
+                                    <th scope="col" class="numeric">
+                                        "Monthly"
+                                    </th>
                                 </tr>
                             </thead>
                             <tbody>
-                                {rows.into_iter().map(|row| view! { <DriftTableRow row=row/> }).collect_view()}
+                                {rows
+                                    .into_iter()
+                                    .map(|row| view! { <DriftTableRow row=row /> })
+                                    .collect_view()}
                             </tbody>
                         </table>
                     </div>
-                }.into_any()
+                }
+                    .into_any()
             }}
         </section>
     }
@@ -229,13 +315,17 @@ fn SpendChart(query: String, range: String) -> impl IntoView {
             <figcaption>
                 <div class="card-head">
                     <h2>"Spend over time"</h2>
-                    <Toggle label="Stack by" value=by options=&[("team", "By team"), ("model", "By model")]/>
+                    <Toggle
+                        label="Stack by"
+                        value=by
+                        options=&[("team", "By team"), ("model", "By model")]
+                    />
                 </div>
                 <p class="muted small">{description.clone()}</p>
             </figcaption>
             <picture>
-                <source media="(prefers-color-scheme: dark)" srcset=src("dark")/>
-                <img src=src("light") alt=description width="720" height="300" loading="lazy"/>
+                <source media="(prefers-color-scheme: dark)" srcset=src("dark") />
+                <img src=src("light") alt=description width="720" height="300" loading="lazy" />
             </picture>
         </figure>
     }
@@ -253,21 +343,33 @@ fn DriftTableRow(row: DriftRow) -> impl IntoView {
     view! {
         <tr>
             <td>
-                <a class="strong" href=drift_href(&row.key)>{row.key.clone()}</a>
+                <a class="strong" href=drift_href(&row.key)>
+                    {row.key.clone()}
+                </a>
                 <div class="muted small">
                     {match (row.model_id, row.model.clone()) {
-                        (Some(id), Some(model)) => view! {
-                            <a href=format!("/models/{id}")>{format!("{model} {}", row.version.clone().unwrap_or_default())}</a>
-                        }.into_any(),
+                        (Some(id), Some(model)) => {
+                            view! {
+                                <a href=format!(
+                                    "/models/{id}",
+                                )>
+                                    {format!("{model} {}", row.version.clone().unwrap_or_default())}
+                                </a>
+                            }
+                                .into_any()
+                        }
                         _ => view! { <span>"Not linked to a model"</span> }.into_any(),
-                    }}
-                    {row.team.clone().map(|t| format!(" · {t}"))}
+                    }} {row.team.clone().map(|t| format!(" · {t}"))}
                 </div>
             </td>
-            <td><DriftBadge state=row.state/></td>
+            <td>
+                <DriftBadge state=row.state />
+            </td>
             <td class="small">{finding}</td>
             <td class="numeric nowrap">{format_money_or_dash(row.per_1k, &currency)}</td>
-            <td class="numeric nowrap" class:up=rising>{change(row.per_1k_change_pct)}</td>
+            <td class="numeric nowrap" class:up=rising>
+                {change(row.per_1k_change_pct)}
+            </td>
             <td class="numeric nowrap">{format_money_or_dash(row.monthly, &currency)}</td>
         </tr>
     }
@@ -285,10 +387,13 @@ pub fn DeploymentDriftPage() -> impl IntoView {
         |(key, c, _, _)| super::load_deployment_drift(key, c.range, c.from, c.to),
     );
     view! {
-        <Title text="Drift · Pareto"/>
-        <Loaded resource=data children=move |drift| view! {
-            <DeploymentDriftView drift=drift choice=choice set=set reset=reset/>
-        }/>
+        <Title text="Drift · Pareto" />
+        <Loaded
+            resource=data
+            children=move |drift| {
+                view! { <DeploymentDriftView drift=drift choice=choice set=set reset=reset /> }
+            }
+        />
     }
 }
 
@@ -336,66 +441,136 @@ fn DeploymentDriftView(
     let options = drift.series.clone();
     let title = format!("Drift · {}", row.key);
     view! {
-        <Title text=title/>
+        <Title text=title />
         <PageHeader
             title=row.key.clone()
             lead="Drift and cost of one deployment: what moved, how far past its thresholds, and what it cost per 1,000 requests meanwhile."
         />
         <p class="breadcrumb">
             <a href="/drift">"Drift versus cost"</a>
-            {row.model_id.map(|m| view! { " · " <a href=format!("/models/{m}")>{format!("{} {}", row.model.clone().unwrap_or_default(), row.version.clone().unwrap_or_default())}</a> })}
-            " · " <a href=deployment_href(&row.key)>"Fleet page"</a>
+            {row
+                .model_id
+                .map(|m| {
+                    view! {
+                        " · "
+                        <a href=format!(
+                            "/models/{m}",
+                        )>
+                            {format!(
+                                "{} {}",
+                                row.model.clone().unwrap_or_default(),
+                                row.version.clone().unwrap_or_default(),
+                            )}
+                        </a>
+                    }
+                })}
+            " · "
+            <a href=deployment_href(&row.key)>"Fleet page"</a>
         </p>
-        <RangePicker choice=choice/>
+        <RangePicker choice=choice />
         <div class="stats dashboard-stats">
-            <div class="stat card"><span class="stat-value"><DriftBadge state=row.state/></span><span class="stat-label">"drift state"</span></div>
-            <div class="stat card"><span class="stat-value">{format_money_or_dash(row.per_1k, &currency)}</span><span class="stat-label">{format!("per 1,000 requests · {}", change(row.per_1k_change_pct))}</span></div>
-            <div class="stat card"><span class="stat-value">{format_money_or_dash(row.monthly, &currency)}</span><span class="stat-label">"a month at this range's rate"</span></div>
-            <div class="stat card"><span class="stat-value">{format_count(row.requests)}</span><span class="stat-label">"requests in the range"</span></div>
+            <div class="stat card">
+                <span class="stat-value">
+                    <DriftBadge state=row.state />
+                </span>
+                <span class="stat-label">"drift state"</span>
+            </div>
+            <div class="stat card">
+                <span class="stat-value">{format_money_or_dash(row.per_1k, &currency)}</span>
+                <span class="stat-label">
+                    {format!("per 1,000 requests · {}", change(row.per_1k_change_pct))}
+                </span>
+            </div>
+            <div class="stat card">
+                <span class="stat-value">{format_money_or_dash(row.monthly, &currency)}</span>
+                <span class="stat-label">"a month at this range's rate"</span>
+            </div>
+            <div class="stat card">
+                <span class="stat-value">{format_count(row.requests)}</span>
+                <span class="stat-label">"requests in the range"</span>
+            </div>
         </div>
         <section class="card" aria-labelledby="findings-heading">
             <h2 id="findings-heading">"Findings"</h2>
             {if row.findings.is_empty() {
-                view! { <p class="muted">"No drift measured in the last 7 days of this range. Monitoring jobs post measurements to POST /api/v1/drift."</p> }.into_any()
+                view! {
+                    <p class="muted">
+                        "No drift measured in the last 7 days of this range. Monitoring jobs post measurements to POST /api/v1/drift."
+                    </p>
+                }
+                    .into_any()
             } else {
                 view! {
                     <ul class="findings">
-                        {row.findings.iter().map(|f| {
-                            let pick = (f.latest.metric.clone(), f.latest.feature.clone());
-                            let pressed = pick.clone();
-                            view! {
-                                <li>
-                                    <DriftBadge state=f.state/>
-                                    <span>{f.text.clone()}</span>
-                                    <button type="button" class="link-button small"
-                                        aria-pressed=move || (series.get().as_ref() == Some(&pressed)).to_string()
-                                        on:click=move |_| series.set(Some(pick.clone()))>"Chart it"</button>
-                                </li>
-                            }
-                        }).collect_view()}
+                        {row
+                            .findings
+                            .iter()
+                            .map(|f| {
+                                let pick = (f.latest.metric.clone(), f.latest.feature.clone());
+                                let pressed = pick.clone();
+                                view! {
+                                    <li>
+                                        <DriftBadge state=f.state />
+                                        <span>{f.text.clone()}</span>
+                                        <button
+                                            type="button"
+                                            class="link-button small"
+                                            aria-pressed=move || {
+                                                (series.get().as_ref() == Some(&pressed)).to_string()
+                                            }
+                                            on:click=move |_| series.set(Some(pick.clone()))
+                                        >
+                                            "Chart it"
+                                        </button>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
                     </ul>
-                }.into_any()
+                }
+                    .into_any()
             }}
         </section>
         <figure class="card chart">
             <figcaption>
                 <div class="card-head">
                     <h2>"Drift and cost over time"</h2>
-                    {(options.len() > 1).then(|| view! {
-                        <label class="inline-choice small">"Series "
-                            <select on:change=move |ev| {
-                                let value = event_target_value(&ev);
-                                series.set(value.split_once('|').map(|(m, f)| (m.to_owned(), f.to_owned())));
-                            }>
-                                {options.iter().map(|(m, f)| {
-                                    let value = format!("{m}|{f}");
-                                    let selected = series.get_untracked().as_ref() == Some(&(m.clone(), f.clone()));
-                                    let label = if f.is_empty() { drift_metric_label(m) } else { format!("{} · {f}", drift_metric_label(m)) };
-                                    view! { <option value=value selected=selected>{label}</option> }
-                                }).collect_view()}
-                            </select>
-                        </label>
-                    })}
+                    {(options.len() > 1)
+                        .then(|| {
+                            view! {
+                                <label class="inline-choice small">
+                                    "Series "
+                                    <select on:change=move |ev| {
+                                        let value = event_target_value(&ev);
+                                        series
+                                            .set(
+                                                value
+                                                    .split_once('|')
+                                                    .map(|(m, f)| (m.to_owned(), f.to_owned())),
+                                            );
+                                    }>
+                                        {options
+                                            .iter()
+                                            .map(|(m, f)| {
+                                                let value = format!("{m}|{f}");
+                                                let selected = series.get_untracked().as_ref()
+                                                    == Some(&(m.clone(), f.clone()));
+                                                let label = if f.is_empty() {
+                                                    drift_metric_label(m)
+                                                } else {
+                                                    format!("{} · {f}", drift_metric_label(m))
+                                                };
+                                                view! {
+                                                    <option value=value selected=selected>
+                                                        {label}
+                                                    </option>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </select>
+                                </label>
+                            }
+                        })}
                 </div>
                 <p class="muted small">{describe.clone()}</p>
             </figcaption>
@@ -404,15 +579,24 @@ fn DeploymentDriftView(
             } else {
                 view! {
                     <picture>
-                        <source media="(prefers-color-scheme: dark)" srcset=chart("dark")/>
-                        <img src=chart("light") alt=describe width="720" height="300"/>
+                        <source media="(prefers-color-scheme: dark)" srcset=chart("dark") />
+                        <img src=chart("light") alt=describe width="720" height="300" />
                     </picture>
-                }.into_any()
+                }
+                    .into_any()
             }}
         </figure>
-        <WithUser children=move |user| view! {
-            <Thresholds thresholds=drift.thresholds.clone() deployment_id=id can_edit=user.can(Role::Lead) set=set reset=reset/>
-        }/>
+        <WithUser children=move |user| {
+            view! {
+                <Thresholds
+                    thresholds=drift.thresholds.clone()
+                    deployment_id=id
+                    can_edit=user.can(Role::Lead)
+                    set=set
+                    reset=reset
+                />
+            }
+        } />
     }
 }
 
@@ -437,56 +621,121 @@ fn Thresholds(
     view! {
         <section class="card" aria-labelledby="thresholds-heading">
             <h2 id="thresholds-heading">"Thresholds"</h2>
-            <p class="muted small">"A value at or past the warning level makes the deployment a warning; at or past the alert level it is drifting, and an alert fires once a week. Wasserstein is in the feature's own unit, so it is judged only once set."</p>
-            <FormAlert error=reset_error/>
+            <p class="muted small">
+                "A value at or past the warning level makes the deployment a warning; at or past the alert level it is drifting, and an alert fires once a week. Wasserstein is in the feature's own unit, so it is judged only once set."
+            </p>
+            <FormAlert error=reset_error />
             <div class="table-wrap">
                 <table class="table">
-                    <thead><tr><th scope="col">"Statistic"</th><th scope="col" class="numeric">"Warn at"</th><th scope="col" class="numeric">"Alert at"</th><th scope="col">"Source"</th></tr></thead>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Statistic"</th>
+                            <th scope="col" class="numeric">
+                                "Warn at"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Alert at"
+                            </th>
+                            <th scope="col">"Source"</th>
+                        </tr>
+                    </thead>
                     <tbody>
-                        {thresholds.iter().map(|t| {
-                            let metric = t.metric.clone();
-                            view! {
-                                <tr>
-                                    <td>{label(&t.metric)}</td>
-                                    <td class="numeric">{format_statistic(t.warn)}</td>
-                                    <td class="numeric">{format_statistic(t.alert)}</td>
-                                    <td>
-                                        {if t.custom { "Set for this deployment" } else { "Pareto's default" }}
-                                        {(t.custom && can_edit).then(|| view! {
-                                            " "
-                                            <button type="button" class="link-button small" on:click=move |_| {
-                                                reset.dispatch(ResetDriftThreshold { deployment_id, metric: metric.clone() });
-                                            }>"Use the default"</button>
-                                        })}
-                                    </td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                        {(!wasserstein_set).then(|| view! {
-                            <tr><td>"Wasserstein"</td><td class="numeric">"—"</td><td class="numeric">"—"</td><td class="muted">"Not judged"</td></tr>
-                        })}
+                        {thresholds
+                            .iter()
+                            .map(|t| {
+                                let metric = t.metric.clone();
+                                view! {
+                                    <tr>
+                                        <td>{label(&t.metric)}</td>
+                                        <td class="numeric">{format_statistic(t.warn)}</td>
+                                        <td class="numeric">{format_statistic(t.alert)}</td>
+                                        <td>
+                                            {if t.custom {
+                                                "Set for this deployment"
+                                            } else {
+                                                "Pareto's default"
+                                            }}
+                                            {(t.custom && can_edit)
+                                                .then(|| {
+                                                    view! {
+                                                        " "
+                                                        <button
+                                                            type="button"
+                                                            class="link-button small"
+                                                            on:click=move |_| {
+                                                                reset
+                                                                    .dispatch(ResetDriftThreshold {
+                                                                        deployment_id,
+                                                                        metric: metric.clone(),
+                                                                    });
+                                                            }
+                                                        >
+                                                            "Use the default"
+                                                        </button>
+                                                    }
+                                                })}
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                        {(!wasserstein_set)
+                            .then(|| {
+                                view! {
+                                    <tr>
+                                        <td>"Wasserstein"</td>
+                                        <td class="numeric">"—"</td>
+                                        <td class="numeric">"—"</td>
+                                        <td class="muted">"Not judged"</td>
+                                    </tr>
+                                }
+                            })}
                     </tbody>
                 </table>
             </div>
-            {can_edit.then(|| view! {
-                <details class="inline-details">
-                    <summary>"Set a threshold"</summary>
-                    <ActionForm action=set attr:class="form grid-form" attr:novalidate="true">
-                        <FormAlert error=error/>
-                        <input type="hidden" name="deployment_id" value=deployment_id.to_string()/>
-                        <label class="field">
-                            <span class="field-label">"Statistic"</span>
-                            <select name="metric">
-                                {DATA_METRICS.iter().map(|(m, l)| view! { <option value=*m>{*l}</option> }).collect_view()}
-                                <option value=PERFORMANCE>"Performance drop, %"</option>
-                            </select>
-                        </label>
-                        <Field name="warn" label="Warn at" hint="e.g. 0.1 for PSI, 2 for a 2% drop" error=error/>
-                        <Field name="alert" label="Alert at" hint="At least the warning level" error=error/>
-                        <FormActions label="Save threshold" pending=set.pending()/>
-                    </ActionForm>
-                </details>
-            })}
+            {can_edit
+                .then(|| {
+                    view! {
+                        <details class="inline-details">
+                            <summary>"Set a threshold"</summary>
+                            <ActionForm
+                                action=set
+                                attr:class="form grid-form"
+                                attr:novalidate="true"
+                            >
+                                <FormAlert error=error />
+                                <input
+                                    type="hidden"
+                                    name="deployment_id"
+                                    value=deployment_id.to_string()
+                                />
+                                <label class="field">
+                                    <span class="field-label">"Statistic"</span>
+                                    <select name="metric">
+                                        {DATA_METRICS
+                                            .iter()
+                                            .map(|(m, l)| view! { <option value=*m>{*l}</option> })
+                                            .collect_view()}
+                                        <option value=PERFORMANCE>"Performance drop, %"</option>
+                                    </select>
+                                </label>
+                                <Field
+                                    name="warn"
+                                    label="Warn at"
+                                    hint="e.g. 0.1 for PSI, 2 for a 2% drop"
+                                    error=error
+                                />
+                                <Field
+                                    name="alert"
+                                    label="Alert at"
+                                    hint="At least the warning level"
+                                    error=error
+                                />
+                                <FormActions label="Save threshold" pending=set.pending() />
+                            </ActionForm>
+                        </details>
+                    }
+                })}
         </section>
     }
 }

@@ -27,13 +27,18 @@ pub fn ComparePage() -> impl IntoView {
         |(id, runs)| super::compare_runs(id, runs),
     );
     view! {
-        <Title text="Compare runs · Pareto"/>
+        <Title text="Compare runs · Pareto" />
         <p class="breadcrumb">
-            <a href="/experiments">"Experiments"</a> " / "
-            <a href=move || format!("/experiments/{}", id.get())>"Experiment"</a> " / "
+            <a href="/experiments">"Experiments"</a>
+            " / "
+            <a href=move || format!("/experiments/{}", id.get())>"Experiment"</a>
+            " / "
         </p>
-        <PageHeader title="Compare runs" lead="The chosen runs side by side, with every figure and check."/>
-        <Loaded resource=compared children=|view| view! { <Comparison view=view/> }/>
+        <PageHeader
+            title="Compare runs"
+            lead="The chosen runs side by side, with every figure and check."
+        />
+        <Loaded resource=compared children=|view| view! { <Comparison view=view /> } />
     }
 }
 
@@ -75,48 +80,107 @@ fn Comparison(view: ExperimentView) -> impl IntoView {
                 <table class="table compare">
                     <thead>
                         <tr>
-                            <th scope="col"><span class="visually-hidden">"Figure"</span></th>
-                            {runs.iter().map(|r| view! {
-                                <th scope="col" class="numeric">
-                                    {r.name.clone()}
-                                    {r.recommended.then(|| view! { " " <span class="badge badge-success">"best"</span> })}
-                                </th>
-                            }).collect_view()}
+                            <th scope="col">
+                                <span class="visually-hidden">"Figure"</span>
+                            </th>
+                            {runs
+                                .iter()
+                                .map(|r| {
+                                    view! {
+                                        <th scope="col" class="numeric">
+                                            {r.name.clone()}
+                                            {r
+                                                .recommended
+                                                .then(|| {
+                                                    view! {
+                                                        " "
+                                                        <span class="badge badge-success">"best"</span>
+                                                    }
+                                                })}
+                                        </th>
+                                    }
+                                })
+                                .collect_view()}
                         </tr>
                     </thead>
                     <tbody>
                         {row("Pricing", &runs, |r| r.inference.clone())}
-                        {row("Hardware", &runs, |r| if r.hardware.is_empty() { "—".into() } else { r.hardware.clone() })}
-                        {view.metric_columns.iter().map(|(name, label)| {
-                            let name = name.clone();
-                            row(label.clone(), &runs, move |r| number(r.metrics.get(&name).copied()))
-                        }).collect_view()}
-                        {row("p50", &runs, move |r| ms(r.p50_ms))}
+                        {row(
+                            "Hardware",
+                            &runs,
+                            |r| {
+                                if r.hardware.is_empty() {
+                                    "—".into()
+                                } else {
+                                    r.hardware.clone()
+                                }
+                            },
+                        )}
+                        {view
+                            .metric_columns
+                            .iter()
+                            .map(|(name, label)| {
+                                let name = name.clone();
+                                row(
+                                    label.clone(),
+                                    &runs,
+                                    move |r| number(r.metrics.get(&name).copied()),
+                                )
+                            })
+                            .collect_view()} {row("p50", &runs, move |r| ms(r.p50_ms))}
                         {row("p95", &runs, move |r| ms(r.p95_ms))}
                         {row("p99", &runs, move |r| ms(r.p99_ms))}
                         {row("Batch p95", &runs, move |r| ms(r.batch_p95_ms))}
                         {row("Throughput (requests/s)", &runs, move |r| number(r.throughput_rps))}
-                        {row("Cost per 1,000 requests", &runs, {
-                            let money = money.clone();
-                            move |r| money(r.per_thousand)
-                        })}
-                        {row("Per month", &runs, {
-                            let money = money.clone();
-                            move |r| money(r.monthly)
-                        })}
-                        {row("Training", &runs, {
-                            let money = money.clone();
-                            move |r| money(r.training_cost)
-                        })}
-                        {row("Engineering hours", &runs, move |r| number(r.engineering_hours))}
+                        {row(
+                            "Cost per 1,000 requests",
+                            &runs,
+                            {
+                                let money = money.clone();
+                                move |r| money(r.per_thousand)
+                            },
+                        )}
+                        {row(
+                            "Per month",
+                            &runs,
+                            {
+                                let money = money.clone();
+                                move |r| money(r.monthly)
+                            },
+                        )}
+                        {row(
+                            "Training",
+                            &runs,
+                            {
+                                let money = money.clone();
+                                move |r| money(r.training_cost)
+                            },
+                        )} {row("Engineering hours", &runs, move |r| number(r.engineering_hours))}
                         {row("How the cost was worked out", &runs, |r| r.basis.clone())}
-                        {constraints.iter().enumerate().map(|(i, label)| {
-                            row(label.clone(), &runs, move |r| {
-                                r.checks.get(i).map_or_else(String::new, |c| {
-                                    format!("{} {}", if c.passed { "✓" } else { "✗" }, c.reason)
-                                })
+                        {constraints
+                            .iter()
+                            .enumerate()
+                            .map(|(i, label)| {
+                                row(
+                                    label.clone(),
+                                    &runs,
+                                    move |r| {
+                                        r.checks
+                                            .get(i)
+                                            .map_or_else(
+                                                String::new,
+                                                |c| {
+                                                    format!(
+                                                        "{} {}",
+                                                        if c.passed { "✓" } else { "✗" },
+                                                        c.reason,
+                                                    )
+                                                },
+                                            )
+                                    },
+                                )
                             })
-                        }).collect_view()}
+                            .collect_view()}
                     </tbody>
                 </table>
             </div>

@@ -20,7 +20,7 @@ pub fn ExperimentsPage() -> impl IntoView {
     let experiments = Resource::new(|| (), |_| super::list_experiments());
     let teams: TeamChoicesResource = Resource::new(|| (), |_| own_teams());
     view! {
-        <Title text="Experiments · Pareto"/>
+        <Title text="Experiments · Pareto" />
         <PageHeader
             title="Experiments"
             lead="Candidate models evaluated on the same data, and the cheapest one that meets the service level."
@@ -28,12 +28,15 @@ pub fn ExperimentsPage() -> impl IntoView {
         <WithUser children=move |user| {
             let can_create = user.can(Role::Member);
             view! {
-                <Loaded resource=experiments children=move |list| view! { <ExperimentList list=list/> }/>
+                <Loaded
+                    resource=experiments
+                    children=move |list| view! { <ExperimentList list=list /> }
+                />
                 <Show when=move || can_create>
-                    <NewExperiment teams=teams/>
+                    <NewExperiment teams=teams />
                 </Show>
             }
-        }/>
+        } />
     }
 }
 
@@ -91,17 +94,28 @@ fn ExperimentList(list: Vec<ExperimentSummary>) -> impl IntoView {
     view! {
         <section class="card">
             <div class="filters" role="search" aria-label="Filter experiments">
-                <Filter id="filter-team" label="Team" options=teams.into_iter().map(|t| (t.clone(), t)).collect() value=team/>
+                <Filter
+                    id="filter-team"
+                    label="Team"
+                    options=teams.into_iter().map(|t| (t.clone(), t)).collect()
+                    value=team
+                />
                 <Filter
                     id="filter-task"
                     label="Task"
-                    options=TaskType::ALL.iter().map(|t| (t.as_str().to_owned(), t.label().to_owned())).collect()
+                    options=TaskType::ALL
+                        .iter()
+                        .map(|t| (t.as_str().to_owned(), t.label().to_owned()))
+                        .collect()
                     value=task
                 />
                 <Filter
                     id="filter-status"
                     label="Status"
-                    options=Status::ALL.iter().map(|s| (s.as_str().to_owned(), s.label().to_owned())).collect()
+                    options=Status::ALL
+                        .iter()
+                        .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
+                        .collect()
                     value=status
                 />
             </div>
@@ -113,8 +127,12 @@ fn ExperimentList(list: Vec<ExperimentSummary>) -> impl IntoView {
                             <th scope="col">"Team"</th>
                             <th scope="col">"Task"</th>
                             <th scope="col">"SLA"</th>
-                            <th scope="col" class="numeric">"Volume / month"</th>
-                            <th scope="col" class="numeric">"Runs"</th>
+                            <th scope="col" class="numeric">
+                                "Volume / month"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Runs"
+                            </th>
                             <th scope="col">"Status"</th>
                             <th scope="col">"Updated"</th>
                         </tr>
@@ -123,8 +141,18 @@ fn ExperimentList(list: Vec<ExperimentSummary>) -> impl IntoView {
                         <For each=shown key=|e| e.experiment_id let:e>
                             <tr>
                                 <td class="strong">
-                                    <a href=format!("/experiments/{}", e.experiment_id)>{e.name.clone()}</a>
-                                    {e.is_demo.then(|| view! { " " <span class="badge badge-warning">"demo data"</span> })}
+                                    <a href=format!(
+                                        "/experiments/{}",
+                                        e.experiment_id,
+                                    )>{e.name.clone()}</a>
+                                    {e
+                                        .is_demo
+                                        .then(|| {
+                                            view! {
+                                                " "
+                                                <span class="badge badge-warning">"demo data"</span>
+                                            }
+                                        })}
                                 </td>
                                 <td class="nowrap">{e.team.clone()}</td>
                                 <td class="nowrap">{e.task_type.label()}</td>
@@ -134,15 +162,29 @@ fn ExperimentList(list: Vec<ExperimentSummary>) -> impl IntoView {
                                     } else {
                                         e.constraints
                                             .iter()
-                                            .map(|c| c.parse::<Constraint>().map_or_else(|_| c.clone(), |c| c.describe(&e.currency)))
+                                            .map(|c| {
+                                                c.parse::<Constraint>()
+                                                    .map_or_else(|_| c.clone(), |c| c.describe(&e.currency))
+                                            })
                                             .collect::<Vec<_>>()
                                             .join(", ")
                                     }}
                                 </td>
-                                <td class="numeric">{format_count(i64::try_from(e.monthly_volume).unwrap_or(i64::MAX))}</td>
+                                <td class="numeric">
+                                    {format_count(
+                                        i64::try_from(e.monthly_volume).unwrap_or(i64::MAX),
+                                    )}
+                                </td>
                                 <td class="numeric">{e.runs}</td>
-                                <td><span class=format!("badge status-{}", e.status.as_str())>{e.status.label()}</span></td>
-                                <td class="nowrap small"><Time time=e.updated_at/></td>
+                                <td>
+                                    <span class=format!(
+                                        "badge status-{}",
+                                        e.status.as_str(),
+                                    )>{e.status.label()}</span>
+                                </td>
+                                <td class="nowrap small">
+                                    <Time time=e.updated_at />
+                                </td>
                             </tr>
                         </For>
                     </tbody>
@@ -176,32 +218,47 @@ fn NewExperiment(teams: TeamChoicesResource) -> impl IntoView {
                 "Say what the candidates must achieve; Pareto then finds the cheapest run that does, at the volume you expect."
             </p>
             <ActionForm action=create attr:class="form grid-form" attr:novalidate="true">
-                <FormAlert error=error/>
-                <Field name="name" label="Name" hint="e.g. Review sentiment, Q4" required=true error=error/>
+                <FormAlert error=error />
+                <Field
+                    name="name"
+                    label="Name"
+                    hint="e.g. Review sentiment, Q4"
+                    required=true
+                    error=error
+                />
                 <div class="field" class:has-error=move || field_error("team_id").get().is_some()>
                     <label for="team_id">"Owner team"</label>
-                    <Loaded resource=teams children=|own| {
-                        if own.teams.is_empty() {
-                            return view! {
-                                <p class="hint">
-                                    "An experiment belongs to a team. " {own.none_message()} " "
-                                    <a href="/settings/teams">"Teams"</a>
-                                </p>
+                    <Loaded
+                        resource=teams
+                        children=|own| {
+                            if own.teams.is_empty() {
+                                return view! {
+                                    <p class="hint">
+                                        "An experiment belongs to a team. " {own.none_message()} " "
+                                        <a href="/settings/teams">"Teams"</a>
+                                    </p>
+                                }
+                                    .into_any();
                             }
-                            .into_any();
+                            view! {
+                                <select
+                                    id="team_id"
+                                    name="team_id"
+                                    aria-describedby="team_id-error"
+                                >
+                                    {own
+                                        .teams
+                                        .into_iter()
+                                        .map(|(id, name)| {
+                                            view! { <option value=id.to_string()>{name}</option> }
+                                        })
+                                        .collect_view()}
+                                </select>
+                            }
+                                .into_any()
                         }
-                        view! {
-                            <select id="team_id" name="team_id" aria-describedby="team_id-error">
-                                {own
-                                    .teams
-                                    .into_iter()
-                                    .map(|(id, name)| view! { <option value=id.to_string()>{name}</option> })
-                                    .collect_view()}
-                            </select>
-                        }
-                        .into_any()
-                    }/>
-                    <FieldMessage id="team_id-error" message=field_error("team_id")/>
+                    />
+                    <FieldMessage id="team_id-error" message=field_error("team_id") />
                 </div>
                 <div class="field">
                     <label for="task_type">"Task"</label>
@@ -212,17 +269,28 @@ fn NewExperiment(teams: TeamChoicesResource) -> impl IntoView {
                             .collect_view()}
                     </select>
                 </div>
-                <div class="field" class:has-error=move || field_error("primary_metric").get().is_some()>
+                <div
+                    class="field"
+                    class:has-error=move || field_error("primary_metric").get().is_some()
+                >
                     <label for="primary_metric">"Primary metric"</label>
-                    <p class="hint" id="primary_metric-hint">"A standard one, or your own name such as ndcg@10."</p>
-                    <input id="primary_metric" name="primary_metric" list="standard-metrics" value="f1" aria-describedby="primary_metric-hint primary_metric-error"/>
+                    <p class="hint" id="primary_metric-hint">
+                        "A standard one, or your own name such as ndcg@10."
+                    </p>
+                    <input
+                        id="primary_metric"
+                        name="primary_metric"
+                        list="standard-metrics"
+                        value="f1"
+                        aria-describedby="primary_metric-hint primary_metric-error"
+                    />
                     <datalist id="standard-metrics">
                         {STANDARD_METRICS
                             .iter()
                             .map(|(name, label, _)| view! { <option value=*name>{*label}</option> })
                             .collect_view()}
                     </datalist>
-                    <FieldMessage id="primary_metric-error" message=field_error("primary_metric")/>
+                    <FieldMessage id="primary_metric-error" message=field_error("primary_metric") />
                 </div>
                 <div class="field">
                     <label for="direction">"Better when"</label>
@@ -241,22 +309,48 @@ fn NewExperiment(teams: TeamChoicesResource) -> impl IntoView {
                             .collect_view()}
                     </select>
                 </div>
-                <Field name="monthly_volume" label="Requests per month" hint="Empty: 1,000,000." error=error/>
-                <Field name="currency" label="Currency" hint="Empty: USD." error=error/>
-                <div class="field wide" class:has-error=move || field_error("constraints").get().is_some()>
+                <Field
+                    name="monthly_volume"
+                    label="Requests per month"
+                    hint="Empty: 1,000,000."
+                    error=error
+                />
+                <Field name="currency" label="Currency" hint="Empty: USD." error=error />
+                <div
+                    class="field wide"
+                    class:has-error=move || field_error("constraints").get().is_some()
+                >
                     <label for="constraints">"Service level"</label>
                     <p class="hint" id="constraints-hint">
-                        "One per line: " <code>"f1 >= 0.90"</code> ", " <code>"mape <= 8%"</code> ", "
-                        <code>"p95 <= 120 ms"</code> ", " <code>"cost_per_1k <= 0.40"</code> ", " <code>"monthly <= 5000"</code>
+                        "One per line: "
+                        <code>"f1 >= 0.90"</code>
+                        ", "
+                        <code>"mape <= 8%"</code>
+                        ", "
+                        <code>"p95 <= 120 ms"</code>
+                        ", "
+                        <code>"cost_per_1k <= 0.40"</code>
+                        ", "
+                        <code>"monthly <= 5000"</code>
                     </p>
-                    <textarea id="constraints" name="constraints" rows="4" aria-describedby="constraints-hint constraints-error"></textarea>
-                    <FieldMessage id="constraints-error" message=field_error("constraints")/>
+                    <textarea
+                        id="constraints"
+                        name="constraints"
+                        rows="4"
+                        aria-describedby="constraints-hint constraints-error"
+                    ></textarea>
+                    <FieldMessage id="constraints-error" message=field_error("constraints") />
                 </div>
                 <div class="field wide">
                     <label for="dataset">"Dataset"</label>
-                    <textarea id="dataset" name="dataset" rows="2" placeholder="What the candidates were evaluated on, e.g. 12,000 labelled reviews, held out by month"></textarea>
+                    <textarea
+                        id="dataset"
+                        name="dataset"
+                        rows="2"
+                        placeholder="What the candidates were evaluated on, e.g. 12,000 labelled reviews, held out by month"
+                    ></textarea>
                 </div>
-                <FormActions label="Create experiment" pending=create.pending()/>
+                <FormActions label="Create experiment" pending=create.pending() />
             </ActionForm>
         </section>
     }

@@ -42,23 +42,36 @@ pub fn DeploymentPage() -> impl IntoView {
         |(key, days)| super::load_deployment(key, Some(days)),
     );
     view! {
-        <Title text=move || format!("{} · Pareto", key.get())/>
-        <p class="breadcrumb"><a href=move || format!("/fleet?days={}", days.get())>"Fleet"</a> " / "</p>
-        <PageHeader title=key.get_untracked() lead="Cost, traffic, utilization and latency of one deployment."/>
+        <Title text=move || format!("{} · Pareto", key.get()) />
+        <p class="breadcrumb">
+            <a href=move || format!("/fleet?days={}", days.get())>"Fleet"</a>
+            " / "
+        </p>
+        <PageHeader
+            title=key.get_untracked()
+            lead="Cost, traffic, utilization and latency of one deployment."
+        />
         <nav class="segmented" aria-label="Period">
             {RANGES
                 .into_iter()
-                .map(|(range, label)| view! {
-                    <a
-                        href=move || format!("{}?days={range}", crate::format::deployment_href(&key.get()))
-                        aria-current=move || (days.get() == range).then_some("true")
-                    >
-                        {label}
-                    </a>
+                .map(|(range, label)| {
+                    view! {
+                        <a
+                            href=move || {
+                                format!(
+                                    "{}?days={range}",
+                                    crate::format::deployment_href(&key.get()),
+                                )
+                            }
+                            aria-current=move || (days.get() == range).then_some("true")
+                        >
+                            {label}
+                        </a>
+                    }
                 })
                 .collect_view()}
         </nav>
-        <Loaded resource=detail children=|detail| view! { <Detail detail=detail/> }/>
+        <Loaded resource=detail children=|detail| view! { <Detail detail=detail /> } />
     }
 }
 
@@ -138,7 +151,12 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
         <section class="card">
             <dl class="facts">
                 <dt>"Model"</dt>
-                <dd>{d.model.clone().unwrap_or_else(|| "unassigned: link it on the fleet page".into())}</dd>
+                <dd>
+                    {d
+                        .model
+                        .clone()
+                        .unwrap_or_else(|| "unassigned: link it on the fleet page".into())}
+                </dd>
                 <dt>"Pricing"</dt>
                 <dd>{d.pricing_kind.label()}</dd>
                 <dt>"GPUs"</dt>
@@ -148,22 +166,39 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
         <div class="stats">
             <div class="stat card">
                 <span class="stat-value">
-                    {cost.as_ref().and_then(|c| c.per_thousand_reserved).map_or("—".into(), |v| format_money(v, &currency))}
+                    {cost
+                        .as_ref()
+                        .and_then(|c| c.per_thousand_reserved)
+                        .map_or("—".into(), |v| format_money(v, &currency))}
                 </span>
                 <span class="stat-label">
                     {format!(
                         "per 1,000 requests, reserved; {} utilization-weighted",
-                        cost.as_ref().and_then(|c| c.per_thousand_utilization_weighted).map_or("—".into(), |v| format_money(v, &currency))
+                        cost
+                            .as_ref()
+                            .and_then(|c| c.per_thousand_utilization_weighted)
+                            .map_or("—".into(), |v| format_money(v, &currency)),
                     )}
                 </span>
             </div>
             <div class="stat card">
-                <span class="stat-value">{cost.as_ref().map_or("—".into(), |c| format_money(c.cost.reserved, &c.currency))}</span>
+                <span class="stat-value">
+                    {cost
+                        .as_ref()
+                        .map_or("—".into(), |c| format_money(c.cost.reserved, &c.currency))}
+                </span>
                 <span class="stat-label">
                     {format!(
                         "over {period}, reserved; {} utilization-weighted; {} idle",
-                        cost.as_ref().map_or("—".into(), |c| format_money(c.cost.utilization_weighted, &c.currency)),
-                        cost.as_ref().map_or("—".into(), |c| format_money(c.cost.idle, &c.currency)),
+                        cost
+                            .as_ref()
+                            .map_or(
+                                "—".into(),
+                                |c| format_money(c.cost.utilization_weighted, &c.currency),
+                            ),
+                        cost
+                            .as_ref()
+                            .map_or("—".into(), |c| format_money(c.cost.idle, &c.currency)),
                     )}
                 </span>
             </div>
@@ -174,17 +209,25 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                         "requests on {:.1} GPU-hours at {} mean utilization, drawing {:.1} kWh",
                         d.usage.gpu_hours(),
                         d.usage.mean_utilization_pct().map_or("—".into(), |u| format!("{u:.0}%")),
-                        d.usage.energy_kwh()
+                        d.usage.energy_kwh(),
                     )}
                 </span>
             </div>
         </div>
-        {(d.unpriced_gpu_hours > 0.0).then(|| view! {
-            <div class="notice notice-warning" role="status">
-                {format!("{:.1} GPU-hours have no price in the catalog and are left out of the cost.", d.unpriced_gpu_hours)}
-                " " <a href="/settings/prices">"Add a price"</a> "."
-            </div>
-        })}
+        {(d.unpriced_gpu_hours > 0.0)
+            .then(|| {
+                view! {
+                    <div class="notice notice-warning" role="status">
+                        {format!(
+                            "{:.1} GPU-hours have no price in the catalog and are left out of the cost.",
+                            d.unpriced_gpu_hours,
+                        )}
+                        " "
+                        <a href="/settings/prices">"Add a price"</a>
+                        "."
+                    </div>
+                }
+            })}
         <div class="chart-grid">
             {charts
                 .into_iter()
@@ -197,8 +240,17 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                                 <p class="muted small">{description.clone()}</p>
                             </figcaption>
                             <picture>
-                                <source media="(prefers-color-scheme: dark)" srcset=format!("{base}&theme=dark")/>
-                                <img src=format!("{base}&theme=light") alt=description width="720" height="240" loading="lazy"/>
+                                <source
+                                    media="(prefers-color-scheme: dark)"
+                                    srcset=format!("{base}&theme=dark")
+                                />
+                                <img
+                                    src=format!("{base}&theme=light")
+                                    alt=description
+                                    width="720"
+                                    height="240"
+                                    loading="lazy"
+                                />
                             </picture>
                         </figure>
                     }

@@ -25,7 +25,7 @@ pub fn FleetPage() -> impl IntoView {
     );
     let teams: TeamChoicesResource = Resource::new(|| (), |_| own_teams());
     view! {
-        <Title text="Fleet · Pareto"/>
+        <Title text="Fleet · Pareto" />
         <PageHeader
             title="Fleet"
             lead="The GPU hosts reporting to Pareto, what runs on them, and what each deployment costs."
@@ -48,15 +48,21 @@ pub fn FleetPage() -> impl IntoView {
         <WithUser children=move |user| {
             let can_link = user.can(Role::Member);
             view! {
-                <Loaded resource=fleet children=move |fleet| {
-                    if fleet.gpus.is_empty() && fleet.deployments.is_empty() {
-                        view! { <NoTelemetry/> }.into_any()
-                    } else {
-                        view! { <FleetView fleet=fleet can_link=can_link link=link teams=teams/> }.into_any()
+                <Loaded
+                    resource=fleet
+                    children=move |fleet| {
+                        if fleet.gpus.is_empty() && fleet.deployments.is_empty() {
+                            view! { <NoTelemetry /> }.into_any()
+                        } else {
+                            view! {
+                                <FleetView fleet=fleet can_link=can_link link=link teams=teams />
+                            }
+                                .into_any()
+                        }
                     }
-                }/>
+                />
             }
-        }/>
+        } />
     }
 }
 
@@ -68,7 +74,8 @@ fn NoTelemetry() -> impl IntoView {
             <p class="muted">
                 "Create a token with the " <code>"ingest"</code> " scope under "
                 <a href="/settings/tokens">"API tokens"</a>
-                ", then point an agent on each GPU host at " <code>"POST /api/v1/telemetry"</code> "."
+                ", then point an agent on each GPU host at " <code>"POST /api/v1/telemetry"</code>
+                "."
             </p>
         </section>
     }
@@ -106,7 +113,9 @@ fn FleetView(
             </div>
             <div class="stat card">
                 <span class="stat-value">{deployment_count}</span>
-                <span class="stat-label">{format!("deployments, {} unassigned", unassigned.len())}</span>
+                <span class="stat-label">
+                    {format!("deployments, {} unassigned", unassigned.len())}
+                </span>
             </div>
             <div class="stat card">
                 <span class="stat-value">{idle_now}</span>
@@ -119,18 +128,26 @@ fn FleetView(
                 </span>
             </div>
         </div>
-        {(stale > 0).then(|| view! {
-            <div class="notice notice-warning" role="status">
-                {format!(
-                    "{stale} {} not reported for over {} minutes: check their agents.",
-                    if stale == 1 { "GPU has" } else { "GPUs have" },
-                    super::STALE_AFTER_MINUTES
-                )}
-            </div>
-        })}
-        {(!unassigned.is_empty()).then(|| view! { <Unassigned deployments=unassigned can_link=can_link link=link teams=teams/> })}
-        <DeploymentTable deployments=fleet.deployments.clone() days=fleet.days/>
-        <GpuTable gpus=fleet.gpus.clone()/>
+        {(stale > 0)
+            .then(|| {
+                view! {
+                    <div class="notice notice-warning" role="status">
+                        {format!(
+                            "{stale} {} not reported for over {} minutes: check their agents.",
+                            if stale == 1 { "GPU has" } else { "GPUs have" },
+                            super::STALE_AFTER_MINUTES,
+                        )}
+                    </div>
+                }
+            })}
+        {(!unassigned.is_empty())
+            .then(|| {
+                view! {
+                    <Unassigned deployments=unassigned can_link=can_link link=link teams=teams />
+                }
+            })}
+        <DeploymentTable deployments=fleet.deployments.clone() days=fleet.days />
+        <GpuTable gpus=fleet.gpus.clone() />
     }
 }
 
@@ -149,7 +166,7 @@ fn Unassigned(
                 "Agents reported these deployment keys, but no one has said which model version they run. "
                 "Link each one so its cost lands on the model's card."
             </p>
-            <FormAlert error=error/>
+            <FormAlert error=error />
             <ul class="link-list">
                 {deployments
                     .into_iter()
@@ -165,41 +182,82 @@ fn Unassigned(
                                             "{} {} on {}",
                                             deployment.gpus,
                                             if deployment.gpus == 1 { "GPU" } else { "GPUs" },
-                                            deployment.hosts.join(", ")
+                                            deployment.hosts.join(", "),
                                         )}
                                     </span>
                                 </div>
-                                {can_link.then(|| view! {
-                                    <ActionForm action=link attr:class="inline-form link-form">
-                                        <input type="hidden" name="deployment_id" value=id.clone()/>
-                                        <label class="visually-hidden" for=format!("{prefix}-model")>
-                                            {format!("Model of {}", deployment.key)}
-                                        </label>
-                                        <input id=format!("{prefix}-model") name="model_name" placeholder="model, e.g. fraud-lgbm"/>
-                                        <label class="visually-hidden" for=format!("{prefix}-version")>
-                                            {format!("Version of {}", deployment.key)}
-                                        </label>
-                                        <input id=format!("{prefix}-version") name="version" placeholder="version, e.g. v3" size="10"/>
-                                        <label class="visually-hidden" for=format!("{prefix}-team")>"Owner team"</label>
-                                        <select id=format!("{prefix}-team") name="team_id">
-                                            <option value="">"Owner team…"</option>
-                                            <Suspense fallback=|| ()>
-                                                {move || Suspend::new(async move {
-                                                    teams.await.unwrap_or_default().teams.into_iter().map(|(id, name)| view! {
-                                                        <option value=id.to_string()>{name}</option>
-                                                    }).collect_view()
-                                                })}
-                                            </Suspense>
-                                        </select>
-                                        <button type="submit" class="button small primary">"Link"</button>
-                                    </ActionForm>
-                                })}
+                                {can_link
+                                    .then(|| {
+                                        view! {
+                                            <ActionForm action=link attr:class="inline-form link-form">
+                                                <input
+                                                    type="hidden"
+                                                    name="deployment_id"
+                                                    value=id.clone()
+                                                />
+                                                <label
+                                                    class="visually-hidden"
+                                                    for=format!("{prefix}-model")
+                                                >
+                                                    {format!("Model of {}", deployment.key)}
+                                                </label>
+                                                <input
+                                                    id=format!("{prefix}-model")
+                                                    name="model_name"
+                                                    placeholder="model, e.g. fraud-lgbm"
+                                                />
+                                                <label
+                                                    class="visually-hidden"
+                                                    for=format!("{prefix}-version")
+                                                >
+                                                    {format!("Version of {}", deployment.key)}
+                                                </label>
+                                                <input
+                                                    id=format!("{prefix}-version")
+                                                    name="version"
+                                                    placeholder="version, e.g. v3"
+                                                    size="10"
+                                                />
+                                                <label class="visually-hidden" for=format!("{prefix}-team")>
+                                                    "Owner team"
+                                                </label>
+                                                <select id=format!("{prefix}-team") name="team_id">
+                                                    <option value="">"Owner team…"</option>
+                                                    <Suspense fallback=|| ()>
+                                                        {move || Suspend::new(async move {
+                                                            teams
+                                                                .await
+                                                                .unwrap_or_default()
+                                                                .teams
+                                                                .into_iter()
+                                                                .map(|(id, name)| {
+                                                                    view! { <option value=id.to_string()>{name}</option> }
+                                                                })
+                                                                .collect_view()
+                                                        })}
+                                                    </Suspense>
+                                                </select>
+                                                <button type="submit" class="button small primary">
+                                                    "Link"
+                                                </button>
+                                            </ActionForm>
+                                        }
+                                    })}
                             </li>
                         }
                     })
                     .collect_view()}
             </ul>
-            <FieldMessage id="link-model-error" message=Signal::derive(move || error.get().and_then(|e| e.field_message("model_name").or_else(|| e.field_message("version"))))/>
+            <FieldMessage
+                id="link-model-error"
+                message=Signal::derive(move || {
+                    error
+                        .get()
+                        .and_then(|e| {
+                            e.field_message("model_name").or_else(|| e.field_message("version"))
+                        })
+                })
+            />
         </section>
     }
 }
@@ -220,14 +278,20 @@ fn costs_cell(
 fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView {
     view! {
         <section class="card">
-            <h2>{format!("Deployments, last {}", RANGES.iter().find(|(d, _)| *d == days).map_or("7 days", |(_, l)| l))}</h2>
+            <h2>
+                {format!(
+                    "Deployments, last {}",
+                    RANGES.iter().find(|(d, _)| *d == days).map_or("7 days", |(_, l)| l),
+                )}
+            </h2>
             <details class="method">
                 <summary>"How these figures are computed"</summary>
                 <p>
                     "Cost = GPU-hours × the price in force for the GPU model and the deployment's pricing kind, "
-                    "plus energy (kWh × price) for on-prem GPUs. "
-                    <strong>"Reserved"</strong> " counts every GPU-hour the deployment holds; "
-                    <strong>"utilization-weighted"</strong> " only the share its work used (GPU-hours × mean utilization). "
+                    "plus energy (kWh × price) for on-prem GPUs. " <strong>"Reserved"</strong>
+                    " counts every GPU-hour the deployment holds; "
+                    <strong>"utilization-weighted"</strong>
+                    " only the share its work used (GPU-hours × mean utilization). "
                     "Per 1,000 requests = cost ÷ requests × 1,000. Idle = GPU-hours below 10% utilization. "
                     "Figures come from hourly rollups of the agents' samples; amounts in different currencies are never added."
                 </p>
@@ -237,54 +301,121 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                     <thead>
                         <tr>
                             <th scope="col">"Deployment"</th>
-                            <th scope="col" class="numeric">"Requests"</th>
-                            <th scope="col" class="numeric">"GPU-hours"</th>
-                            <th scope="col" class="numeric">"Utilization"</th>
                             <th scope="col" class="numeric">
-                                "Cost" <span class="th-note">"reserved / weighted"</span>
+                                "Requests"
                             </th>
                             <th scope="col" class="numeric">
-                                "Per 1k requests" <span class="th-note">"reserved / weighted"</span>
+                                "GPU-hours"
                             </th>
-                            <th scope="col" class="numeric">"Idle cost"</th>
+                            <th scope="col" class="numeric">
+                                "Utilization"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Cost"
+                                <span class="th-note">"reserved / weighted"</span>
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Per 1k requests"
+                                <span class="th-note">"reserved / weighted"</span>
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Idle cost"
+                            </th>
                         </tr>
                     </thead>
                     <tbody>
                         {deployments
                             .into_iter()
                             .map(|d| {
-                                let reserved = costs_cell(&d, |c| Some(format_money(c.cost.reserved, &c.currency)));
-                                let weighted = costs_cell(&d, |c| Some(format_money(c.cost.utilization_weighted, &c.currency)));
-                                let per_thousand = costs_cell(&d, |c| c.per_thousand_reserved.map(|v| format_money(v, &c.currency)));
-                                let per_thousand_weighted = costs_cell(&d, |c| {
-                                    c.per_thousand_utilization_weighted.map(|v| format_money(v, &c.currency))
-                                });
-                                let idle = costs_cell(&d, |c| Some(format_money(c.cost.idle, &c.currency)));
-                                let utilization = d.usage.mean_utilization_pct().map_or("—".to_owned(), |u| format!("{u:.0}%"));
+                                let reserved = costs_cell(
+                                    &d,
+                                    |c| Some(format_money(c.cost.reserved, &c.currency)),
+                                );
+                                let weighted = costs_cell(
+                                    &d,
+                                    |c| Some(format_money(c.cost.utilization_weighted, &c.currency)),
+                                );
+                                let per_thousand = costs_cell(
+                                    &d,
+                                    |c| {
+                                        c.per_thousand_reserved
+                                            .map(|v| format_money(v, &c.currency))
+                                    },
+                                );
+                                let per_thousand_weighted = costs_cell(
+                                    &d,
+                                    |c| {
+                                        c.per_thousand_utilization_weighted
+                                            .map(|v| format_money(v, &c.currency))
+                                    },
+                                );
+                                let idle = costs_cell(
+                                    &d,
+                                    |c| Some(format_money(c.cost.idle, &c.currency)),
+                                );
+                                let utilization = d
+                                    .usage
+                                    .mean_utilization_pct()
+                                    .map_or("—".to_owned(), |u| format!("{u:.0}%"));
                                 view! {
                                     <tr>
                                         <td>
-                                            <a href=format!("{}?days={days}", crate::format::deployment_href(&d.key))>
+                                            <a href=format!(
+                                                "{}?days={days}",
+                                                crate::format::deployment_href(&d.key),
+                                            )>
                                                 <code class="strong">{d.key.clone()}</code>
                                             </a>
-                                            {d.stale.then(|| view! { " " <span class="badge badge-warning" title="no report for over 5 minutes">"stale"</span> })}
+                                            {d
+                                                .stale
+                                                .then(|| {
+                                                    view! {
+                                                        " "
+                                                        <span
+                                                            class="badge badge-warning"
+                                                            title="no report for over 5 minutes"
+                                                        >
+                                                            "stale"
+                                                        </span>
+                                                    }
+                                                })}
                                             <div class="small">
                                                 {match d.model.clone() {
-                                                    Some(model) => view! { <span class="muted">{model}</span> }.into_any(),
-                                                    None => view! { <span class="badge badge-warning">"unassigned"</span> }.into_any(),
+                                                    Some(model) => {
+                                                        view! { <span class="muted">{model}</span> }.into_any()
+                                                    }
+                                                    None => {
+                                                        view! {
+                                                            <span class="badge badge-warning">"unassigned"</span>
+                                                        }
+                                                            .into_any()
+                                                    }
                                                 }}
                                                 <span class="muted">
-                                                    {format!(" · {} · {} {}", d.pricing_kind.label(), d.gpus, if d.gpus == 1 { "GPU" } else { "GPUs" })}
+                                                    {format!(
+                                                        " · {} · {} {}",
+                                                        d.pricing_kind.label(),
+                                                        d.gpus,
+                                                        if d.gpus == 1 { "GPU" } else { "GPUs" },
+                                                    )}
                                                 </span>
                                             </div>
-                                            {(d.unpriced_gpu_hours > 0.0).then(|| view! {
-                                                <div class="small warning-text">
-                                                    {format!("{:.1} GPU-hours have no price", d.unpriced_gpu_hours)}
-                                                </div>
-                                            })}
+                                            {(d.unpriced_gpu_hours > 0.0)
+                                                .then(|| {
+                                                    view! {
+                                                        <div class="small warning-text">
+                                                            {format!(
+                                                                "{:.1} GPU-hours have no price",
+                                                                d.unpriced_gpu_hours,
+                                                            )}
+                                                        </div>
+                                                    }
+                                                })}
                                         </td>
                                         <td class="numeric">{format_count(d.usage.requests)}</td>
-                                        <td class="numeric">{format!("{:.1}", d.usage.gpu_hours())}</td>
+                                        <td class="numeric">
+                                            {format!("{:.1}", d.usage.gpu_hours())}
+                                        </td>
                                         <td class="numeric">{utilization}</td>
                                         <td class="numeric">
                                             <div>{reserved}</div>
@@ -318,9 +449,15 @@ fn GpuTable(gpus: Vec<Gpu>) -> impl IntoView {
                             <th scope="col">"Host"</th>
                             <th scope="col">"GPU"</th>
                             <th scope="col">"Deployment"</th>
-                            <th scope="col" class="numeric">"Utilization"</th>
-                            <th scope="col" class="numeric">"Power"</th>
-                            <th scope="col" class="numeric">"Per day"</th>
+                            <th scope="col" class="numeric">
+                                "Utilization"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Power"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Per day"
+                            </th>
                             <th scope="col">"Last seen"</th>
                         </tr>
                     </thead>
@@ -329,9 +466,11 @@ fn GpuTable(gpus: Vec<Gpu>) -> impl IntoView {
                             .into_iter()
                             .map(|gpu| {
                                 let status = if gpu.stale {
-                                    view! { <span class="badge badge-warning">"stale"</span> }.into_any()
+                                    view! { <span class="badge badge-warning">"stale"</span> }
+                                        .into_any()
                                 } else if gpu.idle {
-                                    view! { <span class="badge badge-muted">"idle"</span> }.into_any()
+                                    view! { <span class="badge badge-muted">"idle"</span> }
+                                        .into_any()
                                 } else {
                                     view! { <span class="badge badge-ok">"busy"</span> }.into_any()
                                 };
@@ -339,21 +478,43 @@ fn GpuTable(gpus: Vec<Gpu>) -> impl IntoView {
                                     <tr>
                                         <td class="strong">{gpu.host.clone()}</td>
                                         <td>
-                                            {format!("#{} {}", gpu.gpu_index, gpu.gpu_model.trim_start_matches("NVIDIA "))}
-                                            <div class="muted small"><code>{gpu.gpu_uuid.clone()}</code></div>
+                                            {format!(
+                                                "#{} {}",
+                                                gpu.gpu_index,
+                                                gpu.gpu_model.trim_start_matches("NVIDIA "),
+                                            )} <div class="muted small">
+                                                <code>{gpu.gpu_uuid.clone()}</code>
+                                            </div>
                                         </td>
                                         <td>
-                                            {gpu.deployment.clone().map_or_else(
-                                                || view! { <span class="muted">"—"</span> }.into_any(),
-                                                |key| view! { <code>{key}</code> }.into_any(),
-                                            )}
+                                            {gpu
+                                                .deployment
+                                                .clone()
+                                                .map_or_else(
+                                                    || view! { <span class="muted">"—"</span> }.into_any(),
+                                                    |key| view! { <code>{key}</code> }.into_any(),
+                                                )}
                                         </td>
-                                        <td class="numeric">{format!("{:.0}%", gpu.utilization_pct)}</td>
-                                        <td class="numeric">{format!("{:.0} W", gpu.power_watts)}</td>
                                         <td class="numeric">
-                                            {gpu.cost_per_day.clone().map_or_else(|| "—".to_owned(), |(amount, currency)| format_money(amount, &currency))}
+                                            {format!("{:.0}%", gpu.utilization_pct)}
                                         </td>
-                                        <td><Time time=gpu.last_seen_at/> " " {status}</td>
+                                        <td class="numeric">
+                                            {format!("{:.0} W", gpu.power_watts)}
+                                        </td>
+                                        <td class="numeric">
+                                            {gpu
+                                                .cost_per_day
+                                                .clone()
+                                                .map_or_else(
+                                                    || "—".to_owned(),
+                                                    |(amount, currency)| format_money(amount, &currency),
+                                                )}
+                                        </td>
+                                        <td>
+                                            <Time time=gpu.last_seen_at />
+                                            " "
+                                            {status}
+                                        </td>
                                     </tr>
                                 }
                             })

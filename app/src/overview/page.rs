@@ -13,14 +13,16 @@ use crate::format::{format_money, format_money_or_dash};
 pub fn OverviewPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_dashboard());
     view! {
-        <Title text="Overview · Pareto"/>
-        <WithUser children=|user| view! {
-            <PageHeader
-                title=format!("Welcome, {}", user.display_name)
-                lead="Where the money goes this month, and what needs a decision."
-            />
-        }/>
-        <Loaded resource=data children=|data| view! { <DashboardView data=data/> }/>
+        <Title text="Overview · Pareto" />
+        <WithUser children=|user| {
+            view! {
+                <PageHeader
+                    title=format!("Welcome, {}", user.display_name)
+                    lead="Where the money goes this month, and what needs a decision."
+                />
+            }
+        } />
+        <Loaded resource=data children=|data| view! { <DashboardView data=data /> } />
     }
 }
 
@@ -48,7 +50,9 @@ where
         <section class="card panel" aria-labelledby=id.clone()>
             <div class="card-head">
                 <h2 id=id.clone()>{title}</h2>
-                <a class="small" href=href>{link}</a>
+                <a class="small" href=href>
+                    {link}
+                </a>
             </div>
             {body}
         </section>
@@ -101,8 +105,16 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
     view! {
         <div class="stats dashboard-stats">
             <a class="stat card" href="/alerts">
-                <span class="stat-value" data-testid="spend-this-month">{join_money(&spent)}</span>
-                <span class="stat-label">{format!("billed to teams in {} · budgets {}", data.month, join_money(&budgeted))}</span>
+                <span class="stat-value" data-testid="spend-this-month">
+                    {join_money(&spent)}
+                </span>
+                <span class="stat-label">
+                    {format!(
+                        "billed to teams in {} · budgets {}",
+                        data.month,
+                        join_money(&budgeted),
+                    )}
+                </span>
             </a>
             <a class="stat card" href="/drift">
                 <span class="stat-value">{drifting_count}</span>
@@ -124,85 +136,197 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 link="Alerts"
                 empty="No budgets yet. Leads set them on the Alerts page."
                 list_class="budget-list"
-                rows={data.budgets.iter().take(6).map(|b| {
-                    let pct = b.spent_pct();
-                    let over = b.forecast > b.monthly_amount;
-                    view! {
-                        <li>
-                            <div class="budget-line">
-                                <span class="strong">{b.target.clone()}</span>
-                                <span class="muted small">{format!("{} of {}", format_money(b.spent.round_dp(2), &b.currency), format_money(b.monthly_amount, &b.currency))}</span>
-                            </div>
-                            <div class="meter" class:meter-over=over role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}") aria-label=format!("{} at {pct:.0}% of its budget", b.target)>
-                                <span style=format!("width: {:.1}%", pct.min(100.0))></span>
-                            </div>
-                            {over.then(|| view! { <span class="small up">{format!("forecast {}", format_money(b.forecast.round_dp(0), &b.currency))}</span> })}
-                        </li>
-                    }
-                }).collect::<Vec<_>>()}
+                rows={data
+                    .budgets
+                    .iter()
+                    .take(6)
+                    .map(|b| {
+                        let pct = b.spent_pct();
+                        let over = b.forecast > b.monthly_amount;
+                        view! {
+                            <li>
+                                <div class="budget-line">
+                                    <span class="strong">{b.target.clone()}</span>
+                                    <span class="muted small">
+                                        {format!(
+                                            "{} of {}",
+                                            format_money(b.spent.round_dp(2), &b.currency),
+                                            format_money(b.monthly_amount, &b.currency),
+                                        )}
+                                    </span>
+                                </div>
+                                <div
+                                    class="meter"
+                                    class:meter-over=over
+                                    role="meter"
+                                    aria-valuemin="0"
+                                    aria-valuemax="100"
+                                    aria-valuenow=format!("{pct:.0}")
+                                    aria-label=format!("{} at {pct:.0}% of its budget", b.target)
+                                >
+                                    <span style=format!("width: {:.1}%", pct.min(100.0))></span>
+                                </div>
+                                {over
+                                    .then(|| {
+                                        view! {
+                                            <span class="small up">
+                                                {format!(
+                                                    "forecast {}",
+                                                    format_money(b.forecast.round_dp(0), &b.currency),
+                                                )}
+                                            </span>
+                                        }
+                                    })}
+                            </li>
+                        }
+                    })
+                    .collect::<Vec<_>>()}
             />
             <Panel
                 title="Drifting deployments"
                 href="/drift"
                 link="Drift"
                 empty="No deployment is past a drift threshold."
-                rows={data.drifting.iter().take(PANEL_ROWS).cloned().map(|r| view! {
-                    <PanelRow href=crate::format::drift_href(&r.key) name=r.key.clone() detail=r.findings.first().map(|f| f.text.clone())>
-                        <div class="row-end">
-                            <DriftBadge state=r.state/>
-                            <span class="small">{format!("{} a month", format_money_or_dash(r.monthly, r.currency.as_deref().unwrap_or("")))}</span>
-                        </div>
-                    </PanelRow>
-                }).collect::<Vec<_>>()}
+                rows={data
+                    .drifting
+                    .iter()
+                    .take(PANEL_ROWS)
+                    .cloned()
+                    .map(|r| {
+                        view! {
+                            <PanelRow
+                                href=crate::format::drift_href(&r.key)
+                                name=r.key.clone()
+                                detail=r.findings.first().map(|f| f.text.clone())
+                            >
+                                <div class="row-end">
+                                    <DriftBadge state=r.state />
+                                    <span class="small">
+                                        {format!(
+                                            "{} a month",
+                                            format_money_or_dash(
+                                                r.monthly,
+                                                r.currency.as_deref().unwrap_or(""),
+                                            ),
+                                        )}
+                                    </span>
+                                </div>
+                            </PanelRow>
+                        }
+                    })
+                    .collect::<Vec<_>>()}
             />
             <Panel
                 title="Top movers"
                 href="/drift"
                 link="Drift"
                 empty="Not enough priced telemetry to compare this week with last."
-                rows={data.movers.iter().take(PANEL_ROWS).map(|r| {
-                    let pct = r.per_1k_change_pct.unwrap_or_default();
-                    let (rising, falling) = (pct >= 0.5, pct <= -0.5);
-                    let currency = r.currency.clone().unwrap_or_default();
-                    view! {
-                        <PanelRow href=crate::format::drift_href(&r.key) name=r.key.clone() detail=format!("{} per 1,000 requests", format_money_or_dash(r.per_1k, &currency))>
-                            <span class="row-end strong" class:up=rising class:down=falling>{crate::drift::page::change(Some(pct))}</span>
-                        </PanelRow>
-                    }
-                }).collect::<Vec<_>>()}
+                rows={data
+                    .movers
+                    .iter()
+                    .take(PANEL_ROWS)
+                    .map(|r| {
+                        let pct = r.per_1k_change_pct.unwrap_or_default();
+                        let (rising, falling) = (pct >= 0.5, pct <= -0.5);
+                        let currency = r.currency.clone().unwrap_or_default();
+                        view! {
+                            <PanelRow
+                                href=crate::format::drift_href(&r.key)
+                                name=r.key.clone()
+                                detail=format!(
+                                    "{} per 1,000 requests",
+                                    format_money_or_dash(r.per_1k, &currency),
+                                )
+                            >
+                                <span class="row-end strong" class:up=rising class:down=falling>
+                                    {crate::drift::page::change(Some(pct))}
+                                </span>
+                            </PanelRow>
+                        }
+                    })
+                    .collect::<Vec<_>>()}
             />
             <Panel
                 title="Idle GPU waste"
                 href="/fleet"
                 link="Fleet"
                 empty="No idle GPU time in the last 30 days."
-                rows={data.idle.iter().take(PANEL_ROWS).cloned().map(|i| view! {
-                    <PanelRow href=crate::format::deployment_href(&i.key) name=i.key.clone() detail=format!("{:.0}% of its GPU time idle", i.idle_pct)>
-                        <span class="row-end">{format_money(i.cost.round_dp(2), &i.currency)}</span>
-                    </PanelRow>
-                }).collect::<Vec<_>>()}
+                rows={data
+                    .idle
+                    .iter()
+                    .take(PANEL_ROWS)
+                    .cloned()
+                    .map(|i| {
+                        view! {
+                            <PanelRow
+                                href=crate::format::deployment_href(&i.key)
+                                name=i.key.clone()
+                                detail=format!("{:.0}% of its GPU time idle", i.idle_pct)
+                            >
+                                <span class="row-end">
+                                    {format_money(i.cost.round_dp(2), &i.currency)}
+                                </span>
+                            </PanelRow>
+                        }
+                    })
+                    .collect::<Vec<_>>()}
             />
             <Panel
                 title="Pending approvals"
                 href="/reviews"
                 link="Reviews"
                 empty="Nothing waits for a lead."
-                rows={data.pending.iter().take(PANEL_ROWS).cloned().map(|p| view! {
-                    <PanelRow href=format!("/cards/{}", p.model_version_id) name=format!("{} {}", p.model, p.version) detail=format!("asked by {}", p.requested_by)>
-                        <span class="row-end small">{format!("{} of {} approvals", p.approvals(), p.approvals_required)}</span>
-                    </PanelRow>
-                }).collect::<Vec<_>>()}
+                rows={data
+                    .pending
+                    .iter()
+                    .take(PANEL_ROWS)
+                    .cloned()
+                    .map(|p| {
+                        view! {
+                            <PanelRow
+                                href=format!("/cards/{}", p.model_version_id)
+                                name=format!("{} {}", p.model, p.version)
+                                detail=format!("asked by {}", p.requested_by)
+                            >
+                                <span class="row-end small">
+                                    {format!(
+                                        "{} of {} approvals",
+                                        p.approvals(),
+                                        p.approvals_required,
+                                    )}
+                                </span>
+                            </PanelRow>
+                        }
+                    })
+                    .collect::<Vec<_>>()}
             />
             <Panel
                 title="Savings on the table"
                 href="/experiments"
                 link="Experiments"
                 empty="No open experiment recommends a cheaper model than its most accurate one."
-                rows={data.savings.iter().take(PANEL_ROWS).cloned().map(|s| view! {
-                    <PanelRow href=format!("/experiments/{}", s.experiment_id) name=s.experiment.clone() detail=format!("{} instead of {}", s.recommended, s.instead_of)>
-                        <span class="row-end strong down">{format!("{} a month", format_money(s.monthly.round_dp(0), &s.currency))}</span>
-                    </PanelRow>
-                }).collect::<Vec<_>>()}
+                rows={data
+                    .savings
+                    .iter()
+                    .take(PANEL_ROWS)
+                    .cloned()
+                    .map(|s| {
+                        view! {
+                            <PanelRow
+                                href=format!("/experiments/{}", s.experiment_id)
+                                name=s.experiment.clone()
+                                detail=format!("{} instead of {}", s.recommended, s.instead_of)
+                            >
+                                <span class="row-end strong down">
+                                    {format!(
+                                        "{} a month",
+                                        format_money(s.monthly.round_dp(0), &s.currency),
+                                    )}
+                                </span>
+                            </PanelRow>
+                        }
+                    })
+                    .collect::<Vec<_>>()}
             />
         </div>
         <section class="card">
@@ -212,16 +336,27 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             } else {
                 view! {
                     <ol class="activity">
-                        {data.recent.into_iter().map(|event| view! {
-                            <li>
-                                <span class="activity-what">
-                                    <span class="strong">{event.actor}</span> " " {event.summary}
-                                </span>
-                                <span class="muted small"><Time time=event.created_at/></span>
-                            </li>
-                        }).collect_view()}
+                        {data
+                            .recent
+                            .into_iter()
+                            .map(|event| {
+                                view! {
+                                    <li>
+                                        <span class="activity-what">
+                                            <span class="strong">{event.actor}</span>
+                                            " "
+                                            {event.summary}
+                                        </span>
+                                        <span class="muted small">
+                                            <Time time=event.created_at />
+                                        </span>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
                     </ol>
-                }.into_any()
+                }
+                    .into_any()
             }}
         </section>
     }
@@ -239,7 +374,9 @@ fn PanelRow(
     view! {
         <li>
             <div>
-                <a class="strong" href=href>{name}</a>
+                <a class="strong" href=href>
+                    {name}
+                </a>
                 <div class="muted small">{detail}</div>
             </div>
             {children()}

@@ -11,15 +11,17 @@ use crate::components::{
 #[component]
 pub fn PricesPage() -> impl IntoView {
     view! {
-        <Title text="GPU prices · Pareto"/>
+        <Title text="GPU prices · Pareto" />
         <PageHeader
             title="GPU prices"
             lead="What one GPU-hour costs, per GPU model and pricing kind. Telemetry becomes cost through this table."
         />
-        <WithUser children=|user| view! {
-            <crate::components::SettingsNav user=user.clone()/>
-            <Prices can_edit=user.can(Role::Admin)/>
-        }/>
+        <WithUser children=|user| {
+            view! {
+                <crate::components::SettingsNav user=user.clone() />
+                <Prices can_edit=user.can(Role::Admin) />
+            }
+        } />
     }
 }
 
@@ -42,39 +44,94 @@ fn Prices(can_edit: bool) -> impl IntoView {
                     "Use the GPU model exactly as the GPU reports it (nvidia-smi's name). "
                     "To change a price, give the old one an end date by adding the new one from that date."
                 </p>
-                <ActionForm action=create node_ref=form attr:class="form grid-form" attr:novalidate="true">
-                    <FormAlert error=create_error/>
-                    <Field name="gpu_model" label="GPU model" hint="e.g. NVIDIA H100 80GB HBM3" required=true error=create_error/>
+                <ActionForm
+                    action=create
+                    node_ref=form
+                    attr:class="form grid-form"
+                    attr:novalidate="true"
+                >
+                    <FormAlert error=create_error />
+                    <Field
+                        name="gpu_model"
+                        label="GPU model"
+                        hint="e.g. NVIDIA H100 80GB HBM3"
+                        required=true
+                        error=create_error
+                    />
                     <div class="field">
                         <label for="pricing_kind">"Pricing kind"</label>
                         <select id="pricing_kind" name="pricing_kind">
                             {PricingKind::ALL
                                 .into_iter()
-                                .map(|kind| view! { <option value=kind.as_str()>{kind.label()}</option> })
+                                .map(|kind| {
+                                    view! { <option value=kind.as_str()>{kind.label()}</option> }
+                                })
                                 .collect_view()}
                         </select>
                     </div>
-                    <Field name="hourly_price" label="Price per GPU-hour" hint="For on-prem: the amortized hardware cost." required=true error=create_error/>
-                    <Field name="energy_price_per_kwh" label="Energy price per kWh" hint="On-prem only." error=create_error/>
-                    <Field name="currency" label="Currency" hint="ISO 4217, e.g. USD" required=true error=create_error/>
-                    <Field name="note" label="Note" hint="Where the price comes from, e.g. the contract." error=create_error/>
-                    <Field name="effective_from" label="Effective from" kind="date" required=true error=create_error/>
-                    <Field name="effective_to" label="Effective until" kind="date" hint="Empty: until further notice." error=create_error/>
-                    <FormActions label="Add price" pending=create.pending()/>
+                    <Field
+                        name="hourly_price"
+                        label="Price per GPU-hour"
+                        hint="For on-prem: the amortized hardware cost."
+                        required=true
+                        error=create_error
+                    />
+                    <Field
+                        name="energy_price_per_kwh"
+                        label="Energy price per kWh"
+                        hint="On-prem only."
+                        error=create_error
+                    />
+                    <Field
+                        name="currency"
+                        label="Currency"
+                        hint="ISO 4217, e.g. USD"
+                        required=true
+                        error=create_error
+                    />
+                    <Field
+                        name="note"
+                        label="Note"
+                        hint="Where the price comes from, e.g. the contract."
+                        error=create_error
+                    />
+                    <Field
+                        name="effective_from"
+                        label="Effective from"
+                        kind="date"
+                        required=true
+                        error=create_error
+                    />
+                    <Field
+                        name="effective_to"
+                        label="Effective until"
+                        kind="date"
+                        hint="Empty: until further notice."
+                        error=create_error
+                    />
+                    <FormActions label="Add price" pending=create.pending() />
                 </ActionForm>
             </section>
         </Show>
         <section class="card">
             <h2>"Catalog"</h2>
-            <FormAlert error=delete_error/>
-            <Loaded resource=prices children=move |prices| {
-                if prices.is_empty() {
-                    view! { <p class="muted">"No prices yet: GPU-hours stay unpriced until a price covers them."</p> }
-                        .into_any()
-                } else {
-                    view! { <PriceTable prices=prices can_edit=can_edit delete=delete/> }.into_any()
+            <FormAlert error=delete_error />
+            <Loaded
+                resource=prices
+                children=move |prices| {
+                    if prices.is_empty() {
+                        view! {
+                            <p class="muted">
+                                "No prices yet: GPU-hours stay unpriced until a price covers them."
+                            </p>
+                        }
+                            .into_any()
+                    } else {
+                        view! { <PriceTable prices=prices can_edit=can_edit delete=delete /> }
+                            .into_any()
+                    }
                 }
-            }/>
+            />
         </section>
     }
 }
@@ -91,9 +148,15 @@ fn PriceTable(
                 <thead>
                     <tr>
                         <th scope="col">"GPU model"</th>
-                        <th scope="col" class="nowrap">"Kind"</th>
-                        <th scope="col" class="numeric">"Per GPU-hour"</th>
-                        <th scope="col" class="numeric">"Energy per kWh"</th>
+                        <th scope="col" class="nowrap">
+                            "Kind"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Per GPU-hour"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Energy per kWh"
+                        </th>
                         <th scope="col">"Effective"</th>
                         <th scope="col">"Note"</th>
                     </tr>
@@ -103,30 +166,64 @@ fn PriceTable(
                         .into_iter()
                         .map(|price| {
                             let effective = match price.effective_to {
-                                Some(to) => format!("{} → {}", price.effective_from.format("%Y-%m-%d"), to.format("%Y-%m-%d")),
+                                Some(to) => {
+                                    format!(
+                                        "{} → {}",
+                                        price.effective_from.format("%Y-%m-%d"),
+                                        to.format("%Y-%m-%d"),
+                                    )
+                                }
                                 None => format!("since {}", price.effective_from.format("%Y-%m-%d")),
                             };
-                            let label = format!("Delete the {} price of {}", price.pricing_kind, price.gpu_model);
+                            let label = format!(
+                                "Delete the {} price of {}",
+                                price.pricing_kind,
+                                price.gpu_model,
+                            );
                             view! {
                                 <tr>
                                     <td class="strong">{price.gpu_model.clone()}</td>
                                     <td class="nowrap">{price.pricing_kind.label()}</td>
-                                    <td class="numeric">{format_money(price.hourly_price, &price.currency)}</td>
+                                    <td class="numeric">
+                                        {format_money(price.hourly_price, &price.currency)}
+                                    </td>
                                     <td class="numeric">
                                         {price
                                             .energy_price_per_kwh
-                                            .map_or_else(|| "—".to_owned(), |energy| format_money(energy, &price.currency))}
+                                            .map_or_else(
+                                                || "—".to_owned(),
+                                                |energy| format_money(energy, &price.currency),
+                                            )}
                                     </td>
                                     <td class="nowrap">{effective}</td>
                                     <td>
-                                        {price.is_example.then(|| view! { <span class="badge badge-warning">"example"</span> " " })}
-                                        <span class="muted small">{price.note.clone()}</span>
-                                        {can_edit.then(|| view! {
-                                            <ActionForm action=delete attr:class="inline-form">
-                                                <input type="hidden" name="gpu_price_id" value=price.gpu_price_id.to_string()/>
-                                                <button type="submit" class="button small ghost" aria-label=label>"Delete"</button>
-                                            </ActionForm>
-                                        })}
+                                        {price
+                                            .is_example
+                                            .then(|| {
+                                                view! {
+                                                    <span class="badge badge-warning">"example"</span>
+                                                    " "
+                                                }
+                                            })} <span class="muted small">{price.note.clone()}</span>
+                                        {can_edit
+                                            .then(|| {
+                                                view! {
+                                                    <ActionForm action=delete attr:class="inline-form">
+                                                        <input
+                                                            type="hidden"
+                                                            name="gpu_price_id"
+                                                            value=price.gpu_price_id.to_string()
+                                                        />
+                                                        <button
+                                                            type="submit"
+                                                            class="button small ghost"
+                                                            aria-label=label
+                                                        >
+                                                            "Delete"
+                                                        </button>
+                                                    </ActionForm>
+                                                }
+                                            })}
                                     </td>
                                 </tr>
                             }

@@ -18,7 +18,7 @@ pub fn ReviewsPage() -> impl IntoView {
     let requests = Resource::new(move || reviewed.get(), |_| super::list_promotions());
     let settings = Resource::new(move || saved.get(), |_| super::load_gate_settings());
     view! {
-        <Title text="Reviews · Pareto"/>
+        <Title text="Reviews · Pareto" />
         <PageHeader
             title="Reviews"
             lead="Promotions to production that the review gate holds for the leads' approval."
@@ -27,14 +27,17 @@ pub fn ReviewsPage() -> impl IntoView {
             view! {
                 <section class="card" aria-labelledby="gate-heading">
                     <h2 id="gate-heading">"The gate"</h2>
-                    <Loaded resource=settings children=|s| view! { <p>{s.describe()}</p> }/>
-                    {user.can(Role::Admin).then(|| view! { <GateForm save=save/> })}
+                    <Loaded resource=settings children=|s| view! { <p>{s.describe()}</p> } />
+                    {user.can(Role::Admin).then(|| view! { <GateForm save=save /> })}
                 </section>
-                <Loaded resource=requests children=move |requests| {
-                    view! { <Requests requests=requests user=user.clone() review=review/> }
-                }/>
+                <Loaded
+                    resource=requests
+                    children=move |requests| {
+                        view! { <Requests requests=requests user=user.clone() review=review /> }
+                    }
+                />
             }
-        }/>
+        } />
     }
 }
 
@@ -45,11 +48,21 @@ fn GateForm(save: ServerAction<SaveGateSettings>) -> impl IntoView {
         <details class="inline-details">
             <summary>"Change the gate"</summary>
             <ActionForm action=save attr:class="form grid-form" attr:novalidate="true">
-                <FormAlert error=error/>
-                <Field name="monthly_cost_threshold" label="Monthly cost threshold" hint="Versions projected to cost more need review." error=error/>
-                <Field name="currency" label="Currency" hint="e.g. USD" error=error/>
-                <Field name="approvals_required" label="Approvals needed" hint="1 to 5 leads, never the requester." error=error/>
-                <FormActions label="Save the gate" pending=save.pending()/>
+                <FormAlert error=error />
+                <Field
+                    name="monthly_cost_threshold"
+                    label="Monthly cost threshold"
+                    hint="Versions projected to cost more need review."
+                    error=error
+                />
+                <Field name="currency" label="Currency" hint="e.g. USD" error=error />
+                <Field
+                    name="approvals_required"
+                    label="Approvals needed"
+                    hint="1 to 5 leads, never the requester."
+                    error=error
+                />
+                <FormActions label="Save the gate" pending=save.pending() />
             </ActionForm>
         </details>
     }
@@ -69,7 +82,7 @@ fn Requests(
     view! {
         <section class="card" aria-labelledby="pending-heading">
             <h2 id="pending-heading">"Waiting for review"</h2>
-            <FormAlert error=error/>
+            <FormAlert error=error />
             {if pending.is_empty() {
                 view! { <p class="muted">"Nothing waits for review."</p> }.into_any()
             } else {
@@ -109,30 +122,54 @@ fn Requests(
                                 </tr>
                             </thead>
                             <tbody>
-                                {decided.into_iter().map(|r| {
-                                    let class = if r.state == ReviewState::Approved { "badge badge-success" } else { "badge badge-warning" };
-                                    view! {
-                                        <tr>
-                                            <td><a class="strong" href=format!("/cards/{}", r.model_version_id)>{format!("{} {}", r.model, r.version)}</a></td>
-                                            <td>{r.requested_by.clone()}</td>
-                                            <td><span class=class>{r.state.label()}</span></td>
-                                            <td class="review-notes">
-                                                {r.reviews.iter().map(|v| view! {
-                                                    <div class="small">
-                                                        <span class="strong">{v.reviewer.clone()}</span>
-                                                        {if v.approve { " approved" } else { " rejected" }}
-                                                        {(!v.comment.is_empty()).then(|| format!(": {}", v.comment))}
-                                                    </div>
-                                                }).collect_view()}
-                                            </td>
-                                            <td>{r.decided_at.map(|at| view! { <Time time=at/> })}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
+                                {decided
+                                    .into_iter()
+                                    .map(|r| {
+                                        let class = if r.state == ReviewState::Approved {
+                                            "badge badge-success"
+                                        } else {
+                                            "badge badge-warning"
+                                        };
+                                        view! {
+                                            <tr>
+                                                <td>
+                                                    <a
+                                                        class="strong"
+                                                        href=format!("/cards/{}", r.model_version_id)
+                                                    >
+                                                        {format!("{} {}", r.model, r.version)}
+                                                    </a>
+                                                </td>
+                                                <td>{r.requested_by.clone()}</td>
+                                                <td>
+                                                    <span class=class>{r.state.label()}</span>
+                                                </td>
+                                                <td class="review-notes">
+                                                    {r
+                                                        .reviews
+                                                        .iter()
+                                                        .map(|v| {
+                                                            view! {
+                                                                <div class="small">
+                                                                    <span class="strong">{v.reviewer.clone()}</span>
+                                                                    {if v.approve { " approved" } else { " rejected" }}
+                                                                    {(!v.comment.is_empty())
+                                                                        .then(|| format!(": {}", v.comment))}
+                                                                </div>
+                                                            }
+                                                        })
+                                                        .collect_view()}
+                                                </td>
+                                                <td>{r.decided_at.map(|at| view! { <Time time=at /> })}</td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
                             </tbody>
                         </table>
                     </div>
-                }.into_any()
+                }
+                    .into_any()
             }}
         </section>
     }
@@ -153,39 +190,71 @@ fn PendingRequest(
     view! {
         <article class="review-request" aria-label=label>
             <div class="card-head">
-                <h3><a href=format!("/cards/{}", request.model_version_id)>{title.clone()}</a> " to production"</h3>
+                <h3>
+                    <a href=format!("/cards/{}", request.model_version_id)>{title.clone()}</a>
+                    " to production"
+                </h3>
                 <span class="badge badge-warning">{request.status_line()}</span>
             </div>
             <p class="small muted">
-                "Asked by " {request.requested_by.clone()} ", " <Time time=request.created_at/>
+                "Asked by " {request.requested_by.clone()} ", " <Time time=request.created_at />
                 {(!request.comment.is_empty()).then(|| format!(": “{}”", request.comment))}
             </p>
             <ul class="reasons">
-                {request.reasons.iter().map(|reason| view! { <li>{reason.clone()}</li> }).collect_view()}
+                {request
+                    .reasons
+                    .iter()
+                    .map(|reason| view! { <li>{reason.clone()}</li> })
+                    .collect_view()}
             </ul>
-            {request.reviews.iter().map(|v| view! {
-                <p class="small">
-                    <span class="strong">{v.reviewer.clone()}</span>
-                    {if v.approve { " approved" } else { " rejected" }}
-                    {(!v.comment.is_empty()).then(|| format!(": {}", v.comment))}
-                </p>
-            }).collect_view()}
+            {request
+                .reviews
+                .iter()
+                .map(|v| {
+                    view! {
+                        <p class="small">
+                            <span class="strong">{v.reviewer.clone()}</span>
+                            {if v.approve { " approved" } else { " rejected" }}
+                            {(!v.comment.is_empty()).then(|| format!(": {}", v.comment))}
+                        </p>
+                    }
+                })
+                .collect_view()}
             {if can_review {
                 view! {
                     <ActionForm action=review attr:class="form review-form">
-                        <input type="hidden" name="promotion_request_id" value=id.clone()/>
+                        <input type="hidden" name="promotion_request_id" value=id.clone() />
                         <div class="field">
                             <label for=comment_id.clone()>"Comment"</label>
-                            <input id=comment_id.clone() name="comment" placeholder="Required to reject"/>
+                            <input
+                                id=comment_id.clone()
+                                name="comment"
+                                placeholder="Required to reject"
+                            />
                         </div>
                         <div class="form-actions">
-                            <button type="submit" name="decision" value="approve" class="button primary">{approve_label}</button>
-                            <button type="submit" name="decision" value="reject" class="button">"Reject"</button>
+                            <button
+                                type="submit"
+                                name="decision"
+                                value="approve"
+                                class="button primary"
+                            >
+                                {approve_label}
+                            </button>
+                            <button type="submit" name="decision" value="reject" class="button">
+                                "Reject"
+                            </button>
                         </div>
                     </ActionForm>
-                }.into_any()
+                }
+                    .into_any()
             } else if own {
-                view! { <p class="muted small">"You asked for this promotion: another lead reviews it."</p> }.into_any()
+                view! {
+                    <p class="muted small">
+                        "You asked for this promotion: another lead reviews it."
+                    </p>
+                }
+                    .into_any()
             } else {
                 ().into_any()
             }}

@@ -12,19 +12,27 @@ use crate::teams::list_teams;
 #[component]
 pub fn TokensPage() -> impl IntoView {
     view! {
-        <Title text="API tokens · Pareto"/>
+        <Title text="API tokens · Pareto" />
         <PageHeader
             title="API tokens"
             lead="Agents on GPU hosts, training pipelines and scripts use a token to call /api/v1."
         />
         <WithUser children=|user| {
-            let nav = view! { <crate::components::SettingsNav user=user.clone()/> };
+            let nav = view! { <crate::components::SettingsNav user=user.clone() /> };
             if user.can(Role::Admin) {
-                view! { {nav} <TokensAdmin/> }.into_any()
+                view! {
+                    {nav}
+                    <TokensAdmin />
+                }
+                    .into_any()
             } else {
-                view! { {nav} <Notice kind="info">"Only admins manage API tokens."</Notice> }.into_any()
+                view! {
+                    {nav}
+                    <Notice kind="info">"Only admins manage API tokens."</Notice>
+                }
+                    .into_any()
             }
-        }/>
+        } />
     }
 }
 
@@ -44,20 +52,30 @@ fn TokensAdmin() -> impl IntoView {
     let created = move || create.value().get().and_then(Result::ok);
     let form = reset_on_success(create);
     view! {
-        {move || created().map(|created| view! {
-            <section class="card secret-card" aria-live="polite">
-                <h2>{format!("Token {} created", created.token.name)}</h2>
-                <p>"Copy it now: Pareto keeps only a hash and will not show it again."</p>
-                <code class="secret" data-testid="new-token">{created.secret.clone()}</code>
-                <p class="muted small">
-                    "Use it as " <code>"Authorization: Bearer <token>"</code> " against " <code>"/api/v1"</code> "."
-                </p>
-            </section>
-        })}
+        {move || {
+            created()
+                .map(|created| {
+                    view! {
+                        <section class="card secret-card" aria-live="polite">
+                            <h2>{format!("Token {} created", created.token.name)}</h2>
+                            <p>
+                                "Copy it now: Pareto keeps only a hash and will not show it again."
+                            </p>
+                            <code class="secret" data-testid="new-token">
+                                {created.secret.clone()}
+                            </code>
+                            <p class="muted small">
+                                "Use it as " <code>"Authorization: Bearer <token>"</code>
+                                " against " <code>"/api/v1"</code> "."
+                            </p>
+                        </section>
+                    }
+                })
+        }}
         <section class="card">
             <h2>"New token"</h2>
             <ActionForm action=create node_ref=form attr:class="form" attr:novalidate="true">
-                <FormAlert error=create_error/>
+                <FormAlert error=create_error />
                 <div class="grid-form">
                     <Field
                         name="name"
@@ -70,7 +88,9 @@ fn TokensAdmin() -> impl IntoView {
                         <label for="token-team">"Team"</label>
                         // The whole list waits for the teams: a suspense inside <select> would leave
                         // markers the parser moves, and break hydration.
-                        <Suspense fallback=|| view! { <select id="token-team" name="team_id" disabled=true></select> }>
+                        <Suspense fallback=|| {
+                            view! { <select id="token-team" name="team_id" disabled=true></select> }
+                        }>
                             {move || Suspend::new(async move {
                                 let teams = teams.await.unwrap_or_default();
                                 view! {
@@ -78,7 +98,11 @@ fn TokensAdmin() -> impl IntoView {
                                         <option value="">"No team"</option>
                                         {teams
                                             .into_iter()
-                                            .map(|team| view! { <option value=team.team_id.to_string()>{team.name}</option> })
+                                            .map(|team| {
+                                                view! {
+                                                    <option value=team.team_id.to_string()>{team.name}</option>
+                                                }
+                                            })
                                             .collect_view()}
                                     </select>
                                 }
@@ -94,27 +118,44 @@ fn TokensAdmin() -> impl IntoView {
                             let id = format!("scope_{}", scope.as_str());
                             view! {
                                 <label class="check" for=id.clone()>
-                                    <input type="checkbox" id=id.clone() name=id.clone() value="on"/>
-                                    <span><span class="strong">{scope.as_str()}</span> " — " {scope.describe()}</span>
+                                    <input
+                                        type="checkbox"
+                                        id=id.clone()
+                                        name=id.clone()
+                                        value="on"
+                                    />
+                                    <span>
+                                        <span class="strong">{scope.as_str()}</span>
+                                        " — "
+                                        {scope.describe()}
+                                    </span>
                                 </label>
                             }
                         })
                         .collect_view()}
-                    <FieldMessage id="scopes-error" message=scopes_error/>
+                    <FieldMessage id="scopes-error" message=scopes_error />
                 </fieldset>
-                <FormActions label="Create token" pending=create.pending()/>
+                <FormActions label="Create token" pending=create.pending() />
             </ActionForm>
         </section>
         <section class="card">
             <h2>"Tokens"</h2>
-            <FormAlert error=revoke_error/>
-            <Loaded resource=tokens children=move |tokens| {
-                if tokens.is_empty() {
-                    view! { <p class="muted">"No tokens yet. Create one for each agent or pipeline."</p> }.into_any()
-                } else {
-                    view! { <TokensTable tokens=tokens revoke=revoke/> }.into_any()
+            <FormAlert error=revoke_error />
+            <Loaded
+                resource=tokens
+                children=move |tokens| {
+                    if tokens.is_empty() {
+                        view! {
+                            <p class="muted">
+                                "No tokens yet. Create one for each agent or pipeline."
+                            </p>
+                        }
+                            .into_any()
+                    } else {
+                        view! { <TokensTable tokens=tokens revoke=revoke /> }.into_any()
+                    }
                 }
-            }/>
+            />
         </section>
     }
 }
@@ -143,45 +184,69 @@ fn TokensTable(tokens: Vec<TokenSummary>, revoke: ServerAction<RevokeToken>) -> 
                                 <tr class:disabled-row=revoked>
                                     <td>
                                         <div class="strong">{token.name.clone()}</div>
-                                        <code class="muted small">{format!("{}…", token.token_prefix)}</code>
+                                        <code class="muted small">
+                                            {format!("{}…", token.token_prefix)}
+                                        </code>
                                     </td>
                                     <td>
                                         {token
                                             .scopes
                                             .iter()
-                                            .map(|scope| view! { <span class="badge">{scope.as_str()}</span> " " })
+                                            .map(|scope| {
+                                                view! {
+                                                    <span class="badge">{scope.as_str()}</span>
+                                                    " "
+                                                }
+                                            })
                                             .collect_view()}
                                     </td>
                                     <td>{token.team.clone().unwrap_or_else(|| "—".into())}</td>
                                     <td>
-                                        <Time time=token.created_at/>
-                                        {token.created_by.clone().map(|by| view! { <div class="muted small">{by}</div> })}
+                                        <Time time=token.created_at />
+                                        {token
+                                            .created_by
+                                            .clone()
+                                            .map(|by| view! { <div class="muted small">{by}</div> })}
                                     </td>
                                     <td>
                                         {match token.last_used_at {
-                                            Some(time) => view! { <Time time=time/> }.into_any(),
-                                            None => view! { <span class="muted">"never"</span> }.into_any(),
+                                            Some(time) => view! { <Time time=time /> }.into_any(),
+                                            None => {
+                                                view! { <span class="muted">"never"</span> }.into_any()
+                                            }
                                         }}
                                     </td>
                                     <td>
                                         {match token.revoked_at {
-                                            Some(time) => view! {
-                                                <span class="badge badge-muted">"revoked"</span>
-                                                <div class="muted small"><Time time=time/></div>
-                                            }.into_any(),
-                                            None => view! {
-                                                <span class="badge badge-ok">"live"</span>
-                                                <ActionForm action=revoke attr:class="inline-form">
-                                                    <input type="hidden" name="api_token_id" value=token.api_token_id.to_string()/>
-                                                    <button
-                                                        type="submit"
-                                                        class="button small danger"
-                                                        aria-label=format!("Revoke {}", token.name)
-                                                    >
-                                                        "Revoke"
-                                                    </button>
-                                                </ActionForm>
-                                            }.into_any(),
+                                            Some(time) => {
+                                                view! {
+                                                    <span class="badge badge-muted">"revoked"</span>
+                                                    <div class="muted small">
+                                                        <Time time=time />
+                                                    </div>
+                                                }
+                                                    .into_any()
+                                            }
+                                            None => {
+                                                view! {
+                                                    <span class="badge badge-ok">"live"</span>
+                                                    <ActionForm action=revoke attr:class="inline-form">
+                                                        <input
+                                                            type="hidden"
+                                                            name="api_token_id"
+                                                            value=token.api_token_id.to_string()
+                                                        />
+                                                        <button
+                                                            type="submit"
+                                                            class="button small danger"
+                                                            aria-label=format!("Revoke {}", token.name)
+                                                        >
+                                                            "Revoke"
+                                                        </button>
+                                                    </ActionForm>
+                                                }
+                                                    .into_any()
+                                            }
                                         }}
                                     </td>
                                 </tr>

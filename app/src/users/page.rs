@@ -11,17 +11,26 @@ use crate::components::{
 #[component]
 pub fn UsersPage() -> impl IntoView {
     view! {
-        <Title text="Users · Pareto"/>
-        <PageHeader title="Users" lead="Who can sign in, and what each role may do."/>
+        <Title text="Users · Pareto" />
+        <PageHeader title="Users" lead="Who can sign in, and what each role may do." />
         <WithUser children=|user| {
-            let nav = view! { <crate::components::SettingsNav user=user.clone()/> };
+            let nav = view! { <crate::components::SettingsNav user=user.clone() /> };
             if user.can(Role::Admin) {
-                view! { {nav} <UsersAdmin current=user.user_id/> }.into_any()
+                view! {
+                    {nav}
+                    <UsersAdmin current=user.user_id />
+                }
+                    .into_any()
             } else {
-                view! { {nav} <Notice kind="info">"Only admins manage users. Ask an admin to add a colleague."</Notice> }
+                view! {
+                    {nav}
+                    <Notice kind="info">
+                        "Only admins manage users. Ask an admin to add a colleague."
+                    </Notice>
+                }
                     .into_any()
             }
-        }/>
+        } />
     }
 }
 
@@ -29,7 +38,13 @@ pub fn UsersPage() -> impl IntoView {
 fn RoleOptions(selected: Role) -> impl IntoView {
     Role::ALL
         .into_iter()
-        .map(|role| view! { <option value=role.as_str() selected=role == selected>{role.as_str()}</option> })
+        .map(|role| {
+            view! {
+                <option value=role.as_str() selected=role == selected>
+                    {role.as_str()}
+                </option>
+            }
+        })
         .collect_view()
 }
 
@@ -64,13 +79,25 @@ fn UsersAdmin(current: uuid::Uuid) -> impl IntoView {
             <p class="muted">
                 "Give them the password by a private channel; they can change it under Your account."
             </p>
-            <ActionForm action=create node_ref=form attr:class="form grid-form" attr:novalidate="true">
-                <FormAlert error=create_error/>
-                {move || created().map(|user| view! {
-                    <Notice kind="success">{format!("{} can now sign in as {}.", user.email, user.role)}</Notice>
-                })}
-                <Field name="display_name" label="Name" required=true error=create_error/>
-                <Field name="email" label="Email" kind="email" required=true error=create_error/>
+            <ActionForm
+                action=create
+                node_ref=form
+                attr:class="form grid-form"
+                attr:novalidate="true"
+            >
+                <FormAlert error=create_error />
+                {move || {
+                    created()
+                        .map(|user| {
+                            view! {
+                                <Notice kind="success">
+                                    {format!("{} can now sign in as {}.", user.email, user.role)}
+                                </Notice>
+                            }
+                        })
+                }}
+                <Field name="display_name" label="Name" required=true error=create_error />
+                <Field name="email" label="Email" kind="email" required=true error=create_error />
                 <Field
                     name="password"
                     label="Initial password"
@@ -83,18 +110,28 @@ fn UsersAdmin(current: uuid::Uuid) -> impl IntoView {
                 <div class="field">
                     <label for="new-user-role">"Role"</label>
                     <select id="new-user-role" name="role">
-                        <RoleOptions selected=Role::Viewer/>
+                        <RoleOptions selected=Role::Viewer />
                     </select>
                 </div>
-                <FormActions label="Add person" pending=create.pending()/>
+                <FormActions label="Add person" pending=create.pending() />
             </ActionForm>
         </section>
         <section class="card">
             <h2>"Everyone"</h2>
-            <FormAlert error=row_error/>
-            <Loaded resource=users children=move |users| view! {
-                <UsersTable users=users current=current set_role=set_role set_disabled=set_disabled/>
-            }/>
+            <FormAlert error=row_error />
+            <Loaded
+                resource=users
+                children=move |users| {
+                    view! {
+                        <UsersTable
+                            users=users
+                            current=current
+                            set_role=set_role
+                            set_disabled=set_disabled
+                        />
+                    }
+                }
+            />
         </section>
     }
 }
@@ -132,18 +169,29 @@ fn UsersTable(
                                     </td>
                                     <td>
                                         {if is_self {
-                                            view! { <RoleBadge role=user.role/> " " <span class="muted small">"(you)"</span> }.into_any()
+                                            view! {
+                                                <RoleBadge role=user.role />
+                                                " "
+                                                <span class="muted small">"(you)"</span>
+                                            }
+                                                .into_any()
                                         } else {
                                             view! {
                                                 <ActionForm action=set_role attr:class="inline-form">
-                                                    <input type="hidden" name="user_id" value=user.user_id.to_string()/>
+                                                    <input
+                                                        type="hidden"
+                                                        name="user_id"
+                                                        value=user.user_id.to_string()
+                                                    />
                                                     <label class="visually-hidden" for=select_id.clone()>
                                                         {format!("Role of {}", user.email)}
                                                     </label>
                                                     <select id=select_id name="role">
-                                                        <RoleOptions selected=user.role/>
+                                                        <RoleOptions selected=user.role />
                                                     </select>
-                                                    <button type="submit" class="button small">"Save"</button>
+                                                    <button type="submit" class="button small">
+                                                        "Save"
+                                                    </button>
                                                 </ActionForm>
                                             }
                                                 .into_any()
@@ -156,22 +204,37 @@ fn UsersTable(
                                             user.teams.join(", ").into_any()
                                         }}
                                     </td>
-                                    <td><Time time=user.created_at/></td>
+                                    <td>
+                                        <Time time=user.created_at />
+                                    </td>
                                     <td>
                                         {if user.disabled {
-                                            view! { <span class="badge badge-muted">"disabled"</span> }.into_any()
+                                            view! { <span class="badge badge-muted">"disabled"</span> }
+                                                .into_any()
                                         } else {
-                                            view! { <span class="badge badge-ok">"active"</span> }.into_any()
+                                            view! { <span class="badge badge-ok">"active"</span> }
+                                                .into_any()
                                         }}
-                                        {(!is_self).then(|| view! {
-                                            <ActionForm action=set_disabled attr:class="inline-form">
-                                                <input type="hidden" name="user_id" value=user.user_id.to_string()/>
-                                                <input type="hidden" name="disabled" value=(!user.disabled).to_string()/>
-                                                <button type="submit" class="button small ghost">
-                                                    {if user.disabled { "Enable" } else { "Disable" }}
-                                                </button>
-                                            </ActionForm>
-                                        })}
+                                        {(!is_self)
+                                            .then(|| {
+                                                view! {
+                                                    <ActionForm action=set_disabled attr:class="inline-form">
+                                                        <input
+                                                            type="hidden"
+                                                            name="user_id"
+                                                            value=user.user_id.to_string()
+                                                        />
+                                                        <input
+                                                            type="hidden"
+                                                            name="disabled"
+                                                            value=(!user.disabled).to_string()
+                                                        />
+                                                        <button type="submit" class="button small ghost">
+                                                            {if user.disabled { "Enable" } else { "Disable" }}
+                                                        </button>
+                                                    </ActionForm>
+                                                }
+                                            })}
                                     </td>
                                 </tr>
                             }

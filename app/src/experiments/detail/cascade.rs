@@ -37,7 +37,9 @@ pub(super) fn Cascade(
         return view! {
             <section class="card" aria-labelledby="cascade-title">
                 <h2 id="cascade-title">"Cascade simulator"</h2>
-                <p class="muted">"A cascade needs two priced runs: a cheap one that answers what it is confident on, and an expensive one for the rest."</p>
+                <p class="muted">
+                    "A cascade needs two priced runs: a cheap one that answers what it is confident on, and an expensive one for the rest."
+                </p>
             </section>
         }
         .into_any();
@@ -85,7 +87,11 @@ pub(super) fn Cascade(
             .map(|r| {
                 let value = r.run_id.to_string();
                 let is = value.clone();
-                view! { <option value=value selected=move || selected.get() == is>{r.name.clone()}</option> }
+                view! {
+                    <option value=value selected=move || selected.get() == is>
+                        {r.name.clone()}
+                    </option>
+                }
             })
             .collect_view()
     };
@@ -112,20 +118,42 @@ pub(super) fn Cascade(
                 };
                 view! {
                     <dl class="figures" data-testid="cascade-outcome">
-                        <div><dt>"Blended cost per 1k"</dt><dd class="figure">{money(o.per_thousand)}</dd></div>
-                        <div><dt>"Per month"</dt><dd class="figure">{money(o.monthly)}</dd></div>
+                        <div>
+                            <dt>"Blended cost per 1k"</dt>
+                            <dd class="figure">{money(o.per_thousand)}</dd>
+                        </div>
+                        <div>
+                            <dt>"Per month"</dt>
+                            <dd class="figure">{money(o.monthly)}</dd>
+                        </div>
                         <div>
                             <dt>"Saving vs the expensive alone"</dt>
                             <dd class=saving_class>{money(o.saving)}</dd>
                         </div>
-                        <div><dt>"Blended p95"</dt><dd class="figure" title=o.p95_basis.clone()>{or_dash(o.p95_ms, |v| format!("{} ms", format_number(v)))}</dd></div>
                         <div>
-                            <dt>{if o.quality_estimated { "Blended quality (estimated)" } else { "Blended quality" }}</dt>
+                            <dt>"Blended p95"</dt>
+                            <dd class="figure" title=o.p95_basis.clone()>
+                                {or_dash(o.p95_ms, |v| format!("{} ms", format_number(v)))}
+                            </dd>
+                        </div>
+                        <div>
+                            <dt>
+                                {if o.quality_estimated {
+                                    "Blended quality (estimated)"
+                                } else {
+                                    "Blended quality"
+                                }}
+                            </dt>
                             <dd class="figure">{or_dash(o.quality, format_number)}</dd>
                         </div>
                     </dl>
-                    <p class="muted small">{o.p95_basis.clone()} "."
-                        {o.quality_estimated.then_some(" Quality: each model's overall figure stands in for a slice not measured.")}
+                    <p class="muted small">
+                        {o.p95_basis.clone()} "."
+                        {o
+                            .quality_estimated
+                            .then_some(
+                                " Quality: each model's overall figure stands in for a slice not measured.",
+                            )}
                     </p>
                 }
                 .into_any()
@@ -140,17 +168,32 @@ pub(super) fn Cascade(
                 "Every request costs the cheap model; the passed share also costs the expensive one."
             </p>
             <ActionForm action=save attr:class="form grid-form" attr:novalidate="true">
-                <FormAlert error=error/>
-                <input type="hidden" name="experiment_id" value=id.to_string()/>
+                <FormAlert error=error />
+                <input type="hidden" name="experiment_id" value=id.to_string() />
                 <div class="field">
                     <label for="cheap_run_id">"Cheap model"</label>
-                    <select id="cheap_run_id" name="cheap_run_id" on:change=move |ev| cheap_id.set(event_target_value(&ev))>{cheap_options}</select>
-                    <FieldMessage id="cheap_run_id-error" message=field_error("cheap_run_id")/>
+                    <select
+                        id="cheap_run_id"
+                        name="cheap_run_id"
+                        on:change=move |ev| cheap_id.set(event_target_value(&ev))
+                    >
+                        {cheap_options}
+                    </select>
+                    <FieldMessage id="cheap_run_id-error" message=field_error("cheap_run_id") />
                 </div>
                 <div class="field">
                     <label for="expensive_run_id">"Expensive model"</label>
-                    <select id="expensive_run_id" name="expensive_run_id" on:change=move |ev| expensive_id.set(event_target_value(&ev))>{expensive_options}</select>
-                    <FieldMessage id="expensive_run_id-error" message=field_error("expensive_run_id")/>
+                    <select
+                        id="expensive_run_id"
+                        name="expensive_run_id"
+                        on:change=move |ev| expensive_id.set(event_target_value(&ev))
+                    >
+                        {expensive_options}
+                    </select>
+                    <FieldMessage
+                        id="expensive_run_id-error"
+                        message=field_error("expensive_run_id")
+                    />
                 </div>
                 <div class="field slider wide">
                     <label for="share_kept_pct">"Share the cheap model keeps"</label>
@@ -169,33 +212,56 @@ pub(super) fn Cascade(
                 <div class="field">
                     <label for="threshold">"Confidence threshold"</label>
                     <p class="hint">"Optional: the threshold that gives this share."</p>
-                    <input id="threshold" name="threshold" inputmode="decimal"/>
-                    <FieldMessage id="threshold-error" message=field_error("threshold")/>
+                    <input id="threshold" name="threshold" inputmode="decimal" />
+                    <FieldMessage id="threshold-error" message=field_error("threshold") />
                 </div>
                 <div class="field">
                     <label for="kept_quality">"Quality on the kept slice"</label>
                     <p class="hint">"Optional: the cheap model's figure on what it keeps."</p>
-                    <input id="kept_quality" name="kept_quality" inputmode="decimal" on:input=move |ev| kept_quality.set(event_target_value(&ev))/>
-                    <FieldMessage id="kept_quality-error" message=field_error("kept_quality")/>
+                    <input
+                        id="kept_quality"
+                        name="kept_quality"
+                        inputmode="decimal"
+                        on:input=move |ev| kept_quality.set(event_target_value(&ev))
+                    />
+                    <FieldMessage id="kept_quality-error" message=field_error("kept_quality") />
                 </div>
                 <div class="field">
                     <label for="passed_quality">"Quality on the passed slice"</label>
                     <p class="hint">"Optional: the expensive model's figure on what it gets."</p>
-                    <input id="passed_quality" name="passed_quality" inputmode="decimal" on:input=move |ev| passed_quality.set(event_target_value(&ev))/>
-                    <FieldMessage id="passed_quality-error" message=field_error("passed_quality")/>
+                    <input
+                        id="passed_quality"
+                        name="passed_quality"
+                        inputmode="decimal"
+                        on:input=move |ev| passed_quality.set(event_target_value(&ev))
+                    />
+                    <FieldMessage id="passed_quality-error" message=field_error("passed_quality") />
                 </div>
                 <div class="wide">{shown}</div>
-                {can_edit.then(|| view! {
-                    <div class="field">
-                        <label for="scenario-name">"Scenario name"</label>
-                        <input id="scenario-name" name="name" placeholder="e.g. 70% on the cheap model"/>
-                        <FieldMessage id="name-error" message=field_error("name")/>
-                    </div>
-                    <FormActions label="Save scenario" pending=save.pending()/>
-                })}
+                {can_edit
+                    .then(|| {
+                        view! {
+                            <div class="field">
+                                <label for="scenario-name">"Scenario name"</label>
+                                <input
+                                    id="scenario-name"
+                                    name="name"
+                                    placeholder="e.g. 70% on the cheap model"
+                                />
+                                <FieldMessage id="name-error" message=field_error("name") />
+                            </div>
+                            <FormActions label="Save scenario" pending=save.pending() />
+                        }
+                    })}
             </ActionForm>
-            <ScenarioTable scenarios=view.scenarios.clone() id=id currency=currency can_edit=can_edit delete=delete/>
-            <FormAlert error=delete_error/>
+            <ScenarioTable
+                scenarios=view.scenarios.clone()
+                id=id
+                currency=currency
+                can_edit=can_edit
+                delete=delete
+            />
+            <FormAlert error=delete_error />
         </section>
     }
     .into_any()
@@ -220,13 +286,32 @@ fn ScenarioTable(
                     <tr>
                         <th scope="col">"Scenario"</th>
                         <th scope="col">"Cheap → expensive"</th>
-                        <th scope="col" class="numeric">"Kept"</th>
-                        <th scope="col" class="numeric">"Per 1k"</th>
-                        <th scope="col" class="numeric">"Per month"</th>
-                        <th scope="col" class="numeric">"Saving"</th>
-                        <th scope="col" class="numeric">"p95"</th>
-                        <th scope="col" class="numeric">"Quality"</th>
-                        {can_edit.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                        <th scope="col" class="numeric">
+                            "Kept"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Per 1k"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Per month"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Saving"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "p95"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Quality"
+                        </th>
+                        {can_edit
+                            .then(|| {
+                                view! {
+                                    <th scope="col">
+                                        <span class="visually-hidden">"Actions"</span>
+                                    </th>
+                                }
+                            })}
                     </tr>
                 </thead>
                 <tbody>
@@ -237,23 +322,57 @@ fn ScenarioTable(
                             let money = |v: Decimal| format_money(v, &currency);
                             view! {
                                 <tr>
-                                    <th scope="row" class="strong">{row.scenario.name.clone()}</th>
+                                    <th scope="row" class="strong">
+                                        {row.scenario.name.clone()}
+                                    </th>
                                     <td>{format!("{} → {}", row.cheap, row.expensive)}</td>
-                                    <td class="numeric">{format!("{:.0}%", row.scenario.input.share_kept * 100.0)}</td>
-                                    <td class="numeric nowrap">{or_dash(o.as_ref().map(|o| o.per_thousand), money)}</td>
-                                    <td class="numeric nowrap">{or_dash(o.as_ref().map(|o| o.monthly), money)}</td>
-                                    <td class="numeric nowrap">{or_dash(o.as_ref().map(|o| o.saving), money)}</td>
-                                    <td class="numeric nowrap">{or_dash(o.as_ref().and_then(|o| o.p95_ms), |v| format!("{} ms", format_number(v)))}</td>
-                                    <td class="numeric">{or_dash(o.as_ref().and_then(|o| o.quality), format_number)}</td>
-                                    {can_edit.then(|| view! {
-                                        <td>
-                                            <ActionForm action=delete attr:class="inline-form">
-                                                <input type="hidden" name="experiment_id" value=id.to_string()/>
-                                                <input type="hidden" name="scenario_id" value=row.scenario.scenario_id.to_string()/>
-                                                <button type="submit" class="button small ghost" aria-label=format!("Delete scenario {}", row.scenario.name)>"Delete"</button>
-                                            </ActionForm>
-                                        </td>
-                                    })}
+                                    <td class="numeric">
+                                        {format!("{:.0}%", row.scenario.input.share_kept * 100.0)}
+                                    </td>
+                                    <td class="numeric nowrap">
+                                        {or_dash(o.as_ref().map(|o| o.per_thousand), money)}
+                                    </td>
+                                    <td class="numeric nowrap">
+                                        {or_dash(o.as_ref().map(|o| o.monthly), money)}
+                                    </td>
+                                    <td class="numeric nowrap">
+                                        {or_dash(o.as_ref().map(|o| o.saving), money)}
+                                    </td>
+                                    <td class="numeric nowrap">
+                                        {or_dash(
+                                            o.as_ref().and_then(|o| o.p95_ms),
+                                            |v| format!("{} ms", format_number(v)),
+                                        )}
+                                    </td>
+                                    <td class="numeric">
+                                        {or_dash(o.as_ref().and_then(|o| o.quality), format_number)}
+                                    </td>
+                                    {can_edit
+                                        .then(|| {
+                                            view! {
+                                                <td>
+                                                    <ActionForm action=delete attr:class="inline-form">
+                                                        <input
+                                                            type="hidden"
+                                                            name="experiment_id"
+                                                            value=id.to_string()
+                                                        />
+                                                        <input
+                                                            type="hidden"
+                                                            name="scenario_id"
+                                                            value=row.scenario.scenario_id.to_string()
+                                                        />
+                                                        <button
+                                                            type="submit"
+                                                            class="button small ghost"
+                                                            aria-label=format!("Delete scenario {}", row.scenario.name)
+                                                        >
+                                                            "Delete"
+                                                        </button>
+                                                    </ActionForm>
+                                                </td>
+                                            }
+                                        })}
                                 </tr>
                             }
                         })

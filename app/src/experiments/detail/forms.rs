@@ -33,7 +33,7 @@ fn RunField(
                 aria-invalid=move || message.get().is_some().then_some("true")
                 aria-describedby=error_id.clone()
             />
-            <FieldMessage id=error_id.clone() message=message/>
+            <FieldMessage id=error_id.clone() message=message />
         </div>
     }
 }
@@ -53,36 +53,77 @@ pub(super) fn AddRunForm(
         <section class="card" aria-labelledby="add-run-title">
             <h2 id="add-run-title">"Add a run"</h2>
             <p class="muted small">
-                {format!("Amounts in {currency}. Fill what you measured; the pricing decides which cost fields are needed.")}
+                {format!(
+                    "Amounts in {currency}. Fill what you measured; the pricing decides which cost fields are needed.",
+                )}
             </p>
             <ActionForm action=add node_ref=form attr:class="form" attr:novalidate="true">
-                <FormAlert error=error/>
-                <input type="hidden" name="experiment_id" value=id.to_string()/>
+                <FormAlert error=error />
+                <input type="hidden" name="experiment_id" value=id.to_string() />
                 <fieldset class="grid-form">
                     <legend>"Model and quality"</legend>
-                    <RunField column="name" label="Model" hint="As people call it, e.g. DistilBERT" error=error/>
-                    <RunField column="run_key" label="Run key" hint="Optional; defaults to the name. The same key is never stored twice." error=error/>
+                    <RunField
+                        column="name"
+                        label="Model"
+                        hint="As people call it, e.g. DistilBERT"
+                        error=error
+                    />
+                    <RunField
+                        column="run_key"
+                        label="Run key"
+                        hint="Optional; defaults to the name. The same key is never stored twice."
+                        error=error
+                    />
                     <div class="field">
                         <label for="run-model_version_id">"Registry version"</label>
-                        <Loaded resource=versions children=|versions| {
-                            // The options are one list, the select's only child, so that hydration
-                            // finds them where the server put them.
-                            let options = std::iter::once((String::new(), "None: the name above is enough".to_owned()))
-                                .chain(versions.into_iter().map(|v| (v.model_version_id.to_string(), v.label)))
-                                .map(|(value, label)| view! { <option value=value>{label}</option> })
-                                .collect_view();
-                            view! { <select id="run-model_version_id" name="fields[model_version_id]">{options}</select> }
-                        }/>
+                        <Loaded
+                            resource=versions
+                            children=|versions| {
+                                let options = std::iter::once((
+                                        String::new(),
+                                        "None: the name above is enough".to_owned(),
+                                    ))
+                                    .chain(
+                                        versions
+                                            .into_iter()
+                                            .map(|v| (v.model_version_id.to_string(), v.label)),
+                                    )
+                                    .map(|(value, label)| {
+                                        // The options are one list, the select's only child, so that hydration
+                                        // finds them where the server put them.
+                                        view! { <option value=value>{label}</option> }
+                                    })
+                                    .collect_view();
+                                view! {
+                                    <select
+                                        id="run-model_version_id"
+                                        name="fields[model_version_id]"
+                                    >
+                                        {options}
+                                    </select>
+                                }
+                            }
+                        />
                     </div>
-                    <RunField column="metrics" label="Metrics" hint="name=value, comma-separated: f1=0.91, auc=0.95, mape=7.5" error=error/>
+                    <RunField
+                        column="metrics"
+                        label="Metrics"
+                        hint="name=value, comma-separated: f1=0.91, auc=0.95, mape=7.5"
+                        error=error
+                    />
                 </fieldset>
                 <fieldset class="grid-form">
                     <legend>"Latency and throughput"</legend>
-                    <RunField column="latency_p50_ms" label="p50 (ms)" error=error/>
-                    <RunField column="latency_p95_ms" label="p95 (ms)" error=error/>
-                    <RunField column="latency_p99_ms" label="p99 (ms)" error=error/>
-                    <RunField column="batch_latency_p95_ms" label="Batch p95 (ms)" error=error/>
-                    <RunField column="throughput_rps" label="Throughput (requests/s)" hint="What one machine sustains." error=error/>
+                    <RunField column="latency_p50_ms" label="p50 (ms)" error=error />
+                    <RunField column="latency_p95_ms" label="p95 (ms)" error=error />
+                    <RunField column="latency_p99_ms" label="p99 (ms)" error=error />
+                    <RunField column="batch_latency_p95_ms" label="Batch p95 (ms)" error=error />
+                    <RunField
+                        column="throughput_rps"
+                        label="Throughput (requests/s)"
+                        hint="What one machine sustains."
+                        error=error
+                    />
                 </fieldset>
                 <fieldset class="grid-form">
                     <legend>"Inference pricing"</legend>
@@ -94,27 +135,59 @@ pub(super) fn AddRunForm(
                                 .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
                                 .collect_view()}
                         </select>
-                        <FieldMessage id="run-pricing-error" message=pricing_error/>
+                        <FieldMessage id="run-pricing-error" message=pricing_error />
                     </div>
-                    <RunField column="gpu_model" label="GPU model" hint="Priced from the catalog when no price is typed." error=error/>
-                    <RunField column="gpu_count" label="GPUs" error=error/>
-                    <RunField column="cpu_instance" label="or CPU instance" error=error/>
-                    <RunField column="hourly_price" label="Price per hour" hint="The whole machine." error=error/>
-                    <RunField column="deployment" label="Deployment key" hint="Measured pricing: its last 30 days of telemetry." error=error/>
-                    <RunField column="input_price_per_1k_tokens" label="Input price per 1k tokens" error=error/>
-                    <RunField column="output_price_per_1k_tokens" label="Output price per 1k tokens" error=error/>
-                    <RunField column="avg_input_tokens" label="Average input tokens" error=error/>
-                    <RunField column="avg_output_tokens" label="Average output tokens" error=error/>
-                    <RunField column="price_per_request" label="Price per request" error=error/>
+                    <RunField
+                        column="gpu_model"
+                        label="GPU model"
+                        hint="Priced from the catalog when no price is typed."
+                        error=error
+                    />
+                    <RunField column="gpu_count" label="GPUs" error=error />
+                    <RunField column="cpu_instance" label="or CPU instance" error=error />
+                    <RunField
+                        column="hourly_price"
+                        label="Price per hour"
+                        hint="The whole machine."
+                        error=error
+                    />
+                    <RunField
+                        column="deployment"
+                        label="Deployment key"
+                        hint="Measured pricing: its last 30 days of telemetry."
+                        error=error
+                    />
+                    <RunField
+                        column="input_price_per_1k_tokens"
+                        label="Input price per 1k tokens"
+                        error=error
+                    />
+                    <RunField
+                        column="output_price_per_1k_tokens"
+                        label="Output price per 1k tokens"
+                        error=error
+                    />
+                    <RunField column="avg_input_tokens" label="Average input tokens" error=error />
+                    <RunField
+                        column="avg_output_tokens"
+                        label="Average output tokens"
+                        error=error
+                    />
+                    <RunField column="price_per_request" label="Price per request" error=error />
                 </fieldset>
                 <fieldset class="grid-form">
                     <legend>"Training and effort"</legend>
-                    <RunField column="training_gpu_hours" label="Training GPU-hours" error=error/>
-                    <RunField column="training_price_per_gpu_hour" label="Price per GPU-hour" hint="Empty: the hardware's." error=error/>
-                    <RunField column="training_cost" label="or training cost" error=error/>
-                    <RunField column="engineering_hours" label="Engineering hours" error=error/>
+                    <RunField column="training_gpu_hours" label="Training GPU-hours" error=error />
+                    <RunField
+                        column="training_price_per_gpu_hour"
+                        label="Price per GPU-hour"
+                        hint="Empty: the hardware's."
+                        error=error
+                    />
+                    <RunField column="training_cost" label="or training cost" error=error />
+                    <RunField column="engineering_hours" label="Engineering hours" error=error />
                 </fieldset>
-                <FormActions label="Add run" pending=add.pending()/>
+                <FormActions label="Add run" pending=add.pending() />
             </ActionForm>
         </section>
     }
@@ -156,33 +229,57 @@ pub(super) fn UploadForm(id: Uuid, upload: ServerAction<UploadRuns>) -> impl Int
         <section class="card" aria-labelledby="upload-title">
             <h2 id="upload-title">"Upload runs as CSV"</h2>
             <p class="muted small">
-                "One run per line; the header names the columns: " <code>"name"</code> ", metric columns ("
-                <code>"f1"</code> ", " <code>"auc"</code> ", " <code>"mape"</code> ", … or " <code>"metric:ndcg@10"</code> "), "
-                <code>"latency_p95_ms"</code> ", " <code>"throughput_rps"</code> ", " <code>"gpu_model"</code> ", " <code>"hourly_price"</code> ", "
-                <code>"pricing"</code> ", " <code>"price_per_request"</code> " and the other fields of the form above. "
+                "One run per line; the header names the columns: " <code>"name"</code>
+                ", metric columns (" <code>"f1"</code> ", " <code>"auc"</code> ", "
+                <code>"mape"</code> ", … or " <code>"metric:ndcg@10"</code> "), "
+                <code>"latency_p95_ms"</code> ", " <code>"throughput_rps"</code> ", "
+                <code>"gpu_model"</code> ", " <code>"hourly_price"</code> ", "
+                <code>"pricing"</code> ", " <code>"price_per_request"</code>
+                " and the other fields of the form above. "
                 "If any line is wrong, nothing is stored."
             </p>
             <ActionForm action=upload attr:class="form" attr:novalidate="true">
-                <input type="hidden" name="experiment_id" value=id.to_string()/>
+                <input type="hidden" name="experiment_id" value=id.to_string() />
                 <div class="field">
                     <label for="csv-file">"File"</label>
-                    <input id="csv-file" type="file" accept=".csv,text/csv" on:change=move |ev| read_file(ev, text)/>
+                    <input
+                        id="csv-file"
+                        type="file"
+                        accept=".csv,text/csv"
+                        on:change=move |ev| read_file(ev, text)
+                    />
                 </div>
                 <div class="field">
                     <label for="csv">"or paste the CSV"</label>
-                    <textarea id="csv" name="csv" rows="6" class="mono" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                    <textarea
+                        id="csv"
+                        name="csv"
+                        rows="6"
+                        class="mono"
+                        prop:value=move || text.get()
+                        on:input=move |ev| text.set(event_target_value(&ev))
+                    ></textarea>
                 </div>
-                <FormAlert error=other_error/>
+                <FormAlert error=other_error />
                 <Show when=move || !problems().is_empty()>
                     <div class="notice notice-error" role="alert">
                         <p>"Nothing was stored. Fix these lines and upload again:"</p>
-                        <ul class="line-errors">{move || problems().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                        <ul class="line-errors">
+                            {move || {
+                                problems()
+                                    .into_iter()
+                                    .map(|p| view! { <li>{p}</li> })
+                                    .collect_view()
+                            }}
+                        </ul>
                     </div>
                 </Show>
                 <Show when=move || done().is_some()>
-                    <div class="notice notice-success" role="status">{done}</div>
+                    <div class="notice notice-success" role="status">
+                        {done}
+                    </div>
                 </Show>
-                <FormActions label="Upload runs" pending=upload.pending()/>
+                <FormActions label="Upload runs" pending=upload.pending() />
             </ActionForm>
         </section>
     }
@@ -225,18 +322,24 @@ pub(super) fn StatusForm(
         <section class="card" aria-labelledby="status-title">
             <h2 id="status-title">"Status"</h2>
             <ActionForm action=action attr:class="form inline-fields">
-                <input type="hidden" name="experiment_id" value=id.to_string()/>
+                <input type="hidden" name="experiment_id" value=id.to_string() />
                 <div class="field compact">
                     <label for="status">"This experiment is"</label>
                     <select id="status" name="status">
                         {Status::ALL
                             .iter()
-                            .map(|s| view! { <option value=s.as_str() selected=*s == status>{s.label()}</option> })
+                            .map(|s| {
+                                view! {
+                                    <option value=s.as_str() selected=*s == status>
+                                        {s.label()}
+                                    </option>
+                                }
+                            })
                             .collect_view()}
                     </select>
                 </div>
-                <FormActions label="Save" pending=action.pending()/>
-                <FormAlert error=error/>
+                <FormActions label="Save" pending=action.pending() />
+                <FormAlert error=error />
             </ActionForm>
         </section>
     }

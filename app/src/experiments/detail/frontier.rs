@@ -21,13 +21,26 @@ pub(super) fn Frontier(id: Uuid) -> impl IntoView {
             <figcaption>
                 <div class="card-head">
                     <h2>"Pareto frontier"</h2>
-                    <Toggle label="Against" value=axis options=&[("cost", "Cost"), ("latency", "Latency")]/>
+                    <Toggle
+                        label="Against"
+                        value=axis
+                        options=&[("cost", "Cost"), ("latency", "Latency")]
+                    />
                 </div>
                 <p class="muted small">{description}</p>
             </figcaption>
             <picture>
-                <source media="(prefers-color-scheme: dark)" srcset=move || format!("{}&theme=dark", base())/>
-                <img src=move || format!("{}&theme=light", base()) alt=description width="720" height="360" loading="lazy"/>
+                <source
+                    media="(prefers-color-scheme: dark)"
+                    srcset=move || format!("{}&theme=dark", base())
+                />
+                <img
+                    src=move || format!("{}&theme=light", base())
+                    alt=description
+                    width="720"
+                    height="360"
+                    loading="lazy"
+                />
             </picture>
         </figure>
     }

@@ -24,7 +24,9 @@ fn Slider(
                 max="100"
                 step="5"
                 prop:value=move || (value.get() * 100.0).round().to_string()
-                on:input=move |ev| value.set(event_target_value(&ev).parse::<f64>().unwrap_or(0.0) / 100.0)
+                on:input=move |ev| {
+                    value.set(event_target_value(&ev).parse::<f64>().unwrap_or(0.0) / 100.0)
+                }
             />
             <output>{move || format!("{:.0}%", value.get() * 100.0)}</output>
         </div>
@@ -83,8 +85,19 @@ pub(super) fn Matrix(rows: Vec<RunRow>, direction: Direction) -> impl IntoView {
     };
     let header = move |key: SortKey, label: &'static str| {
         view! {
-            <th scope="col" class="numeric" aria-sort=move || (sort.get() == key).then_some(if key == SortKey::Composite { "ascending" } else { "descending" })>
-                <button type="button" class="sort" on:click=move |_| sort.set(key)>{label}</button>
+            <th
+                scope="col"
+                class="numeric"
+                aria-sort=move || {
+                    (sort.get() == key)
+                        .then_some(
+                            if key == SortKey::Composite { "ascending" } else { "descending" },
+                        )
+                }
+            >
+                <button type="button" class="sort" on:click=move |_| sort.set(key)>
+                    {label}
+                </button>
             </th>
         }
     };
@@ -97,17 +110,27 @@ pub(super) fn Matrix(rows: Vec<RunRow>, direction: Direction) -> impl IntoView {
                 "The composite objective is w × quality loss + (1 − w) × normalized cost, lower is better, with w the quality weight's share of quality and cost."
             </p>
             <div class="sliders">
-                <Slider id="weight-quality" label="Quality weight" value=quality/>
-                <Slider id="weight-cost" label="Cost weight" value=cost/>
-                <Slider id="weight-latency" label="Latency weight" value=latency/>
+                <Slider id="weight-quality" label="Quality weight" value=quality />
+                <Slider id="weight-cost" label="Cost weight" value=cost />
+                <Slider id="weight-latency" label="Latency weight" value=latency />
                 <p class="muted small">{move || format!("Composite w = {:.2}", w())}</p>
             </div>
             <div class="table-wrap">
                 <table class="table matrix" data-testid="matrix">
                     <thead>
                         <tr>
-                            <th scope="col" class="numeric">"#"</th>
-                            <th scope="col"><button type="button" class="sort" on:click=move |_| sort.set(SortKey::Name)>"Run"</button></th>
+                            <th scope="col" class="numeric">
+                                "#"
+                            </th>
+                            <th scope="col">
+                                <button
+                                    type="button"
+                                    class="sort"
+                                    on:click=move |_| sort.set(SortKey::Name)
+                                >
+                                    "Run"
+                                </button>
+                            </th>
                             {header(SortKey::Quality, "Quality")}
                             {header(SortKey::Cost, "Cost")}
                             {header(SortKey::Latency, "Latency")}
@@ -116,22 +139,30 @@ pub(super) fn Matrix(rows: Vec<RunRow>, direction: Direction) -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>
-                        {move || ranked
-                            .get()
-                            .into_iter()
-                            .enumerate()
-                            .map(|(rank, (name, s))| view! {
-                                <tr>
-                                    <td class="numeric">{rank + 1}</td>
-                                    <th scope="row" class="strong">{name}</th>
-                                    <td class="numeric">{score(s.quality)}</td>
-                                    <td class="numeric">{score(s.cost)}</td>
-                                    <td class="numeric">{score(s.latency)}</td>
-                                    <td class="numeric strong">{format!("{:.3}", s.total)}</td>
-                                    <td class="numeric">{or_dash(s.composite, |v| format!("{v:.3}"))}</td>
-                                </tr>
-                            })
-                            .collect_view()}
+                        {move || {
+                            ranked
+                                .get()
+                                .into_iter()
+                                .enumerate()
+                                .map(|(rank, (name, s))| {
+                                    view! {
+                                        <tr>
+                                            <td class="numeric">{rank + 1}</td>
+                                            <th scope="row" class="strong">
+                                                {name}
+                                            </th>
+                                            <td class="numeric">{score(s.quality)}</td>
+                                            <td class="numeric">{score(s.cost)}</td>
+                                            <td class="numeric">{score(s.latency)}</td>
+                                            <td class="numeric strong">{format!("{:.3}", s.total)}</td>
+                                            <td class="numeric">
+                                                {or_dash(s.composite, |v| format!("{v:.3}"))}
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()
+                        }}
                     </tbody>
                 </table>
             </div>

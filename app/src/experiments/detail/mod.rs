@@ -80,16 +80,24 @@ pub fn ExperimentPage() -> impl IntoView {
     );
     let versions: VersionsResource = Resource::new(|| (), |_| crate::fleet::list_model_versions());
     view! {
-        <Title text="Experiment · Pareto"/>
-        <p class="breadcrumb"><a href="/experiments">"Experiments"</a> " / "</p>
+        <Title text="Experiment · Pareto" />
+        <p class="breadcrumb">
+            <a href="/experiments">"Experiments"</a>
+            " / "
+        </p>
         <WithUser children=move |user| {
             let can_edit = user.can(Role::Member);
             view! {
-                <Loaded resource=figures children=move |view| view! {
-                    <Detail view=view can_edit=can_edit actions=actions versions=versions/>
-                }/>
+                <Loaded
+                    resource=figures
+                    children=move |view| {
+                        view! {
+                            <Detail view=view can_edit=can_edit actions=actions versions=versions />
+                        }
+                    }
+                />
             }
-        }/>
+        } />
     }
 }
 
@@ -136,15 +144,22 @@ fn Detail(
         )
     });
     view! {
-        <Title text=format!("{} · Pareto", e.name)/>
-        <PageHeader title=e.name.clone() lead=lead/>
-        {e.is_demo.then(|| view! {
-            <Notice kind="info">"Demo data: these figures illustrate how Pareto works; they are not measurements."</Notice>
-        })}
+        <Title text=format!("{} · Pareto", e.name) />
+        <PageHeader title=e.name.clone() lead=lead />
+        {e
+            .is_demo
+            .then(|| {
+                view! {
+                    <Notice kind="info">
+                        "Demo data: these figures illustrate how Pareto works; they are not measurements."
+                    </Notice>
+                }
+            })}
         <div class="chips" aria-label="Service level">
             <span class=format!("badge status-{}", e.status.as_str())>{e.status.label()}</span>
             {if e.constraints.is_empty() {
-                view! { <span class="chip">"No SLA constraints: the cheapest run wins"</span> }.into_any()
+                view! { <span class="chip">"No SLA constraints: the cheapest run wins"</span> }
+                    .into_any()
             } else {
                 e.constraints
                     .iter()
@@ -152,9 +167,10 @@ fn Detail(
                     .collect_view()
                     .into_any()
             }}
-            {(!e.dataset.is_empty()).then(|| view! { <span class="chip muted">"Data: " {e.dataset.clone()}</span> })}
+            {(!e.dataset.is_empty())
+                .then(|| view! { <span class="chip muted">"Data: " {e.dataset.clone()}</span> })}
         </div>
-        <Recommendation view=view.clone()/>
+        <Recommendation view=view.clone() />
         <section class="card">
             <div class="card-head">
                 <h2>"Runs"</h2>
@@ -163,21 +179,26 @@ fn Detail(
                 </p>
             </div>
             {shown_note.map(|note| view! { <p class="muted small">{note}</p> })}
-            <RunTable view=view.clone() can_edit=can_edit delete=actions.delete/>
+            <RunTable view=view.clone() can_edit=can_edit delete=actions.delete />
         </section>
         <Show when={
             let many = runs.len() >= 2;
             move || many
         }>
-            <Matrix rows=runs.clone() direction=e.direction/>
-            <Frontier id=id/>
+            <Matrix rows=runs.clone() direction=e.direction />
+            <Frontier id=id />
         </Show>
-        <WhatIf view=view.clone()/>
-        <Cascade view=view.clone() can_edit=can_edit save=actions.save_cascade delete=actions.delete_cascade/>
+        <WhatIf view=view.clone() />
+        <Cascade
+            view=view.clone()
+            can_edit=can_edit
+            save=actions.save_cascade
+            delete=actions.delete_cascade
+        />
         <Show when=move || can_edit>
-            <AddRunForm id=id currency=currency.clone() add=actions.add versions=versions/>
-            <UploadForm id=id upload=actions.upload/>
-            <StatusForm id=id status=e.status action=actions.status/>
+            <AddRunForm id=id currency=currency.clone() add=actions.add versions=versions />
+            <UploadForm id=id upload=actions.upload />
+            <StatusForm id=id status=e.status action=actions.status />
         </Show>
     }
 }
@@ -192,21 +213,35 @@ fn Recommendation(view: ExperimentView) -> impl IntoView {
     };
     view! {
         <section class=class aria-labelledby="recommendation-title">
-            <h2 id="recommendation-title">{if chosen { "Recommendation" } else { "No recommendation yet" }}</h2>
-            <p class="decision" data-testid="recommendation">{view.recommendation.clone()}</p>
-            {(!view.blockers.is_empty()).then(|| view! {
-                <details>
-                    <summary>"What blocks each candidate"</summary>
-                    <ul class="blockers">
-                        {view.blockers
-                            .iter()
-                            .map(|(name, reasons)| view! {
-                                <li><strong>{name.clone()}</strong> ": " {reasons.join("; ")}</li>
-                            })
-                            .collect_view()}
-                    </ul>
-                </details>
-            })}
+            <h2 id="recommendation-title">
+                {if chosen { "Recommendation" } else { "No recommendation yet" }}
+            </h2>
+            <p class="decision" data-testid="recommendation">
+                {view.recommendation.clone()}
+            </p>
+            {(!view.blockers.is_empty())
+                .then(|| {
+                    view! {
+                        <details>
+                            <summary>"What blocks each candidate"</summary>
+                            <ul class="blockers">
+                                {view
+                                    .blockers
+                                    .iter()
+                                    .map(|(name, reasons)| {
+                                        view! {
+                                            <li>
+                                                <strong>{name.clone()}</strong>
+                                                ": "
+                                                {reasons.join("; ")}
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        </details>
+                    }
+                })}
         </section>
     }
 }
@@ -221,7 +256,8 @@ fn RunTable(
         return view! {
             <p class="muted">
                 "No runs yet. Add one below, upload a CSV, or post runs to "
-                <code>{format!("/api/v1/experiments/{}/runs", view.experiment.experiment_id)}</code> "."
+                <code>{format!("/api/v1/experiments/{}/runs", view.experiment.experiment_id)}</code>
+                "."
             </p>
         }
         .into_any();
@@ -244,31 +280,70 @@ fn RunTable(
     let can_compare = move || (2..=5).contains(&selected.get().len());
     let delete_error = action_error(delete);
     view! {
-        <FormAlert error=delete_error/>
+        <FormAlert error=delete_error />
         <div class="table-wrap">
             <table class="table runs">
                 <thead>
                     <tr>
-                        <th scope="col"><span class="visually-hidden">"Compare"</span></th>
+                        <th scope="col">
+                            <span class="visually-hidden">"Compare"</span>
+                        </th>
                         <th scope="col">"Run"</th>
-                        <th scope="col" class="numeric">{super::metric_label(&metric)}</th>
-                        {others.iter().map(|(_, label)| view! { <th scope="col" class="numeric">{label.clone()}</th> }).collect_view()}
-                        <th scope="col" class="numeric">"p95"</th>
-                        <th scope="col" class="numeric">"Per 1k requests"</th>
-                        <th scope="col" class="numeric">"Per month"</th>
-                        <th scope="col" class="numeric">"Training"</th>
+                        <th scope="col" class="numeric">
+                            {super::metric_label(&metric)}
+                        </th>
+                        {others
+                            .iter()
+                            .map(|(_, label)| {
+                                view! {
+                                    <th scope="col" class="numeric">
+                                        {label.clone()}
+                                    </th>
+                                }
+                            })
+                            .collect_view()}
+                        <th scope="col" class="numeric">
+                            "p95"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Per 1k requests"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Per month"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Training"
+                        </th>
                         <th scope="col">"SLA"</th>
-                        {can_edit.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                        {can_edit
+                            .then(|| {
+                                view! {
+                                    <th scope="col">
+                                        <span class="visually-hidden">"Actions"</span>
+                                    </th>
+                                }
+                            })}
                     </tr>
                 </thead>
                 <tbody>
-                    {view.runs
+                    {view
+                        .runs
                         .into_iter()
                         .map(|run| {
                             let run_id = run.run_id;
                             let frontier = run.on_cost_frontier == Some(true);
-                            let failing: Vec<String> = run.checks.iter().filter(|c| !c.passed).map(|c| c.reason.clone()).collect();
-                            let passing: Vec<String> = run.checks.iter().filter(|c| c.passed).map(|c| c.reason.clone()).collect();
+                            let failing: Vec<String> = run
+                                .checks
+                                .iter()
+                                .filter(|c| !c.passed)
+                                .map(|c| c.reason.clone())
+                                .collect();
+                            let passing: Vec<String> = run
+                                .checks
+                                .iter()
+                                .filter(|c| c.passed)
+                                .map(|c| c.reason.clone())
+                                .collect();
                             let currency = currency.clone();
                             view! {
                                 <tr class:recommended=run.recommended class:fails=!run.meets_all>
@@ -278,62 +353,140 @@ fn RunTable(
                                             aria-label=format!("Compare {}", run.name)
                                             on:change=move |ev| {
                                                 let on = event_target_checked(&ev);
-                                                selected.update(|s| {
-                                                    s.retain(|r| *r != run_id);
-                                                    if on { s.push(run_id); }
-                                                });
+                                                selected
+                                                    .update(|s| {
+                                                        s.retain(|r| *r != run_id);
+                                                        if on {
+                                                            s.push(run_id);
+                                                        }
+                                                    });
                                             }
                                         />
                                     </td>
                                     <th scope="row" class="run-name">
                                         <span class="strong">{run.name.clone()}</span>
-                                        {run.recommended.then(|| view! { " " <span class="badge badge-success">"recommended"</span> })}
-                                        {frontier.then(|| view! { " " <span class="badge">"frontier"</span> })}
+                                        {run
+                                            .recommended
+                                            .then(|| {
+                                                view! {
+                                                    " "
+                                                    <span class="badge badge-success">"recommended"</span>
+                                                }
+                                            })}
+                                        {frontier
+                                            .then(|| {
+                                                view! {
+                                                    " "
+                                                    <span class="badge">"frontier"</span>
+                                                }
+                                            })}
                                         <span class="muted small block">
                                             {run.inference.clone()}
-                                            {(!run.hardware.is_empty()).then(|| format!(" · {}", run.hardware))}
+                                            {(!run.hardware.is_empty())
+                                                .then(|| format!(" · {}", run.hardware))}
                                             {run.model_version.clone().map(|v| format!(" · {v}"))}
                                         </span>
                                     </th>
                                     <td class="numeric">{or_dash(run.quality, format_number)}</td>
-                                    {others.iter().map(|(name, _)| view! { <td class="numeric">{or_dash(run.metrics.get(name).copied(), format_number)}</td> }).collect_view()}
-                                    <td class="numeric nowrap">{or_dash(run.p95_ms, |v| format!("{} ms", format_number(v)))}</td>
-                                    <td class="numeric nowrap" title=run.basis.clone()>{or_dash(run.per_thousand, |v| format_money(v, &currency))}</td>
-                                    <td class="numeric nowrap" title=run.basis.clone()>{or_dash(run.monthly, |v| format_money(v, &currency))}</td>
-                                    <td class="numeric nowrap">{or_dash(run.training_cost, |v| format_money(v, &currency))}</td>
+                                    {others
+                                        .iter()
+                                        .map(|(name, _)| {
+                                            view! {
+                                                <td class="numeric">
+                                                    {or_dash(run.metrics.get(name).copied(), format_number)}
+                                                </td>
+                                            }
+                                        })
+                                        .collect_view()}
+                                    <td class="numeric nowrap">
+                                        {or_dash(
+                                            run.p95_ms,
+                                            |v| format!("{} ms", format_number(v)),
+                                        )}
+                                    </td>
+                                    <td class="numeric nowrap" title=run.basis.clone()>
+                                        {or_dash(run.per_thousand, |v| format_money(v, &currency))}
+                                    </td>
+                                    <td class="numeric nowrap" title=run.basis.clone()>
+                                        {or_dash(run.monthly, |v| format_money(v, &currency))}
+                                    </td>
+                                    <td class="numeric nowrap">
+                                        {or_dash(run.training_cost, |v| format_money(v, &currency))}
+                                    </td>
                                     <td class="checks">
                                         {if run.checks.is_empty() && run.curve.is_some() {
                                             view! { <span class="muted">"—"</span> }.into_any()
                                         } else if run.meets_all {
                                             view! {
                                                 <details>
-                                                    <summary><span class="pass">"✓ meets all"</span></summary>
-                                                    <ul>{passing.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
+                                                    <summary>
+                                                        <span class="pass">"✓ meets all"</span>
+                                                    </summary>
+                                                    <ul>
+                                                        {passing
+                                                            .into_iter()
+                                                            .map(|r| view! { <li>{r}</li> })
+                                                            .collect_view()}
+                                                    </ul>
                                                 </details>
-                                            }.into_any()
+                                            }
+                                                .into_any()
                                         } else {
                                             let mut reasons = failing;
-                                            if run.curve.is_none() { reasons.insert(0, run.basis.clone()); }
+                                            if run.curve.is_none() {
+                                                reasons.insert(0, run.basis.clone());
+                                            }
                                             view! {
-                                                <span class="fail">{format!("✗ {}", reasons.first().cloned().unwrap_or_default())}</span>
-                                                {(reasons.len() > 1).then(|| view! {
-                                                    <details>
-                                                        <summary>{format!("{} more", reasons.len() - 1)}</summary>
-                                                        <ul>{reasons[1..].iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}</ul>
-                                                    </details>
-                                                })}
-                                            }.into_any()
+                                                <span class="fail">
+                                                    {format!(
+                                                        "✗ {}",
+                                                        reasons.first().cloned().unwrap_or_default(),
+                                                    )}
+                                                </span>
+                                                {(reasons.len() > 1)
+                                                    .then(|| {
+                                                        view! {
+                                                            <details>
+                                                                <summary>{format!("{} more", reasons.len() - 1)}</summary>
+                                                                <ul>
+                                                                    {reasons[1..]
+                                                                        .iter()
+                                                                        .map(|r| view! { <li>{r.clone()}</li> })
+                                                                        .collect_view()}
+                                                                </ul>
+                                                            </details>
+                                                        }
+                                                    })}
+                                            }
+                                                .into_any()
                                         }}
                                     </td>
-                                    {can_edit.then(|| view! {
-                                        <td>
-                                            <ActionForm action=delete attr:class="inline-form">
-                                                <input type="hidden" name="experiment_id" value=id.to_string()/>
-                                                <input type="hidden" name="run_id" value=run_id.to_string()/>
-                                                <button type="submit" class="button small ghost" aria-label=format!("Delete run {}", run.name)>"Delete"</button>
-                                            </ActionForm>
-                                        </td>
-                                    })}
+                                    {can_edit
+                                        .then(|| {
+                                            view! {
+                                                <td>
+                                                    <ActionForm action=delete attr:class="inline-form">
+                                                        <input
+                                                            type="hidden"
+                                                            name="experiment_id"
+                                                            value=id.to_string()
+                                                        />
+                                                        <input
+                                                            type="hidden"
+                                                            name="run_id"
+                                                            value=run_id.to_string()
+                                                        />
+                                                        <button
+                                                            type="submit"
+                                                            class="button small ghost"
+                                                            aria-label=format!("Delete run {}", run.name)
+                                                        >
+                                                            "Delete"
+                                                        </button>
+                                                    </ActionForm>
+                                                </td>
+                                            }
+                                        })}
                                 </tr>
                             }
                         })

@@ -32,7 +32,16 @@ pub(super) fn WhatIf(view: ExperimentView) -> impl IntoView {
                     <thead>
                         <tr>
                             <th scope="col">"Run"</th>
-                            {WHAT_IF_VOLUMES.iter().map(|v| view! { <th scope="col" class="numeric">{format!("{} / month", volume_label(*v))}</th> }).collect_view()}
+                            {WHAT_IF_VOLUMES
+                                .iter()
+                                .map(|v| {
+                                    view! {
+                                        <th scope="col" class="numeric">
+                                            {format!("{} / month", volume_label(*v))}
+                                        </th>
+                                    }
+                                })
+                                .collect_view()}
                         </tr>
                     </thead>
                     <tbody>
@@ -42,8 +51,20 @@ pub(super) fn WhatIf(view: ExperimentView) -> impl IntoView {
                                 let currency = currency.clone();
                                 view! {
                                     <tr>
-                                        <th scope="row" class="strong">{run.name.clone()}</th>
-                                        {run.what_if.iter().map(|m| view! { <td class="numeric nowrap">{or_dash(*m, |v| format_money(v, &currency))}</td> }).collect_view()}
+                                        <th scope="row" class="strong">
+                                            {run.name.clone()}
+                                        </th>
+                                        {run
+                                            .what_if
+                                            .iter()
+                                            .map(|m| {
+                                                view! {
+                                                    <td class="numeric nowrap">
+                                                        {or_dash(*m, |v| format_money(v, &currency))}
+                                                    </td>
+                                                }
+                                            })
+                                            .collect_view()}
                                     </tr>
                                 }
                             })
@@ -51,27 +72,41 @@ pub(super) fn WhatIf(view: ExperimentView) -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            {(!view.crossovers.is_empty()).then(|| view! {
-                <h3>"Crossovers"</h3>
-                <ul class="crossovers">
-                    {view.crossovers
-                        .iter()
-                        .map(|c| view! {
-                            <li>
-                                {match c.volume {
-                                    Some(v) => format!(
-                                        "{} becomes cheaper than {} from {} requests a month.",
-                                        c.self_hosted,
-                                        c.api,
-                                        format_count(i64::try_from(v).unwrap_or(i64::MAX))
-                                    ),
-                                    None => format!("{} stays cheaper than {} at every volume.", c.api, c.self_hosted),
-                                }}
-                            </li>
-                        })
-                        .collect_view()}
-                </ul>
-            })}
+            {(!view.crossovers.is_empty())
+                .then(|| {
+                    view! {
+                        <h3>"Crossovers"</h3>
+                        <ul class="crossovers">
+                            {view
+                                .crossovers
+                                .iter()
+                                .map(|c| {
+                                    view! {
+                                        <li>
+                                            {match c.volume {
+                                                Some(v) => {
+                                                    format!(
+                                                        "{} becomes cheaper than {} from {} requests a month.",
+                                                        c.self_hosted,
+                                                        c.api,
+                                                        format_count(i64::try_from(v).unwrap_or(i64::MAX)),
+                                                    )
+                                                }
+                                                None => {
+                                                    format!(
+                                                        "{} stays cheaper than {} at every volume.",
+                                                        c.api,
+                                                        c.self_hosted,
+                                                    )
+                                                }
+                                            }}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
         </section>
     }
     .into_any()
