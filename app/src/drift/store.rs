@@ -218,8 +218,10 @@ pub async fn states(
     to: DateTime<Utc>,
     deployment_id: Option<Uuid>,
 ) -> Result<HashMap<Uuid, (DriftState, Vec<Finding>)>, sqlx::Error> {
-    let latest = latest(pool, to, deployment_id).await?;
-    let mut custom = custom_thresholds(pool, deployment_id).await?;
+    let (latest, mut custom) = tokio::try_join!(
+        latest(pool, to, deployment_id),
+        custom_thresholds(pool, deployment_id)
+    )?;
     Ok(latest
         .into_iter()
         .map(|(id, series)| {
@@ -229,15 +231,15 @@ pub async fn states(
         .collect())
 }
 
-/// Every linked or measured deployment over `[from, to)` (or the one asked for): its drift state as
-/// of `to` and what it cost meanwhile (reserved basis, main currency), with its cost per 1,000 in
-/// the first and second half of the range.
-pub async fn rows(
+/// Each deployment's cost and requests in the first and second half of `[from, to)` (reserved
+/// basis), in its main currency (the one with the most money): deployment -> (currency, [first
+/// half, second half] as (cost, requests)).
+async fn halves(
     pool: &PgPool,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     deployment_id: Option<Uuid>,
-) -> Result<Vec<DriftRow>, sqlx::Error> {
+) -> Result<HashMap<Uuid, (String, [(Decimal, i64); 2])>, sqlx::Error> {
     let middle = from + (to - from) / 2;
     let cost = sqlx::query!(
         r#"select deployment_id as "deployment_id!", currency as "currency!",
@@ -256,7 +258,6 @@ pub async fn rows(
     )
     .fetch_all(pool)
     .await?;
-    // deployment -> its main currency's [first half, second half] (cost, requests)
     let mut costs: HashMap<Uuid, (String, [(Decimal, i64); 2])> = HashMap::new();
     for row in cost {
         let halves = [
@@ -277,8 +278,23 @@ pub async fn rows(
             costs.insert(row.deployment_id, (row.currency, halves));
         }
     }
-    let mut states = states(pool, to, deployment_id).await?;
-    let deployments = sqlx::query!(
+    Ok(costs)
+}
+
+/// A deployment as the drift table names it: with its model, version and team where it is linked.
+struct Linked {
+    deployment_id: Uuid,
+    key: String,
+    model_id: Option<Uuid>,
+    model: Option<String>,
+    version: Option<String>,
+    team: Option<String>,
+}
+
+/// Every deployment (or the one asked for), by key.
+async fn linked(pool: &PgPool, deployment_id: Option<Uuid>) -> Result<Vec<Linked>, sqlx::Error> {
+    sqlx::query_as!(
+        Linked,
         r#"select d.deployment_id, d.key, m.model_id as "model_id?", m.name as "model?",
                   v.version as "version?", t.name as "team?"
              from deployment d
@@ -290,7 +306,24 @@ pub async fn rows(
         deployment_id
     )
     .fetch_all(pool)
-    .await?;
+    .await
+}
+
+/// Every linked or measured deployment over `[from, to)` (or the one asked for): its drift state as
+/// of `to` and what it cost meanwhile (reserved basis, main currency), with its cost per 1,000 in
+/// the first and second half of the range.
+pub async fn rows(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    deployment_id: Option<Uuid>,
+) -> Result<Vec<DriftRow>, sqlx::Error> {
+    // Each on its own connection, at once: the cost is the slowest, and the rest take its time.
+    let (mut costs, mut states, deployments) = tokio::try_join!(
+        halves(pool, from, to, deployment_id),
+        states(pool, to, deployment_id),
+        linked(pool, deployment_id)
+    )?;
     // A month is 30 days of the range's average spend; a range shorter than an hour counts as one.
     let range_seconds = Decimal::from((to - from).num_seconds().max(3_600));
     let month_seconds = Decimal::from(30 * 86_400);
