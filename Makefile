@@ -118,12 +118,19 @@ sqlx-prepare: db
 lint: sqlx-check
 	cargo clippy --locked -p pareto-frontend --target wasm32-unknown-unknown -- -D warnings
 
+# The packages of every host build `make test` makes. Cargo gives a dependency the features of the
+# packages it is asked to build at once, so asking for these in every step (the binaries, then the
+# tests) compiles each crate once, where the server, the agent and the tests asked for apart
+# compiled much of the tree three times.
+TEST_PACKAGES := -p pareto-app --features pareto-app/ssr -p pareto-bills -p pareto-server -p pareto-agent -p pareto-tests
+
+# The debug bundle, then both binaries (target/debug/pareto, pareto-agent) and the test programs.
 site:
-	cargo xtask site
-	cargo build --locked -p pareto-agent
+	cargo xtask site --site-only
+	cargo build --locked --bins --tests $(TEST_PACKAGES)
 
 rust-tests:
-	cargo test --locked -p pareto-app --features pareto-app/ssr -p pareto-bills -p pareto-server -p pareto-agent -p pareto-tests
+	cargo test --locked $(TEST_PACKAGES)
 
 e2e:
 	scripts/db.sh recreate pareto_e2e

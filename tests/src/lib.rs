@@ -1,7 +1,7 @@
 //! Black-box test harness: the real `pareto` binary against a fresh Postgres database.
 //!
-//! The binary is the one `cargo xtask site` leaves in `target/debug/pareto` (or `PARETO_BIN`);
-//! `make test` builds it before running these tests.
+//! The binary is the one `cargo xtask site` or `make test` leaves in `target/debug/pareto` (or
+//! `PARETO_BIN`); `make test` builds it before running these tests.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ pub fn binary() -> PathBuf {
     let path = target.join("debug").join("pareto");
     assert!(
         path.exists(),
-        "{} does not exist: build it with `cargo xtask site` (make test does) or set PARETO_BIN",
+        "{} does not exist: build it with `cargo xtask site` or `make test` or set PARETO_BIN",
         path.display()
     );
     path
