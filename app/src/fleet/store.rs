@@ -18,7 +18,22 @@ use crate::teams::access::{self, Subject};
 use crate::telemetry::cost::{per_thousand_requests, Cost, Usage};
 use crate::telemetry::ingest::IDLE_UTILIZATION_PCT;
 
+/// The whole fleet over the last `days`: every deployment with its usage and cost, and every GPU.
 pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
+    let (deployments, gpus) = tokio::try_join!(costs(pool, days, None), gpus(pool))?;
+    Ok(Fleet {
+        days,
+        deployments,
+        gpus,
+    })
+}
+
+/// Every deployment's usage and cost over the last `days`, by key; or only the deployment `only`.
+async fn costs(
+    pool: &PgPool,
+    days: u32,
+    only: Option<&str>,
+) -> Result<Vec<DeploymentCost>, sqlx::Error> {
     let now = crate::clock::now();
     let since = now - TimeDelta::days(i64::from(days));
     let stale_before = now - TimeDelta::minutes(STALE_AFTER_MINUTES);
@@ -31,10 +46,18 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
              from deployment d
              left join model_version v using (model_version_id)
              left join model m using (model_id)
-            order by d.key"#
+            where $1::text is null or d.key = $1
+            order by d.key"#,
+        only
     )
     .fetch_all(pool)
     .await?;
+    // One deployment's hours are read by its id, which the index leads with.
+    let one = match (only, deployments.as_slice()) {
+        (Some(_), [deployment]) => Some(deployment.deployment_id),
+        (Some(_), _) => return Ok(Vec::new()),
+        (None, _) => None,
+    };
 
     let priced = sqlx::query!(
         r#"select deployment_id as "deployment_id!", currency,
@@ -45,8 +68,10 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
                   sum(idle_cost) as idle_cost
              from priced_hourly
             where hour >= date_trunc('hour', $1::timestamptz)
+              and ($2::uuid is null or deployment_id = $2)
             group by deployment_id, currency"#,
-        since
+        since,
+        one
     )
     .fetch_all(pool)
     .await?;
@@ -72,7 +97,7 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
         }
     }
 
-    let deployments = deployments
+    Ok(deployments
         .into_iter()
         .map(|row| DeploymentCost {
             usage: usage.get(&row.deployment_id).copied().unwrap_or_default(),
@@ -103,9 +128,13 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
             stale: row.last_seen_at < stale_before,
             last_seen_at: row.last_seen_at,
         })
-        .collect();
+        .collect())
+}
 
-    let gpus = sqlx::query!(
+/// Every GPU that has reported, by host and index, with what it costs a day at today's price.
+async fn gpus(pool: &PgPool) -> Result<Vec<Gpu>, sqlx::Error> {
+    let stale_before = crate::clock::now() - TimeDelta::minutes(STALE_AFTER_MINUTES);
+    Ok(sqlx::query!(
         r#"select g.host, g.gpu_index, g.gpu_uuid, g.gpu_model, d.key as "deployment?",
                   g.last_utilization_pct, g.last_power_watts, g.last_seen_at,
                   p.hourly_price as "hourly_price?", p.currency as "currency?"
@@ -135,13 +164,7 @@ pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
         power_watts: f64::from(row.last_power_watts),
         last_seen_at: row.last_seen_at,
     })
-    .collect();
-
-    Ok(Fleet {
-        days,
-        deployments,
-        gpus,
-    })
+    .collect())
 }
 
 /// Every model version in the registry, by model name and version.
@@ -226,13 +249,9 @@ pub async fn detail(
     key: &str,
     days: u32,
 ) -> Result<Option<DeploymentDetail>, sqlx::Error> {
-    let fleet = load(pool, days).await?;
-    let Some(deployment) = fleet.deployments.into_iter().find(|d| d.key == key) else {
-        return Ok(None);
-    };
     let bucket_hours = bucket_hours(days);
     let since = crate::clock::now() - TimeDelta::days(i64::from(days));
-    let rows = sqlx::query!(
+    let series = sqlx::query!(
         r#"select date_bin(make_interval(hours => $3), p.hour, timestamptz '2000-01-01') as "at!",
                   p.currency, sum(p.reserved_cost) as reserved,
                   sum(p.gpu_seconds) as "gpu_seconds!", sum(p.busy_gpu_seconds) as "busy!",
@@ -248,8 +267,12 @@ pub async fn detail(
         since,
         i32::try_from(bucket_hours).unwrap_or(1),
     )
-    .fetch_all(pool)
-    .await?;
+    .fetch_all(pool);
+    // The summary and the series at once, each on its own connection.
+    let (summary, rows) = tokio::try_join!(costs(pool, days, Some(key)), series)?;
+    let Some(deployment) = summary.into_iter().next() else {
+        return Ok(None);
+    };
     // The currency shown is the deployment's main one; other currencies stay in the summary.
     let currency = deployment.costs.first().map(|c| c.currency.clone());
     let mut points: Vec<Point> = Vec::new();
