@@ -635,3 +635,111 @@ async fn two_to_five_runs_compare_side_by_side(pool: PgPool) {
     let one = compare(vec![ids[0].clone()]).await;
     assert_eq!(one.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", one.body);
 }
+
+/// The page keeps an experiment's runs parsed between views (`experiment.runs_version`); every
+/// change to them shows on the next view, whichever way it was made: the store, plain SQL, or a
+/// new name for the model a run is linked to.
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_page_viewed_again_shows_every_change_to_its_runs(pool: PgPool) {
+    use app::experiments::fields::run_from_fields;
+    use app::experiments::{store, ExperimentForm, RunSpec};
+    use std::collections::BTreeMap;
+
+    let actor = Actor::System;
+    let team_id = app::teams::store::create(&pool, &actor, "Ranking", "")
+        .await
+        .expect("team");
+    let form = ExperimentForm {
+        name: "Ranker".into(),
+        team_id: team_id.to_string(),
+        task_type: "ranking".into(),
+        primary_metric: "ndcg".into(),
+        constraints: "ndcg >= 0.4".into(),
+        ..ExperimentForm::default()
+    };
+    let experiment = store::create(&pool, &actor, form.parse().expect("form"), false)
+        .await
+        .expect("experiment");
+    let run = |name: &str, ndcg: &str| -> RunSpec {
+        let fields: BTreeMap<String, String> = [
+            ("name", name),
+            ("ndcg", ndcg),
+            ("price_per_request", "0.0002"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        run_from_fields(&fields).expect("a valid run")
+    };
+    let names = |view: &app::experiments::view::ExperimentView| {
+        let mut names: Vec<String> = view
+            .runs
+            .iter()
+            .map(|r| format!("{} {}", r.name, r.model_version.clone().unwrap_or_default()))
+            .collect();
+        names.sort();
+        names
+    };
+    let view = || async {
+        store::view(&pool, experiment, 50)
+            .await
+            .expect("view")
+            .expect("the experiment")
+    };
+
+    store::add_runs(
+        &pool,
+        &actor,
+        experiment,
+        vec![run("GBDT", "0.41"), run("Two tower", "0.44")],
+    )
+    .await
+    .expect("runs");
+    assert_eq!(names(&view().await), ["GBDT ", "Two tower "]);
+    assert_eq!(
+        names(&view().await),
+        ["GBDT ", "Two tower "],
+        "viewed again"
+    );
+
+    store::add_runs(&pool, &actor, experiment, vec![run("Linear", "0.30")])
+        .await
+        .expect("a third run");
+    assert_eq!(names(&view().await), ["GBDT ", "Linear ", "Two tower "]);
+
+    sqlx::query("delete from experiment_run where name = 'Linear'")
+        .execute(&pool)
+        .await
+        .expect("deleted by hand");
+    assert_eq!(names(&view().await), ["GBDT ", "Two tower "]);
+
+    // A run linked to a registry version shows the version's name, and a new name for the model.
+    let version: uuid::Uuid = sqlx::query_scalar(
+        "with m as (insert into model (name, owner_team_id) values ('Ranker', $1) returning model_id)
+         insert into model_version (model_id, version) select model_id, 'v2' from m
+         returning model_version_id",
+    )
+    .bind(team_id)
+    .fetch_one(&pool)
+    .await
+    .expect("a registry version");
+    sqlx::query("update experiment_run set model_version_id = $1 where name = 'GBDT'")
+        .bind(version)
+        .execute(&pool)
+        .await
+        .expect("linked");
+    assert_eq!(names(&view().await), ["GBDT Ranker v2", "Two tower "]);
+    sqlx::query("update model set name = 'Ranker GBDT'")
+        .execute(&pool)
+        .await
+        .expect("renamed");
+    assert_eq!(names(&view().await), ["GBDT Ranker GBDT v2", "Two tower "]);
+    sqlx::query("update model_version set version = 'v2.1'")
+        .execute(&pool)
+        .await
+        .expect("version renamed");
+    assert_eq!(
+        names(&view().await),
+        ["GBDT Ranker GBDT v2.1", "Two tower "]
+    );
+}

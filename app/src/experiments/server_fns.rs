@@ -104,7 +104,7 @@ pub async fn compare_runs(
                 "Some of these runs are not in this experiment any more.".into(),
             ));
         }
-        Ok(super::view::build(experiment, runs, Vec::new(), 5))
+        Ok(super::view::build(experiment, &runs, Vec::new(), 5))
     })
     .await
 }

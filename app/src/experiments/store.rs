@@ -670,8 +670,80 @@ pub async fn view(
         return Ok(None);
     };
     let (runs, scenarios) = tokio::try_join!(
-        runs(pool, experiment_id, None),
+        parsed_runs(pool, experiment_id),
         scenarios(pool, experiment_id)
     )?;
-    Ok(Some(view::build(experiment, runs, scenarios, limit)))
+    Ok(Some(view::build(experiment, &runs, scenarios, limit)))
+}
+
+/// Every run of an experiment, read and parsed once for each state of its runs
+/// (`experiment.runs_version`, which the database moves on every change to them): a page viewed
+/// again reads one number instead of every run. Each server keeps its own copies, and the number
+/// tells each whether its copy is current.
+async fn parsed_runs(
+    pool: &PgPool,
+    experiment_id: Uuid,
+) -> Result<std::sync::Arc<Vec<StoredRun>>, sqlx::Error> {
+    let Some(version) = sqlx::query_scalar!(
+        "select runs_version from experiment where experiment_id = $1",
+        experiment_id
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        // Deleted meanwhile, and its runs with it.
+        return Ok(std::sync::Arc::default());
+    };
+    if let Some(runs) = parsed::get(experiment_id, version) {
+        return Ok(runs);
+    }
+    // Read after the version, so never older than it: a change in between is already in them.
+    let runs = std::sync::Arc::new(runs(pool, experiment_id, None).await?);
+    parsed::put(experiment_id, version, runs.clone());
+    Ok(runs)
+}
+
+/// The parsed runs this server keeps: the experiments viewed last, up to a number of runs.
+mod parsed {
+    use std::sync::{Arc, LazyLock, Mutex};
+    use uuid::Uuid;
+
+    use super::StoredRun;
+
+    /// At most this many runs in all (some tens of megabytes).
+    const MOST_RUNS: usize = 50_000;
+
+    /// (experiment, its runs' version, the runs), the last used at the end.
+    type Kept = Vec<(Uuid, i64, Arc<Vec<StoredRun>>)>;
+
+    static KEPT: LazyLock<Mutex<Kept>> = LazyLock::new(Mutex::default);
+
+    fn kept() -> std::sync::MutexGuard<'static, Kept> {
+        // A panic while holding the lock leaves nothing half-changed: entries are whole.
+        KEPT.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn get(experiment_id: Uuid, version: i64) -> Option<Arc<Vec<StoredRun>>> {
+        let mut kept = kept();
+        let at = kept
+            .iter()
+            .position(|(id, v, _)| *id == experiment_id && *v == version)?;
+        let entry = kept.remove(at);
+        let runs = entry.2.clone();
+        kept.push(entry);
+        Some(runs)
+    }
+
+    pub fn put(experiment_id: Uuid, version: i64, runs: Arc<Vec<StoredRun>>) {
+        if runs.len() > MOST_RUNS {
+            return;
+        }
+        let mut kept = kept();
+        kept.retain(|(id, _, _)| *id != experiment_id);
+        kept.push((experiment_id, version, runs));
+        while kept.iter().map(|(_, _, runs)| runs.len()).sum::<usize>() > MOST_RUNS {
+            kept.remove(0);
+        }
+    }
 }

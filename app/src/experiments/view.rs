@@ -132,7 +132,7 @@ pub struct ExperimentView {
 /// order), and only those are put into words.
 pub fn build(
     experiment: Experiment,
-    stored: Vec<StoredRun>,
+    stored: &[StoredRun],
     scenarios: Vec<Scenario>,
     limit: usize,
 ) -> ExperimentView {
