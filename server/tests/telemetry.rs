@@ -392,3 +392,76 @@ async fn concurrent_batches_that_bring_the_same_new_deployments_are_all_stored(p
         160.0
     );
 }
+
+/// Every field of a sample is stored as it was sent (samples go in as COPY's binary rows): the
+/// moment to the microsecond, ids, text with quotes, commas and accents, whole and fractional
+/// numbers, and a latency percentile left out as NULL.
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_sample_is_stored_field_for_field(pool: PgPool) {
+    let router = router(pool.clone());
+    let token = token(&pool, &[Scope::Ingest]).await;
+    let at = chrono::DurationRound::duration_trunc(
+        app::clock::now() - chrono::TimeDelta::minutes(15),
+        chrono::TimeDelta::seconds(1),
+    )
+    .expect("a second")
+        + chrono::TimeDelta::microseconds(250);
+    let body = json!({
+        "batch_id": BATCH_ID, "host": "gpu-node \"17\", rack B",
+        "samples": [{
+            "ts": at.to_rfc3339(), "deployment": "fraud-lgbm-v3", "gpu_uuid": "GPU-8a,é",
+            "gpu_index": 3, "gpu_model": "NVIDIA H100 80GB HBM3", "interval_s": 2.5,
+            "utilization_pct": 87.5, "memory_used_mib": 40213, "power_watts": 612.3,
+            "requests": 1520, "latency_ms": { "p95": 40.2 }
+        }]
+    });
+    let reply = post_json(&router, &token, &body).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    #[derive(Debug, PartialEq, sqlx::FromRow)]
+    struct Stored {
+        ts: chrono::DateTime<chrono::Utc>,
+        key: String,
+        batch_id: uuid::Uuid,
+        host: String,
+        gpu_uuid: String,
+        gpu_index: i32,
+        gpu_model: String,
+        interval_s: f64,
+        utilization_pct: f64,
+        memory_used_mib: f64,
+        power_watts: f64,
+        requests: i64,
+        latency_p50_ms: Option<f64>,
+        latency_p95_ms: Option<f64>,
+        latency_p99_ms: Option<f64>,
+    }
+    let stored: Stored = sqlx::query_as(
+        "select s.ts, d.key, s.batch_id, s.host, s.gpu_uuid, s.gpu_index, s.gpu_model, s.interval_s,
+                s.utilization_pct, s.memory_used_mib, s.power_watts, s.requests, s.latency_p50_ms,
+                s.latency_p95_ms, s.latency_p99_ms
+           from telemetry_sample s join deployment d using (deployment_id)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("the stored sample");
+    assert_eq!(
+        stored,
+        Stored {
+            ts: at,
+            key: "fraud-lgbm-v3".into(),
+            batch_id: BATCH_ID.parse().expect("uuid"),
+            host: "gpu-node \"17\", rack B".into(),
+            gpu_uuid: "GPU-8a,é".into(),
+            gpu_index: 3,
+            gpu_model: "NVIDIA H100 80GB HBM3".into(),
+            interval_s: 2.5,
+            utilization_pct: 87.5,
+            memory_used_mib: 40213.0,
+            power_watts: 612.3,
+            requests: 1520,
+            latency_p50_ms: None,
+            latency_p95_ms: Some(40.2),
+            latency_p99_ms: None,
+        }
+    );
+}

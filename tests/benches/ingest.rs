@@ -1,5 +1,5 @@
 //! `make bench`: telemetry ingest through HTTP against raw `COPY` of the same rows into the same
-//! table, in one run on one generated data set; then, over 10,000,000 samples, the deployment
+//! table (as CSV, and in the binary format ingest sends), in one run on one generated data set; then, over 10,000,000 samples, the deployment
 //! page's query, the overview and drift-versus-cost figures beside their whole pages rendered by the
 //! real server, and the quarter's TCO figures beside the XLSX export written by `pareto report tco`.
 //! Sizes: BENCH_INGEST_SAMPLES (500,000), BENCH_CHART_SAMPLES (10,000,000).
@@ -128,6 +128,58 @@ async fn main() {
         .execute(&pool)
         .await
         .expect("truncate");
+    // The same rows again, in the binary format ingest sends them in.
+    let keys: Vec<String> = (0..DEPLOYMENTS).map(|d| format!("bench-{d}")).collect();
+    let ids: std::collections::BTreeMap<&str, uuid::Uuid> = keys
+        .iter()
+        .map(String::as_str)
+        .zip(deployment_ids.iter().copied())
+        .collect();
+    let binary = app::telemetry::store::samples_binary(
+        &app::telemetry::ingest::Batch {
+            batch_id,
+            host: "bench-host".into(),
+            samples: data
+                .iter()
+                .map(|r| app::telemetry::ingest::Sample {
+                    ts: r.ts,
+                    deployment: keys[r.deployment].clone(),
+                    gpu_uuid: format!("GPU-{}-{}", r.deployment, r.gpu),
+                    gpu_index: r.gpu as i32,
+                    gpu_model: "NVIDIA H100 80GB HBM3".into(),
+                    interval_s: 10.0,
+                    utilization_pct: r.utilization,
+                    memory_used_mib: 40000.0,
+                    power_watts: 500.0,
+                    requests: r.requests,
+                    latency: Some(app::telemetry::ingest::Latency {
+                        p50: Some(10.0),
+                        p95: Some(30.0),
+                        p99: Some(60.0),
+                    }),
+                })
+                .collect(),
+        },
+        &ids,
+    );
+    let started = Instant::now();
+    let mut connection = pool.acquire().await.expect("connection");
+    let mut copy = connection
+        .copy_in_raw(
+            "copy telemetry_sample (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model, \
+             interval_s, utilization_pct, memory_used_mib, power_watts, requests, latency_p50_ms, \
+             latency_p95_ms, latency_p99_ms) from stdin with (format binary)",
+        )
+        .await
+        .expect("copy");
+    copy.send(binary).await.expect("copy data");
+    copy.finish().await.expect("copy finish");
+    let binary_copy_time = started.elapsed();
+    drop(connection);
+    sqlx::query("truncate telemetry_sample")
+        .execute(&pool)
+        .await
+        .expect("truncate");
     sqlx::query("delete from deployment")
         .execute(&pool)
         .await
@@ -203,6 +255,7 @@ async fn main() {
     assert_eq!(stored as usize, ingest_samples, "every sample stored");
 
     let copy_rate = ingest_samples as f64 / copy_time.as_secs_f64();
+    let binary_copy_rate = ingest_samples as f64 / binary_copy_time.as_secs_f64();
     let ingest_rate = ingest_samples as f64 / ingest_time.as_secs_f64();
     println!();
     println!(
@@ -220,8 +273,14 @@ async fn main() {
         ingest_time.as_secs_f64()
     );
     println!(
-        "  ratio                            {:>10.0}% of COPY",
-        100.0 * ingest_rate / copy_rate
+        "  raw COPY, binary format          {:>10.0} samples/s  ({:.2} s; the format ingest sends)",
+        binary_copy_rate,
+        binary_copy_time.as_secs_f64()
+    );
+    println!(
+        "  ratio                            {:>10.0}% of COPY (CSV), {:.0}% of COPY (binary)",
+        100.0 * ingest_rate / copy_rate,
+        100.0 * ingest_rate / binary_copy_rate
     );
 
     // --- the deployment page's query over 10,000,000 samples -------------------------------

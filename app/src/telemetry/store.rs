@@ -214,53 +214,51 @@ async fn mark_seen(
     Ok(())
 }
 
-/// One CSV field: quoted, with quotes doubled, so any text is safe.
-fn csv_text(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
+/// The batch's samples in `COPY ... (format binary)`: Postgres reads each value as it is stored,
+/// where text would have it parse every timestamp, id and number (a third of COPY's time). The
+/// format is Postgres's own ("COPY", "Binary Format"): a signature, then per row the field count
+/// and each field's length and big-endian bytes (-1 for NULL), then -1.
+pub fn samples_binary(batch: &Batch, ids: &BTreeMap<&str, Uuid>) -> Vec<u8> {
+    /// Microseconds from the Unix epoch to Postgres's, 2000-01-01T00:00:00Z.
+    const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
+    const FIELDS: i16 = 15;
+    fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+        // Each text was checked to be short at validation.
+        out.extend_from_slice(&i32::try_from(bytes.len()).unwrap_or(i32::MAX).to_be_bytes());
+        out.extend_from_slice(bytes);
     }
-    out.push('"');
-}
-
-/// The batch's samples as `COPY ... (format csv)` rows; an empty field is NULL.
-fn samples_csv(batch: &Batch, ids: &BTreeMap<&str, Uuid>) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(batch.samples.len() * 200);
+    fn float(out: &mut Vec<u8>, value: Option<f64>) {
+        match value {
+            Some(value) => field(out, &value.to_be_bytes()),
+            None => out.extend_from_slice(&(-1_i32).to_be_bytes()),
+        }
+    }
+    let mut out = Vec::with_capacity(19 + batch.samples.len() * 220);
+    out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    out.extend_from_slice(&0_i32.to_be_bytes()); // flags
+    out.extend_from_slice(&0_i32.to_be_bytes()); // header extension length
     for s in &batch.samples {
         let deployment_id = ids.get(s.deployment.as_str()).copied().unwrap_or_default();
-        let _ = write!(
-            out,
-            "{},{deployment_id},{},",
-            s.ts.to_rfc3339(),
-            batch.batch_id
-        );
-        csv_text(&mut out, &batch.host);
-        out.push(',');
-        csv_text(&mut out, &s.gpu_uuid);
-        let _ = write!(out, ",{},", s.gpu_index);
-        csv_text(&mut out, &s.gpu_model);
-        let _ = write!(
-            out,
-            ",{},{},{},{},{}",
-            s.interval_s, s.utilization_pct, s.memory_used_mib, s.power_watts, s.requests
-        );
+        let micros = s.ts.timestamp_micros() - POSTGRES_EPOCH_MICROS;
+        out.extend_from_slice(&FIELDS.to_be_bytes());
+        field(&mut out, &micros.to_be_bytes());
+        field(&mut out, deployment_id.as_bytes());
+        field(&mut out, batch.batch_id.as_bytes());
+        field(&mut out, batch.host.as_bytes());
+        field(&mut out, s.gpu_uuid.as_bytes());
+        field(&mut out, &s.gpu_index.to_be_bytes());
+        field(&mut out, s.gpu_model.as_bytes());
+        float(&mut out, Some(s.interval_s));
+        float(&mut out, Some(s.utilization_pct));
+        float(&mut out, Some(s.memory_used_mib));
+        float(&mut out, Some(s.power_watts));
+        field(&mut out, &s.requests.to_be_bytes());
         let latency = s.latency.as_ref();
-        for value in [
-            latency.and_then(|l| l.p50),
-            latency.and_then(|l| l.p95),
-            latency.and_then(|l| l.p99),
-        ] {
-            out.push(',');
-            if let Some(value) = value {
-                let _ = write!(out, "{value}");
-            }
-        }
-        out.push('\n');
+        float(&mut out, latency.and_then(|l| l.p50));
+        float(&mut out, latency.and_then(|l| l.p95));
+        float(&mut out, latency.and_then(|l| l.p99));
     }
+    out.extend_from_slice(&(-1_i16).to_be_bytes());
     out
 }
 
@@ -270,16 +268,16 @@ async fn insert_samples(
     batch: &Batch,
     ids: &BTreeMap<&str, Uuid>,
 ) -> Result<(), sqlx::Error> {
-    let csv = samples_csv(batch, ids);
+    let rows = samples_binary(batch, ids);
     let mut copy = tx
         .copy_in_raw(
             "copy telemetry_sample (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model,
                  interval_s, utilization_pct, memory_used_mib, power_watts, requests,
                  latency_p50_ms, latency_p95_ms, latency_p99_ms)
-             from stdin with (format csv)",
+             from stdin with (format binary)",
         )
         .await?;
-    copy.send(csv.as_bytes()).await?;
+    copy.send(rows).await?;
     copy.finish().await?;
     Ok(())
 }
@@ -461,33 +459,74 @@ pub async fn drop_expired_partitions(
 mod tests {
     use super::*;
 
+    /// Reads one field of a binary COPY row: its bytes, or `None` for NULL.
+    fn next_field<'a>(rows: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let (length, rest) = rows.split_at(4);
+        let length = i32::from_be_bytes(length.try_into().expect("4 bytes"));
+        *rows = rest;
+        let length = usize::try_from(length).ok()?;
+        let (field, rest) = rows.split_at(length);
+        *rows = rest;
+        Some(field)
+    }
+
     #[test]
-    fn copy_rows_quote_text_and_leave_missing_latency_empty() {
+    fn copy_rows_are_postgres_binary_with_null_for_missing_latency() {
         let sample = Sample {
-            ts: DateTime::parse_from_rfc3339("2026-11-28T09:00:00Z")
+            ts: DateTime::parse_from_rfc3339("2026-11-28T09:00:00.000250Z")
                 .expect("ts")
                 .with_timezone(&Utc),
             deployment: "d".into(),
             gpu_uuid: "GPU-\"1\"".into(),
-            gpu_index: 0,
+            gpu_index: 3,
             gpu_model: "NVIDIA H100, 80GB".into(),
             interval_s: 10.0,
             utilization_pct: 87.5,
             memory_used_mib: 1.0,
             power_watts: 612.3,
             requests: 5,
-            latency: None,
+            latency: Some(crate::telemetry::ingest::Latency {
+                p50: None,
+                p95: Some(40.2),
+                p99: None,
+            }),
         };
+        let deployment = Uuid::from_u128(7);
         let batch = Batch {
-            batch_id: Uuid::nil(),
+            batch_id: Uuid::from_u128(9),
             host: "h".into(),
             samples: vec![sample],
         };
-        let ids = BTreeMap::from([("d", Uuid::nil())]);
+        let ids = BTreeMap::from([("d", deployment)]);
+        let out = samples_binary(&batch, &ids);
+        let (signature, rest) = out.split_at(19);
+        assert_eq!(signature, b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0");
+        let (count, mut rows) = rest.split_at(2);
+        assert_eq!(i16::from_be_bytes(count.try_into().expect("2 bytes")), 15);
+        // 2026-11-28T09:00:00.000250Z in microseconds since 2000-01-01T00:00:00Z.
+        let since_2000 = (9_828 * 86_400 + 9 * 3_600) * 1_000_000_i64 + 250;
+        let field = |rows: &mut &[u8]| next_field(rows).map(<[u8]>::to_vec);
+        assert_eq!(field(&mut rows), Some(since_2000.to_be_bytes().to_vec()));
+        assert_eq!(field(&mut rows), Some(deployment.as_bytes().to_vec()));
         assert_eq!(
-            samples_csv(&batch, &ids),
-            "2026-11-28T09:00:00+00:00,00000000-0000-0000-0000-000000000000,00000000-0000-0000-0000-000000000000,\
-             \"h\",\"GPU-\"\"1\"\"\",0,\"NVIDIA H100, 80GB\",10,87.5,1,612.3,5,,,\n"
+            field(&mut rows),
+            Some(Uuid::from_u128(9).as_bytes().to_vec())
+        );
+        assert_eq!(field(&mut rows), Some(b"h".to_vec()));
+        assert_eq!(field(&mut rows), Some(b"GPU-\"1\"".to_vec()));
+        assert_eq!(field(&mut rows), Some(3_i32.to_be_bytes().to_vec()));
+        assert_eq!(field(&mut rows), Some(b"NVIDIA H100, 80GB".to_vec()));
+        for value in [10.0, 87.5, 1.0, 612.3] {
+            assert_eq!(field(&mut rows), Some(f64::to_be_bytes(value).to_vec()));
+        }
+        assert_eq!(field(&mut rows), Some(5_i64.to_be_bytes().to_vec()));
+        assert_eq!(field(&mut rows), None, "no p50");
+        assert_eq!(field(&mut rows), Some(40.2_f64.to_be_bytes().to_vec()));
+        assert_eq!(field(&mut rows), None, "no p99");
+        assert_eq!(
+            rows,
+            (-1_i16).to_be_bytes(),
+            "the trailer, and nothing after it"
         );
     }
 
