@@ -21,7 +21,7 @@ use crate::catalog::tier::Tier;
 use crate::error::AppError;
 use crate::format::format_money;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{per_thousand_requests, Cost};
+use crate::telemetry::cost::{self, per_thousand_requests};
 
 /// Every budget with its billed spend and forecast for the month `now` is in.
 pub async fn budgets(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<BudgetView>, sqlx::Error> {
@@ -432,7 +432,7 @@ async fn cost_rises(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Er
             .entry((row.deployment_id, row.key, row.currency))
             .or_default();
         let week = &mut entry[usize::from(row.current)];
-        week.0 += Cost::from_sums(row.reserved, None, None).reserved;
+        week.0 += cost::shown(row.reserved);
         week.1 = week.1.saturating_add(row.requests);
     }
     let week_start =

@@ -223,7 +223,7 @@ pub async fn reconcile(
     months: u32,
 ) -> Result<Vec<super::reconcile::Reconciled>, sqlx::Error> {
     use super::reconcile::{order, Reconciled};
-    use crate::telemetry::cost::Cost;
+    use crate::telemetry::cost;
     use std::collections::BTreeMap;
 
     let since = crate::clock::now()
@@ -284,7 +284,7 @@ pub async fn reconcile(
         let entry = figures
             .entry((row.deployment_id, row.month, row.currency))
             .or_default();
-        entry.estimated = Some(Cost::from_sums(row.reserved, None, None).reserved);
+        entry.estimated = Some(cost::shown(row.reserved));
         entry.days = row.days;
     }
     let names = sqlx::query!(

@@ -16,7 +16,7 @@ use crate::audit::{self, Actor, Change};
 use crate::catalog::ModelStatus;
 use crate::error::AppError;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{per_thousand_requests, Cost};
+use crate::telemetry::cost::{self, per_thousand_requests};
 
 struct Revision {
     metadata: Map<String, Value>,
@@ -365,8 +365,7 @@ async fn measured(
         joules += row.energy;
         *gpu_hours.entry(row.gpu_model).or_default() += row.gpu_seconds / 3600.0;
         if let Some(currency) = row.currency {
-            *costs.entry(currency).or_default() +=
-                Cost::from_sums(row.reserved, None, None).reserved;
+            *costs.entry(currency).or_default() += cost::shown(row.reserved);
         }
     }
     Ok((costs, requests, joules / 3_600_000.0, gpu_hours))

@@ -19,7 +19,7 @@ use crate::error::{unique_as_field, AppError};
 use crate::experiments::{Constraint, TaskType};
 use crate::ordered::Ordered;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{per_thousand_requests, Cost};
+use crate::telemetry::cost::{self, per_thousand_requests};
 
 /// Priced usage of one group (a model, a deployment, a day) in one currency, or unpriced.
 #[derive(Default)]
@@ -128,7 +128,7 @@ async fn priced_days(
                 r.day,
                 PricedRow {
                     currency: r.currency,
-                    reserved: Cost::from_sums(r.reserved, None, None).reserved,
+                    reserved: cost::shown(r.reserved),
                     requests: r.requests,
                     latency_weighted: r.latency_weighted,
                     latency_requests: r.latency_requests,

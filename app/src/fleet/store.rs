@@ -15,7 +15,7 @@ use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
 use crate::prices::PricingKind;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{per_thousand_requests, Cost, Usage};
+use crate::telemetry::cost::{self, per_thousand_requests, Cost, Usage};
 use crate::telemetry::ingest::IDLE_UTILIZATION_PCT;
 
 /// The whole fleet over the last `days`: every deployment with its usage and cost, and every GPU.
@@ -288,7 +288,7 @@ pub async fn detail(
         let cost = row
             .currency
             .filter(|c| Some(c) == currency.as_ref())
-            .map(|_| Cost::from_sums(row.reserved, None, None).reserved);
+            .map(|_| cost::shown(row.reserved));
         match points.last_mut() {
             Some(last) if last.at == row.at => {
                 last.usage += usage;

@@ -56,19 +56,23 @@ pub struct Cost {
     pub idle: Decimal,
 }
 
+/// A sum of one of `priced_hourly`'s cost columns over some hours (null when none was priced),
+/// rounded to a millionth as every figure shows it.
+pub fn shown(sum: Option<Decimal>) -> Decimal {
+    sum.unwrap_or_default().round_dp(6)
+}
+
 impl Cost {
-    /// The sums of `priced_hourly`'s three cost columns over some hours (null when none was
-    /// priced), rounded to a millionth as every figure shows them.
+    /// The sums of `priced_hourly`'s three cost columns over some hours, as [`shown`].
     pub fn from_sums(
         reserved: Option<Decimal>,
         utilization_weighted: Option<Decimal>,
         idle: Option<Decimal>,
     ) -> Cost {
-        let round = |sum: Option<Decimal>| sum.unwrap_or_default().round_dp(6);
         Cost {
-            reserved: round(reserved),
-            utilization_weighted: round(utilization_weighted),
-            idle: round(idle),
+            reserved: shown(reserved),
+            utilization_weighted: shown(utilization_weighted),
+            idle: shown(idle),
         }
     }
 }
