@@ -14,6 +14,8 @@ use leptos::server_fn::request::ClientReq;
 use leptos::server_fn::{Http, ServerFn};
 use uuid::Uuid;
 
+use crate::components::ActionButton;
+
 /// One place earlier (the rule then wins over the one it passed) or later.
 #[component]
 pub fn MoveButtons<S, O>(
@@ -46,15 +48,11 @@ where
         } else {
             (format!("Move {name} later"), "↓", last)
         };
-        view! {
-            <ActionForm action attr:class="inline-form">
-                <input type="hidden" name="rule_id" value=rule_id.to_string() />
-                <input type="hidden" name="earlier" value=earlier.to_string() />
-                <button type="submit" class="button small ghost" disabled=disabled aria-label=label>
-                    {arrow}
-                </button>
-            </ActionForm>
-        }
+        let fields = vec![
+            ("rule_id", rule_id.to_string()),
+            ("earlier", earlier.to_string()),
+        ];
+        view! { <ActionButton action=action fields=fields text=arrow label=label disabled=disabled /> }
     };
     view! {
         {button(true)}

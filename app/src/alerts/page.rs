@@ -10,8 +10,8 @@ use super::{
 };
 use crate::auth::Role;
 use crate::components::{
-    action_error, reset_on_success, successes, Field, FieldMessage, FormActions, FormAlert, Loaded,
-    PageHeader, Time, WithUser,
+    action_error, reset_on_success, successes, ActionButton, Field, FieldMessage, FormActions,
+    FormAlert, Loaded, PageHeader, Time, WithUser,
 };
 use crate::format::format_money;
 
@@ -286,16 +286,12 @@ fn BudgetTable(
                                         .then(|| {
                                             view! {
                                                 <td>
-                                                    <ActionForm action=delete attr:class="inline-form">
-                                                        <input type="hidden" name="budget_id" value=id.clone() />
-                                                        <button
-                                                            type="submit"
-                                                            class="button small ghost"
-                                                            aria-label=label.clone()
-                                                        >
-                                                            "Delete"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <ActionButton
+                                                        action=delete
+                                                        fields=vec![("budget_id", id.clone())]
+                                                        text="Delete"
+                                                        label=label.clone()
+                                                    />
                                                 </td>
                                             }
                                         })}
@@ -422,16 +418,12 @@ fn WebhookList(
                             {can_edit
                                 .then(|| {
                                     view! {
-                                        <ActionForm action=delete attr:class="inline-form">
-                                            <input type="hidden" name="webhook_id" value=id.clone() />
-                                            <button
-                                                type="submit"
-                                                class="button small ghost"
-                                                aria-label=label.clone()
-                                            >
-                                                "Delete"
-                                            </button>
-                                        </ActionForm>
+                                        <ActionButton
+                                            action=delete
+                                            fields=vec![("webhook_id", id.clone())]
+                                            text="Delete"
+                                            label=label.clone()
+                                        />
                                     }
                                 })}
                         </li>

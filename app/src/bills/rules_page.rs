@@ -8,7 +8,7 @@ use super::rules::{MatchKind, Preview, RuleInput, RuleView, Split};
 use super::{BillsHeader, RuleOptions};
 use crate::auth::Role;
 use crate::components::{
-    action_error, successes, FieldMessage, FormAlert, Loaded, Notice, WithUser,
+    action_error, successes, ActionButton, FieldMessage, FormAlert, Loaded, Notice, WithUser,
 };
 use crate::error::AppError;
 use crate::format::{format_count, format_money};
@@ -253,16 +253,13 @@ fn RuleList(
                                                         >
                                                             "Edit"
                                                         </button>
-                                                        <ActionForm action=deleted attr:class="inline-form">
-                                                            <input type="hidden" name="rule_id" value=id.to_string() />
-                                                            <button
-                                                                type="submit"
-                                                                class="button ghost small danger"
-                                                                aria-label=format!("Delete {}", rule.name)
-                                                            >
-                                                                "Delete"
-                                                            </button>
-                                                        </ActionForm>
+                                                        <ActionButton
+                                                            action=deleted
+                                                            fields=vec![("rule_id", id.to_string())]
+                                                            text="Delete"
+                                                            label=format!("Delete {}", rule.name)
+                                                            danger=true
+                                                        />
                                                     </td>
                                                 }
                                             })}

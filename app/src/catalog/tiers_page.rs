@@ -7,8 +7,8 @@ use super::tier::Tier;
 use super::{CreateTierRule, DeleteTierRule, MoveTierRule};
 use crate::auth::Role;
 use crate::components::{
-    action_error, reset_on_success, successes, Field, FieldMessage, FormActions, FormAlert, Loaded,
-    PageHeader, WithUser,
+    action_error, reset_on_success, successes, ActionButton, Field, FieldMessage, FormActions,
+    FormAlert, Loaded, PageHeader, WithUser,
 };
 use crate::ordered::MoveButtons;
 
@@ -114,16 +114,12 @@ fn Rules(can_edit: bool) -> impl IntoView {
                                                                         position=rule.position
                                                                         count=count
                                                                     />
-                                                                    <ActionForm action=delete attr:class="inline-form">
-                                                                        <input type="hidden" name="tier_rule_id" value=delete_id />
-                                                                        <button
-                                                                            type="submit"
-                                                                            class="button small ghost"
-                                                                            aria-label=delete_label
-                                                                        >
-                                                                            "Delete"
-                                                                        </button>
-                                                                    </ActionForm>
+                                                                    <ActionButton
+                                                                        action=delete
+                                                                        fields=vec![("tier_rule_id", delete_id)]
+                                                                        text="Delete"
+                                                                        label=delete_label
+                                                                    />
                                                                 </td>
                                                             }
                                                         })}

@@ -4,8 +4,8 @@ use leptos_meta::Title;
 use super::{CreateGpuPrice, DeleteGpuPrice, GpuPrice, PricingKind};
 use crate::auth::Role;
 use crate::components::{
-    action_error, format_money, reset_on_success, Field, FormActions, FormAlert, Loaded,
-    PageHeader, WithUser,
+    action_error, format_money, reset_on_success, ActionButton, Field, FormActions, FormAlert,
+    Loaded, PageHeader, WithUser,
 };
 
 #[component]
@@ -208,20 +208,14 @@ fn PriceTable(
                                         {can_edit
                                             .then(|| {
                                                 view! {
-                                                    <ActionForm action=delete attr:class="inline-form">
-                                                        <input
-                                                            type="hidden"
-                                                            name="gpu_price_id"
-                                                            value=price.gpu_price_id.to_string()
-                                                        />
-                                                        <button
-                                                            type="submit"
-                                                            class="button small ghost"
-                                                            aria-label=label
-                                                        >
-                                                            "Delete"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <ActionButton
+                                                        action=delete
+                                                        fields=vec![
+                                                            ("gpu_price_id", price.gpu_price_id.to_string()),
+                                                        ]
+                                                        text="Delete"
+                                                        label=label
+                                                    />
                                                 }
                                             })}
                                     </td>

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::components::{action_error, format_money, FieldMessage, FormActions, FormAlert};
+use crate::components::{
+    action_error, format_money, ActionButton, FieldMessage, FormActions, FormAlert,
+};
 use crate::experiments::select::{self, CascadeInput};
 use crate::experiments::view::{ExperimentView, RunRow, ScenarioRow};
 use crate::experiments::{DeleteCascade, SaveCascade};
@@ -351,25 +353,15 @@ fn ScenarioTable(
                                         .then(|| {
                                             view! {
                                                 <td>
-                                                    <ActionForm action=delete attr:class="inline-form">
-                                                        <input
-                                                            type="hidden"
-                                                            name="experiment_id"
-                                                            value=id.to_string()
-                                                        />
-                                                        <input
-                                                            type="hidden"
-                                                            name="scenario_id"
-                                                            value=row.scenario.scenario_id.to_string()
-                                                        />
-                                                        <button
-                                                            type="submit"
-                                                            class="button small ghost"
-                                                            aria-label=format!("Delete scenario {}", row.scenario.name)
-                                                        >
-                                                            "Delete"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <ActionButton
+                                                        action=delete
+                                                        fields=vec![
+                                                            ("experiment_id", id.to_string()),
+                                                            ("scenario_id", row.scenario.scenario_id.to_string()),
+                                                        ]
+                                                        text="Delete"
+                                                        label=format!("Delete scenario {}", row.scenario.name)
+                                                    />
                                                 </td>
                                             }
                                         })}

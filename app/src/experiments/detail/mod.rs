@@ -22,8 +22,8 @@ use super::view::ExperimentView;
 use super::{AddRun, DeleteCascade, DeleteRun, SaveCascade, SetExperimentStatus, UploadRuns};
 use crate::auth::Role;
 use crate::components::{
-    action_error, format_count, format_money, successes, FormAlert, Loaded, Notice, PageHeader,
-    WithUser,
+    action_error, format_count, format_money, successes, ActionButton, FormAlert, Loaded, Notice,
+    PageHeader, WithUser,
 };
 use crate::error::AppError;
 use crate::format::format_number;
@@ -465,25 +465,15 @@ fn RunTable(
                                         .then(|| {
                                             view! {
                                                 <td>
-                                                    <ActionForm action=delete attr:class="inline-form">
-                                                        <input
-                                                            type="hidden"
-                                                            name="experiment_id"
-                                                            value=id.to_string()
-                                                        />
-                                                        <input
-                                                            type="hidden"
-                                                            name="run_id"
-                                                            value=run_id.to_string()
-                                                        />
-                                                        <button
-                                                            type="submit"
-                                                            class="button small ghost"
-                                                            aria-label=format!("Delete run {}", run.name)
-                                                        >
-                                                            "Delete"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <ActionButton
+                                                        action=delete
+                                                        fields=vec![
+                                                            ("experiment_id", id.to_string()),
+                                                            ("run_id", run_id.to_string()),
+                                                        ]
+                                                        text="Delete"
+                                                        label=format!("Delete run {}", run.name)
+                                                    />
                                                 </td>
                                             }
                                         })}
