@@ -175,13 +175,30 @@ mod tests {
 
 /// A size in bytes as people read it: 912 B, 4.2 MB, 1.07 GB (decimal units, as browsers show files).
 pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
     if bytes < 1000 {
         return format!("{bytes} B");
     }
-    let mut value = bytes as f64 / 1000.0;
+    scaled(bytes as f64, &[" kB", " MB", " GB", " TB"])
+}
+
+/// A large count as people read it: 912, 4.56k, 38.1M, 1.07B (tokens, mostly).
+pub fn format_short_count(count: i64) -> String {
+    if count.unsigned_abs() < 1000 {
+        return count.to_string();
+    }
+    let sign = if count < 0 { "-" } else { "" };
+    format!(
+        "{sign}{}",
+        scaled(count.unsigned_abs() as f64, &["k", "M", "B", "T", "P", "E"])
+    )
+}
+
+/// `value` (at least 1,000) in the largest of `units` (thousands, millions, ...) that keeps it at
+/// or above 1, with three significant digits.
+fn scaled(value: f64, units: &[&str]) -> String {
+    let mut value = value / 1000.0;
     let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
+    while value >= 1000.0 && unit + 1 < units.len() {
         value /= 1000.0;
         unit += 1;
     }
@@ -192,12 +209,22 @@ pub fn format_bytes(bytes: u64) -> String {
     } else {
         0
     };
-    format!("{value:.places$} {}", UNITS[unit])
+    format!("{value:.places$}{}", units[unit])
 }
 
 #[cfg(test)]
 mod byte_tests {
-    use super::format_bytes;
+    use super::{format_bytes, format_short_count};
+
+    #[test]
+    fn large_counts_are_shortened() {
+        assert_eq!(format_short_count(912), "912");
+        assert_eq!(format_short_count(4_560), "4.56k");
+        assert_eq!(format_short_count(38_120_000), "38.1M");
+        assert_eq!(format_short_count(1_070_000_000), "1.07B");
+        assert_eq!(format_short_count(-2_500), "-2.50k");
+        assert_eq!(format_short_count(i64::MIN), "-9.22E");
+    }
 
     #[test]
     fn sizes_read_like_a_file_manager() {

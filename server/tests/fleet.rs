@@ -116,6 +116,123 @@ async fn deployment_cost_follows_gpu_hours_price_and_requests(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_language_model_is_priced_per_million_tokens(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    // One H100-hour (4.00 USD reserved) that read 4M tokens, 1M of them from the prefix cache,
+    // and wrote 0.5M: prefill did 3M units of work and decode 0.5M x 4 = 2M, so input takes 3/5.
+    let with_tokens = |minutes_ago, input: i64, cached: i64, output: i64| {
+        let mut sample = sample(
+            minutes_ago,
+            "chat-llama-8b",
+            "GPU-a",
+            "NVIDIA H100 80GB HBM3",
+            50.0,
+            1000,
+        );
+        sample["input_tokens"] = json!(input);
+        sample["cached_input_tokens"] = json!(cached);
+        sample["output_tokens"] = json!(output);
+        sample["ttft_ms"] = json!({ "p50": 80, "p95": 240 });
+        sample
+    };
+    ingest(
+        &router,
+        &pool,
+        vec![
+            with_tokens(20, 2_500_000, 600_000, 300_000),
+            with_tokens(50, 1_500_000, 400_000, 200_000),
+        ],
+    )
+    .await;
+    let stored = sqlx::query_scalar::<_, i64>(
+        "select sum(input_tokens + output_tokens + cached_input_tokens)::int8 from telemetry_sample",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("samples");
+    assert_eq!(stored, 5_500_000, "each sample keeps its own counts");
+
+    let token = app::tokens::store::create(&pool, &Actor::System, "reader", &[Scope::Read], None)
+        .await
+        .expect("token")
+        .secret;
+    let request = Request::get("/api/v1/deployments/chat-llama-8b?days=7")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let reply = send(&router, request).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let deployment = reply.json();
+    assert_eq!(
+        deployment["tokens"],
+        json!({ "input": 4_000_000, "output": 500_000, "cached_input": 1_000_000 })
+    );
+    assert_eq!(deployment["ttft_p95_ms"], 240.0);
+    let cost = &deployment["costs"][0];
+    let reserved = &cost["per_million_tokens_reserved"];
+    assert_eq!(amount(&reserved["input"]), 0.6, "2.40 USD / 4M");
+    assert_eq!(amount(&reserved["output"]), 3.2, "1.60 USD / 0.5M");
+    assert_eq!(amount(&reserved["blended"]), 0.888889, "4.00 USD / 4.5M");
+    let weighted = &cost["per_million_tokens_utilization_weighted"];
+    assert_eq!(
+        amount(&weighted["output"]),
+        1.6,
+        "half the GPU time was busy"
+    );
+
+    let missing = Request::get("/api/v1/deployments/no-such-model")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(send(&router, missing).await.status, StatusCode::NOT_FOUND);
+
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let page = get(&router, "/deployments/chat-llama-8b?days=7", Some(&viewer)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        "3.20 USD",
+        "per 1M output tokens",
+        "4.00M / 500k",
+        "25%",
+        "240 ms",
+    ] {
+        assert!(
+            page.body.contains(shown),
+            "{shown} on the page: {}",
+            page.body
+        );
+    }
+    let fleet = get(&router, "/fleet?days=7", Some(&viewer)).await;
+    assert!(
+        fleet.body.contains("3.20 USD / 1M output tokens"),
+        "{}",
+        fleet.body
+    );
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn an_ingest_token_cannot_read_a_deployment(pool: PgPool) {
+    let router = router(pool.clone());
+    let token = app::tokens::store::create(&pool, &Actor::System, "agent", &[Scope::Ingest], None)
+        .await
+        .expect("token")
+        .secret;
+    let request = Request::get("/api/v1/deployments/chat-llama-8b")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(send(&router, request).await.status, StatusCode::FORBIDDEN);
+    let anonymous = Request::get("/api/v1/deployments/chat-llama-8b")
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(
+        send(&router, anonymous).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn a_member_links_an_unassigned_deployment_and_a_viewer_cannot(pool: PgPool) {
     let router = router(pool.clone());
     home_team(&pool).await;

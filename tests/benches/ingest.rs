@@ -157,6 +157,8 @@ async fn main() {
                         p95: Some(30.0),
                         p99: Some(60.0),
                     }),
+                    tokens: None,
+                    ttft: None,
                 })
                 .collect(),
         },
@@ -168,7 +170,8 @@ async fn main() {
         .copy_in_raw(
             "copy telemetry_sample (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model, \
              interval_s, utilization_pct, memory_used_mib, power_watts, requests, latency_p50_ms, \
-             latency_p95_ms, latency_p99_ms) from stdin with (format binary)",
+             latency_p95_ms, latency_p99_ms, input_tokens, output_tokens, cached_input_tokens, \
+             ttft_p50_ms, ttft_p95_ms, ttft_p99_ms) from stdin with (format binary)",
         )
         .await
         .expect("copy");

@@ -3,8 +3,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use rust_decimal::prelude::ToPrimitive;
 
-use super::{clamp_days, DeploymentDetail, Point, RANGES};
+use super::{clamp_days, CurrencyCost, DeploymentDetail, Point, RANGES};
 use crate::components::{format_count, format_money, Loaded, PageHeader};
+use crate::format::{format_latency, format_money_or_dash, format_short_count};
+use crate::telemetry::cost::PerMillionTokens;
 
 /// A sentence that says what a chart shows, for people who cannot see it.
 pub fn describe(
@@ -213,6 +215,10 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                     )}
                 </span>
             </div>
+            {cost
+                .clone()
+                .filter(|c| !c.tokens.is_empty())
+                .map(|cost| view! { <TokenStats cost=cost ttft_p95_ms=d.ttft_p95_ms /> })}
         </div>
         {(d.unpriced_gpu_hours > 0.0)
             .then(|| {
@@ -256,6 +262,58 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                     }
                 })
                 .collect_view()}
+        </div>
+    }
+}
+
+/// "0.12 USD per 1M input, 0.48 USD per 1M output, 0.20 USD blended"
+fn per_million_text(figures: Option<PerMillionTokens>, currency: &str) -> String {
+    figures.map_or("—".into(), |f| {
+        format!(
+            "{} per 1M input, {} per 1M output, {} blended",
+            format_money_or_dash(f.input, currency),
+            format_money_or_dash(f.output, currency),
+            format_money(f.blended, currency),
+        )
+    })
+}
+
+/// What a language model's tokens cost, for a deployment whose server counts them.
+#[component]
+fn TokenStats(cost: CurrencyCost, ttft_p95_ms: Option<f64>) -> impl IntoView {
+    let currency = cost.currency.clone();
+    let reserved = cost.per_million_tokens_reserved;
+    let tokens = cost.tokens;
+    let cached =
+        (tokens.input > 0).then(|| 100.0 * tokens.cached_input as f64 / tokens.input as f64);
+    view! {
+        <div class="stat card">
+            <span class="stat-value">
+                {format_money_or_dash(reserved.and_then(|r| r.output), &currency)}
+            </span>
+            <span class="stat-label">
+                {format!(
+                    "per 1M output tokens, reserved ({}); utilization-weighted: {}",
+                    per_million_text(reserved, &currency),
+                    per_million_text(cost.per_million_tokens_utilization_weighted, &currency),
+                )}
+            </span>
+        </div>
+        <div class="stat card">
+            <span class="stat-value">
+                {format!(
+                    "{} / {}",
+                    format_short_count(tokens.input),
+                    format_short_count(tokens.output),
+                )}
+            </span>
+            <span class="stat-label">
+                {format!(
+                    "tokens read / written ({} of reads from the prefix cache); time to first token p95 {}",
+                    cached.map_or("—".into(), |c| format!("{c:.0}%")),
+                    format_latency(ttft_p95_ms),
+                )}
+            </span>
         </div>
     }
 }

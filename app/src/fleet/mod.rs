@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Validator};
 use crate::prices::PricingKind;
-use crate::telemetry::cost::{Cost, Usage};
+use crate::telemetry::cost::{Cost, PerMillionTokens, TokenCount, Usage};
 
 /// An agent silent for longer than this is flagged as stale.
 pub const STALE_AFTER_MINUTES: i64 = 5;
@@ -30,6 +30,10 @@ pub struct CurrencyCost {
     pub requests: i64,
     pub per_thousand_reserved: Option<Decimal>,
     pub per_thousand_utilization_weighted: Option<Decimal>,
+    /// Tokens counted in the hours this cost prices.
+    pub tokens: TokenCount,
+    pub per_million_tokens_reserved: Option<PerMillionTokens>,
+    pub per_million_tokens_utilization_weighted: Option<PerMillionTokens>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +48,10 @@ pub struct DeploymentCost {
     pub last_seen_at: DateTime<Utc>,
     pub stale: bool,
     pub usage: Usage,
+    /// Tokens read and written, for a language model whose server counts them.
+    pub tokens: TokenCount,
+    /// Request-weighted mean of the time to first token's p95, when the server reports it.
+    pub ttft_p95_ms: Option<f64>,
     /// One entry per currency the prices are in; never summed across currencies.
     pub costs: Vec<CurrencyCost>,
     /// GPU-hours no price covers (unknown GPU model or a gap in the catalog).

@@ -8,6 +8,7 @@ use crate::components::{
     action_error, format_count, format_money, successes, FieldMessage, FormAlert, Loaded,
     PageHeader, Time, WithUser,
 };
+use crate::format::format_short_count;
 use crate::teams::{own_teams, TeamChoicesResource};
 
 #[component]
@@ -293,6 +294,7 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                     <strong>"utilization-weighted"</strong>
                     " only the share its work used (GPU-hours × mean utilization). "
                     "Per 1,000 requests = cost ÷ requests × 1,000. Idle = GPU-hours below 10% utilization. "
+                    "For language models, the cost is split between input and output tokens by the GPU time each takes: an output token weighs 4 input tokens, and input read from the prefix cache takes no share. "
                     "Figures come from hourly rollups of the agents' samples; amounts in different currencies are never added."
                 </p>
             </details>
@@ -353,6 +355,28 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                                     &d,
                                     |c| Some(format_money(c.cost.idle, &c.currency)),
                                 );
+                                let per_million_output = (!d.tokens.is_empty())
+                                    .then(|| costs_cell(
+                                        &d,
+                                        |c| {
+                                            c.per_million_tokens_reserved
+                                                .and_then(|t| t.output)
+                                                .map(|v| {
+                                                    format!(
+                                                        "{} / 1M output tokens",
+                                                        format_money(v, &c.currency),
+                                                    )
+                                                })
+                                        },
+                                    ));
+                                let tokens = (!d.tokens.is_empty())
+                                    .then(|| {
+                                        format!(
+                                            "{} in / {} out tokens",
+                                            format_short_count(d.tokens.input),
+                                            format_short_count(d.tokens.output),
+                                        )
+                                    });
                                 let utilization = d
                                     .usage
                                     .mean_utilization_pct()
@@ -412,7 +436,11 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                                                     }
                                                 })}
                                         </td>
-                                        <td class="numeric">{format_count(d.usage.requests)}</td>
+                                        <td class="numeric">
+                                            <div>{format_count(d.usage.requests)}</div>
+                                            {tokens
+                                                .map(|t| view! { <div class="muted small">{t}</div> })}
+                                        </td>
                                         <td class="numeric">
                                             {format!("{:.1}", d.usage.gpu_hours())}
                                         </td>
@@ -424,6 +452,8 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                                         <td class="numeric">
                                             <div>{per_thousand}</div>
                                             <div class="muted small">{per_thousand_weighted}</div>
+                                            {per_million_output
+                                                .map(|t| view! { <div class="muted small">{t}</div> })}
                                         </td>
                                         <td class="numeric">{idle}</td>
                                     </tr>

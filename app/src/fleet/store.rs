@@ -15,7 +15,9 @@ use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
 use crate::prices::PricingKind;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{self, per_thousand_requests, Cost, Usage};
+use crate::telemetry::cost::{
+    self, per_million_tokens, per_thousand_requests, Cost, TokenCount, Usage,
+};
 use crate::telemetry::ingest::IDLE_UTILIZATION_PCT;
 
 /// The whole fleet over the last `days`: every deployment with its usage and cost, and every GPU.
@@ -65,7 +67,12 @@ async fn costs(
                   sum(idle_gpu_seconds) as "idle!", sum(energy_joules) as "energy!",
                   saturated_count(sum(requests)) as "requests!",
                   sum(reserved_cost) as reserved, sum(utilization_weighted_cost) as utilization_weighted,
-                  sum(idle_cost) as idle_cost
+                  sum(idle_cost) as idle_cost,
+                  saturated_count(sum(input_tokens)) as "input_tokens!",
+                  saturated_count(sum(output_tokens)) as "output_tokens!",
+                  saturated_count(sum(cached_input_tokens)) as "cached_input_tokens!",
+                  sum(ttft_p95_weighted) as "ttft_weighted!",
+                  saturated_count(sum(ttft_requests)) as "ttft_requests!"
              from priced_hourly
             where hour >= date_trunc('hour', $1::timestamptz)
               and ($2::uuid is null or deployment_id = $2)
@@ -78,8 +85,19 @@ async fn costs(
 
     let mut usage: BTreeMap<Uuid, Usage> = BTreeMap::new();
     let mut unpriced: BTreeMap<Uuid, f64> = BTreeMap::new();
-    let mut costs: BTreeMap<(Uuid, String), (Cost, i64)> = BTreeMap::new();
+    let mut tokens: BTreeMap<Uuid, TokenCount> = BTreeMap::new();
+    let mut ttft: BTreeMap<Uuid, (f64, i64)> = BTreeMap::new();
+    let mut costs: BTreeMap<(Uuid, String), (Cost, i64, TokenCount)> = BTreeMap::new();
     for row in priced {
+        let counted = TokenCount {
+            input: row.input_tokens,
+            output: row.output_tokens,
+            cached_input: row.cached_input_tokens,
+        };
+        *tokens.entry(row.deployment_id).or_default() += counted;
+        let first_token = ttft.entry(row.deployment_id).or_default();
+        first_token.0 += row.ttft_weighted;
+        first_token.1 = first_token.1.saturating_add(row.ttft_requests);
         let part = Usage {
             gpu_seconds: row.gpu_seconds,
             busy_gpu_seconds: row.busy,
@@ -91,7 +109,10 @@ async fn costs(
         match row.currency {
             Some(currency) => {
                 let cost = Cost::from_sums(row.reserved, row.utilization_weighted, row.idle_cost);
-                costs.insert((row.deployment_id, currency), (cost, part.requests));
+                costs.insert(
+                    (row.deployment_id, currency),
+                    (cost, part.requests, counted),
+                );
             }
             None => *unpriced.entry(row.deployment_id).or_default() += part.gpu_hours(),
         }
@@ -104,7 +125,7 @@ async fn costs(
             costs: costs
                 .iter()
                 .filter(|((id, _), _)| *id == row.deployment_id)
-                .map(|((_, currency), (cost, requests))| CurrencyCost {
+                .map(|((_, currency), (cost, requests, tokens))| CurrencyCost {
                     currency: currency.clone(),
                     cost: *cost,
                     requests: *requests,
@@ -113,8 +134,19 @@ async fn costs(
                         cost.utilization_weighted,
                         *requests,
                     ),
+                    tokens: *tokens,
+                    per_million_tokens_reserved: per_million_tokens(cost.reserved, *tokens),
+                    per_million_tokens_utilization_weighted: per_million_tokens(
+                        cost.utilization_weighted,
+                        *tokens,
+                    ),
                 })
                 .collect(),
+            tokens: tokens.get(&row.deployment_id).copied().unwrap_or_default(),
+            ttft_p95_ms: ttft
+                .get(&row.deployment_id)
+                .filter(|(_, requests)| *requests > 0)
+                .map(|(weighted, requests)| weighted / *requests as f64),
             unpriced_gpu_hours: unpriced
                 .get(&row.deployment_id)
                 .copied()
@@ -241,6 +273,15 @@ pub async fn link(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// One deployment's usage and cost over the last `days`, or None when no deployment has `key`.
+pub async fn summary(
+    pool: &PgPool,
+    key: &str,
+    days: u32,
+) -> Result<Option<DeploymentCost>, sqlx::Error> {
+    Ok(costs(pool, days, Some(key)).await?.into_iter().next())
 }
 
 /// A deployment's figures over the last `days`, bucketed by hour or by day.

@@ -96,9 +96,134 @@ pub fn per_thousand_requests(cost: Decimal, requests: i64) -> Option<Decimal> {
     })
 }
 
+/// Tokens a deployment read and wrote over some hours; `cached_input` is the part of `input`
+/// served from a prefix cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCount {
+    pub input: i64,
+    pub output: i64,
+    pub cached_input: i64,
+}
+
+impl TokenCount {
+    pub fn is_empty(&self) -> bool {
+        self.input == 0 && self.output == 0
+    }
+}
+
+impl std::ops::AddAssign for TokenCount {
+    fn add_assign(&mut self, other: TokenCount) {
+        self.input = self.input.saturating_add(other.input);
+        self.output = self.output.saturating_add(other.output);
+        self.cached_input = self.cached_input.saturating_add(other.cached_input);
+    }
+}
+
+/// How much GPU time one output token takes against one input token, for splitting a language
+/// model's cost between reading (prefill) and writing (decode).
+///
+/// Prefill reads the whole prompt in one parallel pass and keeps the GPU's arithmetic busy;
+/// decode writes one token per pass per request and waits on memory, so an output token holds the
+/// GPU several times as long as an input token. Hosted APIs charge the same way: their output
+/// tokens cost 3 to 5 times their input tokens (4 for most), which is their split of the same GPU
+/// time. Input tokens served from a prefix cache are not computed again and take no share.
+pub const OUTPUT_TOKEN_WEIGHT: i64 = 4;
+
+/// A cost per million tokens: of input (prefill's share over every input token, cached ones
+/// included), of output (decode's share over output tokens), and blended (the whole cost over
+/// every token read or written).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PerMillionTokens {
+    pub input: Option<Decimal>,
+    pub output: Option<Decimal>,
+    pub blended: Decimal,
+}
+
+/// `cost` per million tokens, split by [`OUTPUT_TOKEN_WEIGHT`]; nothing when no tokens were
+/// counted.
+pub fn per_million_tokens(cost: Decimal, tokens: TokenCount) -> Option<PerMillionTokens> {
+    const MILLION: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+    let per_million = |part: Decimal, count: i64| {
+        (count > 0).then(|| {
+            (part / Decimal::from(count))
+                .saturating_mul(MILLION)
+                .round_dp(6)
+        })
+    };
+    let read_and_written = i128::from(tokens.input) + i128::from(tokens.output);
+    if read_and_written <= 0 {
+        return None;
+    }
+    let prefill = Decimal::from(tokens.input.saturating_sub(tokens.cached_input).max(0));
+    let decode = Decimal::from(tokens.output).saturating_mul(Decimal::from(OUTPUT_TOKEN_WEIGHT));
+    let work = prefill.saturating_add(decode);
+    let (input, output) = if work > Decimal::ZERO {
+        let input_part = cost.saturating_mul(prefill / work);
+        (
+            per_million(input_part, tokens.input),
+            per_million(cost.saturating_sub(input_part), tokens.output),
+        )
+    } else {
+        (None, None)
+    };
+    Some(PerMillionTokens {
+        input,
+        output,
+        blended: (cost / Decimal::from_i128_with_scale(read_and_written, 0))
+            .saturating_mul(MILLION)
+            .round_dp(6),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_cost_splits_prefill_from_decode() {
+        // 10 USD for 4M input tokens (1M of them cached) and 0.5M output tokens: prefill did 3M
+        // units of work, decode 0.5M x 4 = 2M, so input takes 3/5 of the cost.
+        let tokens = TokenCount {
+            input: 4_000_000,
+            output: 500_000,
+            cached_input: 1_000_000,
+        };
+        let figures = per_million_tokens(Decimal::TEN, tokens).expect("tokens");
+        assert_eq!(figures.input, Some(Decimal::new(15, 1)), "6 USD / 4M");
+        assert_eq!(figures.output, Some(Decimal::new(8, 0)), "4 USD / 0.5M");
+        assert_eq!(figures.blended, Decimal::new(2_222_222, 6), "10 USD / 4.5M");
+        // What input and output cost at their own rates adds up to the whole.
+        let whole = figures.input.unwrap_or_default() * Decimal::new(4, 0)
+            + figures.output.unwrap_or_default() * Decimal::new(5, 1);
+        assert_eq!(whole, Decimal::TEN);
+    }
+
+    #[test]
+    fn no_tokens_no_figure() {
+        assert_eq!(
+            per_million_tokens(Decimal::TEN, TokenCount::default()),
+            None
+        );
+        // Only cached reads: no work to split, but a blended figure.
+        let cached = per_million_tokens(
+            Decimal::ONE,
+            TokenCount {
+                input: 1_000_000,
+                output: 0,
+                cached_input: 1_000_000,
+            },
+        )
+        .expect("tokens");
+        assert_eq!((cached.input, cached.output), (None, None));
+        assert_eq!(cached.blended, Decimal::ONE);
+        // Counts at their largest do not overflow.
+        let huge = TokenCount {
+            input: i64::MAX,
+            output: i64::MAX,
+            cached_input: 0,
+        };
+        assert!(per_million_tokens(Decimal::MAX, huge).is_some());
+    }
 
     fn usage(hours: f64, utilization: f64, idle_hours: f64, watts: f64, requests: i64) -> Usage {
         Usage {

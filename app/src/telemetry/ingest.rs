@@ -18,6 +18,10 @@ pub const MAX_REQUESTS_PER_SECOND: i64 = 1_000_000;
 pub const MAX_MEMORY_MIB: f64 = 16_777_216.0;
 pub const MAX_POWER_WATTS: f64 = 10_000.0;
 pub const MAX_LATENCY_MS: f64 = 86_400_000.0;
+/// The most tokens a GPU may report per second of its interval, read or written: far past any
+/// real server (an H100 prefills tens of thousands a second), and low enough that no sum of them
+/// can overflow a count.
+pub const MAX_TOKENS_PER_SECOND: i64 = 100_000_000;
 /// A sample below this utilization counts as idle.
 pub const IDLE_UTILIZATION_PCT: f64 = 10.0;
 /// At most this many field errors are reported for one batch.
@@ -43,6 +47,19 @@ pub struct Sample {
     pub power_watts: f64,
     pub requests: i64,
     pub latency: Option<Latency>,
+    /// What a language-model server read and wrote in the interval, when it counts tokens.
+    pub tokens: Option<Tokens>,
+    /// Time to first token, kept apart from the whole request's latency.
+    pub ttft: Option<Latency>,
+}
+
+/// Tokens a language-model server processed in an interval. `cached_input` is the part of
+/// `input` served from a prefix cache rather than computed again.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tokens {
+    pub input: i64,
+    pub output: i64,
+    pub cached_input: i64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -125,6 +142,10 @@ const SAMPLE_FIELDS: &[&str] = &[
     "power_watts",
     "requests",
     "latency_ms",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "ttft_ms",
 ];
 const LATENCY_FIELDS: &[&str] = &["p50", "p95", "p99"];
 
@@ -220,8 +241,15 @@ pub(crate) fn integer(
     None
 }
 
-fn latency(value: Option<&Value>, path: &str, errors: &mut Errors) -> Option<Latency> {
-    let at = format!("{path}latency_ms");
+/// `latency_ms` or `ttft_ms`: p50, p95 and p99 in milliseconds, each optional.
+fn latency(
+    object: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    errors: &mut Errors,
+) -> Option<Latency> {
+    let value = object.get(key);
+    let at = format!("{path}{key}");
     let object = match value {
         None | Some(Value::Null) => return None,
         Some(Value::Object(object)) => object,
@@ -337,7 +365,9 @@ fn sample(value: &Value, index: usize, window: Window, errors: &mut Errors) -> O
         max_requests(interval_s.unwrap_or(86_400.0)),
         errors,
     );
-    let latency = latency(object.get("latency_ms"), &path, errors);
+    let ttft = latency(object, "ttft_ms", &path, errors);
+    let latency = latency(object, "latency_ms", &path, errors);
+    let tokens = tokens(object, &path, interval_s, errors);
     Some(Sample {
         ts: ts?,
         deployment: deployment?,
@@ -350,7 +380,64 @@ fn sample(value: &Value, index: usize, window: Window, errors: &mut Errors) -> O
         power_watts: power_watts?,
         requests: requests?,
         latency,
+        tokens: tokens?,
+        ttft,
     })
+}
+
+/// `input_tokens`, `output_tokens` and `cached_input_tokens`: all optional, but a sample that
+/// counts tokens states both input and output, and its cached tokens are part of its input.
+/// The outer None is a problem found; Some(None), a sample without tokens.
+fn tokens(
+    object: &Map<String, Value>,
+    path: &str,
+    interval_s: Option<f64>,
+    errors: &mut Errors,
+) -> Option<Option<Tokens>> {
+    let max = max_tokens(interval_s.unwrap_or(86_400.0));
+    let mut read = |key: &str| match object.get(key) {
+        None | Some(Value::Null) => Some(None),
+        Some(_) => integer(object, key, path, max, errors).map(Some),
+    };
+    let (input, output, cached) = (
+        read("input_tokens"),
+        read("output_tokens"),
+        read("cached_input_tokens"),
+    );
+    match (input?, output?, cached?) {
+        (None, None, None) => Some(None),
+        (Some(input), Some(output), cached) if cached.unwrap_or(0) <= input => Some(Some(Tokens {
+            input,
+            output,
+            cached_input: cached.unwrap_or(0),
+        })),
+        (Some(_), Some(_), _) => {
+            errors.add(
+                format!("{path}cached_input_tokens"),
+                "must be at most input_tokens: cached tokens are part of the input",
+            );
+            None
+        }
+        (None, _, _) => {
+            errors.add(
+                format!("{path}input_tokens"),
+                "required when a sample counts tokens (0 if none were read)",
+            );
+            None
+        }
+        (_, None, _) => {
+            errors.add(
+                format!("{path}output_tokens"),
+                "required when a sample counts tokens (0 if none were written)",
+            );
+            None
+        }
+    }
+}
+
+/// The most tokens a sample of `interval_s` seconds may report in one count.
+fn max_tokens(interval_s: f64) -> i64 {
+    (interval_s.ceil() as i64).max(1) * MAX_TOKENS_PER_SECOND
 }
 
 /// The most requests a sample of `interval_s` seconds may report.
@@ -466,6 +553,10 @@ struct TypedSample {
     power_watts: f64,
     requests: i64,
     latency_ms: Option<TypedLatency>,
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
+    cached_input_tokens: Option<i64>,
+    ttft_ms: Option<TypedLatency>,
 }
 
 #[derive(serde::Deserialize)]
@@ -499,13 +590,42 @@ fn keeps_the_rules(batch: &TypedBatch, window: Window) -> bool {
                 && (0.0..=MAX_MEMORY_MIB).contains(&s.memory_used_mib)
                 && (0.0..=MAX_POWER_WATTS).contains(&s.power_watts)
                 && (0..=max_requests(s.interval_s)).contains(&s.requests)
-                && s.latency_ms.as_ref().is_none_or(|l| {
-                    [l.p50, l.p95, l.p99]
-                        .iter()
-                        .flatten()
-                        .all(|v| (0.0..=MAX_LATENCY_MS).contains(v))
+                && [&s.latency_ms, &s.ttft_ms].iter().all(|latency| {
+                    latency.as_ref().is_none_or(|l| {
+                        [l.p50, l.p95, l.p99]
+                            .iter()
+                            .flatten()
+                            .all(|v| (0.0..=MAX_LATENCY_MS).contains(v))
+                    })
                 })
+                && typed_tokens(s).is_some()
         })
+}
+
+/// A well-typed sample's tokens when they keep the rules (Some(None): it counts none).
+fn typed_tokens(s: &TypedSample) -> Option<Option<Tokens>> {
+    let max = max_tokens(s.interval_s);
+    let fits = |count: Option<i64>| count.is_none_or(|c| (0..=max).contains(&c));
+    if !(fits(s.input_tokens) && fits(s.output_tokens) && fits(s.cached_input_tokens)) {
+        return None;
+    }
+    match (s.input_tokens, s.output_tokens, s.cached_input_tokens) {
+        (None, None, None) => Some(None),
+        (Some(input), Some(output), cached) if cached.unwrap_or(0) <= input => Some(Some(Tokens {
+            input,
+            output,
+            cached_input: cached.unwrap_or(0),
+        })),
+        _ => None,
+    }
+}
+
+fn typed_latency(latency: Option<TypedLatency>) -> Option<Latency> {
+    latency.map(|l| Latency {
+        p50: l.p50,
+        p95: l.p95,
+        p99: l.p99,
+    })
 }
 
 /// Parses and checks a request body. Good batches take the fast typed path; anything else is
@@ -520,6 +640,7 @@ pub fn parse_body(bytes: &[u8], window: Window) -> Result<Batch, BodyError> {
                     .samples
                     .into_iter()
                     .map(|s| Sample {
+                        tokens: typed_tokens(&s).flatten(),
                         ts: s.ts,
                         deployment: s.deployment.trim().to_owned(),
                         gpu_uuid: s.gpu_uuid.trim().to_owned(),
@@ -530,11 +651,8 @@ pub fn parse_body(bytes: &[u8], window: Window) -> Result<Batch, BodyError> {
                         memory_used_mib: s.memory_used_mib,
                         power_watts: s.power_watts,
                         requests: s.requests,
-                        latency: s.latency_ms.map(|l| Latency {
-                            p50: l.p50,
-                            p95: l.p95,
-                            p99: l.p99,
-                        }),
+                        latency: typed_latency(s.latency_ms),
+                        ttft: typed_latency(s.ttft_ms),
                     })
                     .collect(),
             });
@@ -558,6 +676,13 @@ pub struct HourlyRollup {
     pub latency_p95_weighted: f64,
     pub latency_requests: i64,
     pub latency_p95_max_ms: Option<f64>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_input_tokens: i64,
+    /// Sum of the time to first token's p95 x requests over samples that report it, and those
+    /// requests.
+    pub ttft_p95_weighted: f64,
+    pub ttft_requests: i64,
 }
 
 pub type RollupKey = (String, String, DateTime<Utc>);
@@ -586,6 +711,15 @@ pub fn rollup(samples: &[Sample]) -> BTreeMap<RollupKey, HourlyRollup> {
             sum.latency_p95_weighted += p95 * sample.requests as f64;
             sum.latency_requests = sum.latency_requests.saturating_add(sample.requests);
             sum.latency_p95_max_ms = Some(sum.latency_p95_max_ms.map_or(p95, |max| max.max(p95)));
+        }
+        if let Some(tokens) = sample.tokens {
+            sum.input_tokens = sum.input_tokens.saturating_add(tokens.input);
+            sum.output_tokens = sum.output_tokens.saturating_add(tokens.output);
+            sum.cached_input_tokens = sum.cached_input_tokens.saturating_add(tokens.cached_input);
+        }
+        if let Some(p95) = sample.ttft.as_ref().and_then(|ttft| ttft.p95) {
+            sum.ttft_p95_weighted += p95 * sample.requests as f64;
+            sum.ttft_requests = sum.ttft_requests.saturating_add(sample.requests);
         }
     }
     sums
@@ -711,6 +845,108 @@ mod tests {
             parse_body(b"{\"batch_id\": ", now()),
             Err(BodyError::Json(_))
         ));
+    }
+
+    fn token_sample() -> Value {
+        let mut sample = good_sample();
+        sample["input_tokens"] = json!(912_000);
+        sample["output_tokens"] = json!(228_000);
+        sample["cached_input_tokens"] = json!(300_000);
+        sample["ttft_ms"] = json!({ "p50": 90.5, "p95": 240.0 });
+        sample
+    }
+
+    #[test]
+    fn a_language_model_sample_counts_its_tokens() {
+        let good = batch(vec![token_sample(), good_sample()]);
+        let parsed = parse_batch(&good, now()).expect("valid");
+        assert_eq!(
+            parsed.samples[0].tokens,
+            Some(Tokens {
+                input: 912_000,
+                output: 228_000,
+                cached_input: 300_000
+            })
+        );
+        assert_eq!(
+            parsed.samples[0].ttft,
+            Some(Latency {
+                p50: Some(90.5),
+                p95: Some(240.0),
+                p99: None
+            })
+        );
+        assert_eq!(parsed.samples[1].tokens, None, "tokens are optional");
+        let bytes = serde_json::to_vec(&good).expect("json");
+        assert_eq!(parse_body(&bytes, now()), Ok(parsed));
+
+        // Cached tokens default to none.
+        let mut uncached = token_sample();
+        uncached["cached_input_tokens"] = Value::Null;
+        let parsed = parse_batch(&batch(vec![uncached]), now()).expect("valid");
+        assert_eq!(parsed.samples[0].tokens.map(|t| t.cached_input), Some(0));
+    }
+
+    #[test]
+    fn token_counts_are_checked_by_both_paths() {
+        let cases: [(&str, Value, &str); 5] = [
+            ("cached_input_tokens", json!(912_001), "part of the input"),
+            (
+                "output_tokens",
+                Value::Null,
+                "required when a sample counts tokens",
+            ),
+            ("input_tokens", json!(-1), "must not be negative"),
+            ("input_tokens", json!(1.5), "whole number"),
+            (
+                "output_tokens",
+                json!(10_000_000_000_i64),
+                "must be at most 1000000000",
+            ),
+        ];
+        for (field, value, message) in cases {
+            let mut bad = token_sample();
+            bad[field] = value.clone();
+            let body = batch(vec![good_sample(), bad]);
+            let errors = parse_batch(&body, now()).expect_err("refused");
+            assert_eq!(
+                paths(&errors),
+                [format!("samples[1].{field}")],
+                "{field} = {value}"
+            );
+            assert!(errors[0].message.contains(message), "{}", errors[0].message);
+            let bytes = serde_json::to_vec(&body).expect("json");
+            assert_eq!(
+                parse_body(&bytes, now()),
+                Err(BodyError::Invalid(errors)),
+                "the fast path refuses {field} = {value} too"
+            );
+        }
+        let mut bad = token_sample();
+        bad["ttft_ms"] = json!({ "p95": -3 });
+        let errors = parse_batch(&batch(vec![bad]), now()).expect_err("refused");
+        assert_eq!(paths(&errors), ["samples[0].ttft_ms.p95"]);
+    }
+
+    #[test]
+    fn rollups_sum_tokens_and_time_to_first_token() {
+        let parsed = parse_batch(
+            &batch(vec![token_sample(), token_sample(), good_sample()]),
+            now(),
+        )
+        .expect("valid");
+        let sums = rollup(&parsed.samples);
+        let hour = sums.values().next().expect("one hour");
+        assert_eq!(
+            (
+                hour.input_tokens,
+                hour.output_tokens,
+                hour.cached_input_tokens
+            ),
+            (1_824_000, 456_000, 600_000)
+        );
+        assert_eq!(hour.ttft_requests, 3040, "only samples that report it");
+        assert!((hour.ttft_p95_weighted / hour.ttft_requests as f64 - 240.0).abs() < 1e-9);
     }
 
     #[test]

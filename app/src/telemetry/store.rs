@@ -221,13 +221,19 @@ async fn mark_seen(
 pub fn samples_binary(batch: &Batch, ids: &BTreeMap<&str, Uuid>) -> Vec<u8> {
     /// Microseconds from the Unix epoch to Postgres's, 2000-01-01T00:00:00Z.
     const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
-    const FIELDS: i16 = 15;
+    const FIELDS: i16 = 21;
     fn field(out: &mut Vec<u8>, bytes: &[u8]) {
         // Each text was checked to be short at validation.
         out.extend_from_slice(&i32::try_from(bytes.len()).unwrap_or(i32::MAX).to_be_bytes());
         out.extend_from_slice(bytes);
     }
     fn float(out: &mut Vec<u8>, value: Option<f64>) {
+        match value {
+            Some(value) => field(out, &value.to_be_bytes()),
+            None => out.extend_from_slice(&(-1_i32).to_be_bytes()),
+        }
+    }
+    fn count(out: &mut Vec<u8>, value: Option<i64>) {
         match value {
             Some(value) => field(out, &value.to_be_bytes()),
             None => out.extend_from_slice(&(-1_i32).to_be_bytes()),
@@ -257,6 +263,13 @@ pub fn samples_binary(batch: &Batch, ids: &BTreeMap<&str, Uuid>) -> Vec<u8> {
         float(&mut out, latency.and_then(|l| l.p50));
         float(&mut out, latency.and_then(|l| l.p95));
         float(&mut out, latency.and_then(|l| l.p99));
+        count(&mut out, s.tokens.map(|t| t.input));
+        count(&mut out, s.tokens.map(|t| t.output));
+        count(&mut out, s.tokens.map(|t| t.cached_input));
+        let ttft = s.ttft.as_ref();
+        float(&mut out, ttft.and_then(|l| l.p50));
+        float(&mut out, ttft.and_then(|l| l.p95));
+        float(&mut out, ttft.and_then(|l| l.p99));
     }
     out.extend_from_slice(&(-1_i16).to_be_bytes());
     out
@@ -273,7 +286,8 @@ async fn insert_samples(
         .copy_in_raw(
             "copy telemetry_sample (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model,
                  interval_s, utilization_pct, memory_used_mib, power_watts, requests,
-                 latency_p50_ms, latency_p95_ms, latency_p99_ms)
+                 latency_p50_ms, latency_p95_ms, latency_p99_ms, input_tokens, output_tokens,
+                 cached_input_tokens, ttft_p50_ms, ttft_p95_ms, ttft_p99_ms)
              from stdin with (format binary)",
         )
         .await?;
@@ -301,6 +315,11 @@ async fn add_to_rollups(
     let mut latency_weighted = Vec::new();
     let mut latency_requests = Vec::new();
     let mut latency_max: Vec<Option<f64>> = Vec::new();
+    let mut input_tokens = Vec::new();
+    let mut output_tokens = Vec::new();
+    let mut cached_input_tokens = Vec::new();
+    let mut ttft_weighted = Vec::new();
+    let mut ttft_requests = Vec::new();
     for ((key, gpu_model, hour), sum) in &sums {
         deployment_ids.push(ids.get(key.as_str()).copied().unwrap_or_default());
         gpu_models.push(gpu_model.clone());
@@ -315,15 +334,22 @@ async fn add_to_rollups(
         latency_weighted.push(sum.latency_p95_weighted);
         latency_requests.push(sum.latency_requests);
         latency_max.push(sum.latency_p95_max_ms);
+        input_tokens.push(sum.input_tokens);
+        output_tokens.push(sum.output_tokens);
+        cached_input_tokens.push(sum.cached_input_tokens);
+        ttft_weighted.push(sum.ttft_p95_weighted);
+        ttft_requests.push(sum.ttft_requests);
     }
     sqlx::query!(
         "insert into telemetry_hourly as h
             (deployment_id, gpu_model, hour, sample_count, gpu_seconds, busy_gpu_seconds,
              idle_gpu_seconds, energy_joules, memory_mib_seconds, requests, latency_p95_weighted,
-             latency_requests, latency_p95_max_ms)
+             latency_requests, latency_p95_max_ms, input_tokens, output_tokens,
+             cached_input_tokens, ttft_p95_weighted, ttft_requests)
          select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::int8[], $5::float8[],
                               $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int8[],
-                              $11::float8[], $12::int8[], $13::float8[])
+                              $11::float8[], $12::int8[], $13::float8[], $14::int8[], $15::int8[],
+                              $16::int8[], $17::float8[], $18::int8[])
          on conflict (deployment_id, hour, gpu_model) do update set
             sample_count = h.sample_count + excluded.sample_count,
             gpu_seconds = h.gpu_seconds + excluded.gpu_seconds,
@@ -335,7 +361,16 @@ async fn add_to_rollups(
             latency_p95_weighted = h.latency_p95_weighted + excluded.latency_p95_weighted,
             latency_requests = least(h.latency_requests::numeric + excluded.latency_requests,
                                      9223372036854775807)::int8,
-            latency_p95_max_ms = greatest(h.latency_p95_max_ms, excluded.latency_p95_max_ms)",
+            latency_p95_max_ms = greatest(h.latency_p95_max_ms, excluded.latency_p95_max_ms),
+            input_tokens = least(h.input_tokens::numeric + excluded.input_tokens,
+                                 9223372036854775807)::int8,
+            output_tokens = least(h.output_tokens::numeric + excluded.output_tokens,
+                                  9223372036854775807)::int8,
+            cached_input_tokens = least(h.cached_input_tokens::numeric + excluded.cached_input_tokens,
+                                        9223372036854775807)::int8,
+            ttft_p95_weighted = h.ttft_p95_weighted + excluded.ttft_p95_weighted,
+            ttft_requests = least(h.ttft_requests::numeric + excluded.ttft_requests,
+                                  9223372036854775807)::int8",
         &deployment_ids,
         &gpu_models,
         &hours,
@@ -349,6 +384,11 @@ async fn add_to_rollups(
         &latency_weighted,
         &latency_requests,
         &latency_max as &[Option<f64>],
+        &input_tokens,
+        &output_tokens,
+        &cached_input_tokens,
+        &ttft_weighted,
+        &ttft_requests,
     )
     .execute(&mut *tx)
     .await?;
@@ -490,6 +530,12 @@ mod tests {
                 p95: Some(40.2),
                 p99: None,
             }),
+            tokens: Some(crate::telemetry::ingest::Tokens {
+                input: 1_200,
+                output: 300,
+                cached_input: 0,
+            }),
+            ttft: None,
         };
         let deployment = Uuid::from_u128(7);
         let batch = Batch {
@@ -502,7 +548,7 @@ mod tests {
         let (signature, rest) = out.split_at(19);
         assert_eq!(signature, b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0");
         let (count, mut rows) = rest.split_at(2);
-        assert_eq!(i16::from_be_bytes(count.try_into().expect("2 bytes")), 15);
+        assert_eq!(i16::from_be_bytes(count.try_into().expect("2 bytes")), 21);
         // 2026-11-28T09:00:00.000250Z in microseconds since 2000-01-01T00:00:00Z.
         let since_2000 = (9_828 * 86_400 + 9 * 3_600) * 1_000_000_i64 + 250;
         let field = |rows: &mut &[u8]| next_field(rows).map(<[u8]>::to_vec);
@@ -523,6 +569,12 @@ mod tests {
         assert_eq!(field(&mut rows), None, "no p50");
         assert_eq!(field(&mut rows), Some(40.2_f64.to_be_bytes().to_vec()));
         assert_eq!(field(&mut rows), None, "no p99");
+        for tokens in [1_200_i64, 300, 0] {
+            assert_eq!(field(&mut rows), Some(tokens.to_be_bytes().to_vec()));
+        }
+        for _ in 0..3 {
+            assert_eq!(field(&mut rows), None, "no time to first token");
+        }
         assert_eq!(
             rows,
             (-1_i16).to_be_bytes(),

@@ -1,6 +1,7 @@
 //! The versioned JSON API for agents, pipelines and scripts: `/api/v1`, bearer tokens, problem+json.
 
 pub mod auth;
+mod deployments;
 mod drift;
 pub mod error;
 mod experiments;
@@ -38,6 +39,7 @@ pub fn router(body_limit_bytes: usize, ingest_concurrency: usize) -> Router<AppS
             post(telemetry::post).route_layer(shed_load.clone()),
         )
         .route("/drift", post(drift::post).route_layer(shed_load))
+        .route("/deployments/{key}", get(deployments::get))
         .route("/experiments", post(experiments::create))
         .route("/experiments/{id}", get(experiments::get))
         .route("/experiments/{id}/runs", post(experiments::add_runs))

@@ -127,6 +127,14 @@ const DEPLOYMENTS: &[Deployment] = &[
     },
 ];
 
+/// The language models' servers count tokens: (deployment key, input and output tokens per
+/// request, the share of input read from the prefix cache, time to first token's p95 against the
+/// whole request's).
+const LANGUAGE_MODELS: &[(&str, f64, f64, f64, f64)] = &[
+    ("llm-summarizer-v1", 3_000.0, 250.0, 0.05, 0.35),
+    ("llm-chat-70b-v2", 1_200.0, 350.0, 0.4, 0.12),
+];
+
 /// (host, GPU model, deployment key of each GPU in index order)
 const HOSTS: &[(&str, &str, &[&str])] = &[
     (
@@ -264,6 +272,16 @@ fn sample(
             "p95": (p95 * 10.0).round() / 10.0,
             "p99": (p95 * 1.7 * 10.0).round() / 10.0,
         });
+        if let Some((_, input, output, cached, first_token)) = LANGUAGE_MODELS
+            .iter()
+            .find(|(key, ..)| *key == deployment.key)
+        {
+            let input_tokens = (requests as f64 * input).round();
+            value["input_tokens"] = json!(input_tokens as i64);
+            value["cached_input_tokens"] = json!((input_tokens * cached).round() as i64);
+            value["output_tokens"] = json!((requests as f64 * output).round() as i64);
+            value["ttft_ms"] = json!({ "p95": (p95 * first_token * 10.0).round() / 10.0 });
+        }
     }
     value
 }

@@ -1,0 +1,32 @@
+//! `GET /api/v1/deployments/{key}`: one deployment's measured usage and cost over the last
+//! `days` (1, 7, 30 or 90; 7 by default), with cost per 1,000 requests and, for a language
+//! model whose server counts tokens, per million tokens: the figures of its page.
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+
+use super::auth::ApiCaller;
+use super::error::ApiError;
+use app::fleet::{clamp_days, store, DeploymentCost};
+use app::state::AppState;
+use app::tokens::Scope;
+
+#[derive(Deserialize)]
+pub struct Period {
+    days: Option<u32>,
+}
+
+#[tracing::instrument(skip_all, fields(deployment = %key))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(key): Path<String>,
+    Query(period): Query<Period>,
+) -> Result<Json<DeploymentCost>, ApiError> {
+    caller.require(Scope::Read)?;
+    store::summary(&state.pool, &key, clamp_days(period.days))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no deployment has the key {key}")))
+}
