@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::sources::{Metrics, TimeUnit};
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
@@ -16,29 +18,75 @@ pub enum Source {
     Dcgm,
 }
 
-/// Where one deployment's request count and latency come from: its inference server's
-/// Prometheus page.
+/// The inference servers whose metrics the agent knows by name.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// vLLM: requests, tokens (prefix-cache hits too), latency and time to first token
+    Vllm,
+    /// Text Generation Inference: requests, tokens and latency
+    Tgi,
+    /// Triton Inference Server: requests and the mean latency of each interval
+    Triton,
+    /// Any Prometheus page, with `requests_metric` and `latency_metric`
+    Prometheus,
+}
+
+/// Where one deployment's request count, latency and tokens come from: its inference server's
+/// Prometheus page, read by a preset (`vllm`, `tgi`, `triton`) or by metric names.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Inference {
     pub deployment: String,
     pub url: String,
-    /// A counter of requests served.
-    #[serde(default = "default_requests_metric")]
-    pub requests_metric: String,
-    /// A histogram or summary of request latency.
+    pub preset: Option<Preset>,
+    /// The model to read, for a server that serves several (its `model_name` or `model` label).
+    pub model: Option<String>,
+    /// A counter of requests served (the generic form; `http_requests_total` by default).
+    pub requests_metric: Option<String>,
+    /// A histogram or summary of request latency (the generic form).
     pub latency_metric: Option<String>,
     /// The latency metric's unit: "seconds" (Prometheus convention) or "milliseconds".
-    #[serde(default = "default_latency_unit")]
-    pub latency_unit: String,
+    pub latency_unit: Option<String>,
 }
 
-fn default_requests_metric() -> String {
-    "http_requests_total".into()
-}
-
-fn default_latency_unit() -> String {
-    "seconds".into()
+impl Inference {
+    /// The metrics to read: the preset's, or the named ones of the generic form.
+    pub fn metrics(&self) -> anyhow::Result<Metrics> {
+        let named = self.requests_metric.is_some()
+            || self.latency_metric.is_some()
+            || self.latency_unit.is_some();
+        let preset = self.preset.unwrap_or(Preset::Prometheus);
+        if named && preset != Preset::Prometheus {
+            bail!(
+                "inference for {}: the {} preset names its own metrics; drop requests_metric, latency_metric and latency_unit, or use preset = \"prometheus\"",
+                self.deployment,
+                format!("{preset:?}").to_lowercase()
+            );
+        }
+        Ok(match preset {
+            Preset::Vllm => Metrics::vllm(),
+            Preset::Tgi => Metrics::tgi(),
+            Preset::Triton => Metrics::triton(),
+            Preset::Prometheus => {
+                let unit = match self.latency_unit.as_deref() {
+                    None | Some("seconds") => TimeUnit::Seconds,
+                    Some("milliseconds") => TimeUnit::Milliseconds,
+                    Some(other) => bail!(
+                        "inference for {}: latency_unit `{other}` is not seconds or milliseconds",
+                        self.deployment
+                    ),
+                };
+                Metrics::prometheus(
+                    self.requests_metric
+                        .as_deref()
+                        .unwrap_or("http_requests_total"),
+                    self.latency_metric.as_deref(),
+                    unit,
+                )
+            }
+        })
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -147,6 +195,9 @@ impl Config {
         if deployments.is_empty() {
             bail!("deployments: map at least one GPU (index or UUID) to a deployment key, e.g. --deployment 0=fraud-lgbm-v3");
         }
+        for inference in &file.inference {
+            inference.metrics()?;
+        }
         let host_given = flags.host.is_some() || file.host.is_some();
         Ok(Config {
             server,
@@ -218,7 +269,49 @@ mod tests {
         assert_eq!(config.deployment_of(7, "GPU-8a"), Some("search-bert-v2"));
         assert_eq!(config.deployment_of(1, "GPU-y"), Some("ocr-v2"));
         assert_eq!(config.deployment_of(2, "GPU-z"), None);
-        assert_eq!(config.inference[0].requests_metric, "http_requests_total");
+        let metrics = config.inference[0].metrics().expect("metrics");
+        assert_eq!(metrics.requests, "http_requests_total");
+        assert_eq!(metrics.latency.as_deref(), Some("request_latency_seconds"));
+    }
+
+    #[test]
+    fn a_preset_names_its_own_metrics() {
+        let config = |inference: &str| {
+            Config::resolve(
+                file(&format!(
+                    "token = \"t\"\n[deployments]\n\"0\" = \"chat\"\n[[inference]]\n\
+                     deployment = \"chat\"\nurl = \"http://127.0.0.1:8000/metrics\"\n{inference}"
+                )),
+                Overrides::default(),
+                None,
+                false,
+            )
+        };
+        let vllm = config("preset = \"vllm\"\nmodel = \"meta-llama/Llama-3.1-8B-Instruct\"")
+            .expect("valid");
+        let metrics = vllm.inference[0].metrics().expect("metrics");
+        assert_eq!(
+            metrics.input_tokens.as_deref(),
+            Some("vllm:prompt_tokens_total")
+        );
+        assert_eq!(
+            vllm.inference[0].model.as_deref(),
+            Some("meta-llama/Llama-3.1-8B-Instruct")
+        );
+        let mixed = config("preset = \"tgi\"\nrequests_metric = \"x_total\"");
+        assert!(mixed
+            .expect_err("refused")
+            .to_string()
+            .contains("names its own metrics"),);
+        let unit = config("latency_unit = \"minutes\"");
+        assert!(unit.expect_err("refused").to_string().contains("`minutes`"));
+        assert!(
+            toml::from_str::<FileConfig>(
+                "[[inference]]\ndeployment = \"a\"\nurl = \"u\"\npreset = \"onnx\""
+            )
+            .is_err(),
+            "unknown presets are refused"
+        );
     }
 
     #[test]

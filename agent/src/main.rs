@@ -5,6 +5,7 @@
 #[path = "../../app/src/clock.rs"]
 mod clock;
 mod config;
+mod exposition;
 mod sources;
 mod spool;
 
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use config::{Config, Overrides, Source};
-use sources::{counter_delta, histogram_quantile, Counters, GpuReading};
+use sources::{Counters, GpuReading, Traffic};
 use spool::{Spool, Written};
 
 #[derive(Debug, Parser)]
@@ -105,8 +106,8 @@ impl Collector {
         }
     }
 
-    /// Requests and p50/p95/p99 (ms) per deployment since the previous reading.
-    async fn traffic(&mut self) -> HashMap<String, (i64, Option<[f64; 3]>)> {
+    /// What each deployment's inference server did since the previous reading.
+    async fn traffic(&mut self) -> HashMap<String, Traffic> {
         let mut traffic = HashMap::new();
         for inference in self.config.inference.clone() {
             let page = match self
@@ -122,51 +123,22 @@ impl Collector {
                     continue;
                 }
             };
-            let current = match sources::parse_inference(
-                &page,
-                &inference.requests_metric,
-                inference.latency_metric.as_deref(),
-            ) {
+            let current = match inference.metrics().and_then(|metrics| {
+                sources::parse_inference(&page, &metrics, inference.model.as_deref())
+                    .map(|counters| (metrics, counters))
+            }) {
                 Ok(current) => current,
                 Err(error) => {
                     tracing::warn!(deployment = %inference.deployment, %error, "cannot use the inference metrics");
                     continue;
                 }
             };
-            let scale = if inference.latency_unit == "milliseconds" {
-                1.0
-            } else {
-                1000.0
-            };
+            let (metrics, current) = current;
             if let Some(previous) = self.previous.get(&inference.deployment) {
-                let requests = counter_delta(previous.requests, current.requests).round() as i64;
-                let latency = if !current.quantiles.is_empty() {
-                    let at = |q: f64| {
-                        current
-                            .quantiles
-                            .iter()
-                            .find(|(k, _)| (*k - q).abs() < 1e-9)
-                            .map(|(_, v)| v * scale)
-                    };
-                    match (at(0.5), at(0.95), at(0.99)) {
-                        (Some(a), Some(b), Some(c))
-                            if a.is_finite() && b.is_finite() && c.is_finite() =>
-                        {
-                            Some([a, b, c])
-                        }
-                        _ => None,
-                    }
-                } else {
-                    let q = |q: f64| {
-                        histogram_quantile(&previous.buckets, &current.buckets, q)
-                            .map(|v| v * scale)
-                    };
-                    match (q(0.5), q(0.95), q(0.99)) {
-                        (Some(a), Some(b), Some(c)) => Some([a, b, c]),
-                        _ => None,
-                    }
-                };
-                traffic.insert(inference.deployment.clone(), (requests, latency));
+                traffic.insert(
+                    inference.deployment.clone(),
+                    sources::interval(previous, &current, metrics.latency_unit),
+                );
             }
             self.previous.insert(inference.deployment.clone(), current);
         }
@@ -208,13 +180,13 @@ impl Collector {
                 .filter(|(_, d)| d == deployment)
                 .map(|(g, _)| g.index)
                 .collect();
-            let (requests, latency) = traffic.get(deployment).copied().unwrap_or((0, None));
-            // A deployment's requests are shared evenly by its GPUs; the first takes the remainder.
-            let share = requests / siblings.len() as i64;
-            let remainder = if siblings.first() == Some(&gpu.index) {
-                requests % siblings.len() as i64
-            } else {
-                0
+            let served = traffic.get(deployment).cloned().unwrap_or_default();
+            // A deployment's requests and tokens are shared evenly by its GPUs; the first takes
+            // the remainder.
+            let first = siblings.first() == Some(&gpu.index);
+            let share = |count: i64| {
+                let gpus = siblings.len() as i64;
+                count / gpus + if first { count % gpus } else { 0 }
             };
             let mut sample = json!({
                 "ts": ts,
@@ -226,10 +198,20 @@ impl Collector {
                 "utilization_pct": gpu.utilization_pct,
                 "memory_used_mib": gpu.memory_used_mib,
                 "power_watts": gpu.power_watts,
-                "requests": share + remainder,
+                "requests": share(served.requests),
             });
-            if let Some([p50, p95, p99]) = latency {
-                sample["latency_ms"] = json!({ "p50": p50, "p95": p95, "p99": p99 });
+            if let Some(latency) = served.latency {
+                sample["latency_ms"] = latency.json();
+            }
+            if let Some(ttft) = served.time_to_first_token {
+                sample["ttft_ms"] = ttft.json();
+            }
+            if let Some(tokens) = served.tokens {
+                sample["input_tokens"] = json!(share(tokens.input));
+                sample["output_tokens"] = json!(share(tokens.output));
+                // Cached tokens are part of the input, so each GPU's share stays within its own.
+                sample["cached_input_tokens"] =
+                    json!(share(tokens.cached_input).min(share(tokens.input)));
             }
             samples.push(sample);
         }

@@ -2,9 +2,10 @@
 //! server's Prometheus page for requests and latency.
 
 use anyhow::{anyhow, bail, Context};
-use prometheus_parse::{HistogramCount, Scrape, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+
+use crate::exposition::{self, Sample};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct GpuReading {
@@ -75,43 +76,33 @@ pub async fn run_nvidia_smi(path: &Path) -> anyhow::Result<Vec<GpuReading>> {
     parse_nvidia_smi(&String::from_utf8_lossy(&output.stdout))
 }
 
-fn scrape(text: &str) -> anyhow::Result<Scrape> {
-    Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
-        .context("the metrics page is not Prometheus text")
-}
-
-fn number(value: &Value) -> Option<f64> {
-    match value {
-        Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => Some(*v),
-        _ => None,
-    }
+fn scrape(text: &str) -> anyhow::Result<Vec<Sample>> {
+    exposition::parse(text)
+        .map_err(|reason| anyhow!("the metrics page is not Prometheus text: {reason}"))
 }
 
 /// Reads a DCGM exporter page: utilization, framebuffer memory and power per GPU.
 pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
-    let scrape = scrape(text)?;
+    let samples = scrape(text)?;
     let mut gpus: BTreeMap<u32, GpuReading> = BTreeMap::new();
-    for sample in &scrape.samples {
-        let field = match sample.metric.as_str() {
+    for sample in &samples {
+        let field = match sample.name.as_str() {
             "DCGM_FI_DEV_GPU_UTIL" | "DCGM_FI_DEV_FB_USED" | "DCGM_FI_DEV_POWER_USAGE" => {
-                sample.metric.as_str()
+                sample.name.as_str()
             }
             _ => continue,
         };
-        let Some(index) = sample.labels.get("gpu").and_then(|g| g.parse::<u32>().ok()) else {
+        let Some(index) = sample.label("gpu").and_then(|g| g.parse::<u32>().ok()) else {
             continue;
         };
-        let Some(value) = number(&sample.value) else {
+        if !sample.value.is_finite() {
             continue;
-        };
+        }
+        let value = sample.value;
         let gpu = gpus.entry(index).or_insert_with(|| GpuReading {
             index,
-            uuid: sample.labels.get("UUID").unwrap_or_default().to_owned(),
-            model: sample
-                .labels
-                .get("modelName")
-                .unwrap_or_default()
-                .to_owned(),
+            uuid: sample.label("UUID").unwrap_or_default().to_owned(),
+            model: sample.label("modelName").unwrap_or_default().to_owned(),
             utilization_pct: 0.0,
             memory_used_mib: 0.0,
             power_watts: 0.0,
@@ -130,13 +121,121 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
 
 /// The DCGM page's host name label, when it has one.
 pub fn dcgm_hostname(text: &str) -> Option<String> {
-    let scrape = scrape(text).ok()?;
-    scrape.samples.iter().find_map(|s| {
-        s.labels
-            .get("Hostname")
-            .or_else(|| s.labels.get("hostname"))
+    let samples = scrape(text).ok()?;
+    samples.iter().find_map(|s| {
+        s.label("Hostname")
+            .or_else(|| s.label("hostname"))
             .map(str::to_owned)
     })
+}
+
+/// The unit a server reports its latency in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TimeUnit {
+    Seconds,
+    Milliseconds,
+    Microseconds,
+}
+
+impl TimeUnit {
+    pub fn to_ms(self, value: f64) -> f64 {
+        match self {
+            TimeUnit::Seconds => value * 1000.0,
+            TimeUnit::Milliseconds => value,
+            TimeUnit::Microseconds => value / 1000.0,
+        }
+    }
+}
+
+/// Which metrics of an inference server's page carry its requests, latency and tokens. A counter
+/// is summed over all its label sets (finish reasons, status codes, engines) of the chosen model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metrics {
+    /// A counter of requests served.
+    pub requests: String,
+    /// A histogram or summary of request latency.
+    pub latency: Option<String>,
+    /// A counter of the total time spent on requests, for a mean latency per interval when the
+    /// server has no histogram (Triton).
+    pub latency_total: Option<String>,
+    pub latency_unit: TimeUnit,
+    /// Counters of input, output and cached input tokens (a histogram's `_sum` counts too).
+    pub input_tokens: Option<String>,
+    pub output_tokens: Option<String>,
+    pub cached_tokens: Option<String>,
+    /// A histogram of the time to first token, in `latency_unit`.
+    pub time_to_first_token: Option<String>,
+    /// Labels that name the model a sample is about, for a server serving several.
+    pub model_labels: Vec<String>,
+}
+
+fn named(name: &str) -> Option<String> {
+    Some(name.to_owned())
+}
+
+impl Metrics {
+    /// vLLM's documented production metrics (docs.vllm.ai, "Production Metrics"): names with a
+    /// `vllm:` prefix, every series labelled `model_name`; prefix-cache hits counted in tokens.
+    pub fn vllm() -> Metrics {
+        Metrics {
+            requests: "vllm:request_success_total".into(),
+            latency: named("vllm:e2e_request_latency_seconds"),
+            latency_total: None,
+            latency_unit: TimeUnit::Seconds,
+            input_tokens: named("vllm:prompt_tokens_total"),
+            output_tokens: named("vllm:generation_tokens_total"),
+            cached_tokens: named("vllm:prefix_cache_hits_total"),
+            time_to_first_token: named("vllm:time_to_first_token_seconds"),
+            model_labels: vec!["model_name".into()],
+        }
+    }
+
+    /// Text Generation Inference's metrics: a success counter without `_total`, and token counts
+    /// as the sums of its input-length and generated-tokens histograms.
+    pub fn tgi() -> Metrics {
+        Metrics {
+            requests: "tgi_request_success".into(),
+            latency: named("tgi_request_duration"),
+            latency_total: None,
+            latency_unit: TimeUnit::Seconds,
+            input_tokens: named("tgi_request_input_length_sum"),
+            output_tokens: named("tgi_request_generated_tokens_sum"),
+            cached_tokens: None,
+            time_to_first_token: None,
+            model_labels: Vec::new(),
+        }
+    }
+
+    /// Triton Inference Server's metrics: successes and the cumulative request duration in
+    /// microseconds, labelled `model` and `version`.
+    pub fn triton() -> Metrics {
+        Metrics {
+            requests: "nv_inference_request_success".into(),
+            latency: None,
+            latency_total: named("nv_inference_request_duration_us"),
+            latency_unit: TimeUnit::Microseconds,
+            input_tokens: None,
+            output_tokens: None,
+            cached_tokens: None,
+            time_to_first_token: None,
+            model_labels: vec!["model".into()],
+        }
+    }
+
+    /// Any Prometheus page: a request counter and, optionally, a latency histogram or summary.
+    pub fn prometheus(requests: &str, latency: Option<&str>, unit: TimeUnit) -> Metrics {
+        Metrics {
+            requests: requests.to_owned(),
+            latency: latency.map(str::to_owned),
+            latency_total: None,
+            latency_unit: unit,
+            input_tokens: None,
+            output_tokens: None,
+            cached_tokens: None,
+            time_to_first_token: None,
+            model_labels: vec!["model_name".into(), "model".into()],
+        }
+    }
 }
 
 /// What an inference server's counters said at one scrape.
@@ -147,50 +246,228 @@ pub struct Counters {
     pub buckets: Vec<(f64, f64)>,
     /// Latency quantiles (q, value) when the metric is a summary.
     pub quantiles: Vec<(f64, f64)>,
+    /// The cumulative time spent on requests, when the server counts it.
+    pub latency_total: Option<f64>,
+    pub input_tokens: Option<f64>,
+    pub output_tokens: Option<f64>,
+    pub cached_tokens: Option<f64>,
+    /// Cumulative time-to-first-token histogram buckets.
+    pub first_token_buckets: Vec<(f64, f64)>,
 }
 
-/// Reads the request counter (summed over all label sets) and the latency metric.
+/// Whether a sample is one of counter `name`'s: Prometheus writes a counter's samples with or
+/// without `_total`, depending on the client library and its version.
+fn is_counter(sample: &str, name: &str) -> bool {
+    let base = name.strip_suffix("_total").unwrap_or(name);
+    sample == base || sample.strip_suffix("_total") == Some(base)
+}
+
+/// Adds `value` to a sum that may not have started.
+fn add(sum: &mut Option<f64>, value: f64) {
+    *sum = Some(sum.unwrap_or(0.0) + value);
+}
+
+fn buckets(map: BTreeMap<u64, f64>) -> Vec<(f64, f64)> {
+    let mut buckets: Vec<(f64, f64)> = map
+        .into_iter()
+        .map(|(bits, count)| (f64::from_bits(bits), count))
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    buckets
+}
+
+/// Reads one model's counters from an inference server's page: every label set of each metric
+/// summed, keeping only the samples of `model` when it is given (by the metrics' model labels).
 pub fn parse_inference(
     text: &str,
-    requests_metric: &str,
-    latency_metric: Option<&str>,
+    metrics: &Metrics,
+    model: Option<&str>,
 ) -> anyhow::Result<Counters> {
-    let scrape = scrape(text)?;
+    let samples = scrape(text)?;
     let mut counters = Counters::default();
     let mut found = false;
-    let mut buckets: BTreeMap<u64, f64> = BTreeMap::new();
-    for sample in &scrape.samples {
-        if sample.metric == requests_metric
-            || sample.metric == requests_metric.trim_end_matches("_total")
-        {
-            if let Some(v) = number(&sample.value) {
-                counters.requests += v;
-                found = true;
+    let mut models_seen: Vec<String> = Vec::new();
+    let mut latency_buckets: BTreeMap<u64, f64> = BTreeMap::new();
+    let mut first_token_buckets: BTreeMap<u64, f64> = BTreeMap::new();
+    let histogram = |sample: &Sample, base: &Option<String>| {
+        base.as_ref()
+            .is_some_and(|base| sample.name.strip_suffix("_bucket") == Some(base.as_str()))
+            .then(|| sample.label("le").and_then(exposition::number))
+            .flatten()
+    };
+    for sample in &samples {
+        let model_of = metrics.model_labels.iter().find_map(|l| sample.label(l));
+        if let (Some(wanted), Some(this)) = (model, model_of) {
+            if !models_seen.iter().any(|m| m == this) {
+                models_seen.push(this.to_owned());
+            }
+            if wanted != this {
+                continue;
             }
         }
-        if Some(sample.metric.as_str()) == latency_metric {
-            match &sample.value {
-                Value::Histogram(counts) => {
-                    for HistogramCount { less_than, count } in counts {
-                        *buckets.entry(less_than.to_bits()).or_default() += count;
-                    }
+        // Absurd values (a NaN, a negative count) are not counts.
+        if !sample.value.is_finite() || sample.value < 0.0 {
+            continue;
+        }
+        let value = sample.value;
+        let name = sample.name.as_str();
+        if is_counter(name, &metrics.requests) {
+            counters.requests += value;
+            found = true;
+        }
+        let is = |metric: &Option<String>| metric.as_ref().is_some_and(|m| is_counter(name, m));
+        if is(&metrics.latency_total) {
+            add(&mut counters.latency_total, value);
+        }
+        if is(&metrics.input_tokens) {
+            add(&mut counters.input_tokens, value);
+        }
+        if is(&metrics.output_tokens) {
+            add(&mut counters.output_tokens, value);
+        }
+        if is(&metrics.cached_tokens) {
+            add(&mut counters.cached_tokens, value);
+        }
+        if let Some(le) = histogram(sample, &metrics.latency) {
+            *latency_buckets.entry(le.to_bits()).or_default() += value;
+        }
+        if let Some(le) = histogram(sample, &metrics.time_to_first_token) {
+            *first_token_buckets.entry(le.to_bits()).or_default() += value;
+        }
+        if metrics.latency.as_deref() == Some(name) {
+            if let Some(q) = sample.label("quantile").and_then(exposition::number) {
+                if value.is_finite() {
+                    counters.quantiles.push((q, value));
                 }
-                Value::Summary(quantiles) => {
-                    counters.quantiles = quantiles.iter().map(|q| (q.quantile, q.count)).collect();
-                }
-                _ => {}
             }
         }
     }
     if !found {
-        bail!("the metrics page has no `{requests_metric}` counter");
+        match model {
+            Some(model) if !models_seen.is_empty() => bail!(
+                "the metrics page has no `{}` counter for model `{model}`; it serves {}",
+                metrics.requests,
+                models_seen.join(", ")
+            ),
+            _ => bail!("the metrics page has no `{}` counter", metrics.requests),
+        }
     }
-    counters.buckets = buckets
-        .into_iter()
-        .map(|(bits, count)| (f64::from_bits(bits), count))
-        .collect();
-    counters.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    counters.buckets = buckets(latency_buckets);
+    counters.first_token_buckets = buckets(first_token_buckets);
     Ok(counters)
+}
+
+/// Latency quantiles in milliseconds, each when known.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Quantiles {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+impl Quantiles {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({ "p50": self.p50, "p95": self.p95, "p99": self.p99 })
+    }
+
+    fn any(self) -> Option<Quantiles> {
+        (self.p50.is_some() || self.p95.is_some() || self.p99.is_some()).then_some(self)
+    }
+}
+
+/// Tokens read, written and read from the prefix cache in one interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub input: i64,
+    pub output: i64,
+    pub cached_input: i64,
+}
+
+/// What a deployment's server did between two scrapes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Traffic {
+    pub requests: i64,
+    pub latency: Option<Quantiles>,
+    pub time_to_first_token: Option<Quantiles>,
+    pub tokens: Option<Tokens>,
+}
+
+/// The quantiles of the requests between two scrapes of a cumulative histogram, in ms.
+fn histogram_quantiles(
+    previous: &[(f64, f64)],
+    current: &[(f64, f64)],
+    unit: TimeUnit,
+) -> Option<Quantiles> {
+    let at = |q: f64| histogram_quantile(previous, current, q).map(|v| unit.to_ms(v));
+    Quantiles {
+        p50: at(0.5),
+        p95: at(0.95),
+        p99: at(0.99),
+    }
+    .any()
+}
+
+/// The traffic between two scrapes of the same server: counters as increases (a smaller value
+/// is a restart, counted from zero), latency from the histogram of the interval's requests, a
+/// summary's quantiles as the server states them, or, with neither, the interval's mean latency
+/// (total time over requests) as its p50.
+pub fn interval(previous: &Counters, current: &Counters, unit: TimeUnit) -> Traffic {
+    let requests = counter_delta(previous.requests, current.requests).round() as i64;
+    let at = |q: f64| {
+        current
+            .quantiles
+            .iter()
+            .find(|(k, _)| (*k - q).abs() < 1e-9)
+            .map(|(_, v)| unit.to_ms(*v))
+    };
+    let latency = if !current.quantiles.is_empty() {
+        Quantiles {
+            p50: at(0.5),
+            p95: at(0.95),
+            p99: at(0.99),
+        }
+        .any()
+    } else if !current.buckets.is_empty() {
+        histogram_quantiles(&previous.buckets, &current.buckets, unit)
+    } else {
+        match (previous.latency_total, current.latency_total) {
+            (Some(before), Some(now)) if requests > 0 => Some(Quantiles {
+                p50: Some(unit.to_ms(counter_delta(before, now) / requests as f64)),
+                p95: None,
+                p99: None,
+            }),
+            _ => None,
+        }
+    };
+    let delta = |before: Option<f64>, now: Option<f64>| {
+        now.map(|now| counter_delta(before.unwrap_or(0.0), now).round() as i64)
+    };
+    let tokens = match (
+        delta(previous.input_tokens, current.input_tokens),
+        delta(previous.output_tokens, current.output_tokens),
+    ) {
+        (None, None) => None,
+        (input, output) => {
+            let input = input.unwrap_or(0);
+            Some(Tokens {
+                input,
+                output: output.unwrap_or(0),
+                cached_input: delta(previous.cached_tokens, current.cached_tokens)
+                    .unwrap_or(0)
+                    .min(input),
+            })
+        }
+    };
+    Traffic {
+        requests,
+        latency,
+        time_to_first_token: histogram_quantiles(
+            &previous.first_token_buckets,
+            &current.first_token_buckets,
+            unit,
+        ),
+        tokens,
+    }
 }
 
 /// The increase of a counter between two scrapes; a smaller value means the server restarted
@@ -310,16 +587,187 @@ request_latency_seconds_bucket{le="+Inf"} 1000
 request_latency_seconds_sum 20
 request_latency_seconds_count 1000
 "#;
-        let counters =
-            parse_inference(page, "http_requests_total", Some("request_latency_seconds"))
-                .expect("parses");
+        let metrics = Metrics::prometheus(
+            "http_requests_total",
+            Some("request_latency_seconds"),
+            TimeUnit::Seconds,
+        );
+        let counters = parse_inference(page, &metrics, None).expect("parses");
         assert_eq!(counters.requests, 1000.0);
         assert_eq!(counters.buckets.len(), 4);
         let p50 = histogram_quantile(&[], &counters.buckets, 0.5).expect("p50");
         assert!((p50 - 0.01).abs() < 1e-9, "{p50}");
         let p95 = histogram_quantile(&[], &counters.buckets, 0.95).expect("p95");
         assert!((p95 - (0.05 + 0.05 * (50.0 / 90.0))).abs() < 1e-9, "{p95}");
-        assert!(parse_inference(page, "rpc_total", None).is_err());
+        let other = Metrics::prometheus("rpc_total", None, TimeUnit::Seconds);
+        assert!(parse_inference(page, &other, None).is_err());
+    }
+
+    /// A vLLM page as its documentation lists the metrics, serving two models from one engine.
+    fn vllm_page(llama_requests: f64, prompt: f64, generated: f64, hits: f64, fast: f64) -> String {
+        let llama = r#"engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct""#;
+        let qwen = r#"engine="0",model_name="Qwen/Qwen2.5-7B-Instruct""#;
+        format!(
+            r#"# HELP vllm:request_success_total Count of successfully processed requests.
+# TYPE vllm:request_success_total counter
+vllm:request_success_total{{{llama},finished_reason="stop"}} {stop}
+vllm:request_success_total{{{llama},finished_reason="length"}} {length}
+vllm:request_success_total{{{qwen},finished_reason="stop"}} 77.0
+# HELP vllm:prompt_tokens_total Number of prefill tokens processed.
+# TYPE vllm:prompt_tokens_total counter
+vllm:prompt_tokens_total{{{llama}}} {prompt:e}
+vllm:prompt_tokens_total{{{qwen}}} 5000.0
+# TYPE vllm:generation_tokens_total counter
+vllm:generation_tokens_total{{{llama}}} {generated}
+vllm:generation_tokens_total{{{qwen}}} 900.0
+# TYPE vllm:prefix_cache_hits_total counter
+vllm:prefix_cache_hits_total{{{llama}}} {hits}
+# TYPE vllm:e2e_request_latency_seconds histogram
+vllm:e2e_request_latency_seconds_bucket{{{llama},le="1.0"}} {fast}
+vllm:e2e_request_latency_seconds_bucket{{{llama},le="2.5"}} {llama_requests}
+vllm:e2e_request_latency_seconds_bucket{{{llama},le="+Inf"}} {llama_requests}
+vllm:e2e_request_latency_seconds_sum{{{llama}}} 1500.0
+vllm:e2e_request_latency_seconds_count{{{llama}}} {llama_requests}
+vllm:e2e_request_latency_seconds_bucket{{{qwen},le="1.0"}} 0.0
+vllm:e2e_request_latency_seconds_bucket{{{qwen},le="2.5"}} 0.0
+vllm:e2e_request_latency_seconds_bucket{{{qwen},le="+Inf"}} 77.0
+# TYPE vllm:time_to_first_token_seconds histogram
+vllm:time_to_first_token_seconds_bucket{{{llama},le="0.1"}} {fast}
+vllm:time_to_first_token_seconds_bucket{{{llama},le="0.25"}} {llama_requests}
+vllm:time_to_first_token_seconds_bucket{{{llama},le="+Inf"}} {llama_requests}
+# TYPE vllm:num_requests_running gauge
+vllm:num_requests_running{{{llama}}} 12.0
+"#,
+            stop = llama_requests * 0.9,
+            length = llama_requests * 0.1,
+        )
+    }
+
+    #[test]
+    fn vllm_pages_give_one_models_requests_tokens_and_times() {
+        let metrics = Metrics::vllm();
+        let model = Some("meta-llama/Llama-3.1-8B-Instruct");
+        let before = parse_inference(&vllm_page(1000.0, 2.4e6, 6e5, 9e5, 1000.0), &metrics, model)
+            .expect("parses");
+        assert_eq!(
+            before.requests, 1000.0,
+            "both finish reasons, not the other model"
+        );
+        let after = parse_inference(
+            &vllm_page(2000.0, 3.6e6, 9e5, 1.2e6, 1500.0),
+            &metrics,
+            model,
+        )
+        .expect("parses");
+        let traffic = interval(&before, &after, metrics.latency_unit);
+        assert_eq!(traffic.requests, 1000);
+        assert_eq!(
+            traffic.tokens,
+            Some(Tokens {
+                input: 1_200_000,
+                output: 300_000,
+                cached_input: 300_000
+            })
+        );
+        // Of the 1,000 requests of the interval, 500 took up to 1 s and 500 from 1 to 2.5 s.
+        let latency = traffic.latency.expect("latency");
+        assert_eq!(latency.p50, Some(1000.0));
+        assert!((latency.p95.expect("p95") - 2350.0).abs() < 1e-6);
+        let first_token = traffic.time_to_first_token.expect("time to first token");
+        assert_eq!(first_token.p50, Some(100.0));
+
+        // Without a model, every model on the page is counted.
+        let all = parse_inference(&vllm_page(1000.0, 2.4e6, 6e5, 9e5, 1000.0), &metrics, None)
+            .expect("parses");
+        assert_eq!(all.requests, 1077.0);
+        // A model the server does not serve is named, with those it does.
+        let error = parse_inference(
+            &vllm_page(1000.0, 2.4e6, 6e5, 9e5, 1000.0),
+            &metrics,
+            Some("mistral"),
+        )
+        .expect_err("no such model");
+        assert!(
+            error.to_string().contains("Qwen/Qwen2.5-7B-Instruct"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_restarted_server_counts_from_zero() {
+        let metrics = Metrics::vllm();
+        let before = parse_inference(&vllm_page(5000.0, 9e6, 2e6, 3e6, 4000.0), &metrics, None)
+            .expect("parses");
+        let after = parse_inference(&vllm_page(100.0, 1e5, 3e4, 0.0, 100.0), &metrics, None)
+            .expect("parses");
+        let traffic = interval(&before, &after, metrics.latency_unit);
+        assert_eq!(
+            traffic.requests,
+            100 + 77,
+            "the restarted counters, from zero"
+        );
+        let tokens = traffic.tokens.expect("tokens");
+        assert_eq!((tokens.input, tokens.output), (105_000, 30_900));
+    }
+
+    #[test]
+    fn tgi_pages_count_tokens_from_histogram_sums() {
+        let page = |requests: u32, input: u32, generated: u32| {
+            format!(
+                "# TYPE tgi_request_success counter\n\
+                 tgi_request_success {requests}\n\
+                 # TYPE tgi_request_input_length histogram\n\
+                 tgi_request_input_length_bucket{{le=\"1024\"}} {requests}\n\
+                 tgi_request_input_length_bucket{{le=\"+Inf\"}} {requests}\n\
+                 tgi_request_input_length_sum {input}\n\
+                 tgi_request_input_length_count {requests}\n\
+                 # TYPE tgi_request_generated_tokens histogram\n\
+                 tgi_request_generated_tokens_sum {generated}\n\
+                 tgi_request_generated_tokens_count {requests}\n\
+                 # TYPE tgi_request_duration histogram\n\
+                 tgi_request_duration_bucket{{le=\"0.5\"}} {requests}\n\
+                 tgi_request_duration_bucket{{le=\"+Inf\"}} {requests}\n"
+            )
+        };
+        let metrics = Metrics::tgi();
+        let before = parse_inference(&page(100, 80_000, 20_000), &metrics, None).expect("parses");
+        let after = parse_inference(&page(220, 176_000, 44_000), &metrics, None).expect("parses");
+        let traffic = interval(&before, &after, metrics.latency_unit);
+        assert_eq!(traffic.requests, 120);
+        assert_eq!(
+            traffic.tokens,
+            Some(Tokens {
+                input: 96_000,
+                output: 24_000,
+                cached_input: 0
+            })
+        );
+        assert_eq!(traffic.latency.and_then(|l| l.p50), Some(250.0));
+    }
+
+    #[test]
+    fn triton_latency_is_the_intervals_mean_from_its_duration_counter() {
+        let page = |resnet: u32, duration_us: f64| {
+            format!(
+                "# HELP nv_inference_request_success Number of successful inference requests, all batch sizes\n\
+                 # TYPE nv_inference_request_success counter\n\
+                 nv_inference_request_success{{model=\"resnet50\",version=\"1\"}} {resnet}\n\
+                 nv_inference_request_success{{model=\"bert\",version=\"1\"}} 10\n\
+                 # TYPE nv_inference_request_duration_us counter\n\
+                 nv_inference_request_duration_us{{model=\"resnet50\",version=\"1\"}} {duration_us:e}\n\
+                 nv_inference_request_duration_us{{model=\"bert\",version=\"1\"}} 9e9\n"
+            )
+        };
+        let metrics = Metrics::triton();
+        let model = Some("resnet50");
+        let before = parse_inference(&page(4000, 8e7), &metrics, model).expect("parses");
+        let after = parse_inference(&page(5000, 1.05e8), &metrics, model).expect("parses");
+        let traffic = interval(&before, &after, metrics.latency_unit);
+        assert_eq!(traffic.requests, 1000);
+        let latency = traffic.latency.expect("mean latency");
+        assert_eq!(latency.p50, Some(25.0), "25,000,000 us over 1,000 requests");
+        assert_eq!(latency.p95, None, "a mean is no tail");
+        assert_eq!(traffic.tokens, None);
     }
 
     #[test]

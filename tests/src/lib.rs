@@ -398,7 +398,57 @@ pub struct FakeMetrics {
 }
 
 impl FakeMetrics {
+    /// A generic Prometheus page: a request counter and a latency summary.
     pub async fn start(step: u64) -> FakeMetrics {
+        FakeMetrics::serving(step, |total| {
+            format!(
+                "# TYPE http_requests_total counter\nhttp_requests_total{{code=\"200\"}} {total}\n\
+                 # TYPE request_latency_seconds summary\n\
+                 request_latency_seconds{{quantile=\"0.5\"}} 0.012\n\
+                 request_latency_seconds{{quantile=\"0.95\"}} 0.040\n\
+                 request_latency_seconds{{quantile=\"0.99\"}} 0.080\n"
+            )
+        })
+        .await
+    }
+
+    /// A vLLM page (its documented metric names, with colons) serving two models; of each
+    /// request of `model`, 1,200 prompt tokens (400 of them prefix-cache hits) and 300 generated,
+    /// its first token within 100 ms and the whole request within 2.5 s.
+    pub async fn vllm(step: u64, model: &'static str) -> FakeMetrics {
+        FakeMetrics::serving(step, move |total| {
+            let this = format!("engine=\"0\",model_name=\"{model}\"");
+            let other = "engine=\"0\",model_name=\"Qwen/Qwen2.5-7B-Instruct\"";
+            format!(
+                "# TYPE vllm:request_success_total counter\n\
+                 vllm:request_success_total{{{this},finished_reason=\"stop\"}} {total}.0\n\
+                 vllm:request_success_total{{{other},finished_reason=\"stop\"}} {}.0\n\
+                 # TYPE vllm:prompt_tokens_total counter\n\
+                 vllm:prompt_tokens_total{{{this}}} {}.0\n\
+                 vllm:prompt_tokens_total{{{other}}} {}.0\n\
+                 # TYPE vllm:generation_tokens_total counter\n\
+                 vllm:generation_tokens_total{{{this}}} {}.0\n\
+                 # TYPE vllm:prefix_cache_hits_total counter\n\
+                 vllm:prefix_cache_hits_total{{{this}}} {}.0\n\
+                 # TYPE vllm:e2e_request_latency_seconds histogram\n\
+                 vllm:e2e_request_latency_seconds_bucket{{{this},le=\"1.0\"}} 0.0\n\
+                 vllm:e2e_request_latency_seconds_bucket{{{this},le=\"2.5\"}} {total}.0\n\
+                 vllm:e2e_request_latency_seconds_bucket{{{this},le=\"+Inf\"}} {total}.0\n\
+                 # TYPE vllm:time_to_first_token_seconds histogram\n\
+                 vllm:time_to_first_token_seconds_bucket{{{this},le=\"0.1\"}} {total}.0\n\
+                 vllm:time_to_first_token_seconds_bucket{{{this},le=\"+Inf\"}} {total}.0\n",
+                total * 7,
+                total * 1_200,
+                total * 99_000,
+                total * 300,
+                total * 400,
+            )
+        })
+        .await
+    }
+
+    /// Serves `page(total)` at /metrics, `total` growing by `step` at each scrape.
+    pub async fn serving(step: u64, page: impl Fn(u64) -> String + Send + 'static) -> FakeMetrics {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -418,13 +468,7 @@ impl FakeMetrics {
                 if let Ok(mut log) = log.lock() {
                     log.push(total);
                 }
-                let body = format!(
-                    "# TYPE http_requests_total counter\nhttp_requests_total{{code=\"200\"}} {total}\n\
-                     # TYPE request_latency_seconds summary\n\
-                     request_latency_seconds{{quantile=\"0.5\"}} 0.012\n\
-                     request_latency_seconds{{quantile=\"0.95\"}} 0.040\n\
-                     request_latency_seconds{{quantile=\"0.99\"}} 0.080\n"
-                );
+                let body = page(total);
                 let response = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()

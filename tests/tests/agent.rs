@@ -286,3 +286,75 @@ async fn a_running_agent_reports_requests_from_the_inference_server() {
     drop(server);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn an_agent_reads_a_language_models_tokens_from_vllm() {
+    let db = TestDb::new().await;
+    let token = token(&db, "ingest");
+    let server = Server::start(&db).await;
+    let llama = "meta-llama/Llama-3.1-8B-Instruct";
+    let metrics = FakeMetrics::vllm(100, llama).await;
+    let scratch = Scratch::new("agent-vllm");
+    let config = scratch.0.join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[inference]]\ndeployment = \"fraud-lgbm-v3\"\nurl = \"{}\"\npreset = \"vllm\"\nmodel = \"{llama}\"\n",
+            metrics.url
+        ),
+    )
+    .expect("config");
+    let mut child = agent(
+        &scratch,
+        &server.base_url,
+        &token,
+        &["--interval", "1", "--config"],
+    )
+    .arg(&config)
+    .spawn()
+    .expect("agent starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while db
+        .scalar("select coalesce(sum(requests), 0)::int8 from telemetry_sample")
+        .await
+        < 300
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the agent's requests did not arrive within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().expect("agent exits").success());
+
+    // Only the Llama model's counters, per request as the page states them.
+    let requests = db
+        .scalar("select sum(requests)::int8 from telemetry_sample")
+        .await;
+    assert_eq!(requests % 100, 0, "whole counter deltas: {requests}");
+    for (column, per_request) in [
+        ("input_tokens", 1_200),
+        ("output_tokens", 300),
+        ("cached_input_tokens", 400),
+    ] {
+        let sql = format!("select sum({column})::int8 from telemetry_hourly");
+        assert_eq!(db.scalar(&sql).await, requests * per_request, "{column}");
+    }
+    assert_eq!(
+        db.scalar("select max(ttft_p95_ms)::int8 from telemetry_sample")
+            .await,
+        95,
+        "time to first token from its histogram, in ms"
+    );
+    assert_eq!(
+        db.scalar("select max(latency_p95_ms)::int8 from telemetry_sample")
+            .await,
+        2_425,
+        "latency from the e2e histogram"
+    );
+    drop(server);
+    db.drop().await;
+}
