@@ -59,9 +59,8 @@ impl Inference {
         let preset = self.preset.unwrap_or(Preset::Prometheus);
         if named && preset != Preset::Prometheus {
             bail!(
-                "inference for {}: the {} preset names its own metrics; drop requests_metric, latency_metric and latency_unit, or use preset = \"prometheus\"",
-                self.deployment,
-                format!("{preset:?}").to_lowercase()
+                "inference for {}: a preset names its own metrics; drop requests_metric, latency_metric and latency_unit, or use preset = \"prometheus\"",
+                self.deployment
             );
         }
         Ok(match preset {

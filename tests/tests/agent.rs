@@ -218,22 +218,15 @@ async fn every_sample_arrives_once_through_timeouts_and_a_rotated_token() {
     assert_eq!(scratch.nvidia_smi_calls(), 4);
 }
 
-#[tokio::test]
-async fn a_running_agent_reports_requests_from_the_inference_server() {
-    let db = TestDb::new().await;
-    let token = token(&db, "ingest");
-    let server = Server::start(&db).await;
-    let metrics = FakeMetrics::start(100).await;
-    let scratch = Scratch::new("agent-run");
+/// Runs the agent, scraping every second with `inference` (its `[[inference]]` settings) in its
+/// file, until the stored samples hold at least `requests` requests; stops it with SIGTERM, checks
+/// that it stopped cleanly, and answers the requests stored.
+async fn run_until(db: &TestDb, name: &str, inference: &str, requests: i64) -> i64 {
+    let token = token(db, "ingest");
+    let server = Server::start(db).await;
+    let scratch = Scratch::new(name);
     let config = scratch.0.join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[inference]]\ndeployment = \"fraud-lgbm-v3\"\nurl = \"{}\"\nlatency_metric = \"request_latency_seconds\"\n",
-            metrics.url
-        ),
-    )
-    .expect("config");
+    std::fs::write(&config, format!("[[inference]]\n{inference}")).expect("config");
     let mut child = agent(
         &scratch,
         &server.base_url,
@@ -243,17 +236,9 @@ async fn a_running_agent_reports_requests_from_the_inference_server() {
     .arg(&config)
     .spawn()
     .expect("agent starts");
-
-    // Each scrape adds 100 requests; the first one only sets the baseline.
+    let stored = "select coalesce(sum(requests), 0)::int8 from telemetry_sample";
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if db
-            .scalar("select coalesce(sum(requests), 0)::int8 from telemetry_sample")
-            .await
-            >= 300
-        {
-            break;
-        }
+    while db.scalar(stored).await < requests {
         assert!(
             Instant::now() < deadline,
             "the agent's requests did not arrive within 60 s"
@@ -268,10 +253,24 @@ async fn a_running_agent_reports_requests_from_the_inference_server() {
         status.success(),
         "SIGTERM stops the agent cleanly: {status:?}"
     );
+    db.scalar(stored).await
+}
 
-    let total = db
-        .scalar("select sum(requests)::int8 from telemetry_sample")
-        .await;
+#[tokio::test]
+async fn a_running_agent_reports_requests_from_the_inference_server() {
+    let db = TestDb::new().await;
+    let metrics = FakeMetrics::start(100).await;
+    // Each scrape adds 100 requests; the first one only sets the baseline.
+    let total = run_until(
+        &db,
+        "agent-run",
+        &format!(
+            "deployment = \"fraud-lgbm-v3\"\nurl = \"{}\"\nlatency_metric = \"request_latency_seconds\"\n",
+            metrics.url
+        ),
+        300,
+    )
+    .await;
     assert_eq!(total % 100, 0, "requests are whole counter deltas: {total}");
     let p95 = db
         .scalar("select max(latency_p95_ms)::int8 from telemetry_sample")
@@ -283,57 +282,25 @@ async fn a_running_agent_reports_requests_from_the_inference_server() {
         total,
         "the rollups hold the same requests"
     );
-    drop(server);
     db.drop().await;
 }
 
 #[tokio::test]
 async fn an_agent_reads_a_language_models_tokens_from_vllm() {
     let db = TestDb::new().await;
-    let token = token(&db, "ingest");
-    let server = Server::start(&db).await;
     let llama = "meta-llama/Llama-3.1-8B-Instruct";
     let metrics = FakeMetrics::vllm(100, llama).await;
-    let scratch = Scratch::new("agent-vllm");
-    let config = scratch.0.join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[inference]]\ndeployment = \"fraud-lgbm-v3\"\nurl = \"{}\"\npreset = \"vllm\"\nmodel = \"{llama}\"\n",
+    let requests = run_until(
+        &db,
+        "agent-vllm",
+        &format!(
+            "deployment = \"fraud-lgbm-v3\"\nurl = \"{}\"\npreset = \"vllm\"\nmodel = \"{llama}\"\n",
             metrics.url
         ),
+        300,
     )
-    .expect("config");
-    let mut child = agent(
-        &scratch,
-        &server.base_url,
-        &token,
-        &["--interval", "1", "--config"],
-    )
-    .arg(&config)
-    .spawn()
-    .expect("agent starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while db
-        .scalar("select coalesce(sum(requests), 0)::int8 from telemetry_sample")
-        .await
-        < 300
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the agent's requests did not arrive within 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    assert!(child.wait().expect("agent exits").success());
-
+    .await;
     // Only the Llama model's counters, per request as the page states them.
-    let requests = db
-        .scalar("select sum(requests)::int8 from telemetry_sample")
-        .await;
     assert_eq!(requests % 100, 0, "whole counter deltas: {requests}");
     for (column, per_request) in [
         ("input_tokens", 1_200),
@@ -355,6 +322,5 @@ async fn an_agent_reads_a_language_models_tokens_from_vllm() {
         2_425,
         "latency from the e2e histogram"
     );
-    drop(server);
     db.drop().await;
 }

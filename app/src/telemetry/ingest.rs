@@ -404,46 +404,55 @@ fn tokens(
         read("output_tokens"),
         read("cached_input_tokens"),
     );
-    match (input?, output?, cached?) {
-        (None, None, None) => Some(None),
-        (Some(input), Some(output), cached) if cached.unwrap_or(0) <= input => Some(Some(Tokens {
+    token_counts(input?, output?, cached?)
+        .map_err(|(field, message)| errors.add(format!("{path}{field}"), message))
+        .ok()
+}
+
+/// The rule both paths keep for a sample's token counts, each already a count in range: none at
+/// all, or input and output both (cached input defaulting to none, and at most the input). A
+/// broken rule names its field.
+fn token_counts(
+    input: Option<i64>,
+    output: Option<i64>,
+    cached: Option<i64>,
+) -> Result<Option<Tokens>, (&'static str, &'static str)> {
+    match (input, output, cached.unwrap_or(0)) {
+        (None, None, _) if cached.is_none() => Ok(None),
+        (Some(input), Some(output), cached_input) if cached_input <= input => Ok(Some(Tokens {
             input,
             output,
-            cached_input: cached.unwrap_or(0),
+            cached_input,
         })),
-        (Some(_), Some(_), _) => {
-            errors.add(
-                format!("{path}cached_input_tokens"),
-                "must be at most input_tokens: cached tokens are part of the input",
-            );
-            None
-        }
-        (None, _, _) => {
-            errors.add(
-                format!("{path}input_tokens"),
-                "required when a sample counts tokens (0 if none were read)",
-            );
-            None
-        }
-        (_, None, _) => {
-            errors.add(
-                format!("{path}output_tokens"),
-                "required when a sample counts tokens (0 if none were written)",
-            );
-            None
-        }
+        (Some(_), Some(_), _) => Err((
+            "cached_input_tokens",
+            "must be at most input_tokens: cached tokens are part of the input",
+        )),
+        (None, _, _) => Err((
+            "input_tokens",
+            "required when a sample counts tokens (0 if none were read)",
+        )),
+        (_, None, _) => Err((
+            "output_tokens",
+            "required when a sample counts tokens (0 if none were written)",
+        )),
     }
+}
+
+/// The most a sample of `interval_s` seconds may count at `per_second`; interval_s is at most
+/// 86,400, so the product fits easily.
+fn per_interval(interval_s: f64, per_second: i64) -> i64 {
+    (interval_s.ceil() as i64).max(1) * per_second
 }
 
 /// The most tokens a sample of `interval_s` seconds may report in one count.
 fn max_tokens(interval_s: f64) -> i64 {
-    (interval_s.ceil() as i64).max(1) * MAX_TOKENS_PER_SECOND
+    per_interval(interval_s, MAX_TOKENS_PER_SECOND)
 }
 
 /// The most requests a sample of `interval_s` seconds may report.
 fn max_requests(interval_s: f64) -> i64 {
-    // interval_s is at most 86,400, so the product fits easily.
-    (interval_s.ceil() as i64).max(1) * MAX_REQUESTS_PER_SECOND
+    per_interval(interval_s, MAX_REQUESTS_PER_SECOND)
 }
 
 /// `batch_id`: the UUID the sender chose for this batch.
@@ -609,15 +618,7 @@ fn typed_tokens(s: &TypedSample) -> Option<Option<Tokens>> {
     if !(fits(s.input_tokens) && fits(s.output_tokens) && fits(s.cached_input_tokens)) {
         return None;
     }
-    match (s.input_tokens, s.output_tokens, s.cached_input_tokens) {
-        (None, None, None) => Some(None),
-        (Some(input), Some(output), cached) if cached.unwrap_or(0) <= input => Some(Some(Tokens {
-            input,
-            output,
-            cached_input: cached.unwrap_or(0),
-        })),
-        _ => None,
-    }
+    token_counts(s.input_tokens, s.output_tokens, s.cached_input_tokens).ok()
 }
 
 fn typed_latency(latency: Option<TypedLatency>) -> Option<Latency> {
