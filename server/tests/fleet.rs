@@ -205,7 +205,7 @@ async fn a_language_model_is_priced_per_million_tokens(pool: PgPool) {
     }
     let fleet = get(&router, "/fleet?days=7", Some(&viewer)).await;
     assert!(
-        fleet.body.contains("3.20 USD / 1M output tokens"),
+        fleet.body.contains("3.20 USD / 1M out tokens"),
         "{}",
         fleet.body
     );

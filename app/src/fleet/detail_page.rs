@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
 
 use super::{clamp_days, CurrencyCost, DeploymentDetail, Point, RANGES};
 use crate::components::{format_count, format_money, Loaded, PageHeader};
@@ -266,36 +267,38 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
     }
 }
 
-/// "0.12 USD per 1M input, 0.48 USD per 1M output, 0.20 USD blended"
-fn per_million_text(figures: Option<PerMillionTokens>, currency: &str) -> String {
-    figures.map_or("—".into(), |f| {
-        format!(
-            "{} per 1M input, {} per 1M output, {} blended",
-            format_money_or_dash(f.input, currency),
-            format_money_or_dash(f.output, currency),
-            format_money(f.blended, currency),
-        )
-    })
-}
-
-/// What a language model's tokens cost, for a deployment whose server counts them.
+/// What a language model's tokens cost, for a deployment whose server counts them: per 1M output
+/// and input tokens, each on both bases like the cost per 1,000 requests beside them.
 #[component]
 fn TokenStats(cost: CurrencyCost, ttft_p95_ms: Option<f64>) -> impl IntoView {
     let currency = cost.currency.clone();
     let reserved = cost.per_million_tokens_reserved;
+    let weighted = cost.per_million_tokens_utilization_weighted;
+    let money = |figure: fn(&PerMillionTokens) -> Option<Decimal>,
+                 basis: Option<PerMillionTokens>| {
+        format_money_or_dash(basis.as_ref().and_then(figure), &currency)
+    };
     let tokens = cost.tokens;
     let cached =
         (tokens.input > 0).then(|| 100.0 * tokens.cached_input as f64 / tokens.input as f64);
     view! {
         <div class="stat card">
-            <span class="stat-value">
-                {format_money_or_dash(reserved.and_then(|r| r.output), &currency)}
-            </span>
+            <span class="stat-value">{money(|t| t.output, reserved)}</span>
             <span class="stat-label">
                 {format!(
-                    "per 1M output tokens, reserved ({}); utilization-weighted: {}",
-                    per_million_text(reserved, &currency),
-                    per_million_text(cost.per_million_tokens_utilization_weighted, &currency),
+                    "per 1M output tokens, reserved; {} utilization-weighted",
+                    money(|t| t.output, weighted),
+                )}
+            </span>
+        </div>
+        <div class="stat card">
+            <span class="stat-value">{money(|t| t.input, reserved)}</span>
+            <span class="stat-label">
+                {format!(
+                    "per 1M input tokens, reserved; {} utilization-weighted; all tokens blended {} and {}",
+                    money(|t| t.input, weighted),
+                    money(|t| Some(t.blended), reserved),
+                    money(|t| Some(t.blended), weighted),
                 )}
             </span>
         </div>

@@ -362,10 +362,7 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                                             c.per_million_tokens_reserved
                                                 .and_then(|t| t.output)
                                                 .map(|v| {
-                                                    format!(
-                                                        "{} / 1M output tokens",
-                                                        format_money(v, &c.currency),
-                                                    )
+                                                    format!("{} / 1M out tokens", format_money(v, &c.currency))
                                                 })
                                         },
                                     ));
