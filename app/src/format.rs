@@ -66,6 +66,19 @@ pub fn format_money(amount: Decimal, currency: &str) -> String {
     format!("{sign}{}.{fraction} {currency}", group_thousands(whole))
 }
 
+/// A unit price as it was set, every decimal kept, cents at least: `2.50 USD`, `0.075 USD`,
+/// `0.000495 USD`. For price lists, where rounding to cents would change the price.
+pub fn format_unit_price(amount: Decimal, currency: &str) -> String {
+    let mut exact = amount.normalize();
+    if exact.scale() < 2 {
+        exact.rescale(2);
+    }
+    let text = exact.abs().to_string();
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let sign = if exact.is_sign_negative() { "-" } else { "" };
+    format!("{sign}{}.{fraction} {currency}", group_thousands(whole))
+}
+
 /// An amount that may not be known: `—` when it is not.
 pub fn format_money_or_dash(amount: Option<Decimal>, currency: &str) -> String {
     amount.map_or_else(|| "—".to_owned(), |amount| format_money(amount, currency))
@@ -121,7 +134,22 @@ pub fn percent_of(part: Decimal, whole: Decimal) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
+
+    #[test]
+    fn unit_prices_keep_every_decimal() {
+        assert_eq!(format_unit_price(Decimal::new(25, 1), "USD"), "2.50 USD");
+        assert_eq!(format_unit_price(Decimal::new(75, 3), "USD"), "0.075 USD");
+        assert_eq!(
+            format_unit_price(Decimal::new(4950, 7), "EUR"),
+            "0.000495 EUR"
+        );
+        assert_eq!(
+            format_unit_price(Decimal::new(1_250_000, 2), "USD"),
+            "12,500.00 USD"
+        );
+    }
 
     #[test]
     fn names_that_a_spreadsheet_would_run_stay_text() {

@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod alerts;
+pub mod api_prices;
 pub mod audit;
 pub mod auth;
 pub mod bills;
@@ -37,6 +38,7 @@ use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Ro
 use leptos_router::{path, ChooseView, SsrMode};
 
 use crate::alerts::AlertsPage;
+use crate::api_prices::ApiPricesPage;
 use crate::audit::AuditPage;
 use crate::auth::{get_current_user, AccountPage, LoginPage, SetupPage};
 use crate::bills::{BillsPage, ExplorerPage, ReconcilePage, RulesPage};
@@ -182,6 +184,7 @@ parts! {
         Users => view! { <UsersPage/> };
         Tokens => view! { <TokensPage/> };
         Prices => view! { <PricesPage/> };
+        ApiPrices => view! { <ApiPricesPage/> };
         Account => view! { <AccountPage/> };
     }
 }
@@ -257,6 +260,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/users") view=Page::Users />
                     <Route path=path!("/settings/tokens") view=Page::Tokens />
                     <Route path=path!("/settings/prices") view=Page::Prices />
+                    <Route path=path!("/settings/api-prices") view=Page::ApiPrices />
                     <Route path=path!("/settings/account") view=Page::Account />
                 </ParentRoute>
             </Routes>

@@ -743,3 +743,89 @@ async fn a_page_viewed_again_shows_every_change_to_its_runs(pool: PgPool) {
         ["GBDT Ranker GBDT v2.1", "Two tower "]
     );
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_run_naming_a_model_of_the_api_price_table_is_priced_from_its_row_and_says_so(
+    pool: PgPool,
+) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let admin = signed_in(&pool, Role::Admin).await;
+    let discount = call::<app::api_prices::SetProviderDiscount>(
+        &router,
+        Some(&admin),
+        &[
+            ("provider", "anthropic"),
+            ("discount_percent", "10"),
+            ("note", ""),
+        ],
+    )
+    .await;
+    assert_eq!(discount.status, StatusCode::OK, "{}", discount.body);
+    let id = experiment(&router, &pool, &member).await;
+    let hosted = [
+        ("name", "Claude Haiku"),
+        ("metrics", "f1=0.95"),
+        ("latency_p95_ms", "120"),
+        ("api_provider", "anthropic"),
+        ("api_model", "Claude-Haiku-4-5"),
+        ("avg_input_tokens", "3000"),
+        ("avg_cached_input_tokens", "1500"),
+        ("avg_output_tokens", "250"),
+    ];
+    let added = add_run(&router, &member, &id, &hosted).await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+
+    let view = call::<LoadExperiment>(&router, Some(&member), &[("experiment_id", &id)]).await;
+    let view = view.json();
+    let run = &view["runs"][0];
+    // The example row: 1.00 input, 0.10 cache read, 5.00 output per 1M; 10% negotiated.
+    // Input (1500 x 1.00 + 1500 x 0.10) / 3000 x 0.9 = 0.495 per 1M; output 4.50 per 1M.
+    // Per request 3000 x 0.000000495 + 250 x 0.0000045 = 0.00261; per 1,000 requests 2.61.
+    let per_thousand: rust_decimal::Decimal = run["per_thousand"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("priced");
+    assert_eq!(per_thousand, rust_decimal::Decimal::new(261, 2), "{run}");
+    assert!(
+        run["basis"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3,000 input tokens (1,500 from the prompt cache) at 0.495 USD and 250 output tokens at 4.50 USD per 1M tokens"),
+        "{run}"
+    );
+    let basis = run["basis"].as_str().expect("basis");
+    assert!(basis.contains("1,500 from the prompt cache"), "{basis}");
+    assert!(
+        basis.contains(
+            "API price table: anthropic claude-haiku-4-5, the row in force since 2026-01-01 (an example row), negotiated −10%, priced on "
+        ),
+        "{basis}"
+    );
+
+    // A model the table does not price is refused on its column; typed prices and a named model
+    // together too.
+    let mut unknown = hosted.to_vec();
+    unknown[0] = ("name", "Unknown");
+    unknown[4] = ("api_model", "claude-9");
+    let refused = add_run(&router, &member, &id, &unknown).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("api_model")
+            && refused
+                .body
+                .contains("has no price for anthropic claude-9 today"),
+        "{}",
+        refused.body
+    );
+    let mut both = hosted.to_vec();
+    both[0] = ("name", "Both");
+    both.push(("input_price_per_1k_tokens", "0.001"));
+    let refused = add_run(&router, &member, &id, &both).await;
+    assert!(refused.body.contains("not both"), "{}", refused.body);
+}

@@ -5,6 +5,7 @@
 mod common;
 
 mod alerts;
+mod api_prices;
 mod audit;
 mod bills;
 mod cards;

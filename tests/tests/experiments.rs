@@ -20,7 +20,7 @@ async fn a_pipeline_posts_runs_and_reads_back_the_cheapest_that_meets_the_sla() 
     let demo = pareto(&db, &["demo", "--password", "demo-password-2026"], "");
     assert!(demo.status.success(), "{}", text(&demo.stderr));
     assert!(
-        text(&demo.stdout).contains("2 experiments with 7 candidate runs"),
+        text(&demo.stdout).contains("3 experiments with 10 candidate runs"),
         "{}",
         text(&demo.stdout)
     );
@@ -49,6 +49,44 @@ async fn a_pipeline_posts_runs_and_reads_back_the_cheapest_that_meets_the_sla() 
     assert_eq!(
         demo_view["recommendation"],
         "DistilBERT meets F1 ≥ 0.9 and p95 latency ≤ 150 ms at 584.00 USD/month, 1,241.00 USD/month less than BERT-base."
+    );
+
+    // The summaries experiment prices its hosted candidates from the API price table, one of them
+    // with the negotiated discount the demo sets, and says which row priced them.
+    let pool = sqlx::PgPool::connect(&db.url()).await.expect("database");
+    let summaries: uuid::Uuid = sqlx::query_scalar(
+        "select experiment_id from experiment where name = 'Support-ticket summaries'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("demo experiment");
+    pool.close().await;
+    let view: Value = http
+        .get(server.url(&format!("/api/v1/experiments/{summaries}")))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("summaries")
+        .json()
+        .await
+        .expect("json");
+    let basis = |name: &str| {
+        view["runs"]
+            .as_array()
+            .and_then(|runs| runs.iter().find(|r| r["name"] == name))
+            .and_then(|r| r["basis"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        basis("Claude Haiku 4.5 (API)")
+            .contains("API price table: anthropic claude-haiku-4-5, the row in force since 2026-01-01 (an example row), negotiated −8%"),
+        "{view}"
+    );
+    assert!(
+        basis("GPT-4o mini (API)")
+            .contains("at 0.1125 USD and 250 output tokens at 0.60 USD per 1M tokens"),
+        "{view}"
     );
 
     let created = http

@@ -200,6 +200,7 @@ pub fn SettingsNav(user: CurrentUser) -> impl IntoView {
         <nav class="subnav" aria-label="Settings">
             <A href="/settings/teams">"Teams"</A>
             <A href="/settings/prices">"GPU prices"</A>
+            <A href="/settings/api-prices">"API prices"</A>
             {is_lead.then(|| view! { <A href="/settings/audit">"Audit log"</A> })}
             {is_admin
                 .then(|| {
@@ -209,6 +210,32 @@ pub fn SettingsNav(user: CurrentUser) -> impl IntoView {
                     }
                 })}
         </nav>
+    }
+}
+
+/// Reads the file chosen in a file input into `text`, in the browser.
+pub fn read_chosen_file(ev: leptos::ev::Event, text: RwSignal<String>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Ok(value) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                text.set(value.as_string().unwrap_or_default());
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (ev, text);
     }
 }
 

@@ -41,6 +41,13 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ),
     ("avg_input_tokens", "inference.avg_input_tokens"),
     ("avg_output_tokens", "inference.avg_output_tokens"),
+    (
+        "avg_cached_input_tokens",
+        "inference.avg_cached_input_tokens",
+    ),
+    ("api_provider", "inference.provider"),
+    ("api_model", "inference.model"),
+    ("api_batch", "inference.batch"),
     ("price_per_request", "inference.per_request"),
 ];
 
@@ -218,6 +225,20 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
     let output_price = reader.money("output_price_per_1k_tokens");
     let input_tokens = reader.number("avg_input_tokens");
     let output_tokens = reader.number("avg_output_tokens");
+    let cached_tokens = reader.number("avg_cached_input_tokens");
+    let api_provider = reader.text("api_provider");
+    let api_model = reader.text("api_model");
+    let api_batch = match reader.text("api_batch").map(|t| t.to_ascii_lowercase()) {
+        None => false,
+        Some(text) => match text.as_str() {
+            "yes" | "true" | "1" | "on" => true,
+            "no" | "false" | "0" | "off" => false,
+            _ => {
+                reader.fail("api_batch", "Write yes or no.".into());
+                false
+            }
+        },
+    };
     let per_request = reader.money("price_per_request");
     let deployment = reader.text("deployment");
     let kind = match reader.text("pricing") {
@@ -231,7 +252,8 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
         // Left out: the pricing whose columns are filled (even with a bad value, already reported).
         None if reader.text("price_per_request").is_some() => Some(InferenceKind::ApiRequest),
         None if reader.text("input_price_per_1k_tokens").is_some()
-            || reader.text("output_price_per_1k_tokens").is_some() =>
+            || reader.text("output_price_per_1k_tokens").is_some()
+            || api_model.is_some() =>
         {
             Some(InferenceKind::ApiTokens)
         }
@@ -251,16 +273,23 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
             deployment.map(|deployment| Inference::Measured { deployment })
         }
         Some(InferenceKind::ApiTokens) => {
-            need(&mut reader, "input_price_per_1k_tokens");
-            need(&mut reader, "output_price_per_1k_tokens");
+            // Typed prices, or a model of the API price table.
+            if api_provider.is_none() && api_model.is_none() {
+                need(&mut reader, "input_price_per_1k_tokens");
+                need(&mut reader, "output_price_per_1k_tokens");
+            }
             need(&mut reader, "avg_input_tokens");
             need(&mut reader, "avg_output_tokens");
-            match (input_price, output_price, input_tokens, output_tokens) {
-                (Some(i), Some(o), Some(it), Some(ot)) => Some(Inference::ApiTokens {
-                    input_per_1k_tokens: i,
-                    output_per_1k_tokens: o,
+            match (input_tokens, output_tokens) {
+                (Some(it), Some(ot)) => Some(Inference::ApiTokens {
+                    input_per_1k_tokens: input_price,
+                    output_per_1k_tokens: output_price,
                     avg_input_tokens: it,
                     avg_output_tokens: ot,
+                    avg_cached_input_tokens: cached_tokens,
+                    provider: api_provider,
+                    model: api_model,
+                    batch: api_batch,
                 }),
                 _ => None,
             }

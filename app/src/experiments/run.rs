@@ -74,12 +74,25 @@ pub enum Inference {
     SelfHosted,
     /// Own hardware, costed from a deployment's telemetry over the last 30 days.
     Measured { deployment: String },
-    /// A hosted API priced per 1,000 input and output tokens.
+    /// A hosted API priced per 1,000 input and output tokens: typed, or those of a model in the
+    /// API price table (`provider` and `model`), which fills them in when the run is stored.
     ApiTokens {
-        input_per_1k_tokens: Decimal,
-        output_per_1k_tokens: Decimal,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_per_1k_tokens: Option<Decimal>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output_per_1k_tokens: Option<Decimal>,
         avg_input_tokens: f64,
         avg_output_tokens: f64,
+        /// Of the input, the tokens read from the provider's prompt cache.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        avg_cached_input_tokens: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        /// Sent through the provider's batch interface, at its batch discount.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        batch: bool,
     },
     /// A hosted API priced per request.
     ApiRequest { per_request: Decimal },
@@ -320,12 +333,39 @@ impl RunSpec {
                 output_per_1k_tokens,
                 avg_input_tokens,
                 avg_output_tokens,
+                avg_cached_input_tokens,
+                provider,
+                model,
+                batch: _,
             } => {
-                problems.money("inference.input_per_1k_tokens", Some(*input_per_1k_tokens));
-                problems.money(
-                    "inference.output_per_1k_tokens",
-                    Some(*output_per_1k_tokens),
-                );
+                for name in [&mut *provider, &mut *model].into_iter().flatten() {
+                    *name = name.trim().to_owned();
+                }
+                let named = provider.is_some() || model.is_some();
+                let typed = input_per_1k_tokens.is_some() || output_per_1k_tokens.is_some();
+                if named {
+                    if typed {
+                        problems.add(
+                            "inference.model",
+                            "Name a model of the API price table, or type the prices per 1,000 tokens, not both.",
+                        );
+                    }
+                    problems.text("inference.provider", provider.as_deref().unwrap_or(""), 100);
+                    problems.text("inference.model", model.as_deref().unwrap_or(""), 200);
+                } else {
+                    for (path, price) in [
+                        ("inference.input_per_1k_tokens", *input_per_1k_tokens),
+                        ("inference.output_per_1k_tokens", *output_per_1k_tokens),
+                    ] {
+                        if price.is_none() {
+                            problems.add(
+                                path,
+                                "Type the price per 1,000 tokens, or name a model of the API price table.",
+                            );
+                        }
+                        problems.money(path, price);
+                    }
+                }
                 problems.number(
                     "inference.avg_input_tokens",
                     Some(*avg_input_tokens),
@@ -338,6 +378,18 @@ impl RunSpec {
                     0.0,
                     true,
                 );
+                problems.number(
+                    "inference.avg_cached_input_tokens",
+                    *avg_cached_input_tokens,
+                    0.0,
+                    true,
+                );
+                if avg_cached_input_tokens.is_some_and(|cached| cached > *avg_input_tokens) {
+                    problems.add(
+                        "inference.avg_cached_input_tokens",
+                        "The cached input is part of the input: at most the average input tokens.",
+                    );
+                }
             }
             Inference::ApiRequest { per_request } => {
                 problems.money("inference.per_request", Some(*per_request));

@@ -148,13 +148,19 @@ pub fn price(
             output_per_1k_tokens,
             avg_input_tokens,
             avg_output_tokens,
+            ..
         } => {
+            let (Some(input_price), Some(output_price)) =
+                (input_per_1k_tokens, output_per_1k_tokens)
+            else {
+                return Err("no prices per 1,000 tokens".into());
+            };
             let input = Decimal::from_f64(*avg_input_tokens).unwrap_or_default();
             let output = Decimal::from_f64(*avg_output_tokens).unwrap_or_default();
             // Per request: tokens / 1,000 x price per 1,000 tokens; per 1,000 requests: x 1,000.
             let per_thousand = input
-                .checked_mul(*input_per_1k_tokens)
-                .zip(output.checked_mul(*output_per_1k_tokens))
+                .checked_mul(*input_price)
+                .zip(output.checked_mul(*output_price))
                 .and_then(|(input, output)| input.checked_add(output))
                 .ok_or(TOO_LARGE)?;
             Ok(linear(per_thousand))
@@ -200,13 +206,28 @@ pub fn cost_basis(spec: &RunSpec, curve: &CostCurve, currency: &str) -> String {
             output_per_1k_tokens,
             avg_input_tokens,
             avg_output_tokens,
-        } => format!(
-            "{} input tokens at {} and {} output tokens at {} per 1,000 tokens",
-            format_number(*avg_input_tokens),
-            format_money(*input_per_1k_tokens, currency),
-            format_number(*avg_output_tokens),
-            format_money(*output_per_1k_tokens, currency)
-        ),
+            avg_cached_input_tokens,
+            ..
+        } => {
+            let cached = avg_cached_input_tokens
+                .filter(|cached| *cached > 0.0)
+                .map(|cached| format!(" ({} from the prompt cache)", format_number(cached)))
+                .unwrap_or_default();
+            // Per million tokens, as providers publish them: per 1,000 they run to many places.
+            let per_million = |price: &Option<Decimal>| {
+                crate::format::format_unit_price(
+                    price.unwrap_or_default() * Decimal::ONE_THOUSAND,
+                    currency,
+                )
+            };
+            format!(
+                "{} input tokens{cached} at {} and {} output tokens at {} per 1M tokens",
+                format_number(*avg_input_tokens),
+                per_million(input_per_1k_tokens),
+                format_number(*avg_output_tokens),
+                per_million(output_per_1k_tokens)
+            )
+        }
         Inference::ApiRequest { per_request } => {
             format!("{} per request", format_money(*per_request, currency))
         }
@@ -862,10 +883,14 @@ mod tests {
     fn api_tokens_cost_the_tokens_of_a_thousand_requests() {
         let mut spec = api("LLM", 0.95, Decimal::ZERO);
         spec.inference = Inference::ApiTokens {
-            input_per_1k_tokens: Decimal::new(3, 3),
-            output_per_1k_tokens: Decimal::new(15, 3),
+            input_per_1k_tokens: Some(Decimal::new(3, 3)),
+            output_per_1k_tokens: Some(Decimal::new(15, 3)),
             avg_input_tokens: 250.0,
             avg_output_tokens: 10.0,
+            avg_cached_input_tokens: None,
+            provider: None,
+            model: None,
+            batch: false,
         };
         // Per request: 0.25 x 0.003 + 0.01 x 0.015 = 0.0009; per 1,000: 0.90.
         let curve = price(&spec, None, Mode::RealTime).expect("priced");

@@ -16,6 +16,7 @@ use super::{
     parse_constraints, Direction, Experiment, ExperimentSummary, InferenceKind, Mode,
     NewExperiment, Status, TaskType,
 };
+use crate::api_prices::{self, ApiPrice, RequestTokens};
 use crate::audit::{self, Actor, Change};
 use crate::error::{unique_as_field, AppError, FieldError};
 use crate::format::format_money;
@@ -281,6 +282,35 @@ async fn catalog_price(
     Ok(row.map(|r| (r.hourly_price, r.effective_from)))
 }
 
+/// Which row of the API price table priced a run, and on which day, in words.
+fn api_price_source(
+    price: &ApiPrice,
+    discount: Decimal,
+    batch: bool,
+    now: DateTime<Utc>,
+) -> String {
+    let row = &price.row;
+    let mut parts = vec![format!(
+        "API price table: {} {}, the row in force since {}{}",
+        row.provider,
+        row.model,
+        price.effective_from.format("%Y-%m-%d"),
+        if price.is_example {
+            " (an example row)"
+        } else {
+            ""
+        }
+    )];
+    if let (true, Some(percent)) = (batch, row.batch_discount_percent) {
+        parts.push(format!("batch −{}%", percent.normalize()));
+    }
+    if !discount.is_zero() {
+        parts.push(format!("negotiated −{}%", discount.normalize()));
+    }
+    parts.push(format!("priced on {}", now.format("%Y-%m-%d")));
+    parts.join(", ")
+}
+
 /// A measured run's deployment and its cost per 1,000 requests (reserved basis) in `currency`
 /// over the last `MEASURED_DAYS` days.
 async fn measured(
@@ -407,6 +437,51 @@ pub async fn add_runs(
                     )),
                 },
                 (None, None) => {}
+            }
+        }
+        if let Inference::ApiTokens {
+            input_per_1k_tokens,
+            output_per_1k_tokens,
+            avg_input_tokens,
+            avg_output_tokens,
+            avg_cached_input_tokens,
+            provider: Some(provider),
+            model: Some(model),
+            batch,
+        } = &mut spec.inference
+        {
+            let now = crate::clock::now();
+            match api_prices::store::in_force(&mut tx, provider, model, now).await? {
+                Some((price, discount)) if price.row.currency == currency => {
+                    let tokens = RequestTokens {
+                        input: *avg_input_tokens,
+                        output: *avg_output_tokens,
+                        cached_input: avg_cached_input_tokens.unwrap_or_default(),
+                    };
+                    let prices = price.row.per_thousand_tokens(tokens, *batch, discount);
+                    *input_per_1k_tokens = Some(prices.input);
+                    *output_per_1k_tokens = Some(prices.output);
+                    source = api_price_source(&price, discount, *batch, now);
+                }
+                Some((price, _)) => problems.push((
+                    index,
+                    FieldError {
+                        field: "inference.model".into(),
+                        message: format!(
+                            "The API price table prices {} {} in {}; this experiment counts in {currency}. Type the prices per 1,000 tokens instead.",
+                            price.row.provider, price.row.model, price.row.currency
+                        ),
+                    },
+                )),
+                None => problems.push((
+                    index,
+                    FieldError {
+                        field: "inference.model".into(),
+                        message: format!(
+                            "The API price table has no price for {provider} {model} today: add one under Settings → API prices, or type the prices."
+                        ),
+                    },
+                )),
             }
         }
         if let Some(version) = spec.model_version_id {

@@ -221,7 +221,10 @@ pub fn build(
             let run = &stored[i];
             let evaluation = &evaluations[i];
             let spec = &run.spec;
-            let (basis, checks) = explain(&setup, spec, evaluation);
+            let (mut basis, checks) = explain(&setup, spec, evaluation);
+            if spec.inference.is_api() && !run.price_source.is_empty() {
+                basis = format!("{basis}; {}", run.price_source);
+            }
             RunRow {
                 run_id: run.run_id,
                 run_key: spec.run_key.clone(),

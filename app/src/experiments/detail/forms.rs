@@ -158,6 +158,18 @@ pub(super) fn AddRunForm(
                         error=error
                     />
                     <RunField
+                        column="api_provider"
+                        label="API provider"
+                        hint="Priced from Settings → API prices, e.g. openai."
+                        error=error
+                    />
+                    <RunField
+                        column="api_model"
+                        label="API model"
+                        hint="e.g. gpt-4o-mini; or type the prices below."
+                        error=error
+                    />
+                    <RunField
                         column="input_price_per_1k_tokens"
                         label="Input price per 1k tokens"
                         error=error
@@ -171,6 +183,18 @@ pub(super) fn AddRunForm(
                     <RunField
                         column="avg_output_tokens"
                         label="Average output tokens"
+                        error=error
+                    />
+                    <RunField
+                        column="avg_cached_input_tokens"
+                        label="Average cached input tokens"
+                        hint="Of the input, read from the provider's prompt cache."
+                        error=error
+                    />
+                    <RunField
+                        column="api_batch"
+                        label="Batch interface"
+                        hint="yes: at the table's batch discount."
                         error=error
                     />
                     <RunField column="price_per_request" label="Price per request" error=error />
@@ -246,7 +270,7 @@ pub(super) fn UploadForm(id: Uuid, upload: ServerAction<UploadRuns>) -> impl Int
                         id="csv-file"
                         type="file"
                         accept=".csv,text/csv"
-                        on:change=move |ev| read_file(ev, text)
+                        on:change=move |ev| crate::components::read_chosen_file(ev, text)
                     />
                 </div>
                 <div class="field">
@@ -282,32 +306,6 @@ pub(super) fn UploadForm(id: Uuid, upload: ServerAction<UploadRuns>) -> impl Int
                 <FormActions label="Upload runs" pending=upload.pending() />
             </ActionForm>
         </section>
-    }
-}
-
-/// Reads the chosen file into the text box, in the browser.
-fn read_file(ev: leptos::ev::Event, text: RwSignal<String>) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|files| files.get(0)) else {
-            return;
-        };
-        leptos::task::spawn_local(async move {
-            if let Ok(value) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                text.set(value.as_string().unwrap_or_default());
-            }
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = (ev, text);
     }
 }
 
