@@ -794,6 +794,42 @@ async fn a_run_naming_a_model_of_the_api_price_table_is_priced_from_its_row_and_
             .starts_with("3,000 input tokens (1,500 from the prompt cache) at 0.495 USD and 250 output tokens at 4.50 USD per 1M tokens"),
         "{run}"
     );
+    // 2.61 per 1,000 requests of 250 output tokens: 10.44 per 1M output tokens.
+    assert_eq!(run["per_million_output_tokens"], "10.44", "{run}");
+
+    // A self-hosted Llama on one L4, always on, against the API: the crossover in requests and in
+    // output tokens a month.
+    let llama = [
+        ("name", "Llama on L4"),
+        ("metrics", "f1=0.93"),
+        ("latency_p95_ms", "140"),
+        ("gpu_model", "NVIDIA L4"),
+        ("throughput_rps", "5"),
+        ("avg_input_tokens", "3000"),
+        ("avg_output_tokens", "250"),
+    ];
+    let added = add_run(&router, &member, &id, &llama).await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let later = call::<LoadExperiment>(&router, Some(&member), &[("experiment_id", &id)]).await;
+    let later = later.json();
+    let crossover = &later["crossovers"][0];
+    assert_eq!(crossover["self_hosted"], "Llama on L4", "{later}");
+    let volume = crossover["volume"].as_u64().expect("a crossover");
+    assert_eq!(
+        crossover["output_tokens"].as_u64(),
+        Some(volume * 250),
+        "{crossover}"
+    );
+    let page = get(&router, &format!("/experiments/{id}"), Some(&member)).await;
+    assert!(
+        page.body.contains("10.44 USD / 1M out tokens"),
+        "the matrix shows it"
+    );
+    assert!(
+        page.body.contains("output tokens) a month."),
+        "the crossover reads in tokens too"
+    );
+
     let basis = run["basis"].as_str().expect("basis");
     assert!(basis.contains("1,500 from the prompt cache"), "{basis}");
     assert!(

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use super::run::{Hardware, Inference, Latency, RunSpec, Training};
+use super::run::{Hardware, Inference, Latency, RunSpec, TokensPerRequest, Training};
 use super::{InferenceKind, STANDARD_METRICS};
 use crate::error::FieldError;
 
@@ -62,6 +62,8 @@ pub fn column_of(path: &str) -> String {
         };
     }
     let path = match path {
+        "tokens_per_request.input" => "inference.avg_input_tokens",
+        "tokens_per_request.output" => "inference.avg_output_tokens",
         "hardware" => "hardware.gpu_model",
         "training" => "training.gpu_hours",
         "latency_ms" => "latency_ms.p50",
@@ -300,6 +302,24 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
         }
         None => None,
     };
+    // Own hardware serving a language model: the tokens one request reads and writes, both or
+    // neither (a measured run left without them takes them from its telemetry).
+    let tokens_per_request = match (&inference, input_tokens, output_tokens) {
+        (None | Some(Inference::ApiTokens { .. }), ..) | (_, None, None) => None,
+        (_, Some(input), Some(output)) => Some(TokensPerRequest { input, output }),
+        (_, Some(_), None) | (_, None, Some(_)) => {
+            let missing = if input_tokens.is_none() {
+                "avg_input_tokens"
+            } else {
+                "avg_output_tokens"
+            };
+            reader.fail(
+                missing,
+                "Give the average input and output tokens per request, or neither.".into(),
+            );
+            None
+        }
+    };
     let mut problems = reader.problems;
     let Some(inference) = inference else {
         return Err(problems);
@@ -316,6 +336,7 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
         training,
         engineering_hours,
         inference,
+        tokens_per_request,
     };
     match spec.normalized() {
         Ok(spec) if problems.is_empty() => Ok(spec),

@@ -20,7 +20,7 @@ pub use page::ExperimentsPage;
 pub use server_fns::*;
 
 pub use constraint::{parse_constraints, Constraint, Limit, Subject};
-pub use run::{Hardware, Inference, Latency, RunSpec, Training};
+pub use run::{Hardware, Inference, Latency, RunSpec, TokensPerRequest, Training};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

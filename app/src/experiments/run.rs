@@ -142,6 +142,33 @@ pub struct RunSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engineering_hours: Option<f64>,
     pub inference: Inference,
+    /// What one request reads and writes, for a language model run on own hardware: stated, or
+    /// measured from the deployment's telemetry for a measured run. (An API run states its tokens
+    /// in its pricing.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_request: Option<TokensPerRequest>,
+}
+
+/// A language model's average tokens per request.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensPerRequest {
+    pub input: f64,
+    pub output: f64,
+}
+
+impl RunSpec {
+    /// The tokens one request writes, where the run says: an API run's average output tokens, or
+    /// its stated or measured tokens per request.
+    pub fn output_tokens_per_request(&self) -> Option<f64> {
+        let output = match &self.inference {
+            Inference::ApiTokens {
+                avg_output_tokens, ..
+            } => Some(*avg_output_tokens),
+            _ => self.tokens_per_request.map(|t| t.output),
+        };
+        output.filter(|o| o.is_finite() && *o > 0.0)
+    }
 }
 
 struct Problems(Vec<FieldError>);
@@ -309,6 +336,11 @@ impl RunSpec {
             problems.money("training.amount", training.amount);
         }
 
+        if let Some(tokens) = self.tokens_per_request {
+            problems.number("tokens_per_request.input", Some(tokens.input), 0.0, true);
+            problems.number("tokens_per_request.output", Some(tokens.output), 0.0, true);
+        }
+
         match &mut self.inference {
             Inference::SelfHosted => {
                 if self.throughput_rps.is_none() {
@@ -431,6 +463,7 @@ pub(crate) mod tests {
             training: None,
             engineering_hours: None,
             inference: Inference::SelfHosted,
+            tokens_per_request: None,
         }
     }
 

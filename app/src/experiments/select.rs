@@ -173,6 +173,16 @@ pub fn price(
     }
 }
 
+/// A cost per 1,000 requests as a cost per 1M output tokens, for requests that write
+/// `output_tokens` each: per request ÷ tokens × 1,000,000 = per 1,000 requests × 1,000 ÷ tokens.
+pub fn per_million_output_tokens(per_thousand: Decimal, output_tokens: f64) -> Option<Decimal> {
+    let tokens = Decimal::from_f64(output_tokens).filter(|t| *t > Decimal::ZERO)?;
+    per_thousand
+        .checked_mul(Decimal::ONE_THOUSAND)?
+        .checked_div(tokens)
+        .map(|cost| cost.round_dp(6).normalize())
+}
+
 /// How a priced run's cost was worked out, in words.
 pub fn cost_basis(spec: &RunSpec, curve: &CostCurve, currency: &str) -> String {
     match &spec.inference {
@@ -896,6 +906,16 @@ mod tests {
         let curve = price(&spec, None, Mode::RealTime).expect("priced");
         assert_eq!(curve.per_thousand, Decimal::new(90, 2));
         assert_eq!(curve.floor, Decimal::ZERO);
+    }
+
+    #[test]
+    fn a_cost_per_thousand_requests_reads_per_million_output_tokens() {
+        // 2.61 per 1,000 requests of 250 output tokens: 0.00261 per request, 10.44 per 1M.
+        assert_eq!(
+            per_million_output_tokens(Decimal::new(261, 2), 250.0),
+            Some(Decimal::new(1044, 2))
+        );
+        assert_eq!(per_million_output_tokens(Decimal::ONE, 0.0), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use super::run::{Inference, RunSpec};
+use super::run::{Inference, RunSpec, TokensPerRequest};
 use super::select::CascadeInput;
 use super::view::{self, ExperimentView, Scenario, StoredRun};
 use super::{
@@ -311,27 +311,45 @@ fn api_price_source(
     parts.join(", ")
 }
 
-/// A measured run's deployment and its cost per 1,000 requests (reserved basis) in `currency`
-/// over the last `MEASURED_DAYS` days.
+/// What a measured run takes from its deployment's telemetry.
+#[derive(Clone, Copy)]
+struct Measured {
+    deployment_id: Uuid,
+    per_thousand: Decimal,
+    /// For a language model whose server counts tokens.
+    tokens: Option<TokensPerRequest>,
+}
+
+/// A measured run's deployment, its cost per 1,000 requests (reserved basis) in `currency` over
+/// the last `MEASURED_DAYS` days, and the tokens per request of the same hours.
 async fn measured(
     pool: &PgPool,
     key: &str,
     currency: &str,
-) -> Result<Result<(Uuid, Decimal), String>, sqlx::Error> {
+) -> Result<Result<Measured, String>, sqlx::Error> {
     let fleet = crate::fleet::store::load(pool, MEASURED_DAYS).await?;
     let Some(deployment) = fleet.deployments.into_iter().find(|d| d.key == key) else {
         return Ok(Err(format!("No deployment has the key {key}.")));
     };
-    let figure = deployment
-        .costs
-        .iter()
-        .find(|c| c.currency == currency)
-        .and_then(|c| c.per_thousand_reserved);
-    Ok(figure.map(|f| (deployment.deployment_id, f)).ok_or_else(|| {
-        format!(
-            "Deployment {key} has no priced requests in {currency} in the last {MEASURED_DAYS} days."
-        )
-    }))
+    let cost = deployment.costs.iter().find(|c| c.currency == currency);
+    let tokens = cost
+        .filter(|c| c.requests > 0 && c.tokens.output > 0)
+        .map(|c| TokensPerRequest {
+            input: c.tokens.input as f64 / c.requests as f64,
+            output: c.tokens.output as f64 / c.requests as f64,
+        });
+    Ok(cost
+        .and_then(|c| c.per_thousand_reserved)
+        .map(|per_thousand| Measured {
+            deployment_id: deployment.deployment_id,
+            per_thousand,
+            tokens,
+        })
+        .ok_or_else(|| {
+            format!(
+                "Deployment {key} has no priced requests in {currency} in the last {MEASURED_DAYS} days."
+            )
+        }))
 }
 
 /// Stores validated runs in one transaction: each gets its hardware price from the catalog when
@@ -348,7 +366,7 @@ pub async fn add_runs(
         .ok_or(AddRunsError::NotFound)?;
     let currency = experiment.currency.clone();
     let mut problems = Vec::new();
-    let mut measured_costs: BTreeMap<String, Result<(Uuid, Decimal), String>> = BTreeMap::new();
+    let mut measured_costs: BTreeMap<String, Result<Measured, String>> = BTreeMap::new();
     for spec in &specs {
         if let Inference::Measured { deployment } = &spec.inference {
             if !measured_costs.contains_key(deployment) {
@@ -505,9 +523,12 @@ pub async fn add_runs(
         let mut measured_per_thousand = None;
         if let Inference::Measured { deployment } = &spec.inference {
             match measured_costs.get(deployment) {
-                Some(Ok((id, figure))) => {
-                    deployment_id = Some(*id);
-                    measured_per_thousand = Some(*figure);
+                Some(Ok(measured)) => {
+                    deployment_id = Some(measured.deployment_id);
+                    measured_per_thousand = Some(measured.per_thousand);
+                    if spec.tokens_per_request.is_none() {
+                        spec.tokens_per_request = measured.tokens;
+                    }
                 }
                 Some(Err(message)) => problems.push((
                     index,

@@ -63,6 +63,11 @@ pub struct RunRow {
     pub curve: Option<CostCurve>,
     pub basis: String,
     pub per_thousand: Option<Decimal>,
+    /// A language model's output tokens per request, when the run says.
+    pub output_tokens_per_request: Option<f64>,
+    /// What 1M output tokens cost at the run's cost per 1,000 requests: the whole cost of the
+    /// requests that write them, their input included, as an API bill reads per output token.
+    pub per_million_output_tokens: Option<Decimal>,
     pub monthly: Option<Decimal>,
     pub training_cost: Option<Decimal>,
     pub engineering_hours: Option<f64>,
@@ -102,6 +107,8 @@ pub struct CrossoverRow {
     pub api: String,
     /// Requests per month from which the self-hosted run costs no more; `None`: never.
     pub volume: Option<u64>,
+    /// The same volume in output tokens a month, when the runs count tokens.
+    pub output_tokens: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -252,6 +259,11 @@ pub fn build(
                 curve: evaluation.curve,
                 basis,
                 per_thousand: evaluation.per_thousand,
+                output_tokens_per_request: spec.output_tokens_per_request(),
+                per_million_output_tokens: evaluation
+                    .per_thousand
+                    .zip(spec.output_tokens_per_request())
+                    .and_then(|(cost, tokens)| select::per_million_output_tokens(cost, tokens)),
                 monthly: evaluation.monthly,
                 training_cost: evaluation.training_cost,
                 engineering_hours: spec.engineering_hours,
@@ -291,10 +303,18 @@ fn crossovers(rows: &[RunRow], mode: Mode) -> Vec<CrossoverRow> {
         };
         for api in shown.iter().filter(|r| r.is_api) {
             let Some(api_curve) = api.curve else { continue };
+            let volume = crossover(&own_curve, &api_curve);
+            // The same workload on both sides: the API run's tokens, else the own run's.
+            let tokens = api
+                .output_tokens_per_request
+                .or(own.output_tokens_per_request);
             pairs.push(CrossoverRow {
                 self_hosted: own.name.clone(),
                 api: api.name.clone(),
-                volume: crossover(&own_curve, &api_curve),
+                volume,
+                output_tokens: volume
+                    .zip(tokens)
+                    .map(|(volume, tokens)| (volume as f64 * tokens).round() as u64),
             });
             if pairs.len() >= 50 {
                 return pairs;

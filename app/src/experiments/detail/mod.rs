@@ -406,6 +406,15 @@ fn RunTable(
                                     </td>
                                     <td class="numeric nowrap" title=run.basis.clone()>
                                         {or_dash(run.per_thousand, |v| format_money(v, &currency))}
+                                        {run
+                                            .per_million_output_tokens
+                                            .map(|v| {
+                                                view! {
+                                                    <span class="muted small block">
+                                                        {format!("{} / 1M out tokens", format_money(v, &currency))}
+                                                    </span>
+                                                }
+                                            })}
                                     </td>
                                     <td class="numeric nowrap" title=run.basis.clone()>
                                         {or_dash(run.monthly, |v| format_money(v, &currency))}

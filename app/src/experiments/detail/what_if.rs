@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::components::{format_count, format_money};
 use crate::experiments::select::WHAT_IF_VOLUMES;
 use crate::experiments::view::{ExperimentView, RunRow};
+use crate::format::format_short_count;
 
 use super::{or_dash, volume_label};
 
@@ -85,8 +86,17 @@ pub(super) fn WhatIf(view: ExperimentView) -> impl IntoView {
                                         <li>
                                             {match c.volume {
                                                 Some(v) => {
+                                                    let tokens = c
+                                                        .output_tokens
+                                                        .map(|t| {
+                                                            format!(
+                                                                " ({} output tokens)",
+                                                                format_short_count(i64::try_from(t).unwrap_or(i64::MAX)),
+                                                            )
+                                                        })
+                                                        .unwrap_or_default();
                                                     format!(
-                                                        "{} becomes cheaper than {} from {} requests a month.",
+                                                        "{} becomes cheaper than {} from {} requests{tokens} a month.",
                                                         c.self_hosted,
                                                         c.api,
                                                         format_count(i64::try_from(v).unwrap_or(i64::MAX)),
