@@ -69,6 +69,11 @@ pub fn format_money(amount: Decimal, currency: &str) -> String {
 /// A unit price as it was set, every decimal kept, cents at least: `2.50 USD`, `0.075 USD`,
 /// `0.000495 USD`. For price lists, where rounding to cents would change the price.
 pub fn format_unit_price(amount: Decimal, currency: &str) -> String {
+    format!("{} {currency}", format_unit_amount(amount))
+}
+
+/// `format_unit_price` without the currency, for a table that names it once per row.
+pub fn format_unit_amount(amount: Decimal) -> String {
     let mut exact = amount.normalize();
     if exact.scale() < 2 {
         exact.rescale(2);
@@ -76,7 +81,7 @@ pub fn format_unit_price(amount: Decimal, currency: &str) -> String {
     let text = exact.abs().to_string();
     let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
     let sign = if exact.is_sign_negative() { "-" } else { "" };
-    format!("{sign}{}.{fraction} {currency}", group_thousands(whole))
+    format!("{sign}{}.{fraction}", group_thousands(whole))
 }
 
 /// An amount that may not be known: `—` when it is not.

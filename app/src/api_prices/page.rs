@@ -12,7 +12,7 @@ use crate::components::{
     FormActions, FormAlert, Loaded, PageHeader, SettingsNav, WithUser,
 };
 use crate::error::AppError;
-use crate::format::{format_count, format_unit_price};
+use crate::format::{format_count, format_short_count, format_unit_amount};
 
 #[component]
 pub fn ApiPricesPage() -> impl IntoView {
@@ -439,11 +439,8 @@ fn Discounts(
     }
 }
 
-fn per_million(amount: Option<Decimal>, currency: &str) -> String {
-    amount.map_or_else(
-        || "—".to_owned(),
-        |amount| format_unit_price(amount, currency),
-    )
+fn per_million(amount: Option<Decimal>) -> String {
+    amount.map_or_else(|| "—".to_owned(), format_unit_amount)
 }
 
 #[component]
@@ -460,6 +457,7 @@ fn PriceTable(
                     <tr>
                         <th scope="col">"Provider"</th>
                         <th scope="col">"Model"</th>
+                        <th scope="col">"Currency"</th>
                         <th scope="col" class="numeric">
                             "Input / 1M"
                         </th>
@@ -469,7 +467,7 @@ fn PriceTable(
                         <th scope="col" class="numeric">
                             "Cache read / write"
                         </th>
-                        <th scope="col">"Long context"</th>
+                        <th scope="col">"Long context in / out"</th>
                         <th scope="col" class="numeric">
                             "Batch"
                         </th>
@@ -500,32 +498,34 @@ fn PriceTable(
                                     || "—".to_owned(),
                                     |a| {
                                         format!(
-                                            "above {}: {} / {}",
-                                            format_count(i64::from(a.tokens)),
-                                            format_unit_price(a.input_per_million, &currency),
-                                            format_unit_price(a.output_per_million, &currency),
+                                            "> {}: {} / {}",
+                                            format_short_count(i64::from(a.tokens)),
+                                            format_unit_amount(a.input_per_million),
+                                            format_unit_amount(a.output_per_million),
                                         )
                                     },
                                 );
                             let cache = format!(
                                 "{} / {}",
-                                per_million(row.cached_read_per_million, &currency),
-                                per_million(row.cache_write_per_million, &currency),
+                                per_million(row.cached_read_per_million),
+                                per_million(row.cache_write_per_million),
                             );
                             let label = format!(
                                 "Delete the price of {} {}",
                                 row.provider,
                                 row.model,
                             );
+
                             view! {
                                 <tr>
                                     <td>{row.provider.clone()}</td>
-                                    <td class="strong">{row.model.clone()}</td>
+                                    <td class="strong nowrap">{row.model.clone()}</td>
+                                    <td>{currency}</td>
                                     <td class="numeric">
-                                        {format_unit_price(row.input_per_million, &currency)}
+                                        {format_unit_amount(row.input_per_million)}
                                     </td>
                                     <td class="numeric">
-                                        {format_unit_price(row.output_per_million, &currency)}
+                                        {format_unit_amount(row.output_per_million)}
                                     </td>
                                     <td class="numeric nowrap">{cache}</td>
                                     <td class="nowrap">{long}</td>

@@ -16,12 +16,14 @@ use app::experiments::store;
 use app::experiments::{parse_cascade, ExperimentForm, RunSpec};
 
 struct DemoExperiment {
+    team: &'static str,
     form: fn(team_id: String) -> ExperimentForm,
     runs: &'static [&'static [(&'static str, &'static str)]],
 }
 
 const EXPERIMENTS: &[DemoExperiment] = &[
     DemoExperiment {
+        team: "Search & Ranking",
         form: |team_id| ExperimentForm {
             name: "Review sentiment".into(),
             team_id,
@@ -87,6 +89,7 @@ const EXPERIMENTS: &[DemoExperiment] = &[
         ],
     },
     DemoExperiment {
+        team: "Search & Ranking",
         form: |team_id| ExperimentForm {
             name: "Product ranking".into(),
             team_id,
@@ -141,6 +144,7 @@ const EXPERIMENTS: &[DemoExperiment] = &[
         ],
     },
     DemoExperiment {
+        team: "ML Platform",
         form: |team_id| ExperimentForm {
             name: "Support-ticket summaries".into(),
             team_id,
@@ -220,9 +224,6 @@ pub async fn load(
     team_id: impl Fn(&str) -> Option<uuid::Uuid>,
 ) -> anyhow::Result<usize> {
     let actor = Actor::CommandLine;
-    let team = team_id("Search & Ranking")
-        .context("the demo team Search & Ranking is missing")?
-        .to_string();
     // The negotiated discount the hosted summarizers are priced with.
     app::api_prices::store::set_discount(
         pool,
@@ -237,7 +238,10 @@ pub async fn load(
     .map_err(reason)?;
     let mut runs = 0;
     for demo in EXPERIMENTS {
-        let form = (demo.form)(team.clone());
+        let team = team_id(demo.team)
+            .with_context(|| format!("the demo team {} is missing", demo.team))?
+            .to_string();
+        let form = (demo.form)(team);
         let name = form.name.clone();
         let new = form.parse().map_err(reason)?;
         let id = store::create(pool, &actor, new, true)
