@@ -381,3 +381,106 @@ async fn a_deployment_page_has_its_figures_and_charts(pool: PgPool) {
         page.body
     );
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn mig_slices_are_priced_at_their_share_and_add_up_to_the_card(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    let slice = |minutes_ago: i64, deployment: &str, gi: u32, profile: &str, sevenths: f64| {
+        let mut sample = sample(
+            minutes_ago,
+            deployment,
+            &format!("MIG-GPU-card/{gi}"),
+            "NVIDIA H100 80GB HBM3",
+            60.0,
+            500,
+        );
+        sample["gpu_share"] = json!(sevenths / 7.0);
+        sample["parent_gpu_uuid"] = json!("GPU-card");
+        sample["mig_profile"] = json!(profile);
+        sample
+    };
+    // One H100 cut into a 3g.40gb and a 4g.40gb slice, each for one hour, beside a whole card.
+    ingest(
+        &router,
+        &pool,
+        vec![
+            slice(20, "chat-llama-8b", 1, "3g.40gb", 3.0),
+            slice(50, "chat-llama-8b", 1, "3g.40gb", 3.0),
+            slice(20, "embedder-v2", 2, "4g.40gb", 4.0),
+            slice(50, "embedder-v2", 2, "4g.40gb", 4.0),
+            sample(
+                20,
+                "fraud-lgbm-v3",
+                "GPU-whole",
+                "NVIDIA H100 80GB HBM3",
+                60.0,
+                500,
+            ),
+            sample(
+                50,
+                "fraud-lgbm-v3",
+                "GPU-whole",
+                "NVIDIA H100 80GB HBM3",
+                60.0,
+                500,
+            ),
+        ],
+    )
+    .await;
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let fleet = call::<LoadFleet>(&router, Some(&viewer), &[("days", "7")])
+        .await
+        .json();
+    let reserved = |key: &str| {
+        let deployment = fleet["deployments"]
+            .as_array()
+            .and_then(|all| all.iter().find(|d| d["key"] == key))
+            .unwrap_or_else(|| panic!("{key} in {fleet}"));
+        amount(&deployment["costs"][0]["cost"]["reserved"])
+    };
+    // 3/7 and 4/7 of one H100-hour at the 4.00 USD example price.
+    assert!(
+        (reserved("chat-llama-8b") - 12.0 / 7.0).abs() < 1e-6,
+        "{fleet}"
+    );
+    assert!(
+        (reserved("embedder-v2") - 16.0 / 7.0).abs() < 1e-6,
+        "{fleet}"
+    );
+    assert!(
+        (reserved("chat-llama-8b") + reserved("embedder-v2") - reserved("fraud-lgbm-v3")).abs()
+            < 1e-6,
+        "the slices add up to the card"
+    );
+
+    let page = get(&router, "/fleet?days=7", Some(&viewer)).await;
+    assert!(
+        page.body.contains("MIG 3g.40gb (43% of the card)"),
+        "the GPU list shows the slice under its card"
+    );
+
+    // A share out of range, or a MIG profile without one, is refused by field.
+    let token =
+        app::tokens::store::create(&pool, &Actor::System, "agent-2", &[Scope::Ingest], None)
+            .await
+            .expect("token")
+            .secret;
+    let mut zero = slice(10, "chat-llama-8b", 1, "3g.40gb", 3.0);
+    zero["gpu_share"] = json!(0);
+    let mut missing = slice(10, "chat-llama-8b", 1, "3g.40gb", 3.0);
+    missing.as_object_mut().expect("object").remove("gpu_share");
+    let body = json!({ "batch_id": uuid::Uuid::new_v4(), "host": "gpu-node-1", "samples": [zero, missing] });
+    let reply = api_post(&router, "/api/v1/telemetry", &token, &body).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("samples[0].gpu_share") && reply.body.contains("samples[1].gpu_share"),
+        "{}",
+        reply.body
+    );
+}

@@ -159,6 +159,7 @@ async fn main() {
                     }),
                     tokens: None,
                     ttft: None,
+                    slice: None,
                 })
                 .collect(),
         },
@@ -171,7 +172,7 @@ async fn main() {
             "copy telemetry_sample (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model, \
              interval_s, utilization_pct, memory_used_mib, power_watts, requests, latency_p50_ms, \
              latency_p95_ms, latency_p99_ms, input_tokens, output_tokens, cached_input_tokens, \
-             ttft_p50_ms, ttft_p95_ms, ttft_p99_ms) from stdin with (format binary)",
+             ttft_p50_ms, ttft_p95_ms, ttft_p99_ms, gpu_share) from stdin with (format binary)",
         )
         .await
         .expect("copy");

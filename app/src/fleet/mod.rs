@@ -70,8 +70,30 @@ pub struct Gpu {
     pub last_seen_at: DateTime<Utc>,
     pub stale: bool,
     pub idle: bool,
-    /// What the GPU costs per day at today's price, when a price covers it.
+    /// What the GPU costs per day at today's price, when a price covers it (a slice: its share).
     pub cost_per_day: Option<(Decimal, String)>,
+    /// A MIG slice or a time-sliced share: the card it is part of, its profile and its share.
+    pub parent_gpu_uuid: Option<String>,
+    pub mig_profile: Option<String>,
+    pub gpu_share: f64,
+}
+
+impl Gpu {
+    /// How the device reads in the GPU list: "#0 H100 80GB HBM3", a slice "#0 H100 80GB HBM3 ·
+    /// MIG 3g.40gb (43% of the card)".
+    pub fn describe(&self) -> String {
+        let card = format!(
+            "#{} {}",
+            self.gpu_index,
+            self.gpu_model.trim_start_matches("NVIDIA ")
+        );
+        let share = format!("{:.0}% of the card", self.gpu_share * 100.0);
+        match (&self.mig_profile, self.gpu_share < 1.0) {
+            (Some(profile), _) => format!("{card} · MIG {profile} ({share})"),
+            (None, true) => format!("{card} · shared ({share})"),
+            (None, false) => card,
+        }
+    }
 }
 
 /// A model version of the registry, as a choice in a form.

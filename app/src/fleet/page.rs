@@ -505,11 +505,7 @@ fn GpuTable(gpus: Vec<Gpu>) -> impl IntoView {
                                     <tr>
                                         <td class="strong">{gpu.host.clone()}</td>
                                         <td>
-                                            {format!(
-                                                "#{} {}",
-                                                gpu.gpu_index,
-                                                gpu.gpu_model.trim_start_matches("NVIDIA "),
-                                            )} <div class="muted small">
+                                            {gpu.describe()} <div class="muted small">
                                                 <code>{gpu.gpu_uuid.clone()}</code>
                                             </div>
                                         </td>

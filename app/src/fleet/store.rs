@@ -1,6 +1,7 @@
 //! Fleet figures from the hourly rollups and the price catalog.
 
 use chrono::TimeDelta;
+use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::PgPool;
@@ -169,13 +170,14 @@ async fn gpus(pool: &PgPool) -> Result<Vec<Gpu>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"select g.host, g.gpu_index, g.gpu_uuid, g.gpu_model, d.key as "deployment?",
                   g.last_utilization_pct, g.last_power_watts, g.last_seen_at,
+                  g.parent_gpu_uuid, g.mig_profile, g.gpu_share,
                   p.hourly_price as "hourly_price?", p.currency as "currency?"
              from gpu_device g
              left join deployment d using (deployment_id)
              left join gpu_price p
                on p.gpu_model = g.gpu_model and p.pricing_kind = coalesce(d.pricing_kind, 'on_demand')
               and now() >= p.effective_from and (p.effective_to is null or now() < p.effective_to)
-            order by g.host, g.gpu_index"#
+            order by g.host, g.gpu_index, g.parent_gpu_uuid nulls first, g.gpu_uuid"#
     )
     .fetch_all(pool)
     .await?
@@ -186,7 +188,10 @@ async fn gpus(pool: &PgPool) -> Result<Vec<Gpu>, sqlx::Error> {
         cost_per_day: row
             .hourly_price
             .zip(row.currency)
-            .map(|(price, currency)| (price * Decimal::from(24), currency)),
+            .map(|(price, currency)| {
+                let share = Decimal::from_f64(row.gpu_share).unwrap_or(Decimal::ONE);
+                ((price * Decimal::from(24) * share).round_dp(2), currency)
+            }),
         host: row.host,
         gpu_index: row.gpu_index,
         gpu_uuid: row.gpu_uuid,
@@ -195,6 +200,9 @@ async fn gpus(pool: &PgPool) -> Result<Vec<Gpu>, sqlx::Error> {
         utilization_pct: f64::from(row.last_utilization_pct),
         power_watts: f64::from(row.last_power_watts),
         last_seen_at: row.last_seen_at,
+        parent_gpu_uuid: row.parent_gpu_uuid,
+        mig_profile: row.mig_profile,
+        gpu_share: row.gpu_share,
     })
     .collect())
 }

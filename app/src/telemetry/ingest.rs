@@ -51,6 +51,24 @@ pub struct Sample {
     pub tokens: Option<Tokens>,
     /// Time to first token, kept apart from the whole request's latency.
     pub ttft: Option<Latency>,
+    /// The part of a card this device is: a MIG slice or a time-sliced share (1: a whole card).
+    pub slice: Option<GpuSlice>,
+}
+
+/// A device that is part of a card: its share of the card, the card it is cut from and, for a
+/// MIG slice, its profile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpuSlice {
+    pub share: f64,
+    pub parent_uuid: Option<String>,
+    pub mig_profile: Option<String>,
+}
+
+impl Sample {
+    /// The share of a card this sample's device stands for.
+    pub fn share(&self) -> f64 {
+        self.slice.as_ref().map_or(1.0, |s| s.share)
+    }
 }
 
 /// Tokens a language-model server processed in an interval. `cached_input` is the part of
@@ -102,6 +120,11 @@ impl Window {
 pub(crate) struct Errors(pub(crate) Vec<FieldError>, pub(crate) usize);
 
 impl Errors {
+    /// How many problems have been found so far.
+    pub(crate) fn count(&self) -> usize {
+        self.1
+    }
+
     /// The reported errors, with a last line counting those left out.
     pub(crate) fn finish(self) -> Vec<FieldError> {
         let Errors(mut reported, total) = self;
@@ -146,6 +169,9 @@ const SAMPLE_FIELDS: &[&str] = &[
     "output_tokens",
     "cached_input_tokens",
     "ttft_ms",
+    "gpu_share",
+    "parent_gpu_uuid",
+    "mig_profile",
 ];
 const LATENCY_FIELDS: &[&str] = &["p50", "p95", "p99"];
 
@@ -368,6 +394,7 @@ fn sample(value: &Value, index: usize, window: Window, errors: &mut Errors) -> O
     let ttft = latency(object, "ttft_ms", &path, errors);
     let latency = latency(object, "latency_ms", &path, errors);
     let tokens = tokens(object, &path, interval_s, errors);
+    let slice = slice(object, &path, errors);
     Some(Sample {
         ts: ts?,
         deployment: deployment?,
@@ -382,7 +409,50 @@ fn sample(value: &Value, index: usize, window: Window, errors: &mut Errors) -> O
         latency,
         tokens: tokens?,
         ttft,
+        slice: slice?,
     })
+}
+
+/// `gpu_share`, `parent_gpu_uuid` and `mig_profile`: all optional; a device that names its card
+/// or its MIG profile states its share. The outer None is a problem found; Some(None), a whole
+/// card.
+fn slice(object: &Map<String, Value>, path: &str, errors: &mut Errors) -> Option<Option<GpuSlice>> {
+    let present = |name: &str| object.get(name).is_some_and(|v| !v.is_null());
+    let before = errors.count();
+    let share = if present("gpu_share") {
+        match number(object, "gpu_share", path, (0.0, Some(1.0)), errors) {
+            Some(share) if share <= 0.0 => {
+                errors.add(format!("{path}gpu_share"), "must be greater than 0");
+                None
+            }
+            other => other,
+        }
+    } else {
+        None
+    };
+    let parent_uuid = present("parent_gpu_uuid")
+        .then(|| text(object, "parent_gpu_uuid", path, 100, errors))
+        .flatten();
+    let mig_profile = present("mig_profile")
+        .then(|| text(object, "mig_profile", path, 32, errors))
+        .flatten();
+    if share.is_none()
+        && errors.count() == before
+        && (parent_uuid.is_some() || mig_profile.is_some())
+    {
+        errors.add(
+            format!("{path}gpu_share"),
+            "is required with parent_gpu_uuid or mig_profile: the share of the card this device is",
+        );
+    }
+    if errors.count() > before {
+        return None;
+    }
+    Some(share.map(|share| GpuSlice {
+        share,
+        parent_uuid,
+        mig_profile,
+    }))
 }
 
 /// `input_tokens`, `output_tokens` and `cached_input_tokens`: all optional, but a sample that
@@ -566,6 +636,9 @@ struct TypedSample {
     output_tokens: Option<i64>,
     cached_input_tokens: Option<i64>,
     ttft_ms: Option<TypedLatency>,
+    gpu_share: Option<f64>,
+    parent_gpu_uuid: Option<String>,
+    mig_profile: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -608,6 +681,11 @@ fn keeps_the_rules(batch: &TypedBatch, window: Window) -> bool {
                     })
                 })
                 && typed_tokens(s).is_some()
+                && s.gpu_share.is_none_or(|share| share > 0.0 && share <= 1.0)
+                && (s.gpu_share.is_some()
+                    || (s.parent_gpu_uuid.is_none() && s.mig_profile.is_none()))
+                && s.parent_gpu_uuid.as_deref().is_none_or(|p| fits(p, 100))
+                && s.mig_profile.as_deref().is_none_or(|p| fits(p, 32))
         })
 }
 
@@ -654,6 +732,11 @@ pub fn parse_body(bytes: &[u8], window: Window) -> Result<Batch, BodyError> {
                         requests: s.requests,
                         latency: typed_latency(s.latency_ms),
                         ttft: typed_latency(s.ttft_ms),
+                        slice: s.gpu_share.map(|share| GpuSlice {
+                            share,
+                            parent_uuid: s.parent_gpu_uuid.map(|p| p.trim().to_owned()),
+                            mig_profile: s.mig_profile.map(|p| p.trim().to_owned()),
+                        }),
                     })
                     .collect(),
             });
@@ -699,10 +782,12 @@ pub fn rollup(samples: &[Sample]) -> BTreeMap<RollupKey, HourlyRollup> {
             .entry((sample.deployment.clone(), sample.gpu_model.clone(), hour))
             .or_default();
         sum.sample_count += 1;
-        sum.gpu_seconds += sample.interval_s;
-        sum.busy_gpu_seconds += sample.interval_s * sample.utilization_pct / 100.0;
+        // A slice holds its share of the card for the interval.
+        let held = sample.interval_s * sample.share();
+        sum.gpu_seconds += held;
+        sum.busy_gpu_seconds += held * sample.utilization_pct / 100.0;
         if sample.utilization_pct < IDLE_UTILIZATION_PCT {
-            sum.idle_gpu_seconds += sample.interval_s;
+            sum.idle_gpu_seconds += held;
         }
         sum.energy_joules += sample.power_watts * sample.interval_s;
         sum.memory_mib_seconds += sample.memory_used_mib * sample.interval_s;
@@ -927,6 +1012,56 @@ mod tests {
         bad["ttft_ms"] = json!({ "p95": -3 });
         let errors = parse_batch(&batch(vec![bad]), now()).expect_err("refused");
         assert_eq!(paths(&errors), ["samples[0].ttft_ms.p95"]);
+    }
+
+    #[test]
+    fn a_gpu_slice_holds_its_share_of_the_card_and_both_paths_check_it() {
+        let mut slice = good_sample();
+        slice["gpu_share"] = json!(0.25);
+        slice["parent_gpu_uuid"] = json!("GPU-card");
+        slice["mig_profile"] = json!("2g.20gb");
+        let body = batch(vec![slice.clone()]);
+        let walked = parse_batch(&body, now()).expect("valid");
+        let bytes = serde_json::to_vec(&body).expect("json");
+        assert_eq!(
+            parse_body(&bytes, now()),
+            Ok(walked.clone()),
+            "the paths agree"
+        );
+        let sample = &walked.samples[0];
+        assert_eq!(
+            sample.slice,
+            Some(GpuSlice {
+                share: 0.25,
+                parent_uuid: Some("GPU-card".into()),
+                mig_profile: Some("2g.20gb".into()),
+            })
+        );
+        let hour = rollup(&walked.samples)
+            .into_values()
+            .next()
+            .expect("an hour");
+        assert!((hour.gpu_seconds - sample.interval_s * 0.25).abs() < 1e-9);
+
+        let cases: [(&str, Value, &str); 3] = [
+            ("gpu_share", json!(0), "greater than 0"),
+            ("gpu_share", json!(1.5), "at most 1"),
+            ("gpu_share", Value::Null, "is required with parent_gpu_uuid"),
+        ];
+        for (field, value, message) in cases {
+            let mut bad = slice.clone();
+            bad[field] = value.clone();
+            let body = batch(vec![good_sample(), bad]);
+            let errors = parse_batch(&body, now()).expect_err("refused");
+            assert_eq!(paths(&errors), [format!("samples[1].{field}")], "{value}");
+            assert!(errors[0].message.contains(message), "{}", errors[0].message);
+            let bytes = serde_json::to_vec(&body).expect("json");
+            assert_eq!(
+                parse_body(&bytes, now()),
+                Err(BodyError::Invalid(errors)),
+                "the fast path refuses {field} = {value} too"
+            );
+        }
     }
 
     #[test]

@@ -221,7 +221,7 @@ async fn mark_seen(
 pub fn samples_binary(batch: &Batch, ids: &BTreeMap<&str, Uuid>) -> Vec<u8> {
     /// Microseconds from the Unix epoch to Postgres's, 2000-01-01T00:00:00Z.
     const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
-    const FIELDS: i16 = 21;
+    const FIELDS: i16 = 22;
     fn field(out: &mut Vec<u8>, bytes: &[u8]) {
         // Each text was checked to be short at validation.
         out.extend_from_slice(&i32::try_from(bytes.len()).unwrap_or(i32::MAX).to_be_bytes());
@@ -270,6 +270,7 @@ pub fn samples_binary(batch: &Batch, ids: &BTreeMap<&str, Uuid>) -> Vec<u8> {
         float(&mut out, ttft.and_then(|l| l.p50));
         float(&mut out, ttft.and_then(|l| l.p95));
         float(&mut out, ttft.and_then(|l| l.p99));
+        float(&mut out, s.slice.as_ref().map(|slice| slice.share));
     }
     out.extend_from_slice(&(-1_i16).to_be_bytes());
     out
@@ -287,7 +288,7 @@ async fn insert_samples(
             "copy telemetry_sample (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model,
                  interval_s, utilization_pct, memory_used_mib, power_watts, requests,
                  latency_p50_ms, latency_p95_ms, latency_p99_ms, input_tokens, output_tokens,
-                 cached_input_tokens, ttft_p50_ms, ttft_p95_ms, ttft_p99_ms)
+                 cached_input_tokens, ttft_p50_ms, ttft_p95_ms, ttft_p99_ms, gpu_share)
              from stdin with (format binary)",
         )
         .await?;
@@ -418,19 +419,32 @@ async fn record_devices(
     let utilization: Vec<f64> = latest.values().map(|s| s.utilization_pct).collect();
     let power: Vec<f64> = latest.values().map(|s| s.power_watts).collect();
     let seen: Vec<DateTime<Utc>> = latest.values().map(|s| s.ts).collect();
+    let parents: Vec<Option<String>> = latest
+        .values()
+        .map(|s| s.slice.as_ref().and_then(|slice| slice.parent_uuid.clone()))
+        .collect();
+    let profiles: Vec<Option<String>> = latest
+        .values()
+        .map(|s| s.slice.as_ref().and_then(|slice| slice.mig_profile.clone()))
+        .collect();
+    let shares: Vec<f64> = latest.values().map(|s| s.share()).collect();
     sqlx::query!(
         "insert into gpu_device as d
             (gpu_uuid, host, gpu_index, gpu_model, deployment_id, last_utilization_pct,
-             last_power_watts, last_seen_at)
-         select gpu_uuid, $2, gpu_index, gpu_model, deployment_id, utilization, power, seen
+             last_power_watts, last_seen_at, parent_gpu_uuid, mig_profile, gpu_share)
+         select gpu_uuid, $2, gpu_index, gpu_model, deployment_id, utilization, power, seen,
+                parent, profile, share
            from unnest($1::text[], $3::int[], $4::text[], $5::uuid[], $6::float8[], $7::float8[],
-                       $8::timestamptz[])
-             as t(gpu_uuid, gpu_index, gpu_model, deployment_id, utilization, power, seen)
+                       $8::timestamptz[], $9::text[], $10::text[], $11::float8[])
+             as t(gpu_uuid, gpu_index, gpu_model, deployment_id, utilization, power, seen, parent,
+                  profile, share)
          on conflict (gpu_uuid) do update set
             host = excluded.host, gpu_index = excluded.gpu_index, gpu_model = excluded.gpu_model,
             deployment_id = excluded.deployment_id,
             last_utilization_pct = excluded.last_utilization_pct,
-            last_power_watts = excluded.last_power_watts, last_seen_at = excluded.last_seen_at
+            last_power_watts = excluded.last_power_watts, last_seen_at = excluded.last_seen_at,
+            parent_gpu_uuid = excluded.parent_gpu_uuid, mig_profile = excluded.mig_profile,
+            gpu_share = excluded.gpu_share
          where d.last_seen_at <= excluded.last_seen_at",
         &uuids,
         batch.host,
@@ -440,6 +454,9 @@ async fn record_devices(
         &utilization,
         &power,
         &seen,
+        &parents as &[Option<String>],
+        &profiles as &[Option<String>],
+        &shares,
     )
     .execute(&mut *tx)
     .await?;
@@ -536,6 +553,11 @@ mod tests {
                 cached_input: 0,
             }),
             ttft: None,
+            slice: Some(crate::telemetry::ingest::GpuSlice {
+                share: 0.5,
+                parent_uuid: None,
+                mig_profile: None,
+            }),
         };
         let deployment = Uuid::from_u128(7);
         let batch = Batch {
@@ -548,7 +570,7 @@ mod tests {
         let (signature, rest) = out.split_at(19);
         assert_eq!(signature, b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0");
         let (count, mut rows) = rest.split_at(2);
-        assert_eq!(i16::from_be_bytes(count.try_into().expect("2 bytes")), 21);
+        assert_eq!(i16::from_be_bytes(count.try_into().expect("2 bytes")), 22);
         // 2026-11-28T09:00:00.000250Z in microseconds since 2000-01-01T00:00:00Z.
         let since_2000 = (9_828 * 86_400 + 9 * 3_600) * 1_000_000_i64 + 250;
         let field = |rows: &mut &[u8]| next_field(rows).map(<[u8]>::to_vec);
@@ -575,6 +597,11 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(field(&mut rows), None, "no time to first token");
         }
+        assert_eq!(
+            field(&mut rows),
+            Some(0.5_f64.to_be_bytes().to_vec()),
+            "the share"
+        );
         assert_eq!(
             rows,
             (-1_i16).to_be_bytes(),
