@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::sources::{Metrics, TimeUnit};
+use crate::sources::{GpuReading, Metrics, Pod, TimeUnit};
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -88,6 +88,106 @@ impl Inference {
     }
 }
 
+/// Where a rule takes the deployment key from, when it does not name one.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyFrom {
+    /// The container's name
+    Container,
+    /// The pod's name
+    Pod,
+    /// The pod's workload: its name without the ReplicaSet hash and the pod's suffix
+    /// (`chat-llama-8b-7d9f8b6c4-x2x9q` → `chat-llama-8b`), or a StatefulSet's ordinal
+    Workload,
+    /// The namespace
+    Namespace,
+}
+
+/// Maps the GPUs a Kubernetes pod uses to a deployment, by the pod labels the DCGM exporter
+/// gives each GPU. Every condition given must hold; the first rule that matches wins.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub namespace: Option<String>,
+    pub pod_prefix: Option<String>,
+    pub container: Option<String>,
+    /// The deployment key to report.
+    pub deployment: Option<String>,
+    /// Or the label the key is read from.
+    pub key_from: Option<KeyFrom>,
+}
+
+/// A pod's workload name: without a Deployment's ReplicaSet hash and random suffix
+/// (`name-7d9f8b6c4-x2x9q`), a DaemonSet's or Job's suffix (`name-x2x9q`), or a StatefulSet's
+/// ordinal (`name-0`).
+pub fn workload_of(pod: &str) -> &str {
+    let Some((rest, last)) = pod.rsplit_once('-') else {
+        return pod;
+    };
+    if !last.is_empty() && last.chars().all(|c| c.is_ascii_digit()) {
+        return rest;
+    }
+    let lower_alnum = |part: &str| {
+        part.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
+    if last.len() != 5 || !lower_alnum(last) {
+        return pod;
+    }
+    match rest.rsplit_once('-') {
+        Some((base, hash))
+            if (6..=10).contains(&hash.len())
+                && lower_alnum(hash)
+                && hash.chars().any(|c| c.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => rest,
+    }
+}
+
+impl Rule {
+    fn check(&self, number: usize) -> anyhow::Result<()> {
+        let at = format!("rules[{number}]");
+        match (&self.deployment, self.key_from) {
+            (Some(_), Some(_)) => bail!("{at}: give deployment or key_from, not both"),
+            (None, None) => bail!("{at}: give the deployment key, or key_from (container, pod, workload or namespace)"),
+            (Some(key), None) if key.trim().is_empty() => bail!("{at}: deployment is empty"),
+            _ => {}
+        }
+        if self.namespace.is_none()
+            && self.pod_prefix.is_none()
+            && self.container.is_none()
+            && self.deployment.is_some()
+        {
+            bail!("{at}: a rule that names a deployment needs a condition: namespace, pod_prefix or container");
+        }
+        Ok(())
+    }
+
+    /// The deployment key this rule gives a pod, if it matches.
+    pub fn key_for(&self, pod: &Pod) -> Option<String> {
+        let holds = self.namespace.as_ref().is_none_or(|n| *n == pod.namespace)
+            && self
+                .pod_prefix
+                .as_ref()
+                .is_none_or(|p| pod.pod.starts_with(p.as_str()))
+            && self.container.as_ref().is_none_or(|c| *c == pod.container);
+        if !holds {
+            return None;
+        }
+        let key = match (&self.deployment, self.key_from) {
+            (Some(key), _) => key.clone(),
+            (None, Some(KeyFrom::Container)) => pod.container.clone(),
+            (None, Some(KeyFrom::Pod)) => pod.pod.clone(),
+            (None, Some(KeyFrom::Workload)) => workload_of(&pod.pod).to_owned(),
+            (None, Some(KeyFrom::Namespace)) => pod.namespace.clone(),
+            (None, None) => return None,
+        };
+        Some(key).filter(|k| !k.trim().is_empty())
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -106,6 +206,9 @@ pub struct FileConfig {
     pub deployments: BTreeMap<String, String>,
     #[serde(default)]
     pub inference: Vec<Inference>,
+    /// Pod rules, for GPUs the static table does not map.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
 }
 
 #[derive(Clone, Debug)]
@@ -123,6 +226,7 @@ pub struct Config {
     pub spool_max_bytes: u64,
     pub deployments: BTreeMap<String, String>,
     pub inference: Vec<Inference>,
+    pub rules: Vec<Rule>,
 }
 
 /// Values given on the command line, which win over the file.
@@ -191,8 +295,11 @@ impl Config {
         }
         let mut deployments = file.deployments;
         deployments.extend(flags.deployments);
-        if deployments.is_empty() {
-            bail!("deployments: map at least one GPU (index or UUID) to a deployment key, e.g. --deployment 0=fraud-lgbm-v3");
+        if deployments.is_empty() && file.rules.is_empty() {
+            bail!("deployments: map at least one GPU (index or UUID) to a deployment key, e.g. --deployment 0=fraud-lgbm-v3, or add [[rules]] for Kubernetes pods");
+        }
+        for (number, rule) in file.rules.iter().enumerate() {
+            rule.check(number)?;
         }
         for inference in &file.inference {
             inference.metrics()?;
@@ -219,15 +326,25 @@ impl Config {
             spool_max_bytes: file.spool_max_mib.unwrap_or(256) * 1024 * 1024,
             deployments,
             inference: file.inference,
+            rules: file.rules,
         })
     }
 
-    /// The deployment a GPU serves: by UUID first, then by index.
-    pub fn deployment_of(&self, index: u32, uuid: &str) -> Option<&str> {
-        self.deployments
-            .get(uuid)
-            .or_else(|| self.deployments.get(&index.to_string()))
-            .map(String::as_str)
+    /// The deployment a device serves: by the static table (its UUID, for a MIG slice
+    /// `<index>/<instance>`, then its card's index), else by the first pod rule that matches.
+    pub fn deployment_of(&self, gpu: &GpuReading) -> Option<String> {
+        let slice = gpu
+            .slice
+            .as_ref()
+            .map(|s| format!("{}/{}", gpu.index, s.instance));
+        [Some(gpu.uuid.clone()), slice, Some(gpu.index.to_string())]
+            .into_iter()
+            .flatten()
+            .find_map(|name| self.deployments.get(&name).cloned())
+            .or_else(|| {
+                let pod = gpu.pod.as_ref()?;
+                self.rules.iter().find_map(|rule| rule.key_for(pod))
+            })
     }
 }
 
@@ -237,6 +354,90 @@ mod tests {
 
     fn file(text: &str) -> FileConfig {
         toml::from_str(text).expect("toml")
+    }
+
+    fn gpu(index: u32, uuid: &str, pod: Option<(&str, &str, &str)>) -> GpuReading {
+        GpuReading {
+            index,
+            uuid: uuid.into(),
+            model: "NVIDIA H100 80GB HBM3".into(),
+            utilization_pct: 0.0,
+            memory_used_mib: 0.0,
+            power_watts: 0.0,
+            slice: None,
+            pod: pod.map(|(namespace, pod, container)| Pod {
+                namespace: namespace.into(),
+                pod: pod.into(),
+                container: container.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn pod_rules_map_gpus_the_table_does_not() {
+        let config = Config::resolve(
+            file(
+                r#"
+                token = "t"
+                [deployments]
+                "3" = "fraud-lgbm-v3"
+                [[rules]]
+                namespace = "ml-serving"
+                pod_prefix = "chat-"
+                deployment = "chat-llama-8b"
+                [[rules]]
+                namespace = "ml-serving"
+                key_from = "workload"
+                [[rules]]
+                key_from = "container"
+                "#,
+            ),
+            Overrides::default(),
+            None,
+            false,
+        )
+        .expect("valid");
+        let of = |pod| config.deployment_of(&gpu(0, "GPU-a", Some(pod)));
+        assert_eq!(
+            of(("ml-serving", "chat-7d9f8b6c4-x2x9q", "vllm")).as_deref(),
+            Some("chat-llama-8b")
+        );
+        assert_eq!(
+            of(("ml-serving", "ranker-v5-6c8f7d9b5-q4w8z", "ranker")).as_deref(),
+            Some("ranker-v5")
+        );
+        assert_eq!(
+            of(("batch", "nightly-x2x9q", "scorer")).as_deref(),
+            Some("scorer")
+        );
+        assert_eq!(
+            config
+                .deployment_of(&gpu(3, "GPU-b", Some(("batch", "p", "c"))))
+                .as_deref(),
+            Some("fraud-lgbm-v3"),
+            "the static table first"
+        );
+        assert_eq!(config.deployment_of(&gpu(1, "GPU-c", None)), None);
+
+        let both = Config::resolve(
+            file("token = \"t\"\n[[rules]]\nnamespace = \"a\"\ndeployment = \"x\"\nkey_from = \"pod\""),
+            Overrides::default(),
+            None,
+            false,
+        );
+        assert!(both.expect_err("both").to_string().contains("rules[0]"));
+    }
+
+    #[test]
+    fn workloads_drop_what_kubernetes_adds_to_a_pod_name() {
+        assert_eq!(
+            workload_of("chat-llama-8b-7d9f8b6c4-x2x9q"),
+            "chat-llama-8b"
+        );
+        assert_eq!(workload_of("embedder-v2-0"), "embedder-v2");
+        assert_eq!(workload_of("node-scorer-x2x9q"), "node-scorer");
+        assert_eq!(workload_of("standalone"), "standalone");
+        assert_eq!(workload_of("llama-70b"), "llama-70b");
     }
 
     #[test]
@@ -264,10 +465,11 @@ mod tests {
         assert_eq!(config.server, "https://pareto.example.com");
         assert_eq!(config.token, "pareto_file");
         assert_eq!(config.interval, Duration::from_secs(5));
-        assert_eq!(config.deployment_of(0, "GPU-x"), Some("fraud-lgbm-v3"));
-        assert_eq!(config.deployment_of(7, "GPU-8a"), Some("search-bert-v2"));
-        assert_eq!(config.deployment_of(1, "GPU-y"), Some("ocr-v2"));
-        assert_eq!(config.deployment_of(2, "GPU-z"), None);
+        let of = |index: u32, uuid: &str| config.deployment_of(&gpu(index, uuid, None));
+        assert_eq!(of(0, "GPU-x").as_deref(), Some("fraud-lgbm-v3"));
+        assert_eq!(of(7, "GPU-8a").as_deref(), Some("search-bert-v2"));
+        assert_eq!(of(1, "GPU-y").as_deref(), Some("ocr-v2"));
+        assert_eq!(of(2, "GPU-z"), None);
         let metrics = config.inference[0].metrics().expect("metrics");
         assert_eq!(metrics.requests, "http_requests_total");
         assert_eq!(metrics.latency.as_deref(), Some("request_latency_seconds"));

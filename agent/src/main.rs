@@ -159,31 +159,32 @@ impl Collector {
         let ts = clock::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mapped: Vec<(&GpuReading, String)> = gpus
             .iter()
-            .filter_map(|gpu| {
-                self.config
-                    .deployment_of(gpu.index, &gpu.uuid)
-                    .map(|d| (gpu, d.to_owned()))
-            })
+            .filter_map(|gpu| self.config.deployment_of(gpu).map(|d| (gpu, d)))
             .collect();
         for gpu in gpus
             .iter()
-            .filter(|g| self.config.deployment_of(g.index, &g.uuid).is_none())
+            .filter(|g| !mapped.iter().any(|(m, _)| m.uuid == g.uuid))
         {
             if self.warned_unmapped.insert(gpu.uuid.clone()) {
-                tracing::warn!(index = gpu.index, uuid = %gpu.uuid, "GPU has no deployment in the config; not reported");
+                let pod = gpu
+                    .pod
+                    .as_ref()
+                    .map(|p| format!("{}/{}", p.namespace, p.pod))
+                    .unwrap_or_default();
+                tracing::warn!(index = gpu.index, uuid = %gpu.uuid, %pod, "GPU has no deployment in the config or its rules; not reported");
             }
         }
         let mut samples = Vec::new();
         for (gpu, deployment) in &mapped {
-            let siblings: Vec<u32> = mapped
+            let siblings: Vec<&str> = mapped
                 .iter()
                 .filter(|(_, d)| d == deployment)
-                .map(|(g, _)| g.index)
+                .map(|(g, _)| g.uuid.as_str())
                 .collect();
             let served = traffic.get(deployment).cloned().unwrap_or_default();
-            // A deployment's requests and tokens are shared evenly by its GPUs; the first takes
+            // A deployment's requests and tokens are shared evenly by its devices; the first takes
             // the remainder.
-            let first = siblings.first() == Some(&gpu.index);
+            let first = siblings.first() == Some(&gpu.uuid.as_str());
             let share = |count: i64| {
                 let gpus = siblings.len() as i64;
                 count / gpus + if first { count % gpus } else { 0 }
@@ -200,6 +201,11 @@ impl Collector {
                 "power_watts": gpu.power_watts,
                 "requests": share(served.requests),
             });
+            if let Some(slice) = &gpu.slice {
+                sample["gpu_share"] = json!(slice.share);
+                sample["parent_gpu_uuid"] = json!(slice.parent_uuid);
+                sample["mig_profile"] = json!(slice.profile);
+            }
             if let Some(latency) = served.latency {
                 sample["latency_ms"] = latency.json();
             }

@@ -10,11 +10,36 @@ use crate::exposition::{self, Sample};
 #[derive(Clone, Debug, PartialEq)]
 pub struct GpuReading {
     pub index: u32,
+    /// The device's UUID; a MIG slice's is `MIG-<card's UUID>/<GPU instance id>`.
     pub uuid: String,
     pub model: String,
     pub utilization_pct: f64,
     pub memory_used_mib: f64,
     pub power_watts: f64,
+    /// For a MIG slice: the card it is cut from, its instance and profile, and its share.
+    pub slice: Option<Slice>,
+    /// The Kubernetes pod using the device, as the DCGM exporter labels it.
+    pub pod: Option<Pod>,
+}
+
+/// A MIG slice of a card.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slice {
+    pub parent_uuid: String,
+    /// `GPU_I_ID`: the GPU instance on its card.
+    pub instance: String,
+    /// `GPU_I_PROFILE`, e.g. `3g.40gb`.
+    pub profile: String,
+    /// The part of the card's compute it holds (see `mig_share`).
+    pub share: f64,
+}
+
+/// A pod as the DCGM exporter's Kubernetes labels name it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pod {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
 }
 
 pub const NVIDIA_SMI_QUERY: &str =
@@ -54,6 +79,8 @@ pub fn parse_nvidia_smi(output: &str) -> anyhow::Result<Vec<GpuReading>> {
             utilization_pct: reading(utilization, number, "utilization")?.min(100.0),
             memory_used_mib: reading(memory, number, "memory")?,
             power_watts: reading(power, number, "power")?,
+            slice: None,
+            pod: None,
         });
     }
     Ok(gpus)
@@ -81,42 +108,187 @@ fn scrape(text: &str) -> anyhow::Result<Vec<Sample>> {
         .map_err(|reason| anyhow!("the metrics page is not Prometheus text: {reason}"))
 }
 
-/// Reads a DCGM exporter page: utilization, framebuffer memory and power per GPU.
+/// Whether a DCGM value is one of its "blank" sentinels rather than a reading: a field that is not
+/// supported, not found or not permitted comes as a number near the type's maximum (int32 from
+/// 0x7ffffff0 = 2147483632, int64 from 0x7ffffffffffffff0 = 9223372036854775792, such as
+/// 9223372036854775794, and the float blank 140737488355328). No real utilization, memory in MiB
+/// or power in watts comes near.
+pub fn is_dcgm_blank(value: f64) -> bool {
+    !value.is_finite() || value >= 2_147_483_632.0
+}
+
+/// The share of a card's compute a MIG profile holds: its compute slices over the card's (7 on
+/// A100 and H100, 4 on A30). `3g.40gb` is 3/7 of an H100; a compute-instance profile such as
+/// `1c.3g.40gb` holds its 1 compute slice. `None` for a profile that does not read so.
+pub fn mig_share(profile: &str, model: &str) -> Option<f64> {
+    let slices = if model.contains("A30") { 4.0 } else { 7.0 };
+    let mut parts = profile.split('.');
+    let first = parts.next()?;
+    let count = match first.strip_suffix('c') {
+        Some(compute) => compute,
+        None => first.strip_suffix('g')?,
+    };
+    let count: f64 = count.parse().ok().filter(|c: &f64| *c >= 1.0)?;
+    Some((count / slices).min(1.0))
+}
+
+/// The first label present of `names`, and not empty.
+fn first_label<'a>(sample: &'a Sample, names: &[&str]) -> Option<&'a str> {
+    names
+        .iter()
+        .find_map(|name| sample.label(name).filter(|v| !v.is_empty()))
+}
+
+/// The pod a DCGM series names. Behind a Prometheus scrape the exporter's own pod takes `pod` and
+/// the GPU user's moves to `exported_pod`, so that one wins; older exporters say `pod_name`.
+fn pod_of(sample: &Sample) -> Option<Pod> {
+    let pod = first_label(sample, &["exported_pod", "pod", "pod_name"])?;
+    Some(Pod {
+        namespace: first_label(
+            sample,
+            &["exported_namespace", "namespace", "pod_namespace"],
+        )
+        .unwrap_or_default()
+        .to_owned(),
+        pod: pod.to_owned(),
+        container: first_label(
+            sample,
+            &["exported_container", "container", "container_name"],
+        )
+        .unwrap_or_default()
+        .to_owned(),
+    })
+}
+
+/// One device's values as the page gives them, before slices take their share of the card.
+#[derive(Default)]
+struct DeviceValues {
+    uuid: String,
+    model: String,
+    /// (GPU instance id, profile) for a MIG slice.
+    instance: Option<(String, String)>,
+    util: Option<f64>,
+    engine_active: Option<f64>,
+    memory: Option<f64>,
+    power: Option<f64>,
+    pod: Option<Pod>,
+}
+
+/// Reads a DCGM exporter page: utilization, framebuffer memory and power per GPU, and per MIG
+/// slice (`GPU_I_ID`, `GPU_I_PROFILE`), with the pod using each (`pod`, `namespace`, `container`
+/// and their older and re-labelled names). Utilization is `DCGM_FI_DEV_GPU_UTIL`, or for a slice
+/// (which has none) the graphics engine's active ratio `DCGM_FI_PROF_GR_ENGINE_ACTIVE`. A card cut
+/// into slices is reported as its slices only, each with its share of the card's power. Blank
+/// sentinels are not readings (`is_dcgm_blank`).
 pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
     let samples = scrape(text)?;
-    let mut gpus: BTreeMap<u32, GpuReading> = BTreeMap::new();
+    let mut devices: BTreeMap<(u32, Option<u32>, String), DeviceValues> = BTreeMap::new();
     for sample in &samples {
-        let field = match sample.name.as_str() {
-            "DCGM_FI_DEV_GPU_UTIL" | "DCGM_FI_DEV_FB_USED" | "DCGM_FI_DEV_POWER_USAGE" => {
-                sample.name.as_str()
-            }
-            _ => continue,
-        };
+        let name = sample.name.as_str();
+        if !matches!(
+            name,
+            "DCGM_FI_DEV_GPU_UTIL"
+                | "DCGM_FI_PROF_GR_ENGINE_ACTIVE"
+                | "DCGM_FI_DEV_FB_USED"
+                | "DCGM_FI_DEV_POWER_USAGE"
+        ) {
+            continue;
+        }
         let Some(index) = sample.label("gpu").and_then(|g| g.parse::<u32>().ok()) else {
             continue;
         };
-        if !sample.value.is_finite() {
+        if is_dcgm_blank(sample.value) || sample.value < 0.0 {
             continue;
         }
-        let value = sample.value;
-        let gpu = gpus.entry(index).or_insert_with(|| GpuReading {
+        let instance = sample
+            .label("GPU_I_ID")
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                (
+                    id.to_owned(),
+                    sample.label("GPU_I_PROFILE").unwrap_or_default().to_owned(),
+                )
+            });
+        let order = instance.as_ref().and_then(|(id, _)| id.parse::<u32>().ok());
+        let key = (
             index,
+            order,
+            instance
+                .as_ref()
+                .map(|(id, _)| id.clone())
+                .unwrap_or_default(),
+        );
+        let device = devices.entry(key).or_insert_with(|| DeviceValues {
             uuid: sample.label("UUID").unwrap_or_default().to_owned(),
             model: sample.label("modelName").unwrap_or_default().to_owned(),
-            utilization_pct: 0.0,
-            memory_used_mib: 0.0,
-            power_watts: 0.0,
+            instance,
+            ..DeviceValues::default()
         });
-        match field {
-            "DCGM_FI_DEV_GPU_UTIL" => gpu.utilization_pct = value.clamp(0.0, 100.0),
-            "DCGM_FI_DEV_FB_USED" => gpu.memory_used_mib = value.max(0.0),
-            _ => gpu.power_watts = value.max(0.0),
+        if device.pod.is_none() {
+            device.pod = pod_of(sample);
+        }
+        let value = sample.value;
+        match name {
+            "DCGM_FI_DEV_GPU_UTIL" => device.util = Some(value.min(100.0)),
+            "DCGM_FI_PROF_GR_ENGINE_ACTIVE" => device.engine_active = Some(value.min(1.0) * 100.0),
+            "DCGM_FI_DEV_FB_USED" => device.memory = Some(value),
+            _ => device.power = Some(value),
         }
     }
-    if gpus.is_empty() {
-        bail!("the DCGM page has no DCGM_FI_DEV_GPU_UTIL, DCGM_FI_DEV_FB_USED or DCGM_FI_DEV_POWER_USAGE with a gpu label");
+    if devices.is_empty() {
+        bail!("the DCGM page has no DCGM_FI_DEV_GPU_UTIL, DCGM_FI_PROF_GR_ENGINE_ACTIVE, DCGM_FI_DEV_FB_USED or DCGM_FI_DEV_POWER_USAGE with a gpu label");
     }
-    Ok(gpus.into_values().collect())
+    // A card's power, and how many slices it is cut into, for the slices' shares.
+    let mut card_power: BTreeMap<u32, f64> = BTreeMap::new();
+    let mut slices_of: BTreeMap<u32, usize> = BTreeMap::new();
+    for ((index, _, _), device) in &devices {
+        match &device.instance {
+            None => {
+                card_power.insert(*index, device.power.unwrap_or_default());
+            }
+            Some(_) => *slices_of.entry(*index).or_default() += 1,
+        }
+    }
+    let mut gpus = Vec::new();
+    for ((index, _, _), device) in devices {
+        let utilization_pct = device.util.or(device.engine_active).unwrap_or_default();
+        let memory_used_mib = device.memory.unwrap_or_default();
+        match device.instance {
+            None if slices_of.contains_key(&index) => {
+                // Cut into slices: the slices report its time, and share its power.
+            }
+            None => gpus.push(GpuReading {
+                index,
+                uuid: device.uuid,
+                model: device.model,
+                utilization_pct,
+                memory_used_mib,
+                power_watts: device.power.unwrap_or_default(),
+                slice: None,
+                pod: device.pod,
+            }),
+            Some((instance, profile)) => {
+                let share = mig_share(&profile, &device.model)
+                    .unwrap_or_else(|| 1.0 / slices_of[&index] as f64);
+                gpus.push(GpuReading {
+                    index,
+                    uuid: format!("MIG-{}/{instance}", device.uuid),
+                    model: device.model,
+                    utilization_pct,
+                    memory_used_mib,
+                    power_watts: card_power.get(&index).copied().unwrap_or_default() * share,
+                    slice: Some(Slice {
+                        parent_uuid: device.uuid,
+                        instance,
+                        profile,
+                        share,
+                    }),
+                    pod: device.pod,
+                });
+            }
+        }
+    }
+    Ok(gpus)
 }
 
 /// The DCGM page's host name label, when it has one.
@@ -566,6 +738,93 @@ DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-8a",modelName="NVIDIA A100-SXM4-80GB",
         assert_eq!(gpus[1].utilization_pct, 3.0);
         assert_eq!(dcgm_hostname(page).as_deref(), Some("node-3"));
         assert!(parse_dcgm("up 1").is_err());
+    }
+
+    /// A DCGM exporter page as it reads on a Kubernetes node with MIG (the exporter's
+    /// documented labels): card 0, an H100, cut into a 3g.40gb and a 4g.40gb slice, each used by
+    /// a pod; slices have no DCGM_FI_DEV_GPU_UTIL, only the graphics engine's active ratio, and
+    /// one reports its memory as the int64 blank 9223372036854775794; card 1 whole, scraped
+    /// through Prometheus so that its user's pod is `exported_pod`; card 2 without a pod.
+    const MIG_PAGE: &str = r#"# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).
+# TYPE DCGM_FI_DEV_GPU_UTIL gauge
+DCGM_FI_DEV_GPU_UTIL{gpu="1",UUID="GPU-2b",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-07",container="dcgm-exporter",namespace="gpu-operator",pod="dcgm-exporter-x7k2p",exported_container="ranker",exported_namespace="ml-serving",exported_pod="ranker-v5-6c8f7d9b5-q4w8z"} 64
+DCGM_FI_DEV_GPU_UTIL{gpu="2",UUID="GPU-3c",device="nvidia2",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-07",container="",namespace="",pod=""} 0
+# HELP DCGM_FI_PROF_GR_ENGINE_ACTIVE Ratio of time the graphics engine is active.
+# TYPE DCGM_FI_PROF_GR_ENGINE_ACTIVE gauge
+DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu="0",UUID="GPU-1a",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",GPU_I_PROFILE="3g.40gb",GPU_I_ID="1",Hostname="gpu-node-07",container="vllm",namespace="ml-serving",pod="chat-llama-8b-7d9f8b6c4-x2x9q"} 0.812500
+DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu="0",UUID="GPU-1a",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",GPU_I_PROFILE="4g.40gb",GPU_I_ID="2",Hostname="gpu-node-07",container="embedder",namespace="ml-serving",pod="embedder-v2-0"} 0.250000
+# HELP DCGM_FI_DEV_FB_USED Framebuffer memory used (in MiB).
+# TYPE DCGM_FI_DEV_FB_USED gauge
+DCGM_FI_DEV_FB_USED{gpu="0",UUID="GPU-1a",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",GPU_I_PROFILE="3g.40gb",GPU_I_ID="1",Hostname="gpu-node-07",container="vllm",namespace="ml-serving",pod="chat-llama-8b-7d9f8b6c4-x2x9q"} 31744
+DCGM_FI_DEV_FB_USED{gpu="0",UUID="GPU-1a",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",GPU_I_PROFILE="4g.40gb",GPU_I_ID="2",Hostname="gpu-node-07",container="embedder",namespace="ml-serving",pod="embedder-v2-0"} 9223372036854775794
+DCGM_FI_DEV_FB_USED{gpu="1",UUID="GPU-2b",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-07"} 52000
+# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W).
+# TYPE DCGM_FI_DEV_POWER_USAGE gauge
+DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-1a",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-07",container="",namespace="",pod=""} 420.000000
+DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-2b",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-07"} 380.5
+DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-3c",device="nvidia2",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-07"} 140737488355328.000000
+"#;
+
+    #[test]
+    fn mig_slices_and_pods_read_from_a_kubernetes_dcgm_page() {
+        let gpus = parse_dcgm(MIG_PAGE).expect("parses");
+        let uuids: Vec<&str> = gpus.iter().map(|g| g.uuid.as_str()).collect();
+        assert_eq!(uuids, ["MIG-GPU-1a/1", "MIG-GPU-1a/2", "GPU-2b", "GPU-3c"]);
+        let chat = &gpus[0];
+        assert_eq!(
+            chat.utilization_pct, 81.25,
+            "from the engine's active ratio"
+        );
+        assert_eq!(chat.memory_used_mib, 31744.0);
+        assert!((chat.power_watts - 420.0 * 3.0 / 7.0).abs() < 1e-9);
+        let slice = chat.slice.as_ref().expect("a slice");
+        assert_eq!(slice.parent_uuid, "GPU-1a");
+        assert_eq!(slice.profile, "3g.40gb");
+        assert!((slice.share - 3.0 / 7.0).abs() < 1e-12);
+        assert_eq!(
+            chat.pod,
+            Some(Pod {
+                namespace: "ml-serving".into(),
+                pod: "chat-llama-8b-7d9f8b6c4-x2x9q".into(),
+                container: "vllm".into(),
+            })
+        );
+        let embedder = &gpus[1];
+        assert_eq!(embedder.memory_used_mib, 0.0, "the blank is not a reading");
+        let shares: f64 = gpus[..2]
+            .iter()
+            .filter_map(|g| g.slice.as_ref())
+            .map(|s| s.share)
+            .sum();
+        assert!((shares - 1.0).abs() < 1e-12, "the slices make the card");
+        let ranker = &gpus[2];
+        assert_eq!(
+            ranker.pod.as_ref().map(|p| p.pod.as_str()),
+            Some("ranker-v5-6c8f7d9b5-q4w8z"),
+            "the GPU user's pod, not the exporter's"
+        );
+        assert_eq!(ranker.slice, None);
+        let spare = &gpus[3];
+        assert_eq!(spare.pod, None);
+        assert_eq!(spare.power_watts, 0.0, "the float blank is not a reading");
+    }
+
+    #[test]
+    fn mig_profiles_give_their_share_of_the_card() {
+        let h100 = "NVIDIA H100 80GB HBM3";
+        assert_eq!(mig_share("7g.80gb", h100), Some(1.0));
+        assert_eq!(mig_share("1g.10gb", h100), Some(1.0 / 7.0));
+        assert_eq!(mig_share("1c.3g.40gb", h100), Some(1.0 / 7.0));
+        assert_eq!(mig_share("2g.12gb", "NVIDIA A30"), Some(0.5));
+        assert_eq!(mig_share("whole", h100), None);
+        for blank in [
+            2_147_483_632.0,
+            9_223_372_036_854_775_794.0,
+            140_737_488_355_328.0,
+        ] {
+            assert!(is_dcgm_blank(blank), "{blank}");
+        }
+        assert!(!is_dcgm_blank(81_920.0));
     }
 
     #[test]

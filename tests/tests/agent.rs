@@ -218,15 +218,16 @@ async fn every_sample_arrives_once_through_timeouts_and_a_rotated_token() {
     assert_eq!(scratch.nvidia_smi_calls(), 4);
 }
 
-/// Runs the agent, scraping every second with `inference` (its `[[inference]]` settings) in its
-/// file, until the stored samples hold at least `requests` requests; stops it with SIGTERM, checks
-/// that it stopped cleanly, and answers the requests stored.
-async fn run_until(db: &TestDb, name: &str, inference: &str, requests: i64) -> i64 {
+/// Runs the agent, scraping every second with `config` as its file, until the stored samples
+/// hold at least `requests` requests; stops it with SIGTERM, checks that it stopped cleanly, and
+/// answers the requests stored.
+async fn run_until(db: &TestDb, name: &str, config: &str, requests: i64) -> i64 {
     let token = token(db, "ingest");
     let server = Server::start(db).await;
     let scratch = Scratch::new(name);
-    let config = scratch.0.join("agent.toml");
-    std::fs::write(&config, format!("[[inference]]\n{inference}")).expect("config");
+    let file = scratch.0.join("agent.toml");
+    std::fs::write(&file, config).expect("config");
+    let config = file;
     let mut child = agent(
         &scratch,
         &server.base_url,
@@ -265,7 +266,7 @@ async fn a_running_agent_reports_requests_from_the_inference_server() {
         &db,
         "agent-run",
         &format!(
-            "deployment = \"fraud-lgbm-v3\"\nurl = \"{}\"\nlatency_metric = \"request_latency_seconds\"\n",
+            "[[inference]]\ndeployment = \"fraud-lgbm-v3\"\nurl = \"{}\"\nlatency_metric = \"request_latency_seconds\"\n",
             metrics.url
         ),
         300,
@@ -294,7 +295,7 @@ async fn an_agent_reads_a_language_models_tokens_from_vllm() {
         &db,
         "agent-vllm",
         &format!(
-            "deployment = \"fraud-lgbm-v3\"\nurl = \"{}\"\npreset = \"vllm\"\nmodel = \"{llama}\"\n",
+            "[[inference]]\ndeployment = \"fraud-lgbm-v3\"\nurl = \"{}\"\npreset = \"vllm\"\nmodel = \"{llama}\"\n",
             metrics.url
         ),
         300,
@@ -321,6 +322,106 @@ async fn an_agent_reads_a_language_models_tokens_from_vllm() {
             .await,
         2_425,
         "latency from the e2e histogram"
+    );
+    db.drop().await;
+}
+
+/// A Kubernetes node's DCGM exporter page (its documented labels): card 0 whole; card 1, an
+/// H100, cut with MIG into a 3g.40gb slice used by a vLLM pod and a 4g.40gb slice used by a
+/// StatefulSet's pod. Slices report the graphics engine's active ratio, not GPU_UTIL, and one
+/// its memory as DCGM's int64 blank.
+const K8S_DCGM: &str = "# TYPE DCGM_FI_DEV_GPU_UTIL gauge\n\
+DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-0a\",device=\"nvidia0\",modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"gpu-node-k8s\",container=\"\",namespace=\"\",pod=\"\"} 55\n\
+# TYPE DCGM_FI_PROF_GR_ENGINE_ACTIVE gauge\n\
+DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu=\"1\",UUID=\"GPU-1b\",device=\"nvidia1\",modelName=\"NVIDIA H100 80GB HBM3\",GPU_I_PROFILE=\"3g.40gb\",GPU_I_ID=\"1\",Hostname=\"gpu-node-k8s\",container=\"vllm\",namespace=\"ml-serving\",pod=\"chat-7d9f8b6c4-x2x9q\"} 0.8\n\
+DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu=\"1\",UUID=\"GPU-1b\",device=\"nvidia1\",modelName=\"NVIDIA H100 80GB HBM3\",GPU_I_PROFILE=\"4g.40gb\",GPU_I_ID=\"2\",Hostname=\"gpu-node-k8s\",container=\"embedder\",namespace=\"ml-serving\",pod=\"embedder-v2-0\"} 0.3\n\
+# TYPE DCGM_FI_DEV_FB_USED gauge\n\
+DCGM_FI_DEV_FB_USED{gpu=\"1\",UUID=\"GPU-1b\",modelName=\"NVIDIA H100 80GB HBM3\",GPU_I_PROFILE=\"4g.40gb\",GPU_I_ID=\"2\",Hostname=\"gpu-node-k8s\"} 9223372036854775794\n\
+# TYPE DCGM_FI_DEV_POWER_USAGE gauge\n\
+DCGM_FI_DEV_POWER_USAGE{gpu=\"0\",UUID=\"GPU-0a\",modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"gpu-node-k8s\"} 500\n\
+DCGM_FI_DEV_POWER_USAGE{gpu=\"1\",UUID=\"GPU-1b\",modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"gpu-node-k8s\"} 420\n";
+
+#[tokio::test]
+async fn mig_slices_mapped_by_pod_rules_add_up_to_their_card() {
+    let db = TestDb::new().await;
+    let dcgm = FakeMetrics::serving(0, |_| K8S_DCGM.to_owned()).await;
+    let llama = "meta-llama/Llama-3.1-8B-Instruct";
+    let vllm = FakeMetrics::vllm(100, llama).await;
+    // Card 0 by the static table (--deployment 0=fraud-lgbm-v3); the slices by pod rules.
+    let config = format!(
+        "source = \"dcgm\"\ndcgm_url = \"{}\"\n\
+         [[rules]]\nnamespace = \"ml-serving\"\npod_prefix = \"chat-\"\ndeployment = \"chat-llama-8b\"\n\
+         [[rules]]\nnamespace = \"ml-serving\"\nkey_from = \"workload\"\n\
+         [[inference]]\ndeployment = \"chat-llama-8b\"\nurl = \"{}\"\npreset = \"vllm\"\nmodel = \"{llama}\"\n",
+        dcgm.url, vllm.url
+    );
+    let requests = run_until(&db, "agent-mig", &config, 300).await;
+    assert!(requests >= 300);
+
+    // Held GPU time, in GPU-milliseconds: the 3g and 4g slices hold 3/7 and 4/7 of card 1, and
+    // every reading saw both cards for the same interval, so together they hold what card 0 does.
+    let held = |key: &str| {
+        format!(
+            "select (sum(h.gpu_seconds) * 1000)::int8 from telemetry_hourly h \
+             join deployment d using (deployment_id) where d.key = '{key}'"
+        )
+    };
+    let card = db.scalar(&held("fraud-lgbm-v3")).await;
+    let chat = db.scalar(&held("chat-llama-8b")).await;
+    let embedder = db.scalar(&held("embedder-v2")).await;
+    assert!(card > 0, "card 0 reported");
+    assert!((chat * 7 - card * 3).abs() <= 7, "3/7: {chat} of {card}");
+    assert!(
+        (chat + embedder - card).abs() <= 1,
+        "{chat} + {embedder} = {card}"
+    );
+    // Priced at the catalog's H100 price, the slices' costs add up to the card's (micro-dollars).
+    let cost = |key: &str| {
+        format!(
+            "select (sum(p.reserved_cost) * 1000000)::int8 from priced_hourly p \
+             join deployment d using (deployment_id) where d.key = '{key}'"
+        )
+    };
+    let card_cost = db.scalar(&cost("fraud-lgbm-v3")).await;
+    let slices_cost =
+        db.scalar(&cost("chat-llama-8b")).await + db.scalar(&cost("embedder-v2")).await;
+    assert!(card_cost > 0);
+    assert!(
+        (slices_cost - card_cost).abs() <= 2,
+        "{slices_cost} against {card_cost}"
+    );
+    assert_eq!(
+        db.scalar(
+            "select count(*) from gpu_device where parent_gpu_uuid = 'GPU-1b' \
+             and mig_profile in ('3g.40gb', '4g.40gb')"
+        )
+        .await,
+        2,
+        "the slices are devices of their card"
+    );
+    assert_eq!(
+        db.scalar("select count(*) from gpu_device where gpu_uuid = 'GPU-1b'")
+            .await,
+        0,
+        "a card cut into slices is reported as its slices only"
+    );
+
+    // The chat slice's language model, read from vLLM, is priced per million tokens.
+    let read = token(&db, "read");
+    let server = Server::start(&db).await;
+    let deployment: serde_json::Value = pareto_tests::client()
+        .get(server.url("/api/v1/deployments/chat-llama-8b?days=1"))
+        .bearer_auth(&read)
+        .send()
+        .await
+        .expect("deployment")
+        .json()
+        .await
+        .expect("json");
+    let per_million = &deployment["costs"][0]["per_million_tokens_reserved"];
+    assert!(
+        per_million["output"].as_str().is_some(),
+        "cost per 1M output tokens: {deployment}"
     );
     db.drop().await;
 }
