@@ -1,5 +1,6 @@
 //! Numbers as people read them: grouped thousands, cents, and no more decimals than carry meaning.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
@@ -82,6 +83,15 @@ pub fn format_unit_amount(amount: Decimal) -> String {
     let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
     let sign = if exact.is_sign_negative() { "-" } else { "" };
     format!("{sign}{}.{fraction}", group_thousands(whole))
+}
+
+/// When a price is in force, by UTC day: `2026-01-01 → 2026-07-01`, or `since 2026-01-01`.
+pub fn format_effective(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> String {
+    let day = |time: DateTime<Utc>| time.format("%Y-%m-%d").to_string();
+    match to {
+        Some(to) => format!("{} → {}", day(from), day(to)),
+        None => format!("since {}", day(from)),
+    }
 }
 
 /// An amount that may not be known: `—` when it is not.

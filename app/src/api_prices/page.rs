@@ -1,5 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+use crate::format::format_effective;
 use rust_decimal::Decimal;
 
 use super::{
@@ -9,9 +11,8 @@ use super::{
 use crate::auth::Role;
 use crate::components::{
     action_error, read_chosen_file, reset_on_success, successes, ActionButton, Choice, Field,
-    FormActions, FormAlert, Loaded, PageHeader, SettingsNav, WithUser,
+    FormActions, FormAlert, ImportAnswer, Loaded, PageHeader, RowNote, SettingsNav, WithUser,
 };
-use crate::error::AppError;
 use crate::format::{format_count, format_short_count, format_unit_amount};
 
 #[component]
@@ -129,35 +130,18 @@ fn ApiPrices(can_edit: bool) -> impl IntoView {
     }
 }
 
-/// Every problem of a refused import or form, with the line, entry or field it names.
-fn problems(error: Signal<Option<AppError>>) -> impl Fn() -> Vec<String> + Copy {
-    move || match error.get() {
-        Some(AppError::Validation(problems)) => problems
-            .into_iter()
-            .map(|p| format!("{}: {}", p.field, p.message))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 #[component]
 fn ImportForm(action: ServerAction<ImportApiPrices>) -> impl IntoView {
     let content = RwSignal::new(String::new());
     let error = action_error(action);
-    let other_error = Signal::derive(move || {
-        error
-            .get()
-            .filter(|e| !matches!(e, AppError::Validation(_)))
-    });
-    let problems = problems(error);
-    let done = move || {
+    let done = Signal::derive(move || {
         action.value().get().and_then(Result::ok).map(|o| {
             format!(
                 "Imported: {} added, {} changed (their old prices now end where the new ones start), {} unchanged, {} entries skipped.",
                 o.added, o.changed, o.unchanged, o.skipped
             )
         })
-    };
+    });
     view! {
         <section class="card" aria-labelledby="import-title">
             <h2 id="import-title">"Import prices"</h2>
@@ -198,25 +182,12 @@ fn ImportForm(action: ServerAction<ImportApiPrices>) -> impl IntoView {
                     />
                     <input type="hidden" name="content" prop:value=move || content.get() />
                 </div>
-                <FormAlert error=other_error />
-                <Show when=move || !problems().is_empty()>
-                    <div class="notice notice-error" role="alert">
-                        <p>"Nothing was imported. Fix these and import again:"</p>
-                        <ul class="line-errors">
-                            {move || {
-                                problems()
-                                    .into_iter()
-                                    .map(|p| view! { <li>{p}</li> })
-                                    .collect_view()
-                            }}
-                        </ul>
-                    </div>
-                </Show>
-                <Show when=move || done().is_some()>
-                    <div class="notice notice-success" role="status">
-                        {done}
-                    </div>
-                </Show>
+                <ImportAnswer
+                    error=error
+                    refused="Nothing was imported. Fix these and import again:"
+                    name_fields=true
+                    done=done
+                />
                 <FormActions label="Import" pending=action.pending() />
             </ActionForm>
         </section>
@@ -481,16 +452,10 @@ fn PriceTable(
                         .map(|price| {
                             let row = price.row;
                             let currency = row.currency.clone();
-                            let effective = match price.effective_to {
-                                Some(to) => {
-                                    format!(
-                                        "{} → {}",
-                                        price.effective_from.format("%Y-%m-%d"),
-                                        to.format("%Y-%m-%d"),
-                                    )
-                                }
-                                None => format!("since {}", price.effective_from.format("%Y-%m-%d")),
-                            };
+                            let effective = format_effective(
+                                price.effective_from,
+                                price.effective_to,
+                            );
                             let long = row
                                 .above
                                 .as_ref()
@@ -539,21 +504,11 @@ fn PriceTable(
                                     </td>
                                     <td class="nowrap">{effective}</td>
                                     <td>
-                                        {price
-                                            .is_example
-                                            .then(|| {
-                                                view! {
-                                                    <span class="badge badge-warning">"example"</span>
-                                                    " "
-                                                }
-                                            })}
-                                        {(price.source != "typed")
-                                            .then(|| {
-                                                view! {
-                                                    <span class="badge">{price.source.clone()}</span>
-                                                    " "
-                                                }
-                                            })} <span class="muted small">{row.note.clone()}</span>
+                                        <RowNote
+                                            is_example=price.is_example
+                                            note=row.note.clone()
+                                            tag=(price.source != "typed").then(|| price.source.clone())
+                                        />
                                         {can_edit
                                             .then(|| {
                                                 view! {

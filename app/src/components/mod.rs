@@ -521,6 +521,84 @@ pub fn FormAlert(error: Signal<Option<AppError>>) -> impl IntoView {
     }
 }
 
+/// What an uploaded file came to: a refusal with every problem it names (its line, entry or
+/// field), any other error, or `done` once it was taken.
+#[component]
+pub fn ImportAnswer(
+    error: Signal<Option<AppError>>,
+    /// The sentence above a refusal's problems.
+    #[prop(into)]
+    refused: String,
+    /// Whether each problem starts with the field it names (when its message does not say it).
+    #[prop(optional)]
+    name_fields: bool,
+    done: Signal<Option<String>>,
+) -> impl IntoView {
+    let other = Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| !matches!(e, AppError::Validation(_)))
+    });
+    let problems = Signal::derive(move || match error.get() {
+        Some(AppError::Validation(problems)) => problems
+            .into_iter()
+            .map(|p| {
+                if name_fields {
+                    format!("{}: {}", p.field, p.message)
+                } else {
+                    p.message
+                }
+            })
+            .collect::<Vec<_>>(),
+        _ => Vec::new(),
+    });
+    view! {
+        <FormAlert error=other />
+        <Show when=move || !problems.with(Vec::is_empty)>
+            <div class="notice notice-error" role="alert">
+                <p>{refused.clone()}</p>
+                <ul class="line-errors">
+                    {move || {
+                        problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()
+                    }}
+                </ul>
+            </div>
+        </Show>
+        <Show when=move || done.with(Option::is_some)>
+            <div class="notice notice-success" role="status">
+                {move || done.get()}
+            </div>
+        </Show>
+    }
+}
+
+/// A price row's note, with an "example" badge on rows shipped as a starting point and `tag`
+/// (where the row came from) as a badge of its own.
+#[component]
+pub fn RowNote(
+    is_example: bool,
+    #[prop(into)] note: String,
+    #[prop(optional_no_strip)] tag: Option<String>,
+) -> impl IntoView {
+    view! {
+        {is_example
+            .then(|| {
+                view! {
+                    <span class="badge badge-warning">"example"</span>
+                    " "
+                }
+            })}
+        {tag
+            .map(|tag| {
+                view! {
+                    <span class="badge">{tag}</span>
+                    " "
+                }
+            })}
+        <span class="muted small">{note}</span>
+    }
+}
+
 /// A timestamp in UTC, the same on the server and in the browser.
 pub fn format_time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%d %H:%M UTC").to_string()

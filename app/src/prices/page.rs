@@ -1,11 +1,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::format::format_effective;
+
 use super::{CreateGpuPrice, DeleteGpuPrice, GpuPrice, PricingKind};
 use crate::auth::Role;
 use crate::components::{
     action_error, format_money, reset_on_success, ActionButton, Field, FormActions, FormAlert,
-    Loaded, PageHeader, WithUser,
+    Loaded, PageHeader, RowNote, WithUser,
 };
 
 #[component]
@@ -165,16 +167,10 @@ fn PriceTable(
                     {prices
                         .into_iter()
                         .map(|price| {
-                            let effective = match price.effective_to {
-                                Some(to) => {
-                                    format!(
-                                        "{} → {}",
-                                        price.effective_from.format("%Y-%m-%d"),
-                                        to.format("%Y-%m-%d"),
-                                    )
-                                }
-                                None => format!("since {}", price.effective_from.format("%Y-%m-%d")),
-                            };
+                            let effective = format_effective(
+                                price.effective_from,
+                                price.effective_to,
+                            );
                             let label = format!(
                                 "Delete the {} price of {}",
                                 price.pricing_kind,
@@ -197,14 +193,10 @@ fn PriceTable(
                                     </td>
                                     <td class="nowrap">{effective}</td>
                                     <td>
-                                        {price
-                                            .is_example
-                                            .then(|| {
-                                                view! {
-                                                    <span class="badge badge-warning">"example"</span>
-                                                    " "
-                                                }
-                                            })} <span class="muted small">{price.note.clone()}</span>
+                                        <RowNote
+                                            is_example=price.is_example
+                                            note=price.note.clone()
+                                        />
                                         {can_edit
                                             .then(|| {
                                                 view! {

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::components::{action_error, FieldMessage, FormActions, FormAlert, Loaded};
+use crate::components::{action_error, FieldMessage, FormActions, FormAlert, ImportAnswer, Loaded};
 use crate::error::AppError;
 use crate::experiments::{AddRun, SetExperimentStatus, Status, UploadRuns};
 
@@ -221,16 +221,7 @@ pub(super) fn AddRunForm(
 pub(super) fn UploadForm(id: Uuid, upload: ServerAction<UploadRuns>) -> impl IntoView {
     let error = action_error(upload);
     let text = RwSignal::new(String::new());
-    let problems = move || match error.get() {
-        Some(AppError::Validation(problems)) => problems.into_iter().map(|p| p.message).collect(),
-        _ => Vec::new(),
-    };
-    let other_error = Signal::derive(move || {
-        error
-            .get()
-            .filter(|e| !matches!(e, AppError::Validation(_)))
-    });
-    let done = move || {
+    let done = Signal::derive(move || {
         upload.value().get().and_then(Result::ok).map(|o| {
             format!(
                 "Stored {} run{}{}.",
@@ -243,7 +234,7 @@ pub(super) fn UploadForm(id: Uuid, upload: ServerAction<UploadRuns>) -> impl Int
                 }
             )
         })
-    };
+    });
     Effect::new(move |_| {
         if let Some(Ok(_)) = upload.value().get() {
             text.set(String::new());
@@ -284,25 +275,11 @@ pub(super) fn UploadForm(id: Uuid, upload: ServerAction<UploadRuns>) -> impl Int
                         on:input=move |ev| text.set(event_target_value(&ev))
                     ></textarea>
                 </div>
-                <FormAlert error=other_error />
-                <Show when=move || !problems().is_empty()>
-                    <div class="notice notice-error" role="alert">
-                        <p>"Nothing was stored. Fix these lines and upload again:"</p>
-                        <ul class="line-errors">
-                            {move || {
-                                problems()
-                                    .into_iter()
-                                    .map(|p| view! { <li>{p}</li> })
-                                    .collect_view()
-                            }}
-                        </ul>
-                    </div>
-                </Show>
-                <Show when=move || done().is_some()>
-                    <div class="notice notice-success" role="status">
-                        {done}
-                    </div>
-                </Show>
+                <ImportAnswer
+                    error=error
+                    refused="Nothing was stored. Fix these lines and upload again:"
+                    done=done
+                />
                 <FormActions label="Upload runs" pending=upload.pending() />
             </ActionForm>
         </section>
