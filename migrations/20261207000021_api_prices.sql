@@ -3,8 +3,9 @@
 -- providers publish them.
 create table api_price (
     api_price_id uuid primary key default gen_random_uuid(),
-    -- as the provider (or LiteLLM's table) names them: "openai", "gpt-4o"
-    provider text not null check (length(provider) between 1 and 100),
+    -- as the provider (or LiteLLM's table) names them: "openai", "gpt-4o"; the provider in lower
+    -- case, the model compared without case
+    provider text not null check (length(provider) between 1 and 100 and provider = lower(provider)),
     model text not null check (length(model) between 1 and 200),
     input_per_million numeric(16, 6) not null check (input_per_million >= 0),
     output_per_million numeric(16, 6) not null check (output_per_million >= 0),
@@ -31,16 +32,16 @@ create table api_price (
            and (above_context_tokens is null) = (output_above_per_million is null)),
     constraint api_price_no_overlap exclude using gist (
         provider with =,
-        model with =,
+        lower(model) with =,
         tstzrange(effective_from, effective_to) with &&
     )
 );
 
-create index api_price_model_idx on api_price (lower(provider), lower(model));
+create index api_price_model_idx on api_price (provider, lower(model));
 
 -- A negotiated discount off every list price of one provider, applied on top of the table.
 create table api_provider_discount (
-    provider text primary key check (length(provider) between 1 and 100),
+    provider text primary key check (length(provider) between 1 and 100 and provider = lower(provider)),
     discount_percent numeric(5, 2) not null check (discount_percent between 0 and 100),
     note text not null default '',
     updated_by uuid references app_user (user_id) on delete set null,

@@ -94,6 +94,16 @@ pub fn format_effective(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> Strin
     }
 }
 
+/// When a price is in force, in a sentence: `from 2026-01-01 to 2026-07-01`, `from 2026-01-01
+/// with no end`.
+pub fn describe_range(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> String {
+    let day = |time: DateTime<Utc>| time.format("%Y-%m-%d").to_string();
+    match to {
+        Some(to) => format!("from {} to {}", day(from), day(to)),
+        None => format!("from {} with no end", day(from)),
+    }
+}
+
 /// An amount that may not be known: `—` when it is not.
 pub fn format_money_or_dash(amount: Option<Decimal>, currency: &str) -> String {
     amount.map_or_else(|| "—".to_owned(), |amount| format_money(amount, currency))

@@ -30,6 +30,7 @@ pub mod state;
 pub mod teams;
 pub mod telemetry;
 pub mod tokens;
+pub mod upload;
 pub mod users;
 
 use leptos::prelude::*;

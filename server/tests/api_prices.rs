@@ -84,6 +84,32 @@ async fn the_table_starts_with_labelled_examples_and_only_admins_change_it(pool:
         StatusCode::OK
     );
 
+    // Providers and models are one name whatever their case: the example gpt-4o is in force.
+    let mut shouted = price_form("GPT-4o", "2027-01-01", "");
+    shouted[0] = ("provider", "OpenAI");
+    let refused = call::<CreateApiPrice>(&router, Some(&admin), &shouted).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        validation_fields(&refused)
+            .join(" ")
+            .contains("overlaps the price of openai GPT-4o in force from 2026-01-01 with no end"),
+        "{:?}",
+        validation_fields(&refused)
+    );
+    // A price past what the table holds is a field error, not a server error.
+    let mut dear = price_form("mistral-huge", "2027-01-01", "");
+    dear[3] = ("output_per_1m", "20000000");
+    let refused = call::<CreateApiPrice>(&router, Some(&admin), &dear).await;
+    assert_eq!(
+        validation_fields(&refused),
+        ["output_per_1m: \"At most 1,000,000 per million tokens.\""]
+    );
+
     // Every bad field at once.
     let mut bad = price_form("", "2027-01-01", "2026-01-01");
     bad[2] = ("input_per_1m", "-1");

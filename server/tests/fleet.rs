@@ -166,7 +166,7 @@ async fn a_language_model_is_priced_per_million_tokens(pool: PgPool) {
     let deployment = reply.json();
     assert_eq!(
         deployment["tokens"],
-        json!({ "input": 4_000_000, "output": 500_000, "cached_input": 1_000_000 })
+        json!({ "input": 4_000_000, "output": 500_000, "cached_input": 1_000_000, "requests": 2_000 })
     );
     assert_eq!(deployment["ttft_p95_ms"], 240.0);
     let cost = &deployment["costs"][0];
@@ -179,6 +179,23 @@ async fn a_language_model_is_priced_per_million_tokens(pool: PgPool) {
         amount(&weighted["output"]),
         1.6,
         "half the GPU time was busy"
+    );
+
+    let bad_period = Request::get("/api/v1/deployments/chat-llama-8b?days=abc")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let refused = send(&router, bad_period).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("use 1, 7, 30 or 90"),
+        "{}",
+        refused.body
     );
 
     let missing = Request::get("/api/v1/deployments/no-such-model")

@@ -113,11 +113,7 @@ async fn main() {
     let started = Instant::now();
     let mut connection = pool.acquire().await.expect("connection");
     let mut copy = connection
-        .copy_in_raw(
-            "copy telemetry_sample (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model, \
-             interval_s, utilization_pct, memory_used_mib, power_watts, requests, latency_p50_ms, \
-             latency_p95_ms, latency_p99_ms) from stdin with (format csv)",
-        )
+        .copy_in_raw(app::telemetry::store::SAMPLES_COPY)
         .await
         .expect("copy");
     copy.send(csv.as_bytes()).await.expect("copy data");

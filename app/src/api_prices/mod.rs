@@ -25,7 +25,7 @@ use std::str::FromStr;
 use uuid::Uuid;
 
 use crate::error::{AppError, FieldError};
-use crate::prices::{max_amount, parse_amount, parse_day};
+use crate::prices::{parse_amount, parse_currency, parse_day};
 
 /// A longer request's prices: past `tokens` input tokens, every token of the request pays these.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,7 +68,9 @@ impl PriceRow {
     ///   for all its tokens (cache reads keep their one price);
     /// - input read from the provider's prompt cache pays the cache-read price (the input price
     ///   where the table has none), so the input figure is the blend of both;
-    /// - the batch interface's discount, then the provider's negotiated discount, come off both.
+    /// - the batch interface's discount, then the provider's negotiated discount, come off both;
+    /// - cache writes are not counted: a run says what it reads from the cache, not what it writes
+    ///   (the table keeps their price for reading).
     pub fn per_thousand_tokens(
         &self,
         tokens: RequestTokens,
@@ -214,14 +216,17 @@ pub const CSV_COLUMNS: [&str; 12] = [
     "note",
 ];
 
-/// The most problems one import reports.
-pub const MAX_PROBLEMS: usize = 50;
-
 fn problem(field: impl Into<String>, message: impl Into<String>) -> FieldError {
     FieldError {
         field: field.into(),
         message: message.into(),
     }
+}
+
+/// The highest price per million tokens the table takes: far past any real one, and inside what
+/// its columns hold.
+pub fn max_per_million() -> Decimal {
+    Decimal::from(1_000_000)
 }
 
 /// A percentage from 0 to 100 with at most 2 decimal places.
@@ -251,7 +256,8 @@ pub fn parse_price_row(fields: &BTreeMap<String, String>) -> Result<PriceRow, Ve
         }
         value.to_owned()
     };
-    let provider = text("provider", 100, "provider, e.g. openai");
+    // Providers are names like openai: one spelling, in lower case.
+    let provider = text("provider", 100, "provider, e.g. openai").to_lowercase();
     let model = text("model", 200, "model as the provider names it, e.g. gpt-4o");
     let mut amount = |name: &str, required: bool| match get(name) {
         "" if required => {
@@ -260,6 +266,10 @@ pub fn parse_price_row(fields: &BTreeMap<String, String>) -> Result<PriceRow, Ve
         }
         "" => None,
         value => match parse_amount(value) {
+            Ok(amount) if amount > max_per_million() => {
+                problems.push(problem(name, "At most 1,000,000 per million tokens."));
+                None
+            }
             Ok(amount) => Some(amount),
             Err(message) => {
                 problems.push(problem(name, message));
@@ -316,13 +326,10 @@ pub fn parse_price_row(fields: &BTreeMap<String, String>) -> Result<PriceRow, Ve
             }
         },
     };
-    let currency = get("currency").to_ascii_uppercase();
-    if !(currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase())) {
-        problems.push(problem(
-            "currency",
-            "Use a three-letter ISO 4217 code such as USD or EUR.",
-        ));
-    }
+    let currency = parse_currency(get("currency")).unwrap_or_else(|message| {
+        problems.push(problem("currency", message));
+        String::new()
+    });
     let note = get("note");
     if note.chars().count() > 200 {
         problems.push(problem("note", "A note has at most 200 characters."));
@@ -393,104 +400,65 @@ pub fn parse_new_api_price(
 /// returned unless every line reads; each problem says its line and column.
 #[cfg(feature = "ssr")]
 pub fn rows_from_csv(text: &str) -> Result<Vec<PriceRow>, Vec<FieldError>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = match reader.headers() {
-        Ok(headers) => headers.iter().map(|h| h.to_ascii_lowercase()).collect(),
-        Err(error) => {
-            return Err(vec![problem(
-                "line 1",
-                format!("The header row cannot be read: {error}."),
-            )])
+    use crate::upload::LineError;
+    let line_error = |column: &str, message: String| LineError {
+        line: 1,
+        column: column.to_owned(),
+        message,
+    };
+    let check_header = |headers: &[String]| {
+        let mut errors: Vec<LineError> = headers
+            .iter()
+            .filter(|h| !CSV_COLUMNS.contains(&h.as_str()))
+            .map(|h| {
+                line_error(
+                    h,
+                    format!(
+                        "Unknown column. The columns are {}.",
+                        CSV_COLUMNS.join(", ")
+                    ),
+                )
+            })
+            .collect();
+        for required in [
+            "provider",
+            "model",
+            "input_per_1m",
+            "output_per_1m",
+            "currency",
+        ] {
+            if !headers.iter().any(|h| h == required) {
+                errors.push(line_error(
+                    required,
+                    "The header must have this column.".into(),
+                ));
+            }
+        }
+        errors
+    };
+    let mut seen: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let parse = |line: u64, values: &BTreeMap<String, String>| {
+        let row = parse_price_row(values)?;
+        let key = (row.provider.to_lowercase(), row.model.to_lowercase());
+        match seen.insert(key, line) {
+            Some(first) => Err(vec![problem(
+                "model",
+                format!(
+                    "{} {} is priced twice in this file (also on line {first}).",
+                    row.provider, row.model
+                ),
+            )]),
+            None => Ok(row),
         }
     };
-    let mut problems: Vec<FieldError> = headers
-        .iter()
-        .filter(|h| !CSV_COLUMNS.contains(&h.as_str()))
-        .map(|h| {
-            problem(
-                format!("line 1, {h}"),
-                format!(
-                    "Unknown column. The columns are {}.",
-                    CSV_COLUMNS.join(", ")
-                ),
-            )
+    crate::upload::read_csv(text.as_bytes(), check_header, parse, "prices")
+        .map(|rows| rows.into_iter().map(|(_, row)| row).collect())
+        .map_err(|errors| {
+            errors
+                .into_iter()
+                .map(LineError::into_field_error)
+                .collect()
         })
-        .collect();
-    for required in [
-        "provider",
-        "model",
-        "input_per_1m",
-        "output_per_1m",
-        "currency",
-    ] {
-        if !headers.iter().any(|h| h == required) {
-            problems.push(problem(
-                format!("line 1, {required}"),
-                "The header must have this column.",
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let mut rows = Vec::new();
-    let mut seen: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for record in reader.records() {
-        if problems.len() >= MAX_PROBLEMS {
-            break;
-        }
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => {
-                let line = error.position().map_or(0, |p| p.line());
-                problems.push(problem(
-                    format!("line {line}"),
-                    format!("This line cannot be read: {error}."),
-                ));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let values: BTreeMap<String, String> = headers
-            .iter()
-            .cloned()
-            .zip(record.iter().map(str::to_owned))
-            .collect();
-        if values.values().all(|v| v.is_empty()) {
-            continue;
-        }
-        match parse_price_row(&values) {
-            Ok(row) => {
-                let key = (row.provider.to_lowercase(), row.model.to_lowercase());
-                if let Some(first) = seen.insert(key, line) {
-                    problems.push(problem(
-                        format!("line {line}, model"),
-                        format!(
-                            "{} {} is priced twice in this file (also on line {first}).",
-                            row.provider, row.model
-                        ),
-                    ));
-                } else {
-                    rows.push(row);
-                }
-            }
-            Err(found) => problems.extend(found.into_iter().map(|p| FieldError {
-                field: format!("line {line}, {}", p.field),
-                message: p.message,
-            })),
-        }
-    }
-    if rows.is_empty() && problems.is_empty() {
-        problems.push(problem("line 2", "The file has a header but no prices."));
-    }
-    if problems.is_empty() {
-        Ok(rows)
-    } else {
-        Err(problems)
-    }
 }
 
 /// Reads LiteLLM's `model_prices_and_context_window.json`: an object of entries named by model,
@@ -519,7 +487,7 @@ pub fn rows_from_litellm(
     let mut skipped = 0;
     let mut problems = Vec::new();
     for (key, entry) in &entries {
-        if problems.len() >= MAX_PROBLEMS {
+        if problems.len() >= crate::upload::MAX_LINE_ERRORS {
             break;
         }
         let Some(entry) = entry.as_object().filter(|_| key != "sample_spec") else {
@@ -558,6 +526,7 @@ pub fn rows_from_litellm(
                     .strip_suffix("k_tokens")?
                     .parse::<i32>()
                     .ok()
+                    .filter(|thousands| (1..=2_000_000).contains(thousands))
             })
             .min();
         let above = match threshold {
@@ -577,8 +546,8 @@ pub fn rows_from_litellm(
         let mut at = |name: &str, message: &str| {
             problems.push(problem(format!("{key}: {name}"), message));
         };
-        if key.chars().count() > 200 {
-            at("name", "A model name has at most 200 characters.");
+        if key.trim().is_empty() || key.chars().count() > 200 {
+            at("name", "A model name has 1 to 200 characters.");
             continue;
         }
         if provider.is_empty() || provider.chars().count() > 100 {
@@ -597,7 +566,7 @@ pub fn rows_from_litellm(
         });
         let mode = field("mode").and_then(|v| v.as_str()).unwrap_or("chat");
         rows.push(PriceRow {
-            provider: provider.to_owned(),
+            provider: provider.to_lowercase(),
             model: key.clone(),
             input_per_million: input,
             output_per_million: output.unwrap_or_default(),
@@ -628,7 +597,7 @@ fn per_token_to_per_million(value: f64) -> Option<Decimal> {
         .checked_mul(Decimal::from(1_000_000))?
         .round_dp(6)
         .normalize();
-    (per_million <= max_amount()).then_some(per_million)
+    (per_million <= max_per_million()).then_some(per_million)
 }
 
 #[cfg(test)]

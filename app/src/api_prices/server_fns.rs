@@ -146,7 +146,7 @@ pub async fn set_provider_discount(
     guard::respond(async {
         let admin = guard::require(Role::Admin)?;
         let mut check = Validator::new();
-        let provider = provider.trim().to_owned();
+        let provider = provider.trim().to_lowercase();
         check.check(
             (1..=100).contains(&provider.chars().count()),
             "provider",

@@ -10,10 +10,12 @@ use uuid::Uuid;
 
 use super::{
     AboveContext, ApiPrice, ApiPriceTable, ImportFormat, ImportOutcome, NewApiPrice, PriceRow,
-    ProviderDiscount, MAX_PROBLEMS, ROWS_SHOWN,
+    ProviderDiscount, ROWS_SHOWN,
 };
 use crate::audit::{self, Actor, Change};
 use crate::error::{AppError, FieldError};
+use crate::format::describe_range;
+use crate::upload::MAX_LINE_ERRORS;
 
 /// A row as stored, before its prices are grouped.
 struct Record {
@@ -82,8 +84,8 @@ pub async fn table(pool: &PgPool, provider: &str) -> Result<ApiPriceTable, sqlx:
                 input_above_per_million, output_above_per_million, batch_discount_percent,
                 currency, effective_from, effective_to, is_example, source, note
            from api_price
-          where $1 = '' or lower(provider) = lower($1)
-          order by lower(provider), lower(model), effective_from desc
+          where $1 = '' or provider = lower($1)
+          order by provider, lower(model), effective_from desc
           limit $2",
         provider,
         ROWS_SHOWN + 1,
@@ -96,7 +98,7 @@ pub async fn table(pool: &PgPool, provider: &str) -> Result<ApiPriceTable, sqlx:
     let truncated = prices.len() as i64 > ROWS_SHOWN;
     prices.truncate(ROWS_SHOWN as usize);
     let providers = sqlx::query!(
-        r#"select provider, count(*) as "rows!" from api_price group by provider order by lower(provider)"#
+        r#"select provider, count(*) as "rows!" from api_price group by provider order by provider"#
     )
     .fetch_all(pool)
     .await?
@@ -115,7 +117,7 @@ pub async fn table(pool: &PgPool, provider: &str) -> Result<ApiPriceTable, sqlx:
 pub async fn discounts(pool: &PgPool) -> Result<Vec<ProviderDiscount>, sqlx::Error> {
     sqlx::query_as!(
         ProviderDiscount,
-        "select provider, discount_percent, note from api_provider_discount order by lower(provider)"
+        "select provider, discount_percent, note from api_provider_discount order by provider"
     )
     .fetch_all(pool)
     .await
@@ -136,9 +138,8 @@ pub async fn in_force(
                 input_above_per_million, output_above_per_million, batch_discount_percent,
                 currency, effective_from, effective_to, is_example, source, note
            from api_price
-          where lower(provider) = lower($1) and lower(model) = lower($2)
-            and effective_from <= $3 and (effective_to is null or effective_to > $3)
-          limit 1",
+          where provider = lower($1) and lower(model) = lower($2)
+            and effective_from <= $3 and (effective_to is null or effective_to > $3)",
         provider,
         model,
         at,
@@ -149,21 +150,13 @@ pub async fn in_force(
         return Ok(None);
     };
     let discount = sqlx::query_scalar!(
-        "select discount_percent from api_provider_discount where lower(provider) = lower($1)",
+        "select discount_percent from api_provider_discount where provider = lower($1)",
         provider
     )
     .fetch_optional(&mut *conn)
     .await?
     .unwrap_or_default();
     Ok(Some((ApiPrice::from(record), discount)))
-}
-
-fn describe_range(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> String {
-    let from = from.format("%Y-%m-%d");
-    match to {
-        Some(to) => format!("from {from} to {}", to.format("%Y-%m-%d")),
-        None => format!("from {from} with no end"),
-    }
 }
 
 async fn insert(
@@ -213,7 +206,7 @@ async fn overlapping(
 ) -> Result<Option<(DateTime<Utc>, Option<DateTime<Utc>>)>, sqlx::Error> {
     let found = sqlx::query!(
         "select effective_from, effective_to from api_price
-          where provider = $1 and model = $2
+          where provider = $1 and lower(model) = lower($2)
             and tstzrange(effective_from, effective_to) && tstzrange($3, $4)
           order by effective_from limit 1",
         row.provider,
@@ -233,18 +226,27 @@ pub async fn create(pool: &PgPool, actor: &Actor, price: NewApiPrice) -> Result<
         effective_to: to,
     } = price;
     let mut tx = pool.begin().await?;
-    if let Some((other_from, other_to)) = overlapping(&mut tx, &row, from, to).await? {
-        return Err(AppError::field(
-            "effective_from",
-            format!(
-                "This overlaps the price of {} {} in force {}. End that one first, or choose other dates.",
-                row.provider,
-                row.model,
-                describe_range(other_from, other_to)
-            ),
-        ));
-    }
-    let id = insert(&mut tx, actor, &row, from, to, "typed").await?;
+    let id = match insert(&mut tx, actor, &row, from, to, "typed").await {
+        Ok(id) => id,
+        // The exclusion constraint: say which row it meets.
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23P01") => {
+            drop(tx);
+            let mut conn = pool.acquire().await?;
+            let which = overlapping(&mut conn, &row, from, to)
+                .await?
+                .map_or_else(String::new, |(f, t)| {
+                    format!(" in force {}", describe_range(f, t))
+                });
+            return Err(AppError::field(
+                "effective_from",
+                format!(
+                    "This overlaps the price of {} {}{which}. End that one first, or choose other dates.",
+                    row.provider, row.model
+                ),
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    };
     audit::record(
         &mut *tx,
         actor,
@@ -324,7 +326,7 @@ pub async fn import(
     let mut problems = Vec::new();
     let mut changed_models = Vec::new();
     for row in &rows {
-        if problems.len() >= MAX_PROBLEMS {
+        if problems.len() >= MAX_LINE_ERRORS {
             break;
         }
         let current = sqlx::query_as!(
@@ -334,7 +336,7 @@ pub async fn import(
                     input_above_per_million, output_above_per_million, batch_discount_percent,
                     currency, effective_from, effective_to, is_example, source, note
                from api_price
-              where provider = $1 and model = $2
+              where provider = $1 and lower(model) = lower($2)
                 and effective_from <= $3 and (effective_to is null or effective_to > $3)",
             row.provider,
             row.model,
@@ -349,7 +351,7 @@ pub async fn import(
         }
         let later = sqlx::query_scalar!(
             "select effective_from from api_price
-              where provider = $1 and model = $2 and effective_from >= $3
+              where provider = $1 and lower(model) = lower($2) and effective_from >= $3
               order by effective_from limit 1",
             row.provider,
             row.model,

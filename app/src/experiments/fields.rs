@@ -255,7 +255,8 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
         None if reader.text("price_per_request").is_some() => Some(InferenceKind::ApiRequest),
         None if reader.text("input_price_per_1k_tokens").is_some()
             || reader.text("output_price_per_1k_tokens").is_some()
-            || api_model.is_some() =>
+            || api_model.is_some()
+            || api_provider.is_some() =>
         {
             Some(InferenceKind::ApiTokens)
         }
@@ -356,121 +357,38 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
     }
 }
 
-/// A problem in an uploaded file: line 1 is the header.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LineError {
-    pub line: u64,
-    pub column: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for LineError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.column.is_empty() {
-            write!(f, "line {}: {}", self.line, self.message)
-        } else {
-            write!(
-                f,
-                "line {}, column {}: {}",
-                self.line, self.column, self.message
-            )
-        }
-    }
-}
-
-/// The most problems one upload reports.
-pub const MAX_LINE_ERRORS: usize = 100;
+pub use crate::upload::{LineError, MAX_LINE_ERRORS};
 
 /// Reads a CSV of runs, one per line after the header. Nothing is returned unless every line
 /// reads: otherwise each problem (the first 100) with its line and column. Returns each run with
 /// the line it came from.
 #[cfg(feature = "ssr")]
 pub fn runs_from_csv(bytes: &[u8]) -> Result<Vec<(u64, RunSpec)>, Vec<LineError>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let headers: Vec<String> = match reader.headers() {
-        Ok(headers) => headers
+    let check_header = |headers: &[String]| {
+        let mut errors: Vec<LineError> = headers
             .iter()
-            .map(|h| h.trim().to_ascii_lowercase())
-            .collect(),
-        Err(error) => {
-            return Err(vec![LineError {
-                line: 1,
-                column: String::new(),
-                message: format!("The header row cannot be read: {error}."),
-            }])
-        }
-    };
-    let mut errors = Vec::new();
-    for header in &headers {
-        if !known_column(header) {
-            errors.push(LineError {
+            .filter(|header| !known_column(header))
+            .map(|header| LineError {
                 line: 1,
                 column: header.clone(),
                 message: "Unknown column. Use name, run_key, metric columns (f1, auc, mape, ... or metric:<name>), latency_p95_ms, throughput_rps, gpu_model, gpu_count, cpu_instance, hourly_price, pricing, price_per_request, ...".into(),
+            })
+            .collect();
+        if !headers.iter().any(|h| h == "name") {
+            errors.push(LineError {
+                line: 1,
+                column: "name".into(),
+                message: "The header must have a name column.".into(),
             });
         }
-    }
-    if !headers.iter().any(|h| h == "name") {
-        errors.push(LineError {
-            line: 1,
-            column: "name".into(),
-            message: "The header must have a name column.".into(),
-        });
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let mut runs = Vec::new();
-    for record in reader.records() {
-        if errors.len() >= MAX_LINE_ERRORS {
-            break;
-        }
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => {
-                let line = error.position().map_or(0, |p| p.line());
-                errors.push(LineError {
-                    line,
-                    column: String::new(),
-                    message: format!("This line cannot be read: {error}."),
-                });
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let values: BTreeMap<String, String> = headers
-            .iter()
-            .cloned()
-            .zip(record.iter().map(str::to_owned))
-            .collect();
-        if values.values().all(|v| v.is_empty()) {
-            continue;
-        }
-        match run_from_fields(&values) {
-            Ok(spec) => runs.push((line, spec)),
-            Err(problems) => errors.extend(problems.into_iter().map(|p| LineError {
-                line,
-                column: p.field,
-                message: p.message,
-            })),
-        }
-    }
-    if runs.is_empty() && errors.is_empty() {
-        errors.push(LineError {
-            line: 2,
-            column: String::new(),
-            message: "The file has a header but no runs.".into(),
-        });
-    }
-    if errors.is_empty() {
-        Ok(runs)
-    } else {
-        errors.truncate(MAX_LINE_ERRORS);
-        Err(errors)
-    }
+        errors
+    };
+    crate::upload::read_csv(
+        bytes,
+        check_header,
+        |_, values| run_from_fields(values),
+        "runs",
+    )
 }
 
 #[cfg(test)]

@@ -250,11 +250,9 @@ impl ExperimentForm {
             "" => "USD".to_owned(),
             text => text.to_ascii_uppercase(),
         };
-        check.check(
-            currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase()),
-            "currency",
-            "Use a three-letter ISO 4217 code such as USD or EUR.",
-        );
+        if let Err(message) = crate::prices::parse_currency(&currency) {
+            check.check(false, "currency", message);
+        }
         check.finish()?;
         match (
             team_id,

@@ -368,7 +368,7 @@ impl RunSpec {
                 avg_cached_input_tokens,
                 provider,
                 model,
-                batch: _,
+                batch,
             } => {
                 for name in [&mut *provider, &mut *model].into_iter().flatten() {
                     *name = name.trim().to_owned();
@@ -385,6 +385,20 @@ impl RunSpec {
                     problems.text("inference.provider", provider.as_deref().unwrap_or(""), 100);
                     problems.text("inference.model", model.as_deref().unwrap_or(""), 200);
                 } else {
+                    // Typed prices are what a request pays: the table's cache and batch prices
+                    // have nothing to apply to.
+                    if avg_cached_input_tokens.is_some_and(|cached| cached > 0.0) {
+                        problems.add(
+                            "inference.avg_cached_input_tokens",
+                            "Cached input is priced from the API price table: name its provider and model, or leave this empty and type the blended input price.",
+                        );
+                    }
+                    if *batch {
+                        problems.add(
+                            "inference.batch",
+                            "The batch discount comes from the API price table: name its provider and model, or type the batch prices.",
+                        );
+                    }
                     for (path, price) in [
                         ("inference.input_per_1k_tokens", *input_per_1k_tokens),
                         ("inference.output_per_1k_tokens", *output_per_1k_tokens),
@@ -480,6 +494,23 @@ pub(crate) mod tests {
         let spec = spec.normalized().expect("valid");
         assert_eq!(spec.metrics.get("f1"), Some(&0.94));
         assert!(spec.inference.is_api());
+    }
+
+    #[test]
+    fn cache_and_batch_need_a_model_of_the_price_table() {
+        let spec: RunSpec = serde_json::from_value(json!({
+            "run_key": "api-1", "name": "Hosted", "metrics": {"f1": 0.9},
+            "inference": {"kind": "api_tokens", "input_per_1k_tokens": "0.003",
+                          "output_per_1k_tokens": "0.015", "avg_input_tokens": 250,
+                          "avg_output_tokens": 5, "avg_cached_input_tokens": 100, "batch": true}
+        }))
+        .expect("json");
+        let problems = spec.normalized().expect_err("refused");
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["inference.avg_cached_input_tokens", "inference.batch"]
+        );
     }
 
     #[test]

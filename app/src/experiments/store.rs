@@ -332,11 +332,13 @@ async fn measured(
         return Ok(Err(format!("No deployment has the key {key}.")));
     };
     let cost = deployment.costs.iter().find(|c| c.currency == currency);
+    // Per request that counted its tokens: other requests of the deployment may count none.
     let tokens = cost
-        .filter(|c| c.requests > 0 && c.tokens.output > 0)
-        .map(|c| TokensPerRequest {
-            input: c.tokens.input as f64 / c.requests as f64,
-            output: c.tokens.output as f64 / c.requests as f64,
+        .map(|c| c.tokens)
+        .filter(|t| t.requests > 0 && t.output > 0)
+        .map(|t| TokensPerRequest {
+            input: t.input as f64 / t.requests as f64,
+            output: t.output as f64 / t.requests as f64,
         });
     Ok(cost
         .and_then(|c| c.per_thousand_reserved)
@@ -479,7 +481,13 @@ pub async fn add_runs(
                     let prices = price.row.per_thousand_tokens(tokens, *batch, discount);
                     *input_per_1k_tokens = Some(prices.input);
                     *output_per_1k_tokens = Some(prices.output);
-                    source = api_price_source(&price, discount, *batch, now);
+                    // Beside the hardware's price source, when the run has one (for training).
+                    let api = api_price_source(&price, discount, *batch, now);
+                    source = if source.is_empty() {
+                        api
+                    } else {
+                        format!("{source}; {api}")
+                    };
                 }
                 Some((price, _)) => problems.push((
                     index,

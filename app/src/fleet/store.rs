@@ -73,7 +73,8 @@ async fn costs(
                   saturated_count(sum(output_tokens)) as "output_tokens!",
                   saturated_count(sum(cached_input_tokens)) as "cached_input_tokens!",
                   sum(ttft_p95_weighted) as "ttft_weighted!",
-                  saturated_count(sum(ttft_requests)) as "ttft_requests!"
+                  saturated_count(sum(ttft_requests)) as "ttft_requests!",
+                  saturated_count(sum(token_requests)) as "token_requests!"
              from priced_hourly
             where hour >= date_trunc('hour', $1::timestamptz)
               and ($2::uuid is null or deployment_id = $2)
@@ -94,6 +95,7 @@ async fn costs(
             input: row.input_tokens,
             output: row.output_tokens,
             cached_input: row.cached_input_tokens,
+            requests: row.token_requests,
         };
         *tokens.entry(row.deployment_id).or_default() += counted;
         let first_token = ttft.entry(row.deployment_id).or_default();
@@ -136,9 +138,14 @@ async fn costs(
                         *requests,
                     ),
                     tokens: *tokens,
-                    per_million_tokens_reserved: per_million_tokens(cost.reserved, *tokens),
+                    per_million_tokens_reserved: per_million_tokens(
+                        cost.reserved,
+                        *requests,
+                        *tokens,
+                    ),
                     per_million_tokens_utilization_weighted: per_million_tokens(
                         cost.utilization_weighted,
+                        *requests,
                         *tokens,
                     ),
                 })

@@ -139,6 +139,16 @@ pub fn parse_amount(text: &str) -> Result<Decimal, &'static str> {
     }
 }
 
+/// A currency as people type it ("usd"): a three-letter ISO 4217 code, in capitals.
+pub fn parse_currency(text: &str) -> Result<String, &'static str> {
+    let currency = text.trim().to_ascii_uppercase();
+    if currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(currency)
+    } else {
+        Err("Use a three-letter ISO 4217 code such as USD or EUR.")
+    }
+}
+
 /// A UTC day as YYYY-MM-DD, as an `<input type=date>` sends it, meaning midnight UTC.
 pub fn parse_day(text: &str) -> Result<DateTime<Utc>, &'static str> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
@@ -176,7 +186,15 @@ pub fn parse_new_price(
     if let Err(message) = &kind {
         check.check(false, "pricing_kind", message.clone());
     }
-    let hourly = parse_amount(hourly_price);
+    // The catalog's columns hold less than 10^8; a million per GPU-hour is past any real price.
+    let within = |amount: Decimal| {
+        if amount > Decimal::from(1_000_000) {
+            Err("At most 1,000,000.")
+        } else {
+            Ok(amount)
+        }
+    };
+    let hourly = parse_amount(hourly_price).and_then(within);
     if let Err(message) = hourly {
         check.check(false, "hourly_price", message);
     }
@@ -189,7 +207,7 @@ pub fn parse_new_price(
             );
             None
         }
-        (Ok(PricingKind::OnPrem), text) => match parse_amount(text) {
+        (Ok(PricingKind::OnPrem), text) => match parse_amount(text).and_then(within) {
             Ok(amount) => Some(amount),
             Err(message) => {
                 check.check(false, "energy_price_per_kwh", message);
@@ -206,12 +224,10 @@ pub fn parse_new_price(
             None
         }
     };
-    let currency = currency.trim().to_ascii_uppercase();
-    check.check(
-        currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase()),
-        "currency",
-        "Use a three-letter ISO 4217 code such as USD or EUR.",
-    );
+    let currency = parse_currency(currency).unwrap_or_else(|message| {
+        check.check(false, "currency", message);
+        String::new()
+    });
     let from = parse_day(effective_from);
     if let Err(message) = from {
         check.check(false, "effective_from", message);

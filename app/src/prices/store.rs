@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{GpuPrice, NewPrice, PricingKind};
 use crate::audit::{self, Actor, Change};
 use crate::error::AppError;
+use crate::format::describe_range;
 
 pub async fn list(pool: &PgPool) -> Result<Vec<GpuPrice>, sqlx::Error> {
     sqlx::query_as!(
@@ -19,14 +20,6 @@ pub async fn list(pool: &PgPool) -> Result<Vec<GpuPrice>, sqlx::Error> {
     )
     .fetch_all(pool)
     .await
-}
-
-fn describe_range(price: &GpuPrice) -> String {
-    let from = price.effective_from.format("%Y-%m-%d");
-    match price.effective_to {
-        Some(to) => format!("from {from} to {}", to.format("%Y-%m-%d")),
-        None => format!("from {from} with no end"),
-    }
 }
 
 async fn overlapping(pool: &PgPool, price: &NewPrice) -> Result<Option<GpuPrice>, sqlx::Error> {
@@ -71,7 +64,11 @@ pub async fn create(pool: &PgPool, actor: &Actor, price: NewPrice) -> Result<Uui
             drop(tx);
             let existing = overlapping(pool, &price).await?;
             let which = existing.map_or_else(String::new, |e| {
-                format!(" ({} {})", e.hourly_price, describe_range(&e))
+                format!(
+                    " ({} {})",
+                    e.hourly_price,
+                    describe_range(e.effective_from, e.effective_to)
+                )
             });
             return Err(AppError::field(
                 "effective_from",

@@ -97,12 +97,14 @@ pub fn per_thousand_requests(cost: Decimal, requests: i64) -> Option<Decimal> {
 }
 
 /// Tokens a deployment read and wrote over some hours; `cached_input` is the part of `input`
-/// served from a prefix cache.
+/// served from a prefix cache, `requests` the requests whose tokens these are (where only some
+/// replicas or hours count tokens, fewer than all the requests served).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenCount {
     pub input: i64,
     pub output: i64,
     pub cached_input: i64,
+    pub requests: i64,
 }
 
 impl TokenCount {
@@ -116,6 +118,7 @@ impl std::ops::AddAssign for TokenCount {
         self.input = self.input.saturating_add(other.input);
         self.output = self.output.saturating_add(other.output);
         self.cached_input = self.cached_input.saturating_add(other.cached_input);
+        self.requests = self.requests.saturating_add(other.requests);
     }
 }
 
@@ -139,10 +142,20 @@ pub struct PerMillionTokens {
     pub blended: Decimal,
 }
 
-/// `cost` per million tokens, split by [`OUTPUT_TOKEN_WEIGHT`]; nothing when no tokens were
-/// counted.
-pub fn per_million_tokens(cost: Decimal, tokens: TokenCount) -> Option<PerMillionTokens> {
+/// `cost`, of `requests` requests, per million tokens, split by [`OUTPUT_TOKEN_WEIGHT`]; nothing
+/// when no tokens were counted. Where only some of the requests counted their tokens, only their
+/// share of the cost (by requests) is divided by the tokens.
+pub fn per_million_tokens(
+    cost: Decimal,
+    requests: i64,
+    tokens: TokenCount,
+) -> Option<PerMillionTokens> {
     const MILLION: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+    let cost = if (1..requests).contains(&tokens.requests) {
+        cost.saturating_mul(Decimal::from(tokens.requests)) / Decimal::from(requests)
+    } else {
+        cost
+    };
     let per_million = |part: Decimal, count: i64| {
         (count > 0).then(|| {
             (part / Decimal::from(count))
@@ -187,8 +200,9 @@ mod tests {
             input: 4_000_000,
             output: 500_000,
             cached_input: 1_000_000,
+            requests: 2_000,
         };
-        let figures = per_million_tokens(Decimal::TEN, tokens).expect("tokens");
+        let figures = per_million_tokens(Decimal::TEN, 2_000, tokens).expect("tokens");
         assert_eq!(figures.input, Some(Decimal::new(15, 1)), "6 USD / 4M");
         assert_eq!(figures.output, Some(Decimal::new(8, 0)), "4 USD / 0.5M");
         assert_eq!(figures.blended, Decimal::new(2_222_222, 6), "10 USD / 4.5M");
@@ -196,21 +210,27 @@ mod tests {
         let whole = figures.input.unwrap_or_default() * Decimal::new(4, 0)
             + figures.output.unwrap_or_default() * Decimal::new(5, 1);
         assert_eq!(whole, Decimal::TEN);
+        // The same tokens counted by half the requests (a replica that counts none beside one
+        // that does): half the cost is theirs.
+        let half = per_million_tokens(Decimal::new(20, 0), 4_000, tokens).expect("tokens");
+        assert_eq!(half, figures);
     }
 
     #[test]
     fn no_tokens_no_figure() {
         assert_eq!(
-            per_million_tokens(Decimal::TEN, TokenCount::default()),
+            per_million_tokens(Decimal::TEN, 0, TokenCount::default()),
             None
         );
         // Only cached reads: no work to split, but a blended figure.
         let cached = per_million_tokens(
             Decimal::ONE,
+            10,
             TokenCount {
                 input: 1_000_000,
                 output: 0,
                 cached_input: 1_000_000,
+                requests: 10,
             },
         )
         .expect("tokens");
@@ -221,8 +241,9 @@ mod tests {
             input: i64::MAX,
             output: i64::MAX,
             cached_input: 0,
+            requests: i64::MAX - 1,
         };
-        assert!(per_million_tokens(Decimal::MAX, huge).is_some());
+        assert!(per_million_tokens(Decimal::MAX, i64::MAX, huge).is_some());
     }
 
     fn usage(hours: f64, utilization: f64, idle_hours: f64, watts: f64, requests: i64) -> Usage {

@@ -767,6 +767,8 @@ pub struct HourlyRollup {
     /// requests.
     pub ttft_p95_weighted: f64,
     pub ttft_requests: i64,
+    /// The requests of samples that count tokens.
+    pub token_requests: i64,
 }
 
 pub type RollupKey = (String, String, DateTime<Utc>);
@@ -802,6 +804,7 @@ pub fn rollup(samples: &[Sample]) -> BTreeMap<RollupKey, HourlyRollup> {
             sum.input_tokens = sum.input_tokens.saturating_add(tokens.input);
             sum.output_tokens = sum.output_tokens.saturating_add(tokens.output);
             sum.cached_input_tokens = sum.cached_input_tokens.saturating_add(tokens.cached_input);
+            sum.token_requests = sum.token_requests.saturating_add(sample.requests);
         }
         if let Some(p95) = sample.ttft.as_ref().and_then(|ttft| ttft.p95) {
             sum.ttft_p95_weighted += p95 * sample.requests as f64;
@@ -1082,6 +1085,11 @@ mod tests {
             (1_824_000, 456_000, 600_000)
         );
         assert_eq!(hour.ttft_requests, 3040, "only samples that report it");
+        assert_eq!(
+            hour.token_requests, 3040,
+            "the requests of the samples that count tokens"
+        );
+        assert!(hour.requests > hour.token_requests);
         assert!((hour.ttft_p95_weighted / hour.ttft_requests as f64 - 240.0).abs() < 1e-9);
     }
 

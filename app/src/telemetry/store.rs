@@ -276,6 +276,13 @@ pub fn samples_binary(batch: &Batch, ids: &BTreeMap<&str, Uuid>) -> Vec<u8> {
     out
 }
 
+/// The COPY that takes `samples_binary`'s rows, its columns in their order.
+pub const SAMPLES_COPY: &str =
+    "copy telemetry_sample (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model, \
+     interval_s, utilization_pct, memory_used_mib, power_watts, requests, latency_p50_ms, \
+     latency_p95_ms, latency_p99_ms, input_tokens, output_tokens, cached_input_tokens, \
+     ttft_p50_ms, ttft_p95_ms, ttft_p99_ms, gpu_share) from stdin with (format binary)";
+
 /// Samples go in with COPY, the fastest way into Postgres, inside the batch's transaction.
 async fn insert_samples(
     tx: &mut sqlx::PgConnection,
@@ -283,15 +290,7 @@ async fn insert_samples(
     ids: &BTreeMap<&str, Uuid>,
 ) -> Result<(), sqlx::Error> {
     let rows = samples_binary(batch, ids);
-    let mut copy = tx
-        .copy_in_raw(
-            "copy telemetry_sample (ts, deployment_id, batch_id, host, gpu_uuid, gpu_index, gpu_model,
-                 interval_s, utilization_pct, memory_used_mib, power_watts, requests,
-                 latency_p50_ms, latency_p95_ms, latency_p99_ms, input_tokens, output_tokens,
-                 cached_input_tokens, ttft_p50_ms, ttft_p95_ms, ttft_p99_ms, gpu_share)
-             from stdin with (format binary)",
-        )
-        .await?;
+    let mut copy = tx.copy_in_raw(SAMPLES_COPY).await?;
     copy.send(rows).await?;
     copy.finish().await?;
     Ok(())
@@ -321,6 +320,7 @@ async fn add_to_rollups(
     let mut cached_input_tokens = Vec::new();
     let mut ttft_weighted = Vec::new();
     let mut ttft_requests = Vec::new();
+    let mut token_requests = Vec::new();
     for ((key, gpu_model, hour), sum) in &sums {
         deployment_ids.push(ids.get(key.as_str()).copied().unwrap_or_default());
         gpu_models.push(gpu_model.clone());
@@ -340,17 +340,18 @@ async fn add_to_rollups(
         cached_input_tokens.push(sum.cached_input_tokens);
         ttft_weighted.push(sum.ttft_p95_weighted);
         ttft_requests.push(sum.ttft_requests);
+        token_requests.push(sum.token_requests);
     }
     sqlx::query!(
         "insert into telemetry_hourly as h
             (deployment_id, gpu_model, hour, sample_count, gpu_seconds, busy_gpu_seconds,
              idle_gpu_seconds, energy_joules, memory_mib_seconds, requests, latency_p95_weighted,
              latency_requests, latency_p95_max_ms, input_tokens, output_tokens,
-             cached_input_tokens, ttft_p95_weighted, ttft_requests)
+             cached_input_tokens, ttft_p95_weighted, ttft_requests, token_requests)
          select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::int8[], $5::float8[],
                               $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int8[],
                               $11::float8[], $12::int8[], $13::float8[], $14::int8[], $15::int8[],
-                              $16::int8[], $17::float8[], $18::int8[])
+                              $16::int8[], $17::float8[], $18::int8[], $19::int8[])
          on conflict (deployment_id, hour, gpu_model) do update set
             sample_count = h.sample_count + excluded.sample_count,
             gpu_seconds = h.gpu_seconds + excluded.gpu_seconds,
@@ -371,7 +372,9 @@ async fn add_to_rollups(
                                         9223372036854775807)::int8,
             ttft_p95_weighted = h.ttft_p95_weighted + excluded.ttft_p95_weighted,
             ttft_requests = least(h.ttft_requests::numeric + excluded.ttft_requests,
-                                  9223372036854775807)::int8",
+                                  9223372036854775807)::int8,
+            token_requests = least(h.token_requests::numeric + excluded.token_requests,
+                                   9223372036854775807)::int8",
         &deployment_ids,
         &gpu_models,
         &hours,
@@ -390,6 +393,7 @@ async fn add_to_rollups(
         &cached_input_tokens,
         &ttft_weighted,
         &ttft_requests,
+        &token_requests,
     )
     .execute(&mut *tx)
     .await?;

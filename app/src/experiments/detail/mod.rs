@@ -411,7 +411,10 @@ fn RunTable(
                                             .map(|v| {
                                                 view! {
                                                     <span class="muted small block">
-                                                        {format!("{} / 1M out tokens", format_money(v, &currency))}
+                                                        {format!(
+                                                            "{} / 1M out tokens, all-in",
+                                                            format_money(v, &currency),
+                                                        )}
                                                     </span>
                                                 }
                                             })}
