@@ -63,7 +63,7 @@ impl Inference {
                 self.deployment
             );
         }
-        Ok(match preset {
+        let metrics = match preset {
             Preset::Vllm => Metrics::vllm(),
             Preset::Tgi => Metrics::tgi(),
             Preset::Triton => Metrics::triton(),
@@ -84,7 +84,14 @@ impl Inference {
                     unit,
                 )
             }
-        })
+        };
+        if self.model.is_some() && metrics.model_labels.is_empty() {
+            bail!(
+                "inference for {}: this server's metrics name no model (it serves one); drop model",
+                self.deployment
+            );
+        }
+        Ok(metrics)
     }
 }
 
@@ -121,33 +128,33 @@ pub struct Rule {
 /// (`name-7d9f8b6c4-x2x9q`), a DaemonSet's or Job's suffix (`name-x2x9q`), or a StatefulSet's
 /// ordinal (`name-0`).
 pub fn workload_of(pod: &str) -> &str {
+    // Kubernetes writes both the hash and the suffix in this alphabet (no vowels, no 0, 1, 3).
+    let generated = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&part.len())
+            && part
+                .chars()
+                .all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c))
+    };
     let Some((rest, last)) = pod.rsplit_once('-') else {
         return pod;
     };
     if !last.is_empty() && last.chars().all(|c| c.is_ascii_digit()) {
         return rest;
     }
-    let lower_alnum = |part: &str| {
-        part.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-    };
-    if last.len() != 5 || !lower_alnum(last) {
+    if !generated(last, 5..=5) {
         return pod;
     }
     match rest.rsplit_once('-') {
-        Some((base, hash))
-            if (6..=10).contains(&hash.len())
-                && lower_alnum(hash)
-                && hash.chars().any(|c| c.is_ascii_digit()) =>
-        {
-            base
-        }
+        Some((base, hash)) if generated(hash, 6..=10) => base,
         _ => rest,
     }
 }
 
+/// The longest deployment key the server takes.
+const MAX_KEY_CHARS: usize = 200;
+
 impl Rule {
-    fn check(&self, number: usize) -> anyhow::Result<()> {
+    fn check(&self, number: usize, last: bool) -> anyhow::Result<()> {
         let at = format!("rules[{number}]");
         match (&self.deployment, self.key_from) {
             (Some(_), Some(_)) => bail!("{at}: give deployment or key_from, not both"),
@@ -155,12 +162,15 @@ impl Rule {
             (Some(key), None) if key.trim().is_empty() => bail!("{at}: deployment is empty"),
             _ => {}
         }
-        if self.namespace.is_none()
-            && self.pod_prefix.is_none()
-            && self.container.is_none()
-            && self.deployment.is_some()
+        let conditions = [&self.namespace, &self.pod_prefix, &self.container];
+        if conditions
+            .iter()
+            .any(|c| c.as_ref().is_some_and(|c| c.is_empty()))
         {
-            bail!("{at}: a rule that names a deployment needs a condition: namespace, pod_prefix or container");
+            bail!("{at}: an empty namespace, pod_prefix or container matches nothing or everything; leave it out");
+        }
+        if conditions.iter().all(|c| c.is_none()) && (self.deployment.is_some() || !last) {
+            bail!("{at}: needs a condition (namespace, pod_prefix or container); only the last rule may take a key_from every pod");
         }
         Ok(())
     }
@@ -184,7 +194,9 @@ impl Rule {
             (None, Some(KeyFrom::Namespace)) => pod.namespace.clone(),
             (None, None) => return None,
         };
-        Some(key).filter(|k| !k.trim().is_empty())
+        // A key the server would refuse (empty, or longer than a key may be) is no match: the
+        // next rule may map the pod.
+        Some(key).filter(|k| !k.trim().is_empty() && k.chars().count() <= MAX_KEY_CHARS)
     }
 }
 
@@ -298,11 +310,23 @@ impl Config {
         if deployments.is_empty() && file.rules.is_empty() {
             bail!("deployments: map at least one GPU (index or UUID) to a deployment key, e.g. --deployment 0=fraud-lgbm-v3, or add [[rules]] for Kubernetes pods");
         }
-        for (number, rule) in file.rules.iter().enumerate() {
-            rule.check(number)?;
+        let source = flags.source.or(file.source).unwrap_or_default();
+        if !file.rules.is_empty() && source != Source::Dcgm {
+            bail!("rules: pods are read from the DCGM exporter; set source = \"dcgm\" or drop [[rules]]");
         }
+        for (number, rule) in file.rules.iter().enumerate() {
+            rule.check(number, number + 1 == file.rules.len())?;
+        }
+        let mut read = std::collections::BTreeSet::new();
         for inference in &file.inference {
             inference.metrics()?;
+            // Two servers' counters under one key would be taken for each other's restarts.
+            if !read.insert(inference.deployment.as_str()) {
+                bail!(
+                    "inference for {}: one [[inference]] per deployment; a deployment served by several servers needs one key per server",
+                    inference.deployment
+                );
+            }
         }
         let host_given = flags.host.is_some() || file.host.is_some();
         Ok(Config {
@@ -311,7 +335,7 @@ impl Config {
             token,
             interval: Duration::from_secs(interval_s),
             host: flags.host.or(file.host).unwrap_or_else(hostname),
-            source: flags.source.or(file.source).unwrap_or_default(),
+            source,
             nvidia_smi: flags
                 .nvidia_smi
                 .or(file.nvidia_smi)
@@ -330,21 +354,28 @@ impl Config {
         })
     }
 
-    /// The deployment a device serves: by the static table (its UUID, for a MIG slice
-    /// `<index>/<instance>`, then its card's index), else by the first pod rule that matches.
+    /// The deployment a device serves: by the static table (its UUID; for a MIG slice
+    /// `<index>/<instance>`, then its card's UUID; then its card's index), else by the first pod
+    /// rule that matches.
     pub fn deployment_of(&self, gpu: &GpuReading) -> Option<String> {
         let slice = gpu
             .slice
             .as_ref()
             .map(|s| format!("{}/{}", gpu.index, s.instance));
-        [Some(gpu.uuid.clone()), slice, Some(gpu.index.to_string())]
-            .into_iter()
-            .flatten()
-            .find_map(|name| self.deployments.get(&name).cloned())
-            .or_else(|| {
-                let pod = gpu.pod.as_ref()?;
-                self.rules.iter().find_map(|rule| rule.key_for(pod))
-            })
+        let card = gpu.slice.as_ref().map(|s| s.parent_uuid.clone());
+        [
+            Some(gpu.uuid.clone()),
+            slice,
+            card,
+            Some(gpu.index.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|name| self.deployments.get(&name).cloned())
+        .or_else(|| {
+            let pod = gpu.pod.as_ref()?;
+            self.rules.iter().find_map(|rule| rule.key_for(pod))
+        })
     }
 }
 
@@ -379,6 +410,7 @@ mod tests {
             file(
                 r#"
                 token = "t"
+                source = "dcgm"
                 [deployments]
                 "3" = "fraud-lgbm-v3"
                 [[rules]]
@@ -419,13 +451,34 @@ mod tests {
         );
         assert_eq!(config.deployment_of(&gpu(1, "GPU-c", None)), None);
 
-        let both = Config::resolve(
-            file("token = \"t\"\n[[rules]]\nnamespace = \"a\"\ndeployment = \"x\"\nkey_from = \"pod\""),
-            Overrides::default(),
-            None,
-            false,
+        let refused = |text: &str| {
+            Config::resolve(file(text), Overrides::default(), None, false)
+                .expect_err("refused")
+                .to_string()
+        };
+        let dcgm = "token = \"t\"\nsource = \"dcgm\"\n";
+        assert!(refused(&format!(
+            "{dcgm}[[rules]]\nnamespace = \"a\"\ndeployment = \"x\"\nkey_from = \"pod\""
+        ))
+        .contains("not both"));
+        assert!(refused(&format!(
+            "{dcgm}[[rules]]\npod_prefix = \"\"\ndeployment = \"x\""
+        ))
+        .contains("empty"));
+        assert!(refused(&format!(
+            "{dcgm}[[rules]]\nkey_from = \"pod\"\n[[rules]]\nnamespace = \"a\"\ndeployment = \"x\""
+        ))
+        .contains("only the last rule"));
+        assert!(
+            refused("token = \"t\"\n[[rules]]\nnamespace = \"a\"\ndeployment = \"x\"")
+                .contains("source = \"dcgm\"")
         );
-        assert!(both.expect_err("both").to_string().contains("rules[0]"));
+        let long = "c".repeat(250);
+        assert_eq!(
+            of(("batch", "p-x2x9q", long.as_str())),
+            None,
+            "a key the server would refuse"
+        );
     }
 
     #[test]
@@ -438,6 +491,16 @@ mod tests {
         assert_eq!(workload_of("node-scorer-x2x9q"), "node-scorer");
         assert_eq!(workload_of("standalone"), "standalone");
         assert_eq!(workload_of("llama-70b"), "llama-70b");
+        assert_eq!(
+            workload_of("ranker-v5-bcdfghjkl-x2x9q"),
+            "ranker-v5",
+            "a hash without digits"
+        );
+        assert_eq!(
+            workload_of("team-alpha"),
+            "team-alpha",
+            "vowels: not generated"
+        );
     }
 
     #[test]
@@ -504,6 +567,11 @@ mod tests {
             .expect_err("refused")
             .to_string()
             .contains("names its own metrics"),);
+        let one_model = config("preset = \"tgi\"\nmodel = \"bigscience/bloom\"");
+        assert!(one_model
+            .expect_err("refused")
+            .to_string()
+            .contains("drop model"));
         let unit = config("latency_unit = \"minutes\"");
         assert!(unit.expect_err("refused").to_string().contains("`minutes`"));
         assert!(

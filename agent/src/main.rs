@@ -182,13 +182,11 @@ impl Collector {
                 .map(|(g, _)| g.uuid.as_str())
                 .collect();
             let served = traffic.get(deployment).cloned().unwrap_or_default();
-            // A deployment's requests and tokens are shared evenly by its devices; the first takes
-            // the remainder.
-            let first = siblings.first() == Some(&gpu.uuid.as_str());
-            let share = |count: i64| {
-                let gpus = siblings.len() as i64;
-                count / gpus + if first { count % gpus } else { 0 }
-            };
+            let position = siblings
+                .iter()
+                .position(|uuid| *uuid == gpu.uuid)
+                .unwrap_or_default();
+            let share = |count: i64| split(count, siblings.len())[position];
             let mut sample = json!({
                 "ts": ts,
                 "deployment": deployment,
@@ -203,8 +201,13 @@ impl Collector {
             });
             if let Some(slice) = &gpu.slice {
                 sample["gpu_share"] = json!(slice.share);
-                sample["parent_gpu_uuid"] = json!(slice.parent_uuid);
-                sample["mig_profile"] = json!(slice.profile);
+                // The server refuses empty names: a label the exporter left blank is not sent.
+                if !slice.parent_uuid.is_empty() {
+                    sample["parent_gpu_uuid"] = json!(slice.parent_uuid);
+                }
+                if !slice.profile.is_empty() {
+                    sample["mig_profile"] = json!(slice.profile);
+                }
             }
             if let Some(latency) = served.latency {
                 sample["latency_ms"] = latency.json();
@@ -213,11 +216,11 @@ impl Collector {
                 sample["ttft_ms"] = ttft.json();
             }
             if let Some(tokens) = served.tokens {
-                sample["input_tokens"] = json!(share(tokens.input));
+                let inputs = split(tokens.input, siblings.len());
+                sample["input_tokens"] = json!(inputs[position]);
                 sample["output_tokens"] = json!(share(tokens.output));
-                // Cached tokens are part of the input, so each GPU's share stays within its own.
                 sample["cached_input_tokens"] =
-                    json!(share(tokens.cached_input).min(share(tokens.input)));
+                    json!(split_within(tokens.cached_input, &inputs)[position]);
             }
             samples.push(sample);
         }
@@ -231,6 +234,29 @@ impl Collector {
             json!({ "batch_id": batch_id, "host": host, "samples": samples }),
         ))
     }
+}
+
+/// A deployment's count shared evenly by its `devices`; the first takes the remainder.
+fn split(count: i64, devices: usize) -> Vec<i64> {
+    let devices = devices.max(1);
+    let each = count / devices as i64;
+    let mut parts = vec![each; devices];
+    parts[0] += count % devices as i64;
+    parts
+}
+
+/// Cached tokens shared so that each device's stay within its own input, in device order: all of
+/// them are handed out whenever they are at most the whole input.
+fn split_within(cached: i64, inputs: &[i64]) -> Vec<i64> {
+    let mut left = cached.max(0);
+    inputs
+        .iter()
+        .map(|input| {
+            let part = left.min(*input);
+            left -= part;
+            part
+        })
+        .collect()
 }
 
 /// What one attempt to deliver a batch came to.
@@ -488,5 +514,21 @@ fn main() -> ExitCode {
             eprintln!("pareto-agent: {}", format!("{error:#}").replace('\n', " "));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_shared_by_a_deployments_devices_without_losing_any() {
+        assert_eq!(split(10, 3), [4, 3, 3]);
+        assert_eq!(split(7, 0), [7], "no device: one share");
+        // 6 input tokens over 3 devices (2 each), 5 of them cached: every cached token is handed
+        // out, none past its device's input.
+        let inputs = split(6, 3);
+        assert_eq!(split_within(5, &inputs), [2, 2, 1]);
+        assert_eq!(split_within(9, &inputs), [2, 2, 2]);
     }
 }

@@ -132,31 +132,24 @@ pub fn mig_share(profile: &str, model: &str) -> Option<f64> {
     Some((count / slices).min(1.0))
 }
 
-/// The first label present of `names`, and not empty.
-fn first_label<'a>(sample: &'a Sample, names: &[&str]) -> Option<&'a str> {
-    names
-        .iter()
-        .find_map(|name| sample.label(name).filter(|v| !v.is_empty()))
-}
-
-/// The pod a DCGM series names. Behind a Prometheus scrape the exporter's own pod takes `pod` and
-/// the GPU user's moves to `exported_pod`, so that one wins; older exporters say `pod_name`.
+/// The pod a DCGM series names, its labels taken as one family: behind a Prometheus scrape the
+/// exporter's own pod takes `pod`, `namespace` and `container` and the GPU user's move to
+/// `exported_pod`, `exported_namespace` and `exported_container`, so those win; older exporters
+/// say `pod_name`, `pod_namespace` and `container_name`.
 fn pod_of(sample: &Sample) -> Option<Pod> {
-    let pod = first_label(sample, &["exported_pod", "pod", "pod_name"])?;
-    Some(Pod {
-        namespace: first_label(
-            sample,
-            &["exported_namespace", "namespace", "pod_namespace"],
-        )
-        .unwrap_or_default()
-        .to_owned(),
-        pod: pod.to_owned(),
-        container: first_label(
-            sample,
-            &["exported_container", "container", "container_name"],
-        )
-        .unwrap_or_default()
-        .to_owned(),
+    const FAMILIES: [[&str; 3]; 3] = [
+        ["exported_pod", "exported_namespace", "exported_container"],
+        ["pod", "namespace", "container"],
+        ["pod_name", "pod_namespace", "container_name"],
+    ];
+    FAMILIES.iter().find_map(|[pod, namespace, container]| {
+        let label = |name: &str| sample.label(name).unwrap_or_default().to_owned();
+        let pod = sample.label(pod).filter(|p| !p.is_empty())?;
+        Some(Pod {
+            namespace: label(namespace),
+            pod: pod.to_owned(),
+            container: label(container),
+        })
     })
 }
 
@@ -197,6 +190,10 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
         let Some(index) = sample.label("gpu").and_then(|g| g.parse::<u32>().ok()) else {
             continue;
         };
+        // A device is known by its UUID; without one it cannot be told apart over time.
+        if sample.label("UUID").is_none_or(str::is_empty) {
+            continue;
+        }
         if is_dcgm_blank(sample.value) || sample.value < 0.0 {
             continue;
         }
@@ -244,14 +241,23 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
     for ((index, _, _), device) in &devices {
         match &device.instance {
             None => {
-                card_power.insert(*index, device.power.unwrap_or_default());
+                if let Some(power) = device.power {
+                    card_power.insert(*index, power);
+                }
             }
             Some(_) => *slices_of.entry(*index).or_default() += 1,
         }
     }
     let mut gpus = Vec::new();
     for ((index, _, _), device) in devices {
-        let utilization_pct = device.util.or(device.engine_active).unwrap_or_default();
+        // A slice has no GPU_UTIL of its own (exporters send none, or 0): its engine's activity
+        // first; a whole card the other way round.
+        let utilization_pct = if device.instance.is_some() {
+            device.engine_active.or(device.util)
+        } else {
+            device.util.or(device.engine_active)
+        }
+        .unwrap_or_default();
         let memory_used_mib = device.memory.unwrap_or_default();
         match device.instance {
             None if slices_of.contains_key(&index) => {
@@ -276,7 +282,14 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
                     model: device.model,
                     utilization_pct,
                     memory_used_mib,
-                    power_watts: card_power.get(&index).copied().unwrap_or_default() * share,
+                    // The card's power: on its own row, or (in other exporters' layout)
+                    // repeated on each slice's row.
+                    power_watts: card_power
+                        .get(&index)
+                        .copied()
+                        .or(device.power)
+                        .unwrap_or_default()
+                        * share,
                     slice: Some(Slice {
                         parent_uuid: device.uuid,
                         instance,
@@ -807,6 +820,24 @@ DCGM_FI_DEV_POWER_USAGE{gpu="2",UUID="GPU-3c",device="nvidia2",modelName="NVIDIA
         let spare = &gpus[3];
         assert_eq!(spare.pod, None);
         assert_eq!(spare.power_watts, 0.0, "the float blank is not a reading");
+    }
+
+    /// The layout other dcgm-exporter versions write for MIG: no row for the card, the card's
+    /// power repeated on each slice's row, and GPU_UTIL 0 for slices beside the engine's ratio.
+    #[test]
+    fn slices_take_the_cards_power_from_their_own_rows_and_ignore_a_zero_gpu_util() {
+        let page = r#"# TYPE DCGM_FI_DEV_GPU_UTIL gauge
+DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-1a",modelName="NVIDIA A100-SXM4-40GB",GPU_I_PROFILE="1g.5gb",GPU_I_ID="7"} 0
+# TYPE DCGM_FI_PROF_GR_ENGINE_ACTIVE gauge
+DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu="0",UUID="GPU-1a",modelName="NVIDIA A100-SXM4-40GB",GPU_I_PROFILE="1g.5gb",GPU_I_ID="7"} 0.5
+# TYPE DCGM_FI_DEV_POWER_USAGE gauge
+DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-1a",modelName="NVIDIA A100-SXM4-40GB",GPU_I_PROFILE="1g.5gb",GPU_I_ID="7"} 210
+DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="",modelName="NVIDIA A100-SXM4-40GB"} 90
+"#;
+        let gpus = parse_dcgm(page).expect("parses");
+        assert_eq!(gpus.len(), 1, "a series without a UUID is no device");
+        assert_eq!(gpus[0].utilization_pct, 50.0);
+        assert!((gpus[0].power_watts - 30.0).abs() < 1e-9, "210 W x 1/7");
     }
 
     #[test]

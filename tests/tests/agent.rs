@@ -356,7 +356,7 @@ async fn mig_slices_mapped_by_pod_rules_add_up_to_their_card() {
         dcgm.url, vllm.url
     );
     let requests = run_until(&db, "agent-mig", &config, 300).await;
-    assert!(requests >= 300);
+    assert_eq!(requests % 100, 0, "whole counter deltas: {requests}");
 
     // Held GPU time, in GPU-milliseconds: the 3g and 4g slices hold 3/7 and 4/7 of card 1, and
     // every reading saw both cards for the same interval, so together they hold what card 0 does.
@@ -389,6 +389,21 @@ async fn mig_slices_mapped_by_pod_rules_add_up_to_their_card() {
     assert!(
         (slices_cost - card_cost).abs() <= 2,
         "{slices_cost} against {card_cost}"
+    );
+    // Energy: the slices share card 1's 420 W by their shares, card 0 draws 500 W.
+    let energy = |key: &str| {
+        format!(
+            "select sum(h.energy_joules)::int8 from telemetry_hourly h \
+             join deployment d using (deployment_id) where d.key = '{key}'"
+        )
+    };
+    let card_energy = db.scalar(&energy("fraud-lgbm-v3")).await;
+    let slices_energy =
+        db.scalar(&energy("chat-llama-8b")).await + db.scalar(&energy("embedder-v2")).await;
+    assert!(card_energy > 0);
+    assert!(
+        (slices_energy * 500 - card_energy * 420).abs() <= 1000,
+        "{slices_energy} J against {card_energy} J"
     );
     assert_eq!(
         db.scalar(
