@@ -501,3 +501,112 @@ async fn mig_slices_are_priced_at_their_share_and_add_up_to_the_card(pool: PgPoo
         reply.body
     );
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_gpu_no_deployment_uses_is_its_hosts_idle_capacity_and_pods_show_under_deployments(
+    pool: PgPool,
+) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    let unassigned = |minutes_ago: i64| {
+        let mut sample = sample(
+            minutes_ago,
+            "",
+            "GPU-spare",
+            "NVIDIA H100 80GB HBM3",
+            2.0,
+            0,
+        );
+        sample.as_object_mut().expect("object").remove("deployment");
+        sample
+    };
+    // A card time-shared by two pods of two deployments, each holding half of it.
+    let shared = |minutes_ago: i64, deployment: &str, replica: u32, pod: &str| {
+        let mut sample = sample(
+            minutes_ago,
+            deployment,
+            &format!("GPU-shared::{replica}"),
+            "NVIDIA H100 80GB HBM3",
+            40.0,
+            100,
+        );
+        sample["gpu_share"] = json!(0.5);
+        sample["parent_gpu_uuid"] = json!("GPU-shared");
+        sample["pod"] = json!(pod);
+        sample
+    };
+    ingest(
+        &router,
+        &pool,
+        vec![
+            unassigned(20),
+            unassigned(50),
+            shared(20, "chat-llama-8b", 0, "ml-serving/chat-7d9f-x2"),
+            shared(50, "chat-llama-8b", 0, "ml-serving/chat-7d9f-x2"),
+            shared(20, "embedder-v2", 1, "ml-serving/embedder-5c-q1"),
+            shared(50, "embedder-v2", 1, "ml-serving/embedder-5c-q1"),
+        ],
+    )
+    .await;
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let fleet = call::<LoadFleet>(&router, Some(&viewer), &[("days", "7")])
+        .await
+        .json();
+    let capacity = &fleet["capacity"];
+    assert_eq!(capacity.as_array().map(Vec::len), Some(1), "{fleet}");
+    assert_eq!(capacity[0]["host"], "gpu-node-1");
+    assert!((capacity[0]["gpu_hours"].as_f64().expect("hours") - 1.0).abs() < 1e-9);
+    // One H100-hour at the 4.00 USD on-demand example price.
+    assert_eq!(capacity[0]["costs"][0][0], "USD");
+    assert!(
+        (amount(&capacity[0]["costs"][0][1]) - 4.0).abs() < 1e-9,
+        "{capacity}"
+    );
+    let deployments = fleet["deployments"].as_array().expect("deployments");
+    assert_eq!(deployments.len(), 2, "no deployment for the spare GPU");
+    for deployment in deployments {
+        // Half of one H100-hour each.
+        assert!((amount(&deployment["costs"][0]["cost"]["reserved"]) - 2.0).abs() < 1e-9);
+    }
+
+    let page = get(&router, "/fleet?days=7", Some(&viewer)).await;
+    assert!(
+        page.body.contains("Idle capacity, last 7 days"),
+        "the section"
+    );
+    assert!(
+        page.body.contains(">idle capacity<"),
+        "the spare GPU's badge"
+    );
+    assert!(page.body.contains("shared (50% of the card)"));
+    let detail = get(&router, "/deployments/chat-llama-8b?days=7", Some(&viewer)).await;
+    assert!(detail.body.contains("GPUs and pods"));
+    assert!(detail.body.contains("ml-serving/chat-7d9f-x2"), "its pod");
+    assert!(
+        !detail.body.contains("ml-serving/embedder-5c-q1"),
+        "not the other deployment's pod"
+    );
+
+    // A GPU without a deployment serves nothing: requests are refused by field, nothing stored.
+    let token =
+        app::tokens::store::create(&pool, &Actor::System, "agent-2", &[Scope::Ingest], None)
+            .await
+            .expect("token")
+            .secret;
+    let mut busy = unassigned(10);
+    busy["requests"] = json!(5);
+    let body = json!({ "batch_id": uuid::Uuid::new_v4(), "host": "gpu-node-1", "samples": [unassigned(10), busy] });
+    let reply = api_post(&router, "/api/v1/telemetry", &token, &body).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("samples[1].requests"), "{}", reply.body);
+    let samples: i64 = sqlx::query_scalar("select count(*) from telemetry_sample")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(samples, 6, "the refused batch left nothing");
+}

@@ -139,7 +139,8 @@ async fn main() {
                 .iter()
                 .map(|r| app::telemetry::ingest::Sample {
                     ts: r.ts,
-                    deployment: keys[r.deployment].clone(),
+                    deployment: Some(keys[r.deployment].clone()),
+                    pod: None,
                     gpu_uuid: format!("GPU-{}-{}", r.deployment, r.gpu),
                     gpu_index: r.gpu as i32,
                     gpu_model: "NVIDIA H100 80GB HBM3".into(),

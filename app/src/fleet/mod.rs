@@ -76,6 +76,8 @@ pub struct Gpu {
     pub parent_gpu_uuid: Option<String>,
     pub mig_profile: Option<String>,
     pub gpu_share: f64,
+    /// The Kubernetes pod ("namespace/pod") it last served, when the agent reads pods.
+    pub pod: Option<String>,
 }
 
 impl Gpu {
@@ -109,6 +111,22 @@ pub struct Fleet {
     pub days: u32,
     pub deployments: Vec<DeploymentCost>,
     pub gpus: Vec<Gpu>,
+    /// The GPUs no deployment used over the range: each host's idle capacity, per GPU model.
+    pub capacity: Vec<HostCapacity>,
+}
+
+/// GPUs of one host and model that no deployment used over a range, and what they cost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostCapacity {
+    pub host: String,
+    pub gpu_model: String,
+    pub gpu_hours: f64,
+    /// The GPU-hours that work used all the same (something outside any deployment ran).
+    pub busy_gpu_hours: f64,
+    /// One entry per currency, never summed across currencies.
+    pub costs: Vec<(String, Decimal)>,
+    /// GPU-hours no price covers.
+    pub unpriced_gpu_hours: f64,
 }
 
 impl Fleet {
@@ -203,6 +221,8 @@ pub struct DeploymentDetail {
     pub bucket_hours: u32,
     pub currency: Option<String>,
     pub points: Vec<Point>,
+    /// The GPUs and slices the deployment holds now, each with the pod it serves.
+    pub devices: Vec<Gpu>,
 }
 
 pub fn bucket_hours(days: u32) -> u32 {

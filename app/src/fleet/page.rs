@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::{clamp_days, DeploymentCost, Fleet, Gpu, LinkDeployment, RANGES};
+use super::{clamp_days, DeploymentCost, Fleet, Gpu, HostCapacity, LinkDeployment, RANGES};
 use crate::auth::Role;
 use crate::components::{
     action_error, format_count, format_money, successes, FieldMessage, FormAlert, Loaded,
@@ -148,7 +148,86 @@ fn FleetView(
                 }
             })}
         <DeploymentTable deployments=fleet.deployments.clone() days=fleet.days />
+        {(!fleet.capacity.is_empty())
+            .then(|| view! { <CapacityTable capacity=fleet.capacity.clone() days=fleet.days /> })}
         <GpuTable gpus=fleet.gpus.clone() />
+    }
+}
+
+/// The range's label, "7 days".
+fn range_label(days: u32) -> &'static str {
+    RANGES
+        .iter()
+        .find(|(d, _)| *d == days)
+        .map_or("7 days", |(_, label)| label)
+}
+
+/// Each host's GPUs that no deployment used: capacity paid for and not put to work.
+#[component]
+fn CapacityTable(capacity: Vec<HostCapacity>, days: u32) -> impl IntoView {
+    view! {
+        <section class="card" id="idle-capacity">
+            <h2>{format!("Idle capacity, last {}", range_label(days))}</h2>
+            <p class="muted">
+                "GPUs that reported but that no deployment uses: what the hosts cost beyond their deployments. "
+                "A host has no pricing of its own, so these are priced at the catalog's on-demand rate "
+                "(on premises: the on-prem rate and its energy). Map them to a deployment in the agent's "
+                "file or its pod rules, or give them back."
+            </p>
+            <div class="table-wrap">
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Host"</th>
+                            <th scope="col">"GPU"</th>
+                            <th scope="col" class="numeric">
+                                "GPU-hours"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Mean utilization"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Cost"
+                            </th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {capacity
+                            .into_iter()
+                            .map(|c| {
+                                let utilization = if c.gpu_hours > 0.0 {
+                                    format!("{:.0}%", c.busy_gpu_hours / c.gpu_hours * 100.0)
+                                } else {
+                                    "—".to_owned()
+                                };
+                                let mut cost: Vec<String> = c
+                                    .costs
+                                    .iter()
+                                    .map(|(currency, amount)| format_money(*amount, currency))
+                                    .collect();
+                                if c.unpriced_gpu_hours > 0.0 {
+                                    cost.push(
+                                        format!(
+                                            "{:.1} GPU-hours without a price",
+                                            c.unpriced_gpu_hours,
+                                        ),
+                                    );
+                                }
+                                view! {
+                                    <tr>
+                                        <td class="strong">{c.host}</td>
+                                        <td>{c.gpu_model}</td>
+                                        <td class="numeric">{format!("{:.1}", c.gpu_hours)}</td>
+                                        <td class="numeric">{utilization}</td>
+                                        <td class="numeric">{cost.join(" + ")}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
     }
 }
 
@@ -279,12 +358,7 @@ fn costs_cell(
 fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView {
     view! {
         <section class="card">
-            <h2>
-                {format!(
-                    "Deployments, last {}",
-                    RANGES.iter().find(|(d, _)| *d == days).map_or("7 days", |(_, l)| l),
-                )}
-            </h2>
+            <h2>{format!("Deployments, last {}", range_label(days))}</h2>
             <details class="method">
                 <summary>"How these figures are computed"</summary>
                 <p>
@@ -510,13 +584,7 @@ fn GpuTable(gpus: Vec<Gpu>) -> impl IntoView {
                                             </div>
                                         </td>
                                         <td>
-                                            {gpu
-                                                .deployment
-                                                .clone()
-                                                .map_or_else(
-                                                    || view! { <span class="muted">"—"</span> }.into_any(),
-                                                    |key| view! { <code>{key}</code> }.into_any(),
-                                                )}
+                                            <DeviceUse gpu=gpu.clone() />
                                         </td>
                                         <td class="numeric">
                                             {format!("{:.0}%", gpu.utilization_pct)}
@@ -546,5 +614,27 @@ fn GpuTable(gpus: Vec<Gpu>) -> impl IntoView {
                 </table>
             </div>
         </section>
+    }
+}
+
+/// What a device serves: its deployment and pod, or that it is its host's idle capacity.
+#[component]
+pub(super) fn DeviceUse(gpu: Gpu) -> impl IntoView {
+    let pod = gpu
+        .pod
+        .map(|pod| view! { <div class="muted small">{format!("pod {pod}")}</div> });
+    match gpu.deployment {
+        Some(key) => view! {
+            <code>{key}</code>
+            {pod}
+        }
+        .into_any(),
+        None => view! {
+            <span class="badge badge-muted" title="No deployment uses this GPU">
+                "idle capacity"
+            </span>
+            {pod}
+        }
+        .into_any(),
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::{
-    bucket_hours, CurrencyCost, DeploymentCost, DeploymentDetail, Fleet, Gpu, Point,
+    bucket_hours, CurrencyCost, DeploymentCost, DeploymentDetail, Fleet, Gpu, HostCapacity, Point,
     STALE_AFTER_MINUTES,
 };
 use crate::audit::{self, Actor, Change};
@@ -23,12 +23,61 @@ use crate::telemetry::ingest::IDLE_UTILIZATION_PCT;
 
 /// The whole fleet over the last `days`: every deployment with its usage and cost, and every GPU.
 pub async fn load(pool: &PgPool, days: u32) -> Result<Fleet, sqlx::Error> {
-    let (deployments, gpus) = tokio::try_join!(costs(pool, days, None), gpus(pool))?;
+    let (deployments, gpus, capacity) = tokio::try_join!(
+        costs(pool, days, None),
+        gpus(pool, None),
+        capacity(pool, days)
+    )?;
     Ok(Fleet {
         days,
         deployments,
         gpus,
+        capacity,
     })
+}
+
+/// Each host's GPUs that no deployment used over the last `days`, per GPU model, priced by
+/// `priced_host_capacity`.
+async fn capacity(pool: &PgPool, days: u32) -> Result<Vec<HostCapacity>, sqlx::Error> {
+    let since = crate::clock::now() - TimeDelta::days(i64::from(days));
+    let rows = sqlx::query!(
+        r#"select host as "host!", gpu_model as "gpu_model!", currency,
+                  sum(gpu_seconds) as "gpu_seconds!", sum(busy_gpu_seconds) as "busy!",
+                  sum(cost) as cost
+             from priced_host_capacity
+            where hour >= date_trunc('hour', $1::timestamptz)
+            group by host, gpu_model, currency
+            order by host, gpu_model, currency"#,
+        since
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut capacity: Vec<HostCapacity> = Vec::new();
+    for row in rows {
+        let same = capacity
+            .last()
+            .is_some_and(|c| c.host == row.host && c.gpu_model == row.gpu_model);
+        if !same {
+            capacity.push(HostCapacity {
+                host: row.host,
+                gpu_model: row.gpu_model,
+                gpu_hours: 0.0,
+                busy_gpu_hours: 0.0,
+                costs: Vec::new(),
+                unpriced_gpu_hours: 0.0,
+            });
+        }
+        let Some(entry) = capacity.last_mut() else {
+            continue;
+        };
+        entry.gpu_hours += row.gpu_seconds / 3600.0;
+        entry.busy_gpu_hours += row.busy / 3600.0;
+        match row.currency {
+            Some(currency) => entry.costs.push((currency, cost::shown(row.cost))),
+            None => entry.unpriced_gpu_hours += row.gpu_seconds / 3600.0,
+        }
+    }
+    Ok(capacity)
 }
 
 /// Every deployment's usage and cost over the last `days`, by key; or only the deployment `only`.
@@ -171,20 +220,23 @@ async fn costs(
         .collect())
 }
 
-/// Every GPU that has reported, by host and index, with what it costs a day at today's price.
-async fn gpus(pool: &PgPool) -> Result<Vec<Gpu>, sqlx::Error> {
+/// Every GPU that has reported (or only those of the deployment `only`), by host and index, with
+/// what it costs a day at today's price.
+async fn gpus(pool: &PgPool, only: Option<Uuid>) -> Result<Vec<Gpu>, sqlx::Error> {
     let stale_before = crate::clock::now() - TimeDelta::minutes(STALE_AFTER_MINUTES);
     Ok(sqlx::query!(
         r#"select g.host, g.gpu_index, g.gpu_uuid, g.gpu_model, d.key as "deployment?",
                   g.last_utilization_pct, g.last_power_watts, g.last_seen_at,
-                  g.parent_gpu_uuid, g.mig_profile, g.gpu_share,
+                  g.parent_gpu_uuid, g.mig_profile, g.gpu_share, g.pod,
                   p.hourly_price as "hourly_price?", p.currency as "currency?"
              from gpu_device g
              left join deployment d using (deployment_id)
              left join gpu_price p
                on p.gpu_model = g.gpu_model and p.pricing_kind = coalesce(d.pricing_kind, 'on_demand')
               and now() >= p.effective_from and (p.effective_to is null or now() < p.effective_to)
-            order by g.host, g.gpu_index, g.parent_gpu_uuid nulls first, g.gpu_uuid"#
+            where $1::uuid is null or g.deployment_id = $1
+            order by g.host, g.gpu_index, g.parent_gpu_uuid nulls first, g.gpu_uuid"#,
+        only
     )
     .fetch_all(pool)
     .await?
@@ -210,6 +262,7 @@ async fn gpus(pool: &PgPool) -> Result<Vec<Gpu>, sqlx::Error> {
         parent_gpu_uuid: row.parent_gpu_uuid,
         mig_profile: row.mig_profile,
         gpu_share: row.gpu_share,
+        pod: row.pod,
     })
     .collect())
 }
@@ -329,6 +382,7 @@ pub async fn detail(
     let Some(deployment) = summary.into_iter().next() else {
         return Ok(None);
     };
+    let devices = gpus(pool, Some(deployment.deployment_id)).await?;
     // The currency shown is the deployment's main one; other currencies stay in the summary.
     let currency = deployment.costs.first().map(|c| c.currency.clone());
     let mut points: Vec<Point> = Vec::new();
@@ -377,5 +431,6 @@ pub async fn detail(
         bucket_hours,
         currency,
         points,
+        devices,
     }))
 }

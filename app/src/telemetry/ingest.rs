@@ -24,6 +24,10 @@ pub const MAX_LATENCY_MS: f64 = 86_400_000.0;
 pub const MAX_TOKENS_PER_SECOND: i64 = 100_000_000;
 /// A sample below this utilization counts as idle.
 pub const IDLE_UTILIZATION_PCT: f64 = 10.0;
+/// Why a sample without a deployment may not count what a deployment does.
+pub const UNASSIGNED_SERVES_NOTHING: &str =
+    "a GPU without a deployment is its host's idle capacity and serves nothing: \
+     name the deployment, or leave this out";
 /// At most this many field errors are reported for one batch.
 pub const MAX_REPORTED_ERRORS: usize = 100;
 
@@ -37,7 +41,9 @@ pub struct Latency {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     pub ts: DateTime<Utc>,
-    pub deployment: String,
+    /// The deployment the GPU served; None: no deployment uses it, and it is its host's idle
+    /// capacity (then it served no requests).
+    pub deployment: Option<String>,
     pub gpu_uuid: String,
     pub gpu_index: i32,
     pub gpu_model: String,
@@ -53,6 +59,8 @@ pub struct Sample {
     pub ttft: Option<Latency>,
     /// The part of a card this device is: a MIG slice or a time-sliced share (1: a whole card).
     pub slice: Option<GpuSlice>,
+    /// The Kubernetes pod using the device, "namespace/pod", when the agent knows it.
+    pub pod: Option<String>,
 }
 
 /// A device that is part of a card: its share of the card, the card it is cut from and, for a
@@ -172,6 +180,7 @@ const SAMPLE_FIELDS: &[&str] = &[
     "gpu_share",
     "parent_gpu_uuid",
     "mig_profile",
+    "pod",
 ];
 const LATENCY_FIELDS: &[&str] = &["p50", "p95", "p99"];
 
@@ -358,7 +367,13 @@ fn sample(value: &Value, index: usize, window: Window, errors: &mut Errors) -> O
         }
         kept
     });
-    let deployment = text(object, "deployment", &path, 200, errors);
+    let present = |name: &str| object.get(name).is_some_and(|v| !v.is_null());
+    let deployment = present("deployment")
+        .then(|| text(object, "deployment", &path, 200, errors))
+        .flatten();
+    let pod = present("pod")
+        .then(|| text(object, "pod", &path, 253, errors))
+        .flatten();
     let gpu_uuid = text(object, "gpu_uuid", &path, 100, errors);
     let gpu_index = integer(object, "gpu_index", &path, 1024, errors);
     let gpu_model = text(object, "gpu_model", &path, 100, errors);
@@ -395,9 +410,25 @@ fn sample(value: &Value, index: usize, window: Window, errors: &mut Errors) -> O
     let latency = latency(object, "latency_ms", &path, errors);
     let tokens = tokens(object, &path, interval_s, errors);
     let slice = slice(object, &path, errors);
+    if !present("deployment") {
+        let served = [
+            ("requests", requests.is_some_and(|r| r > 0)),
+            ("latency_ms", latency.is_some()),
+            ("ttft_ms", ttft.is_some()),
+            ("input_tokens", tokens.flatten().is_some()),
+        ];
+        for (field, _) in served.iter().filter(|(_, served)| *served) {
+            errors.add(format!("{path}{field}"), UNASSIGNED_SERVES_NOTHING);
+        }
+    }
+    let deployment = match (present("deployment"), deployment) {
+        (true, None) => return None,
+        (_, deployment) => deployment,
+    };
     Some(Sample {
         ts: ts?,
-        deployment: deployment?,
+        deployment,
+        pod,
         gpu_uuid: gpu_uuid?,
         gpu_index: i32::try_from(gpu_index?).ok()?,
         gpu_model: gpu_model?,
@@ -622,7 +653,7 @@ struct TypedLatency {
 #[serde(deny_unknown_fields)]
 struct TypedSample {
     ts: DateTime<Utc>,
-    deployment: String,
+    deployment: Option<String>,
     gpu_uuid: String,
     gpu_index: i64,
     gpu_model: String,
@@ -639,6 +670,7 @@ struct TypedSample {
     gpu_share: Option<f64>,
     parent_gpu_uuid: Option<String>,
     mig_profile: Option<String>,
+    pod: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -662,7 +694,18 @@ fn keeps_the_rules(batch: &TypedBatch, window: Window) -> bool {
         && batch.samples.len() <= MAX_SAMPLES
         && batch.samples.iter().all(|s| {
             window.holds(s.ts)
-                && fits(&s.deployment, 200)
+                && match &s.deployment {
+                    Some(deployment) => fits(deployment, 200),
+                    None => {
+                        s.requests == 0
+                            && s.latency_ms.is_none()
+                            && s.ttft_ms.is_none()
+                            && s.input_tokens.is_none()
+                            && s.output_tokens.is_none()
+                            && s.cached_input_tokens.is_none()
+                    }
+                }
+                && s.pod.as_deref().is_none_or(|p| fits(p, 253))
                 && fits(&s.gpu_uuid, 100)
                 && fits(&s.gpu_model, 100)
                 && (0..=1024).contains(&s.gpu_index)
@@ -721,7 +764,8 @@ pub fn parse_body(bytes: &[u8], window: Window) -> Result<Batch, BodyError> {
                     .map(|s| Sample {
                         tokens: typed_tokens(&s).flatten(),
                         ts: s.ts,
-                        deployment: s.deployment.trim().to_owned(),
+                        deployment: s.deployment.map(|d| d.trim().to_owned()),
+                        pod: s.pod.map(|p| p.trim().to_owned()),
                         gpu_uuid: s.gpu_uuid.trim().to_owned(),
                         gpu_index: i32::try_from(s.gpu_index).unwrap_or_default(),
                         gpu_model: s.gpu_model.trim().to_owned(),
@@ -773,21 +817,39 @@ pub struct HourlyRollup {
 
 pub type RollupKey = (String, String, DateTime<Utc>);
 
+/// The hour a sample falls in.
+fn hour_of(sample: &Sample) -> DateTime<Utc> {
+    sample
+        .ts
+        .duration_trunc(TimeDelta::hours(1))
+        .unwrap_or(sample.ts)
+}
+
+/// The GPU-seconds a sample holds (a slice: its share of the card for the interval) and those
+/// its work used.
+fn held(sample: &Sample) -> (f64, f64) {
+    let held = sample.interval_s * sample.share();
+    (held, held * sample.utilization_pct / 100.0)
+}
+
+/// The hourly sums of the samples that name a deployment; the others go to `capacity_rollup`.
 pub fn rollup(samples: &[Sample]) -> BTreeMap<RollupKey, HourlyRollup> {
     let mut sums: BTreeMap<RollupKey, HourlyRollup> = BTreeMap::new();
     for sample in samples {
-        let hour = sample
-            .ts
-            .duration_trunc(TimeDelta::hours(1))
-            .unwrap_or(sample.ts);
+        let Some(deployment) = &sample.deployment else {
+            continue;
+        };
         let sum = sums
-            .entry((sample.deployment.clone(), sample.gpu_model.clone(), hour))
+            .entry((
+                deployment.clone(),
+                sample.gpu_model.clone(),
+                hour_of(sample),
+            ))
             .or_default();
         sum.sample_count += 1;
-        // A slice holds its share of the card for the interval.
-        let held = sample.interval_s * sample.share();
+        let (held, busy) = held(sample);
         sum.gpu_seconds += held;
-        sum.busy_gpu_seconds += held * sample.utilization_pct / 100.0;
+        sum.busy_gpu_seconds += busy;
         if sample.utilization_pct < IDLE_UTILIZATION_PCT {
             sum.idle_gpu_seconds += held;
         }
@@ -810,6 +872,31 @@ pub fn rollup(samples: &[Sample]) -> BTreeMap<RollupKey, HourlyRollup> {
             sum.ttft_p95_weighted += p95 * sample.requests as f64;
             sum.ttft_requests = sum.ttft_requests.saturating_add(sample.requests);
         }
+    }
+    sums
+}
+
+/// The hourly sums a batch adds to its host's idle capacity: the GPUs no deployment uses.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CapacityRollup {
+    pub sample_count: i64,
+    pub gpu_seconds: f64,
+    pub busy_gpu_seconds: f64,
+    pub energy_joules: f64,
+}
+
+/// The sums of the samples without a deployment, per GPU model and hour (the host is the batch's).
+pub fn capacity_rollup(samples: &[Sample]) -> BTreeMap<(String, DateTime<Utc>), CapacityRollup> {
+    let mut sums: BTreeMap<(String, DateTime<Utc>), CapacityRollup> = BTreeMap::new();
+    for sample in samples.iter().filter(|s| s.deployment.is_none()) {
+        let sum = sums
+            .entry((sample.gpu_model.clone(), hour_of(sample)))
+            .or_default();
+        let (held, busy) = held(sample);
+        sum.sample_count += 1;
+        sum.gpu_seconds += held;
+        sum.busy_gpu_seconds += busy;
+        sum.energy_joules += sample.power_watts * sample.interval_s;
     }
     sums
 }
@@ -926,8 +1013,10 @@ mod tests {
         padded["deployment"] = json!("  fraud-lgbm-v3  ");
         let bytes = serde_json::to_vec(&batch(vec![padded])).expect("json");
         assert_eq!(
-            parse_body(&bytes, now()).expect("valid").samples[0].deployment,
-            "fraud-lgbm-v3"
+            parse_body(&bytes, now()).expect("valid").samples[0]
+                .deployment
+                .as_deref(),
+            Some("fraud-lgbm-v3")
         );
 
         assert!(matches!(
@@ -1065,6 +1154,53 @@ mod tests {
                 "the fast path refuses {field} = {value} too"
             );
         }
+    }
+
+    #[test]
+    fn a_gpu_without_a_deployment_is_host_capacity_and_serves_nothing() {
+        let mut idle = good_sample();
+        let object = idle.as_object_mut().expect("object");
+        object.remove("deployment");
+        object.remove("latency_ms");
+        object.insert("requests".into(), json!(0));
+        object.insert("pod".into(), json!("ml-serving/chat-7d9f-abcde"));
+        let mut busy = good_sample();
+        busy["gpu_uuid"] = json!("GPU-2");
+        busy["deployment"] = Value::Null;
+        for mut sample in [idle.clone(), busy.clone()] {
+            sample["gpu_share"] = json!(0.5);
+            let bytes = serde_json::to_vec(&batch(vec![idle.clone(), sample])).expect("json");
+            let walked = parse_batch(&batch(vec![idle.clone()]), now()).expect("valid");
+            assert_eq!(walked.samples[0].deployment, None);
+            assert_eq!(
+                walked.samples[0].pod.as_deref(),
+                Some("ml-serving/chat-7d9f-abcde")
+            );
+            match parse_body(&bytes, now()) {
+                Ok(parsed) => {
+                    assert_eq!(parsed.samples[1].deployment, None);
+                    let capacity = capacity_rollup(&parsed.samples);
+                    let sum = capacity.values().next().expect("one hour");
+                    assert_eq!(sum.sample_count, 2);
+                    // 10 s of a whole card and 10 s of half of one.
+                    assert!((sum.gpu_seconds - 15.0).abs() < 1e-9);
+                    assert!(rollup(&parsed.samples).is_empty(), "no deployment's hours");
+                }
+                Err(BodyError::Invalid(errors)) => {
+                    // The busy one: its requests and latency belong to a deployment.
+                    assert_eq!(
+                        paths(&errors),
+                        ["samples[1].requests", "samples[1].latency_ms"]
+                    );
+                    assert!(errors[0].message.contains("idle capacity"));
+                }
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        let mut empty = good_sample();
+        empty["deployment"] = json!(" ");
+        let errors = parse_batch(&batch(vec![empty]), now()).expect_err("empty key");
+        assert_eq!(paths(&errors), ["samples[0].deployment"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
-use super::ingest::{rollup, Batch, Sample};
+use super::ingest::{capacity_rollup, rollup, Batch, Sample};
 
 #[derive(Debug, PartialEq)]
 pub enum Outcome {
@@ -122,6 +122,7 @@ pub async fn ingest(
     // to the commit, so that concurrent batches copy their samples in parallel.
     mark_seen(&mut tx, &latest).await?;
     add_to_rollups(&mut tx, &batch.samples, &ids).await?;
+    add_to_capacity(&mut tx, batch).await?;
     record_devices(&mut tx, batch, &ids).await?;
     tx.commit().await?;
     Ok(Outcome::Stored {
@@ -134,9 +135,10 @@ pub async fn ingest(
 fn latest_by_deployment(samples: &[Sample]) -> BTreeMap<&str, DateTime<Utc>> {
     let mut latest: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
     for sample in samples {
-        let seen = latest
-            .entry(sample.deployment.as_str())
-            .or_insert(sample.ts);
+        let Some(deployment) = &sample.deployment else {
+            continue;
+        };
+        let seen = latest.entry(deployment.as_str()).or_insert(sample.ts);
         *seen = (*seen).max(sample.ts);
     }
     latest
@@ -244,11 +246,14 @@ pub fn samples_binary(batch: &Batch, ids: &BTreeMap<&str, Uuid>) -> Vec<u8> {
     out.extend_from_slice(&0_i32.to_be_bytes()); // flags
     out.extend_from_slice(&0_i32.to_be_bytes()); // header extension length
     for s in &batch.samples {
-        let deployment_id = ids.get(s.deployment.as_str()).copied().unwrap_or_default();
+        let deployment_id = s.deployment.as_deref().and_then(|key| ids.get(key));
         let micros = s.ts.timestamp_micros() - POSTGRES_EPOCH_MICROS;
         out.extend_from_slice(&FIELDS.to_be_bytes());
         field(&mut out, &micros.to_be_bytes());
-        field(&mut out, deployment_id.as_bytes());
+        match deployment_id {
+            Some(id) => field(&mut out, id.as_bytes()),
+            None => out.extend_from_slice(&(-1_i32).to_be_bytes()),
+        }
         field(&mut out, batch.batch_id.as_bytes());
         field(&mut out, batch.host.as_bytes());
         field(&mut out, s.gpu_uuid.as_bytes());
@@ -416,10 +421,16 @@ async fn record_devices(
     let uuids: Vec<String> = latest.keys().map(|k| (*k).to_owned()).collect();
     let indexes: Vec<i32> = latest.values().map(|s| s.gpu_index).collect();
     let models: Vec<String> = latest.values().map(|s| s.gpu_model.clone()).collect();
-    let deployments: Vec<Uuid> = latest
+    let deployments: Vec<Option<Uuid>> = latest
         .values()
-        .map(|s| ids.get(s.deployment.as_str()).copied().unwrap_or_default())
+        .map(|s| {
+            s.deployment
+                .as_deref()
+                .and_then(|key| ids.get(key))
+                .copied()
+        })
         .collect();
+    let pods: Vec<Option<String>> = latest.values().map(|s| s.pod.clone()).collect();
     let utilization: Vec<f64> = latest.values().map(|s| s.utilization_pct).collect();
     let power: Vec<f64> = latest.values().map(|s| s.power_watts).collect();
     let seen: Vec<DateTime<Utc>> = latest.values().map(|s| s.ts).collect();
@@ -435,32 +446,68 @@ async fn record_devices(
     sqlx::query!(
         "insert into gpu_device as d
             (gpu_uuid, host, gpu_index, gpu_model, deployment_id, last_utilization_pct,
-             last_power_watts, last_seen_at, parent_gpu_uuid, mig_profile, gpu_share)
+             last_power_watts, last_seen_at, parent_gpu_uuid, mig_profile, gpu_share, pod)
          select gpu_uuid, $2, gpu_index, gpu_model, deployment_id, utilization, power, seen,
-                parent, profile, share
+                parent, profile, share, pod
            from unnest($1::text[], $3::int[], $4::text[], $5::uuid[], $6::float8[], $7::float8[],
-                       $8::timestamptz[], $9::text[], $10::text[], $11::float8[])
+                       $8::timestamptz[], $9::text[], $10::text[], $11::float8[], $12::text[])
              as t(gpu_uuid, gpu_index, gpu_model, deployment_id, utilization, power, seen, parent,
-                  profile, share)
+                  profile, share, pod)
          on conflict (gpu_uuid) do update set
             host = excluded.host, gpu_index = excluded.gpu_index, gpu_model = excluded.gpu_model,
             deployment_id = excluded.deployment_id,
             last_utilization_pct = excluded.last_utilization_pct,
             last_power_watts = excluded.last_power_watts, last_seen_at = excluded.last_seen_at,
             parent_gpu_uuid = excluded.parent_gpu_uuid, mig_profile = excluded.mig_profile,
-            gpu_share = excluded.gpu_share
+            gpu_share = excluded.gpu_share, pod = excluded.pod
          where d.last_seen_at <= excluded.last_seen_at",
         &uuids,
         batch.host,
         &indexes,
         &models,
-        &deployments,
+        &deployments as &[Option<Uuid>],
         &utilization,
         &power,
         &seen,
         &parents as &[Option<String>],
         &profiles as &[Option<String>],
         &shares,
+        &pods as &[Option<String>],
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds the batch's GPUs without a deployment to its host's idle capacity.
+async fn add_to_capacity(tx: &mut sqlx::PgConnection, batch: &Batch) -> Result<(), sqlx::Error> {
+    let sums = capacity_rollup(&batch.samples);
+    if sums.is_empty() {
+        return Ok(());
+    }
+    let models: Vec<String> = sums.keys().map(|(model, _)| model.clone()).collect();
+    let hours: Vec<DateTime<Utc>> = sums.keys().map(|(_, hour)| *hour).collect();
+    let counts: Vec<i64> = sums.values().map(|s| s.sample_count).collect();
+    let gpu_seconds: Vec<f64> = sums.values().map(|s| s.gpu_seconds).collect();
+    let busy: Vec<f64> = sums.values().map(|s| s.busy_gpu_seconds).collect();
+    let energy: Vec<f64> = sums.values().map(|s| s.energy_joules).collect();
+    sqlx::query!(
+        "insert into host_capacity_hourly as h
+            (host, gpu_model, hour, sample_count, gpu_seconds, busy_gpu_seconds, energy_joules)
+         select $1, * from unnest($2::text[], $3::timestamptz[], $4::int8[], $5::float8[],
+                                  $6::float8[], $7::float8[])
+         on conflict (host, hour, gpu_model) do update set
+            sample_count = h.sample_count + excluded.sample_count,
+            gpu_seconds = h.gpu_seconds + excluded.gpu_seconds,
+            busy_gpu_seconds = h.busy_gpu_seconds + excluded.busy_gpu_seconds,
+            energy_joules = h.energy_joules + excluded.energy_joules",
+        batch.host,
+        &models,
+        &hours,
+        &counts,
+        &gpu_seconds,
+        &busy,
+        &energy,
     )
     .execute(&mut *tx)
     .await?;
@@ -537,7 +584,8 @@ mod tests {
             ts: DateTime::parse_from_rfc3339("2026-11-28T09:00:00.000250Z")
                 .expect("ts")
                 .with_timezone(&Utc),
-            deployment: "d".into(),
+            deployment: Some("d".into()),
+            pod: None,
             gpu_uuid: "GPU-\"1\"".into(),
             gpu_index: 3,
             gpu_model: "NVIDIA H100, 80GB".into(),

@@ -93,7 +93,7 @@ pub async fn post(
     caller
         .require_deployments(
             &state.pool,
-            batch.samples.iter().map(|s| s.deployment.as_str()),
+            batch.samples.iter().filter_map(|s| s.deployment.as_deref()),
         )
         .await?;
     // A retry resends the same bytes (the agent keeps each batch in its spool), so the bytes are
