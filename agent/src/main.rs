@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use config::{Config, Overrides, Source};
-use sources::{Counters, GpuReading, Traffic};
+use sources::{Counters, GpuReading, Pod, Traffic};
 use spool::{Spool, Written};
 
 #[derive(Debug, Parser)]
@@ -161,20 +161,17 @@ impl Collector {
             .iter()
             .filter_map(|gpu| self.config.deployment_of(gpu).map(|d| (gpu, d)))
             .collect();
+        let interval_s = (interval_s * 1000.0).round() / 1000.0;
+        let mut samples = Vec::new();
         for gpu in gpus
             .iter()
             .filter(|g| !mapped.iter().any(|(m, _)| m.uuid == g.uuid))
         {
             if self.warned_unmapped.insert(gpu.uuid.clone()) {
-                let pod = gpu
-                    .pod
-                    .as_ref()
-                    .map(|p| format!("{}/{}", p.namespace, p.pod))
-                    .unwrap_or_default();
-                tracing::warn!(index = gpu.index, uuid = %gpu.uuid, %pod, "GPU has no deployment in the config or its rules; not reported");
+                tracing::info!(index = gpu.index, uuid = %gpu.uuid, pod = gpu.pod.as_ref().map(Pod::name).unwrap_or_default(), "GPU has no deployment in the config or its rules; reported as the host's idle capacity");
             }
+            samples.push(device_sample(gpu, &ts, interval_s));
         }
-        let mut samples = Vec::new();
         for (gpu, deployment) in &mapped {
             let siblings: Vec<&str> = mapped
                 .iter()
@@ -187,28 +184,9 @@ impl Collector {
                 .position(|uuid| *uuid == gpu.uuid)
                 .unwrap_or_default();
             let share = |count: i64| split(count, siblings.len())[position];
-            let mut sample = json!({
-                "ts": ts,
-                "deployment": deployment,
-                "gpu_uuid": gpu.uuid,
-                "gpu_index": gpu.index,
-                "gpu_model": gpu.model,
-                "interval_s": (interval_s * 1000.0).round() / 1000.0,
-                "utilization_pct": gpu.utilization_pct,
-                "memory_used_mib": gpu.memory_used_mib,
-                "power_watts": gpu.power_watts,
-                "requests": share(served.requests),
-            });
-            if let Some(slice) = &gpu.slice {
-                sample["gpu_share"] = json!(slice.share);
-                // The server refuses empty names: a label the exporter left blank is not sent.
-                if !slice.parent_uuid.is_empty() {
-                    sample["parent_gpu_uuid"] = json!(slice.parent_uuid);
-                }
-                if !slice.profile.is_empty() {
-                    sample["mig_profile"] = json!(slice.profile);
-                }
-            }
+            let mut sample = device_sample(gpu, &ts, interval_s);
+            sample["deployment"] = json!(deployment);
+            sample["requests"] = json!(share(served.requests));
             if let Some(latency) = served.latency {
                 sample["latency_ms"] = latency.json();
             }
@@ -234,6 +212,36 @@ impl Collector {
             json!({ "batch_id": batch_id, "host": host, "samples": samples }),
         ))
     }
+}
+
+/// What a device reads, as a sample with no deployment and no requests: a GPU no deployment uses
+/// is sent so, as its host's idle capacity; a mapped one gains its deployment and traffic.
+fn device_sample(gpu: &GpuReading, ts: &str, interval_s: f64) -> Value {
+    let mut sample = json!({
+        "ts": ts,
+        "gpu_uuid": gpu.uuid,
+        "gpu_index": gpu.index,
+        "gpu_model": gpu.model,
+        "interval_s": interval_s,
+        "utilization_pct": gpu.utilization_pct,
+        "memory_used_mib": gpu.memory_used_mib,
+        "power_watts": gpu.power_watts,
+        "requests": 0,
+    });
+    if let Some(slice) = &gpu.slice {
+        sample["gpu_share"] = json!(slice.share);
+        // The server refuses empty names: a label the exporter left blank is not sent.
+        if !slice.parent_uuid.is_empty() {
+            sample["parent_gpu_uuid"] = json!(slice.parent_uuid);
+        }
+        if !slice.profile.is_empty() {
+            sample["mig_profile"] = json!(slice.profile);
+        }
+    }
+    if let Some(pod) = gpu.pod.as_ref().filter(|p| !p.pod.is_empty()) {
+        sample["pod"] = json!(pod.name());
+    }
+    sample
 }
 
 /// A deployment's count shared evenly by its `devices`; the first takes the remainder.

@@ -42,6 +42,17 @@ pub struct Pod {
     pub container: String,
 }
 
+impl Pod {
+    /// "namespace/pod", as the server shows it; the pod alone where no namespace is named.
+    pub fn name(&self) -> String {
+        if self.namespace.is_empty() {
+            self.pod.clone()
+        } else {
+            format!("{}/{}", self.namespace, self.pod)
+        }
+    }
+}
+
 pub const NVIDIA_SMI_QUERY: &str =
     "--query-gpu=index,uuid,name,utilization.gpu,memory.used,power.draw";
 
@@ -153,6 +164,12 @@ fn pod_of(sample: &Sample) -> Option<Pod> {
     })
 }
 
+/// The metrics read from a DCGM page.
+const DCGM_UTIL: &str = "DCGM_FI_DEV_GPU_UTIL";
+const DCGM_ENGINE_ACTIVE: &str = "DCGM_FI_PROF_GR_ENGINE_ACTIVE";
+const DCGM_FB_USED: &str = "DCGM_FI_DEV_FB_USED";
+const DCGM_POWER: &str = "DCGM_FI_DEV_POWER_USAGE";
+
 /// One device's values as the page gives them, before slices take their share of the card.
 #[derive(Default)]
 struct DeviceValues {
@@ -160,33 +177,93 @@ struct DeviceValues {
     model: String,
     /// (GPU instance id, profile) for a MIG slice.
     instance: Option<(String, String)>,
-    util: Option<f64>,
-    engine_active: Option<f64>,
-    memory: Option<f64>,
-    power: Option<f64>,
-    pod: Option<Pod>,
+    /// Values of the device's own series, without a pod.
+    own: BTreeMap<&'static str, f64>,
+    /// The largest value of the series that name a pod: an exporter repeats the device's value
+    /// once per pod, and a per-pod reading (newer exporters send one beside the device's own
+    /// row) is never above the device's.
+    pods_max: BTreeMap<&'static str, f64>,
+    /// The pods the exporter names for the device, by "namespace/pod": one, or several that
+    /// share it by time-slicing.
+    pods: BTreeMap<String, PodValues>,
+}
+
+/// What a device's series say for one of the pods using it.
+struct PodValues {
+    pod: Pod,
+    /// The exporter's `vgpu` label: the pod's replica of a time-shared card.
+    vgpu: Option<String>,
+    values: BTreeMap<&'static str, f64>,
+}
+
+impl DeviceValues {
+    fn value(&self, name: &str) -> Option<f64> {
+        self.own
+            .get(name)
+            .or_else(|| self.pods_max.get(name))
+            .copied()
+    }
+
+    /// Utilization in percent: `DCGM_FI_DEV_GPU_UTIL`, or the engine's active ratio; for a MIG
+    /// slice (exporters send no GPU_UTIL for one, or 0) the other way round.
+    fn utilization(values: impl Fn(&str) -> Option<f64>, slice: bool) -> Option<f64> {
+        let util = values(DCGM_UTIL).map(|v| v.min(100.0));
+        let engine = values(DCGM_ENGINE_ACTIVE).map(|v| v.min(1.0) * 100.0);
+        if slice {
+            engine.or(util)
+        } else {
+            util.or(engine)
+        }
+    }
+
+    /// Each pod's part of a device several pods share: in proportion to the utilization the
+    /// exporter reports for each, equal where it reports the device's for all (the values are
+    /// then the same) or none.
+    fn pod_shares(&self) -> Vec<(&PodValues, f64)> {
+        let slice = self.instance.is_some();
+        let weights: Vec<f64> = self
+            .pods
+            .values()
+            .map(|pod| {
+                Self::utilization(|name| pod.values.get(name).copied(), slice).unwrap_or_default()
+            })
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let count = self.pods.len() as f64;
+        self.pods
+            .values()
+            .zip(weights)
+            .map(|(pod, weight)| {
+                let share = if total > 0.0 {
+                    weight / total
+                } else {
+                    1.0 / count
+                };
+                (pod, share)
+            })
+            .collect()
+    }
 }
 
 /// Reads a DCGM exporter page: utilization, framebuffer memory and power per GPU, and per MIG
 /// slice (`GPU_I_ID`, `GPU_I_PROFILE`), with the pod using each (`pod`, `namespace`, `container`
 /// and their older and re-labelled names). Utilization is `DCGM_FI_DEV_GPU_UTIL`, or for a slice
 /// (which has none) the graphics engine's active ratio `DCGM_FI_PROF_GR_ENGINE_ACTIVE`. A card cut
-/// into slices is reported as its slices only, each with its share of the card's power. Blank
-/// sentinels are not readings (`is_dcgm_blank`).
+/// into slices is reported as its slices only, each with its share of the card's power. A device
+/// several pods share by time-slicing (the exporter repeats its series once per pod, with
+/// `--kubernetes-virtual-gpus` a `vgpu` label) is reported once per pod, `<UUID>::<vgpu>`, each
+/// with its part of the device (`DeviceValues::pod_shares`). Blank sentinels are not readings
+/// (`is_dcgm_blank`).
 pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
     let samples = scrape(text)?;
     let mut devices: BTreeMap<(u32, Option<u32>, String), DeviceValues> = BTreeMap::new();
     for sample in &samples {
-        let name = sample.name.as_str();
-        if !matches!(
-            name,
-            "DCGM_FI_DEV_GPU_UTIL"
-                | "DCGM_FI_PROF_GR_ENGINE_ACTIVE"
-                | "DCGM_FI_DEV_FB_USED"
-                | "DCGM_FI_DEV_POWER_USAGE"
-        ) {
+        let Some(name) = [DCGM_UTIL, DCGM_ENGINE_ACTIVE, DCGM_FB_USED, DCGM_POWER]
+            .into_iter()
+            .find(|name| *name == sample.name)
+        else {
             continue;
-        }
+        };
         let Some(index) = sample.label("gpu").and_then(|g| g.parse::<u32>().ok()) else {
             continue;
         };
@@ -221,15 +298,27 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
             instance,
             ..DeviceValues::default()
         });
-        if device.pod.is_none() {
-            device.pod = pod_of(sample);
-        }
-        let value = sample.value;
-        match name {
-            "DCGM_FI_DEV_GPU_UTIL" => device.util = Some(value.min(100.0)),
-            "DCGM_FI_PROF_GR_ENGINE_ACTIVE" => device.engine_active = Some(value.min(1.0) * 100.0),
-            "DCGM_FI_DEV_FB_USED" => device.memory = Some(value),
-            _ => device.power = Some(value),
+        match pod_of(sample) {
+            None => {
+                device.own.insert(name, sample.value);
+            }
+            Some(pod) => {
+                let max = device.pods_max.entry(name).or_insert(sample.value);
+                *max = max.max(sample.value);
+                device
+                    .pods
+                    .entry(pod.name())
+                    .or_insert_with(|| PodValues {
+                        pod,
+                        vgpu: sample
+                            .label("vgpu")
+                            .filter(|v| !v.is_empty())
+                            .map(str::to_owned),
+                        values: BTreeMap::new(),
+                    })
+                    .values
+                    .insert(name, sample.value);
+            }
         }
     }
     if devices.is_empty() {
@@ -241,7 +330,7 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
     for ((index, _, _), device) in &devices {
         match &device.instance {
             None => {
-                if let Some(power) = device.power {
+                if let Some(power) = device.value(DCGM_POWER) {
                     card_power.insert(*index, power);
                 }
             }
@@ -249,56 +338,81 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
         }
     }
     let mut gpus = Vec::new();
-    for ((index, _, _), device) in devices {
-        // A slice has no GPU_UTIL of its own (exporters send none, or 0): its engine's activity
-        // first; a whole card the other way round.
-        let utilization_pct = if device.instance.is_some() {
-            device.engine_active.or(device.util)
-        } else {
-            device.util.or(device.engine_active)
-        }
-        .unwrap_or_default();
-        let memory_used_mib = device.memory.unwrap_or_default();
-        match device.instance {
-            None if slices_of.contains_key(&index) => {
+    for ((index, _, _), device) in &devices {
+        let utilization_pct =
+            DeviceValues::utilization(|name| device.value(name), device.instance.is_some())
+                .unwrap_or_default();
+        let memory_used_mib = device.value(DCGM_FB_USED).unwrap_or_default();
+        let whole = match &device.instance {
+            None if slices_of.contains_key(index) => {
                 // Cut into slices: the slices report its time, and share its power.
+                continue;
             }
-            None => gpus.push(GpuReading {
-                index,
-                uuid: device.uuid,
-                model: device.model,
+            None => GpuReading {
+                index: *index,
+                uuid: device.uuid.clone(),
+                model: device.model.clone(),
                 utilization_pct,
                 memory_used_mib,
-                power_watts: device.power.unwrap_or_default(),
+                power_watts: device.value(DCGM_POWER).unwrap_or_default(),
                 slice: None,
-                pod: device.pod,
-            }),
+                pod: None,
+            },
             Some((instance, profile)) => {
-                let share = mig_share(&profile, &device.model)
-                    .unwrap_or_else(|| 1.0 / slices_of[&index] as f64);
-                gpus.push(GpuReading {
-                    index,
+                let share = mig_share(profile, &device.model)
+                    .unwrap_or_else(|| 1.0 / slices_of[index] as f64);
+                GpuReading {
+                    index: *index,
                     uuid: format!("MIG-{}/{instance}", device.uuid),
-                    model: device.model,
+                    model: device.model.clone(),
                     utilization_pct,
                     memory_used_mib,
                     // The card's power: on its own row, or (in other exporters' layout)
                     // repeated on each slice's row.
                     power_watts: card_power
-                        .get(&index)
+                        .get(index)
                         .copied()
-                        .or(device.power)
+                        .or(device.value(DCGM_POWER))
                         .unwrap_or_default()
                         * share,
                     slice: Some(Slice {
-                        parent_uuid: device.uuid,
-                        instance,
-                        profile,
+                        parent_uuid: device.uuid.clone(),
+                        instance: instance.clone(),
+                        profile: profile.clone(),
                         share,
                     }),
-                    pod: device.pod,
-                });
+                    pod: None,
+                }
             }
+        };
+        if device.pods.len() <= 1 {
+            gpus.push(GpuReading {
+                pod: device.pods.values().next().map(|p| p.pod.clone()),
+                ..whole
+            });
+            continue;
+        }
+        for (position, (pod, part)) in device.pod_shares().into_iter().enumerate() {
+            let replica = pod.vgpu.clone().unwrap_or_else(|| position.to_string());
+            let (instance, profile, share) = whole.slice.as_ref().map_or_else(
+                || (String::new(), String::new(), 1.0),
+                |s| (s.instance.clone(), s.profile.clone(), s.share),
+            );
+            gpus.push(GpuReading {
+                index: *index,
+                uuid: format!("{}::{replica}", whole.uuid),
+                model: whole.model.clone(),
+                utilization_pct: whole.utilization_pct,
+                memory_used_mib: whole.memory_used_mib * part,
+                power_watts: whole.power_watts * part,
+                slice: Some(Slice {
+                    parent_uuid: device.uuid.clone(),
+                    instance,
+                    profile,
+                    share: share * part,
+                }),
+                pod: Some(pod.pod.clone()),
+            });
         }
     }
     Ok(gpus)
@@ -838,6 +952,66 @@ DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="",modelName="NVIDIA A100-SXM4-40GB"} 90
         assert_eq!(gpus.len(), 1, "a series without a UUID is no device");
         assert_eq!(gpus[0].utilization_pct, 50.0);
         assert!((gpus[0].power_watts - 30.0).abs() < 1e-9, "210 W x 1/7");
+    }
+
+    /// A card time-shared by pods, as dcgm-exporter writes it with `--kubernetes-virtual-gpus`:
+    /// each series once per pod with the same device values and the pod's `vgpu` replica; and
+    /// the layout of newer exporters, the device's own row beside per-pod utilization.
+    #[test]
+    fn a_time_shared_card_is_split_between_its_pods() {
+        let labels = r#"gpu="0",UUID="GPU-8f2c",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-01""#;
+        let pod = |name: &str, vgpu: u32| {
+            format!(r#"namespace="tenants",pod="{name}",container="ctr",vgpu="{vgpu}""#)
+        };
+        let page = format!(
+            "# TYPE DCGM_FI_PROF_GR_ENGINE_ACTIVE gauge\n\
+             DCGM_FI_PROF_GR_ENGINE_ACTIVE{{{labels},{a}}} 0.968\n\
+             DCGM_FI_PROF_GR_ENGINE_ACTIVE{{{labels},{b}}} 0.968\n\
+             # TYPE DCGM_FI_DEV_FB_USED gauge\n\
+             DCGM_FI_DEV_FB_USED{{{labels},{a}}} 74112\n\
+             DCGM_FI_DEV_FB_USED{{{labels},{b}}} 74112\n\
+             # TYPE DCGM_FI_DEV_POWER_USAGE gauge\n\
+             DCGM_FI_DEV_POWER_USAGE{{{labels},{a}}} 600\n\
+             DCGM_FI_DEV_POWER_USAGE{{{labels},{b}}} 600\n",
+            a = pod("infer-a", 0),
+            b = pod("infer-b", 1),
+        );
+        let gpus = parse_dcgm(&page).expect("parses");
+        assert_eq!(gpus.len(), 2, "one device per pod: {gpus:?}");
+        assert_eq!(gpus[0].uuid, "GPU-8f2c::0");
+        assert_eq!(gpus[1].uuid, "GPU-8f2c::1");
+        for gpu in &gpus {
+            let slice = gpu.slice.as_ref().expect("a share");
+            assert_eq!(slice.parent_uuid, "GPU-8f2c");
+            assert_eq!(slice.share, 0.5, "the same values for both: an equal split");
+            assert!(
+                (gpu.utilization_pct - 96.8).abs() < 1e-9,
+                "the card's utilization"
+            );
+            assert_eq!(gpu.power_watts, 300.0);
+        }
+        assert_eq!(
+            gpus[1].pod.as_ref().map(|p| p.pod.as_str()),
+            Some("infer-b")
+        );
+
+        // The device's own row, and each pod's utilization: split by what each used.
+        let page = format!(
+            "DCGM_FI_DEV_GPU_UTIL{{{labels}}} 80\n\
+             DCGM_FI_DEV_GPU_UTIL{{{labels},{a}}} 60\n\
+             DCGM_FI_DEV_GPU_UTIL{{{labels},{b}}} 20\n\
+             DCGM_FI_DEV_POWER_USAGE{{{labels}}} 400\n",
+            a = pod("infer-a", 0),
+            b = pod("infer-b", 1),
+        );
+        let gpus = parse_dcgm(&page).expect("parses");
+        let shares: Vec<f64> = gpus
+            .iter()
+            .map(|g| g.slice.as_ref().map_or(1.0, |s| s.share))
+            .collect();
+        assert_eq!(shares, [0.75, 0.25]);
+        assert_eq!(gpus[0].utilization_pct, 80.0, "the device's own row");
+        assert_eq!(gpus[0].power_watts + gpus[1].power_watts, 400.0);
     }
 
     #[test]

@@ -72,14 +72,15 @@ async fn a_dry_run_prints_the_batch_for_the_mapped_gpus() {
     let batch: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
     assert_eq!(batch["host"], "gpu-node-test");
     let samples = batch["samples"].as_array().expect("samples");
-    assert_eq!(
-        samples.len(),
-        1,
-        "GPU 1 has no deployment and is not reported"
-    );
-    assert_eq!(samples[0]["deployment"], "fraud-lgbm-v3");
-    assert_eq!(samples[0]["gpu_uuid"], "GPU-aa11");
-    assert_eq!(samples[0]["power_watts"], 612.3);
+    assert_eq!(samples.len(), 2, "{batch}");
+    // GPU 1 has no deployment: it is reported as the host's idle capacity, serving nothing.
+    let spare = &samples[0];
+    assert_eq!(spare["gpu_uuid"], "GPU-bb22");
+    assert!(spare.get("deployment").is_none(), "{spare}");
+    assert_eq!(spare["requests"], 0);
+    assert_eq!(samples[1]["deployment"], "fraud-lgbm-v3");
+    assert_eq!(samples[1]["gpu_uuid"], "GPU-aa11");
+    assert_eq!(samples[1]["power_watts"], 612.3);
     assert_eq!(spooled(&scratch), 0, "a dry run neither spools nor sends");
 }
 
@@ -111,7 +112,11 @@ async fn a_batch_waits_in_the_spool_while_the_server_is_down() {
         2,
         "the old batch and the new one"
     );
-    assert_eq!(db.scalar("select count(*) from telemetry_sample").await, 2);
+    assert_eq!(
+        db.scalar("select count(*) from telemetry_sample").await,
+        4,
+        "two readings of two GPUs"
+    );
     drop(server);
     db.drop().await;
 }
@@ -155,7 +160,11 @@ async fn a_token_the_server_refuses_keeps_the_batch_in_the_spool() {
         .expect("agent runs");
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(spooled(&scratch), 0);
-    assert_eq!(db.scalar("select count(*) from telemetry_sample").await, 2);
+    assert_eq!(
+        db.scalar("select count(*) from telemetry_sample").await,
+        4,
+        "two readings of two GPUs"
+    );
     drop(server);
     db.drop().await;
 }
@@ -332,6 +341,7 @@ async fn an_agent_reads_a_language_models_tokens_from_vllm() {
 /// its memory as DCGM's int64 blank.
 const K8S_DCGM: &str = "# TYPE DCGM_FI_DEV_GPU_UTIL gauge\n\
 DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-0a\",device=\"nvidia0\",modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"gpu-node-k8s\",container=\"\",namespace=\"\",pod=\"\"} 55\n\
+DCGM_FI_DEV_GPU_UTIL{gpu=\"2\",UUID=\"GPU-2c\",device=\"nvidia2\",modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"gpu-node-k8s\",container=\"\",namespace=\"\",pod=\"\"} 0\n\
 # TYPE DCGM_FI_PROF_GR_ENGINE_ACTIVE gauge\n\
 DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu=\"1\",UUID=\"GPU-1b\",device=\"nvidia1\",modelName=\"NVIDIA H100 80GB HBM3\",GPU_I_PROFILE=\"3g.40gb\",GPU_I_ID=\"1\",Hostname=\"gpu-node-k8s\",container=\"vllm\",namespace=\"ml-serving\",pod=\"chat-7d9f8b6c4-x2x9q\"} 0.8\n\
 DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu=\"1\",UUID=\"GPU-1b\",device=\"nvidia1\",modelName=\"NVIDIA H100 80GB HBM3\",GPU_I_PROFILE=\"4g.40gb\",GPU_I_ID=\"2\",Hostname=\"gpu-node-k8s\",container=\"embedder\",namespace=\"ml-serving\",pod=\"embedder-v2-0\"} 0.3\n\
@@ -419,6 +429,22 @@ async fn mig_slices_mapped_by_pod_rules_add_up_to_their_card() {
             .await,
         0,
         "a card cut into slices is reported as its slices only"
+    );
+
+    // GPU 2 has no pod and no deployment: its host's idle capacity, as long as card 0.
+    let spare = db
+        .scalar(
+            "select (sum(gpu_seconds) * 1000)::int8 from host_capacity_hourly \
+             where host = 'gpu-node-test' and gpu_model = 'NVIDIA H100 80GB HBM3'",
+        )
+        .await;
+    assert!((spare - card).abs() <= 1, "{spare} against {card}");
+    assert_eq!(
+        db.scalar(
+            "select count(*) from gpu_device where gpu_uuid = 'GPU-2c' and deployment_id is null"
+        )
+        .await,
+        1
     );
 
     // The chat slice's language model, read from vLLM, is priced per million tokens.
