@@ -226,6 +226,48 @@ async fn a_language_model_is_priced_per_million_tokens(pool: PgPool) {
         "{}",
         fleet.body
     );
+
+    // Linked to a model, the catalog, the model page and the model card show the same figure.
+    let deployment_id: uuid::Uuid = deployment["deployment_id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("deployment id");
+    app::fleet::store::link(
+        &pool,
+        &Actor::System,
+        deployment_id,
+        "chat-llama-8b",
+        "v1",
+        None,
+    )
+    .await
+    .expect("link");
+    let (model_id, version_id): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "select model_id, model_version_id from model_version join model using (model_id) \
+         where name = 'chat-llama-8b'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("model");
+    let catalog = get(&router, "/catalog", Some(&viewer)).await;
+    assert!(
+        catalog.body.contains("3.20 USD / 1M out tokens"),
+        "{}",
+        catalog.body
+    );
+    let model = get(&router, &format!("/models/{model_id}"), Some(&viewer)).await;
+    assert!(
+        model.body.contains("3.20 USD per 1M output tokens"),
+        "{}",
+        model.body
+    );
+    let card = get(&router, &format!("/cards/{version_id}"), Some(&viewer)).await;
+    assert!(
+        card.body.contains("Cost per 1M output tokens"),
+        "{}",
+        card.body
+    );
+    assert!(card.body.contains("3.20 USD"), "{}", card.body);
 }
 
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]

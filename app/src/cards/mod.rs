@@ -100,6 +100,10 @@ pub struct CardCost {
     pub training_basis: String,
     pub cost_per_1k: Option<Decimal>,
     pub cost_per_1k_basis: String,
+    /// For a language model whose servers count tokens: a million output tokens (their part of
+    /// the cost by the prefill/decode rule).
+    #[serde(default)]
+    pub cost_per_1m_output: Option<Decimal>,
     pub gpu_model: Option<String>,
     pub energy_kwh_per_1k: Option<f64>,
     pub monthly_requests: Option<i64>,
@@ -134,6 +138,15 @@ impl CardCost {
                 "Cost per 1,000 requests",
                 self.money(self.cost_per_1k),
                 self.cost_per_1k_basis.clone(),
+            ),
+            figure(
+                "cost_per_1m_output_tokens",
+                "Cost per 1M output tokens",
+                self.money(self.cost_per_1m_output),
+                match self.cost_per_1m_output {
+                    Some(_) => "The cost of the requests whose servers counted tokens in the last 30 days, split between input and output tokens by the README's cost model (an output token is 4 input tokens' work), over the output tokens.".into(),
+                    None => "Its servers count no tokens (not a language model, or no token telemetry).".into(),
+                },
             ),
             figure(
                 "gpu_model",
@@ -204,6 +217,9 @@ impl CardCost {
                 key.into(),
                 serde_json::json!({ "value": value, "basis": basis }),
             );
+        }
+        if let Some(value) = decimal(self.cost_per_1m_output) {
+            figures.insert("cost_per_1m_output_tokens".into(), value.into());
         }
         if let Some(gpu) = &self.gpu_model {
             figures.insert("gpu_model".into(), gpu.clone().into());

@@ -16,7 +16,7 @@ use crate::audit::{self, Actor, Change};
 use crate::catalog::ModelStatus;
 use crate::error::AppError;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{self, per_thousand_requests};
+use crate::telemetry::cost::{self, per_million_tokens, per_thousand_requests, TokenCount};
 
 struct Revision {
     metadata: Map<String, Value>,
@@ -336,18 +336,30 @@ fn last_quarter(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>, String) {
     (start(previous), start(this), name)
 }
 
-/// Priced telemetry of a version's deployments between two times, per currency:
-/// (cost, requests, energy in kWh, GPU-hours per GPU model).
+/// What a version's deployments measured over a window.
+struct Measured {
+    /// Reserved-basis cost per currency.
+    costs: BTreeMap<String, Decimal>,
+    requests: i64,
+    kwh: f64,
+    gpu_hours: BTreeMap<String, f64>,
+    tokens: TokenCount,
+}
+
 async fn measured(
     pool: &PgPool,
     model_version_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<(BTreeMap<String, Decimal>, i64, f64, BTreeMap<String, f64>), sqlx::Error> {
+) -> Result<Measured, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select gpu_model as "gpu_model!", currency, sum(reserved_cost) as reserved,
                   sum(gpu_seconds) as "gpu_seconds!", sum(energy_joules) as "energy!",
-                  saturated_count(sum(requests)) as "requests!"
+                  saturated_count(sum(requests)) as "requests!",
+                  saturated_count(sum(input_tokens)) as "input_tokens!",
+                  saturated_count(sum(output_tokens)) as "output_tokens!",
+                  saturated_count(sum(cached_input_tokens)) as "cached_input_tokens!",
+                  saturated_count(sum(token_requests)) as "token_requests!"
              from priced_hourly
             where model_version_id = $1 and hour >= $2 and hour < $3
             group by gpu_model, currency"#,
@@ -357,18 +369,28 @@ async fn measured(
     )
     .fetch_all(pool)
     .await?;
-    let mut costs: BTreeMap<String, Decimal> = BTreeMap::new();
-    let mut gpu_hours: BTreeMap<String, f64> = BTreeMap::new();
-    let (mut requests, mut joules) = (0_i64, 0.0_f64);
+    let mut measured = Measured {
+        costs: BTreeMap::new(),
+        requests: 0,
+        kwh: 0.0,
+        gpu_hours: BTreeMap::new(),
+        tokens: TokenCount::default(),
+    };
     for row in rows {
-        requests = requests.saturating_add(row.requests);
-        joules += row.energy;
-        *gpu_hours.entry(row.gpu_model).or_default() += row.gpu_seconds / 3600.0;
+        measured.requests = measured.requests.saturating_add(row.requests);
+        measured.kwh += row.energy / 3_600_000.0;
+        measured.tokens += TokenCount {
+            input: row.input_tokens,
+            output: row.output_tokens,
+            cached_input: row.cached_input_tokens,
+            requests: row.token_requests,
+        };
+        *measured.gpu_hours.entry(row.gpu_model).or_default() += row.gpu_seconds / 3600.0;
         if let Some(currency) = row.currency {
-            *costs.entry(currency).or_default() += cost::shown(row.reserved);
+            *measured.costs.entry(currency).or_default() += cost::shown(row.reserved);
         }
     }
-    Ok((costs, requests, joules / 3_600_000.0, gpu_hours))
+    Ok(measured)
 }
 
 fn main_currency(costs: &BTreeMap<String, Decimal>) -> Option<(String, Decimal)> {
@@ -385,22 +407,33 @@ pub async fn cost(
     model_id: Uuid,
 ) -> Result<CardCost, sqlx::Error> {
     let now = crate::clock::now();
-    let (costs, requests, kwh, gpu_hours) =
-        measured(pool, model_version_id, now - TimeDelta::days(30), now).await?;
+    let Measured {
+        costs,
+        requests,
+        kwh,
+        gpu_hours,
+        tokens,
+    } = measured(pool, model_version_id, now - TimeDelta::days(30), now).await?;
     let main = main_currency(&costs);
     let cost_per_1k = main
         .as_ref()
         .and_then(|(_, cost)| per_thousand_requests(*cost, requests));
-    let (_, week_requests, _, _) =
-        measured(pool, model_version_id, now - TimeDelta::days(7), now).await?;
+    let cost_per_1m_output = main
+        .as_ref()
+        .and_then(|(_, cost)| per_million_tokens(*cost, requests, tokens))
+        .and_then(|per_million| per_million.output);
+    let week_requests = measured(pool, model_version_id, now - TimeDelta::days(7), now)
+        .await?
+        .requests;
     let monthly_requests = (week_requests > 0).then(|| week_requests.saturating_mul(30) / 7);
     let projected_monthly = cost_per_1k.zip(monthly_requests).map(|(per_1k, volume)| {
         (per_1k.saturating_mul(Decimal::from(volume)) / Decimal::ONE_THOUSAND).round_dp(2)
     });
 
     let (quarter_start, quarter_end, quarter) = last_quarter(now);
-    let (quarter_costs, _, _, _) =
-        measured(pool, model_version_id, quarter_start, quarter_end).await?;
+    let quarter_costs = measured(pool, model_version_id, quarter_start, quarter_end)
+        .await?
+        .costs;
     let currency = main
         .as_ref()
         .map(|(c, _)| c.clone())
@@ -481,6 +514,7 @@ pub async fn cost(
             ),
             None => "No priced telemetry with requests in the last 30 days.".into(),
         },
+        cost_per_1m_output,
         gpu_model,
         energy_kwh_per_1k: energy_kwh_per_1k.filter(|v| v.is_finite()),
         monthly_requests,

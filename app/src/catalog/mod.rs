@@ -98,6 +98,9 @@ pub struct ModelDeployment {
     pub requests: i64,
     pub cost: Option<(Decimal, String)>,
     pub cost_per_1k: Option<Decimal>,
+    /// A million output tokens (their part of the cost by the prefill/decode rule), for a language
+    /// model whose server counts tokens.
+    pub cost_per_1m_output: Option<Decimal>,
     pub p95_ms: Option<f64>,
     pub last_seen_at: DateTime<Utc>,
 }

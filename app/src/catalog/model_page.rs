@@ -109,6 +109,16 @@ fn ModelView(
             <div class="card stat">
                 <span class="stat-label">"Cost per 1,000 requests"</span>
                 <span class="stat-value">{money(model.figures.cost_per_1k)}</span>
+                {model
+                    .figures
+                    .cost_per_1m_output
+                    .map(|v| {
+                        view! {
+                            <span class="stat-label">
+                                {format!("{} per 1M output tokens", money(Some(v)))}
+                            </span>
+                        }
+                    })}
             </div>
             <div class="card stat">
                 <span class="stat-label">"p95 latency"</span>
@@ -539,6 +549,15 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
                                                 </td>
                                                 <td class="numeric">
                                                     {format_money_or_dash(d.cost_per_1k, &currency)}
+                                                    {d
+                                                        .cost_per_1m_output
+                                                        .map(|v| {
+                                                            view! {
+                                                                <div class="muted small">
+                                                                    {format!("{} / 1M out tokens", format_money(v, &currency))}
+                                                                </div>
+                                                            }
+                                                        })}
                                                 </td>
                                                 <td class="numeric">{format_latency(d.p95_ms)}</td>
                                                 <td class="nowrap">

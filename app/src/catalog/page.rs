@@ -12,7 +12,7 @@ use crate::components::{
 };
 use crate::drift::DriftState;
 use crate::experiments::TaskType;
-use crate::format::{format_latency, format_money_or_dash};
+use crate::format::{format_latency, format_money, format_money_or_dash};
 use crate::teams::TeamChoices;
 
 /// What the catalog is sorted by.
@@ -330,6 +330,16 @@ fn ModelTable(models: Vec<CatalogModel>) -> impl IntoView {
                                     </td>
                                     <td class="numeric">
                                         {format_money_or_dash(model.figures.cost_per_1k, &currency)}
+                                        {model
+                                            .figures
+                                            .cost_per_1m_output
+                                            .map(|v| {
+                                                view! {
+                                                    <div class="muted small">
+                                                        {format!("{} / 1M out tokens", format_money(v, &currency))}
+                                                    </div>
+                                                }
+                                            })}
                                     </td>
                                     <td class="numeric">{format_latency(model.figures.p95_ms)}</td>
                                     <td class="numeric">

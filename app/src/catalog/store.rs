@@ -19,13 +19,13 @@ use crate::error::{unique_as_field, AppError};
 use crate::experiments::{Constraint, TaskType};
 use crate::ordered::Ordered;
 use crate::teams::access::{self, Subject};
-use crate::telemetry::cost::{self, per_thousand_requests};
+use crate::telemetry::cost::{self, per_million_tokens, per_thousand_requests, TokenCount};
 
 /// Priced usage of one group (a model, a deployment, a day) in one currency, or unpriced.
 #[derive(Default)]
 struct Priced {
-    /// currency -> (reserved cost, requests it served)
-    costs: BTreeMap<String, (Decimal, i64)>,
+    /// currency -> (reserved cost, requests it served, tokens they counted)
+    costs: BTreeMap<String, (Decimal, i64, TokenCount)>,
     requests: i64,
     latency_weighted: f64,
     latency_requests: i64,
@@ -40,6 +40,7 @@ impl Priced {
             let entry = self.costs.entry(currency).or_default();
             entry.0 += row.reserved;
             entry.1 = entry.1.saturating_add(row.requests);
+            entry.2 += row.tokens;
         }
     }
 
@@ -47,8 +48,16 @@ impl Priced {
     fn main_cost(&self) -> Option<(String, Decimal, i64)> {
         self.costs
             .iter()
-            .max_by_key(|(_, (cost, _))| *cost)
-            .map(|(currency, (cost, requests))| (currency.clone(), *cost, *requests))
+            .max_by_key(|(_, (cost, ..))| *cost)
+            .map(|(currency, (cost, requests, _))| (currency.clone(), *cost, *requests))
+    }
+
+    /// What a million output tokens cost in the main currency (reserved basis, their part of the
+    /// cost by the prefill/decode rule), for a language model.
+    fn per_million_output(&self) -> Option<Decimal> {
+        let (_, (cost, requests, tokens)) =
+            self.costs.iter().max_by_key(|(_, (cost, ..))| *cost)?;
+        per_million_tokens(*cost, *requests, *tokens)?.output
     }
 
     fn p95_ms(&self) -> Option<f64> {
@@ -63,6 +72,7 @@ impl Priced {
                 .and_then(|(_, cost, requests)| per_thousand_requests(*cost, *requests)),
             monthly_cost: main.as_ref().map(|(_, cost, _)| cost.round_dp(2)),
             currency: main.map(|(currency, _, _)| currency),
+            cost_per_1m_output: self.per_million_output(),
             p95_ms: self.p95_ms(),
             metrics,
         }
@@ -77,6 +87,7 @@ struct PricedRow {
     requests: i64,
     latency_weighted: f64,
     latency_requests: i64,
+    tokens: TokenCount,
 }
 
 /// The worst drift state of each model's deployments, as of now.
@@ -108,7 +119,11 @@ async fn priced_days(
                   p.currency, sum(p.reserved_cost) as reserved,
                   saturated_count(sum(p.requests)) as "requests!",
                   sum(p.latency_p95_weighted) as "latency_weighted!",
-                  saturated_count(sum(p.latency_requests)) as "latency_requests!"
+                  saturated_count(sum(p.latency_requests)) as "latency_requests!",
+                  saturated_count(sum(p.input_tokens)) as "input_tokens!",
+                  saturated_count(sum(p.output_tokens)) as "output_tokens!",
+                  saturated_count(sum(p.cached_input_tokens)) as "cached_input_tokens!",
+                  saturated_count(sum(p.token_requests)) as "token_requests!"
              from priced_hourly p
              join model_version v using (model_version_id)
             where p.hour >= date_trunc('hour', $1::timestamptz)
@@ -132,6 +147,12 @@ async fn priced_days(
                     requests: r.requests,
                     latency_weighted: r.latency_weighted,
                     latency_requests: r.latency_requests,
+                    tokens: TokenCount {
+                        input: r.input_tokens,
+                        output: r.output_tokens,
+                        cached_input: r.cached_input_tokens,
+                        requests: r.token_requests,
+                    },
                 },
             )
         })
@@ -358,6 +379,7 @@ pub async fn detail(pool: &PgPool, model_id: Uuid) -> Result<Option<ModelDetail>
                 .as_ref()
                 .and_then(|(_, cost, requests)| per_thousand_requests(*cost, *requests)),
             cost: main.map(|(currency, cost, _)| (cost.round_dp(2), currency)),
+            cost_per_1m_output: priced.per_million_output(),
             p95_ms: priced.p95_ms(),
             last_seen_at: row.last_seen_at,
         }

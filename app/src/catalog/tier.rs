@@ -69,6 +69,9 @@ pub struct Figures {
     /// Measured spend over the window, scaled to 30 days.
     pub monthly_cost: Option<Decimal>,
     pub currency: Option<String>,
+    /// For a language model whose servers count tokens: a million output tokens (their
+    /// part of the cost by the prefill/decode rule).
+    pub cost_per_1m_output: Option<Decimal>,
     pub p95_ms: Option<f64>,
     /// Quality metrics of the experiment run that evaluated the version (`f1`, `mape`, ...).
     pub metrics: BTreeMap<String, f64>,

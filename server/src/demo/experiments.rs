@@ -158,13 +158,13 @@ const EXPERIMENTS: &[DemoExperiment] = &[
         },
         runs: &[
             &[
-                ("name", "Llama-3.1-8B on our H100 (measured)"),
+                ("name", "Llama-3.1-8B on a MIG slice (measured)"),
                 ("metric:rouge_l", "0.412"),
                 ("latency_p50_ms", "640"),
                 ("latency_p95_ms", "1400"),
                 ("latency_p99_ms", "2100"),
                 ("pricing", "measured"),
-                ("deployment", "llm-summarizer-v1"),
+                ("deployment", "chat-llama-8b-v1"),
                 ("avg_input_tokens", "3000"),
                 ("avg_output_tokens", "250"),
                 ("training_gpu_hours", "12"),

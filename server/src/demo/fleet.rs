@@ -1,5 +1,6 @@
-//! The demo's GPU fleet: five hosts, H100, A100 and L4 GPUs, a dozen deployments and three weeks
-//! of telemetry, stored through the same validation and ingest code the API uses.
+//! The demo's GPU fleet: six hosts, H100, A100 and L4 GPUs, a dozen deployments (two of them on MIG
+//! slices of a Kubernetes node, beside a GPU no deployment uses) and three weeks of telemetry,
+//! stored through the same validation and ingest code the API uses.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Timelike, Utc};
 use serde_json::{json, Value};
@@ -118,6 +119,22 @@ const DEPLOYMENTS: &[Deployment] = &[
         base_p95_ms: 0.0,
     },
     Deployment {
+        key: "chat-llama-8b-v1",
+        model: Some(("chat-llama-8b", "v1", "ML Platform")),
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.8,
+        requests_per_busy_second: 2.8,
+        base_p95_ms: 1100.0,
+    },
+    Deployment {
+        key: "rerank-minilm-v1",
+        model: Some(("rerank-minilm", "v1", "Search & Ranking")),
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.5,
+        requests_per_busy_second: 260.0,
+        base_p95_ms: 18.0,
+    },
+    Deployment {
         key: "fraud-gnn-v1",
         model: Some(("fraud-gnn", "v1", "Fraud Detection")),
         pricing: PricingKind::OnDemand,
@@ -133,6 +150,27 @@ const DEPLOYMENTS: &[Deployment] = &[
 const LANGUAGE_MODELS: &[(&str, f64, f64, f64, f64)] = &[
     ("llm-summarizer-v1", 3_000.0, 250.0, 0.05, 0.35),
     ("llm-chat-70b-v2", 1_200.0, 350.0, 0.4, 0.12),
+    ("chat-llama-8b-v1", 3_000.0, 250.0, 0.05, 0.3),
+];
+
+/// A Kubernetes node whose first H100 is cut by MIG: (GPU instance, profile, sevenths of the
+/// card, deployment key, pod). Its second H100 no deployment uses: idle capacity.
+const K8S_HOST: &str = "gpu-node-06";
+const MIG_SLICES: &[(u32, &str, f64, &str, &str)] = &[
+    (
+        1,
+        "3g.40gb",
+        3.0,
+        "chat-llama-8b-v1",
+        "ml-serving/chat-llama-8b-v1-7d9f8b6c4-x2x9q",
+    ),
+    (
+        2,
+        "4g.40gb",
+        4.0,
+        "rerank-minilm-v1",
+        "search/rerank-minilm-v1-0",
+    ),
 ];
 
 /// (host, GPU model, deployment key of each GPU in index order)
@@ -317,7 +355,57 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
             stored += send(pool, host, std::mem::take(&mut pending)).await?;
         }
     }
+    stored += load_kubernetes_node(pool, start, end, &mut noise).await?;
     configure(pool).await?;
+    Ok(stored)
+}
+
+/// The Kubernetes node: two MIG slices of card 0, each serving its deployment's pod at its share
+/// of the card, and card 1 reported without a deployment, as the host's idle capacity.
+async fn load_kubernetes_node(
+    pool: &PgPool,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    noise: &mut Noise,
+) -> anyhow::Result<usize> {
+    let mut pending: Vec<Value> = Vec::new();
+    let mut stored = 0;
+    let mut ts = start;
+    while ts < end {
+        for (instance, profile, sevenths, key, pod) in MIG_SLICES {
+            let Some(deployment) = DEPLOYMENTS.iter().find(|d| d.key == *key) else {
+                continue;
+            };
+            let share = sevenths / 7.0;
+            let mut value = sample(ts, (K8S_HOST, 0, H100), deployment, noise, end);
+            let power = value["power_watts"].as_f64().unwrap_or_default();
+            value["gpu_uuid"] = json!(format!("MIG-GPU-{K8S_HOST}-0/{instance}"));
+            value["gpu_share"] = json!(share);
+            value["parent_gpu_uuid"] = json!(format!("GPU-{K8S_HOST}-0"));
+            value["mig_profile"] = json!(profile);
+            value["pod"] = json!(pod);
+            value["power_watts"] = json!((power * share * 10.0).round() / 10.0);
+            pending.push(value);
+        }
+        pending.push(json!({
+            "ts": ts.to_rfc3339(),
+            "gpu_uuid": format!("GPU-{K8S_HOST}-1"),
+            "gpu_index": 1,
+            "gpu_model": H100,
+            "interval_s": INTERVAL_S,
+            "utilization_pct": 0.0,
+            "memory_used_mib": 0.0,
+            "power_watts": 70.0,
+            "requests": 0,
+        }));
+        if pending.len() >= BATCH_SIZE {
+            stored += send(pool, K8S_HOST, std::mem::take(&mut pending)).await?;
+        }
+        ts += TimeDelta::seconds(INTERVAL_S);
+    }
+    if !pending.is_empty() {
+        stored += send(pool, K8S_HOST, pending).await?;
+    }
     Ok(stored)
 }
 

@@ -181,7 +181,8 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
         .context("setting the demo budgets")?;
     println!(
         "Loaded the demo organization: {} teams, {} people, {} API tokens, {samples} telemetry \
-         samples from 5 GPU hosts over three weeks, 3 experiments with {runs} candidate runs (one \
+         samples from 6 GPU hosts over three weeks (one a Kubernetes node with MIG slices and a GPU \
+         no deployment uses), 3 experiments with {runs} candidate runs (one \
          priced per token from the API price table), \
          a catalog of {models} models with their cards, three months of AWS and GCP bills \
          ({bill_rows} rows), {drift} drift measurements (the recommender drifts while its cost \
