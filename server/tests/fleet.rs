@@ -652,3 +652,83 @@ async fn a_gpu_no_deployment_uses_is_its_hosts_idle_capacity_and_pods_show_under
         .expect("count");
     assert_eq!(samples, 6, "the refused batch left nothing");
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_cpu_served_model_is_priced_per_instance_hour_at_its_share_of_the_machine(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    // Half of an 8-core c7i.2xlarge (4 cores) for an hour, and the other half unallotted.
+    let cpu = |minutes_ago: i64, deployment: Option<&str>, uuid: &str| {
+        let mut sample = sample(minutes_ago, "", uuid, "c7i.2xlarge", 40.0, 0);
+        let object = sample.as_object_mut().expect("object");
+        object.remove("deployment");
+        object.insert("cpu_cores".into(), json!(4));
+        object.insert("gpu_share".into(), json!(0.5));
+        object.insert("power_watts".into(), json!(0));
+        if let Some(deployment) = deployment {
+            object.insert("deployment".into(), json!(deployment));
+            object.insert("requests".into(), json!(90_000));
+            object.insert("pod".into(), json!("fraud/fraud-lgbm-cpu-0"));
+        }
+        sample
+    };
+    ingest(
+        &router,
+        &pool,
+        vec![
+            cpu(20, Some("fraud-lgbm-cpu"), "cpu:gpu-node-1:fraud"),
+            cpu(50, Some("fraud-lgbm-cpu"), "cpu:gpu-node-1:fraud"),
+            cpu(20, None, "cpu:gpu-node-1:idle"),
+            cpu(50, None, "cpu:gpu-node-1:idle"),
+        ],
+    )
+    .await;
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let fleet = call::<LoadFleet>(&router, Some(&viewer), &[("days", "7")])
+        .await
+        .json();
+    let deployment = &fleet["deployments"][0];
+    assert_eq!(deployment["on_cpu"], true);
+    // Half an instance-hour at the 0.357 USD example price, over 180,000 requests.
+    let cost = &deployment["costs"][0];
+    assert_eq!(amount(&cost["cost"]["reserved"]), 0.1785, "{fleet}");
+    assert_eq!(amount(&cost["per_thousand_reserved"]), 0.000992, "{fleet}");
+    assert_eq!(amount(&fleet["capacity"][0]["costs"][0][1]), 0.1785);
+
+    let page = get(&router, "/fleet?days=7", Some(&viewer)).await;
+    assert!(page
+        .body
+        .contains("CPU c7i.2xlarge · 4 cores (50% of the machine)"));
+    assert!(page.body.contains("1 CPU machine"), "{}", page.body);
+    let detail = get(&router, "/deployments/fraud-lgbm-cpu?days=7", Some(&viewer)).await;
+    for shown in [
+        "0.5 instance-hours at 40% mean utilization<",
+        "CPU utilization",
+        "Machines and pods",
+        "fraud/fraud-lgbm-cpu-0",
+    ] {
+        assert!(detail.body.contains(shown), "{shown}: {}", detail.body);
+    }
+
+    // A CPU machine's cores must be positive, and it has no MIG profile.
+    let token =
+        app::tokens::store::create(&pool, &Actor::System, "agent-2", &[Scope::Ingest], None)
+            .await
+            .expect("token")
+            .secret;
+    let mut none = cpu(10, Some("fraud-lgbm-cpu"), "cpu:gpu-node-1:fraud");
+    none["cpu_cores"] = json!(0);
+    let mut profiled = cpu(10, Some("fraud-lgbm-cpu"), "cpu:gpu-node-1:fraud");
+    profiled["mig_profile"] = json!("3g.40gb");
+    let body = json!({ "batch_id": uuid::Uuid::new_v4(), "host": "gpu-node-1", "samples": [none, profiled] });
+    let reply = api_post(&router, "/api/v1/telemetry", &token, &body).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    for path in ["samples[0].cpu_cores", "samples[1].mig_profile"] {
+        assert!(reply.body.contains(path), "{path}: {}", reply.body);
+    }
+}

@@ -141,6 +141,7 @@ async fn main() {
                     ts: r.ts,
                     deployment: Some(keys[r.deployment].clone()),
                     pod: None,
+                    cpu_cores: None,
                     gpu_uuid: format!("GPU-{}-{}", r.deployment, r.gpu),
                     gpu_index: r.gpu as i32,
                     gpu_model: "NVIDIA H100 80GB HBM3".into(),

@@ -127,9 +127,17 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
         ),
         (
             "utilization",
-            "GPU utilization",
+            if d.on_cpu {
+                "CPU utilization"
+            } else {
+                "GPU utilization"
+            },
             describe(
-                "Mean GPU utilization",
+                if d.on_cpu {
+                    "Mean CPU utilization"
+                } else {
+                    "Mean GPU utilization"
+                },
                 &values(|p| p.usage.mean_utilization_pct()),
                 |v| format!("{v:.0}%"),
                 bucket,
@@ -162,8 +170,8 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                 </dd>
                 <dt>"Pricing"</dt>
                 <dd>{d.pricing_kind.label()}</dd>
-                <dt>"GPUs"</dt>
-                <dd>{format!("{} on {}", d.gpus, d.hosts.join(", "))}</dd>
+                <dt>{if d.on_cpu { "Machines" } else { "GPUs" }}</dt>
+                <dd>{format!("{} on {}", d.devices(), d.hosts.join(", "))}</dd>
             </dl>
         </section>
         <div class="stats">
@@ -209,10 +217,15 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                 <span class="stat-value">{format_count(d.usage.requests)}</span>
                 <span class="stat-label">
                     {format!(
-                        "requests on {:.1} GPU-hours at {} mean utilization, drawing {:.1} kWh",
+                        "requests on {:.1} {} at {} mean utilization{}",
                         d.usage.gpu_hours(),
+                        d.hours_unit(),
                         d.usage.mean_utilization_pct().map_or("—".into(), |u| format!("{u:.0}%")),
-                        d.usage.energy_kwh(),
+                        if d.usage.energy_kwh() > 0.0 {
+                            format!(", drawing {:.1} kWh", d.usage.energy_kwh())
+                        } else {
+                            String::new()
+                        },
                     )}
                 </span>
             </div>
@@ -226,8 +239,9 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                 view! {
                     <div class="notice notice-warning" role="status">
                         {format!(
-                            "{:.1} GPU-hours have no price in the catalog and are left out of the cost.",
+                            "{:.1} {} have no price in the catalog and are left out of the cost.",
                             d.unpriced_gpu_hours,
+                            d.hours_unit(),
                         )}
                         " "
                         <a href="/settings/prices">"Add a price"</a>
@@ -264,22 +278,23 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                 })
                 .collect_view()}
         </div>
-        {(!detail.devices.is_empty()).then(|| view! { <Devices devices=detail.devices.clone() /> })}
+        {(!detail.devices.is_empty())
+            .then(|| view! { <Devices devices=detail.devices.clone() on_cpu=d.on_cpu /> })}
     }
 }
 
 /// The GPUs and slices a deployment holds now, under it the pods they serve.
 #[component]
-fn Devices(devices: Vec<Gpu>) -> impl IntoView {
+fn Devices(devices: Vec<Gpu>, on_cpu: bool) -> impl IntoView {
     view! {
         <section class="card" id="devices">
-            <h2>"GPUs and pods"</h2>
+            <h2>{if on_cpu { "Machines and pods" } else { "GPUs and pods" }}</h2>
             <div class="table-wrap">
                 <table class="table">
                     <thead>
                         <tr>
                             <th scope="col">"Host"</th>
-                            <th scope="col">"GPU"</th>
+                            <th scope="col">"Device"</th>
                             <th scope="col">"Pod"</th>
                             <th scope="col" class="numeric">
                                 "Utilization"

@@ -44,6 +44,8 @@ pub struct DeploymentCost {
     pub model: Option<String>,
     pub pricing_kind: PricingKind,
     pub gpus: i64,
+    /// Served by CPU machines only (its devices are CPU allotments, not GPUs).
+    pub on_cpu: bool,
     pub hosts: Vec<String>,
     pub last_seen_at: DateTime<Utc>,
     pub stale: bool,
@@ -78,12 +80,54 @@ pub struct Gpu {
     pub gpu_share: f64,
     /// The Kubernetes pod ("namespace/pod") it last served, when the agent reads pods.
     pub pod: Option<String>,
+    /// A CPU machine's cores this device stands for (None: a GPU); `gpu_model` is then the
+    /// machine type.
+    pub cpu_cores: Option<f64>,
+}
+
+impl DeploymentCost {
+    /// What it runs on, counted: "2 GPUs", "1 CPU machine".
+    pub fn devices(&self) -> String {
+        let (one, many) = self.device_words();
+        format!("{} {}", self.gpus, if self.gpus == 1 { one } else { many })
+    }
+
+    /// The device in words, one and many.
+    pub fn device_words(&self) -> (&'static str, &'static str) {
+        if self.on_cpu {
+            ("CPU machine", "CPU machines")
+        } else {
+            ("GPU", "GPUs")
+        }
+    }
+
+    /// The unit of held time: "GPU-hours", or for CPU machines "instance-hours".
+    pub fn hours_unit(&self) -> &'static str {
+        if self.on_cpu {
+            "instance-hours"
+        } else {
+            "GPU-hours"
+        }
+    }
 }
 
 impl Gpu {
     /// How the device reads in the GPU list: "#0 H100 80GB HBM3", a slice "#0 H100 80GB HBM3 ·
     /// MIG 3g.40gb (43% of the card)".
     pub fn describe(&self) -> String {
+        if let Some(cores) = self.cpu_cores {
+            let share = if self.gpu_share < 1.0 {
+                format!(" ({:.0}% of the machine)", self.gpu_share * 100.0)
+            } else {
+                String::new()
+            };
+            return format!(
+                "CPU {} · {} {}{share}",
+                self.gpu_model,
+                crate::format::format_number(cores),
+                if cores == 1.0 { "core" } else { "cores" }
+            );
+        }
         let card = format!(
             "#{} {}",
             self.gpu_index,

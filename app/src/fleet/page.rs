@@ -104,13 +104,20 @@ fn FleetView(
         .collect::<Vec<_>>()
         .join(" + ");
     let hosts = fleet.hosts();
-    let gpu_count = fleet.gpus.len();
+    let gpu_count = fleet.gpus.iter().filter(|g| g.cpu_cores.is_none()).count();
+    let cpu_count = fleet.gpus.len() - gpu_count;
     let deployment_count = fleet.deployments.len();
     view! {
         <div class="stats">
             <div class="stat card">
                 <span class="stat-value">{gpu_count}</span>
-                <span class="stat-label">{format!("GPUs on {hosts} hosts")}</span>
+                <span class="stat-label">
+                    {if cpu_count > 0 {
+                        format!("GPUs, and {cpu_count} CPU allotments, on {hosts} hosts")
+                    } else {
+                        format!("GPUs on {hosts} hosts")
+                    }}
+                </span>
             </div>
             <div class="stat card">
                 <span class="stat-value">{deployment_count}</span>
@@ -259,9 +266,8 @@ fn Unassigned(
                                     <code class="strong">{deployment.key.clone()}</code>
                                     <span class="muted small">
                                         {format!(
-                                            "{} {} on {}",
-                                            deployment.gpus,
-                                            if deployment.gpus == 1 { "GPU" } else { "GPUs" },
+                                            "{} on {}",
+                                            deployment.devices(),
                                             deployment.hosts.join(", "),
                                         )}
                                     </span>
@@ -488,10 +494,9 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                                                 }}
                                                 <span class="muted">
                                                     {format!(
-                                                        " · {} · {} {}",
+                                                        " · {} · {}",
                                                         d.pricing_kind.label(),
-                                                        d.gpus,
-                                                        if d.gpus == 1 { "GPU" } else { "GPUs" },
+                                                        d.devices(),
                                                     )}
                                                 </span>
                                             </div>
@@ -500,8 +505,9 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
                                                     view! {
                                                         <div class="small warning-text">
                                                             {format!(
-                                                                "{:.1} GPU-hours have no price",
+                                                                "{:.1} {} have no price",
                                                                 d.unpriced_gpu_hours,
+                                                                d.hours_unit(),
                                                             )}
                                                         </div>
                                                     }
@@ -542,7 +548,13 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
 fn GpuTable(gpus: Vec<Gpu>) -> impl IntoView {
     view! {
         <section class="card">
-            <h2>"GPUs"</h2>
+            <h2>
+                {if gpus.iter().any(|g| g.cpu_cores.is_some()) {
+                    "GPUs and CPU machines"
+                } else {
+                    "GPUs"
+                }}
+            </h2>
             <div class="table-wrap">
                 <table class="table">
                     <thead>

@@ -94,6 +94,8 @@ async fn costs(
         r#"select d.deployment_id, d.key, d.pricing_kind as "pricing_kind: PricingKind", d.last_seen_at,
                   m.name || ' ' || v.version as model,
                   (select count(*) from gpu_device g where g.deployment_id = d.deployment_id) as "gpus!",
+                  coalesce((select bool_and(g.cpu_cores is not null) from gpu_device g
+                             where g.deployment_id = d.deployment_id), false) as "on_cpu!",
                   array(select distinct g.host from gpu_device g where g.deployment_id = d.deployment_id order by 1) as "hosts!"
              from deployment d
              left join model_version v using (model_version_id)
@@ -213,6 +215,7 @@ async fn costs(
             model: row.model,
             pricing_kind: row.pricing_kind,
             gpus: row.gpus,
+            on_cpu: row.on_cpu,
             hosts: row.hosts,
             stale: row.last_seen_at < stale_before,
             last_seen_at: row.last_seen_at,
@@ -227,7 +230,7 @@ async fn gpus(pool: &PgPool, only: Option<Uuid>) -> Result<Vec<Gpu>, sqlx::Error
     Ok(sqlx::query!(
         r#"select g.host, g.gpu_index, g.gpu_uuid, g.gpu_model, d.key as "deployment?",
                   g.last_utilization_pct, g.last_power_watts, g.last_seen_at,
-                  g.parent_gpu_uuid, g.mig_profile, g.gpu_share, g.pod,
+                  g.parent_gpu_uuid, g.mig_profile, g.gpu_share, g.pod, g.cpu_cores,
                   p.hourly_price as "hourly_price?", p.currency as "currency?"
              from gpu_device g
              left join deployment d using (deployment_id)
@@ -263,6 +266,7 @@ async fn gpus(pool: &PgPool, only: Option<Uuid>) -> Result<Vec<Gpu>, sqlx::Error
         mig_profile: row.mig_profile,
         gpu_share: row.gpu_share,
         pod: row.pod,
+        cpu_cores: row.cpu_cores,
     })
     .collect())
 }

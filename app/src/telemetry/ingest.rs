@@ -14,6 +14,8 @@ pub const MAX_FUTURE_SKEW: TimeDelta = TimeDelta::minutes(5);
 /// The most requests a GPU may report per second of its interval: far past any real server, and
 /// low enough that no sum of them can overflow a count.
 pub const MAX_REQUESTS_PER_SECOND: i64 = 1_000_000;
+/// The most cores a CPU sample may stand for.
+pub const MAX_CPU_CORES: f64 = 4096.0;
 /// The most GPU memory a sample may report (16 TiB), its power (10 kW) and a latency (one day).
 pub const MAX_MEMORY_MIB: f64 = 16_777_216.0;
 pub const MAX_POWER_WATTS: f64 = 10_000.0;
@@ -61,6 +63,10 @@ pub struct Sample {
     pub slice: Option<GpuSlice>,
     /// The Kubernetes pod using the device, "namespace/pod", when the agent knows it.
     pub pod: Option<String>,
+    /// A CPU machine rather than a GPU: the cores this device stands for (a deployment's
+    /// allotment; its share of the machine is `slice`'s share). `gpu_model` then names the
+    /// machine type the price catalog prices per hour.
+    pub cpu_cores: Option<f64>,
 }
 
 /// A device that is part of a card: its share of the card, the card it is cut from and, for a
@@ -181,6 +187,7 @@ const SAMPLE_FIELDS: &[&str] = &[
     "parent_gpu_uuid",
     "mig_profile",
     "pod",
+    "cpu_cores",
 ];
 const LATENCY_FIELDS: &[&str] = &["p50", "p95", "p99"];
 
@@ -374,6 +381,30 @@ fn sample(value: &Value, index: usize, window: Window, errors: &mut Errors) -> O
     let pod = present("pod")
         .then(|| text(object, "pod", &path, 253, errors))
         .flatten();
+    let cpu_cores = if present("cpu_cores") {
+        match number(
+            object,
+            "cpu_cores",
+            &path,
+            (0.0, Some(MAX_CPU_CORES)),
+            errors,
+        ) {
+            Some(cores) if cores <= 0.0 => {
+                errors.add(format!("{path}cpu_cores"), "must be greater than 0");
+                None
+            }
+            Some(_) if present("mig_profile") => {
+                errors.add(
+                    format!("{path}mig_profile"),
+                    "a CPU machine (cpu_cores) has no MIG profile",
+                );
+                None
+            }
+            other => other,
+        }
+    } else {
+        None
+    };
     let gpu_uuid = text(object, "gpu_uuid", &path, 100, errors);
     let gpu_index = integer(object, "gpu_index", &path, 1024, errors);
     let gpu_model = text(object, "gpu_model", &path, 100, errors);
@@ -429,6 +460,7 @@ fn sample(value: &Value, index: usize, window: Window, errors: &mut Errors) -> O
         ts: ts?,
         deployment,
         pod,
+        cpu_cores,
         gpu_uuid: gpu_uuid?,
         gpu_index: i32::try_from(gpu_index?).ok()?,
         gpu_model: gpu_model?,
@@ -671,6 +703,7 @@ struct TypedSample {
     parent_gpu_uuid: Option<String>,
     mig_profile: Option<String>,
     pod: Option<String>,
+    cpu_cores: Option<f64>,
 }
 
 #[derive(serde::Deserialize)]
@@ -706,6 +739,9 @@ fn keeps_the_rules(batch: &TypedBatch, window: Window) -> bool {
                     }
                 }
                 && s.pod.as_deref().is_none_or(|p| fits(p, 253))
+                && s.cpu_cores.is_none_or(|cores| {
+                    cores > 0.0 && cores <= MAX_CPU_CORES && s.mig_profile.is_none()
+                })
                 && fits(&s.gpu_uuid, 100)
                 && fits(&s.gpu_model, 100)
                 && (0..=1024).contains(&s.gpu_index)
@@ -766,6 +802,7 @@ pub fn parse_body(bytes: &[u8], window: Window) -> Result<Batch, BodyError> {
                         ts: s.ts,
                         deployment: s.deployment.map(|d| d.trim().to_owned()),
                         pod: s.pod.map(|p| p.trim().to_owned()),
+                        cpu_cores: s.cpu_cores,
                         gpu_uuid: s.gpu_uuid.trim().to_owned(),
                         gpu_index: i32::try_from(s.gpu_index).unwrap_or_default(),
                         gpu_model: s.gpu_model.trim().to_owned(),

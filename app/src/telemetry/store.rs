@@ -431,6 +431,7 @@ async fn record_devices(
         })
         .collect();
     let pods: Vec<Option<String>> = latest.values().map(|s| s.pod.clone()).collect();
+    let cores: Vec<Option<f64>> = latest.values().map(|s| s.cpu_cores).collect();
     let utilization: Vec<f64> = latest.values().map(|s| s.utilization_pct).collect();
     let power: Vec<f64> = latest.values().map(|s| s.power_watts).collect();
     let seen: Vec<DateTime<Utc>> = latest.values().map(|s| s.ts).collect();
@@ -446,20 +447,22 @@ async fn record_devices(
     sqlx::query!(
         "insert into gpu_device as d
             (gpu_uuid, host, gpu_index, gpu_model, deployment_id, last_utilization_pct,
-             last_power_watts, last_seen_at, parent_gpu_uuid, mig_profile, gpu_share, pod)
+             last_power_watts, last_seen_at, parent_gpu_uuid, mig_profile, gpu_share, pod,
+             cpu_cores)
          select gpu_uuid, $2, gpu_index, gpu_model, deployment_id, utilization, power, seen,
-                parent, profile, share, pod
+                parent, profile, share, pod, cores
            from unnest($1::text[], $3::int[], $4::text[], $5::uuid[], $6::float8[], $7::float8[],
-                       $8::timestamptz[], $9::text[], $10::text[], $11::float8[], $12::text[])
+                       $8::timestamptz[], $9::text[], $10::text[], $11::float8[], $12::text[],
+                       $13::float8[])
              as t(gpu_uuid, gpu_index, gpu_model, deployment_id, utilization, power, seen, parent,
-                  profile, share, pod)
+                  profile, share, pod, cores)
          on conflict (gpu_uuid) do update set
             host = excluded.host, gpu_index = excluded.gpu_index, gpu_model = excluded.gpu_model,
             deployment_id = excluded.deployment_id,
             last_utilization_pct = excluded.last_utilization_pct,
             last_power_watts = excluded.last_power_watts, last_seen_at = excluded.last_seen_at,
             parent_gpu_uuid = excluded.parent_gpu_uuid, mig_profile = excluded.mig_profile,
-            gpu_share = excluded.gpu_share, pod = excluded.pod
+            gpu_share = excluded.gpu_share, pod = excluded.pod, cpu_cores = excluded.cpu_cores
          where d.last_seen_at <= excluded.last_seen_at",
         &uuids,
         batch.host,
@@ -473,6 +476,7 @@ async fn record_devices(
         &profiles as &[Option<String>],
         &shares,
         &pods as &[Option<String>],
+        &cores as &[Option<f64>],
     )
     .execute(&mut *tx)
     .await?;
@@ -586,6 +590,7 @@ mod tests {
                 .with_timezone(&Utc),
             deployment: Some("d".into()),
             pod: None,
+            cpu_cores: None,
             gpu_uuid: "GPU-\"1\"".into(),
             gpu_index: 3,
             gpu_model: "NVIDIA H100, 80GB".into(),
