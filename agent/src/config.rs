@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::cpu::CpuConfig;
 use crate::sources::{GpuReading, Metrics, Pod, TimeUnit};
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
@@ -16,6 +17,8 @@ pub enum Source {
     NvidiaSmi,
     /// A DCGM exporter's Prometheus page
     Dcgm,
+    /// No GPUs: a CPU machine, read by the `[cpu]` section
+    None,
 }
 
 /// The inference servers whose metrics the agent knows by name.
@@ -221,6 +224,8 @@ pub struct FileConfig {
     /// Pod rules, for GPUs the static table does not map.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// The host as a CPU machine, with its CPU-served deployments.
+    pub cpu: Option<CpuConfig>,
 }
 
 #[derive(Clone, Debug)]
@@ -239,6 +244,7 @@ pub struct Config {
     pub deployments: BTreeMap<String, String>,
     pub inference: Vec<Inference>,
     pub rules: Vec<Rule>,
+    pub cpu: Option<CpuConfig>,
 }
 
 /// Values given on the command line, which win over the file.
@@ -307,10 +313,17 @@ impl Config {
         }
         let mut deployments = file.deployments;
         deployments.extend(flags.deployments);
-        if deployments.is_empty() && file.rules.is_empty() {
-            bail!("deployments: map at least one GPU (index or UUID) to a deployment key, e.g. --deployment 0=fraud-lgbm-v3, or add [[rules]] for Kubernetes pods");
-        }
         let source = flags.source.or(file.source).unwrap_or_default();
+        let cpu_deployments = file.cpu.as_ref().map_or(0, |cpu| cpu.deployments.len());
+        if deployments.is_empty() && file.rules.is_empty() && cpu_deployments == 0 {
+            bail!("deployments: map at least one GPU (index or UUID) to a deployment key, e.g. --deployment 0=fraud-lgbm-v3, add [[rules]] for Kubernetes pods, or [[cpu.deployments]] for a CPU machine");
+        }
+        if source == Source::None && file.cpu.is_none() {
+            bail!("source = \"none\" reads no GPUs: add a [cpu] section for this machine");
+        }
+        if let Some(cpu) = &file.cpu {
+            cpu.check()?;
+        }
         if !file.rules.is_empty() && source != Source::Dcgm {
             bail!("rules: pods are read from the DCGM exporter; set source = \"dcgm\" or drop [[rules]]");
         }
@@ -351,6 +364,7 @@ impl Config {
             deployments,
             inference: file.inference,
             rules: file.rules,
+            cpu: file.cpu,
         })
     }
 
@@ -401,6 +415,7 @@ mod tests {
                 pod: pod.into(),
                 container: container.into(),
             }),
+            cpu_cores: None,
         }
     }
 

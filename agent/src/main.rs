@@ -5,6 +5,7 @@
 #[path = "../../app/src/clock.rs"]
 mod clock;
 mod config;
+mod cpu;
 mod exposition;
 mod sources;
 mod spool;
@@ -85,11 +86,14 @@ struct Collector {
     /// The DCGM page's host name, used when the config names no host.
     dcgm_host: Option<String>,
     warned_unmapped: std::collections::BTreeSet<String>,
+    /// The CPU counters of the previous reading, for the next one's differences.
+    cpu_previous: Option<cpu::Snapshot>,
 }
 
 impl Collector {
     async fn gpus(&mut self) -> anyhow::Result<Vec<GpuReading>> {
         match self.config.source {
+            Source::None => Ok(Vec::new()),
             Source::NvidiaSmi => sources::run_nvidia_smi(&self.config.nvidia_smi).await,
             Source::Dcgm => {
                 let page = self
@@ -157,17 +161,32 @@ impl Collector {
             });
         self.last_reading = Some(now);
         let ts = clock::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let host = match (&self.dcgm_host, self.config.host_given) {
+            (Some(host), false) => host.clone(),
+            _ => self.config.host.clone(),
+        };
+        let mut gpus: Vec<(GpuReading, Option<String>)> = gpus
+            .into_iter()
+            .map(|gpu| {
+                let deployment = self.config.deployment_of(&gpu);
+                (gpu, deployment)
+            })
+            .collect();
+        if let Some(config) = self.config.cpu.clone() {
+            gpus.extend(self.cpu(&config, &host, interval_s)?);
+        }
         let mapped: Vec<(&GpuReading, String)> = gpus
             .iter()
-            .filter_map(|gpu| self.config.deployment_of(gpu).map(|d| (gpu, d)))
+            .filter_map(|(gpu, d)| d.clone().map(|d| (gpu, d)))
             .collect();
+        let gpus: Vec<&GpuReading> = gpus.iter().map(|(gpu, _)| gpu).collect();
         let interval_s = (interval_s * 1000.0).round() / 1000.0;
         let mut samples = Vec::new();
         for gpu in gpus
             .iter()
             .filter(|g| !mapped.iter().any(|(m, _)| m.uuid == g.uuid))
         {
-            if self.warned_unmapped.insert(gpu.uuid.clone()) {
+            if gpu.cpu_cores.is_none() && self.warned_unmapped.insert(gpu.uuid.clone()) {
                 tracing::info!(index = gpu.index, uuid = %gpu.uuid, pod = gpu.pod.as_ref().map(Pod::name).unwrap_or_default(), "GPU has no deployment in the config or its rules; reported as the host's idle capacity");
             }
             samples.push(device_sample(gpu, &ts, interval_s));
@@ -203,14 +222,32 @@ impl Collector {
             samples.push(sample);
         }
         let batch_id = uuid::Uuid::new_v4().to_string();
-        let host = match (&self.dcgm_host, self.config.host_given) {
-            (Some(host), false) => host.clone(),
-            _ => self.config.host.clone(),
-        };
         Ok((
             batch_id.clone(),
             json!({ "batch_id": batch_id, "host": host, "samples": samples }),
         ))
+    }
+}
+
+impl Collector {
+    /// The CPU machine's allotments since the previous reading (none at the first: counters need
+    /// two readings). A deployment that cannot be read is logged and left out this time.
+    fn cpu(
+        &mut self,
+        config: &cpu::CpuConfig,
+        host: &str,
+        interval_s: f64,
+    ) -> anyhow::Result<Vec<(GpuReading, Option<String>)>> {
+        let (current, problems) = cpu::snapshot(config)?;
+        for problem in problems {
+            tracing::warn!(%problem, "cannot read a CPU deployment");
+        }
+        let devices = match &self.cpu_previous {
+            Some(previous) => cpu::readings(config, host, previous, &current, interval_s),
+            None => Vec::new(),
+        };
+        self.cpu_previous = Some(current);
+        Ok(devices)
     }
 }
 
@@ -240,6 +277,9 @@ fn device_sample(gpu: &GpuReading, ts: &str, interval_s: f64) -> Value {
     }
     if let Some(pod) = gpu.pod.as_ref().filter(|p| !p.pod.is_empty()) {
         sample["pod"] = json!(pod.name());
+    }
+    if let Some(cores) = gpu.cpu_cores {
+        sample["cpu_cores"] = json!(cores);
     }
     sample
 }
@@ -439,10 +479,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         last_reading: None,
         dcgm_host: None,
         warned_unmapped: Default::default(),
+        cpu_previous: None,
     };
 
     if cli.once {
+        if config.cpu.is_some() {
+            // CPU counters need two readings: the first sets the baseline a second later.
+            collector.batch().await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
         let (batch_id, body) = collector.batch().await?;
+        if body["samples"].as_array().is_none_or(Vec::is_empty) {
+            anyhow::bail!("nothing to report: no GPU, and no CPU deployment could be read");
+        }
         if cli.dry_run {
             println!("{}", serde_json::to_string_pretty(&body)?);
             return Ok(ExitCode::SUCCESS);
@@ -479,6 +528,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         tokio::select! {
             _ = ticks.tick() => {
                 match collector.batch().await {
+                    // A CPU machine's first reading only sets its counters' baseline.
+                    Ok((_, body)) if body["samples"].as_array().is_none_or(Vec::is_empty) => {
+                        tracing::debug!("nothing to report this time");
+                    }
                     Ok((batch_id, body)) => {
                         spool_batch(&spool, &batch_id, &body)?;
                         wake.notify_one();

@@ -20,6 +20,8 @@ pub struct GpuReading {
     pub slice: Option<Slice>,
     /// The Kubernetes pod using the device, as the DCGM exporter labels it.
     pub pod: Option<Pod>,
+    /// For a CPU machine's allotment rather than a GPU: its cores (`crate::cpu`).
+    pub cpu_cores: Option<f64>,
 }
 
 /// A MIG slice of a card.
@@ -92,6 +94,7 @@ pub fn parse_nvidia_smi(output: &str) -> anyhow::Result<Vec<GpuReading>> {
             power_watts: reading(power, number, "power")?,
             slice: None,
             pod: None,
+            cpu_cores: None,
         });
     }
     Ok(gpus)
@@ -357,6 +360,7 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
                 power_watts: device.value(DCGM_POWER).unwrap_or_default(),
                 slice: None,
                 pod: None,
+                cpu_cores: None,
             },
             Some((instance, profile)) => {
                 let share = mig_share(profile, &device.model)
@@ -382,6 +386,7 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
                         share,
                     }),
                     pod: None,
+                    cpu_cores: None,
                 }
             }
         };
@@ -412,6 +417,7 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
                     share: share * part,
                 }),
                 pod: Some(pod.pod.clone()),
+                cpu_cores: None,
             });
         }
     }

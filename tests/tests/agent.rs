@@ -466,3 +466,107 @@ async fn mig_slices_mapped_by_pod_rules_add_up_to_their_card() {
     );
     db.drop().await;
 }
+
+// Two threads: the dry run blocks one while the stand-in inference server answers on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cpu_machines_deployment_is_priced_at_its_cores_and_the_rest_is_idle_capacity() {
+    let db = TestDb::new().await;
+    let metrics = FakeMetrics::start(100).await;
+    // The kernel's files for an 8-core machine and a systemd unit allotted 4 cores by its quota.
+    let machine = Scratch::new("agent-cpu-machine");
+    let proc_root = machine.0.join("proc");
+    let unit = machine.0.join("cgroup/system.slice/fraud-scorer.service");
+    std::fs::create_dir_all(&proc_root).expect("proc");
+    std::fs::create_dir_all(&unit).expect("cgroup");
+    let cores: String = (0..8)
+        .map(|n| format!("cpu{n} 100 0 50 800 0 0 0 0 0 0\n"))
+        .collect();
+    std::fs::write(
+        proc_root.join("stat"),
+        format!("cpu  800 0 400 6400 0 0 0 0 0 0\n{cores}intr 0\nctxt 0\n"),
+    )
+    .expect("stat");
+    std::fs::write(
+        proc_root.join("meminfo"),
+        "MemTotal:       16310544 kB\nMemAvailable:    8155272 kB\n",
+    )
+    .expect("meminfo");
+    std::fs::write(unit.join("cpu.stat"), "usage_usec 123456789\n").expect("cpu.stat");
+    std::fs::write(unit.join("cpu.max"), "400000 100000\n").expect("cpu.max");
+    std::fs::write(unit.join("memory.current"), "2147483648\n").expect("memory");
+    let config = format!(
+        "source = \"none\"\n\
+         [[inference]]\ndeployment = \"fraud-lgbm-cpu\"\nurl = \"{}\"\n\
+         [cpu]\nmachine_type = \"c7i.2xlarge\"\nproc_root = \"{}\"\ncgroup_root = \"{}\"\n\
+         [[cpu.deployments]]\ndeployment = \"fraud-lgbm-cpu\"\nunit = \"fraud-scorer.service\"\n",
+        metrics.url,
+        proc_root.display(),
+        machine.0.join("cgroup").display(),
+    );
+    // A dry run reads the counters twice, a second apart, and prints the machine's two parts.
+    let file = machine.0.join("agent.toml");
+    std::fs::write(&file, &config).expect("config");
+    let output = agent(
+        &machine,
+        "http://127.0.0.1:9",
+        "",
+        &["--once", "--dry-run", "--config"],
+    )
+    .arg(&file)
+    .output()
+    .expect("agent runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let batch: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let samples = batch["samples"].as_array().expect("samples");
+    assert_eq!(samples.len(), 2, "{batch}");
+    assert_eq!(samples[0]["gpu_uuid"], "CPU-gpu-node-test/unallotted");
+    assert!(samples[0].get("deployment").is_none());
+    assert_eq!(samples[1]["deployment"], "fraud-lgbm-cpu");
+    assert_eq!(samples[1]["cpu_cores"], 4.0);
+    assert_eq!(samples[1]["gpu_share"], 0.5);
+    assert_eq!(samples[1]["gpu_model"], "c7i.2xlarge");
+    assert_eq!(samples[1]["memory_used_mib"], 2048.0);
+
+    let requests = run_until(&db, "agent-cpu", &config, 300).await;
+    assert!(requests >= 300);
+
+    // Its quota's 4 of the 8 cores: half the machine's time, the other half idle capacity.
+    let held = db
+        .scalar(
+            "select (sum(gpu_seconds) * 1000)::int8 from telemetry_hourly h \
+             join deployment d using (deployment_id) \
+             where d.key = 'fraud-lgbm-cpu' and h.gpu_model = 'c7i.2xlarge'",
+        )
+        .await;
+    let idle = db
+        .scalar(
+            "select (sum(gpu_seconds) * 1000)::int8 from host_capacity_hourly \
+             where gpu_model = 'c7i.2xlarge'",
+        )
+        .await;
+    assert!(
+        held > 0 && (held - idle).abs() <= 1,
+        "{held} against {idle}"
+    );
+    assert_eq!(
+        db.scalar(
+            "select count(*) from gpu_device \
+             where gpu_uuid = 'CPU-gpu-node-test/fraud-lgbm-cpu' and cpu_cores = 4"
+        )
+        .await,
+        1
+    );
+    // Priced at the catalog's example c7i.2xlarge rate: 0.357 USD an instance-hour.
+    let cost = db
+        .scalar(
+            "select (sum(p.reserved_cost) * 1000000000)::int8 from priced_hourly p \
+             join deployment d using (deployment_id) where d.key = 'fraud-lgbm-cpu'",
+        )
+        .await;
+    let expected = held as f64 / 1000.0 / 3600.0 * 0.357 * 1e9;
+    assert!(
+        (cost as f64 - expected).abs() <= expected * 1e-3 + 10.0,
+        "{cost} nano-USD against {expected}"
+    );
+    db.drop().await;
+}
