@@ -464,6 +464,44 @@ async fn mig_slices_mapped_by_pod_rules_add_up_to_their_card() {
         per_million["output"].as_str().is_some(),
         "cost per 1M output tokens: {deployment}"
     );
+    // And a person sees it on the deployment's page, with the slice and its pod.
+    let created = pareto(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "tom@example.com",
+            "--role",
+            "viewer",
+        ],
+        "viewer password 2026
+",
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let cookie = server
+        .sign_in(
+            <app::auth::Login as leptos::server_fn::ServerFn>::PATH,
+            "tom@example.com",
+            "viewer password 2026",
+        )
+        .await;
+    let page = pareto_tests::client()
+        .get(server.url("/deployments/chat-llama-8b?days=1"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    for shown in [
+        "per 1M output tokens",
+        "MIG 3g.40gb (43% of the card)",
+        "ml-serving/chat-7d9f8b6c4-x2x9q",
+    ] {
+        assert!(page.contains(shown), "{shown} on the page: {page}");
+    }
     db.drop().await;
 }
 

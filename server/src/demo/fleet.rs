@@ -1,6 +1,7 @@
-//! The demo's GPU fleet: six hosts, H100, A100 and L4 GPUs, a dozen deployments (two of them on MIG
-//! slices of a Kubernetes node, beside a GPU no deployment uses) and three weeks of telemetry,
-//! stored through the same validation and ingest code the API uses.
+//! The demo's fleet: six GPU hosts (H100, A100 and L4), a CPU machine, a dozen deployments (two of
+//! them on MIG slices of a Kubernetes node, beside a GPU no deployment uses; a ranker on 6 of the
+//! CPU machine's 8 cores) and three weeks of telemetry, stored through the same validation and
+//! ingest code the API uses.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Timelike, Utc};
 use serde_json::{json, Value};
@@ -133,6 +134,14 @@ const DEPLOYMENTS: &[Deployment] = &[
         peak_utilization: 0.5,
         requests_per_busy_second: 260.0,
         base_p95_ms: 18.0,
+    },
+    Deployment {
+        key: "ranker-gbt-v1",
+        model: Some(("ranker-gbt", "v1", "Search & Ranking")),
+        pricing: PricingKind::OnDemand,
+        peak_utilization: 0.6,
+        requests_per_busy_second: 250.0,
+        base_p95_ms: 6.0,
     },
     Deployment {
         key: "fraud-gnn-v1",
@@ -356,7 +365,62 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
         }
     }
     stored += load_kubernetes_node(pool, start, end, &mut noise).await?;
+    stored += load_cpu_machine(pool, start, end, &mut noise).await?;
     configure(pool).await?;
+    Ok(stored)
+}
+
+/// A CPU machine (c7i.2xlarge, 8 cores) serving a gradient-boosted ranker on 6 of its cores; the
+/// other 2 are its idle capacity.
+const CPU_HOST: &str = "cpu-node-01";
+const CPU_MACHINE: &str = "c7i.2xlarge";
+
+async fn load_cpu_machine(
+    pool: &PgPool,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    noise: &mut Noise,
+) -> anyhow::Result<usize> {
+    let Some(ranker) = DEPLOYMENTS.iter().find(|d| d.key == "ranker-gbt-v1") else {
+        return Ok(0);
+    };
+    let mut pending: Vec<Value> = Vec::new();
+    let mut stored = 0;
+    let mut ts = start;
+    while ts < end {
+        let mut value = sample(ts, (CPU_HOST, 0, CPU_MACHINE), ranker, noise, end);
+        let utilization = value["utilization_pct"].as_f64().unwrap_or_default();
+        let object = value.as_object_mut().expect("a sample is an object");
+        object.insert(
+            "gpu_uuid".into(),
+            json!(format!("CPU-{CPU_HOST}/ranker-gbt-v1")),
+        );
+        object.insert("cpu_cores".into(), json!(6));
+        object.insert("gpu_share".into(), json!(0.75));
+        object.insert("memory_used_mib".into(), json!(3_100.0 + 9.0 * utilization));
+        object.insert("power_watts".into(), json!(0));
+        pending.push(value);
+        pending.push(json!({
+            "ts": ts.to_rfc3339(),
+            "gpu_uuid": format!("CPU-{CPU_HOST}/unallotted"),
+            "gpu_index": 0,
+            "gpu_model": CPU_MACHINE,
+            "interval_s": INTERVAL_S,
+            "utilization_pct": (3.0 + 4.0 * noise.next() * 10.0).round() / 10.0,
+            "memory_used_mib": 900.0,
+            "power_watts": 0.0,
+            "requests": 0,
+            "cpu_cores": 2,
+            "gpu_share": 0.25,
+        }));
+        if pending.len() >= BATCH_SIZE {
+            stored += send(pool, CPU_HOST, std::mem::take(&mut pending)).await?;
+        }
+        ts += TimeDelta::seconds(INTERVAL_S);
+    }
+    if !pending.is_empty() {
+        stored += send(pool, CPU_HOST, pending).await?;
+    }
     Ok(stored)
 }
 

@@ -182,7 +182,7 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     println!(
         "Loaded the demo organization: {} teams, {} people, {} API tokens, {samples} telemetry \
          samples from 6 GPU hosts over three weeks (one a Kubernetes node with MIG slices and a GPU \
-         no deployment uses), 3 experiments with {runs} candidate runs (one \
+         no deployment uses) and a CPU machine, 3 experiments with {runs} candidate runs (one \
          priced per token from the API price table), \
          a catalog of {models} models with their cards, three months of AWS and GCP bills \
          ({bill_rows} rows), {drift} drift measurements (the recommender drifts while its cost \
