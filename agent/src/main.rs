@@ -104,8 +104,9 @@ impl Collector {
                     .error_for_status()?
                     .text()
                     .await?;
-                self.dcgm_host = sources::dcgm_hostname(&page);
-                sources::parse_dcgm(&page)
+                let (gpus, host) = sources::read_dcgm(&page)?;
+                self.dcgm_host = host;
+                Ok(gpus)
             }
         }
     }

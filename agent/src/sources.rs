@@ -258,9 +258,23 @@ impl DeviceValues {
 /// with its part of the device (`DeviceValues::pod_shares`). Blank sentinels are not readings
 /// (`is_dcgm_blank`).
 pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
+    Ok(read_dcgm(text)?.0)
+}
+
+/// A DCGM page read once: its devices (`parse_dcgm`) and the host name its labels give, if any.
+pub fn read_dcgm(text: &str) -> anyhow::Result<(Vec<GpuReading>, Option<String>)> {
     let samples = scrape(text)?;
+    let hostname = samples.iter().find_map(|s| {
+        s.label("Hostname")
+            .or_else(|| s.label("hostname"))
+            .map(str::to_owned)
+    });
+    Ok((dcgm_devices(&samples)?, hostname))
+}
+
+fn dcgm_devices(samples: &[Sample]) -> anyhow::Result<Vec<GpuReading>> {
     let mut devices: BTreeMap<(u32, Option<u32>, String), DeviceValues> = BTreeMap::new();
-    for sample in &samples {
+    for sample in samples {
         let Some(name) = [DCGM_UTIL, DCGM_ENGINE_ACTIVE, DCGM_FB_USED, DCGM_POWER]
             .into_iter()
             .find(|name| *name == sample.name)
@@ -422,16 +436,6 @@ pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
         }
     }
     Ok(gpus)
-}
-
-/// The DCGM page's host name label, when it has one.
-pub fn dcgm_hostname(text: &str) -> Option<String> {
-    let samples = scrape(text).ok()?;
-    samples.iter().find_map(|s| {
-        s.label("Hostname")
-            .or_else(|| s.label("hostname"))
-            .map(str::to_owned)
-    })
 }
 
 /// The unit a server reports its latency in.
@@ -869,7 +873,10 @@ DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-8a",modelName="NVIDIA A100-SXM4-80GB",
         assert_eq!(gpus[0].memory_used_mib, 30000.0);
         assert_eq!(gpus[0].power_watts, 250.5);
         assert_eq!(gpus[1].utilization_pct, 3.0);
-        assert_eq!(dcgm_hostname(page).as_deref(), Some("node-3"));
+        assert_eq!(
+            read_dcgm(page).expect("parses").1.as_deref(),
+            Some("node-3")
+        );
         assert!(parse_dcgm("up 1").is_err());
     }
 

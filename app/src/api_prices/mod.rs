@@ -25,7 +25,7 @@ use std::str::FromStr;
 use uuid::Uuid;
 
 use crate::error::{AppError, FieldError};
-use crate::prices::{parse_amount, parse_currency, parse_day};
+use crate::prices::{parse_amount, parse_currency};
 
 /// A longer request's prices: past `tokens` input tokens, every token of the request pays these.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -369,28 +369,16 @@ pub fn parse_new_api_price(
 ) -> Result<NewApiPrice, AppError> {
     let row = parse_price_row(fields);
     let mut problems = row.as_ref().err().cloned().unwrap_or_default();
-    let from = parse_day(effective_from)
-        .map_err(|message| problems.push(problem("effective_from", message)))
-        .ok();
-    let to = match effective_to.trim() {
-        "" => None,
-        text => parse_day(text)
-            .map_err(|message| problems.push(problem("effective_to", message)))
-            .ok(),
-    };
-    if let (Some(from), Some(to)) = (from, to) {
-        if to <= from {
-            problems.push(problem(
-                "effective_to",
-                "The end must come after the start.",
-            ));
+    let range = crate::prices::parse_range(effective_from, effective_to).map_err(|found| {
+        for (field, message) in found {
+            problems.push(problem(field, message));
         }
-    }
-    match (row, from) {
-        (Ok(row), Some(effective_from)) if problems.is_empty() => Ok(NewApiPrice {
+    });
+    match (row, range) {
+        (Ok(row), Ok((effective_from, effective_to))) if problems.is_empty() => Ok(NewApiPrice {
             row,
             effective_from,
-            effective_to: to,
+            effective_to,
         }),
         _ => Err(AppError::Validation(problems)),
     }

@@ -4,7 +4,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
-use super::{clamp_days, CurrencyCost, DeploymentDetail, Gpu, Point, RANGES};
+use super::page::GpuTable;
+use super::{clamp_days, CurrencyCost, DeploymentDetail, Point, RANGES};
 use crate::components::{format_count, format_money, Loaded, PageHeader};
 use crate::format::{format_latency, format_money_or_dash, format_short_count};
 use crate::telemetry::cost::PerMillionTokens;
@@ -279,72 +280,10 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                 .collect_view()}
         </div>
         {(!detail.devices.is_empty())
-            .then(|| view! { <Devices devices=detail.devices.clone() on_cpu=d.on_cpu /> })}
-    }
-}
-
-/// The GPUs and slices a deployment holds now, under it the pods they serve.
-#[component]
-fn Devices(devices: Vec<Gpu>, on_cpu: bool) -> impl IntoView {
-    view! {
-        <section class="card" id="devices">
-            <h2>{if on_cpu { "Machines and pods" } else { "GPUs and pods" }}</h2>
-            <div class="table-wrap">
-                <table class="table">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Host"</th>
-                            <th scope="col">"Device"</th>
-                            <th scope="col">"Pod"</th>
-                            <th scope="col" class="numeric">
-                                "Utilization"
-                            </th>
-                            <th scope="col" class="numeric">
-                                "Per day"
-                            </th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {devices
-                            .into_iter()
-                            .map(|gpu| {
-                                view! {
-                                    <tr>
-                                        <td class="strong">{gpu.host.clone()}</td>
-                                        <td>
-                                            {gpu.describe()} <div class="muted small">
-                                                <code>{gpu.gpu_uuid.clone()}</code>
-                                            </div>
-                                        </td>
-                                        <td>
-                                            {gpu
-                                                .pod
-                                                .clone()
-                                                .map_or_else(
-                                                    || view! { <span class="muted">"—"</span> }.into_any(),
-                                                    |pod| view! { <code>{pod}</code> }.into_any(),
-                                                )}
-                                        </td>
-                                        <td class="numeric">
-                                            {format!("{:.0}%", gpu.utilization_pct)}
-                                        </td>
-                                        <td class="numeric">
-                                            {gpu
-                                                .cost_per_day
-                                                .clone()
-                                                .map_or_else(
-                                                    || "—".to_owned(),
-                                                    |(amount, currency)| format_money(amount, &currency),
-                                                )}
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        </section>
+            .then(|| {
+                let title = if d.on_cpu { "Machines and pods" } else { "GPUs and pods" };
+                view! { <GpuTable gpus=detail.devices.clone() title=title /> }
+            })}
     }
 }
 

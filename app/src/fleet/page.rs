@@ -157,7 +157,14 @@ fn FleetView(
         <DeploymentTable deployments=fleet.deployments.clone() days=fleet.days />
         {(!fleet.capacity.is_empty())
             .then(|| view! { <CapacityTable capacity=fleet.capacity.clone() days=fleet.days /> })}
-        <GpuTable gpus=fleet.gpus.clone() />
+        <GpuTable
+            gpus=fleet.gpus.clone()
+            title=if fleet.gpus.iter().any(|g| g.cpu_cores.is_some()) {
+                "GPUs and CPU machines"
+            } else {
+                "GPUs"
+            }
+        />
     }
 }
 
@@ -544,17 +551,13 @@ fn DeploymentTable(deployments: Vec<DeploymentCost>, days: u32) -> impl IntoView
     }
 }
 
+/// Devices with what each serves (its deployment and pod), how busy it is and what it costs a
+/// day: the fleet's whole list, or one deployment's.
 #[component]
-fn GpuTable(gpus: Vec<Gpu>) -> impl IntoView {
+pub(super) fn GpuTable(gpus: Vec<Gpu>, title: &'static str) -> impl IntoView {
     view! {
         <section class="card">
-            <h2>
-                {if gpus.iter().any(|g| g.cpu_cores.is_some()) {
-                    "GPUs and CPU machines"
-                } else {
-                    "GPUs"
-                }}
-            </h2>
+            <h2>{title}</h2>
             <div class="table-wrap">
                 <table class="table">
                     <thead>

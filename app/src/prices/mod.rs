@@ -158,6 +158,28 @@ pub fn parse_day(text: &str) -> Result<DateTime<Utc>, &'static str> {
         .ok_or("Enter a date as YYYY-MM-DD.")
 }
 
+/// When a price is in force: from a day, until a day or further notice.
+pub type Range = (DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// The dates a price is in force, from a form's `effective_from` and `effective_to` (empty: until
+/// further notice); each problem with its field.
+pub fn parse_range(from: &str, to: &str) -> Result<Range, Vec<(&'static str, &'static str)>> {
+    let from = parse_day(from).map_err(|message| ("effective_from", message));
+    let to = match to.trim() {
+        "" => Ok(None),
+        text => parse_day(text)
+            .map(Some)
+            .map_err(|message| ("effective_to", message)),
+    };
+    match (from, to) {
+        (Ok(from), Ok(Some(to))) if to <= from => {
+            Err(vec![("effective_to", "The end must come after the start.")])
+        }
+        (Ok(from), Ok(to)) => Ok((from, to)),
+        (from, to) => Err([from.err(), to.err()].into_iter().flatten().collect()),
+    }
+}
+
 /// Checks a new price field by field.
 #[allow(clippy::too_many_arguments)]
 pub fn parse_new_price(
@@ -228,22 +250,11 @@ pub fn parse_new_price(
         check.check(false, "currency", message);
         String::new()
     });
-    let from = parse_day(effective_from);
-    if let Err(message) = from {
-        check.check(false, "effective_from", message);
-    }
-    let to = match effective_to.trim() {
-        "" => Ok(None),
-        text => parse_day(text).map(Some),
-    };
-    match (&from, &to) {
-        (_, Err(message)) => {
-            check.check(false, "effective_to", *message);
+    let range = parse_range(effective_from, effective_to);
+    if let Err(problems) = &range {
+        for (field, message) in problems {
+            check.check(false, field, *message);
         }
-        (Ok(from), Ok(Some(to))) if to <= from => {
-            check.check(false, "effective_to", "The end must come after the start.");
-        }
-        _ => {}
     }
     check.check(
         note.trim().chars().count() <= 200,
@@ -251,19 +262,17 @@ pub fn parse_new_price(
         "A note has at most 200 characters.",
     );
     check.finish()?;
-    match (kind, hourly, from, to) {
-        (Ok(pricing_kind), Ok(hourly_price), Ok(effective_from), Ok(effective_to)) => {
-            Ok(NewPrice {
-                gpu_model: gpu_model.to_owned(),
-                pricing_kind,
-                hourly_price,
-                energy_price_per_kwh: energy,
-                currency,
-                effective_from,
-                effective_to,
-                note: note.trim().to_owned(),
-            })
-        }
+    match (kind, hourly, range) {
+        (Ok(pricing_kind), Ok(hourly_price), Ok((effective_from, effective_to))) => Ok(NewPrice {
+            gpu_model: gpu_model.to_owned(),
+            pricing_kind,
+            hourly_price,
+            energy_price_per_kwh: energy,
+            currency,
+            effective_from,
+            effective_to,
+            note: note.trim().to_owned(),
+        }),
         _ => Err(AppError::Internal),
     }
 }
