@@ -248,6 +248,12 @@ impl DeviceValues {
     }
 }
 
+/// A DCGM page's devices, as `read_dcgm` reads them.
+#[cfg(test)]
+pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
+    Ok(read_dcgm(text)?.0)
+}
+
 /// Reads a DCGM exporter page: utilization, framebuffer memory and power per GPU, and per MIG
 /// slice (`GPU_I_ID`, `GPU_I_PROFILE`), with the pod using each (`pod`, `namespace`, `container`
 /// and their older and re-labelled names). Utilization is `DCGM_FI_DEV_GPU_UTIL`, or for a slice
@@ -257,11 +263,7 @@ impl DeviceValues {
 /// `--kubernetes-virtual-gpus` a `vgpu` label) is reported once per pod, `<UUID>::<vgpu>`, each
 /// with its part of the device (`DeviceValues::pod_shares`). Blank sentinels are not readings
 /// (`is_dcgm_blank`).
-pub fn parse_dcgm(text: &str) -> anyhow::Result<Vec<GpuReading>> {
-    Ok(read_dcgm(text)?.0)
-}
-
-/// A DCGM page read once: its devices (`parse_dcgm`) and the host name its labels give, if any.
+/// Also answers the host name the page's labels give, if any.
 pub fn read_dcgm(text: &str) -> anyhow::Result<(Vec<GpuReading>, Option<String>)> {
     let samples = scrape(text)?;
     let hostname = samples.iter().find_map(|s| {

@@ -3,6 +3,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod advice;
 pub mod alerts;
 pub mod api_prices;
 pub mod audit;
@@ -38,6 +39,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, 
 use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, ChooseView, SsrMode};
 
+use crate::advice::AdvicePage;
 use crate::alerts::AlertsPage;
 use crate::api_prices::ApiPricesPage;
 use crate::audit::AuditPage;
@@ -178,6 +180,7 @@ parts! {
     fleet, __preload_fleet {
         Fleet => view! { <FleetPage/> };
         Deployment => view! { <DeploymentPage/> };
+        Advice => view! { <AdvicePage/> };
     }
     settings, __preload_settings {
         Audit => view! { <AuditPage/> };
@@ -248,6 +251,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("/reports") view=Page::Reports />
                     <Route path=path!("/fleet") view=Page::Fleet />
+                    <Route path=path!("/advice") view=Page::Advice />
                     <Route
                         path=path!("/deployments/:key")
                         view=Page::Deployment

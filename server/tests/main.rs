@@ -4,6 +4,7 @@
 
 mod common;
 
+mod advice;
 mod alerts;
 mod api_prices;
 mod audit;

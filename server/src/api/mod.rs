@@ -1,5 +1,6 @@
 //! The versioned JSON API for agents, pipelines and scripts: `/api/v1`, bearer tokens, problem+json.
 
+mod advice;
 pub mod auth;
 mod deployments;
 mod drift;
@@ -40,6 +41,7 @@ pub fn router(body_limit_bytes: usize, ingest_concurrency: usize) -> Router<AppS
         )
         .route("/drift", post(drift::post).route_layer(shed_load))
         .route("/deployments/{key}", get(deployments::get))
+        .route("/advice", get(advice::get))
         .route("/experiments", post(experiments::create))
         .route("/experiments/{id}", get(experiments::get))
         .route("/experiments/{id}/runs", post(experiments::add_runs))

@@ -1,0 +1,68 @@
+//! Advice with money on it: for each deployment, what to change and what it would have saved over
+//! the last 30 days, from its hourly telemetry. This part right-sizes GPU counts and tries an
+//! autoscaler and scale-to-zero, simulated hour by hour (`simulate`).
+
+mod page;
+mod server_fns;
+pub mod simulate;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use page::AdvicePage;
+pub use server_fns::*;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Days of telemetry the advice reads, and the month its savings are stated for.
+pub const WINDOW_DAYS: i64 = 30;
+
+/// What a piece of advice proposes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdviceKind {
+    /// Hold a fixed, smaller number of GPUs.
+    RightSize,
+    /// Scale between a minimum and a maximum with the traffic.
+    Autoscale,
+    /// Scale with the traffic, to none in hours without requests.
+    ScaleToZero,
+}
+
+impl AdviceKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            AdviceKind::RightSize => "Right-size",
+            AdviceKind::Autoscale => "Autoscale",
+            AdviceKind::ScaleToZero => "Scale to zero",
+        }
+    }
+}
+
+/// One deployment's advice: what to change, the saving per month at the last 30 days' traffic, the
+/// figures it used and the risk it takes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Advice {
+    pub deployment: String,
+    /// "name version" when the deployment is linked to a model version.
+    pub model: Option<String>,
+    pub kind: AdviceKind,
+    /// What to change, in a sentence.
+    pub action: String,
+    pub saving_per_month: Decimal,
+    /// What the deployment cost over the window, for scale.
+    pub cost_per_month: Decimal,
+    pub currency: String,
+    /// The figures the advice used, each a sentence.
+    pub figures: Vec<String>,
+    pub risk: String,
+}
+
+/// Every deployment's advice, largest saving first, with the settings they were simulated at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdviceList {
+    pub advice: Vec<Advice>,
+    /// Deployments read, with or without advice.
+    pub deployments: usize,
+    pub settings: simulate::Settings,
+}

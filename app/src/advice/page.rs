@@ -1,0 +1,124 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::{Advice, AdviceList, WINDOW_DAYS};
+use crate::components::{format_money, Loaded, PageHeader};
+
+#[component]
+pub fn AdvicePage() -> impl IntoView {
+    let advice = Resource::new(|| (), |_| super::load_advice());
+    view! {
+        <Title text="Advice · Pareto" />
+        <PageHeader
+            title="Advice"
+            lead=format!(
+                "What to change in the fleet, with what it would have saved over the last {WINDOW_DAYS} days at their traffic, largest saving first.",
+            )
+        />
+        <Loaded resource=advice children=|list| view! { <AdviceView list=list /> } />
+    }
+}
+
+#[component]
+fn AdviceView(list: AdviceList) -> impl IntoView {
+    let mut totals: Vec<(String, rust_decimal::Decimal)> = Vec::new();
+    for advice in &list.advice {
+        match totals.iter_mut().find(|(c, _)| *c == advice.currency) {
+            Some((_, total)) => *total += advice.saving_per_month,
+            None => totals.push((advice.currency.clone(), advice.saving_per_month)),
+        }
+    }
+    let total = totals
+        .iter()
+        .map(|(currency, amount)| format_money(*amount, currency))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let settings = list.settings;
+    view! {
+        <div class="stats">
+            <div class="stat card">
+                <span class="stat-value">
+                    {if total.is_empty() { "—".to_owned() } else { total }}
+                </span>
+                <span class="stat-label">"a month, if every piece of advice were taken"</span>
+            </div>
+            <div class="stat card">
+                <span class="stat-value">{list.advice.len()}</span>
+                <span class="stat-label">
+                    {format!("pieces of advice for {} deployments read", list.deployments)}
+                </span>
+            </div>
+        </div>
+        <section class="card">
+            <details class="method">
+                <summary>"How the advice is worked out"</summary>
+                <p>
+                    {format!(
+                        "Each deployment's last {WINDOW_DAYS} days of hourly telemetry are replayed hour by hour. An hour whose GPUs were busy for B GPU-hours needs B ÷ {:.0}% GPUs, rounded up (at least one while it serves requests): the rest is headroom. ",
+                        settings.max_utilization * 100.0,
+                    )}
+                    "Three plans are priced at the deployment's own price per GPU-hour: the most GPUs any hour needed, held all month; an autoscaler from one GPU to that most, following each hour's need and starting extra GPUs "
+                    {format!("{:.0} minutes", settings.startup_minutes)}
+                    " ahead; and, where there are hours without requests, scaling to none in them. The cheapest plan is the advice when it saves at least "
+                    {format!("{:.0}%", settings.min_saving * 100.0)}
+                    ". Savings are stated for a month (720 hours) at the measured hours' traffic."
+                </p>
+            </details>
+        </section>
+        {if list.advice.is_empty() {
+            view! {
+                <section class="card empty">
+                    <h2>"Nothing to change"</h2>
+                    <p class="muted">
+                        "Every deployment with telemetry keeps its GPUs busy enough that no plan saves 5% or more."
+                    </p>
+                </section>
+            }
+                .into_any()
+        } else {
+            list.advice
+                .into_iter()
+                .map(|advice| view! { <AdviceCard advice=advice /> })
+                .collect_view()
+                .into_any()
+        }}
+    }
+}
+
+#[component]
+fn AdviceCard(advice: Advice) -> impl IntoView {
+    let href = format!("/deployments/{}", advice.deployment);
+    view! {
+        <section class="card advice" data-testid="advice">
+            <div class="advice-head">
+                <div>
+                    <span class="badge badge-muted">{advice.kind.label()}</span>
+                    " "
+                    <a href=href class="strong">
+                        <code>{advice.deployment.clone()}</code>
+                    </a>
+                    {advice
+                        .model
+                        .clone()
+                        .map(|m| view! { <span class="muted small">{format!(" · {m}")}</span> })}
+                    <h2>{advice.action.clone()}</h2>
+                </div>
+                <div class="advice-saving">
+                    <span class="stat-value">
+                        {format_money(advice.saving_per_month, &advice.currency)}
+                    </span>
+                    <span class="muted small">
+                        {format!(
+                            "a month less, of {}",
+                            format_money(advice.cost_per_month, &advice.currency),
+                        )}
+                    </span>
+                </div>
+            </div>
+            <ul class="advice-figures">
+                {advice.figures.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}
+            </ul>
+            <p class="small warning-text">{format!("Risk: {}", advice.risk)}</p>
+        </section>
+    }
+}

@@ -1,0 +1,261 @@
+//! Right-sizing and autoscaling, simulated hour by hour over a deployment's measured hours.
+//!
+//! A GPU's usable capacity is its busy time: an hour in which a deployment's GPUs were busy for
+//! `busy` GPU-hours needs `busy / max_utilization` GPUs, rounded up to whole GPUs (at least one
+//! while it serves requests). Against what it held each hour, three plans are priced at the
+//! deployment's own measured price per GPU-hour:
+//! - **fixed**: the most GPUs any hour needed, held every hour;
+//! - **autoscale**: from one GPU to that most, following each hour's need, and starting the next
+//!   hour's extra GPUs `startup_minutes` early (they are paid for that long);
+//! - **scale to zero**: the same, with none in hours without requests (only where there are such
+//!   hours).
+//!
+//! The cheapest plan that saves anything is the advice. Every plan holds at least what each hour
+//! needed, so none claims more than the hours held cost.
+
+use serde::{Deserialize, Serialize};
+
+use super::AdviceKind;
+
+/// What the simulation assumes; the defaults are documented on the Advice page.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The busiest a GPU may be kept, as a fraction: the rest is headroom for bursts and latency.
+    pub max_utilization: f64,
+    /// How long a new replica takes to serve, in minutes.
+    pub startup_minutes: f64,
+    /// The least saving worth advising, as a fraction of what the hours cost.
+    pub min_saving: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_utilization: 0.8,
+            startup_minutes: 10.0,
+            min_saving: 0.05,
+        }
+    }
+}
+
+/// One measured hour of a deployment.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Hour {
+    /// GPU-hours held in the hour (2.0: two GPUs all hour).
+    pub held: f64,
+    /// GPU-hours its work kept busy.
+    pub busy: f64,
+    pub requests: i64,
+}
+
+/// A plan's GPU-hours over the same hours, and the GPU counts it moves between.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Plan {
+    pub kind: AdviceKind,
+    pub gpu_hours: f64,
+    pub min: u32,
+    pub max: u32,
+}
+
+/// What the simulation found for one deployment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub held_gpu_hours: f64,
+    /// The most GPUs held in one hour, and the most one hour needed.
+    pub peak_held: f64,
+    pub peak_needed: u32,
+    /// Hours of the day (UTC) in which the peak need falls, most often first.
+    pub busiest_hours: Vec<u32>,
+    pub highest_utilization: f64,
+    pub plan: Plan,
+}
+
+impl Finding {
+    /// The share of the held GPU-hours the plan saves.
+    pub fn saving_share(&self) -> f64 {
+        if self.held_gpu_hours > 0.0 {
+            (1.0 - self.plan.gpu_hours / self.held_gpu_hours).max(0.0)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The whole GPUs an hour needs at `max_utilization`: none without requests and busy time.
+pub fn needed(hour: &Hour, settings: &Settings) -> u32 {
+    if hour.requests == 0 && hour.busy < 1e-9 {
+        return 0;
+    }
+    let gpus = (hour.busy / settings.max_utilization.max(0.01) - 1e-9).ceil();
+    gpus.clamp(1.0, 1_000_000.0) as u32
+}
+
+/// GPU-hours of following `need` hour by hour between `min` and `max`, starting each rise
+/// `startup_minutes` ahead of the hour that needs it.
+fn follow(need: &[u32], min: u32, max: u32, settings: &Settings) -> f64 {
+    let lead = (settings.startup_minutes / 60.0).clamp(0.0, 1.0);
+    need.iter()
+        .enumerate()
+        .map(|(index, n)| {
+            let now = (*n).clamp(min, max);
+            let next = need.get(index + 1).map_or(now, |n| (*n).clamp(min, max));
+            f64::from(now) + f64::from(next.saturating_sub(now)) * lead
+        })
+        .sum()
+}
+
+/// The cheapest plan for `hours` (in time order, one per measured hour), when one saves at least
+/// `min_saving` of the held GPU-hours; `hour_of_day` gives each hour's UTC hour, for the advice's
+/// words.
+pub fn simulate(hours: &[Hour], hour_of_day: &[u32], settings: &Settings) -> Option<Finding> {
+    if hours.is_empty() {
+        return None;
+    }
+    let held: f64 = hours.iter().map(|h| h.held).sum();
+    let need: Vec<u32> = hours.iter().map(|h| needed(h, settings)).collect();
+    let peak = need.iter().copied().max().unwrap_or(0).max(1);
+    let fixed = Plan {
+        kind: AdviceKind::RightSize,
+        gpu_hours: f64::from(peak) * hours.len() as f64,
+        min: peak,
+        max: peak,
+    };
+    let autoscale = Plan {
+        kind: AdviceKind::Autoscale,
+        gpu_hours: follow(&need, 1, peak, settings),
+        min: 1,
+        max: peak,
+    };
+    let mut plans = vec![fixed, autoscale];
+    if need.contains(&0) {
+        plans.push(Plan {
+            kind: AdviceKind::ScaleToZero,
+            gpu_hours: follow(&need, 0, peak, settings),
+            min: 0,
+            max: peak,
+        });
+    }
+    let plan = plans
+        .into_iter()
+        .min_by(|a, b| a.gpu_hours.total_cmp(&b.gpu_hours))?;
+    if held <= 0.0 || plan.gpu_hours > held * (1.0 - settings.min_saving) {
+        return None;
+    }
+    let mut at_peak: Vec<(u32, usize)> = Vec::new();
+    for (n, hour) in need.iter().zip(hour_of_day) {
+        if *n == peak {
+            match at_peak.iter_mut().find(|(h, _)| h == hour) {
+                Some((_, count)) => *count += 1,
+                None => at_peak.push((*hour, 1)),
+            }
+        }
+    }
+    at_peak.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Some(Finding {
+        held_gpu_hours: held,
+        peak_held: hours.iter().map(|h| h.held).fold(0.0, f64::max),
+        peak_needed: peak,
+        busiest_hours: at_peak.into_iter().map(|(h, _)| h).take(3).collect(),
+        highest_utilization: hours
+            .iter()
+            .filter(|h| h.held > 0.0)
+            .map(|h| h.busy / h.held)
+            .fold(0.0, f64::max),
+        plan,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn hour(held: f64, busy: f64, requests: i64) -> Hour {
+        Hour {
+            held,
+            busy,
+            requests,
+        }
+    }
+
+    fn day_of(hours: &[Hour]) -> Vec<u32> {
+        (0..hours.len()).map(|i| (i % 24) as u32).collect()
+    }
+
+    #[test]
+    fn six_gpus_held_where_at_most_four_are_needed_autoscale_between_one_and_four() {
+        // A day of 6 GPUs: busy 3 GPU-hours from 14:00 to 16:00 (4 needed at 80%), 0.5 otherwise
+        // (1 needed).
+        let hours: Vec<Hour> = (0..24)
+            .map(|h| {
+                let busy = if (14..16).contains(&h) { 3.0 } else { 0.5 };
+                hour(6.0, busy, 100)
+            })
+            .collect();
+        let settings = Settings::default();
+        let found = simulate(&hours, &day_of(&hours), &settings).expect("a saving");
+        assert_eq!(found.peak_needed, 4);
+        assert_eq!(found.busiest_hours, [14, 15]);
+        // Autoscaling: 22 hours at 1, 2 at 4, and the rise to 4 started 10 minutes early
+        // (3 GPUs x 1/6 h): 22 + 8 + 0.5 = 30.5 GPU-hours against 144 held; fixed at 4 is 96.
+        assert_eq!(found.plan.kind, AdviceKind::Autoscale);
+        assert!((found.plan.gpu_hours - 30.5).abs() < 1e-9, "{found:?}");
+        assert_eq!((found.plan.min, found.plan.max), (1, 4));
+        assert!((found.saving_share() - (1.0 - 30.5 / 144.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn steady_traffic_is_right_sized_and_empty_hours_scale_to_zero() {
+        // Steady: 4 GPUs held, 1.5 busy every hour: 2 needed, a fixed 2 is the cheapest.
+        let steady: Vec<Hour> = (0..48).map(|_| hour(4.0, 1.5, 50)).collect();
+        let found = simulate(&steady, &day_of(&steady), &Settings::default()).expect("saving");
+        assert_eq!(found.plan.kind, AdviceKind::RightSize);
+        assert_eq!(found.plan.gpu_hours, 96.0);
+        // A nightly batch: 8 busy hours a day on one GPU held all day.
+        let batch: Vec<Hour> = (0..48)
+            .map(|h| {
+                if h % 24 < 8 {
+                    hour(1.0, 0.7, 10)
+                } else {
+                    hour(1.0, 0.0, 0)
+                }
+            })
+            .collect();
+        let found = simulate(&batch, &day_of(&batch), &Settings::default()).expect("saving");
+        assert_eq!(found.plan.kind, AdviceKind::ScaleToZero);
+        // 16 hours of one GPU, and each day's start 10 minutes early (the first day's start is
+        // the window's first hour, so only the second day's).
+        assert!(
+            (found.plan.gpu_hours - (16.0 + 1.0 / 6.0)).abs() < 1e-9,
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn nothing_is_advised_when_the_gpus_are_used() {
+        let busy: Vec<Hour> = (0..24).map(|_| hour(2.0, 1.55, 500)).collect();
+        assert_eq!(simulate(&busy, &day_of(&busy), &Settings::default()), None);
+        assert_eq!(simulate(&[], &[], &Settings::default()), None);
+    }
+
+    proptest! {
+        /// Advice never claims a saving larger than what the hours cost: every plan holds at
+        /// least one GPU in each hour that needs one, and the saving is held minus the plan.
+        #[test]
+        fn a_plan_never_saves_more_than_was_held(
+            series in proptest::collection::vec((0.0f64..8.0, 0.0f64..1.0, 0i64..1000), 1..200)
+        ) {
+            let hours: Vec<Hour> = series
+                .iter()
+                .map(|(held, used, requests)| hour(*held, held * used, *requests))
+                .collect();
+            if let Some(found) = simulate(&hours, &day_of(&hours), &Settings::default()) {
+                prop_assert!(found.plan.gpu_hours >= 0.0);
+                prop_assert!(found.plan.gpu_hours < found.held_gpu_hours);
+                prop_assert!(found.saving_share() <= 1.0);
+                let needing = hours.iter().filter(|h| needed(h, &Settings::default()) > 0).count();
+                prop_assert!(found.plan.gpu_hours + 1e-9 >= needing as f64);
+            }
+        }
+    }
+}
