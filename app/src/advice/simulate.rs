@@ -64,7 +64,8 @@ pub struct Finding {
     /// The most GPUs held in one hour, and the most one hour needed.
     pub peak_held: f64,
     pub peak_needed: u32,
-    /// Hours of the day (UTC) in which the peak need falls, most often first.
+    /// Hours of the day (UTC) in which the peak need falls, most often first; none when the peak
+    /// is needed in a third of the hours or more (then no hour stands out).
     pub busiest_hours: Vec<u32>,
     pub highest_utilization: f64,
     pub plan: Plan,
@@ -151,6 +152,10 @@ pub fn simulate(hours: &[Hour], hour_of_day: &[u32], settings: &Settings) -> Opt
         }
     }
     at_peak.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let peak_hours: usize = at_peak.iter().map(|(_, count)| count).sum();
+    if peak_hours * 3 >= hours.len() {
+        at_peak.clear();
+    }
     Some(Finding {
         held_gpu_hours: held,
         peak_held: hours.iter().map(|h| h.held).fold(0.0, f64::max),
@@ -211,6 +216,7 @@ mod tests {
         let found = simulate(&steady, &day_of(&steady), &Settings::default()).expect("saving");
         assert_eq!(found.plan.kind, AdviceKind::RightSize);
         assert_eq!(found.plan.gpu_hours, 96.0);
+        assert!(found.busiest_hours.is_empty(), "every hour needs the peak");
         // A nightly batch: 8 busy hours a day on one GPU held all day.
         let batch: Vec<Hour> = (0..48)
             .map(|h| {

@@ -156,15 +156,19 @@ fn advise(series: &Series, finding: &Finding, settings: &Settings) -> Option<Adv
         .iter()
         .map(|h| format!("{h:02}:00"))
         .collect();
+    let when = if busiest.is_empty() {
+        "in most hours".to_owned()
+    } else {
+        format!("most often at {} UTC", busiest.join(", "))
+    };
     let price = (*cost / Decimal::from_f64(finding.held_gpu_hours)?).round_dp(4);
     let max_utilization = settings.max_utilization * 100.0;
     let figures = vec![
         format!(
-            "{} held on average, {} at most; at most {} needed to keep each GPU at most {max_utilization:.0}% busy (most often at {} UTC).",
+            "{} held on average, {} at most; at most {} needed to keep each GPU at most {max_utilization:.0}% busy ({when}).",
             plural(finding.held_gpu_hours / measured, "GPU", "GPUs"),
             plural(finding.peak_held, "GPU", "GPUs"),
             finding.peak_needed,
-            busiest.join(", "),
         ),
         format!(
             "{:.0} GPU-hours measured over {:.0} hours of the last {WINDOW_DAYS} days, at {} per GPU-hour (its own priced hours), {} a month at that traffic.",
