@@ -1,6 +1,7 @@
 //! Advice with money on it: for each deployment, what to change and what it would have saved over
-//! the last 30 days, from its hourly telemetry. This part right-sizes GPU counts and tries an
-//! autoscaler and scale-to-zero, simulated hour by hour (`simulate`).
+//! the last 30 days, from its hourly telemetry: GPU counts right-sized, an autoscaler and
+//! scale-to-zero simulated hour by hour, GPUs nothing ran on released (`simulate`), and the spot
+//! rate for batch jobs and a share of real-time serving (`simulate::spot`).
 
 mod page;
 mod server_fns;
@@ -27,6 +28,11 @@ pub enum AdviceKind {
     Autoscale,
     /// Scale with the traffic, to none in hours without requests.
     ScaleToZero,
+    /// Give the GPUs back: nothing ran on them.
+    Release,
+    /// Pay the catalog's spot rate: all of it for a batch job, a share with on-demand fallback
+    /// for real-time serving.
+    Spot,
 }
 
 impl AdviceKind {
@@ -35,6 +41,8 @@ impl AdviceKind {
             AdviceKind::RightSize => "Right-size",
             AdviceKind::Autoscale => "Autoscale",
             AdviceKind::ScaleToZero => "Scale to zero",
+            AdviceKind::Release => "Release",
+            AdviceKind::Spot => "Spot",
         }
     }
 }

@@ -26,6 +26,11 @@ pub struct Settings {
     pub startup_minutes: f64,
     /// The least saving worth advising, as a fraction of what the hours cost.
     pub min_saving: f64,
+    /// Work run again after spot interruptions, as a fraction of a batch job's GPU-hours.
+    pub spot_rerun: f64,
+    /// The share of a real-time deployment's GPUs that may run on spot, the rest on demand as
+    /// its fallback.
+    pub spot_share_real_time: f64,
 }
 
 impl Default for Settings {
@@ -34,6 +39,8 @@ impl Default for Settings {
             max_utilization: 0.8,
             startup_minutes: 10.0,
             min_saving: 0.05,
+            spot_rerun: 0.1,
+            spot_share_real_time: 0.5,
         }
     }
 }
@@ -114,6 +121,22 @@ pub fn simulate(hours: &[Hour], hour_of_day: &[u32], settings: &Settings) -> Opt
     }
     let held: f64 = hours.iter().map(|h| h.held).sum();
     let need: Vec<u32> = hours.iter().map(|h| needed(h, settings)).collect();
+    if held > 0.0 && need.iter().all(|n| *n == 0) {
+        // Nothing ran: the GPUs can go.
+        return Some(Finding {
+            held_gpu_hours: held,
+            peak_held: hours.iter().map(|h| h.held).fold(0.0, f64::max),
+            peak_needed: 0,
+            busiest_hours: Vec::new(),
+            highest_utilization: 0.0,
+            plan: Plan {
+                kind: AdviceKind::Release,
+                gpu_hours: 0.0,
+                min: 0,
+                max: 0,
+            },
+        });
+    }
     let peak = need.iter().copied().max().unwrap_or(0).max(1);
     let fixed = Plan {
         kind: AdviceKind::RightSize,
@@ -170,10 +193,55 @@ pub fn simulate(hours: &[Hour], hour_of_day: &[u32], settings: &Settings) -> Opt
     })
 }
 
+/// What moving to spot would cost instead, for GPU-hours paid `paid` in all on demand at
+/// `spot_price` per GPU-hour: a batch job runs all of them on spot with `spot_rerun` more for work
+/// run again; real-time serving runs `spot_share_real_time` of them on spot and the rest on demand
+/// as its fallback. None when spot would not cost less.
+pub fn spot(
+    gpu_hours: f64,
+    paid: f64,
+    spot_price: f64,
+    batch: bool,
+    settings: &Settings,
+) -> Option<f64> {
+    if gpu_hours <= 0.0 || paid <= 0.0 {
+        return None;
+    }
+    let on_spot = if batch {
+        1.0
+    } else {
+        settings.spot_share_real_time.clamp(0.0, 1.0)
+    };
+    let instead = paid * (1.0 - on_spot)
+        + gpu_hours * on_spot * spot_price * (1.0 + settings.spot_rerun.max(0.0));
+    (instead < paid * (1.0 - settings.min_saving)).then_some(instead)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn gpus_nothing_ran_on_are_released() {
+        let idle: Vec<Hour> = (0..24).map(|_| hour(2.0, 0.0, 0)).collect();
+        let found = simulate(&idle, &day_of(&idle), &Settings::default()).expect("advice");
+        assert_eq!(found.plan.kind, AdviceKind::Release);
+        assert_eq!(found.saving_share(), 1.0);
+    }
+
+    #[test]
+    fn spot_costs_its_rate_and_the_rerun_for_batch_and_a_share_for_real_time() {
+        let settings = Settings::default();
+        // 100 L4-hours paid 80 USD on demand; spot at 0.35 with 10% run again: 38.50.
+        let batch = spot(100.0, 80.0, 0.35, true, &settings).expect("cheaper");
+        assert!((batch - 38.5).abs() < 1e-9);
+        // Real time: half on spot (19.25), half still on demand (40): 59.25.
+        let real_time = spot(100.0, 80.0, 0.35, false, &settings).expect("cheaper");
+        assert!((real_time - 59.25).abs() < 1e-9);
+        // Spot dearer than what is paid (a discounted reservation): no advice.
+        assert_eq!(spot(100.0, 30.0, 0.35, true, &settings), None);
+    }
 
     fn hour(held: f64, busy: f64, requests: i64) -> Hour {
         Hour {
@@ -245,6 +313,17 @@ mod tests {
     }
 
     proptest! {
+        /// Spot never claims to save more than was paid.
+        #[test]
+        fn spot_never_saves_more_than_was_paid(
+            hours in 0.0f64..10_000.0, paid in 0.0f64..100_000.0, price in 0.0f64..10.0,
+            batch in proptest::bool::ANY,
+        ) {
+            if let Some(instead) = spot(hours, paid, price, batch, &Settings::default()) {
+                prop_assert!(instead >= 0.0 && instead < paid);
+            }
+        }
+
         /// Advice never claims a saving larger than what the hours cost: every plan holds at
         /// least one GPU in each hour that needs one, and the saving is held minus the plan.
         #[test]

@@ -26,6 +26,8 @@ struct Series {
     /// currency -> reserved cost
     costs: BTreeMap<String, Decimal>,
     last_hour: Option<DateTime<Utc>>,
+    /// Its linked experiment serves in batch.
+    batch: bool,
 }
 
 /// Every deployment's advice over the last 30 days, largest saving first.
@@ -34,6 +36,9 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
     let rows = sqlx::query!(
         r#"select p.deployment_id as "deployment_id!", d.key, m.name || ' ' || v.version as model,
                   d.pricing_kind as "pricing_kind: PricingKind",
+                  coalesce((select e.mode = 'batch' from experiment_run r join experiment e using (experiment_id)
+                             where r.model_version_id = d.model_version_id
+                             order by r.created_at desc limit 1), false) as "batch!",
                   p.hour as "hour!", max(p.gpu_model) as "gpu_model!", p.currency,
                   sum(p.gpu_seconds) as "gpu_seconds!", sum(p.busy_gpu_seconds) as "busy!",
                   saturated_count(sum(p.requests)) as "requests!",
@@ -43,7 +48,7 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
              left join model_version v on v.model_version_id = d.model_version_id
              left join model m on m.model_id = v.model_id
             where p.hour >= date_trunc('hour', $1::timestamptz)
-            group by p.deployment_id, d.key, model, d.pricing_kind, p.hour, p.currency
+            group by p.deployment_id, d.key, model, d.pricing_kind, d.model_version_id, p.hour, p.currency
             order by d.key, p.hour"#,
         since
     )
@@ -60,6 +65,7 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
             hour_of_day: Vec::new(),
             costs: BTreeMap::new(),
             last_hour: None,
+            batch: row.batch,
         });
         let hour = Hour {
             held: row.gpu_seconds / 3600.0,
@@ -83,14 +89,36 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
             *entry.costs.entry(currency).or_default() += cost;
         }
     }
+    // The catalog's spot rates in force now, by GPU model and currency.
+    let spot: BTreeMap<(String, String), Decimal> = sqlx::query!(
+        "select gpu_model, currency, hourly_price from gpu_price
+          where pricing_kind = 'spot' and effective_from <= $1
+            and (effective_to is null or $1 < effective_to)",
+        crate::clock::now()
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| ((row.gpu_model, row.currency), row.hourly_price))
+    .collect();
     let deployments = series.len();
-    let mut advice: Vec<Advice> = series
-        .into_values()
-        .filter_map(|s| {
-            let finding = simulate(&s.hours, &s.hour_of_day, &settings)?;
-            advise(&s, &finding, &settings)
-        })
-        .collect();
+    let mut advice: Vec<Advice> = Vec::new();
+    for s in series.into_values() {
+        let finding = simulate(&s.hours, &s.hour_of_day, &settings);
+        if let Some(found) = finding.as_ref().and_then(|f| advise(&s, f, &settings)) {
+            advice.push(found);
+        }
+        // Nothing to move to spot where the GPUs can go.
+        if finding.is_some_and(|f| f.plan.kind == AdviceKind::Release) {
+            continue;
+        }
+        let rate = s
+            .main_cost()
+            .and_then(|(currency, ..)| spot.get(&(s.gpu_model.clone(), currency)).copied());
+        if let Some(found) = rate.and_then(|rate| spot_advice(&s, rate, &settings)) {
+            advice.push(found);
+        }
+    }
     advice.sort_by(|a, b| {
         b.saving_per_month
             .cmp(&a.saving_per_month)
@@ -119,12 +147,116 @@ fn plural(count: f64, one: &str, many: &str) -> String {
     )
 }
 
+impl Series {
+    /// The currency most was paid in, what was paid in it, and that scaled to a 720-hour month.
+    fn main_cost(&self) -> Option<(String, Decimal, Decimal)> {
+        let (currency, cost) = self.costs.iter().max_by_key(|(_, cost)| **cost)?;
+        let to_month = Decimal::from_f64(MONTH_HOURS / (self.hours.len() as f64).max(1.0))?;
+        Some((currency.clone(), *cost, (*cost * to_month).round_dp(2)))
+    }
+
+    fn held_gpu_hours(&self) -> f64 {
+        self.hours.iter().map(|h| h.held).sum()
+    }
+
+    /// A batch job: its linked experiment says so, or it counts no requests while its GPUs work.
+    fn is_batch(&self) -> bool {
+        self.batch
+            || (self.hours.iter().all(|h| h.requests == 0)
+                && self.hours.iter().any(|h| h.busy > 0.0))
+    }
+}
+
+/// Giving back GPUs nothing ran on.
+fn release(series: &Series, finding: &Finding, cost_per_month: Decimal, currency: &str) -> Advice {
+    let gpu = series.gpu_model.trim_start_matches("NVIDIA ");
+    Advice {
+        deployment: series.key.clone(),
+        model: series.model.clone(),
+        kind: AdviceKind::Release,
+        action: format!(
+            "Release its {}: nothing ran on them",
+            plural(finding.peak_held.round().max(1.0), &format!("{gpu} GPU"), &format!("{gpu} GPUs"))
+        ),
+        saving_per_month: cost_per_month,
+        cost_per_month,
+        currency: currency.to_owned(),
+        figures: vec![format!(
+            "{:.0} GPU-hours held over {} measured hours of the last {WINDOW_DAYS} days, without a request or any work: {} a month.",
+            finding.held_gpu_hours,
+            series.hours.len(),
+            format_money(cost_per_month, currency),
+        )],
+        risk: "Work that runs less often than monthly would not show here; check with its owners before releasing.".into(),
+    }
+}
+
+/// The spot rate instead of on-demand: for a batch job all of it, for real-time serving a share
+/// with on-demand fallback.
+fn spot_advice(series: &Series, spot_price: Decimal, settings: &Settings) -> Option<Advice> {
+    use rust_decimal::prelude::ToPrimitive;
+    if series.pricing_kind != PricingKind::OnDemand {
+        return None;
+    }
+    let (currency, cost, cost_per_month) = series.main_cost()?;
+    let held = series.held_gpu_hours();
+    let batch = series.is_batch();
+    let instead =
+        super::simulate::spot(held, cost.to_f64()?, spot_price.to_f64()?, batch, settings)?;
+    let share = Decimal::from_f64(1.0 - instead / cost.to_f64()?)?;
+    let saving_per_month = (cost_per_month * share).round_dp(2);
+    if saving_per_month <= Decimal::ZERO {
+        return None;
+    }
+    let gpu = series.gpu_model.trim_start_matches("NVIDIA ");
+    let paid = (cost / Decimal::from_f64(held)?).round_dp(4);
+    let rerun = settings.spot_rerun * 100.0;
+    let (action, risk) = if batch {
+        (
+            format!("Run it on spot {gpu} GPUs"),
+            format!("Spot GPUs are taken back at short notice: the job must checkpoint and start again; {rerun:.0}% more GPU-hours are allowed for work run again."),
+        )
+    } else {
+        (
+            format!(
+                "Serve {:.0}% of it from spot {gpu} GPUs, with on-demand ones as the fallback",
+                settings.spot_share_real_time * 100.0
+            ),
+            "An interruption takes the spot share's capacity away until the on-demand fallback takes the load: keep the fallback warm enough for the p95 target.".into(),
+        )
+    };
+    Some(Advice {
+        deployment: series.key.clone(),
+        model: series.model.clone(),
+        kind: AdviceKind::Spot,
+        action,
+        saving_per_month,
+        cost_per_month,
+        currency: currency.clone(),
+        figures: vec![
+            format!(
+                "{:.0} GPU-hours on demand over {} measured hours, at {} per GPU-hour; the catalog's spot rate is {}.",
+                held,
+                series.hours.len(),
+                format_unit_price(paid, &currency),
+                format_unit_price(spot_price, &currency),
+            ),
+            if batch {
+                format!("A batch job ({}): all of it on spot, with {rerun:.0}% more GPU-hours for work run again.", if series.batch { "its experiment says so" } else { "it counts no requests while its GPUs work" })
+            } else {
+                "Real-time serving: the spot share is priced with the same allowance for work run again.".into()
+            },
+        ],
+        risk,
+    })
+}
+
 /// The advice's words and money for one deployment's finding, in its main currency.
 fn advise(series: &Series, finding: &Finding, settings: &Settings) -> Option<Advice> {
-    let (currency, cost) = series.costs.iter().max_by_key(|(_, cost)| **cost)?;
+    let (currency, cost, cost_per_month) = series.main_cost()?;
+    let cost = &cost;
+    let currency = &currency;
     let measured = series.hours.len() as f64;
-    let to_month = Decimal::from_f64(MONTH_HOURS / measured.max(1.0))?;
-    let cost_per_month = (*cost * to_month).round_dp(2);
     let share = Decimal::from_f64(finding.saving_share())?;
     let saving_per_month = (cost_per_month * share).round_dp(2);
     if saving_per_month <= Decimal::ZERO {
@@ -150,6 +282,10 @@ fn advise(series: &Series, finding: &Finding, settings: &Settings) -> Option<Adv
             "Scale between 0 and {} {gpu} GPUs, to none in hours without requests",
             plan.max
         ),
+        AdviceKind::Release => {
+            return Some(release(series, finding, cost_per_month, currency));
+        }
+        AdviceKind::Spot => return None,
     };
     let busiest: Vec<String> = finding
         .busiest_hours
