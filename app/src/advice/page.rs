@@ -40,7 +40,7 @@ fn AdviceView(list: AdviceList) -> impl IntoView {
                 <span class="stat-value">
                     {if total.is_empty() { "—".to_owned() } else { total }}
                 </span>
-                <span class="stat-label">"a month, if every piece of advice were taken"</span>
+                <span class="stat-label">"a month at most, the pieces' savings added"</span>
             </div>
             <div class="stat card">
                 <span class="stat-value">{list.advice.len()}</span>
@@ -61,7 +61,13 @@ fn AdviceView(list: AdviceList) -> impl IntoView {
                     {format!("{:.0} minutes", settings.startup_minutes)}
                     " ahead; and, where there are hours without requests, scaling to none in them. The cheapest plan is the advice when it saves at least "
                     {format!("{:.0}%", settings.min_saving * 100.0)}
-                    ". Savings are stated for a month (720 hours) at the measured hours' traffic."
+                    ". GPUs on which nothing ran are advised to be released. "
+                    {format!(
+                        "On-demand deployments are priced at the catalog's spot rate too: a batch job (its experiment serves in batch, or it counts no requests while its GPUs work) all on spot with {:.0}% more GPU-hours for work run again, real-time serving {:.0}% on spot with the rest on demand as its fallback. ",
+                        settings.spot_rerun * 100.0,
+                        settings.spot_share_real_time * 100.0,
+                    )}
+                    "Savings are stated for a month (720 hours) at the measured hours' traffic; two pieces of advice for one deployment overlap, so their savings do not simply add."
                 </p>
             </details>
         </section>
