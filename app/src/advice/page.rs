@@ -110,7 +110,7 @@ fn AdviceCard(advice: Advice) -> impl IntoView {
                     <h2>{advice.action.clone()}</h2>
                 </div>
                 <div class="advice-saving">
-                    <span class="stat-value">
+                    <span class="stat-value" data-testid="saving">
                         {format_money(advice.saving_per_month, &advice.currency)}
                     </span>
                     <span class="muted small">
