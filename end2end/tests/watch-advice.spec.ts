@@ -2,7 +2,8 @@ import { expect, test } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { admin, collectConsoleErrors, hydrated, ingestToken, paretoNow, signIn } from "./helpers";
 
-// Runs after foundation.spec.ts, which created the admin.
+// Runs after foundation.spec.ts, which created the admin, and after telemetry.spec.ts, which links
+// the only unassigned deployment it expects to find (this test leaves one of its own).
 
 test("the Advice page shows what an over-provisioned deployment would save, largest saving first", async ({ page }) => {
   const noConsoleErrors = collectConsoleErrors(page);
