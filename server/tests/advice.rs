@@ -87,6 +87,15 @@ async fn two_gpus_a_fifth_busy_are_advised_down_to_one_with_its_saving(pool: PgP
         assert!(page.body.contains(shown), "{shown}: {}", page.body);
     }
 
+    // The deployment's own page shows its advice too.
+    let own = get(&router, "/deployments/ranker-v5?days=7", Some(&viewer)).await;
+    assert!(
+        own.body
+            .contains("Hold 1 H100 80GB HBM3 GPU instead of up to 2"),
+        "{}",
+        own.body
+    );
+
     // An ingest token reads nothing; without a token, nothing either.
     assert_eq!(
         bearer(&router, "/api/v1/advice", &ingest).await.status,

@@ -9,7 +9,7 @@ pub mod simulate;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-pub use page::AdvicePage;
+pub use page::{AdviceCard, AdvicePage};
 pub use server_fns::*;
 
 use rust_decimal::Decimal;

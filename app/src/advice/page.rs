@@ -91,9 +91,10 @@ fn AdviceView(list: AdviceList) -> impl IntoView {
     }
 }
 
+/// One piece of advice: what to change and its saving, the figures it used and its risk.
 #[component]
-fn AdviceCard(advice: Advice) -> impl IntoView {
-    let href = format!("/deployments/{}", advice.deployment);
+pub fn AdviceCard(advice: Advice) -> impl IntoView {
+    let href = crate::format::deployment_href(&advice.deployment);
     view! {
         <section class="card advice" data-testid="advice">
             <div class="advice-head">

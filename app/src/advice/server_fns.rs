@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::AdviceList;
+use super::{Advice, AdviceList};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -14,6 +14,21 @@ pub async fn load_advice() -> Result<AdviceList, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
         Ok(store::load(&guard::state()?.pool, Settings::default()).await?)
+    })
+    .await
+}
+
+/// One deployment's advice (none when nothing would save), for its page.
+#[server]
+pub async fn load_deployment_advice(key: String) -> Result<Vec<Advice>, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        let list = store::load(&guard::state()?.pool, Settings::default()).await?;
+        Ok(list
+            .advice
+            .into_iter()
+            .filter(|advice| advice.deployment == key)
+            .collect())
     })
     .await
 }

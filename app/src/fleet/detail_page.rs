@@ -45,6 +45,7 @@ pub fn DeploymentPage() -> impl IntoView {
         move || (key.get(), days.get()),
         |(key, days)| super::load_deployment(key, Some(days)),
     );
+    let advice = Resource::new(move || key.get(), crate::advice::load_deployment_advice);
     view! {
         <Title text=move || format!("{} · Pareto", key.get()) />
         <p class="breadcrumb">
@@ -76,6 +77,15 @@ pub fn DeploymentPage() -> impl IntoView {
                 .collect_view()}
         </nav>
         <Loaded resource=detail children=|detail| view! { <Detail detail=detail /> } />
+        <Loaded
+            resource=advice
+            children=|advice| {
+                advice
+                    .into_iter()
+                    .map(|advice| view! { <crate::advice::AdviceCard advice=advice /> })
+                    .collect_view()
+            }
+        />
     }
 }
 
