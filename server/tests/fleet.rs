@@ -180,11 +180,7 @@ async fn a_language_model_is_priced_per_million_tokens(pool: PgPool) {
         .await
         .expect("token")
         .secret;
-    let request = Request::get("/api/v1/deployments/chat-llama-8b?days=7")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    let reply = send(&router, request).await;
+    let reply = bearer(&router, "/api/v1/deployments/chat-llama-8b?days=7", &token).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let deployment = reply.json();
     assert_eq!(
@@ -204,11 +200,12 @@ async fn a_language_model_is_priced_per_million_tokens(pool: PgPool) {
         "half the GPU time was busy"
     );
 
-    let bad_period = Request::get("/api/v1/deployments/chat-llama-8b?days=abc")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    let refused = send(&router, bad_period).await;
+    let refused = bearer(
+        &router,
+        "/api/v1/deployments/chat-llama-8b?days=abc",
+        &token,
+    )
+    .await;
     assert_eq!(
         refused.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -221,11 +218,8 @@ async fn a_language_model_is_priced_per_million_tokens(pool: PgPool) {
         refused.body
     );
 
-    let missing = Request::get("/api/v1/deployments/no-such-model")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    assert_eq!(send(&router, missing).await.status, StatusCode::NOT_FOUND);
+    let missing = bearer(&router, "/api/v1/deployments/no-such-model", &token).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
     let viewer = signed_in(&pool, Role::Viewer).await;
     let page = get(&router, "/deployments/chat-llama-8b?days=7", Some(&viewer)).await;
@@ -300,16 +294,12 @@ async fn an_ingest_token_cannot_read_a_deployment(pool: PgPool) {
         .await
         .expect("token")
         .secret;
-    let request = Request::get("/api/v1/deployments/chat-llama-8b")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    assert_eq!(send(&router, request).await.status, StatusCode::FORBIDDEN);
-    let anonymous = Request::get("/api/v1/deployments/chat-llama-8b")
-        .body(Body::empty())
-        .expect("request");
+    let request = bearer(&router, "/api/v1/deployments/chat-llama-8b", &token).await;
+    assert_eq!(request.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        send(&router, anonymous).await.status,
+        get(&router, "/api/v1/deployments/chat-llama-8b", None)
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
 }

@@ -183,7 +183,7 @@ fn CapacityTable(capacity: Vec<HostCapacity>, days: u32) -> impl IntoView {
         <section class="card" id="idle-capacity">
             <h2>{format!("Idle capacity, last {}", range_label(days))}</h2>
             <p class="muted">
-                "GPUs that reported but that no deployment uses: what the hosts cost beyond their deployments. "
+                "GPUs (and CPU cores) that reported but that no deployment uses: what the hosts cost beyond their deployments. "
                 "A host has no pricing of its own, so these are priced at the catalog's on-demand rate "
                 "(on premises: the on-prem rate and its energy). Map them to a deployment in the agent's "
                 "file or its pod rules, or give them back."
@@ -193,9 +193,9 @@ fn CapacityTable(capacity: Vec<HostCapacity>, days: u32) -> impl IntoView {
                     <thead>
                         <tr>
                             <th scope="col">"Host"</th>
-                            <th scope="col">"GPU"</th>
+                            <th scope="col">"GPU or machine"</th>
                             <th scope="col" class="numeric">
-                                "GPU-hours"
+                                "Hours held"
                             </th>
                             <th scope="col" class="numeric">
                                 "Mean utilization"
