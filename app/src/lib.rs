@@ -18,6 +18,7 @@ pub mod error;
 pub mod experiments;
 pub mod fleet;
 pub mod format;
+pub mod guardrails;
 mod named_enum;
 pub mod ordered;
 pub mod overview;
@@ -51,6 +52,7 @@ use crate::components::{Frame, UserResource, Wordmark};
 use crate::drift::{DeploymentDriftPage, DriftPage};
 use crate::experiments::{ComparePage, ExperimentPage, ExperimentsPage};
 use crate::fleet::{DeploymentPage, FleetPage};
+use crate::guardrails::GuardrailsPage;
 use crate::overview::OverviewPage;
 use crate::prices::PricesPage;
 use crate::reports::ReportsPage;
@@ -181,6 +183,7 @@ parts! {
         Fleet => view! { <FleetPage/> };
         Deployment => view! { <DeploymentPage/> };
         Advice => view! { <AdvicePage/> };
+        Guardrails => view! { <GuardrailsPage/> };
     }
     settings, __preload_settings {
         Audit => view! { <AuditPage/> };
@@ -252,6 +255,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/reports") view=Page::Reports />
                     <Route path=path!("/fleet") view=Page::Fleet />
                     <Route path=path!("/advice") view=Page::Advice />
+                    <Route path=path!("/guardrails") view=Page::Guardrails />
                     <Route
                         path=path!("/deployments/:key")
                         view=Page::Deployment

@@ -15,6 +15,7 @@ mod cost;
 mod drift;
 mod experiments;
 mod fleet;
+mod guardrails;
 mod prices;
 mod reports;
 mod reviews;

@@ -38,6 +38,8 @@ named_enum!(
         BudgetForecast = "budget_forecast", "month-end forecast", [];
         CostRise = "cost_rise", "cost per 1,000 rising", [];
         Drift = "drift", "drift past its alert level", [];
+        Guardrail = "guardrail", "guardrail breached", [];
+        Retraining = "retraining", "retraining due", [];
     }
 );
 

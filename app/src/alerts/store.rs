@@ -210,6 +210,8 @@ struct NewAlert {
     kind: AlertKind,
     budget_id: Option<Uuid>,
     deployment_id: Option<Uuid>,
+    /// The guardrail broken, for a guardrail alert.
+    guardrail_id: Option<Uuid>,
     period_start: chrono::NaiveDate,
     threshold: i32,
     message: String,
@@ -221,6 +223,7 @@ async fn fire(pool: &PgPool, alert: NewAlert) -> Result<bool, sqlx::Error> {
         kind,
         budget_id,
         deployment_id,
+        guardrail_id,
         period_start,
         threshold,
         message,
@@ -228,12 +231,13 @@ async fn fire(pool: &PgPool, alert: NewAlert) -> Result<bool, sqlx::Error> {
     } = alert;
     let mut tx = pool.begin().await?;
     let inserted = sqlx::query_scalar!(
-        "insert into alert (kind, budget_id, deployment_id, period_start, threshold, message, detail)
-         values ($1, $2, $3, $4, $5, $6, $7)
+        "insert into alert (kind, budget_id, deployment_id, guardrail_id, period_start, threshold, message, detail)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
          on conflict do nothing returning alert_id",
         kind as AlertKind,
         budget_id,
         deployment_id,
+        guardrail_id,
         period_start,
         threshold,
         message,
@@ -275,6 +279,7 @@ pub async fn evaluate(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::
         ("budgets", budget_alerts(pool, now).await),
         ("cost rises", cost_rises(pool, now).await),
         ("drift", drifting(pool, now).await),
+        ("guardrails", guardrail_breaches(pool, now).await),
     ];
     let mut fired = 0;
     let mut failure = None;
@@ -319,6 +324,7 @@ async fn budget_alerts(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx:
                 kind: AlertKind::BudgetThreshold,
                 budget_id: Some(budget.budget_id),
                 deployment_id: None,
+                guardrail_id: None,
                 period_start: month_start,
                 threshold,
                 message,
@@ -341,6 +347,7 @@ async fn budget_alerts(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx:
                 kind: AlertKind::BudgetForecast,
                 budget_id: Some(budget.budget_id),
                 deployment_id: None,
+                guardrail_id: None,
                 period_start: month_start,
                 threshold: 0,
                 message,
@@ -389,9 +396,44 @@ async fn drifting(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Erro
                 kind: AlertKind::Drift,
                 budget_id: None,
                 deployment_id: Some(deployment_id),
+                guardrail_id: None,
                 period_start: week_start,
                 threshold: 0,
                 message,
+                detail,
+            },
+        )
+        .await?
+        {
+            fired += 1;
+        }
+    }
+    Ok(fired)
+}
+
+/// Deployments breaking a guardrail no waiver covers: one alert per guardrail, deployment and week.
+async fn guardrail_breaches(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    let week_start =
+        (now - TimeDelta::days(i64::from(now.weekday().num_days_from_monday()))).date_naive();
+    let mut fired = 0;
+    for breach in crate::guardrails::store::breaches(pool, now).await? {
+        if breach.waiver.is_some() {
+            continue;
+        }
+        let detail = json!({
+            "guardrail": breach.guardrail, "deployment": breach.deployment,
+            "model": breach.model, "broken": breach.broken,
+        });
+        if fire(
+            pool,
+            NewAlert {
+                kind: AlertKind::Guardrail,
+                budget_id: None,
+                deployment_id: Some(breach.deployment_id),
+                guardrail_id: Some(breach.guardrail_id),
+                period_start: week_start,
+                threshold: 0,
+                message: breach.sentence(),
                 detail,
             },
         )
@@ -459,6 +501,7 @@ async fn cost_rises(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Er
                 kind: AlertKind::CostRise,
                 budget_id: None,
                 deployment_id: Some(deployment_id),
+                guardrail_id: None,
                 period_start: week_start,
                 threshold: 0,
                 message,

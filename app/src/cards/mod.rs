@@ -278,6 +278,8 @@ pub struct CardPageData {
     pub card: CardView,
     /// The version's latest promotion request, if any.
     pub review: Option<crate::reviews::PromotionRequest>,
+    /// Guardrails the version's deployments break, waived or not (the guardrails feature's).
+    pub breaches: Vec<crate::guardrails::Breach>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -66,7 +66,11 @@ struct Parts {
 
 #[component]
 fn CardBody(page: CardPageData, can_edit: bool, parts: Parts) -> impl IntoView {
-    let CardPageData { card, review } = page;
+    let CardPageData {
+        card,
+        review,
+        breaches,
+    } = page;
     let title = format!("{} {}", card.model, card.version);
     let export = format!("/cards/{}/README.md", card.model_version_id);
     let cost = card.cost.clone();
@@ -165,6 +169,40 @@ fn CardBody(page: CardPageData, can_edit: bool, parts: Parts) -> impl IntoView {
                             .collect_view()}
                     </dl>
                 </section>
+                {(!breaches.is_empty())
+                    .then(|| {
+                        view! {
+                            <section class="card" aria-labelledby="guardrails-heading">
+                                <h2 id="guardrails-heading">"Guardrails broken"</h2>
+                                <ul class="plain-list" data-testid="card-breaches">
+                                    {breaches
+                                        .iter()
+                                        .map(|b| {
+                                            let waived = b
+                                                .waiver
+                                                .as_ref()
+                                                .map(|w| {
+                                                    format!(" (waived until {})", w.until.format("%Y-%m-%d"))
+                                                });
+                                            view! {
+                                                <li>
+                                                    <span class="strong">{b.guardrail.clone()}</span>
+                                                    {format!(
+                                                        ": {}{}",
+                                                        b.broken.join("; "),
+                                                        waived.unwrap_or_default(),
+                                                    )}
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                                <a class="small" href="/guardrails">
+                                    "All guardrails"
+                                </a>
+                            </section>
+                        }
+                    })}
                 <section class="card" aria-labelledby="metadata-heading">
                     <h2 id="metadata-heading">"Metadata"</h2>
                     {if card.metadata.is_empty() {

@@ -25,9 +25,15 @@ pub async fn load_card(model_version_id: Uuid) -> Result<CardPageData, AppError>
         let card = store::view(pool, model_version_id)
             .await?
             .ok_or_else(|| AppError::NotFound("No model version has this address.".into()))?;
+        let breaches = crate::guardrails::store::breaches(pool, crate::clock::now())
+            .await?
+            .into_iter()
+            .filter(|breach| breach.model_version_id == Some(model_version_id))
+            .collect();
         Ok(CardPageData {
             card,
             review: crate::reviews::store::latest(pool, model_version_id).await?,
+            breaches,
         })
     })
     .await

@@ -126,6 +126,10 @@ pub struct ModelPageData {
     pub reviews: Vec<crate::reviews::PromotionRequest>,
     /// Alerts about the model's budget and its deployments' costs, newest first.
     pub alerts: Vec<crate::alerts::AlertView>,
+    /// Guardrails its deployments break, waived or not.
+    pub breaches: Vec<crate::guardrails::Breach>,
+    /// What to change in its deployments, largest saving first.
+    pub advice: Vec<crate::advice::Advice>,
 }
 
 /// One week of the model's cost and the quality its runs reported by then.

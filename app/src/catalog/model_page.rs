@@ -86,6 +86,8 @@ fn ModelView(
         detail,
         reviews,
         alerts,
+        breaches,
+        advice,
     } = page;
     let model = detail.model.clone();
     let currency = model.figures.currency.clone().unwrap_or_default();
@@ -166,7 +168,12 @@ fn ModelView(
         </section>
         <Versions detail=detail.clone() reviews=reviews actions=actions can_edit=is_member />
         <Deployments detail=detail.clone() />
+        <ModelGuardrails breaches=breaches />
         <ModelAlerts alerts=alerts />
+        {advice
+            .into_iter()
+            .map(|advice| view! { <crate::advice::AdviceCard advice=advice /> })
+            .collect_view()}
         <History detail=detail.clone() currency=currency.clone() />
         {is_member
             .then(|| {
@@ -575,6 +582,24 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// The guardrails its deployments break, shown only when there are some.
+#[component]
+fn ModelGuardrails(breaches: Vec<crate::guardrails::Breach>) -> impl IntoView {
+    (!breaches.is_empty()).then(|| {
+        view! {
+            <section class="card" aria-labelledby="model-guardrails-heading">
+                <div class="card-head">
+                    <h2 id="model-guardrails-heading">"Guardrails broken"</h2>
+                    <a class="small" href="/guardrails">
+                        "All guardrails"
+                    </a>
+                </div>
+                <crate::guardrails::BreachList breaches=breaches waive=None empty="" />
+            </section>
+        }
+    })
 }
 
 /// Alerts about this model: its budget passed, or a deployment's cost per 1,000 requests jumped.

@@ -32,10 +32,29 @@ pub async fn load_model(model_id: Uuid) -> Result<ModelPageData, AppError> {
         let detail = store::detail(pool, model_id).await?.ok_or_else(|| {
             AppError::NotFound("No model has this address; it may have been deleted.".into())
         })?;
+        let now = crate::clock::now();
+        let breaches = crate::guardrails::store::breaches(pool, now)
+            .await?
+            .into_iter()
+            .filter(|breach| breach.model_id == Some(model_id))
+            .collect();
+        let advice = crate::advice::store::load(pool, Default::default())
+            .await?
+            .advice
+            .into_iter()
+            .filter(|advice| {
+                detail
+                    .deployments
+                    .iter()
+                    .any(|d| d.key == advice.deployment)
+            })
+            .collect();
         Ok(ModelPageData {
-            detail,
             reviews: crate::reviews::store::list(pool, None, Some(model_id), 50).await?,
             alerts: crate::alerts::store::for_model(pool, model_id, 20).await?,
+            detail,
+            breaches,
+            advice,
         })
     })
     .await

@@ -118,6 +118,7 @@ pub fn Frame(children: Children) -> impl IntoView {
                                         <A href="/experiments">"Experiments"</A>
                                         <A href="/fleet">"Fleet"</A>
                                         <A href="/advice">"Advice"</A>
+                                        <A href="/guardrails">"Guardrails"</A>
                                         <A href="/drift">"Drift"</A>
                                         <A href="/bills">"Bills"</A>
                                         <A href="/reports">"Reports"</A>

@@ -1,5 +1,6 @@
 //! The review gate: a version goes to production at once unless it is Tier 3 or its projected
-//! monthly cost passes the threshold; then it needs the approval of N leads, never the requester's.
+//! monthly cost passes the threshold, or one of its deployments breaks a guardrail no lead waived;
+//! then it needs the approval of N leads, never the requester's.
 
 mod page;
 mod server_fns;

@@ -126,11 +126,19 @@ pub async fn request(
         .await?
         .ok_or_else(|| AppError::NotFound("No model has this id.".into()))?;
     let projected = projection(pool, model_version_id, &model).await?;
-    let reasons = gate_reasons(
+    let mut reasons = gate_reasons(
         model.placement.tier,
         model.placement.ruled_tier,
         projected.as_ref(),
         &settings,
+    );
+    // A breach no lead has waived needs a lead's eyes, however cheap the version is.
+    reasons.extend(
+        crate::guardrails::store::breaches(pool, crate::clock::now())
+            .await?
+            .into_iter()
+            .filter(|b| b.waiver.is_none() && b.model_version_id == Some(model_version_id))
+            .map(|b| format!("Its deployment {}.", b.sentence())),
     );
     if reasons.is_empty() {
         let note = format!(

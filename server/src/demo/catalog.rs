@@ -253,18 +253,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<usize> {
 /// María asks for the support assistant's new version to go to production; being Tier 3, it
 /// waits for a lead.
 async fn request_review(pool: &PgPool) -> anyhow::Result<()> {
-    let user_id = app::users::store::id_by_email(pool, "maria@example.com")
-        .await
-        .map_err(crate::commands::reason)?;
-    let user = app::users::store::get(pool, user_id)
-        .await
-        .map_err(crate::commands::reason)?;
-    let maria = Actor::User(app::auth::CurrentUser {
-        user_id,
-        email: user.email,
-        display_name: user.display_name,
-        role: user.role,
-    });
+    let maria = super::person(pool, "maria@example.com").await?;
     let version_id = sqlx::query_scalar!(
         "select v.model_version_id from model_version v join model m using (model_id)
           where m.name = 'llm-chat-70b' and v.version = 'v3'"

@@ -7,6 +7,7 @@ mod catalog;
 mod drift;
 mod experiments;
 mod fleet;
+mod guardrails;
 mod reports;
 
 use anyhow::Context;
@@ -176,6 +177,9 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     let entries = reports::load(pool)
         .await
         .context("entering the demo's engineering time and value")?;
+    let guardrails = guardrails::load(pool)
+        .await
+        .context("writing the demo guardrails")?;
     let alerts = alerts::load(pool)
         .await
         .context("setting the demo budgets")?;
@@ -186,8 +190,8 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
          priced per token from the API price table), \
          a catalog of {models} models with their cards, three months of AWS and GCP bills \
          ({bill_rows} rows), {drift} drift measurements (the recommender drifts while its cost \
-         rises), {entries} TCO entries (engineering time, value delivered), and budgets for every team \
-         ({alerts} alerts fired).",
+         rises), {entries} TCO entries (engineering time, value delivered), {guardrails} guardrails \
+         (one breached, one breach waived), and budgets for every team ({alerts} alerts fired).",
         TEAMS.len(),
         created_people,
         TOKENS.len()
@@ -197,4 +201,18 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     );
     println!("or tom@example.com (viewer), each with the password: {password}");
     Ok(())
+}
+
+/// A demo person acting in their own name, as when they sign in.
+async fn person(pool: &PgPool, email: &str) -> anyhow::Result<Actor> {
+    let user_id = users::store::id_by_email(pool, email)
+        .await
+        .map_err(reason)?;
+    let user = users::store::get(pool, user_id).await.map_err(reason)?;
+    Ok(Actor::User(app::auth::CurrentUser {
+        user_id,
+        email: user.email,
+        display_name: user.display_name,
+        role: user.role,
+    }))
 }
