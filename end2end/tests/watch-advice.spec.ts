@@ -43,3 +43,38 @@ test("the Advice page shows what an over-provisioned deployment would save, larg
   expect([...amounts].sort((a, b) => b - a)).toEqual(amounts);
   noConsoleErrors();
 });
+
+// Runs after the test above, whose deployment keeps its two GPUs 20% busy.
+test("an admin writes a guardrail, the idle deployment breaks it, and a lead's waiver is shown", async ({ page }) => {
+  const noConsoleErrors = collectConsoleErrors(page);
+  await signIn(page, admin);
+  await page.goto("/");
+  await hydrated(page);
+  await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Guardrails" }).click();
+  await expect(page).toHaveURL("/guardrails");
+  await hydrated(page);
+
+  // A condition Pareto cannot read is refused with its line; nothing is written.
+  await page.getByLabel("Name").fill("Real-time GPUs kept busy");
+  await page.getByLabel("Conditions").fill("mean_utilization >= 30%\npricing = cheap");
+  await page.getByRole("button", { name: "Add guardrail" }).click();
+  await expect(page.locator("#guardrail-conditions-error")).toContainText("line 2");
+  await expect(page.getByText("No guardrails yet")).toBeVisible();
+
+  await page.getByLabel("Conditions").fill("mean_utilization >= 30%");
+  await page.getByLabel("Serving mode").selectOption("real_time");
+  await page.getByRole("button", { name: "Add guardrail" }).click();
+  const breach = page.getByRole("row").filter({ hasText: "e2e-advice-v1" });
+  await expect(breach).toContainText("mean utilization 20% (must be ≥ 30%)");
+  await expect(breach).toContainText("open");
+
+  // The lead's waiver: a reason and the date it ends, two weeks on Pareto's clock.
+  const until = new Date(paretoNow() + 14 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  await breach.locator("summary", { hasText: "Waive" }).click();
+  await breach.getByLabel("Reason").fill("Launch week: traffic not ramped up yet");
+  await breach.getByLabel("Until").fill(until);
+  await breach.getByRole("button", { name: "Waive Real-time GPUs kept busy for e2e-advice-v1" }).click();
+  await expect(breach).toContainText(`waived until ${until} by ${admin.email}: Launch week: traffic not ramped up yet`);
+  await expect(page.locator(".stat").filter({ hasText: "breaches waived" })).toContainText("1");
+  noConsoleErrors();
+});

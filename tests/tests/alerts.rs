@@ -311,3 +311,85 @@ async fn two_servers_on_one_database_deliver_each_alert_once() {
     drop(second);
     db.drop().await;
 }
+
+/// A deployment breaking a guardrail posts one webhook, however often the alert loop runs.
+#[tokio::test]
+async fn a_guardrail_breach_posts_one_webhook() {
+    let db = TestDb::new().await;
+    let migrated = pareto(&db, &["migrate"], "");
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+    let receiver = WebhookReceiver::start(0).await;
+    db.execute(&format!(
+        "insert into webhook (name, url) values ('#ml-platform', '{}')",
+        receiver.url
+    ))
+    .await;
+    db.execute(
+        "insert into guardrail (name, conditions) values ('GPUs kept busy', '{\"mean_utilization >= 30%\"}')",
+    )
+    .await;
+    let created = pareto(
+        &db,
+        &["token", "create", "--name", "agent", "--scope", "ingest"],
+        "",
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let token = text(&created.stdout).trim().to_owned();
+
+    let server = Server::start_with(
+        &db,
+        "127.0.0.1:0",
+        &[
+            ("PARETO_ALERT_INTERVAL", "100ms"),
+            ("PARETO_WEBHOOK_RETRY", "100ms"),
+            ("PARETO_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ],
+    )
+    .await;
+    // Six hours of one GPU 10% busy.
+    let samples: Vec<serde_json::Value> = (1..=6)
+        .map(|hours_ago| {
+            serde_json::json!({
+                "ts": (app::clock::now() - chrono::TimeDelta::hours(hours_ago)).to_rfc3339(),
+                "deployment": "chat-idle", "gpu_uuid": "GPU-idle", "gpu_index": 0,
+                "gpu_model": "NVIDIA H100 80GB HBM3", "interval_s": 3600,
+                "utilization_pct": 10.0, "memory_used_mib": 1000, "power_watts": 200,
+                "requests": 100
+            })
+        })
+        .collect();
+    let posted = pareto_tests::client()
+        .post(server.url("/api/v1/telemetry"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "batch_id": uuid::Uuid::new_v4(), "host": "gpu-node-1", "samples": samples,
+        }))
+        .send()
+        .await
+        .expect("telemetry");
+    assert_eq!(posted.status(), 202);
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let guardrail_alerts = |delivered: &[serde_json::Value]| -> Vec<String> {
+        delivered
+            .iter()
+            .filter(|body| body["alert"]["kind"] == "guardrail")
+            .map(|body| body["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    while guardrail_alerts(&receiver.delivered()).is_empty() {
+        assert!(Instant::now() < deadline, "a guardrail alert within 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = evaluations(&server).await;
+    while evaluations(&server).await < after + 10 {
+        assert!(Instant::now() < deadline, "the alert loop kept running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        guardrail_alerts(&receiver.delivered()),
+        ["Pareto alert: chat-idle breaks guardrail “GPUs kept busy”: mean utilization 10% (must be ≥ 30%)"]
+    );
+    server.kill();
+    db.drop().await;
+}
