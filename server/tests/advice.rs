@@ -106,3 +106,133 @@ async fn two_gpus_a_fifth_busy_are_advised_down_to_one_with_its_saving(pool: PgP
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_decaying_model_is_told_when_retraining_pays_for_itself(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    // F1 measured daily for 20 days, from 0.90 falling 0.001 a day: 3 points a month.
+    let ingest = token(&pool, "monitor", &[Scope::Ingest]).await;
+    let measurements: Vec<Value> = (0..20)
+        .map(|day| {
+            json!({
+                "ts": (app::clock::now() - chrono::TimeDelta::days(19 - day)).to_rfc3339(),
+                "deployment": "fraud-v3", "kind": "performance", "metric": "f1",
+                "value": 0.90 - 0.001 * day as f64, "samples": 1000
+            })
+        })
+        .collect();
+    let body = json!({ "batch_id": uuid::Uuid::new_v4(), "measurements": measurements });
+    let stored = api_post(&router, "/api/v1/drift", &ingest, &body).await;
+    assert_eq!(stored.status, StatusCode::ACCEPTED, "{}", stored.body);
+    let deployment_id: uuid::Uuid =
+        sqlx::query_scalar("select deployment_id from deployment where key = 'fraud-v3'")
+            .fetch_one(&pool)
+            .await
+            .expect("deployment");
+    home_deployment(&pool, deployment_id).await;
+    let model_id: String = sqlx::query_scalar(
+        "select v.model_id::text from deployment d join model_version v using (model_version_id)
+          where d.deployment_id = $1",
+    )
+    .bind(deployment_id)
+    .fetch_one(&pool)
+    .await
+    .expect("model");
+
+    // Without a training cost or a value of a point, the plan says what it lacks.
+    let reader = token(&pool, "reader", &[Scope::Read]).await;
+    let list = bearer(&router, "/api/v1/advice", &reader).await.json();
+    let plan = &list["retraining"][0];
+    assert_eq!(plan["deployment"], "fraud-v3");
+    assert_eq!(
+        plan["finding"],
+        "F1 loses 3.00 points a month; its training cost and the value of a point are not known to weigh that against."
+    );
+
+    // Only a lead sets what a point is worth; a bad amount is refused by field.
+    let form = [
+        ("model_id", model_id.as_str()),
+        ("amount", "1000"),
+        ("currency", "usd"),
+    ];
+    for role in [Role::Viewer, Role::Member] {
+        let caller = signed_in(&pool, role).await;
+        let refused = call::<app::advice::SetPointValue>(&router, Some(&caller), &form).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    }
+    let lead = signed_in(&pool, Role::Lead).await;
+    let bad = call::<app::advice::SetPointValue>(
+        &router,
+        Some(&lead),
+        &[
+            ("model_id", &model_id),
+            ("amount", "-5"),
+            ("currency", "USD"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("amount"), "{}", bad.body);
+    let set = call::<app::advice::SetPointValue>(&router, Some(&lead), &form).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+
+    // A training cost from the run that evaluated the version: 600 USD.
+    let version_id: String =
+        sqlx::query_scalar("select model_version_id::text from deployment where key = 'fraud-v3'")
+            .fetch_one(&pool)
+            .await
+            .expect("version");
+    {
+        use app::experiments::fields::run_from_fields;
+        use app::experiments::{store, ExperimentForm};
+        let form = ExperimentForm {
+            name: "Fraud".into(),
+            team_id: HOME_TEAM.into(),
+            task_type: "classification".into(),
+            primary_metric: "f1".into(),
+            ..ExperimentForm::default()
+        };
+        let experiment = store::create(&pool, &Actor::System, form.parse().expect("form"), false)
+            .await
+            .expect("experiment");
+        let fields: std::collections::BTreeMap<String, String> = [
+            ("name", "v3"),
+            ("f1", "0.9"),
+            ("price_per_request", "0.0002"),
+            ("training_cost", "600"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut run = run_from_fields(&fields).expect("a valid run");
+        run.model_version_id = Some(version_id.parse().expect("uuid"));
+        store::add_runs(&pool, &Actor::System, experiment, vec![run])
+            .await
+            .expect("run");
+    }
+    let list = bearer(&router, "/api/v1/advice", &reader).await.json();
+    let plan = &list["retraining"][0];
+    // T* = √(2 · 600 / (1000 · 3)) months = 19 days after measuring began, 19 days ago: due.
+    assert_eq!(plan["due"], true, "{plan}");
+    let finding = plan["finding"].as_str().unwrap_or_default();
+    assert!(finding.starts_with("Retrain now"), "{finding}");
+    let figures = plan["figures"].to_string();
+    assert!(figures.contains("Training costs 600.00 USD; a point is worth 1,000.00 USD a month (set by lead@example.com)"), "{figures}");
+    assert!(figures.contains("Retraining every 19 days"), "{figures}");
+
+    // The alert loop raises it once.
+    let now = app::clock::now();
+    assert_eq!(
+        app::alerts::store::evaluate(&pool, now)
+            .await
+            .expect("evaluate"),
+        1
+    );
+    assert_eq!(
+        app::alerts::store::evaluate(&pool, now)
+            .await
+            .expect("evaluate"),
+        0
+    );
+}

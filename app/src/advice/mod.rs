@@ -1,15 +1,19 @@
 //! Advice with money on it: for each deployment, what to change and what it would have saved over
 //! the last 30 days, from its hourly telemetry: GPU counts right-sized, an autoscaler and
 //! scale-to-zero simulated hour by hour, GPUs nothing ran on released (`simulate`), and the spot
-//! rate for batch jobs and a share of real-time serving (`simulate::spot`).
+//! rate for batch jobs and a share of real-time serving (`simulate::spot`); and when to retrain,
+//! from how fast measured quality decays against what training costs (`retrain`).
 
 mod page;
+pub mod retrain;
+#[cfg(feature = "ssr")]
+pub mod retrain_store;
 mod server_fns;
 pub mod simulate;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-pub use page::{AdviceCard, AdvicePage};
+pub use page::{AdviceCard, AdvicePage, RetrainingCard};
 pub use server_fns::*;
 
 use rust_decimal::Decimal;
@@ -73,4 +77,6 @@ pub struct AdviceList {
     /// Deployments read, with or without advice.
     pub deployments: usize,
     pub settings: simulate::Settings,
+    /// Each deployment's retraining plan from its measured quality, due ones first.
+    pub retraining: Vec<retrain::Retraining>,
 }

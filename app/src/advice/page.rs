@@ -88,6 +88,58 @@ fn AdviceView(list: AdviceList) -> impl IntoView {
                 .collect_view()
                 .into_any()
         }}
+        <section class="card" aria-labelledby="retraining-heading">
+            <h2 id="retraining-heading">"Retraining"</h2>
+            <p class="muted">
+                "A deployment's measured quality over the last 90 days is fitted with a straight line. With quality falling r points a month, each point worth V a month and a training cost C, retraining every T months costs C/T + V·r·T/2 a month, least at T = √(2C/(V·r)): that is also when the value lost since monitoring began reaches the training cost, so the next retraining pays for itself then. The range comes from the fit's 95% interval. A point is a hundredth of a metric between 0 and 1. Training cost comes from the experiment run that evaluated the version; the value of a point from its lead (on the model's page), else from the value delivered entered on the Reports page, taken as proportional to the metric."
+            </p>
+        </section>
+        {if list.retraining.is_empty() {
+            view! {
+                <section class="card empty">
+                    <p class="muted">
+                        "No deployment reports its measured quality yet: a monitoring job posting performance drift gives each one a retraining plan."
+                    </p>
+                </section>
+            }
+                .into_any()
+        } else {
+            list.retraining
+                .into_iter()
+                .map(|plan| view! { <RetrainingCard plan=plan /> })
+                .collect_view()
+                .into_any()
+        }}
+    }
+}
+
+/// One deployment's retraining plan: the finding, the fit with its range, and what it weighed.
+#[component]
+pub fn RetrainingCard(plan: super::retrain::Retraining) -> impl IntoView {
+    let href = crate::format::deployment_href(&plan.deployment);
+    let badge = if plan.due {
+        view! { <span class="badge badge-danger">"Retraining due"</span> }.into_any()
+    } else {
+        view! { <span class="badge badge-muted">"Retraining"</span> }.into_any()
+    };
+    view! {
+        <section class="card advice" data-testid="retraining">
+            <div class="advice-head">
+                <div>
+                    {badge} " " <a href=href class="strong">
+                        <code>{plan.deployment.clone()}</code>
+                    </a>
+                    {plan
+                        .model
+                        .clone()
+                        .map(|m| view! { <span class="muted small">{format!(" · {m}")}</span> })}
+                    <h2>{plan.finding.clone()}</h2>
+                </div>
+            </div>
+            <ul class="advice-figures">
+                {plan.figures.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}
+            </ul>
+        </section>
     }
 }
 

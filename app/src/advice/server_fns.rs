@@ -32,3 +32,46 @@ pub async fn load_deployment_advice(key: String) -> Result<Vec<Advice>, AppError
     })
     .await
 }
+
+/// A lead sets what one point of a model's quality metric is worth a month, which retraining
+/// advice weighs the decay against; an empty amount clears it.
+#[server]
+pub async fn set_point_value(
+    model_id: uuid::Uuid,
+    amount: String,
+    currency: String,
+) -> Result<(), AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        let value = if amount.trim().is_empty() {
+            None
+        } else {
+            let parsed = crate::prices::parse_amount(&amount)
+                .ok()
+                .filter(|a| !a.is_zero());
+            let currency = currency.trim().to_ascii_uppercase();
+            let mut check = crate::error::Validator::new();
+            check
+                .check(
+                    parsed.is_some(),
+                    "amount",
+                    "Give an amount above 0, e.g. 1500, or leave it empty to clear it.",
+                )
+                .check(
+                    currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase()),
+                    "currency",
+                    "Give a three-letter currency code, e.g. USD.",
+                );
+            check.finish()?;
+            parsed.map(|a| (a.round_dp(2), currency))
+        };
+        super::retrain_store::set_point_value(
+            &guard::state()?.pool,
+            &crate::audit::Actor::User(lead),
+            model_id,
+            value,
+        )
+        .await
+    })
+    .await
+}

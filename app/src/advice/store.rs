@@ -128,6 +128,7 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
         advice,
         deployments,
         settings,
+        retraining: super::retrain_store::plans(pool, crate::clock::now()).await?,
     })
 }
 

@@ -280,6 +280,7 @@ pub async fn evaluate(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::
         ("cost rises", cost_rises(pool, now).await),
         ("drift", drifting(pool, now).await),
         ("guardrails", guardrail_breaches(pool, now).await),
+        ("retraining", retraining_due(pool, now).await),
     ];
     let mut fired = 0;
     let mut failure = None;
@@ -434,6 +435,39 @@ async fn guardrail_breaches(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, 
                 period_start: week_start,
                 threshold: 0,
                 message: breach.sentence(),
+                detail,
+            },
+        )
+        .await?
+        {
+            fired += 1;
+        }
+    }
+    Ok(fired)
+}
+
+/// Deployments whose next retraining has come due: one alert per deployment and due date.
+async fn retraining_due(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    let mut fired = 0;
+    for plan in crate::advice::retrain_store::plans(pool, now).await? {
+        let (Some(deployment_id), Some(due_at), true) = (plan.deployment_id, plan.due_at, plan.due)
+        else {
+            continue;
+        };
+        let detail = json!({
+            "deployment": plan.deployment, "model": plan.model, "metric": plan.metric,
+            "due_at": due_at, "figures": plan.figures,
+        });
+        if fire(
+            pool,
+            NewAlert {
+                kind: AlertKind::Retraining,
+                budget_id: None,
+                deployment_id: Some(deployment_id),
+                guardrail_id: None,
+                period_start: due_at.date_naive(),
+                threshold: 0,
+                message: format!("{}: {}", plan.deployment, plan.finding),
                 detail,
             },
         )

@@ -130,6 +130,8 @@ pub struct ModelPageData {
     pub breaches: Vec<crate::guardrails::Breach>,
     /// What to change in its deployments, largest saving first.
     pub advice: Vec<crate::advice::Advice>,
+    /// Its deployments' retraining plans.
+    pub retraining: Vec<crate::advice::retrain::Retraining>,
 }
 
 /// One week of the model's cost and the quality its runs reported by then.

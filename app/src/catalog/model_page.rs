@@ -25,15 +25,27 @@ pub fn ModelPage() -> impl IntoView {
     let set_status = ServerAction::<SetVersionStatus>::new();
     let set_override = ServerAction::<SetTierOverride>::new();
     let promote = ServerAction::<RequestPromotion>::new();
-    let (a, b, c, d, e) = (
+    let point_value = ServerAction::<crate::advice::SetPointValue>::new();
+    let (a, b, c, d, e, f) = (
         successes(update),
         successes(add_version),
         successes(set_status),
         successes(set_override),
         successes(promote),
+        successes(point_value),
     );
     let model = Resource::new(
-        move || (id.get(), a.get(), b.get(), c.get(), d.get(), e.get()),
+        move || {
+            (
+                id.get(),
+                a.get(),
+                b.get(),
+                c.get(),
+                d.get(),
+                e.get(),
+                f.get(),
+            )
+        },
         |(id, ..)| super::load_model(id),
     );
     let teams = Resource::new(|| (), |_| crate::teams::own_teams());
@@ -43,6 +55,7 @@ pub fn ModelPage() -> impl IntoView {
         set_status,
         set_override,
         promote,
+        point_value,
     };
     view! {
         <p class="breadcrumb">
@@ -71,6 +84,7 @@ struct Actions {
     set_status: ServerAction<SetVersionStatus>,
     set_override: ServerAction<SetTierOverride>,
     promote: ServerAction<RequestPromotion>,
+    point_value: ServerAction<crate::advice::SetPointValue>,
 }
 
 type Teams = crate::teams::TeamChoicesResource;
@@ -88,6 +102,7 @@ fn ModelView(
         alerts,
         breaches,
         advice,
+        retraining,
     } = page;
     let model = detail.model.clone();
     let currency = model.figures.currency.clone().unwrap_or_default();
@@ -174,6 +189,20 @@ fn ModelView(
             .into_iter()
             .map(|advice| view! { <crate::advice::AdviceCard advice=advice /> })
             .collect_view()}
+        {retraining
+            .into_iter()
+            .map(|plan| view! { <crate::advice::RetrainingCard plan=plan /> })
+            .collect_view()}
+        {is_lead
+            .then(|| {
+                view! {
+                    <PointValueForm
+                        action=actions.point_value
+                        model_id=model.model_id
+                        currency=currency.clone()
+                    />
+                }
+            })}
         <History detail=detail.clone() currency=currency.clone() />
         {is_member
             .then(|| {
@@ -580,6 +609,48 @@ fn Deployments(detail: ModelDetail) -> impl IntoView {
                 }
                     .into_any()
             }}
+        </section>
+    }
+}
+
+/// A lead's figure for what one point of the model's quality is worth a month, which its
+/// retraining plans weigh the decay against.
+#[component]
+fn PointValueForm(
+    action: ServerAction<crate::advice::SetPointValue>,
+    model_id: uuid::Uuid,
+    currency: String,
+) -> impl IntoView {
+    let error = action_error(action);
+    let currency = if currency.is_empty() {
+        "USD".to_owned()
+    } else {
+        currency
+    };
+    view! {
+        <section class="card">
+            <details class="inline-details">
+                <summary>"Value of a point of quality"</summary>
+                <p class="muted small">
+                    "What one point of the model's quality metric (a hundredth of F1, NDCG or AUC) is worth a month: retraining plans weigh its decay against the training cost. Leave it empty to use the value delivered from the Reports page."
+                </p>
+                <ActionForm action=action attr:class="form grid-form" attr:novalidate="true">
+                    <FormAlert error=error />
+                    <input type="hidden" name="model_id" value=model_id.to_string() />
+                    <Field
+                        name="amount"
+                        label="Amount a month"
+                        hint="e.g. 1500"
+                        error=error
+                        id_prefix="point-"
+                    />
+                    <div class="field">
+                        <label for="point-currency">"Currency"</label>
+                        <input id="point-currency" name="currency" value=currency />
+                    </div>
+                    <FormActions label="Save value" pending=action.pending() />
+                </ActionForm>
+            </details>
         </section>
     }
 }

@@ -38,16 +38,17 @@ pub async fn load_model(model_id: Uuid) -> Result<ModelPageData, AppError> {
             .into_iter()
             .filter(|breach| breach.model_id == Some(model_id))
             .collect();
-        let advice = crate::advice::store::load(pool, Default::default())
-            .await?
+        let list = crate::advice::store::load(pool, Default::default()).await?;
+        let ours = |key: &str| detail.deployments.iter().any(|d| d.key == key);
+        let advice = list
             .advice
             .into_iter()
-            .filter(|advice| {
-                detail
-                    .deployments
-                    .iter()
-                    .any(|d| d.key == advice.deployment)
-            })
+            .filter(|advice| ours(&advice.deployment))
+            .collect();
+        let retraining = list
+            .retraining
+            .into_iter()
+            .filter(|plan| ours(&plan.deployment))
             .collect();
         Ok(ModelPageData {
             reviews: crate::reviews::store::list(pool, None, Some(model_id), 50).await?,
@@ -55,6 +56,7 @@ pub async fn load_model(model_id: Uuid) -> Result<ModelPageData, AppError> {
             detail,
             breaches,
             advice,
+            retraining,
         })
     })
     .await

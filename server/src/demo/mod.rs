@@ -190,7 +190,7 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
          priced per token from the API price table), \
          a catalog of {models} models with their cards, three months of AWS and GCP bills \
          ({bill_rows} rows), {drift} drift measurements (the recommender drifts while its cost \
-         rises), {entries} TCO entries (engineering time, value delivered), {guardrails} guardrails \
+         rises, and its retraining is due), {entries} TCO entries (engineering time, value delivered), {guardrails} guardrails \
          (one breached, one breach waived), and budgets for every team ({alerts} alerts fired).",
         TEAMS.len(),
         created_people,
