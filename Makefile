@@ -51,7 +51,8 @@ dev: db
 ## bench: the bundle's sizes as sent (the whole, and each page's first visit) beside its raw size;
 ## ingest through HTTP against raw COPY; over 10M samples the deployment page's query, the
 ## overview and drift pages and the quarter's XLSX; an experiment's page with 10,000 runs; and a
-## 1 GB bill import against raw COPY
+## 1 GB bill import against raw COPY; the advice for 50 deployments over 90 days against the raw read
+## of the hours it starts from
 ## (all against the `dist` build, what is deployed)
 bench: tools db
 	cargo xtask site --dist
@@ -59,6 +60,7 @@ bench: tools db
 	PARETO_BIN=$(CURDIR)/target/dist/pareto cargo bench --locked -p pareto-tests --bench ingest
 	PARETO_BIN=$(CURDIR)/target/dist/pareto cargo bench --locked -p pareto-tests --bench experiments
 	PARETO_BIN=$(CURDIR)/target/dist/pareto cargo bench --locked -p pareto-tests --bench bills
+	PARETO_BIN=$(CURDIR)/target/dist/pareto cargo bench --locked -p pareto-tests --bench advice
 
 ## fuzz: each bill format's reader under libFuzzer for FUZZ_SECONDS (default 60) per format; a panic fails
 FUZZ_SECONDS ?= 60

@@ -16,12 +16,9 @@ async fn token(pool: &PgPool, name: &str, scopes: &[Scope]) -> String {
         .secret
 }
 
-#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
-async fn two_gpus_a_fifth_busy_are_advised_down_to_one_with_its_saving(pool: PgPool) {
-    let router = router(pool.clone());
-    home_team(&pool).await;
-    // A day of two H100s held every hour at 20% (0.4 busy GPU-hours: one GPU at 80% suffices),
-    // each hour one sample per GPU.
+/// A day of two H100s held every hour at 20% (0.4 busy GPU-hours: one GPU at 80% suffices),
+/// each hour one sample per GPU, for `ranker-v5`; the ingest token that posted it.
+async fn two_gpus_a_fifth_busy(pool: &PgPool, router: &axum::Router) -> String {
     let samples: Vec<Value> = (1..=24)
         .flat_map(|hours_ago| {
             ["GPU-a", "GPU-b"].map(|gpu| {
@@ -35,11 +32,20 @@ async fn two_gpus_a_fifth_busy_are_advised_down_to_one_with_its_saving(pool: PgP
             })
         })
         .collect();
-    let ingest = token(&pool, "agent", &[Scope::Ingest]).await;
+    let ingest = token(pool, "agent", &[Scope::Ingest]).await;
     let body =
         json!({ "batch_id": uuid::Uuid::new_v4(), "host": "gpu-node-1", "samples": samples });
-    let stored = api_post(&router, "/api/v1/telemetry", &ingest, &body).await;
+    let stored = api_post(router, "/api/v1/telemetry", &ingest, &body).await;
     assert_eq!(stored.status, StatusCode::ACCEPTED, "{}", stored.body);
+
+    ingest
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn two_gpus_a_fifth_busy_are_advised_down_to_one_with_its_saving(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    let ingest = two_gpus_a_fifth_busy(&pool, &router).await;
 
     let reader = token(&pool, "reader", &[Scope::Read]).await;
     let reply = bearer(&router, "/api/v1/advice", &reader).await;
@@ -234,5 +240,75 @@ async fn a_decaying_model_is_told_when_retraining_pays_for_itself(pool: PgPool) 
             .await
             .expect("evaluate"),
         0
+    );
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_lead_sets_what_the_advice_assumes_and_marks_a_deployment_interruptible(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    two_gpus_a_fifth_busy(&pool, &router).await;
+    let reader = token(&pool, "reader", &[Scope::Read]).await;
+    let settings = [
+        ("max_utilization_pct", "60"),
+        ("startup_minutes", "5"),
+        ("min_saving_pct", "5"),
+        ("spot_rerun_pct", "20"),
+        ("spot_share_real_time_pct", "50"),
+    ];
+    let tolerant = [("key", "ranker-v5"), ("tolerant", "true")];
+    for role in [Role::Viewer, Role::Member] {
+        let caller = signed_in(&pool, role).await;
+        let refused =
+            call::<app::advice::SaveAdviceSettings>(&router, Some(&caller), &settings).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        let refused =
+            call::<app::advice::SetInterruptionTolerant>(&router, Some(&caller), &tolerant).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    }
+    let lead = signed_in(&pool, Role::Lead).await;
+    let mut bad = settings;
+    bad[0] = ("max_utilization_pct", "5");
+    let refused = call::<app::advice::SaveAdviceSettings>(&router, Some(&lead), &bad).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("max_utilization_pct") && refused.body.contains("from 10 to 100"),
+        "{}",
+        refused.body
+    );
+
+    let saved = call::<app::advice::SaveAdviceSettings>(&router, Some(&lead), &settings).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let list = bearer(&router, "/api/v1/advice", &reader).await.json();
+    assert_eq!(list["settings"]["max_utilization"], 0.6);
+    assert_eq!(list["settings"]["spot_rerun"], 0.2);
+
+    // Marked as surviving interruptions, the real-time deployment is priced all on spot.
+    let marked =
+        call::<app::advice::SetInterruptionTolerant>(&router, Some(&lead), &tolerant).await;
+    assert_eq!(marked.status, StatusCode::OK, "{}", marked.body);
+    let list = bearer(&router, "/api/v1/advice", &reader).await.json();
+    let spot = list["advice"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["kind"] == "spot"))
+        .unwrap_or_else(|| panic!("spot advice: {list}"));
+    assert_eq!(spot["action"], "Run it on spot H100 80GB HBM3 GPUs");
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action in ('advice.settings', 'deployment.interruption_tolerant')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 2);
+    let page = get(&router, "/deployments/ranker-v5", Some(&lead)).await;
+    assert!(
+        page.body.contains("Tolerates interruptions"),
+        "{}",
+        page.body
     );
 }

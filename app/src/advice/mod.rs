@@ -13,7 +13,7 @@ pub mod simulate;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-pub use page::{AdviceCard, AdvicePage, RetrainingCard};
+pub use page::{AdviceCard, AdvicePage, InterruptionForm, RetrainingCard};
 pub use server_fns::*;
 
 use rust_decimal::Decimal;

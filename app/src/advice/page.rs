@@ -6,7 +6,9 @@ use crate::components::{format_money, Loaded, PageHeader};
 
 #[component]
 pub fn AdvicePage() -> impl IntoView {
-    let advice = Resource::new(|| (), |_| super::load_advice());
+    let save = ServerAction::<super::SaveAdviceSettings>::new();
+    let saved = crate::components::successes(save);
+    let advice = Resource::new(move || saved.get(), |_| super::load_advice());
     view! {
         <Title text="Advice · Pareto" />
         <PageHeader
@@ -15,12 +17,12 @@ pub fn AdvicePage() -> impl IntoView {
                 "What to change in the fleet, with what it would have saved over the last {WINDOW_DAYS} days at their traffic, largest saving first.",
             )
         />
-        <Loaded resource=advice children=|list| view! { <AdviceView list=list /> } />
+        <Loaded resource=advice children=move |list| view! { <AdviceView list=list save=save /> } />
     }
 }
 
 #[component]
-fn AdviceView(list: AdviceList) -> impl IntoView {
+fn AdviceView(list: AdviceList, save: ServerAction<super::SaveAdviceSettings>) -> impl IntoView {
     let mut totals: Vec<(String, rust_decimal::Decimal)> = Vec::new();
     for advice in &list.advice {
         match totals.iter_mut().find(|(c, _)| *c == advice.currency) {
@@ -70,6 +72,10 @@ fn AdviceView(list: AdviceList) -> impl IntoView {
                     "Savings are stated for a month (720 hours) at the measured hours' traffic; two pieces of advice for one deployment overlap, so their savings do not simply add."
                 </p>
             </details>
+            <crate::components::WithUser children=move |user| {
+                user.can(crate::auth::Role::Lead)
+                    .then(|| view! { <SettingsForm settings=settings action=save /> })
+            } />
         </section>
         {if list.advice.is_empty() {
             view! {
@@ -179,5 +185,119 @@ pub fn AdviceCard(advice: Advice) -> impl IntoView {
             </ul>
             <p class="small warning-text">{format!("Risk: {}", advice.risk)}</p>
         </section>
+    }
+}
+
+/// Whether the deployment survives interruptions, and (for a lead) the button that changes it.
+#[component]
+pub fn InterruptionForm(
+    key: String,
+    tolerant: bool,
+    action: ServerAction<super::SetInterruptionTolerant>,
+) -> impl IntoView {
+    let error = crate::components::action_error(action);
+    let said = if tolerant {
+        "Tolerates interruptions (it checkpoints, or its callers retry): the advice prices it on spot like a batch job."
+    } else {
+        "Not marked as tolerating interruptions: the advice prices only a share of it on spot, with on-demand fallback, unless its experiment serves in batch."
+    };
+    let (text, label) = if tolerant {
+        (
+            "Mark as not tolerating interruptions",
+            format!("Mark {key} as not tolerating interruptions"),
+        )
+    } else {
+        (
+            "Mark as tolerating interruptions",
+            format!("Mark {key} as tolerating interruptions"),
+        )
+    };
+    let fields = vec![("key", key), ("tolerant", (!tolerant).to_string())];
+    view! {
+        <section class="card" aria-labelledby="interruptions-heading">
+            <h2 id="interruptions-heading">"Interruptions"</h2>
+            <crate::components::FormAlert error=error />
+            <p class="muted">{said}</p>
+            <crate::components::WithUser children=move |user| {
+                user.can(crate::auth::Role::Lead)
+                    .then(|| {
+                        view! {
+                            <crate::components::ActionButton
+                                action=action
+                                fields=fields.clone()
+                                text=text
+                                label=label.clone()
+                            />
+                        }
+                    })
+            } />
+        </section>
+    }
+}
+
+/// The settings the advice is simulated at, for a lead to change.
+#[component]
+fn SettingsForm(
+    settings: super::simulate::Settings,
+    action: ServerAction<super::SaveAdviceSettings>,
+) -> impl IntoView {
+    let error = crate::components::action_error(action);
+    let field = move |name: &'static str, label: &'static str, value: f64, unit: &'static str| {
+        let message = Signal::derive(move || error.get().and_then(|e| e.field_message(name)));
+        view! {
+            <div class="field">
+                <label for=format!("advice-{name}")>{label}</label>
+                <input
+                    id=format!("advice-{name}")
+                    name=name
+                    inputmode="decimal"
+                    value=format!("{value:.0}")
+                />
+                <p class="hint">{unit}</p>
+                <crate::components::FieldMessage
+                    id=format!("advice-{name}-error")
+                    message=message
+                />
+            </div>
+        }
+    };
+    view! {
+        <details class="inline-details">
+            <summary>"Change the settings"</summary>
+            <ActionForm action=action attr:class="form grid-form" attr:novalidate="true">
+                <crate::components::FormAlert error=error />
+                {field(
+                    "max_utilization_pct",
+                    "Busiest a GPU may be kept",
+                    settings.max_utilization * 100.0,
+                    "percent; the rest is headroom",
+                )}
+                {field(
+                    "startup_minutes",
+                    "A new replica serves after",
+                    settings.startup_minutes,
+                    "minutes",
+                )}
+                {field(
+                    "min_saving_pct",
+                    "Least saving worth advising",
+                    settings.min_saving * 100.0,
+                    "percent of the cost",
+                )}
+                {field(
+                    "spot_rerun_pct",
+                    "Work run again after spot interruptions",
+                    settings.spot_rerun * 100.0,
+                    "percent more GPU-hours",
+                )}
+                {field(
+                    "spot_share_real_time_pct",
+                    "Share of real-time serving on spot",
+                    settings.spot_share_real_time * 100.0,
+                    "percent, the rest on demand as the fallback",
+                )}
+                <crate::components::FormActions label="Save settings" pending=action.pending() />
+            </ActionForm>
+        </details>
     }
 }

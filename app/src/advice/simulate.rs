@@ -45,6 +45,50 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// Reads the settings a lead types, in percent and minutes; every bad one is named by field.
+    pub fn parse(
+        max_utilization_pct: &str,
+        startup_minutes: &str,
+        min_saving_pct: &str,
+        spot_rerun_pct: &str,
+        spot_share_real_time_pct: &str,
+    ) -> Result<Settings, crate::error::AppError> {
+        let mut check = crate::error::Validator::new();
+        let mut read = |text: &str, field: &str, low: f64, high: f64, example: &str| {
+            let value = text.trim().trim_end_matches('%').trim().parse::<f64>().ok();
+            let ok = value.is_some_and(|v| v.is_finite() && (low..=high).contains(&v));
+            check.check(
+                ok,
+                field,
+                format!("Give a number from {low} to {high}, e.g. {example}."),
+            );
+            value.unwrap_or(low)
+        };
+        let settings = Settings {
+            max_utilization: read(
+                max_utilization_pct,
+                "max_utilization_pct",
+                10.0,
+                100.0,
+                "80",
+            ) / 100.0,
+            startup_minutes: read(startup_minutes, "startup_minutes", 0.0, 60.0, "10"),
+            min_saving: read(min_saving_pct, "min_saving_pct", 0.0, 100.0, "5") / 100.0,
+            spot_rerun: read(spot_rerun_pct, "spot_rerun_pct", 0.0, 100.0, "10") / 100.0,
+            spot_share_real_time: read(
+                spot_share_real_time_pct,
+                "spot_share_real_time_pct",
+                0.0,
+                100.0,
+                "50",
+            ) / 100.0,
+        };
+        check.finish()?;
+        Ok(settings)
+    }
+}
+
 /// One measured hour of a deployment.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Hour {

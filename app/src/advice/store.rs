@@ -26,46 +26,58 @@ struct Series {
     /// currency -> reserved cost
     costs: BTreeMap<String, Decimal>,
     last_hour: Option<DateTime<Utc>>,
-    /// Its linked experiment serves in batch.
+    /// Its linked experiment serves in batch, or a lead marked it as tolerating interruptions.
     batch: bool,
 }
 
 /// Every deployment's advice over the last 30 days, largest saving first.
 pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx::Error> {
     let since = crate::clock::now() - TimeDelta::days(WINDOW_DAYS);
-    let rows = sqlx::query!(
-        r#"select p.deployment_id as "deployment_id!", d.key, m.name || ' ' || v.version as model,
+    // What each deployment is, once; then its hours, which are many.
+    let about: BTreeMap<Uuid, (String, Option<String>, PricingKind, bool)> = sqlx::query!(
+        r#"select d.deployment_id, d.key, m.name || ' ' || v.version as model,
                   d.pricing_kind as "pricing_kind: PricingKind",
-                  coalesce((select e.mode = 'batch' from experiment_run r join experiment e using (experiment_id)
+                  d.interruption_tolerant or coalesce((select e.mode = 'batch' from experiment_run r join experiment e using (experiment_id)
                              where r.model_version_id = d.model_version_id
-                             order by r.created_at desc limit 1), false) as "batch!",
-                  p.hour as "hour!", max(p.gpu_model) as "gpu_model!", p.currency,
+                             order by r.created_at desc limit 1), false) as "batch!"
+             from deployment d
+             left join model_version v on v.model_version_id = d.model_version_id
+             left join model m on m.model_id = v.model_id"#
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| (row.deployment_id, (row.key, row.model, row.pricing_kind, row.batch)))
+    .collect();
+    let rows = sqlx::query!(
+        r#"select p.deployment_id as "deployment_id!", p.hour as "hour!",
+                  max(p.gpu_model) as "gpu_model!", p.currency,
                   sum(p.gpu_seconds) as "gpu_seconds!", sum(p.busy_gpu_seconds) as "busy!",
                   saturated_count(sum(p.requests)) as "requests!",
                   sum(p.reserved_cost) as reserved
              from priced_hourly p
-             join deployment d using (deployment_id)
-             left join model_version v on v.model_version_id = d.model_version_id
-             left join model m on m.model_id = v.model_id
             where p.hour >= date_trunc('hour', $1::timestamptz)
-            group by p.deployment_id, d.key, model, d.pricing_kind, d.model_version_id, p.hour, p.currency
-            order by d.key, p.hour"#,
+            group by p.deployment_id, p.hour, p.currency
+            order by p.deployment_id, p.hour"#,
         since
     )
     .fetch_all(pool)
     .await?;
     let mut series: BTreeMap<Uuid, Series> = BTreeMap::new();
     for row in rows {
+        let Some((key, model, pricing_kind, batch)) = about.get(&row.deployment_id) else {
+            continue;
+        };
         let entry = series.entry(row.deployment_id).or_insert_with(|| Series {
-            key: row.key.clone(),
-            model: row.model.clone(),
+            key: key.clone(),
+            model: model.clone(),
             gpu_model: row.gpu_model.clone(),
-            pricing_kind: row.pricing_kind,
+            pricing_kind: *pricing_kind,
             hours: Vec::new(),
             hour_of_day: Vec::new(),
             costs: BTreeMap::new(),
             last_hour: None,
-            batch: row.batch,
+            batch: *batch,
         });
         let hour = Hour {
             held: row.gpu_seconds / 3600.0,
@@ -243,7 +255,7 @@ fn spot_advice(series: &Series, spot_price: Decimal, settings: &Settings) -> Opt
                 format_unit_price(spot_price, &currency),
             ),
             if batch {
-                format!("A batch job ({}): all of it on spot, with {rerun:.0}% more GPU-hours for work run again.", if series.batch { "its experiment says so" } else { "it counts no requests while its GPUs work" })
+                format!("A batch job ({}): all of it on spot, with {rerun:.0}% more GPU-hours for work run again.", if series.batch { "its experiment says so, or a lead marked it as tolerating interruptions" } else { "it counts no requests while its GPUs work" })
             } else {
                 "Real-time serving: the spot share is priced with the same allowance for work run again.".into()
             },
@@ -353,4 +365,127 @@ fn advise(series: &Series, finding: &Finding, settings: &Settings) -> Option<Adv
         figures,
         risk,
     })
+}
+
+/// The settings a lead saved (the defaults until then).
+pub async fn settings(pool: &PgPool) -> Result<Settings, sqlx::Error> {
+    use rust_decimal::prelude::ToPrimitive;
+    let row = sqlx::query!(
+        "select max_utilization_pct, startup_minutes, min_saving_pct, spot_rerun_pct,
+                spot_share_real_time_pct
+           from advice_setting"
+    )
+    .fetch_optional(pool)
+    .await?;
+    let defaults = Settings::default();
+    Ok(row.map_or(defaults, |row| {
+        let pct = |value: Decimal, default: f64| value.to_f64().map_or(default, |v| v / 100.0);
+        Settings {
+            max_utilization: pct(row.max_utilization_pct, defaults.max_utilization),
+            startup_minutes: row
+                .startup_minutes
+                .to_f64()
+                .unwrap_or(defaults.startup_minutes),
+            min_saving: pct(row.min_saving_pct, defaults.min_saving),
+            spot_rerun: pct(row.spot_rerun_pct, defaults.spot_rerun),
+            spot_share_real_time: pct(row.spot_share_real_time_pct, defaults.spot_share_real_time),
+        }
+    }))
+}
+
+pub async fn save_settings(
+    pool: &PgPool,
+    actor: &crate::audit::Actor,
+    settings: Settings,
+) -> Result<(), crate::error::AppError> {
+    let pct =
+        |value: f64| Decimal::from_f64((value * 100.0 * 100.0).round() / 100.0).unwrap_or_default();
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "insert into advice_setting (singleton, max_utilization_pct, startup_minutes, min_saving_pct,
+                spot_rerun_pct, spot_share_real_time_pct, updated_by_label, updated_at)
+         values (true, $1, $2, $3, $4, $5, $6, now())
+         on conflict (singleton) do update set max_utilization_pct = $1, startup_minutes = $2,
+             min_saving_pct = $3, spot_rerun_pct = $4, spot_share_real_time_pct = $5,
+             updated_by_label = $6, updated_at = now()",
+        pct(settings.max_utilization),
+        Decimal::from_f64(settings.startup_minutes).unwrap_or_default().round_dp(2),
+        pct(settings.min_saving),
+        pct(settings.spot_rerun),
+        pct(settings.spot_share_real_time),
+        actor.label()
+    )
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut *tx,
+        actor,
+        crate::audit::Change {
+            action: "advice.settings",
+            entity_type: "advice_setting",
+            entity_id: "advice".into(),
+            summary: format!(
+                "set the advice to keep GPUs at most {:.0}% busy, replicas starting in {:.0} minutes, advising savings from {:.0}%, {:.0}% spot work run again and {:.0}% of real-time serving on spot",
+                settings.max_utilization * 100.0,
+                settings.startup_minutes,
+                settings.min_saving * 100.0,
+                settings.spot_rerun * 100.0,
+                settings.spot_share_real_time * 100.0
+            ),
+            detail: serde_json::to_value(settings).unwrap_or_default(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A lead marks a deployment as surviving interruptions (priced on spot like a batch job), or not.
+pub async fn set_interruption_tolerant(
+    pool: &PgPool,
+    actor: &crate::audit::Actor,
+    key: &str,
+    tolerant: bool,
+) -> Result<(), crate::error::AppError> {
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "update deployment set interruption_tolerant = $2, updated_at = now() where key = $1
+         returning deployment_id",
+        key,
+        tolerant
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| crate::error::AppError::NotFound("No deployment has this key.".into()))?;
+    crate::audit::record(
+        &mut *tx,
+        actor,
+        crate::audit::Change {
+            action: "deployment.interruption_tolerant",
+            entity_type: "deployment",
+            entity_id: id.to_string(),
+            summary: if tolerant {
+                format!(
+                    "marked {key} as tolerating interruptions (priced on spot like a batch job)"
+                )
+            } else {
+                format!("marked {key} as not tolerating interruptions")
+            },
+            detail: serde_json::json!({ "key": key, "interruption_tolerant": tolerant }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether a lead marked the deployment as tolerating interruptions (false when it does not exist).
+pub async fn interruption_tolerant(pool: &PgPool, key: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        "select interruption_tolerant from deployment where key = $1",
+        key
+    )
+    .fetch_optional(pool)
+    .await?
+    .unwrap_or(false))
 }

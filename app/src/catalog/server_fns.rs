@@ -38,7 +38,8 @@ pub async fn load_model(model_id: Uuid) -> Result<ModelPageData, AppError> {
             .into_iter()
             .filter(|breach| breach.model_id == Some(model_id))
             .collect();
-        let list = crate::advice::store::load(pool, Default::default()).await?;
+        let settings = crate::advice::store::settings(pool).await?;
+        let list = crate::advice::store::load(pool, settings).await?;
         let ours = |key: &str| detail.deployments.iter().any(|d| d.key == key);
         let advice = list
             .advice

@@ -45,7 +45,12 @@ pub fn DeploymentPage() -> impl IntoView {
         move || (key.get(), days.get()),
         |(key, days)| super::load_deployment(key, Some(days)),
     );
-    let advice = Resource::new(move || key.get(), crate::advice::load_deployment_advice);
+    let tolerance = ServerAction::<crate::advice::SetInterruptionTolerant>::new();
+    let changed = crate::components::successes(tolerance);
+    let advice = Resource::new(
+        move || (key.get(), changed.get()),
+        |(key, _)| crate::advice::load_deployment_advice(key),
+    );
     view! {
         <Title text=move || format!("{} · Pareto", key.get()) />
         <p class="breadcrumb">
@@ -79,11 +84,22 @@ pub fn DeploymentPage() -> impl IntoView {
         <Loaded resource=detail children=|detail| view! { <Detail detail=detail /> } />
         <Loaded
             resource=advice
-            children=|advice| {
-                advice
-                    .into_iter()
-                    .map(|advice| view! { <crate::advice::AdviceCard advice=advice /> })
-                    .collect_view()
+            children=move |found| {
+                view! {
+                    {found
+                        .advice
+                        .into_iter()
+                        .map(|advice| view! { <crate::advice::AdviceCard advice=advice /> })
+                        .collect_view()}
+                    {found
+                        .retraining
+                        .map(|plan| view! { <crate::advice::RetrainingCard plan=plan /> })}
+                    <crate::advice::InterruptionForm
+                        key=key.get_untracked()
+                        tolerant=found.interruption_tolerant
+                        action=tolerance
+                    />
+                }
             }
         />
     }

@@ -1,12 +1,13 @@
 //! `GET /api/v1/advice`: every deployment's advice over the last 30 days, largest saving first,
-//! with the figures each used and the risk it takes: the Advice page's list.
+//! with the figures each used and the risk it takes, at the settings a lead saved: the Advice
+//! page's list.
 
 use axum::extract::State;
 use axum::Json;
 
 use super::auth::ApiCaller;
 use super::error::ApiError;
-use app::advice::{simulate::Settings, store, AdviceList};
+use app::advice::{store, AdviceList};
 use app::state::AppState;
 use app::tokens::Scope;
 
@@ -16,5 +17,6 @@ pub async fn get(
     caller: ApiCaller,
 ) -> Result<Json<AdviceList>, ApiError> {
     caller.require(Scope::Read)?;
-    Ok(Json(store::load(&state.pool, Settings::default()).await?))
+    let settings = store::settings(&state.pool).await?;
+    Ok(Json(store::load(&state.pool, settings).await?))
 }
