@@ -312,3 +312,66 @@ async fn a_lead_sets_what_the_advice_assumes_and_marks_a_deployment_interruptibl
         page.body
     );
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn idle_gpus_and_a_version_staged_for_months_are_advised_away(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    // A day of work, then 80 hours of one L4 held without a request.
+    let samples: Vec<Value> = (1..=104)
+        .map(|hours_ago| {
+            let working = hours_ago > 80;
+            json!({
+                "ts": (app::clock::now() - chrono::TimeDelta::hours(hours_ago)).to_rfc3339(),
+                "deployment": "ocr-v1", "gpu_uuid": "GPU-ocr", "gpu_index": 0,
+                "gpu_model": "NVIDIA L4", "interval_s": 3600,
+                "utilization_pct": if working { 60.0 } else { 0.0 },
+                "memory_used_mib": 1000, "power_watts": 40,
+                "requests": if working { 5000 } else { 0 }
+            })
+        })
+        .collect();
+    let ingest = token(&pool, "agent", &[Scope::Ingest]).await;
+    let body =
+        json!({ "batch_id": uuid::Uuid::new_v4(), "host": "gpu-node-2", "samples": samples });
+    let stored = api_post(&router, "/api/v1/telemetry", &ingest, &body).await;
+    assert_eq!(stored.status, StatusCode::ACCEPTED, "{}", stored.body);
+    // Its version has been in staging for 90 days.
+    let id: uuid::Uuid =
+        sqlx::query_scalar("select deployment_id from deployment where key = 'ocr-v1'")
+            .fetch_one(&pool)
+            .await
+            .expect("deployment");
+    home_deployment(&pool, id).await;
+    sqlx::query(
+        "update model_version set status = 'staging', updated_at = $2
+          where model_version_id = (select model_version_id from deployment where deployment_id = $1)",
+    )
+    .bind(id)
+    .bind(app::clock::now() - chrono::TimeDelta::days(90))
+    .execute(&pool)
+    .await
+    .expect("staging");
+
+    let reader = token(&pool, "reader", &[Scope::Read]).await;
+    let list = bearer(&router, "/api/v1/advice", &reader).await.json();
+    let of_kind = |kind: &str| {
+        list["advice"]
+            .as_array()
+            .and_then(|all| all.iter().find(|a| a["kind"] == kind).cloned())
+            .unwrap_or_else(|| panic!("{kind} advice: {list}"))
+    };
+    let idle = of_kind("idle");
+    assert_eq!(
+        idle["action"],
+        "Release its 1 L4 GPU: idle for the last 3 days"
+    );
+    // 104 L4-hours at 0.80 USD over 104 hours: 576 USD a month, all of it held idle at the end.
+    assert_eq!(idle["cost_per_month"], "576.00");
+    assert_eq!(idle["saving_per_month"], "576.00");
+    let stale = of_kind("stale");
+    assert_eq!(
+        stale["action"],
+        "Promote or retire home-".to_owned() + &id.to_string() + " v1: in staging for 90 days"
+    );
+}

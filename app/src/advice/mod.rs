@@ -37,6 +37,10 @@ pub enum AdviceKind {
     /// Pay the catalog's spot rate: all of it for a batch job, a share with on-demand fallback
     /// for real-time serving.
     Spot,
+    /// Give the GPUs back: nothing has run on them for days, after traffic before.
+    Idle,
+    /// Promote or retire a version that has sat in staging for months, holding GPUs.
+    Stale,
 }
 
 impl AdviceKind {
@@ -47,6 +51,8 @@ impl AdviceKind {
             AdviceKind::ScaleToZero => "Scale to zero",
             AdviceKind::Release => "Release",
             AdviceKind::Spot => "Spot",
+            AdviceKind::Idle => "Idle",
+            AdviceKind::Stale => "Stale version",
         }
     }
 }

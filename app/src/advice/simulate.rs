@@ -261,10 +261,34 @@ pub fn spot(
     (instead < paid * (1.0 - settings.min_saving)).then_some(instead)
 }
 
+/// How many of the last hours held GPUs that did nothing (no request, under 1% busy), when the
+/// hours before them did something; 0 otherwise.
+pub fn idle_tail(hours: &[Hour]) -> usize {
+    let idle = |h: &Hour| h.held > 0.0 && h.requests == 0 && h.busy <= 0.01 * h.held;
+    let tail = hours.iter().rev().take_while(|h| idle(h)).count();
+    let worked_before = hours[..hours.len() - tail].iter().any(|h| !idle(h));
+    if worked_before {
+        tail
+    } else {
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_idle_tail_counts_only_after_work() {
+        let mut hours: Vec<Hour> = (0..10).map(|_| hour(2.0, 1.0, 100)).collect();
+        hours.extend((0..5).map(|_| hour(2.0, 0.0, 0)));
+        assert_eq!(idle_tail(&hours), 5);
+        let never: Vec<Hour> = (0..10).map(|_| hour(2.0, 0.0, 0)).collect();
+        assert_eq!(idle_tail(&never), 0, "never used: released, not idle");
+        hours.push(hour(2.0, 0.5, 0));
+        assert_eq!(idle_tail(&hours), 0, "a batch hour is work");
+    }
 
     #[test]
     fn gpus_nothing_ran_on_are_released() {

@@ -15,6 +15,12 @@ use crate::prices::PricingKind;
 /// Hours in the month a saving is stated for.
 const MONTH_HOURS: f64 = 720.0;
 
+/// Measured hours without work, at the end of the window, before GPUs are advised released.
+const IDLE_HOURS: usize = 72;
+
+/// Days in staging after which a version holding GPUs is advised promoted or retired.
+const STALE_STAGING_DAYS: f64 = 60.0;
+
 /// One deployment's measured hours, in time order, with what they cost.
 struct Series {
     key: String,
@@ -28,26 +34,37 @@ struct Series {
     last_hour: Option<DateTime<Utc>>,
     /// Its linked experiment serves in batch, or a lead marked it as tolerating interruptions.
     batch: bool,
+    /// Days its version has been in staging, when it is.
+    staging_days: Option<f64>,
 }
 
 /// Every deployment's advice over the last 30 days, largest saving first.
 pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx::Error> {
     let since = crate::clock::now() - TimeDelta::days(WINDOW_DAYS);
     // What each deployment is, once; then its hours, which are many.
-    let about: BTreeMap<Uuid, (String, Option<String>, PricingKind, bool)> = sqlx::query!(
+    let about: BTreeMap<Uuid, (String, Option<String>, PricingKind, bool, Option<f64>)> = sqlx::query!(
         r#"select d.deployment_id, d.key, m.name || ' ' || v.version as model,
                   d.pricing_kind as "pricing_kind: PricingKind",
                   d.interruption_tolerant or coalesce((select e.mode = 'batch' from experiment_run r join experiment e using (experiment_id)
                              where r.model_version_id = d.model_version_id
-                             order by r.created_at desc limit 1), false) as "batch!"
+                             order by r.created_at desc limit 1), false) as "batch!",
+                  case when v.status = 'staging'
+                       then extract(epoch from $1::timestamptz - v.updated_at)::float8 / 86400 end
+                       as staging_days
              from deployment d
              left join model_version v on v.model_version_id = d.model_version_id
-             left join model m on m.model_id = v.model_id"#
+             left join model m on m.model_id = v.model_id"#,
+        crate::clock::now()
     )
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(|row| (row.deployment_id, (row.key, row.model, row.pricing_kind, row.batch)))
+    .map(|row| {
+        (
+            row.deployment_id,
+            (row.key, row.model, row.pricing_kind, row.batch, row.staging_days),
+        )
+    })
     .collect();
     let rows = sqlx::query!(
         r#"select p.deployment_id as "deployment_id!", p.hour as "hour!",
@@ -65,7 +82,8 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
     .await?;
     let mut series: BTreeMap<Uuid, Series> = BTreeMap::new();
     for row in rows {
-        let Some((key, model, pricing_kind, batch)) = about.get(&row.deployment_id) else {
+        let Some((key, model, pricing_kind, batch, staging_days)) = about.get(&row.deployment_id)
+        else {
             continue;
         };
         let entry = series.entry(row.deployment_id).or_insert_with(|| Series {
@@ -78,6 +96,7 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
             costs: BTreeMap::new(),
             last_hour: None,
             batch: *batch,
+            staging_days: *staging_days,
         });
         let hour = Hour {
             held: row.gpu_seconds / 3600.0,
@@ -124,6 +143,8 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
         if finding.is_some_and(|f| f.plan.kind == AdviceKind::Release) {
             continue;
         }
+        advice.extend(idle(&s));
+        advice.extend(stale(&s));
         let rate = s
             .main_cost()
             .and_then(|(currency, ..)| spot.get(&(s.gpu_model.clone(), currency)).copied());
@@ -178,6 +199,79 @@ impl Series {
             || (self.hours.iter().all(|h| h.requests == 0)
                 && self.hours.iter().any(|h| h.busy > 0.0))
     }
+}
+
+/// Giving back GPUs that have done nothing for days, after work before: the saving is what holding
+/// them idle costs a month (at most what the deployment costs).
+fn idle(series: &Series) -> Option<Advice> {
+    let tail = super::simulate::idle_tail(&series.hours);
+    if tail < IDLE_HOURS {
+        return None;
+    }
+    let (currency, _, cost_per_month) = series.main_cost()?;
+    let measured = series.hours.len() as f64;
+    let held = series.held_gpu_hours();
+    let tail_held: f64 = series.hours[series.hours.len() - tail..]
+        .iter()
+        .map(|h| h.held)
+        .sum();
+    let rate = (tail_held / tail as f64) / (held / measured);
+    let saving_per_month = (cost_per_month * Decimal::from_f64(rate)?)
+        .min(cost_per_month)
+        .round_dp(2);
+    let gpu = series.gpu_model.trim_start_matches("NVIDIA ");
+    let gpus = (tail_held / tail as f64).round().max(1.0);
+    Some(Advice {
+        deployment: series.key.clone(),
+        model: series.model.clone(),
+        kind: AdviceKind::Idle,
+        action: format!(
+            "Release its {}: idle for the last {} days",
+            plural(gpus, &format!("{gpu} GPU"), &format!("{gpu} GPUs")),
+            tail / 24
+        ),
+        saving_per_month,
+        cost_per_month,
+        currency: currency.clone(),
+        figures: vec![
+            format!(
+                "The last {tail} measured hours held {tail_held:.0} GPU-hours without a request or any work, after {} hours that had some.",
+                series.hours.len() - tail
+            ),
+            format!(
+                "Held idle, they cost {} a month.",
+                format_money(saving_per_month, &currency)
+            ),
+        ],
+        risk: "Traffic that comes back needs the GPUs again: keep the deployment's settings to start it in minutes.".into(),
+    })
+}
+
+/// A version in staging for months that still holds GPUs: promote it or retire it.
+fn stale(series: &Series) -> Option<Advice> {
+    let days = series.staging_days.filter(|d| *d >= STALE_STAGING_DAYS)?;
+    let (currency, _, cost_per_month) = series.main_cost()?;
+    if cost_per_month <= Decimal::ZERO {
+        return None;
+    }
+    let version = series.model.clone().unwrap_or_else(|| series.key.clone());
+    Some(Advice {
+        deployment: series.key.clone(),
+        model: series.model.clone(),
+        kind: AdviceKind::Stale,
+        action: format!("Promote or retire {version}: in staging for {days:.0} days"),
+        saving_per_month: cost_per_month,
+        cost_per_month,
+        currency: currency.clone(),
+        figures: vec![format!(
+            "Its version has been in staging since {:.0} days ago and its deployment holds {:.0} GPU-hours over {} measured hours: {} a month.",
+            days,
+            series.held_gpu_hours(),
+            series.hours.len(),
+            format_money(cost_per_month, &currency)
+        )],
+        risk: "A version kept to compare against production still needs its GPUs while the comparison runs; retire it once it has answered.".into(),
+    })
 }
 
 /// Giving back GPUs nothing ran on.
@@ -298,7 +392,7 @@ fn advise(series: &Series, finding: &Finding, settings: &Settings) -> Option<Adv
         AdviceKind::Release => {
             return Some(release(series, finding, cost_per_month, currency));
         }
-        AdviceKind::Spot => return None,
+        AdviceKind::Spot | AdviceKind::Idle | AdviceKind::Stale => return None,
     };
     let busiest: Vec<String> = finding
         .busiest_hours

@@ -301,6 +301,34 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                     .collect::<Vec<_>>()}
             />
             <Panel
+                title="Advice for the fleet"
+                href="/advice"
+                link="Advice"
+                empty="No deployment holds more than its traffic needs."
+                rows={data
+                    .advice
+                    .iter()
+                    .take(PANEL_ROWS)
+                    .cloned()
+                    .map(|a| {
+                        view! {
+                            <PanelRow
+                                href=crate::format::deployment_href(&a.deployment)
+                                name=a.deployment.clone()
+                                detail=a.action.clone()
+                            >
+                                <span class="row-end strong down">
+                                    {format!(
+                                        "{} a month",
+                                        format_money(a.saving_per_month.round_dp(0), &a.currency),
+                                    )}
+                                </span>
+                            </PanelRow>
+                        }
+                    })
+                    .collect::<Vec<_>>()}
+            />
+            <Panel
                 title="Savings on the table"
                 href="/experiments"
                 link="Experiments"
