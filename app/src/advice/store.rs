@@ -38,11 +38,20 @@ struct Series {
     staging_days: Option<f64>,
 }
 
+/// What a deployment is, apart from its hours.
+struct About {
+    key: String,
+    model: Option<String>,
+    pricing_kind: PricingKind,
+    batch: bool,
+    staging_days: Option<f64>,
+}
+
 /// Every deployment's advice over the last 30 days, largest saving first.
 pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx::Error> {
     let since = crate::clock::now() - TimeDelta::days(WINDOW_DAYS);
     // What each deployment is, once; then its hours, which are many.
-    let about: BTreeMap<Uuid, (String, Option<String>, PricingKind, bool, Option<f64>)> = sqlx::query!(
+    let about: BTreeMap<Uuid, About> = sqlx::query!(
         r#"select d.deployment_id, d.key, m.name || ' ' || v.version as model,
                   d.pricing_kind as "pricing_kind: PricingKind",
                   d.interruption_tolerant or coalesce((select e.mode = 'batch' from experiment_run r join experiment e using (experiment_id)
@@ -60,10 +69,14 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
     .await?
     .into_iter()
     .map(|row| {
-        (
-            row.deployment_id,
-            (row.key, row.model, row.pricing_kind, row.batch, row.staging_days),
-        )
+        let about = About {
+            key: row.key,
+            model: row.model,
+            pricing_kind: row.pricing_kind,
+            batch: row.batch,
+            staging_days: row.staging_days,
+        };
+        (row.deployment_id, about)
     })
     .collect();
     let rows = sqlx::query!(
@@ -82,21 +95,20 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
     .await?;
     let mut series: BTreeMap<Uuid, Series> = BTreeMap::new();
     for row in rows {
-        let Some((key, model, pricing_kind, batch, staging_days)) = about.get(&row.deployment_id)
-        else {
+        let Some(known) = about.get(&row.deployment_id) else {
             continue;
         };
         let entry = series.entry(row.deployment_id).or_insert_with(|| Series {
-            key: key.clone(),
-            model: model.clone(),
+            key: known.key.clone(),
+            model: known.model.clone(),
             gpu_model: row.gpu_model.clone(),
-            pricing_kind: *pricing_kind,
+            pricing_kind: known.pricing_kind,
             hours: Vec::new(),
             hour_of_day: Vec::new(),
             costs: BTreeMap::new(),
             last_hour: None,
-            batch: *batch,
-            staging_days: *staging_days,
+            batch: known.batch,
+            staging_days: known.staging_days,
         });
         let hour = Hour {
             held: row.gpu_seconds / 3600.0,
