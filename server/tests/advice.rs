@@ -51,6 +51,12 @@ async fn two_gpus_a_fifth_busy_are_advised_down_to_one_with_its_saving(pool: PgP
     let reply = bearer(&router, "/api/v1/advice", &reader).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let list = reply.json();
+    let of_kind = |kind: &str| {
+        list["advice"]
+            .as_array()
+            .and_then(|all| all.iter().find(|a| a["kind"] == kind).cloned())
+            .unwrap_or_else(|| panic!("{kind} advice: {list}"))
+    };
     let advice = &list["advice"][0];
     assert_eq!(advice["deployment"], "ranker-v5");
     assert_eq!(advice["kind"], "right_size");
@@ -81,6 +87,14 @@ async fn two_gpus_a_fifth_busy_are_advised_down_to_one_with_its_saving(pool: PgP
         "Serve 50% of it from spot H100 80GB HBM3 GPUs, with on-demand ones as the fallback"
     );
     assert_eq!(spot["saving_per_month"], "1216.80");
+    // Mostly waiting with 1 GiB used: the A100 80GB (2.50 USD) would be about 32% busy; the L4
+    // (0.80 USD) would be 100% busy, too busy. 37.5% of 5,760 USD.
+    let card = of_kind("bottleneck");
+    assert_eq!(
+        card["action"],
+        "Move it from H100 80GB HBM3 to A100-SXM4-80GB GPUs: its GPUs mostly wait"
+    );
+    assert_eq!(card["saving_per_month"], "2160.00");
 
     let viewer = signed_in(&pool, Role::Viewer).await;
     let page = get(&router, "/advice", Some(&viewer)).await;

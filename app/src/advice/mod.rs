@@ -4,6 +4,7 @@
 //! rate for batch jobs and a share of real-time serving (`simulate::spot`); and when to retrain,
 //! from how fast measured quality decays against what training costs (`retrain`).
 
+pub mod bottleneck;
 mod page;
 pub mod retrain;
 #[cfg(feature = "ssr")]
@@ -41,6 +42,8 @@ pub enum AdviceKind {
     Idle,
     /// Promote or retire a version that has sat in staging for months, holding GPUs.
     Stale,
+    /// Move to a cheaper card: the GPUs mostly wait and their memory fits a smaller one.
+    Bottleneck,
 }
 
 impl AdviceKind {
@@ -53,6 +56,7 @@ impl AdviceKind {
             AdviceKind::Spot => "Spot",
             AdviceKind::Idle => "Idle",
             AdviceKind::Stale => "Stale version",
+            AdviceKind::Bottleneck => "Cheaper card",
         }
     }
 }

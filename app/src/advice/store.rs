@@ -144,9 +144,38 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
     .into_iter()
     .map(|row| ((row.gpu_model, row.currency), row.hourly_price))
     .collect();
+    // The catalog's on-demand rates, by currency, and each deployment's peak memory per GPU.
+    let mut on_demand: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    for row in sqlx::query!(
+        "select gpu_model, currency, hourly_price from gpu_price
+          where pricing_kind = 'on_demand' and effective_from <= $1
+            and (effective_to is null or $1 < effective_to)",
+        crate::clock::now()
+    )
+    .fetch_all(pool)
+    .await?
+    {
+        use rust_decimal::prelude::ToPrimitive;
+        if let Some(price) = row.hourly_price.to_f64() {
+            on_demand
+                .entry(row.currency)
+                .or_default()
+                .push((row.gpu_model, price));
+        }
+    }
+    let peak_memory: BTreeMap<Uuid, f64> = sqlx::query!(
+        r#"select deployment_id, max(memory_mib_seconds / nullif(gpu_seconds, 0)) / 1024 as "peak_gib"
+             from telemetry_hourly where hour >= date_trunc('hour', $1::timestamptz) group by 1"#,
+        since
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .filter_map(|row| Some((row.deployment_id, row.peak_gib?)))
+    .collect();
     let deployments = series.len();
     let mut advice: Vec<Advice> = Vec::new();
-    for s in series.into_values() {
+    for (id, s) in series {
         let finding = simulate(&s.hours, &s.hour_of_day, &settings);
         if let Some(found) = finding.as_ref().and_then(|f| advise(&s, f, &settings)) {
             advice.push(found);
@@ -157,6 +186,12 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
         }
         advice.extend(idle(&s));
         advice.extend(stale(&s));
+        let catalog = s
+            .main_cost()
+            .and_then(|(currency, ..)| on_demand.get(&currency));
+        if let (Some(catalog), Some(peak)) = (catalog, peak_memory.get(&id)) {
+            advice.extend(cheaper_card(&s, *peak, catalog, &settings));
+        }
         let rate = s
             .main_cost()
             .and_then(|(currency, ..)| spot.get(&(s.gpu_model.clone(), currency)).copied());
@@ -286,6 +321,77 @@ fn stale(series: &Series) -> Option<Advice> {
     })
 }
 
+/// A deployment whose GPUs mostly wait, on a card larger than its memory needs: the cheapest card
+/// in the catalog that holds its peak with room, at the on-demand rates' ratio.
+fn cheaper_card(
+    series: &Series,
+    peak_gib: f64,
+    catalog: &[(String, f64)],
+    settings: &Settings,
+) -> Option<Advice> {
+    use super::bottleneck::{card_memory_gib, classify, Bound, MEMORY_ROOM};
+    let card = card_memory_gib(&series.gpu_model)?;
+    // A reading above the card's memory is not one GPU's: nothing to conclude from it.
+    if peak_gib > card || peak_gib <= 0.0 {
+        return None;
+    }
+    let held = series.held_gpu_hours();
+    let busy: f64 = series.hours.iter().map(|h| h.busy).sum();
+    let share = busy / held;
+    if classify(share, Some(peak_gib / card)) != Bound::Waiting {
+        return None;
+    }
+    let current = catalog
+        .iter()
+        .find(|(model, _)| *model == series.gpu_model)?
+        .1;
+    let (model, price) = super::bottleneck::cheaper_card(
+        &series.gpu_model,
+        current,
+        peak_gib,
+        share,
+        settings.max_utilization,
+        catalog,
+    )?;
+    let price = *price;
+    let ratio = 1.0 - price / current;
+    if ratio < settings.min_saving {
+        return None;
+    }
+    let (currency, _, cost_per_month) = series.main_cost()?;
+    let saving_per_month = (cost_per_month * Decimal::from_f64(ratio)?).round_dp(2);
+    let from = series.gpu_model.trim_start_matches("NVIDIA ");
+    let to = model.trim_start_matches("NVIDIA ");
+    let to_memory = card_memory_gib(model).unwrap_or_default();
+    Some(Advice {
+        deployment: series.key.clone(),
+        model: series.model.clone(),
+        kind: AdviceKind::Bottleneck,
+        action: format!("Move it from {from} to {to} GPUs: its GPUs mostly wait"),
+        saving_per_month,
+        cost_per_month,
+        currency: currency.clone(),
+        figures: vec![
+            format!(
+                "Mostly waiting: its GPUs were busy {:.0}% of the time they were held, and used at most {peak_gib:.1} of the {card:.0} GiB of memory in any hour.",
+                share * 100.0
+            ),
+            format!(
+                "The {to} has {to_memory:.0} GiB, room for that peak with {:.0}% to spare; computing in proportion to its price, it would be about {:.0}% busy. It costs {} instead of {} per GPU-hour on demand: {:.0}% less.",
+                (MEMORY_ROOM - 1.0) * 100.0,
+                share * current / price * 100.0,
+                format_unit_price(Decimal::from_f64(price)?.round_dp(4), &currency),
+                format_unit_price(Decimal::from_f64(current)?.round_dp(4), &currency),
+                ratio * 100.0
+            ),
+        ],
+        risk: format!(
+            "A smaller card computes more slowly: work that kept the {from} {:.0}% busy keeps the {to} busier, and its latency is not measured there; run a measured experiment before moving.",
+            share * 100.0
+        ),
+    })
+}
+
 /// Giving back GPUs nothing ran on.
 fn release(series: &Series, finding: &Finding, cost_per_month: Decimal, currency: &str) -> Advice {
     let gpu = series.gpu_model.trim_start_matches("NVIDIA ");
@@ -404,7 +510,9 @@ fn advise(series: &Series, finding: &Finding, settings: &Settings) -> Option<Adv
         AdviceKind::Release => {
             return Some(release(series, finding, cost_per_month, currency));
         }
-        AdviceKind::Spot | AdviceKind::Idle | AdviceKind::Stale => return None,
+        AdviceKind::Spot | AdviceKind::Idle | AdviceKind::Stale | AdviceKind::Bottleneck => {
+            return None;
+        }
     };
     let busiest: Vec<String> = finding
         .busiest_hours
