@@ -56,8 +56,6 @@ pub struct Dashboard {
     pub idle: Vec<IdleWaste>,
     pub pending: Vec<PromotionRequest>,
     pub savings: Vec<Saving>,
-    /// The fleet's advice, largest saving first (the Advice page's).
-    pub advice: Vec<crate::advice::Advice>,
     pub recent: Vec<AuditEvent>,
 }
 

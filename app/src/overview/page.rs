@@ -26,6 +26,56 @@ pub fn OverviewPage() -> impl IntoView {
     }
 }
 
+/// The fleet's largest savings, as the Advice page lists them. Fetched by the browser once the page
+/// is live: the advice replays 30 days of every deployment, longer than the rest of the overview
+/// takes, and the page is not held for it.
+#[component]
+fn FleetAdvice() -> impl IntoView {
+    let advice = LocalResource::new(crate::advice::load_advice);
+    move || {
+        let (rows, empty) = match advice.get() {
+            None => (Vec::new(), "Working out the advice…"),
+            Some(Err(_)) => (
+                Vec::new(),
+                "The advice could not be worked out; see the Advice page.",
+            ),
+            Some(Ok(list)) => (
+                list.advice
+                    .into_iter()
+                    .take(PANEL_ROWS)
+                    .map(|a| {
+                        view! {
+                            <PanelRow
+                                href=crate::format::deployment_href(&a.deployment)
+                                name=a.deployment.clone()
+                                detail=a.action.clone()
+                            >
+                                <span class="row-end strong down">
+                                    {format!(
+                                        "{} a month",
+                                        format_money(a.saving_per_month.round_dp(0), &a.currency),
+                                    )}
+                                </span>
+                            </PanelRow>
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+                "No deployment holds more than its traffic needs.",
+            ),
+        };
+        view! {
+            <Panel
+                title="Advice for the fleet"
+                href="/advice"
+                link="Advice"
+                empty=empty
+                rows=rows
+                wide=true
+            />
+        }
+    }
+}
+
 /// A panel of the overview: its title and link, then its rows, or a line saying there are none.
 #[component]
 fn Panel<V>(
@@ -36,6 +86,9 @@ fn Panel<V>(
     empty: &'static str,
     #[prop(default = "row-list")] list_class: &'static str,
     rows: Vec<V>,
+    /// A whole row wide.
+    #[prop(optional)]
+    wide: bool,
 ) -> impl IntoView
 where
     V: IntoView + 'static,
@@ -47,7 +100,10 @@ where
         view! { <ul class=list_class>{rows}</ul> }.into_any()
     };
     view! {
-        <section class="card panel" aria-labelledby=id.clone()>
+        <section
+            class=if wide { "card panel panel-wide" } else { "card panel" }
+            aria-labelledby=id.clone()
+        >
             <div class="card-head">
                 <h2 id=id.clone()>{title}</h2>
                 <a class="small" href=href>
@@ -301,34 +357,6 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                     .collect::<Vec<_>>()}
             />
             <Panel
-                title="Advice for the fleet"
-                href="/advice"
-                link="Advice"
-                empty="No deployment holds more than its traffic needs."
-                rows={data
-                    .advice
-                    .iter()
-                    .take(PANEL_ROWS)
-                    .cloned()
-                    .map(|a| {
-                        view! {
-                            <PanelRow
-                                href=crate::format::deployment_href(&a.deployment)
-                                name=a.deployment.clone()
-                                detail=a.action.clone()
-                            >
-                                <span class="row-end strong down">
-                                    {format!(
-                                        "{} a month",
-                                        format_money(a.saving_per_month.round_dp(0), &a.currency),
-                                    )}
-                                </span>
-                            </PanelRow>
-                        }
-                    })
-                    .collect::<Vec<_>>()}
-            />
-            <Panel
                 title="Savings on the table"
                 href="/experiments"
                 link="Experiments"
@@ -356,6 +384,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                     })
                     .collect::<Vec<_>>()}
             />
+            <FleetAdvice />
         </div>
         <section class="card">
             <h2>"Recent activity"</h2>

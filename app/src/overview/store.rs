@@ -89,22 +89,15 @@ async fn savings(pool: &PgPool) -> Result<Vec<Saving>, sqlx::Error> {
     Ok(savings)
 }
 
-/// The fleet's advice at the lead's settings, largest saving first.
-async fn advice(pool: &PgPool) -> Result<Vec<crate::advice::Advice>, sqlx::Error> {
-    let settings = crate::advice::store::settings(pool).await?;
-    Ok(crate::advice::store::load(pool, settings).await?.advice)
-}
-
 /// Every figure of the overview, each asked for at once on its own connection.
 pub async fn dashboard(pool: &PgPool, now: DateTime<Utc>) -> Result<Dashboard, sqlx::Error> {
-    let (budgets, rows, reviews, idle, savings, advice, recent) = tokio::try_join!(
+    let (budgets, rows, reviews, idle, savings, recent) = tokio::try_join!(
         crate::alerts::store::budgets(pool, now),
         // Two weeks, so that each deployment's change is this week against last.
         crate::drift::store::rows(pool, now - TimeDelta::days(14), now, None),
         crate::reviews::store::list(pool, None, None, 100),
         idle(pool, now),
         savings(pool),
-        advice(pool),
         crate::audit::recent(pool, 10),
     )?;
     let mut movers: Vec<_> = rows
@@ -137,7 +130,6 @@ pub async fn dashboard(pool: &PgPool, now: DateTime<Utc>) -> Result<Dashboard, s
         idle,
         pending,
         savings,
-        advice,
         recent,
     })
 }
