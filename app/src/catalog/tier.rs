@@ -179,28 +179,12 @@ pub fn place(figures: &Figures, rules: &[TierRule], overridden: Option<Override>
 /// Reads a rule's conditions, one per line or separated by `;`; every bad one is reported with its
 /// line. Unlike an SLA, a rule may set a floor on cost or latency (`cost_per_1k >= 1`).
 pub fn parse_conditions(text: &str) -> Result<Vec<Constraint>, String> {
-    let mut conditions = Vec::new();
-    let mut errors = Vec::new();
-    for (index, line) in text.split(['\n', ';']).enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match Constraint::parse_either_way(line) {
-            Ok(condition) if conditions.contains(&condition) => {}
-            Ok(condition) => conditions.push(condition),
-            Err(error) => errors.push(format!("line {}: {error}", index + 1)),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors.join(" "));
-    }
-    if conditions.is_empty() {
-        return Err("Give at least one condition, e.g. `cost_per_1k <= 0.05`.".into());
-    }
-    if conditions.len() > 10 {
-        return Err("At most 10 conditions per rule.".into());
-    }
-    Ok(conditions)
+    crate::experiments::parse_rule_conditions(
+        text,
+        Constraint::parse_either_way,
+        "cost_per_1k <= 0.05",
+        "rule",
+    )
 }
 
 /// The cost per 1,000 requests the rules draw lines at, for charts: "Tier 1 ≤ 0.05".

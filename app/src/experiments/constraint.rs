@@ -175,23 +175,50 @@ impl FromStr for Constraint {
 
 /// One constraint per line (or separated by `;`); every bad line is reported with its number.
 pub fn parse_constraints(text: &str) -> Result<Vec<Constraint>, String> {
-    let mut constraints = Vec::new();
+    parse_lines(text, str::parse::<Constraint>)
+}
+
+/// Reads one item per line (or separated by `;`) with `parse`, skipping blank lines and
+/// repeats; every bad line is reported with its number.
+pub fn parse_lines<T: PartialEq>(
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    let mut items = Vec::new();
     let mut errors = Vec::new();
     for (index, line) in text.split(['\n', ';']).enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        match line.parse::<Constraint>() {
-            Ok(constraint) if constraints.contains(&constraint) => {}
-            Ok(constraint) => constraints.push(constraint),
+        match parse(line) {
+            Ok(item) if items.contains(&item) => {}
+            Ok(item) => items.push(item),
             Err(error) => errors.push(format!("line {}: {error}", index + 1)),
         }
     }
     if errors.is_empty() {
-        Ok(constraints)
+        Ok(items)
     } else {
         Err(errors.join(" "))
     }
+}
+
+/// A rule's conditions (a tier rule's, a guardrail's): read by [`parse_lines`], at least one and
+/// at most 10. `example` is a condition to suggest; `rule` what the rule is called.
+pub fn parse_rule_conditions<T: PartialEq>(
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+    example: &str,
+    rule: &str,
+) -> Result<Vec<T>, String> {
+    let conditions = parse_lines(text, parse)?;
+    if conditions.is_empty() {
+        return Err(format!("Give at least one condition, e.g. `{example}`."));
+    }
+    if conditions.len() > 10 {
+        return Err(format!("At most 10 conditions per {rule}."));
+    }
+    Ok(conditions)
 }
 
 #[cfg(test)]

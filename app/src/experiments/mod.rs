@@ -19,7 +19,7 @@ pub use detail::ExperimentPage;
 pub use page::ExperimentsPage;
 pub use server_fns::*;
 
-pub use constraint::{parse_constraints, Constraint, Limit, Subject};
+pub use constraint::{parse_constraints, parse_rule_conditions, Constraint, Limit, Subject};
 pub use run::{Hardware, Inference, Latency, RunSpec, TokensPerRequest, Training};
 
 use chrono::{DateTime, Utc};

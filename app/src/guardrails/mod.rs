@@ -290,28 +290,12 @@ impl fmt::Display for Condition {
 /// Reads a guardrail's conditions, one per line or separated by `;`; every bad one is reported
 /// with its line.
 pub fn parse_conditions(text: &str) -> Result<Vec<Condition>, String> {
-    let mut conditions = Vec::new();
-    let mut errors = Vec::new();
-    for (index, line) in text.split(['\n', ';']).enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match Condition::parse(line) {
-            Ok(condition) if conditions.contains(&condition) => {}
-            Ok(condition) => conditions.push(condition),
-            Err(error) => errors.push(format!("line {}: {error}", index + 1)),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors.join(" "));
-    }
-    if conditions.is_empty() {
-        return Err("Give at least one condition, e.g. `mean_utilization >= 30%`.".into());
-    }
-    if conditions.len() > 10 {
-        return Err("At most 10 conditions per guardrail.".into());
-    }
-    Ok(conditions)
+    crate::experiments::parse_rule_conditions(
+        text,
+        Condition::parse,
+        "mean_utilization >= 30%",
+        "guardrail",
+    )
 }
 
 /// Which deployments a guardrail applies to: all of them, narrowed by each part that is set.
