@@ -262,6 +262,13 @@ async fn a_lead_sets_what_the_advice_assumes_and_marks_a_deployment_interruptibl
     let router = router(pool.clone());
     home_team(&pool).await;
     two_gpus_a_fifth_busy(&pool, &router).await;
+    // Linked to a model of the team the leads belong to: a lead marks only what their teams run.
+    let ranker: uuid::Uuid =
+        sqlx::query_scalar("select deployment_id from deployment where key = 'ranker-v5'")
+            .fetch_one(&pool)
+            .await
+            .expect("deployment");
+    home_deployment(&pool, ranker).await;
     let reader = token(&pool, "reader", &[Scope::Read]).await;
     let settings = [
         ("max_utilization_pct", "60"),

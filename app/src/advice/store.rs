@@ -725,6 +725,13 @@ pub async fn set_interruption_tolerant(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| crate::error::AppError::NotFound("No deployment has this key.".into()))?;
+    // A lead marks what their teams run (the team owning the deployment's model).
+    crate::teams::access::require(
+        &mut tx,
+        actor,
+        crate::teams::access::Subject::Deployment(id),
+    )
+    .await?;
     crate::audit::record(
         &mut *tx,
         actor,

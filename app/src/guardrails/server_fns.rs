@@ -40,21 +40,6 @@ pub async fn load_guardrails() -> Result<GuardrailsView, AppError> {
     .await
 }
 
-/// The breaches by one model's deployments, for its page and card.
-#[server]
-pub async fn model_breaches(model_id: Uuid) -> Result<Vec<Breach>, AppError> {
-    guard::respond(async {
-        guard::require(Role::Viewer)?;
-        let pool = &guard::state()?.pool;
-        Ok(store::breaches(pool, crate::clock::now())
-            .await?
-            .into_iter()
-            .filter(|breach| breach.model_id == Some(model_id))
-            .collect())
-    })
-    .await
-}
-
 /// Adds a guardrail (admins). Each scope part may be empty: "any".
 #[server]
 pub async fn create_guardrail(
