@@ -183,8 +183,25 @@ fn ModelView(
         </section>
         <Versions detail=detail.clone() reviews=reviews actions=actions can_edit=is_member />
         <Deployments detail=detail.clone() />
-        <ModelGuardrails breaches=breaches />
-        <ModelAlerts alerts=alerts />
+        <LinkedSection
+            id="guardrails"
+            title="Guardrails broken"
+            href="/guardrails"
+            link="All guardrails"
+            shown=!breaches.is_empty()
+        >
+            <crate::guardrails::BreachList breaches=breaches.clone() waive=None empty="" />
+        </LinkedSection>
+        // Its budget passed, or a deployment's cost per 1,000 requests jumped.
+        <LinkedSection
+            id="alerts"
+            title="Alerts"
+            href="/alerts"
+            link="All alerts"
+            shown=!alerts.is_empty()
+        >
+            <crate::alerts::AlertList alerts=alerts.clone() acknowledge=None />
+        </LinkedSection>
         {advice
             .into_iter()
             .map(|advice| view! { <crate::advice::AdviceCard advice=advice /> })
@@ -655,37 +672,29 @@ fn PointValueForm(
     }
 }
 
-/// The guardrails its deployments break, shown only when there are some.
+/// A card of the model page showing another feature's list, headed by a link to that feature's
+/// page; left out when the list is empty.
 #[component]
-fn ModelGuardrails(breaches: Vec<crate::guardrails::Breach>) -> impl IntoView {
-    (!breaches.is_empty()).then(|| {
+fn LinkedSection(
+    /// Names the heading's id: `model-{id}-heading`.
+    id: &'static str,
+    title: &'static str,
+    href: &'static str,
+    link: &'static str,
+    shown: bool,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let heading = format!("model-{id}-heading");
+    shown.then(|| {
         view! {
-            <section class="card" aria-labelledby="model-guardrails-heading">
+            <section class="card" aria-labelledby=heading.clone()>
                 <div class="card-head">
-                    <h2 id="model-guardrails-heading">"Guardrails broken"</h2>
-                    <a class="small" href="/guardrails">
-                        "All guardrails"
+                    <h2 id=heading.clone()>{title}</h2>
+                    <a class="small" href=href>
+                        {link}
                     </a>
                 </div>
-                <crate::guardrails::BreachList breaches=breaches waive=None empty="" />
-            </section>
-        }
-    })
-}
-
-/// Alerts about this model: its budget passed, or a deployment's cost per 1,000 requests jumped.
-#[component]
-fn ModelAlerts(alerts: Vec<crate::alerts::AlertView>) -> impl IntoView {
-    (!alerts.is_empty()).then(|| {
-        view! {
-            <section class="card" aria-labelledby="model-alerts-heading">
-                <div class="card-head">
-                    <h2 id="model-alerts-heading">"Alerts"</h2>
-                    <a class="small" href="/alerts">
-                        "All alerts"
-                    </a>
-                </div>
-                <crate::alerts::AlertList alerts=alerts acknowledge=None />
+                {children()}
             </section>
         }
     })
