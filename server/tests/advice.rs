@@ -396,3 +396,108 @@ async fn idle_gpus_and_a_version_staged_for_months_are_advised_away(pool: PgPool
         "Promote or retire home-".to_owned() + &id.to_string() + " v1: in staging for 90 days"
     );
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_p95_target_sizes_the_gpus_the_advice_keeps(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    // A day of four H100s each 30% busy (1.2 busy GPU-hours an hour), their p95 50 ms: as a
+    // queue, 35 ms at no load.
+    let samples: Vec<Value> = (1..=24)
+        .flat_map(|hours_ago| {
+            ["GPU-a", "GPU-b", "GPU-c", "GPU-d"].map(|gpu| {
+                json!({
+                    "ts": (app::clock::now() - chrono::TimeDelta::hours(hours_ago)).to_rfc3339(),
+                    "deployment": "ranker-v6", "gpu_uuid": gpu, "gpu_index": 0,
+                    "gpu_model": "NVIDIA H100 80GB HBM3", "interval_s": 3600,
+                    "utilization_pct": 30.0, "memory_used_mib": 1000, "power_watts": 200,
+                    "requests": 1000, "latency_ms": { "p50": 20.0, "p95": 50.0, "p99": 80.0 }
+                })
+            })
+        })
+        .collect();
+    let ingest = token(&pool, "agent", &[Scope::Ingest]).await;
+    let body =
+        json!({ "batch_id": uuid::Uuid::new_v4(), "host": "gpu-node-2", "samples": samples });
+    let stored = api_post(&router, "/api/v1/telemetry", &ingest, &body).await;
+    assert_eq!(stored.status, StatusCode::ACCEPTED, "{}", stored.body);
+    let id: uuid::Uuid =
+        sqlx::query_scalar("select deployment_id from deployment where key = 'ranker-v6'")
+            .fetch_one(&pool)
+            .await
+            .expect("deployment");
+    home_deployment(&pool, id).await;
+    let reader = token(&pool, "reader", &[Scope::Read]).await;
+    let right_size = || async {
+        let list = bearer(&router, "/api/v1/advice", &reader).await.json();
+        list["advice"]
+            .as_array()
+            .and_then(|all| all.iter().find(|a| a["kind"] == "right_size").cloned())
+    };
+
+    // Without a target, each GPU may be 80% busy: two are enough.
+    let advice = right_size().await.expect("right-sizing");
+    assert_eq!(
+        advice["action"],
+        "Hold 2 H100 80GB HBM3 GPUs instead of up to 4"
+    );
+
+    let target = |ms: &'static str| [("key", "ranker-v6"), ("target_ms", ms)];
+    for role in [Role::Viewer, Role::Member] {
+        let caller = signed_in(&pool, role).await;
+        let refused =
+            call::<app::advice::SetP95Target>(&router, Some(&caller), &target("70")).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    }
+    let lead = signed_in(&pool, Role::Lead).await;
+    let refused = call::<app::advice::SetP95Target>(&router, Some(&lead), &target("fast")).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("target_ms"), "{}", refused.body);
+
+    // Held to 70 ms, a GPU may be 50% busy (35 / (1 - 0.5) = 70): three are needed.
+    let saved = call::<app::advice::SetP95Target>(&router, Some(&lead), &target("70 ms")).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let advice = right_size().await.expect("right-sizing");
+    assert_eq!(
+        advice["action"],
+        "Hold 3 H100 80GB HBM3 GPUs instead of up to 4"
+    );
+    let figures = advice["figures"].to_string();
+    assert!(
+        figures.contains("Its p95 target is 70 ms (set by a lead on its page)")
+            && figures.contains("35.0 ms at no load")
+            && figures.contains("reaches the target at 50% busy"),
+        "{figures}"
+    );
+    // Held to 50 ms, what it measures already: none can go.
+    let saved = call::<app::advice::SetP95Target>(&router, Some(&lead), &target("50")).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(right_size().await, None);
+    let page = get(&router, "/deployments/ranker-v6", Some(&lead)).await;
+    assert!(
+        page.body
+            .contains("Held to a p95 of 50 ms (set by a lead on its page)"),
+        "{}",
+        page.body
+    );
+
+    // Cleared, the headroom applies again; each change is audited.
+    let cleared = call::<app::advice::SetP95Target>(&router, Some(&lead), &target("")).await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+    let advice = right_size().await.expect("right-sizing");
+    assert_eq!(
+        advice["action"],
+        "Hold 2 H100 80GB HBM3 GPUs instead of up to 4"
+    );
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'deployment.p95_target'")
+            .fetch_one(&pool)
+            .await
+            .expect("audit");
+    assert_eq!(audited, 3);
+}

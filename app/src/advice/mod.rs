@@ -14,7 +14,7 @@ pub mod simulate;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-pub use page::{AdviceCard, AdvicePage, InterruptionForm, RetrainingCard};
+pub use page::{AdviceCard, AdvicePage, RetrainingCard, ServingCard};
 pub use server_fns::*;
 
 use rust_decimal::Decimal;
@@ -89,4 +89,58 @@ pub struct AdviceList {
     pub settings: simulate::Settings,
     /// Each deployment's retraining plan from its measured quality, due ones first.
     pub retraining: Vec<retrain::Retraining>,
+}
+
+/// The p95 a deployment is held to, and who said so.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub ms: f64,
+    /// "set by a lead", "the SLA of experiment Fraud scoring".
+    pub source: String,
+}
+
+impl Target {
+    /// A lead's target wins; else the first `p95 <= N ms` of the experiment's SLA.
+    pub fn of(lead_ms: Option<f64>, experiment: Option<(&str, &[String])>) -> Option<Target> {
+        use crate::experiments::{Constraint, Limit, Subject};
+        use rust_decimal::prelude::ToPrimitive;
+        if let Some(ms) = lead_ms {
+            return Some(Target {
+                ms,
+                source: "set by a lead on its page".into(),
+            });
+        }
+        let (name, constraints) = experiment?;
+        constraints.iter().find_map(|text| {
+            let constraint = text.parse::<Constraint>().ok()?;
+            (constraint.subject == Subject::P95LatencyMs && constraint.limit == Limit::AtMost).then(
+                || Target {
+                    ms: constraint.bound.to_f64().unwrap_or_default(),
+                    source: format!("the SLA of experiment {name}"),
+                },
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leads_target_wins_over_the_experiments_sla() {
+        let sla = vec!["f1 >= 0.9".to_owned(), "p95 <= 150 ms".to_owned()];
+        let from_sla = Target::of(None, Some(("Fraud scoring", &sla))).expect("a target");
+        assert_eq!(from_sla.ms, 150.0);
+        assert_eq!(from_sla.source, "the SLA of experiment Fraud scoring");
+        let lead = Target::of(Some(80.0), Some(("Fraud scoring", &sla))).expect("a target");
+        assert_eq!(
+            (lead.ms, lead.source.as_str()),
+            (80.0, "set by a lead on its page")
+        );
+        // A floor on latency is no target, nor is an SLA without latency.
+        let floor = vec!["p95 >= 500 ms".to_owned(), "f1 >= 0.9".to_owned()];
+        assert_eq!(Target::of(None, Some(("Batch", &floor))), None);
+        assert_eq!(Target::of(None, None), None);
+    }
 }

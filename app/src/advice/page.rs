@@ -188,14 +188,18 @@ pub fn AdviceCard(advice: Advice) -> impl IntoView {
     }
 }
 
-/// Whether the deployment survives interruptions, and (for a lead) the button that changes it.
+/// How the advice reads a deployment's serving: whether it survives interruptions and the p95 it
+/// is held to, with (for a lead) the controls that change them.
 #[component]
-pub fn InterruptionForm(
+pub fn ServingCard(
     key: String,
-    tolerant: bool,
-    action: ServerAction<super::SetInterruptionTolerant>,
+    serving: super::Serving,
+    tolerance: ServerAction<super::SetInterruptionTolerant>,
+    target: ServerAction<super::SetP95Target>,
 ) -> impl IntoView {
-    let error = crate::components::action_error(action);
+    let tolerance_error = crate::components::action_error(tolerance);
+    let target_error = crate::components::action_error(target);
+    let tolerant = serving.interruption_tolerant;
     let said = if tolerant {
         "Tolerates interruptions (it checkpoints, or its callers retry): the advice prices it on spot like a batch job."
     } else {
@@ -212,22 +216,72 @@ pub fn InterruptionForm(
             format!("Mark {key} as tolerating interruptions"),
         )
     };
-    let fields = vec![("key", key), ("tolerant", (!tolerant).to_string())];
+    let target_said = match &serving.p95_target {
+        Some(found) => format!(
+            "Held to a p95 of {} ms ({}): the advice keeps each GPU as busy as that target allows, at most the headroom on the Advice page.",
+            crate::format::format_number(found.ms),
+            found.source
+        ),
+        None => "No p95 target: neither a lead nor its experiment's SLA sets one, so the advice keeps each GPU within the headroom on the Advice page.".to_owned(),
+    };
+    let current = serving
+        .lead_p95_target_ms
+        .map(crate::format::format_number)
+        .unwrap_or_default();
+    let fields = vec![("key", key.clone()), ("tolerant", (!tolerant).to_string())];
+    let target_message = Signal::derive(move || {
+        target_error
+            .get()
+            .and_then(|e| e.field_message("target_ms"))
+    });
     view! {
-        <section class="card" aria-labelledby="interruptions-heading">
-            <h2 id="interruptions-heading">"Interruptions"</h2>
-            <crate::components::FormAlert error=error />
+        <section class="card" aria-labelledby="serving-heading">
+            <h2 id="serving-heading">"Serving, as the advice reads it"</h2>
+            <crate::components::FormAlert error=tolerance_error />
             <p class="muted">{said}</p>
+            <p class="muted">{target_said}</p>
             <crate::components::WithUser children=move |user| {
+                let key = key.clone();
+                let current = current.clone();
                 user.can(crate::auth::Role::Lead)
                     .then(|| {
                         view! {
                             <crate::components::ActionButton
-                                action=action
+                                action=tolerance
                                 fields=fields.clone()
                                 text=text
                                 label=label.clone()
                             />
+                            <ActionForm
+                                action=target
+                                attr:class="form grid-form"
+                                attr:novalidate="true"
+                            >
+                                <crate::components::FormAlert error=target_error />
+                                <input type="hidden" name="key" value=key />
+                                <div class="field">
+                                    <label for="serving-target">"p95 target (ms)"</label>
+                                    <input
+                                        id="serving-target"
+                                        name="target_ms"
+                                        inputmode="decimal"
+                                        value=current
+                                        placeholder="its experiment's SLA"
+                                        aria-describedby="serving-target-hint"
+                                    />
+                                    <p class="hint" id="serving-target-hint">
+                                        "Empty: its experiment's SLA applies."
+                                    </p>
+                                    <crate::components::FieldMessage
+                                        id="serving-target-error"
+                                        message=target_message
+                                    />
+                                </div>
+                                <crate::components::FormActions
+                                    label="Save target"
+                                    pending=target.pending()
+                                />
+                            </ActionForm>
                         }
                     })
             } />

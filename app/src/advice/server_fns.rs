@@ -27,8 +27,18 @@ pub struct DeploymentAdvice {
     /// None when nothing would save.
     pub advice: Vec<Advice>,
     pub retraining: Option<super::retrain::Retraining>,
+    pub serving: Serving,
+}
+
+/// How a deployment is served, as the advice reads it.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Serving {
     /// A lead marked it as surviving interruptions: priced on spot like a batch job.
     pub interruption_tolerant: bool,
+    /// The p95 a lead holds it to, in milliseconds.
+    pub lead_p95_target_ms: Option<f64>,
+    /// The target the advice sizes its GPUs for: the lead's, else its experiment's SLA.
+    pub p95_target: Option<super::Target>,
 }
 
 #[server]
@@ -37,6 +47,13 @@ pub async fn load_deployment_advice(key: String) -> Result<DeploymentAdvice, App
         guard::require(Role::Viewer)?;
         let pool = &guard::state()?.pool;
         let list = store::load(pool, store::settings(pool).await?).await?;
+        let serving = store::serving(pool, &key).await?.map(
+            |(interruption_tolerant, lead_p95_target_ms, p95_target)| Serving {
+                interruption_tolerant,
+                lead_p95_target_ms,
+                p95_target,
+            },
+        );
         Ok(DeploymentAdvice {
             advice: list
                 .advice
@@ -47,10 +64,45 @@ pub async fn load_deployment_advice(key: String) -> Result<DeploymentAdvice, App
                 .retraining
                 .into_iter()
                 .find(|plan| plan.deployment == key),
-            interruption_tolerant: store::interruption_tolerant(pool, &key).await?,
+            serving: serving.unwrap_or_default(),
         })
     })
     .await
+}
+
+/// A lead holds a deployment to a p95 in milliseconds; an empty one clears it (its experiment's
+/// SLA then applies).
+#[server]
+pub async fn set_p95_target(key: String, target_ms: String) -> Result<(), AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        let target = parse_p95_target(&target_ms)?;
+        store::set_p95_target(&guard::state()?.pool, &Actor::User(lead), &key, target).await
+    })
+    .await
+}
+
+/// A p95 target as a lead types it: `150`, `150 ms`, or nothing to clear it.
+pub fn parse_p95_target(text: &str) -> Result<Option<f64>, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let value = text
+        .trim_end_matches("ms")
+        .trim()
+        .replace(',', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|ms| ms.is_finite() && *ms > 0.0 && *ms <= 600_000.0);
+    let mut check = crate::error::Validator::new();
+    check.check(
+        value.is_some(),
+        "target_ms",
+        "Give the p95 in milliseconds, above 0 and at most 600,000, e.g. 150; or leave it empty to use its experiment's SLA.",
+    );
+    check.finish()?;
+    Ok(value)
 }
 
 /// A lead sets what one point of a model's quality metric is worth a month, which retraining

@@ -17,6 +17,77 @@ use serde::{Deserialize, Serialize};
 
 use super::AdviceKind;
 
+/// One measured hour's latency: its GPUs' busy share and its p95, over `requests` requests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Latency {
+    pub busy_share: f64,
+    pub p95_ms: f64,
+    pub requests: i64,
+}
+
+/// How busy a GPU may be while the deployment keeps its p95 target, from its measured hours.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LatencyHeadroom {
+    pub target_ms: f64,
+    /// The p95 the measured hours point to at no load.
+    pub unloaded_p95_ms: f64,
+    /// The busy share at which the p95 reaches the target (0 when even no load misses it).
+    pub busy_at_target: f64,
+    /// The busiest measured hour the fit read, as a share.
+    pub measured_up_to: f64,
+    /// Hours the fit read.
+    pub hours: usize,
+}
+
+/// Fewest hours with latency a fit reads.
+pub const MIN_LATENCY_HOURS: usize = 6;
+
+/// The busy share at which the p95 reaches `target_ms`, taking each GPU as a queue: a request's
+/// time in an M/M/1 queue is exponential with rate μ(1 − ρ), so every percentile of it grows as
+/// 1 / (1 − ρ) with the busy share ρ, and `p95 × (1 − busy)` of each measured hour estimates the
+/// p95 at no load (the median over hours, weighted by requests, so a noisy hour does not move it).
+/// The busy share that keeps the target is then `1 − unloaded / target`. None with fewer than
+/// `MIN_LATENCY_HOURS` hours that served requests with a measured p95.
+pub fn latency_headroom(hours: &[Latency], target_ms: f64) -> Option<LatencyHeadroom> {
+    if !(target_ms.is_finite() && target_ms > 0.0) {
+        return None;
+    }
+    let mut unloaded: Vec<(f64, i64)> = hours
+        .iter()
+        .filter(|h| {
+            h.requests > 0
+                && h.p95_ms.is_finite()
+                && h.p95_ms > 0.0
+                && (0.0..0.95).contains(&h.busy_share)
+        })
+        .map(|h| (h.p95_ms * (1.0 - h.busy_share), h.requests))
+        .collect();
+    if unloaded.len() < MIN_LATENCY_HOURS {
+        return None;
+    }
+    unloaded.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: i64 = unloaded.iter().map(|(_, n)| n).sum();
+    let mut seen = 0;
+    let median = unloaded
+        .iter()
+        .find(|(_, n)| {
+            seen += n;
+            seen * 2 >= total
+        })
+        .map_or(0.0, |(ms, _)| *ms);
+    Some(LatencyHeadroom {
+        target_ms,
+        unloaded_p95_ms: median,
+        busy_at_target: (1.0 - median / target_ms).clamp(0.0, 0.95),
+        measured_up_to: hours
+            .iter()
+            .filter(|h| h.requests > 0)
+            .map(|h| h.busy_share)
+            .fold(0.0, f64::max),
+        hours: unloaded.len(),
+    })
+}
+
 /// What the simulation assumes; the defaults are documented on the Advice page.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -378,6 +449,40 @@ mod tests {
         let busy: Vec<Hour> = (0..24).map(|_| hour(2.0, 1.55, 500)).collect();
         assert_eq!(simulate(&busy, &day_of(&busy), &Settings::default()), None);
         assert_eq!(simulate(&[], &[], &Settings::default()), None);
+    }
+
+    #[test]
+    fn the_busy_share_that_keeps_the_p95_target_follows_a_queue() {
+        // A GPU whose p95 at no load is 20 ms, measured as a queue grows it: 20 / (1 - busy).
+        let hours: Vec<Latency> = (0..24)
+            .map(|h| {
+                let busy = 0.1 + 0.02 * f64::from(h);
+                Latency {
+                    busy_share: busy,
+                    p95_ms: 20.0 / (1.0 - busy),
+                    requests: 1000,
+                }
+            })
+            .collect();
+        let fit = latency_headroom(&hours, 100.0).expect("a fit");
+        assert!((fit.unloaded_p95_ms - 20.0).abs() < 1e-9, "{fit:?}");
+        // 100 ms is reached at 80% busy: 20 / (1 - 0.8).
+        assert!((fit.busy_at_target - 0.8).abs() < 1e-9, "{fit:?}");
+        assert!((fit.measured_up_to - 0.56).abs() < 1e-9);
+        // A target under the unloaded p95 cannot be kept at any load.
+        assert_eq!(
+            latency_headroom(&hours, 15.0)
+                .expect("a fit")
+                .busy_at_target,
+            0.0
+        );
+        // Too few hours with latency to fit.
+        assert_eq!(latency_headroom(&hours[..5], 100.0), None);
+        // One wild hour does not move the median.
+        let mut noisy = hours.clone();
+        noisy[3].p95_ms = 5_000.0;
+        let fit = latency_headroom(&noisy, 100.0).expect("a fit");
+        assert!((fit.busy_at_target - 0.8).abs() < 1e-9);
     }
 
     proptest! {

@@ -7,8 +7,10 @@ use sqlx::PgPool;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use super::simulate::{simulate, Finding, Hour, Settings};
-use super::{Advice, AdviceKind, AdviceList, WINDOW_DAYS};
+use super::simulate::{
+    latency_headroom, simulate, Finding, Hour, Latency, LatencyHeadroom, Settings,
+};
+use super::{Advice, AdviceKind, AdviceList, Target, WINDOW_DAYS};
 use crate::format::{format_money, format_unit_price};
 use crate::prices::PricingKind;
 
@@ -17,6 +19,10 @@ const MONTH_HOURS: f64 = 720.0;
 
 /// Measured hours without work, at the end of the window, before GPUs are advised released.
 const IDLE_HOURS: usize = 72;
+
+/// The least busy share a p95 target must allow before fewer GPUs are advised: under it, the
+/// target is missed at almost no load and GPUs are not what holds it back.
+const MIN_BUSY_AT_TARGET: f64 = 0.05;
 
 /// Days in staging after which a version holding GPUs is advised promoted or retired.
 const STALE_STAGING_DAYS: f64 = 60.0;
@@ -36,6 +42,9 @@ struct Series {
     batch: bool,
     /// Days its version has been in staging, when it is.
     staging_days: Option<f64>,
+    /// Each measured hour's latency, where it served requests.
+    latency: Vec<Latency>,
+    target: Option<Target>,
 }
 
 /// What a deployment is, apart from its hours.
@@ -45,6 +54,7 @@ struct About {
     pricing_kind: PricingKind,
     batch: bool,
     staging_days: Option<f64>,
+    target: Option<Target>,
 }
 
 /// One priced hour of one GPU model of a deployment, as the view gives it.
@@ -57,6 +67,8 @@ struct PricedRow {
     busy: f64,
     requests: i64,
     reserved: Option<Decimal>,
+    latency_weighted: f64,
+    latency_requests: i64,
 }
 
 /// What each deployment is, apart from its hours.
@@ -67,27 +79,34 @@ async fn deployments(
     Ok(sqlx::query!(
         r#"select d.deployment_id, d.key, m.name || ' ' || v.version as model,
                   d.pricing_kind as "pricing_kind: PricingKind",
-                  d.interruption_tolerant or coalesce((select e.mode = 'batch' from experiment_run r join experiment e using (experiment_id)
-                             where r.model_version_id = d.model_version_id
-                             order by r.created_at desc limit 1), false) as "batch!",
+                  d.interruption_tolerant or coalesce(e.mode = 'batch', false) as "batch!",
                   case when v.status = 'staging'
                        then extract(epoch from $1::timestamptz - v.updated_at)::float8 / 86400 end
-                       as staging_days
+                       as staging_days,
+                  d.p95_target_ms, e.name as "experiment?", e.constraints as "constraints?"
              from deployment d
              left join model_version v on v.model_version_id = d.model_version_id
-             left join model m on m.model_id = v.model_id"#,
+             left join model m on m.model_id = v.model_id
+             -- the experiment that last evaluated its version
+             left join lateral (
+                   select e.mode, e.name, e.constraints from experiment_run r
+                     join experiment e using (experiment_id)
+                    where r.model_version_id = d.model_version_id
+                    order by r.created_at desc limit 1) e on true"#,
         now
     )
     .fetch_all(pool)
     .await?
     .into_iter()
     .map(|row| {
+        let experiment = row.experiment.as_deref().zip(row.constraints.as_deref());
         let about = About {
             key: row.key,
             model: row.model,
             pricing_kind: row.pricing_kind,
             batch: row.batch,
             staging_days: row.staging_days,
+            target: Target::of(row.p95_target_ms, experiment),
         };
         (row.deployment_id, about)
     })
@@ -101,7 +120,9 @@ async fn priced_hours(pool: &PgPool, since: DateTime<Utc>) -> Result<Vec<PricedR
         r#"select p.deployment_id as "deployment_id!", p.hour as "hour!",
                   p.gpu_model as "gpu_model!", p.currency,
                   p.gpu_seconds as "gpu_seconds!", p.busy_gpu_seconds as "busy!",
-                  p.requests as "requests!", p.reserved_cost as reserved
+                  p.requests as "requests!", p.reserved_cost as reserved,
+                  p.latency_p95_weighted as "latency_weighted!",
+                  p.latency_requests as "latency_requests!"
              from priced_hourly p
             where p.hour >= date_trunc('hour', $1::timestamptz)"#,
         since
@@ -118,6 +139,8 @@ async fn priced_hours(pool: &PgPool, since: DateTime<Utc>) -> Result<Vec<PricedR
         busy: row.busy,
         requests: row.requests,
         reserved: row.reserved,
+        latency_weighted: row.latency_weighted,
+        latency_requests: row.latency_requests,
     })
     .collect();
     rows.sort_unstable_by(|a, b| {
@@ -203,6 +226,8 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
             last_hour: None,
             batch: known.batch,
             staging_days: known.staging_days,
+            latency: Vec::new(),
+            target: known.target.clone(),
         });
         let hour = Hour {
             held: row.gpu_seconds / 3600.0,
@@ -210,16 +235,33 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
             requests: row.requests,
         };
         // An hour of two GPU models, or priced in two currencies, comes as two rows: one hour,
-        // summed.
-        match entry.hours.last_mut() {
-            Some(last) if entry.last_hour == Some(row.hour) => {
+        // summed, its latency weighted by the requests it was measured over.
+        let latency_ms = row.latency_weighted;
+        match (entry.hours.last_mut(), entry.latency.last_mut()) {
+            (Some(last), Some(latency)) if entry.last_hour == Some(row.hour) => {
                 last.held += hour.held;
                 last.busy += hour.busy;
                 last.requests = last.requests.saturating_add(hour.requests);
+                let requests = latency.requests.saturating_add(row.latency_requests);
+                if requests > 0 {
+                    latency.p95_ms =
+                        (latency.p95_ms * latency.requests as f64 + latency_ms) / requests as f64;
+                }
+                latency.requests = requests;
+                latency.busy_share = last.busy / last.held.max(1e-9);
             }
             _ => {
                 entry.hours.push(hour);
                 entry.hour_of_day.push(row.hour.hour());
+                entry.latency.push(Latency {
+                    busy_share: hour.busy / hour.held.max(1e-9),
+                    p95_ms: if row.latency_requests > 0 {
+                        latency_ms / row.latency_requests as f64
+                    } else {
+                        0.0
+                    },
+                    requests: row.latency_requests,
+                });
             }
         }
         entry.last_hour = Some(row.hour);
@@ -230,8 +272,26 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
     let deployments = series.len();
     let mut advice: Vec<Advice> = Vec::new();
     for (id, s) in series {
-        let finding = simulate(&s.hours, &s.hour_of_day, &settings);
-        if let Some(found) = finding.as_ref().and_then(|f| advise(&s, f, &settings)) {
+        let headroom = s
+            .target
+            .as_ref()
+            .and_then(|target| latency_headroom(&s.latency, target.ms));
+        // Sized to keep the p95 target where it is known; where even no load misses it, fewer
+        // GPUs cannot be advised.
+        let sized = match headroom {
+            Some(h) if h.busy_at_target < MIN_BUSY_AT_TARGET => None,
+            Some(h) => Some(Settings {
+                max_utilization: settings.max_utilization.min(h.busy_at_target),
+                ..settings
+            }),
+            None => Some(settings),
+        };
+        let finding = sized.and_then(|sized| simulate(&s.hours, &s.hour_of_day, &sized));
+        if let Some(found) = finding
+            .as_ref()
+            .zip(sized)
+            .and_then(|(f, sized)| advise(&s, f, &sized, headroom.as_ref()))
+        {
             advice.push(found);
         }
         // Nothing to move to spot where the GPUs can go.
@@ -531,7 +591,12 @@ fn spot_advice(series: &Series, spot_price: Decimal, settings: &Settings) -> Opt
 }
 
 /// The advice's words and money for one deployment's finding, in its main currency.
-fn advise(series: &Series, finding: &Finding, settings: &Settings) -> Option<Advice> {
+fn advise(
+    series: &Series,
+    finding: &Finding,
+    settings: &Settings,
+    headroom: Option<&LatencyHeadroom>,
+) -> Option<Advice> {
     let (currency, cost, cost_per_month) = series.main_cost()?;
     let cost = &cost;
     let currency = &currency;
@@ -600,10 +665,43 @@ fn advise(series: &Series, finding: &Finding, settings: &Settings) -> Option<Adv
             finding.saving_share() * 100.0
         ),
     ];
+    let mut figures = figures;
     let mut risk = format!(
         "Its GPUs were at most {:.0}% busy in any hour, so latency at {max_utilization:.0}% is not measured; check the p95 target before acting.",
         finding.highest_utilization * 100.0
     );
+    if let (Some(h), Some(target)) = (headroom, series.target.as_ref()) {
+        let busy: f64 = series.hours.iter().map(|h| h.busy).sum();
+        let requests: i64 = series.hours.iter().map(|h| h.requests).sum();
+        let per_gpu_hour = if busy > 0.0 {
+            requests as f64 / busy * settings.max_utilization
+        } else {
+            0.0
+        };
+        figures.insert(
+            1,
+            format!(
+                "Its p95 target is {} ms ({}). Over {} hours measured at up to {:.0}% busy, its p95 points to {:.1} ms at no load; growing as 1 / (1 − busy), as a queue's does, it reaches the target at {:.0}% busy. Each GPU is kept at most {max_utilization:.0}% busy{}: about {} requests a GPU-hour.",
+                crate::format::format_number(target.ms.round()),
+                target.source,
+                h.hours,
+                h.measured_up_to * 100.0,
+                h.unloaded_p95_ms,
+                h.busy_at_target * 100.0,
+                if h.busy_at_target <= settings.max_utilization + 1e-9 {
+                    ", the target's bound"
+                } else {
+                    ", the lead's headroom, the tighter bound"
+                },
+                crate::format::format_count(per_gpu_hour.round() as i64),
+            ),
+        );
+        risk = format!(
+            "Latency at {max_utilization:.0}% busy is extrapolated from hours at most {:.0}% busy by a queue's growth; watch the p95 against its {} ms target after the change.",
+            h.measured_up_to * 100.0,
+            crate::format::format_number(target.ms.round()),
+        );
+    }
     if plan.kind != AdviceKind::RightSize {
         risk.push_str(&format!(
             " A new replica takes {:.0} minutes to serve: a burst faster than that waits for it.",
@@ -754,13 +852,75 @@ pub async fn set_interruption_tolerant(
     Ok(())
 }
 
-/// Whether a lead marked the deployment as tolerating interruptions (false when it does not exist).
-pub async fn interruption_tolerant(pool: &PgPool, key: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query_scalar!(
-        "select interruption_tolerant from deployment where key = $1",
+/// A lead holds a deployment to a p95, or clears it (then its experiment's SLA applies).
+pub async fn set_p95_target(
+    pool: &PgPool,
+    actor: &crate::audit::Actor,
+    key: &str,
+    target_ms: Option<f64>,
+) -> Result<(), crate::error::AppError> {
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "update deployment set p95_target_ms = $2, updated_at = now() where key = $1
+         returning deployment_id",
+        key,
+        target_ms
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| crate::error::AppError::NotFound("No deployment has this key.".into()))?;
+    crate::teams::access::require(
+        &mut tx,
+        actor,
+        crate::teams::access::Subject::Deployment(id),
+    )
+    .await?;
+    crate::audit::record(
+        &mut *tx,
+        actor,
+        crate::audit::Change {
+            action: "deployment.p95_target",
+            entity_type: "deployment",
+            entity_id: id.to_string(),
+            summary: match target_ms {
+                Some(ms) => format!("held {key} to a p95 of {ms} ms"),
+                None => format!("cleared {key}'s p95 target (its experiment's SLA applies)"),
+            },
+            detail: serde_json::json!({ "key": key, "p95_target_ms": target_ms }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// How a deployment is served, as the advice reads it: whether a lead marked it as tolerating
+/// interruptions, the p95 a lead holds it to, and the target the advice uses (the lead's, else its
+/// experiment's SLA). None when no deployment has the key.
+pub async fn serving(
+    pool: &PgPool,
+    key: &str,
+) -> Result<Option<(bool, Option<f64>, Option<Target>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select d.interruption_tolerant, d.p95_target_ms,
+                  e.name as "experiment?", e.constraints as "constraints?"
+             from deployment d
+             left join lateral (
+                   select e.name, e.constraints from experiment_run r
+                     join experiment e using (experiment_id)
+                    where r.model_version_id = d.model_version_id
+                    order by r.created_at desc limit 1) e on true
+            where d.key = $1"#,
         key
     )
     .fetch_optional(pool)
-    .await?
-    .unwrap_or(false))
+    .await?;
+    Ok(row.map(|row| {
+        let experiment = row.experiment.as_deref().zip(row.constraints.as_deref());
+        (
+            row.interruption_tolerant,
+            row.p95_target_ms,
+            Target::of(row.p95_target_ms, experiment),
+        )
+    }))
 }

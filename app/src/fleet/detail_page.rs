@@ -46,10 +46,12 @@ pub fn DeploymentPage() -> impl IntoView {
         |(key, days)| super::load_deployment(key, Some(days)),
     );
     let tolerance = ServerAction::<crate::advice::SetInterruptionTolerant>::new();
-    let changed = crate::components::successes(tolerance);
+    let target = ServerAction::<crate::advice::SetP95Target>::new();
+    let marked = crate::components::successes(tolerance);
+    let held = crate::components::successes(target);
     let advice = Resource::new(
-        move || (key.get(), changed.get()),
-        |(key, _)| crate::advice::load_deployment_advice(key),
+        move || (key.get(), marked.get(), held.get()),
+        |(key, ..)| crate::advice::load_deployment_advice(key),
     );
     view! {
         <Title text=move || format!("{} · Pareto", key.get()) />
@@ -94,10 +96,11 @@ pub fn DeploymentPage() -> impl IntoView {
                     {found
                         .retraining
                         .map(|plan| view! { <crate::advice::RetrainingCard plan=plan /> })}
-                    <crate::advice::InterruptionForm
+                    <crate::advice::ServingCard
                         key=key.get_untracked()
-                        tolerant=found.interruption_tolerant
-                        action=tolerance
+                        serving=found.serving
+                        tolerance=tolerance
+                        target=target
                     />
                 }
             }
