@@ -40,6 +40,9 @@ pub enum Figure {
     MeanUtilization,
     /// Days between the model's last two versions.
     RetrainInterval,
+    /// What the deployments of one team, within the rule's scope, cost a month together: charged
+    /// to the team's costliest deployment, so a team over its bound is one breach.
+    TeamMonthlyCost,
 }
 
 impl Figure {
@@ -48,6 +51,7 @@ impl Figure {
             Figure::Known(subject) => subject.key(),
             Figure::MeanUtilization => "mean_utilization",
             Figure::RetrainInterval => "retrain_interval",
+            Figure::TeamMonthlyCost => "team_monthly_cost",
         }
     }
 
@@ -56,6 +60,7 @@ impl Figure {
             Figure::Known(subject) => subject.label(),
             Figure::MeanUtilization => "mean utilization".into(),
             Figure::RetrainInterval => "retraining interval".into(),
+            Figure::TeamMonthlyCost => "team's monthly cost".into(),
         }
     }
 
@@ -66,7 +71,9 @@ impl Figure {
             Figure::RetrainInterval => format!("{} days", trim_number(value, 1)),
             Figure::Known(Subject::P95LatencyMs) => format!("{} ms", trim_number(value, 1)),
             Figure::Known(Subject::CostPerThousand) => format!("{value:.4} {currency}"),
-            Figure::Known(Subject::MonthlyCost) => format!("{value:.2} {currency}"),
+            Figure::Known(Subject::MonthlyCost) | Figure::TeamMonthlyCost => {
+                format!("{value:.2} {currency}")
+            }
             Figure::Known(Subject::Metric(_)) => trim_number(value, 4),
         }
     }
@@ -126,6 +133,7 @@ impl Condition {
             "retrain_interval" | "retraining_interval" | "retrain_every" => {
                 Some(Figure::RetrainInterval)
             }
+            "team_monthly_cost" | "team_monthly" | "team_cost" => Some(Figure::TeamMonthlyCost),
             _ => None,
         };
         let Some(figure) = special else {
@@ -159,6 +167,10 @@ impl Condition {
                 }
                 number
             }
+            Figure::TeamMonthlyCost => crate::prices::parse_amount(&value)
+                .ok()
+                .filter(|amount| *amount >= Decimal::ZERO)
+                .ok_or_else(|| format!("`{text}`: give an amount a month, e.g. `20000`."))?,
             _ => parse_days(&value)
                 .ok_or_else(|| format!("`{text}`: give a duration such as `7d`, `2w` or `36h`."))?,
         };
@@ -190,10 +202,10 @@ impl Condition {
                 limit,
                 bound,
             } => {
-                let unit = if *figure == Figure::MeanUtilization {
-                    "%"
-                } else {
-                    " days"
+                let unit = match figure {
+                    Figure::MeanUtilization => "%",
+                    Figure::TeamMonthlyCost => "",
+                    _ => " days",
                 };
                 format!(
                     "{} {} {}{unit}",
@@ -279,7 +291,7 @@ impl fmt::Display for Condition {
                 let unit = match figure {
                     Figure::MeanUtilization => "%",
                     Figure::RetrainInterval => "d",
-                    Figure::Known(_) => "",
+                    Figure::Known(_) | Figure::TeamMonthlyCost => "",
                 };
                 write!(f, "{} {op} {}{unit}", figure.key(), bound.normalize())
             }
@@ -382,6 +394,9 @@ pub struct Facts {
     pub p95_ms: Option<f64>,
     pub metrics: BTreeMap<String, f64>,
     pub retrain_interval_days: Option<f64>,
+    /// Its team's deployments in a rule's scope together, set by `evaluate` on the costliest.
+    #[serde(default)]
+    pub team_monthly_cost: Option<f64>,
 }
 
 impl Facts {
@@ -405,6 +420,7 @@ impl Facts {
             p95_ms: None,
             metrics: BTreeMap::new(),
             retrain_interval_days: None,
+            team_monthly_cost: None,
         }
     }
 
@@ -412,6 +428,7 @@ impl Facts {
         match figure {
             Figure::MeanUtilization => self.utilization_pct,
             Figure::RetrainInterval => self.retrain_interval_days,
+            Figure::TeamMonthlyCost => self.team_monthly_cost,
             Figure::Known(Subject::CostPerThousand) => self.cost_per_1k,
             Figure::Known(Subject::MonthlyCost) => self.monthly_cost,
             Figure::Known(Subject::P95LatencyMs) => self.p95_ms,
@@ -467,7 +484,29 @@ pub fn evaluate(
 ) -> Vec<Breach> {
     let mut breaches = Vec::new();
     for rule in rules {
-        for facts in deployments.iter().filter(|f| rule.scope.covers(f)) {
+        let covered: Vec<&Facts> = deployments
+            .iter()
+            .filter(|f| rule.scope.covers(f))
+            .collect();
+        let teams = team_totals(&covered);
+        for facts in covered {
+            // The team's total is its costliest deployment's figure, and no other's.
+            let charged;
+            let facts = match facts
+                .team_id
+                .zip(facts.currency.clone())
+                .and_then(|key| teams.get(&key))
+                .filter(|(_, costliest)| *costliest == facts.deployment_id)
+            {
+                Some((total, _)) => {
+                    charged = Facts {
+                        team_monthly_cost: Some(*total),
+                        ..facts.clone()
+                    };
+                    &charged
+                }
+                None => facts,
+            };
             let broken: Vec<String> = rule
                 .conditions
                 .iter()
@@ -497,6 +536,31 @@ pub fn evaluate(
         }
     }
     breaches
+}
+
+/// Each (team, currency)'s deployments' monthly cost together, and its costliest deployment.
+fn team_totals(covered: &[&Facts]) -> BTreeMap<(Uuid, String), (f64, Uuid)> {
+    let mut totals: BTreeMap<(Uuid, String), (f64, Uuid, f64)> = BTreeMap::new();
+    for facts in covered {
+        let (Some(team), Some(currency), Some(cost)) =
+            (facts.team_id, facts.currency.clone(), facts.monthly_cost)
+        else {
+            continue;
+        };
+        let entry =
+            totals
+                .entry((team, currency))
+                .or_insert((0.0, facts.deployment_id, f64::NEG_INFINITY));
+        entry.0 += cost;
+        if cost > entry.2 {
+            entry.1 = facts.deployment_id;
+            entry.2 = cost;
+        }
+    }
+    totals
+        .into_iter()
+        .map(|(key, (total, costliest, _))| (key, (total, costliest)))
+        .collect()
 }
 
 /// The condition's side of a breach: "≥ 30%", "spot".
@@ -620,6 +684,11 @@ mod tests {
             ),
             ("p95_ms <= 150", "p95_ms <= 150", "p95 latency ≤ 150 ms"),
             ("f1 >= 0.9", "f1 >= 0.9", "F1 ≥ 0.9"),
+            (
+                "team_monthly_cost <= 20,000",
+                "team_monthly_cost <= 20000",
+                "team's monthly cost ≤ 20000",
+            ),
         ] {
             let condition = Condition::parse(text).expect(text);
             assert_eq!(condition.to_string(), stored, "{text}");
@@ -689,6 +758,33 @@ mod tests {
                 "chat breaks guardrail “Busy GPUs”: mean utilization 12% (must be ≥ 30%)",
                 "nightly breaks guardrail “Batch on spot”: pays on-demand prices (must be spot)",
             ]
+        );
+    }
+
+    #[test]
+    fn a_teams_monthly_cost_is_its_deployments_together_charged_to_the_costliest() {
+        let team = Uuid::new_v4();
+        let other = Uuid::new_v4();
+        let budget = rule("Team spend", "team_monthly_cost <= 20000", Scope::default());
+        let costing = |key: &str, team: Uuid, cost: f64| {
+            let mut facts = deployment(key);
+            facts.team_id = Some(team);
+            facts.monthly_cost = Some(cost);
+            facts.currency = Some("USD".into());
+            facts
+        };
+        let deployments = [
+            costing("ranker", team, 9_000.0),
+            costing("embedder", team, 12_500.0),
+            costing("retriever", team, 1_000.0),
+            // Another team's, under its bound on its own.
+            costing("chat", other, 15_000.0),
+        ];
+        let breaches = evaluate(&[budget], &deployments, &BTreeMap::new(), now());
+        let lines: Vec<String> = breaches.iter().map(Breach::sentence).collect();
+        assert_eq!(
+            lines,
+            ["embedder breaks guardrail “Team spend”: team's monthly cost 22500.00 USD (must be ≤ 20000)"]
         );
     }
 

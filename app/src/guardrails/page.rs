@@ -344,7 +344,7 @@ fn RuleForm(
                 <div class="field wide">
                     <label for="guardrail-conditions">"Conditions"</label>
                     <p class="hint" id="guardrail-conditions-hint">
-                        "One per line, all must hold: mean_utilization >= 30%, pricing = spot, cost_per_1k <= 0.05, monthly_cost <= 20000, p95_ms <= 150, retrain_interval >= 7d, f1 >= 0.9"
+                        "One per line, all must hold: mean_utilization >= 30%, pricing = spot, cost_per_1k <= 0.05, monthly_cost <= 20000, team_monthly_cost <= 20000, p95_ms <= 150, retrain_interval >= 7d, f1 >= 0.9"
                     </p>
                     <textarea
                         id="guardrail-conditions"
