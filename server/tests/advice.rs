@@ -501,3 +501,77 @@ async fn a_p95_target_sizes_the_gpus_the_advice_keeps(pool: PgPool) {
             .expect("audit");
     assert_eq!(audited, 3);
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn light_work_on_a_gpu_is_advised_onto_the_cpu_machines_the_fleet_runs(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    // A day of one L4 3% busy holding 1.5 GiB, and a CPU machine serving another deployment.
+    let samples: Vec<Value> = (1..=24)
+        .flat_map(|hours_ago| {
+            let ts = (app::clock::now() - chrono::TimeDelta::hours(hours_ago)).to_rfc3339();
+            [
+                json!({
+                    "ts": ts, "deployment": "light-v1", "gpu_uuid": "GPU-l4", "gpu_index": 0,
+                    "gpu_model": "NVIDIA L4", "interval_s": 3600, "utilization_pct": 3.0,
+                    "memory_used_mib": 1536, "power_watts": 20, "requests": 100
+                }),
+                json!({
+                    "ts": ts, "deployment": "cpu-svc", "gpu_uuid": "CPU-node/cpu-svc",
+                    "gpu_index": 0, "gpu_model": "c7i.2xlarge", "interval_s": 3600,
+                    "utilization_pct": 40.0, "memory_used_mib": 3000, "power_watts": 0,
+                    "requests": 100, "cpu_cores": 8
+                }),
+            ]
+        })
+        .collect();
+    let ingest = token(&pool, "agent", &[Scope::Ingest]).await;
+    let body = json!({ "batch_id": uuid::Uuid::new_v4(), "host": "node-3", "samples": samples });
+    let stored = api_post(&router, "/api/v1/telemetry", &ingest, &body).await;
+    assert_eq!(stored.status, StatusCode::ACCEPTED, "{}", stored.body);
+
+    let reader = token(&pool, "reader", &[Scope::Read]).await;
+    let list = bearer(&router, "/api/v1/advice", &reader).await.json();
+    let cpu = list["advice"]
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|a| a["deployment"] == "light-v1" && a["kind"] == "bottleneck")
+        })
+        .unwrap_or_else(|| panic!("CPU advice: {list}"));
+    assert_eq!(
+        cpu["action"],
+        "Serve it from c7i.2xlarge CPU machines instead of L4 GPUs"
+    );
+    // 0.03 busy GPU-hours x 20 / 80% = 0.75: one machine an hour, 24 x 0.357 = 8.568 USD where
+    // the L4 cost 19.20: 55.375% of 576 USD a month.
+    assert_eq!(cpu["saving_per_month"], "318.96");
+    // Not the CPU machine's own deployment.
+    assert!(
+        !list["advice"]
+            .as_array()
+            .expect("advice")
+            .iter()
+            .any(|a| a["deployment"] == "cpu-svc"
+                && a["action"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("CPU machines"))),
+        "{list}"
+    );
+    let diagnosis = list["diagnoses"]
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["deployment"] == "light-v1"))
+        .unwrap_or_else(|| panic!("diagnosis: {list}"));
+    assert_eq!(diagnosis["bound"], "waiting");
+
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let page = get(&router, "/deployments/light-v1", Some(&viewer)).await;
+    for shown in [
+        "What holds it back",
+        "mostly waiting",
+        "a CPU machine for work this light",
+        "Serve it from c7i.2xlarge CPU machines instead of L4 GPUs",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+}

@@ -1,8 +1,10 @@
 //! What holds a deployment back, from its GPUs' busy time and memory: compute-bound (busy most of
 //! the time), memory-bound (memory nearly full while compute idles: batches are as large as memory
-//! allows) or mostly waiting (little of either). A deployment mostly waiting on a card larger than
-//! it needs is advised onto the cheapest card in the catalog whose memory holds its peak with room
-//! and whose compute, taken in proportion to its price, keeps it under the busiest a GPU may be.
+//! allows) or mostly waiting (little of either), and what that implies. A deployment mostly waiting
+//! on a card larger than it needs is advised onto the cheapest card in the catalog whose memory
+//! holds its peak with room and whose compute, taken in proportion to its price, keeps it under the
+//! busiest a GPU may be; one whose work is light enough, onto a CPU machine type the fleet already
+//! serves from, taken to compute `CPU_SLOWDOWN` times slower than the GPU.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +16,94 @@ pub const WAITING: f64 = 0.3;
 pub const MEMORY_BOUND: f64 = 0.9;
 /// Room kept above the peak memory on a cheaper card.
 pub const MEMORY_ROOM: f64 = 1.2;
+/// How many times longer a CPU machine is taken to compute what a GPU does: model inference on a
+/// many-core CPU runs roughly 10 to 30 times slower than on a data-centre GPU.
+pub const CPU_SLOWDOWN: f64 = 20.0;
+/// The most GPU memory a model moved to a CPU machine may use: it fits a 16 GiB machine with room
+/// for the rest of the server.
+pub const CPU_MODEL_GIB: f64 = 8.0;
+
+/// What holds one deployment back, and what that implies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    pub deployment: String,
+    pub bound: Bound,
+    /// Busy GPU-time over GPU-time held, in percent.
+    pub busy_pct: f64,
+    /// Its peak memory against the card's, in percent, where the card's memory is known.
+    pub memory_pct: Option<f64>,
+    /// What it implies, in a sentence or two.
+    pub implication: String,
+}
+
+/// What holds it back and what that implies, from its busy share, its peak memory's share of the
+/// card and, where both are known, its measured p95 against its target.
+pub fn diagnose(
+    deployment: &str,
+    busy: f64,
+    memory_share: Option<f64>,
+    p95: Option<(f64, f64)>,
+) -> Diagnosis {
+    let bound = classify(busy, memory_share);
+    let implication = match bound {
+        Bound::Compute => {
+            let room = match p95 {
+                Some((measured, target)) if measured * 2.0 <= target => format!(
+                    " Its p95 of {measured:.0} ms is under half its {target:.0} ms target: there is room to batch more."
+                ),
+                Some((measured, target)) => format!(
+                    " Its p95 of {measured:.0} ms is close to its {target:.0} ms target: more GPUs, not larger batches."
+                ),
+                None => String::new(),
+            };
+            format!(
+                "Its GPUs compute {:.0}% of the time they are held: fewer would queue requests. Larger batches share each pass over the weights, and a faster card computes more per hour.{room}",
+                busy * 100.0
+            )
+        }
+        Bound::Memory => format!(
+            "Its memory is nearly full while compute is {:.0}% used: batches are as large as memory allows. Weights in int8 (half of fp16) or a card with more memory let batches grow, so each GPU serves more.",
+            busy * 100.0
+        ),
+        Bound::Waiting => format!(
+            "Its GPUs compute {:.0}% of the time they are held and wait the rest: a card with only the memory it needs, a CPU machine for work this light, or fewer GPUs (its advice says which pays).",
+            busy * 100.0
+        ),
+        Bound::Balanced => "Neither compute, memory nor waiting holds it back: its GPUs do what its traffic asks.".into(),
+    };
+    Diagnosis {
+        deployment: deployment.to_owned(),
+        bound,
+        busy_pct: busy * 100.0,
+        memory_pct: memory_share.map(|m| m * 100.0),
+        implication,
+    }
+}
+
+/// CPU machine-hours that would do the work of `hours` ((busy GPU-hours, serving), one per
+/// measured hour): each serving hour needs its busy GPU-hours × `CPU_SLOWDOWN` ÷ `max_utilization`
+/// machines, rounded up, and at least one. None when an hour would need more machines than GPUs
+/// could be replaced sensibly (over `max_machines`).
+pub fn cpu_machine_hours(
+    hours: &[(f64, bool)],
+    max_utilization: f64,
+    max_machines: u32,
+) -> Option<f64> {
+    let mut total = 0.0;
+    for (busy, serving) in hours {
+        if !serving {
+            continue;
+        }
+        let machines = (busy * CPU_SLOWDOWN / max_utilization.max(0.01) - 1e-9)
+            .ceil()
+            .max(1.0);
+        if machines > f64::from(max_machines) {
+            return None;
+        }
+        total += machines;
+    }
+    Some(total)
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -125,6 +215,32 @@ mod tests {
         assert_eq!(classify(0.15, Some(0.3)), Bound::Waiting);
         assert_eq!(classify(0.5, Some(0.5)), Bound::Balanced);
         assert_eq!(classify(0.15, None), Bound::Waiting);
+    }
+
+    #[test]
+    fn each_bound_says_what_it_implies() {
+        let compute = diagnose("ranker", 0.85, Some(0.5), Some((40.0, 150.0)));
+        assert_eq!(compute.bound, Bound::Compute);
+        assert!(
+            compute.implication.contains("room to batch more"),
+            "{compute:?}"
+        );
+        let tight = diagnose("ranker", 0.85, Some(0.5), Some((120.0, 150.0)));
+        assert!(tight.implication.contains("more GPUs, not larger batches"));
+        let memory = diagnose("chat", 0.4, Some(0.95), None);
+        assert!(memory.implication.contains("int8"), "{memory:?}");
+        assert_eq!(memory.memory_pct, Some(95.0));
+        let waiting = diagnose("canary", 0.05, Some(0.1), None);
+        assert!(waiting.implication.contains("CPU machine"));
+    }
+
+    #[test]
+    fn a_cpu_machine_computes_twenty_times_slower() {
+        // 0.02 busy GPU-hours take 0.4 machine-hours: one machine at 80%. 0.05 take 1.0: two.
+        let hours = [(0.02, true), (0.05, true), (0.0, false)];
+        assert_eq!(cpu_machine_hours(&hours, 0.8, 4), Some(3.0));
+        // An hour needing more machines than allowed: no CPU advice.
+        assert_eq!(cpu_machine_hours(&[(0.5, true)], 0.8, 4), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod simulate;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-pub use page::{AdviceCard, AdvicePage, RetrainingCard, ServingCard};
+pub use page::{AdviceCard, AdvicePage, DiagnosisCard, RetrainingCard, ServingCard};
 pub use server_fns::*;
 
 use rust_decimal::Decimal;
@@ -89,6 +89,8 @@ pub struct AdviceList {
     pub settings: simulate::Settings,
     /// Each deployment's retraining plan from its measured quality, due ones first.
     pub retraining: Vec<retrain::Retraining>,
+    /// What holds each measured deployment back, in key order.
+    pub diagnoses: Vec<bottleneck::Diagnosis>,
 }
 
 /// The p95 a deployment is held to, and who said so.

@@ -188,6 +188,38 @@ pub fn AdviceCard(advice: Advice) -> impl IntoView {
     }
 }
 
+/// What holds a deployment back (compute, memory or waiting) and what that implies.
+#[component]
+pub fn DiagnosisCard(diagnosis: super::bottleneck::Diagnosis) -> impl IntoView {
+    let badge = match diagnosis.bound {
+        super::bottleneck::Bound::Compute | super::bottleneck::Bound::Memory => {
+            "badge badge-warning"
+        }
+        super::bottleneck::Bound::Waiting => "badge badge-muted",
+        super::bottleneck::Bound::Balanced => "badge badge-success",
+    };
+    let measured = match diagnosis.memory_pct {
+        Some(memory) => format!(
+            "Busy {:.0}% of the GPU-time held; at most {memory:.0}% of the card's memory in any hour (last 30 days).",
+            diagnosis.busy_pct
+        ),
+        None => format!(
+            "Busy {:.0}% of the GPU-time held (last 30 days); the card's memory is not known.",
+            diagnosis.busy_pct
+        ),
+    };
+    view! {
+        <section class="card" aria-labelledby="diagnosis-heading">
+            <div class="card-head">
+                <h2 id="diagnosis-heading">"What holds it back"</h2>
+                <span class=badge>{diagnosis.bound.label()}</span>
+            </div>
+            <p>{measured}</p>
+            <p class="muted">{diagnosis.implication}</p>
+        </section>
+    }
+}
+
 /// How the advice reads a deployment's serving: whether it survives interruptions and the p95 it
 /// is held to, with (for a lead) the controls that change them.
 #[component]

@@ -28,6 +28,8 @@ pub struct DeploymentAdvice {
     pub advice: Vec<Advice>,
     pub retraining: Option<super::retrain::Retraining>,
     pub serving: Serving,
+    /// What holds it back, where it was measured.
+    pub diagnosis: Option<super::bottleneck::Diagnosis>,
 }
 
 /// How a deployment is served, as the advice reads it.
@@ -64,6 +66,10 @@ pub async fn load_deployment_advice(key: String) -> Result<DeploymentAdvice, App
                 .retraining
                 .into_iter()
                 .find(|plan| plan.deployment == key),
+            diagnosis: list
+                .diagnoses
+                .into_iter()
+                .find(|found| found.deployment == key),
             serving: serving.unwrap_or_default(),
         })
     })

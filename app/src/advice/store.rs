@@ -198,17 +198,25 @@ async fn peak_memory(
     .collect())
 }
 
+/// The machine types the fleet serves models from on CPUs (their devices count cores).
+async fn cpu_machine_types(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!("select distinct gpu_model from gpu_device where cpu_cores is not null")
+        .fetch_all(pool)
+        .await
+}
+
 /// Every deployment's advice over the last 30 days, largest saving first.
 pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx::Error> {
     let now = crate::clock::now();
     let since = now - TimeDelta::days(WINDOW_DAYS);
     // Each read on its own connection at once: the hours are the long one.
-    let (about, rows, (spot, on_demand), peak_memory, retraining) = tokio::try_join!(
+    let (about, rows, (spot, on_demand), peak_memory, retraining, cpu_types) = tokio::try_join!(
         deployments(pool, now),
         priced_hours(pool, since),
         rates(pool, now),
         peak_memory(pool, since),
         super::retrain_store::plans(pool, now),
+        cpu_machine_types(pool),
     )?;
     let mut series: BTreeMap<Uuid, Series> = BTreeMap::new();
     for row in rows {
@@ -271,7 +279,10 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
     }
     let deployments = series.len();
     let mut advice: Vec<Advice> = Vec::new();
+    let mut diagnoses = Vec::new();
     for (id, s) in series {
+        let peak = peak_memory.get(&id).copied();
+        diagnoses.extend(s.diagnose(peak));
         let headroom = s
             .target
             .as_ref()
@@ -303,8 +314,15 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
         let catalog = s
             .main_cost()
             .and_then(|(currency, ..)| on_demand.get(&currency));
-        if let (Some(catalog), Some(peak)) = (catalog, peak_memory.get(&id)) {
-            advice.extend(cheaper_card(&s, *peak, catalog, &settings));
+        if let (Some(catalog), Some(peak)) = (catalog, peak) {
+            advice.extend(cheaper_card(&s, peak, catalog, &settings));
+            if !cpu_types.contains(&s.gpu_model) {
+                let machines: Vec<&(String, f64)> = catalog
+                    .iter()
+                    .filter(|(model, _)| cpu_types.contains(model))
+                    .collect();
+                advice.extend(cpu_machine(&s, peak, &machines, &settings));
+            }
         }
         let rate = s
             .main_cost()
@@ -313,6 +331,7 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
             advice.push(found);
         }
     }
+    diagnoses.sort_by(|a, b| a.deployment.cmp(&b.deployment));
     advice.sort_by(|a, b| {
         b.saving_per_month
             .cmp(&a.saving_per_month)
@@ -323,6 +342,7 @@ pub async fn load(pool: &PgPool, settings: Settings) -> Result<AdviceList, sqlx:
         deployments,
         settings,
         retraining,
+        diagnoses,
     })
 }
 
@@ -352,6 +372,31 @@ impl Series {
 
     fn held_gpu_hours(&self) -> f64 {
         self.hours.iter().map(|h| h.held).sum()
+    }
+
+    /// What holds it back, from its busy share and its peak memory on its card.
+    fn diagnose(&self, peak_gib: Option<f64>) -> Option<super::bottleneck::Diagnosis> {
+        use super::bottleneck::{card_memory_gib, diagnose};
+        let held = self.held_gpu_hours();
+        if held <= 0.0 {
+            return None;
+        }
+        let busy: f64 = self.hours.iter().map(|h| h.busy).sum();
+        let memory_share = card_memory_gib(&self.gpu_model)
+            .zip(peak_gib)
+            .map(|(card, peak)| peak / card)
+            .filter(|share| (0.0..=1.0).contains(share));
+        let measured: i64 = self.latency.iter().map(|l| l.requests).sum();
+        let p95 = (measured > 0)
+            .then(|| {
+                self.latency
+                    .iter()
+                    .map(|l| l.p95_ms * l.requests as f64)
+                    .sum::<f64>()
+                    / measured as f64
+            })
+            .zip(self.target.as_ref().map(|t| t.ms));
+        Some(diagnose(&self.key, busy / held, memory_share, p95))
     }
 
     /// A batch job: its linked experiment says so, or it counts no requests while its GPUs work.
@@ -502,6 +547,73 @@ fn cheaper_card(
         risk: format!(
             "A smaller card computes more slowly: work that kept the {from} {:.0}% busy keeps the {to} busier, and its latency is not measured there; run a measured experiment before moving.",
             share * 100.0
+        ),
+    })
+}
+
+/// A deployment whose GPUs mostly wait on work light enough for CPUs: the cheapest machine type
+/// the fleet already serves from, as many machines each hour as its work needs at
+/// `CPU_SLOWDOWN` times the GPU's time.
+fn cpu_machine(
+    series: &Series,
+    peak_gib: f64,
+    machines: &[&(String, f64)],
+    settings: &Settings,
+) -> Option<Advice> {
+    use super::bottleneck::{classify, cpu_machine_hours, Bound, CPU_MODEL_GIB, CPU_SLOWDOWN};
+    use rust_decimal::prelude::ToPrimitive;
+    if peak_gib <= 0.0 || peak_gib > CPU_MODEL_GIB {
+        return None;
+    }
+    let held = series.held_gpu_hours();
+    let busy: f64 = series.hours.iter().map(|h| h.busy).sum();
+    if held <= 0.0 || classify(busy / held, None) != Bound::Waiting {
+        return None;
+    }
+    let (machine, price) = machines
+        .iter()
+        .filter(|(_, price)| *price > 0.0)
+        .min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let hours: Vec<(f64, bool)> = series
+        .hours
+        .iter()
+        .map(|h| (h.busy, h.requests > 0 || h.busy > 1e-9))
+        .collect();
+    let peak_held = series.hours.iter().map(|h| h.held).fold(0.0, f64::max);
+    let most = (peak_held.ceil() as u32).saturating_mul(4).max(4);
+    let machine_hours = cpu_machine_hours(&hours, settings.max_utilization, most)?;
+    let (currency, cost, cost_per_month) = series.main_cost()?;
+    let paid = cost.to_f64()?;
+    let instead = machine_hours * price;
+    if paid <= 0.0 || instead >= paid * (1.0 - settings.min_saving) {
+        return None;
+    }
+    let share = Decimal::from_f64(1.0 - instead / paid)?;
+    let saving_per_month = (cost_per_month * share).round_dp(2);
+    let gpu = series.gpu_model.trim_start_matches("NVIDIA ");
+    Some(Advice {
+        deployment: series.key.clone(),
+        model: series.model.clone(),
+        kind: AdviceKind::Bottleneck,
+        action: format!("Serve it from {machine} CPU machines instead of {gpu} GPUs"),
+        saving_per_month,
+        cost_per_month,
+        currency: currency.clone(),
+        figures: vec![
+            format!(
+                "Its GPUs were busy {:.1}% of the {held:.0} GPU-hours held and used at most {peak_gib:.1} GiB of memory: work a CPU machine holds.",
+                busy / held * 100.0
+            ),
+            format!(
+                "Taking a CPU {CPU_SLOWDOWN:.0} times slower, each serving hour needs its busy GPU-hours × {CPU_SLOWDOWN:.0} ÷ {:.0}% machines, at least one: {machine_hours:.0} machine-hours at {} an hour, {}, where its GPU-hours cost {}.",
+                settings.max_utilization * 100.0,
+                format_unit_price(Decimal::from_f64(*price)?.round_dp(4), &currency),
+                format_money(Decimal::from_f64(instead)?.round_dp(2), &currency),
+                format_money(cost, &currency),
+            ),
+        ],
+        risk: format!(
+            "How much slower a CPU is depends on the model: {CPU_SLOWDOWN:.0} times is typical of inference, not measured for this one; run a measured experiment on {machine} before moving, and check its p95."
         ),
     })
 }

@@ -94,6 +94,11 @@ pub fn DeploymentPage() -> impl IntoView {
                         .map(|advice| view! { <crate::advice::AdviceCard advice=advice /> })
                         .collect_view()}
                     {found
+                        .diagnosis
+                        .map(|diagnosis| {
+                            view! { <crate::advice::DiagnosisCard diagnosis=diagnosis /> }
+                        })}
+                    {found
                         .retraining
                         .map(|plan| view! { <crate::advice::RetrainingCard plan=plan /> })}
                     <crate::advice::ServingCard

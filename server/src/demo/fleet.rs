@@ -43,7 +43,7 @@ const DEPLOYMENTS: &[Deployment] = &[
         key: "fraud-lgbm-v4-canary",
         model: None,
         pricing: PricingKind::OnDemand,
-        peak_utilization: 0.12,
+        peak_utilization: 0.06,
         requests_per_busy_second: 850.0,
         base_p95_ms: 8.0,
     },
@@ -306,7 +306,7 @@ fn sample(
         "gpu_model": gpu_model,
         "interval_s": INTERVAL_S,
         "utilization_pct": (utilization * 1000.0).round() / 10.0,
-        "memory_used_mib": 18_000.0 + 40_000.0 * utilization,
+        "memory_used_mib": memory_mib(deployment.key, utilization),
         "power_watts": ((idle_watts + (max_watts - idle_watts) * utilization) * 10.0).round() / 10.0,
         "requests": requests,
     });
@@ -331,6 +331,16 @@ fn sample(
         }
     }
     value
+}
+
+/// The memory a deployment's GPU holds at a utilization: gradient-boosted trees little (which is
+/// why the demo's canary is advised onto CPU machines), the neural models their weights and batches.
+fn memory_mib(key: &str, utilization: f64) -> f64 {
+    if key.starts_with("fraud-lgbm") {
+        1_400.0 + 2_000.0 * utilization
+    } else {
+        18_000.0 + 40_000.0 * utilization
+    }
 }
 
 /// Sends three weeks of telemetry for every GPU, in batches, through validation and ingest.
