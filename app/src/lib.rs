@@ -22,6 +22,7 @@ pub mod guardrails;
 mod named_enum;
 pub mod ordered;
 pub mod overview;
+pub mod pipelines;
 pub mod prices;
 #[cfg(feature = "ssr")]
 pub mod progress;
