@@ -66,13 +66,14 @@ pub fn latency_headroom(hours: &[Latency], target_ms: f64) -> Option<LatencyHead
         return None;
     }
     unloaded.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let total: i64 = unloaded.iter().map(|(_, n)| n).sum();
-    let mut seen = 0;
+    // In f64: request counts near i64's limit must not overflow their sum.
+    let total: f64 = unloaded.iter().map(|(_, n)| *n as f64).sum();
+    let mut seen = 0.0;
     let median = unloaded
         .iter()
         .find(|(_, n)| {
-            seen += n;
-            seen * 2 >= total
+            seen += *n as f64;
+            seen * 2.0 >= total
         })
         .map_or(0.0, |(ms, _)| *ms);
     Some(LatencyHeadroom {
@@ -483,6 +484,15 @@ mod tests {
         noisy[3].p95_ms = 5_000.0;
         let fit = latency_headroom(&noisy, 100.0).expect("a fit");
         assert!((fit.busy_at_target - 0.8).abs() < 1e-9);
+        // Request counts near the integer limit are weighed without overflowing.
+        let huge: Vec<Latency> = hours
+            .iter()
+            .map(|h| Latency {
+                requests: i64::MAX / 2,
+                ..*h
+            })
+            .collect();
+        assert!(latency_headroom(&huge, 100.0).is_some());
     }
 
     proptest! {

@@ -386,14 +386,14 @@ impl Series {
             .zip(peak_gib)
             .map(|(card, peak)| peak / card)
             .filter(|share| (0.0..=1.0).contains(share));
-        let measured: i64 = self.latency.iter().map(|l| l.requests).sum();
-        let p95 = (measured > 0)
+        let measured: f64 = self.latency.iter().map(|l| l.requests as f64).sum();
+        let p95 = (measured > 0.0)
             .then(|| {
                 self.latency
                     .iter()
                     .map(|l| l.p95_ms * l.requests as f64)
                     .sum::<f64>()
-                    / measured as f64
+                    / measured
             })
             .zip(self.target.as_ref().map(|t| t.ms));
         Some(diagnose(&self.key, busy / held, memory_share, p95))
@@ -784,9 +784,9 @@ fn advise(
     );
     if let (Some(h), Some(target)) = (headroom, series.target.as_ref()) {
         let busy: f64 = series.hours.iter().map(|h| h.busy).sum();
-        let requests: i64 = series.hours.iter().map(|h| h.requests).sum();
+        let requests: f64 = series.hours.iter().map(|h| h.requests as f64).sum();
         let per_gpu_hour = if busy > 0.0 {
-            requests as f64 / busy * settings.max_utilization
+            requests / busy * settings.max_utilization
         } else {
             0.0
         };
