@@ -55,6 +55,7 @@ use crate::experiments::{ComparePage, ExperimentPage, ExperimentsPage};
 use crate::fleet::{DeploymentPage, FleetPage};
 use crate::guardrails::GuardrailsPage;
 use crate::overview::OverviewPage;
+use crate::pipelines::{PipelinePage, PipelinesPage};
 use crate::prices::PricesPage;
 use crate::reports::ReportsPage;
 use crate::reviews::ReviewsPage;
@@ -158,6 +159,8 @@ parts! {
         Experiments => view! { <ExperimentsPage/> };
         Experiment => view! { <ExperimentPage/> };
         Compare => view! { <ComparePage/> };
+        Pipelines => view! { <PipelinesPage/> };
+        Pipeline => view! { <PipelinePage/> };
     }
     catalog, __preload_catalog {
         Catalog => view! { <CatalogPage/> };
@@ -257,6 +260,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/fleet") view=Page::Fleet />
                     <Route path=path!("/advice") view=Page::Advice />
                     <Route path=path!("/guardrails") view=Page::Guardrails />
+                    <Route path=path!("/pipelines") view=Page::Pipelines />
+                    <Route path=path!("/pipelines/:id") view=Page::Pipeline ssr=SsrMode::Async />
                     <Route
                         path=path!("/deployments/:key")
                         view=Page::Deployment

@@ -116,6 +116,7 @@ pub fn Frame(children: Children) -> impl IntoView {
                                             />
                                         </A>
                                         <A href="/experiments">"Experiments"</A>
+                                        <A href="/pipelines">"Pipelines"</A>
                                         <A href="/fleet">"Fleet"</A>
                                         <A href="/advice">"Advice"</A>
                                         <A href="/guardrails">"Guardrails"</A>

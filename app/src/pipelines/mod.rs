@@ -5,7 +5,14 @@
 //! end (`search`), with its latency combined from the stages' distributions (`latency`).
 
 pub mod latency;
+mod page;
 pub mod search;
+mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use page::{PipelinePage, PipelinesPage};
+pub use server_fns::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,4 +49,131 @@ impl Stage {
     pub fn cost_per_request(&self, c: &Candidate) -> f64 {
         self.share * self.fan_out * c.cost_per_1k / 1000.0
     }
+}
+
+/// The most stages a pipeline has.
+pub const MAX_STAGES: usize = 8;
+
+/// One stage as people write it on a line: `name | experiment | share | fan-out`, e.g.
+/// `ranker | Recommender ranking | 100% | 100`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageSpec {
+    pub name: String,
+    /// The experiment's name (or id) whose runs are the stage's candidates.
+    pub experiment: String,
+    /// 0 to 1.
+    pub share: f64,
+    pub fan_out: f64,
+}
+
+impl StageSpec {
+    /// Reads `name | experiment | share | fan-out`; share as `100%` or `1`, fan-out at least 1.
+    pub fn parse(line: &str) -> Result<StageSpec, String> {
+        let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [name, experiment, share, fan_out] = parts[..] else {
+            return Err(format!(
+                "`{}`: write a stage as `name | experiment | share | fan-out`, e.g. `ranker | Recommender ranking | 100% | 100`.",
+                line.trim()
+            ));
+        };
+        let share = parse_share(share).ok_or_else(|| {
+            format!("`{share}`: give the share of requests reaching the stage, from 1% to 100%.")
+        })?;
+        let fan_out = fan_out
+            .trim_start_matches(['x', '×'])
+            .trim()
+            .replace(',', "")
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && (1.0..=100_000.0).contains(f))
+            .ok_or_else(|| {
+                format!("`{fan_out}`: give the items scored per request, from 1 to 100,000.")
+            })?;
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err("Name each stage, in at most 80 characters.".into());
+        }
+        if experiment.is_empty() {
+            return Err(format!(
+                "Stage “{name}”: name the experiment whose runs it chooses from."
+            ));
+        }
+        Ok(StageSpec {
+            name: name.to_owned(),
+            experiment: experiment.to_owned(),
+            share,
+            fan_out,
+        })
+    }
+}
+
+/// `100%`, `10 %`, `0.1` or `1`: a share from above 0 to 1.
+fn parse_share(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let value = match text.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().ok()? / 100.0,
+        None => text.parse::<f64>().ok()?,
+    };
+    (value.is_finite() && value > 0.0 && value <= 1.0).then_some(value)
+}
+
+/// Reads a pipeline's stages, one per line in order; every bad line is named by its number.
+pub fn parse_stages(text: &str) -> Result<Vec<StageSpec>, String> {
+    let stages = crate::experiments::constraint::parse_lines(text, StageSpec::parse)?;
+    if stages.is_empty() {
+        return Err(
+            "Give at least one stage, e.g. `ranker | Recommender ranking | 100% | 100`.".into(),
+        );
+    }
+    if stages.len() > MAX_STAGES {
+        return Err(format!("At most {MAX_STAGES} stages."));
+    }
+    Ok(stages)
+}
+
+/// A pipeline in the list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PipelineSummary {
+    pub pipeline_id: uuid::Uuid,
+    pub name: String,
+    pub team: String,
+    /// Stage names in order.
+    pub stages: Vec<String>,
+    pub sla: Vec<String>,
+    pub monthly_volume: u64,
+    pub currency: String,
+    pub is_demo: bool,
+}
+
+/// A stage with its candidates priced at the traffic it sees.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageView {
+    pub stage: Stage,
+    pub experiment_id: uuid::Uuid,
+    pub experiment: String,
+    /// Items it scores a month: the pipeline's volume × share × fan-out.
+    pub items_per_month: u64,
+    /// Runs left out, each with why ("fast-v2: no p95 latency").
+    pub left_out: Vec<String>,
+}
+
+/// A pipeline with every figure its page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PipelineView {
+    pub pipeline_id: uuid::Uuid,
+    pub name: String,
+    pub team_id: uuid::Uuid,
+    pub team: String,
+    pub description: String,
+    /// The SLA as stored (`p95_ms <= 120`) and as read ("p95 latency ≤ 120 ms").
+    pub sla: Vec<(String, String)>,
+    pub monthly_volume: u64,
+    pub currency: String,
+    pub is_demo: bool,
+    pub stages: Vec<StageView>,
+    /// The last stage's primary metric, and whether higher is better.
+    pub metric: String,
+    pub higher_is_better: bool,
+    pub found: Option<search::Found>,
+    /// Why the search could not run.
+    pub problem: Option<String>,
 }

@@ -8,6 +8,7 @@ pub mod error;
 mod experiments;
 pub mod json;
 mod models;
+mod pipelines;
 mod telemetry;
 mod whoami;
 
@@ -45,6 +46,8 @@ pub fn router(body_limit_bytes: usize, ingest_concurrency: usize) -> Router<AppS
         .route("/experiments", post(experiments::create))
         .route("/experiments/{id}", get(experiments::get))
         .route("/experiments/{id}/runs", post(experiments::add_runs))
+        .route("/pipelines", get(pipelines::list).post(pipelines::create))
+        .route("/pipelines/{id}", get(pipelines::get))
         .route("/model-versions/{id}/promotion", post(models::promote))
         .route("/model-versions/{id}/review", get(models::review))
         .route("/bills/export", get(crate::bills::api_export))

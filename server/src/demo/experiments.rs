@@ -144,6 +144,46 @@ const EXPERIMENTS: &[DemoExperiment] = &[
         ],
     },
     DemoExperiment {
+        team: "Search & Ranking",
+        form: |team_id| {
+            ExperimentForm {
+            name: "Candidate retrieval".into(),
+            team_id,
+            task_type: "ranking".into(),
+            dataset: "The same two weeks of search sessions: products clicked or bought among the first 500 retrieved".into(),
+            primary_metric: "recall@500".into(),
+            constraints: "recall@500 >= 0.90\np95 <= 40 ms".into(),
+            monthly_volume: "50,000,000".into(),
+            mode: "real_time".into(),
+            ..ExperimentForm::default()
+        }
+        },
+        runs: &[
+            &[
+                ("name", "BM25 on CPU"),
+                ("metric:recall@500", "0.88"),
+                ("latency_p50_ms", "6"),
+                ("latency_p95_ms", "14"),
+                ("latency_p99_ms", "25"),
+                ("throughput_rps", "900"),
+                ("cpu_instance", "c6i.4xlarge"),
+                ("hourly_price", "0.68"),
+                ("engineering_hours", "20"),
+            ],
+            &[
+                ("name", "Dense retrieval (HNSW index)"),
+                ("metric:recall@500", "0.94"),
+                ("latency_p50_ms", "9"),
+                ("latency_p95_ms", "21"),
+                ("latency_p99_ms", "35"),
+                ("throughput_rps", "2500"),
+                ("gpu_model", "NVIDIA L4"),
+                ("training_gpu_hours", "24"),
+                ("engineering_hours", "80"),
+            ],
+        ],
+    },
+    DemoExperiment {
         team: "ML Platform",
         form: |team_id| ExperimentForm {
             name: "Support-ticket summaries".into(),
@@ -216,6 +256,11 @@ fn spec(fields: &[(&str, &str)]) -> anyhow::Result<RunSpec> {
                 .join("; ")
         )
     })
+}
+
+/// How many experiments the demo holds.
+pub fn count() -> usize {
+    EXPERIMENTS.len()
 }
 
 /// Loads the demo experiments; `team_id` finds a demo team by name. Returns how many runs.

@@ -8,6 +8,7 @@ mod drift;
 mod experiments;
 mod fleet;
 mod guardrails;
+mod pipelines;
 mod reports;
 
 use anyhow::Context;
@@ -177,6 +178,9 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     let entries = reports::load(pool)
         .await
         .context("entering the demo's engineering time and value")?;
+    let pipelines = pipelines::load(pool, team_id)
+        .await
+        .context("adding the demo pipeline")?;
     let guardrails = guardrails::load(pool)
         .await
         .context("writing the demo guardrails")?;
@@ -186,15 +190,16 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     println!(
         "Loaded the demo organization: {} teams, {} people, {} API tokens, {samples} telemetry \
          samples from 6 GPU hosts over three weeks (one a Kubernetes node with MIG slices and a GPU \
-         no deployment uses) and a CPU machine, 3 experiments with {runs} candidate runs (one \
-         priced per token from the API price table), \
+         no deployment uses) and a CPU machine, {} experiments with {runs} candidate runs (one \
+         priced per token from the API price table), {pipelines} pipeline (retrieval, then ranking), \
          a catalog of {models} models with their cards, three months of AWS and GCP bills \
          ({bill_rows} rows), {drift} drift measurements (the recommender drifts while its cost \
          rises, and its retraining is due), {entries} TCO entries (engineering time, value delivered), {guardrails} guardrails \
          (one breached, one breach waived), and budgets for every team ({alerts} alerts fired).",
         TEAMS.len(),
         created_people,
-        TOKENS.len()
+        TOKENS.len(),
+        experiments::count()
     );
     println!(
         "Sign in as ada@example.com (admin), grace@example.com (lead), maria@example.com (member)"

@@ -1,0 +1,545 @@
+//! The pipelines pages: the list with a lead's form to add one, and a pipeline's page with its
+//! stages, the cheapest combination within its SLA and the frontier of cost against quality.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::search::Combination;
+use super::{CreatePipeline, DeletePipeline, PipelineView, PipelinesView, StageView};
+use crate::auth::Role;
+use crate::components::{
+    action_error, reset_on_success, successes, ActionButton, Field, FieldMessage, FormActions,
+    FormAlert, Loaded, PageHeader, WithUser,
+};
+use crate::format::{format_count, format_number};
+
+#[component]
+pub fn PipelinesPage() -> impl IntoView {
+    let create = ServerAction::<CreatePipeline>::new();
+    let created = successes(create);
+    let data = Resource::new(move || created.get(), |_| super::load_pipelines());
+    view! {
+        <Title text="Pipelines · Pareto" />
+        <PageHeader
+            title="Pipelines"
+            lead="Models chained in stages, chosen together: each stage's candidates are an experiment's runs, priced at the traffic and fan-out the stage sees, and every combination is timed end to end against the pipeline's SLA."
+        />
+        <Loaded
+            resource=data
+            children=move |data: PipelinesView| {
+                let teams = data.teams.clone();
+                view! {
+                    <section class="card">
+                        <PipelineTable data=data />
+                    </section>
+                    <WithUser children=move |user| {
+                        let teams = teams.clone();
+                        user.can(Role::Lead)
+                            .then(|| view! { <PipelineForm create=create teams=teams /> })
+                    } />
+                }
+            }
+        />
+    }
+}
+
+#[component]
+fn PipelineTable(data: PipelinesView) -> impl IntoView {
+    if data.pipelines.is_empty() {
+        return view! {
+            <p class="muted">
+                "No pipelines yet. A lead adds one below from the experiments of its stages."
+            </p>
+        }
+        .into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Pipeline"</th>
+                        <th scope="col">"Team"</th>
+                        <th scope="col">"Stages"</th>
+                        <th scope="col">"SLA"</th>
+                        <th scope="col" class="numeric">
+                            "Requests a month"
+                        </th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {data
+                        .pipelines
+                        .into_iter()
+                        .map(|p| {
+                            view! {
+                                <tr>
+                                    <td>
+                                        <a href=format!("/pipelines/{}", p.pipeline_id)>{p.name}</a>
+                                        {p
+                                            .is_demo
+                                            .then(|| {
+                                                view! { <span class="badge badge-muted">"demo"</span> }
+                                            })}
+                                    </td>
+                                    <td>{p.team}</td>
+                                    <td>{p.stages.join(" → ")}</td>
+                                    <td>{p.sla.join("; ")}</td>
+                                    <td class="numeric">
+                                        {format_count(
+                                            i64::try_from(p.monthly_volume).unwrap_or(i64::MAX),
+                                        )}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn PipelineForm(
+    create: ServerAction<CreatePipeline>,
+    teams: Vec<(uuid::Uuid, String)>,
+) -> impl IntoView {
+    let error = action_error(create);
+    let form = reset_on_success(create);
+    let message = move |name: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.field_message(name)))
+    };
+    view! {
+        <section class="card">
+            <h2>"Add a pipeline"</h2>
+            <ActionForm
+                action=create
+                node_ref=form
+                attr:class="form grid-form"
+                attr:novalidate="true"
+            >
+                <FormAlert error=error />
+                <Field
+                    name="name"
+                    label="Name"
+                    hint="e.g. Home feed"
+                    required=true
+                    error=error
+                    id_prefix="pipeline-"
+                />
+                <div class="field">
+                    <label for="pipeline-team_id">"Team"</label>
+                    <select id="pipeline-team_id" name="team_id">
+                        {teams
+                            .into_iter()
+                            .map(|(id, name)| {
+                                view! { <option value=id.to_string()>{name}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                    <FieldMessage id="pipeline-team_id-error" message=message("team_id") />
+                </div>
+                <div class="field wide">
+                    <label for="pipeline-stages">"Stages"</label>
+                    <p class="hint" id="pipeline-stages-hint">
+                        "One per line, in order: name | experiment | share of requests reaching it | items scored per request, e.g. retrieval | Candidate retrieval | 100% | 1, then ranker | Recommender ranking | 100% | 100"
+                    </p>
+                    <textarea
+                        id="pipeline-stages"
+                        name="stages"
+                        rows="3"
+                        aria-describedby="pipeline-stages-hint"
+                    ></textarea>
+                    <FieldMessage id="pipeline-stages-error" message=message("stages") />
+                </div>
+                <div class="field wide">
+                    <label for="pipeline-sla">"End-to-end SLA"</label>
+                    <p class="hint" id="pipeline-sla-hint">
+                        "One per line: p95 <= 120 ms, ndcg@10 >= 0.44, monthly <= 8000"
+                    </p>
+                    <textarea
+                        id="pipeline-sla"
+                        name="sla"
+                        rows="3"
+                        aria-describedby="pipeline-sla-hint"
+                    ></textarea>
+                    <FieldMessage id="pipeline-sla-error" message=message("sla") />
+                </div>
+                <Field
+                    name="monthly_volume"
+                    label="Requests a month"
+                    hint="e.g. 10000000"
+                    required=true
+                    error=error
+                    id_prefix="pipeline-"
+                />
+                <div class="field">
+                    <label for="pipeline-currency">"Currency"</label>
+                    <input id="pipeline-currency" name="currency" value="USD" />
+                    <FieldMessage id="pipeline-currency-error" message=message("currency") />
+                </div>
+                <input type="hidden" name="description" value="" />
+                <FormActions label="Add pipeline" pending=create.pending() />
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn PipelinePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<uuid::Uuid>().ok())
+    });
+    let data = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => super::load_pipeline(id).await,
+                None => Err(crate::error::AppError::NotFound("No such pipeline.".into())),
+            }
+        },
+    );
+    view! {
+        <p class="breadcrumb">
+            <a href="/pipelines">"Pipelines"</a>
+        </p>
+        <Loaded resource=data children=|view| view! { <Pipeline view=view /> } />
+    }
+}
+
+#[component]
+fn Pipeline(view: PipelineView) -> impl IntoView {
+    let delete = ServerAction::<DeletePipeline>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if delete.value().with(|v| matches!(v, Some(Ok(_)))) {
+            navigate("/pipelines", Default::default());
+        }
+    });
+    let currency = view.currency.clone();
+    let lead = format!(
+        "{} stages for {}, {} requests a month. SLA: {}.",
+        view.stages.len(),
+        view.team,
+        format_count(i64::try_from(view.monthly_volume).unwrap_or(i64::MAX)),
+        if view.sla.is_empty() {
+            "none".to_owned()
+        } else {
+            view.sla
+                .iter()
+                .map(|(_, shown)| shown.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    );
+    let stages = view.stages.clone();
+    let metric = crate::experiments::metric_label(&view.metric);
+    let delete_fields = vec![("pipeline_id", view.pipeline_id.to_string())];
+    let name = view.name.clone();
+    view! {
+        <Title text=format!("{} · Pareto", view.name) />
+        <PageHeader title=view.name.clone() lead=lead />
+        {view
+            .problem
+            .clone()
+            .map(|why| {
+                view! {
+                    <div class="notice notice-error" role="alert">
+                        {why}
+                    </div>
+                }
+            })}
+        {view
+            .found
+            .clone()
+            .map(|found| {
+                let best = found.best.clone();
+                view! {
+                    <section class="card" aria-labelledby="best-heading">
+                        <h2 id="best-heading">"Cheapest within the SLA"</h2>
+                        {match best {
+                            Some(best) => {
+                                view! {
+                                    <CombinationFigures
+                                        combination=best
+                                        stages=stages.clone()
+                                        currency=currency.clone()
+                                        metric=metric.clone()
+                                    />
+                                }
+                                    .into_any()
+                            }
+                            None => {
+                                view! {
+                                    <p>
+                                        "No combination meets the SLA. The frontier below shows what each budget buys within its latency bound."
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                        }}
+                        <p class="muted small">
+                            {format!(
+                                "{} combinations; {} searched after leaving out candidates another of their stage beats on cost, p50 and p95 (and, in the last stage, {metric}).",
+                                format_count(i64::try_from(found.combinations).unwrap_or(i64::MAX)),
+                                format_count(i64::try_from(found.searched).unwrap_or(i64::MAX)),
+                            )}
+                        </p>
+                    </section>
+                    <section class="card" aria-labelledby="frontier-heading">
+                        <h2 id="frontier-heading">"Frontier: cost against " {metric.clone()}</h2>
+                        <FrontierTable
+                            frontier=found.frontier
+                            stages=stages.clone()
+                            currency=currency.clone()
+                        />
+                    </section>
+                }
+            })}
+        {view
+            .stages
+            .into_iter()
+            .enumerate()
+            .map(|(index, stage)| {
+                view! { <StageCard index=index stage=stage currency=view.currency.clone() /> }
+            })
+            .collect_view()}
+        <section class="card">
+            <p class="muted small">
+                "Each stage is priced at the items it scores a month (requests × share × fan-out), its runs' cost per 1,000 at that volume. End-to-end latency takes each stage's latency as log-normal from its p50 and p95 and sums the stages by their means and variances (a stage reached by a share of requests adds to that share only); the summed p95s, every stage slow at once, is the upper bound. A run without a p50 is taken to always take its p95."
+            </p>
+            <WithUser children=move |user| {
+                let fields = delete_fields.clone();
+                let name = name.clone();
+                user.can(Role::Lead)
+                    .then(|| {
+                        view! {
+                            <ActionButton
+                                action=delete
+                                fields=fields
+                                text="Delete pipeline"
+                                label=format!("Delete pipeline {name}")
+                            />
+                        }
+                    })
+            } />
+        </section>
+    }
+}
+
+/// One pick per stage, as "stage: run name".
+fn picks(combination: &Combination, stages: &[StageView]) -> String {
+    combination
+        .picks
+        .iter()
+        .zip(stages)
+        .map(|(pick, stage)| {
+            let candidate = &stage.stage.candidates[*pick];
+            format!("{}: {}", stage.stage.name, candidate.name)
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+fn money(value: f64, currency: &str) -> String {
+    format!(
+        "{} {currency}",
+        format_number((value * 10_000.0).round() / 10_000.0)
+    )
+}
+
+#[component]
+fn CombinationFigures(
+    combination: Combination,
+    stages: Vec<StageView>,
+    currency: String,
+    metric: String,
+) -> impl IntoView {
+    let bottleneck = stages
+        .get(combination.bottleneck)
+        .map(|s| s.stage.name.clone())
+        .unwrap_or_default();
+    view! {
+        <p class="pipeline-picks">
+            <strong>{picks(&combination, &stages)}</strong>
+        </p>
+        <dl class="figures">
+            <div>
+                <dt>"Per 1,000 requests"</dt>
+                <dd>{money(combination.cost_per_1k, &currency)}</dd>
+            </div>
+            <div>
+                <dt>"A month"</dt>
+                <dd>{money(combination.monthly.round(), &currency)}</dd>
+            </div>
+            <div>
+                <dt>"p50 / p95"</dt>
+                <dd>
+                    {format!(
+                        "{:.0} / {:.0} ms (at most {:.0})",
+                        combination.p50_ms,
+                        combination.p95_ms,
+                        combination.p95_upper_ms,
+                    )}
+                </dd>
+            </div>
+            <div>
+                <dt>{metric}</dt>
+                <dd>{combination.quality.map_or("—".to_owned(), format_number)}</dd>
+            </div>
+            <div>
+                <dt>"Bottleneck stage"</dt>
+                <dd>{bottleneck}</dd>
+            </div>
+        </dl>
+    }
+}
+
+#[component]
+fn FrontierTable(
+    frontier: Vec<Combination>,
+    stages: Vec<StageView>,
+    currency: String,
+) -> impl IntoView {
+    if frontier.is_empty() {
+        return view! {
+            <p class="muted">
+                "No combination with a measured quality keeps the SLA's latency and money bounds."
+            </p>
+        }
+        .into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Combination"</th>
+                        <th scope="col" class="numeric">
+                            "Per 1,000"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "A month"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "p95 (upper bound)"
+                        </th>
+                        <th scope="col" class="numeric">
+                            "Quality"
+                        </th>
+                        <th scope="col">"Bottleneck"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {frontier
+                        .into_iter()
+                        .map(|c| {
+                            let bottleneck = stages
+                                .get(c.bottleneck)
+                                .map(|s| s.stage.name.clone())
+                                .unwrap_or_default();
+                            view! {
+                                <tr>
+                                    <td>{picks(&c, &stages)}</td>
+                                    <td class="numeric">{money(c.cost_per_1k, &currency)}</td>
+                                    <td class="numeric">{money(c.monthly.round(), &currency)}</td>
+                                    <td class="numeric">
+                                        {format!("{:.0} ms ({:.0})", c.p95_ms, c.p95_upper_ms)}
+                                    </td>
+                                    <td class="numeric">
+                                        {c.quality.map_or("—".to_owned(), format_number)}
+                                    </td>
+                                    <td>{bottleneck}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn StageCard(index: usize, stage: StageView, currency: String) -> impl IntoView {
+    let heading = format!("stage-{index}-heading");
+    let fan_out = if stage.stage.fan_out == 1.0 {
+        "1 item".to_owned()
+    } else {
+        format!("{} items", format_number(stage.stage.fan_out))
+    };
+    let about = format!(
+        "{:.0}% of requests reach it, {fan_out} scored each: {} items a month from experiment {}.",
+        stage.stage.share * 100.0,
+        format_count(i64::try_from(stage.items_per_month).unwrap_or(i64::MAX)),
+        stage.experiment,
+    );
+    view! {
+        <section class="card" aria-labelledby=heading.clone()>
+            <div class="card-head">
+                <h2 id=heading.clone()>{format!("Stage {}: {}", index + 1, stage.stage.name)}</h2>
+                <a class="small" href=format!("/experiments/{}", stage.experiment_id)>
+                    "Its experiment"
+                </a>
+            </div>
+            <p class="muted">{about}</p>
+            <div class="table-wrap">
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Run"</th>
+                            <th scope="col" class="numeric">
+                                "Per 1,000 items"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "p50"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "p95"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Quality"
+                            </th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {stage
+                            .stage
+                            .candidates
+                            .into_iter()
+                            .map(|c| {
+                                view! {
+                                    <tr>
+                                        <td>{c.name}</td>
+                                        <td class="numeric">{money(c.cost_per_1k, &currency)}</td>
+                                        <td class="numeric">{format!("{:.0} ms", c.p50_ms)}</td>
+                                        <td class="numeric">{format!("{:.0} ms", c.p95_ms)}</td>
+                                        <td class="numeric">
+                                            {c.quality.map_or("—".to_owned(), format_number)}
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            {(!stage.left_out.is_empty())
+                .then(|| {
+                    view! {
+                        <p class="muted small">
+                            {format!("Left out: {}.", stage.left_out.join("; "))}
+                        </p>
+                    }
+                })}
+        </section>
+    }
+}

@@ -1,0 +1,151 @@
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::{PipelineSummary, PipelineView};
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+use super::{parse_stages, store};
+#[cfg(feature = "ssr")]
+use crate::audit::Actor;
+#[cfg(feature = "ssr")]
+use crate::auth::{guard, Role};
+
+/// The pipelines page: every pipeline, and the teams a new one may belong to.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PipelinesView {
+    pub pipelines: Vec<PipelineSummary>,
+    pub teams: Vec<(Uuid, String)>,
+}
+
+#[server]
+pub async fn load_pipelines() -> Result<PipelinesView, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        let pool = &guard::state()?.pool;
+        Ok(PipelinesView {
+            pipelines: store::list(pool).await?,
+            teams: crate::teams::store::list(pool)
+                .await?
+                .into_iter()
+                .map(|team| (team.team_id, team.name))
+                .collect(),
+        })
+    })
+    .await
+}
+
+#[server]
+pub async fn load_pipeline(pipeline_id: Uuid) -> Result<PipelineView, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        store::view(&guard::state()?.pool, pipeline_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("No such pipeline.".into()))
+    })
+    .await
+}
+
+/// Reads a new pipeline's fields; every bad one is named.
+#[cfg(feature = "ssr")]
+pub fn parse_new(
+    name: &str,
+    team_id: &str,
+    description: &str,
+    stages: &str,
+    sla: &str,
+    monthly_volume: &str,
+    currency: &str,
+) -> Result<store::NewPipeline, AppError> {
+    let name = name.trim();
+    let team = team_id.trim().parse::<Uuid>();
+    let stages = parse_stages(stages);
+    let sla = crate::experiments::parse_constraints(sla);
+    let volume = monthly_volume
+        .trim()
+        .replace([',', '_'], "")
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v > 0 && *v <= 1_000_000_000_000);
+    let currency = currency.trim().to_ascii_uppercase();
+    let mut check = crate::error::Validator::new();
+    check
+        .check(
+            !name.is_empty(),
+            "name",
+            "Name the pipeline, e.g. Home feed.",
+        )
+        .check(
+            name.chars().count() <= 120,
+            "name",
+            "At most 120 characters.",
+        )
+        .check(team.is_ok(), "team_id", "Choose the team that owns it.")
+        .check(
+            description.chars().count() <= 2000,
+            "description",
+            "At most 2,000 characters.",
+        )
+        .check(
+            volume.is_some(),
+            "monthly_volume",
+            "Give the requests a month, a whole number above 0, e.g. 10000000.",
+        )
+        .check(
+            currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase()),
+            "currency",
+            "Give a three-letter currency code, e.g. USD.",
+        );
+    if let Err(why) = &stages {
+        check.check(false, "stages", why.clone());
+    }
+    if let Err(why) = &sla {
+        check.check(false, "sla", why.clone());
+    }
+    check.finish()?;
+    Ok(store::NewPipeline {
+        name: name.to_owned(),
+        team_id: team.unwrap_or_default(),
+        description: description.trim().to_owned(),
+        sla: sla.unwrap_or_default(),
+        monthly_volume: volume.unwrap_or_default(),
+        currency,
+        stages: stages.unwrap_or_default(),
+    })
+}
+
+/// Adds a pipeline (leads, for their teams).
+#[server]
+pub async fn create_pipeline(
+    name: String,
+    team_id: String,
+    description: String,
+    stages: String,
+    sla: String,
+    monthly_volume: String,
+    currency: String,
+) -> Result<Uuid, AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        let new = parse_new(
+            &name,
+            &team_id,
+            &description,
+            &stages,
+            &sla,
+            &monthly_volume,
+            &currency,
+        )?;
+        store::create(&guard::state()?.pool, &Actor::User(lead), new, false).await
+    })
+    .await
+}
+
+#[server]
+pub async fn delete_pipeline(pipeline_id: Uuid) -> Result<(), AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        store::delete(&guard::state()?.pool, &Actor::User(lead), pipeline_id).await
+    })
+    .await
+}

@@ -1,0 +1,305 @@
+//! Pipelines in Postgres: each stage's candidates are its experiment's runs, priced at the items
+//! the stage scores a month, then searched end to end.
+
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::search::{search, Question};
+use super::{Candidate, PipelineSummary, PipelineView, Stage, StageSpec, StageView};
+use crate::audit::{self, Actor, Change};
+use crate::error::{unique_as_field, AppError};
+use crate::experiments::{select, Constraint, Direction};
+use crate::teams::access::{self, Subject};
+
+/// A pipeline as a lead or a pipeline asks for it, checked field by field.
+pub struct NewPipeline {
+    pub name: String,
+    pub team_id: Uuid,
+    pub description: String,
+    pub sla: Vec<Constraint>,
+    pub monthly_volume: u64,
+    pub currency: String,
+    pub stages: Vec<StageSpec>,
+}
+
+/// Every pipeline, by team and name.
+pub async fn list(pool: &PgPool) -> Result<Vec<PipelineSummary>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select p.pipeline_id, p.name, t.name as team, p.constraints, p.monthly_volume,
+                  p.currency, p.is_demo,
+                  array(select s.name from pipeline_stage s where s.pipeline_id = p.pipeline_id
+                         order by s.position) as "stages!"
+             from pipeline p join team t using (team_id)
+            order by lower(t.name), lower(p.name)"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| PipelineSummary {
+            pipeline_id: row.pipeline_id,
+            name: row.name,
+            team: row.team,
+            stages: row.stages,
+            sla: described(&row.constraints)
+                .into_iter()
+                .map(|(_, shown)| shown)
+                .collect(),
+            monthly_volume: u64::try_from(row.monthly_volume).unwrap_or_default(),
+            currency: row.currency,
+            is_demo: row.is_demo,
+        })
+        .collect())
+}
+
+/// Stored constraints as stored and as read, in the pipeline's currency; one that no longer
+/// reads is skipped.
+fn described(constraints: &[String]) -> Vec<(String, String)> {
+    constraints
+        .iter()
+        .filter_map(|text| text.parse::<Constraint>().ok())
+        .map(|c| (c.to_string(), c.describe("")))
+        .collect()
+}
+
+/// A pipeline with its stages priced and the search's answer; `None` when it does not exist.
+pub async fn view(pool: &PgPool, pipeline_id: Uuid) -> Result<Option<PipelineView>, sqlx::Error> {
+    let Some(row) = sqlx::query!(
+        r#"select p.name, p.team_id, t.name as team, p.description, p.constraints,
+                  p.monthly_volume, p.currency, p.is_demo
+             from pipeline p join team t using (team_id) where p.pipeline_id = $1"#,
+        pipeline_id
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let stages = sqlx::query!(
+        "select position, name, experiment_id, share, fan_out from pipeline_stage
+          where pipeline_id = $1 order by position",
+        pipeline_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let volume = u64::try_from(row.monthly_volume).unwrap_or_default();
+    let mut views = Vec::with_capacity(stages.len());
+    let mut problem = None;
+    let mut metric = (String::new(), true);
+    for stage in stages {
+        let Some(experiment) = crate::experiments::store::get(pool, stage.experiment_id).await?
+        else {
+            continue;
+        };
+        let runs = crate::experiments::store::runs(pool, stage.experiment_id, None).await?;
+        let items = (volume as f64 * stage.share * stage.fan_out).round() as u64;
+        if experiment.currency != row.currency && problem.is_none() {
+            problem = Some(format!(
+                "Stage “{}” prices its runs in {}, the pipeline in {}: give them one currency.",
+                stage.name, experiment.currency, row.currency
+            ));
+        }
+        let mut candidates = Vec::new();
+        let mut left_out = Vec::new();
+        for run in runs.iter() {
+            let spec = &run.spec;
+            let priced = select::price(spec, run.measured_per_thousand, experiment.mode)
+                .map(|curve| curve.per_thousand_at(items.max(1)));
+            let latency = &spec.latency_ms;
+            match (priced, latency.p95) {
+                (Err(why), _) => left_out.push(format!("{}: {why}", spec.run_key)),
+                (_, None) => left_out.push(format!("{}: no p95 latency", spec.run_key)),
+                (Ok(per_thousand), Some(p95)) => candidates.push(Candidate {
+                    run: spec.run_key.clone(),
+                    name: spec.name.clone(),
+                    cost_per_1k: per_thousand.to_f64().unwrap_or(f64::INFINITY),
+                    // Without a p50, no spread is assumed: the stage always takes its p95.
+                    p50_ms: latency.p50.unwrap_or(p95).min(p95),
+                    p95_ms: p95,
+                    quality: spec.metrics.get(&experiment.primary_metric).copied(),
+                }),
+            }
+        }
+        metric = (
+            experiment.primary_metric.clone(),
+            experiment.direction == Direction::Higher,
+        );
+        views.push(StageView {
+            stage: Stage {
+                name: stage.name,
+                share: stage.share,
+                fan_out: stage.fan_out,
+                candidates,
+            },
+            experiment_id: stage.experiment_id,
+            experiment: experiment.name,
+            items_per_month: items,
+            left_out,
+        });
+    }
+    let sla: Vec<Constraint> = row
+        .constraints
+        .iter()
+        .filter_map(|text| text.parse().ok())
+        .collect();
+    let stages: Vec<Stage> = views.iter().map(|v| v.stage.clone()).collect();
+    let found = match problem {
+        Some(_) => None,
+        None => match search(&Question {
+            stages: &stages,
+            sla: &sla,
+            metric: &metric.0,
+            higher_is_better: metric.1,
+            volume,
+            measured: &[],
+        }) {
+            Ok(found) => Some(found),
+            Err(why) => {
+                problem = Some(why);
+                None
+            }
+        },
+    };
+    Ok(Some(PipelineView {
+        pipeline_id,
+        name: row.name,
+        team_id: row.team_id,
+        team: row.team,
+        description: row.description,
+        sla: described(&row.constraints),
+        monthly_volume: volume,
+        currency: row.currency,
+        is_demo: row.is_demo,
+        stages: views,
+        metric: metric.0,
+        higher_is_better: metric.1,
+        found,
+        problem,
+    }))
+}
+
+/// Stores a pipeline and its stages, all or nothing; each stage's experiment is found by name (or
+/// id) among the team's, and a missing one is named by its stage.
+pub async fn create(
+    pool: &PgPool,
+    actor: &Actor,
+    new: NewPipeline,
+    is_demo: bool,
+) -> Result<Uuid, AppError> {
+    let mut tx = pool.begin().await?;
+    let team = sqlx::query_scalar!("select name from team where team_id = $1", new.team_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::field("team_id", "This team does not exist any more."))?;
+    access::require(&mut tx, actor, Subject::Team(new.team_id)).await?;
+    let mut experiments = Vec::with_capacity(new.stages.len());
+    for (index, stage) in new.stages.iter().enumerate() {
+        let found = sqlx::query_scalar!(
+            "select experiment_id from experiment
+              where experiment_id::text = $1 or lower(name) = lower($1)
+              order by (team_id = $2) desc limit 1",
+            stage.experiment.trim(),
+            new.team_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            AppError::field(
+                "stages",
+                format!(
+                    "line {}: no experiment is named {}.",
+                    index + 1,
+                    stage.experiment
+                ),
+            )
+        })?;
+        experiments.push(found);
+    }
+    let constraints: Vec<String> = new.sla.iter().map(ToString::to_string).collect();
+    let inserted = sqlx::query_scalar!(
+        "insert into pipeline (name, team_id, description, constraints, monthly_volume, currency,
+                               is_demo, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning pipeline_id",
+        new.name,
+        new.team_id,
+        new.description,
+        &constraints,
+        i64::try_from(new.monthly_volume).unwrap_or(i64::MAX),
+        new.currency,
+        is_demo,
+        actor.user_id(),
+    )
+    .fetch_one(&mut *tx)
+    .await;
+    let pipeline_id = unique_as_field(inserted, "name", || {
+        format!("{team} already has a pipeline named {}.", new.name)
+    })?;
+    for (position, (stage, experiment_id)) in new.stages.iter().zip(&experiments).enumerate() {
+        sqlx::query!(
+            "insert into pipeline_stage (pipeline_id, position, name, experiment_id, share, fan_out)
+             values ($1, $2, $3, $4, $5, $6)",
+            pipeline_id,
+            i16::try_from(position + 1).unwrap_or(i16::MAX),
+            stage.name,
+            experiment_id,
+            stage.share,
+            stage.fan_out
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let stages: Vec<&str> = new.stages.iter().map(|s| s.name.as_str()).collect();
+    audit::record(
+        &mut *tx,
+        actor,
+        Change {
+            action: "pipeline.create",
+            entity_type: "pipeline",
+            entity_id: pipeline_id.to_string(),
+            summary: format!(
+                "created pipeline {} for {team}: {}",
+                new.name,
+                stages.join(" → ")
+            ),
+            detail: json!({
+                "name": new.name, "team": team, "constraints": constraints,
+                "monthly_volume": new.monthly_volume, "stages": new.stages,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(pipeline_id)
+}
+
+/// Deletes a pipeline and its stages (its experiments stay).
+pub async fn delete(pool: &PgPool, actor: &Actor, pipeline_id: Uuid) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query!(
+        "select name, team_id from pipeline where pipeline_id = $1",
+        pipeline_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such pipeline.".into()))?;
+    access::require(&mut tx, actor, Subject::Team(found.team_id)).await?;
+    sqlx::query!("delete from pipeline where pipeline_id = $1", pipeline_id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        Change {
+            action: "pipeline.delete",
+            entity_type: "pipeline",
+            entity_id: pipeline_id.to_string(),
+            summary: format!("deleted pipeline {}", found.name),
+            detail: json!({ "name": found.name }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

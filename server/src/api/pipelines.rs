@@ -1,0 +1,108 @@
+//! Pipelines over the API:
+//! - `GET /api/v1/pipelines` (scope `read`): every pipeline, its stages, SLA and volume;
+//! - `GET /api/v1/pipelines/{id}` (scope `read`): its stages with their candidates priced at the
+//!   traffic each sees, the cheapest combination within its SLA and the frontier;
+//! - `POST /api/v1/pipelines` (scope `write`) creates one: `name`, `team` (by name), `stages`
+//!   (each `name`, `experiment` by name or id, `share` from above 0 to 1, `fan_out` from 1),
+//!   `sla` (constraints), `monthly_volume`, `currency` (default USD), `description`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::auth::ApiCaller;
+use super::error::ApiError;
+use super::json::ApiJson;
+use app::pipelines::{store, PipelineSummary, PipelineView, StageSpec};
+use app::state::AppState;
+use app::tokens::Scope;
+
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<PipelineSummary>>, ApiError> {
+    caller.require(Scope::Read)?;
+    Ok(Json(store::list(&state.pool).await?))
+}
+
+#[tracing::instrument(skip_all, fields(pipeline_id = %pipeline_id))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(pipeline_id): Path<Uuid>,
+) -> Result<Json<PipelineView>, ApiError> {
+    caller.require(Scope::Read)?;
+    store::view(&state.pool, pipeline_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("no such pipeline".into()))
+}
+
+/// A pipeline as the API takes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPipelineBody {
+    name: String,
+    team: String,
+    #[serde(default)]
+    description: String,
+    stages: Vec<StageSpec>,
+    #[serde(default)]
+    sla: Vec<String>,
+    monthly_volume: u64,
+    #[serde(default = "usd")]
+    currency: String,
+}
+
+fn usd() -> String {
+    "USD".into()
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<NewPipelineBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Scope::Write)?;
+    let team_id = match app::teams::store::id_by_name(&state.pool, &body.team).await {
+        Ok(id) => id.to_string(),
+        Err(app::error::AppError::NotFound(_)) => {
+            return Err(app::error::AppError::field(
+                "team",
+                format!("No team is named {}.", body.team),
+            )
+            .into())
+        }
+        Err(other) => return Err(other.into()),
+    };
+    // The API's stages are the form's lines, so both are read and checked by one parser.
+    let stages: Vec<String> = body
+        .stages
+        .iter()
+        .map(|s| {
+            format!(
+                "{} | {} | {} | {}",
+                s.name, s.experiment, s.share, s.fan_out
+            )
+        })
+        .collect();
+    let new = app::pipelines::parse_new(
+        &body.name,
+        &team_id,
+        &body.description,
+        &stages.join("\n"),
+        &body.sla.join("\n"),
+        &body.monthly_volume.to_string(),
+        &body.currency,
+    )?;
+    let pipeline_id = store::create(&state.pool, &caller.0.actor(), new, false).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "pipeline_id": pipeline_id, "url": format!("/pipelines/{pipeline_id}") })),
+    ))
+}

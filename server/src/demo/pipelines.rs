@@ -1,0 +1,32 @@
+//! The demo's pipeline: product search as candidate retrieval (every query, once) followed by the
+//! product ranking model (every query), within 60 ms at p95 and NDCG@10 of at least 0.44, for
+//! 50 million queries a month. Retrieval's runs come from their own demo experiment.
+
+use sqlx::PgPool;
+
+use crate::commands::reason;
+use app::audit::Actor;
+use app::pipelines::{parse_new, store};
+
+/// Writes the pipeline; returns how many there are.
+pub async fn load(
+    pool: &PgPool,
+    team_id: impl Fn(&str) -> Option<uuid::Uuid>,
+) -> anyhow::Result<usize> {
+    let team = team_id("Search & Ranking")
+        .ok_or_else(|| anyhow::anyhow!("the demo team Search & Ranking is missing"))?;
+    let new = parse_new(
+        "Product search",
+        &team.to_string(),
+        "Candidate retrieval narrows the catalog to a few hundred products, then the ranker orders the top ten.",
+        "retrieval | Candidate retrieval | 100% | 1\nranking | Product ranking | 100% | 1",
+        "p95 <= 60 ms\nndcg@10 >= 0.44",
+        "50000000",
+        "USD",
+    )
+    .map_err(reason)?;
+    store::create(pool, &Actor::CommandLine, new, true)
+        .await
+        .map_err(reason)?;
+    Ok(1)
+}

@@ -1,0 +1,208 @@
+//! Pipelines: who may add them, the answer the page and the API give, and bad input refused by
+//! field and line.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+
+use crate::common::*;
+use app::audit::Actor;
+use app::auth::Role;
+use app::experiments::fields::run_from_fields;
+use app::experiments::{store, ExperimentForm};
+use app::tokens::Scope;
+
+/// An experiment of the home team with runs priced per request: (name, metric value, price per
+/// request, p50, p95).
+async fn experiment(
+    pool: &PgPool,
+    name: &str,
+    metric: &str,
+    runs: &[(&str, &str, &str, &str, &str)],
+) {
+    let actor = Actor::System;
+    let form = ExperimentForm {
+        name: name.into(),
+        team_id: HOME_TEAM.into(),
+        task_type: "ranking".into(),
+        primary_metric: metric.into(),
+        ..ExperimentForm::default()
+    };
+    let id = store::create(pool, &actor, form.parse().expect("form"), false)
+        .await
+        .expect("experiment");
+    let specs = runs
+        .iter()
+        .map(|(run, value, price, p50, p95)| {
+            let fields: BTreeMap<String, String> = [
+                ("name", *run),
+                (metric, *value),
+                ("price_per_request", *price),
+                ("latency_p50_ms", *p50),
+                ("latency_p95_ms", *p95),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+            run_from_fields(&fields).expect("a valid run")
+        })
+        .collect();
+    store::add_runs(pool, &actor, id, specs)
+        .await
+        .expect("runs");
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    experiment(
+        &pool,
+        "Retrieval",
+        "recall",
+        &[
+            ("bm25", "0.88", "0.00001", "6", "14"),
+            ("dense", "0.94", "0.00003", "9", "21"),
+        ],
+    )
+    .await;
+    experiment(
+        &pool,
+        "Ranking",
+        "ndcg",
+        &[
+            ("gbt", "0.431", "0.0001", "4", "9"),
+            ("tower", "0.452", "0.0004", "14", "38"),
+            ("xl", "0.47", "0.002", "60", "140"),
+        ],
+    )
+    .await;
+    let form = |stages: &str| {
+        vec![
+            ("name", "Product search".to_owned()),
+            ("team_id", HOME_TEAM.to_owned()),
+            ("description", String::new()),
+            ("stages", stages.to_owned()),
+            ("sla", "p95 <= 60 ms\nndcg >= 0.44".to_owned()),
+            ("monthly_volume", "10,000,000".to_owned()),
+            ("currency", "USD".to_owned()),
+        ]
+    };
+    let good = form("retrieval | Retrieval | 100% | 1\nranking | Ranking | 100% | 1");
+    fn fields<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+        form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+    for role in [Role::Viewer, Role::Member] {
+        let caller = signed_in(&pool, role).await;
+        let refused =
+            call::<app::pipelines::CreatePipeline>(&router, Some(&caller), &fields(&good)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    }
+    let lead = signed_in(&pool, Role::Lead).await;
+    // A bad line is named by its number; an unknown experiment by its stage's line.
+    let bad = form("retrieval | Retrieval | 100% | 1\nranking | Ranking | 140% | 1");
+    let refused = call::<app::pipelines::CreatePipeline>(&router, Some(&lead), &fields(&bad)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("stages") && refused.body.contains("line 2"),
+        "{}",
+        refused.body
+    );
+    let unknown = form("retrieval | Retrieval | 100% | 1\nranking | Rankers | 100% | 1");
+    let refused =
+        call::<app::pipelines::CreatePipeline>(&router, Some(&lead), &fields(&unknown)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("no experiment is named Rankers"),
+        "{}",
+        refused.body
+    );
+    let none: i64 = sqlx::query_scalar("select count(*) from pipeline")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(none, 0, "nothing half-written");
+
+    let created =
+        call::<app::pipelines::CreatePipeline>(&router, Some(&lead), &fields(&good)).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let id: uuid::Uuid = serde_json::from_str(&created.body).expect("id");
+
+    let reader = app::tokens::store::create(&pool, &Actor::System, "reader", &[Scope::Read], None)
+        .await
+        .expect("token")
+        .secret;
+    let found = bearer(&router, &format!("/api/v1/pipelines/{id}"), &reader).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    let view = found.json();
+    // bm25 then tower: 0.01 + 0.40 per 1,000 requests, 4,100 USD a month at 10 M; gbt misses
+    // NDCG 0.44 and xl the p95.
+    let best = &view["found"]["best"];
+    assert_eq!(best["picks"], json!([0, 1]), "{view}");
+    assert!((best["cost_per_1k"].as_f64().unwrap_or_default() - 0.41).abs() < 1e-9);
+    assert!((best["monthly"].as_f64().unwrap_or_default() - 4100.0).abs() < 1e-6);
+    let p95 = best["p95_ms"].as_f64().unwrap_or_default();
+    assert!(p95 <= 60.0 && p95 < best["p95_upper_ms"].as_f64().unwrap_or_default());
+    assert_eq!(best["bottleneck"], 1);
+    assert_eq!(view["found"]["frontier"].as_array().map(Vec::len), Some(2));
+    assert_eq!(view["found"]["combinations"], 6);
+
+    let page = get(&router, &format!("/pipelines/{id}"), Some(&lead)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        "Cheapest within the SLA",
+        "retrieval: bm25 → ranking: tower",
+        "4,100 USD",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    let list = bearer(&router, "/api/v1/pipelines", &reader).await.json();
+    assert_eq!(list[0]["stages"], json!(["retrieval", "ranking"]));
+
+    // Over the API: a write token adds one, a read token may not.
+    let writer = app::tokens::store::create(&pool, &Actor::System, "writer", &[Scope::Write], None)
+        .await
+        .expect("token")
+        .secret;
+    let body = json!({
+        "name": "Search, dense", "team": "Home", "monthly_volume": 1000000,
+        "stages": [{"name": "retrieval", "experiment": "Retrieval", "share": 1.0, "fan_out": 1.0}],
+        "sla": ["p95 <= 30 ms"]
+    });
+    let refused = api_post(&router, "/api/v1/pipelines", &reader, &body).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let added = api_post(&router, "/api/v1/pipelines", &writer, &body).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'pipeline.create'")
+            .fetch_one(&pool)
+            .await
+            .expect("audit");
+    assert_eq!(audited, 2);
+
+    // A lead deletes it; its page then answers 404.
+    let deleted = call::<app::pipelines::DeletePipeline>(
+        &router,
+        Some(&lead),
+        &[("pipeline_id", id.to_string().as_str())],
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert_eq!(
+        bearer(&router, &format!("/api/v1/pipelines/{id}"), &reader)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
