@@ -93,10 +93,11 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     fn fields<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
         form.iter().map(|(k, v)| (*k, v.as_str())).collect()
     }
-    for role in [Role::Viewer, Role::Member] {
-        let caller = signed_in(&pool, role).await;
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let member = signed_in(&pool, Role::Member).await;
+    for caller in [&viewer, &member] {
         let refused =
-            call::<app::pipelines::CreatePipeline>(&router, Some(&caller), &fields(&good)).await;
+            call::<app::pipelines::CreatePipeline>(&router, Some(caller), &fields(&good)).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     }
     let lead = signed_in(&pool, Role::Lead).await;
@@ -167,6 +168,18 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     ] {
         assert!(page.body.contains(shown), "{shown}: {}", page.body);
     }
+    // The list, with the form a lead adds one with (a viewer sees no form).
+    let listed = get(&router, "/pipelines", Some(&lead)).await;
+    for shown in [
+        "Product search",
+        "retrieval → ranking",
+        "Add a pipeline",
+        "id=\"pipeline-stages\"",
+    ] {
+        assert!(listed.body.contains(shown), "{shown}: {}", listed.body);
+    }
+    let listed = get(&router, "/pipelines", Some(&viewer)).await;
+    assert!(listed.body.contains("Product search") && !listed.body.contains("Add a pipeline"));
     let list = bearer(&router, "/api/v1/pipelines", &reader).await.json();
     assert_eq!(list[0]["stages"], json!(["retrieval", "ranking"]));
 

@@ -933,35 +933,22 @@ pub async fn set_interruption_tolerant(
         tolerant
     )
     .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| crate::error::AppError::NotFound("No deployment has this key.".into()))?;
-    // A lead marks what their teams run (the team owning the deployment's model).
-    crate::teams::access::require(
-        &mut tx,
-        actor,
-        crate::teams::access::Subject::Deployment(id),
-    )
     .await?;
-    crate::audit::record(
-        &mut *tx,
+    let summary = if tolerant {
+        format!("marked {key} as tolerating interruptions (priced on spot like a batch job)")
+    } else {
+        format!("marked {key} as not tolerating interruptions")
+    };
+    let detail = serde_json::json!({ "key": key, "interruption_tolerant": tolerant });
+    serving_changed(
+        tx,
         actor,
-        crate::audit::Change {
-            action: "deployment.interruption_tolerant",
-            entity_type: "deployment",
-            entity_id: id.to_string(),
-            summary: if tolerant {
-                format!(
-                    "marked {key} as tolerating interruptions (priced on spot like a batch job)"
-                )
-            } else {
-                format!("marked {key} as not tolerating interruptions")
-            },
-            detail: serde_json::json!({ "key": key, "interruption_tolerant": tolerant }),
-        },
+        id,
+        "deployment.interruption_tolerant",
+        summary,
+        detail,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 /// A lead holds a deployment to a p95, or clears it (then its experiment's SLA applies).
@@ -979,8 +966,27 @@ pub async fn set_p95_target(
         target_ms
     )
     .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| crate::error::AppError::NotFound("No deployment has this key.".into()))?;
+    .await?;
+    let summary = match target_ms {
+        Some(ms) => format!("held {key} to a p95 of {ms} ms"),
+        None => format!("cleared {key}'s p95 target (its experiment's SLA applies)"),
+    };
+    let detail = serde_json::json!({ "key": key, "p95_target_ms": target_ms });
+    serving_changed(tx, actor, id, "deployment.p95_target", summary, detail).await
+}
+
+/// Ends a change to how a deployment is served: a lead changes only what their teams run (the
+/// team owning the deployment's model), and the change is audited with it, or nothing is kept.
+async fn serving_changed(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    actor: &crate::audit::Actor,
+    changed: Option<Uuid>,
+    action: &'static str,
+    summary: String,
+    detail: serde_json::Value,
+) -> Result<(), crate::error::AppError> {
+    let id = changed
+        .ok_or_else(|| crate::error::AppError::NotFound("No deployment has this key.".into()))?;
     crate::teams::access::require(
         &mut tx,
         actor,
@@ -991,14 +997,11 @@ pub async fn set_p95_target(
         &mut *tx,
         actor,
         crate::audit::Change {
-            action: "deployment.p95_target",
+            action,
             entity_type: "deployment",
             entity_id: id.to_string(),
-            summary: match target_ms {
-                Some(ms) => format!("held {key} to a p95 of {ms} ms"),
-                None => format!("cleared {key}'s p95 target (its experiment's SLA applies)"),
-            },
-            detail: serde_json::json!({ "key": key, "p95_target_ms": target_ms }),
+            summary,
+            detail,
         },
     )
     .await?;

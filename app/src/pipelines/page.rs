@@ -112,6 +112,24 @@ fn PipelineForm(
     let message = move |name: &'static str| {
         Signal::derive(move || error.get().and_then(|e| e.field_message(name)))
     };
+    // A text area of lines, with its hint and its error.
+    let area = move |name: &'static str, label: &'static str, hint: &'static str| {
+        view! {
+            <div class="field wide">
+                <label for=format!("pipeline-{name}")>{label}</label>
+                <p class="hint" id=format!("pipeline-{name}-hint")>
+                    {hint}
+                </p>
+                <textarea
+                    id=format!("pipeline-{name}")
+                    name=name
+                    rows="3"
+                    aria-describedby=format!("pipeline-{name}-hint")
+                ></textarea>
+                <FieldMessage id=format!("pipeline-{name}-error") message=message(name) />
+            </div>
+        }
+    };
     view! {
         <section class="card">
             <h2>"Add a pipeline"</h2>
@@ -142,32 +160,16 @@ fn PipelineForm(
                     </select>
                     <FieldMessage id="pipeline-team_id-error" message=message("team_id") />
                 </div>
-                <div class="field wide">
-                    <label for="pipeline-stages">"Stages"</label>
-                    <p class="hint" id="pipeline-stages-hint">
-                        "One per line, in order: name | experiment | share of requests reaching it | items scored per request, e.g. retrieval | Candidate retrieval | 100% | 1, then ranker | Recommender ranking | 100% | 100"
-                    </p>
-                    <textarea
-                        id="pipeline-stages"
-                        name="stages"
-                        rows="3"
-                        aria-describedby="pipeline-stages-hint"
-                    ></textarea>
-                    <FieldMessage id="pipeline-stages-error" message=message("stages") />
-                </div>
-                <div class="field wide">
-                    <label for="pipeline-sla">"End-to-end SLA"</label>
-                    <p class="hint" id="pipeline-sla-hint">
-                        "One per line: p95 <= 120 ms, ndcg@10 >= 0.44, monthly <= 8000"
-                    </p>
-                    <textarea
-                        id="pipeline-sla"
-                        name="sla"
-                        rows="3"
-                        aria-describedby="pipeline-sla-hint"
-                    ></textarea>
-                    <FieldMessage id="pipeline-sla-error" message=message("sla") />
-                </div>
+                {area(
+                    "stages",
+                    "Stages",
+                    "One per line, in order: name | experiment | share of requests reaching it | items scored per request, e.g. retrieval | Candidate retrieval | 100% | 1, then ranker | Recommender ranking | 100% | 100",
+                )}
+                {area(
+                    "sla",
+                    "End-to-end SLA",
+                    "One per line: p95 <= 120 ms, ndcg@10 >= 0.44, monthly <= 8000",
+                )}
                 <Field
                     name="monthly_volume"
                     label="Requests a month"
