@@ -61,6 +61,7 @@ bench: tools db
 	PARETO_BIN=$(CURDIR)/target/dist/pareto cargo bench --locked -p pareto-tests --bench experiments
 	PARETO_BIN=$(CURDIR)/target/dist/pareto cargo bench --locked -p pareto-tests --bench bills
 	PARETO_BIN=$(CURDIR)/target/dist/pareto cargo bench --locked -p pareto-tests --bench advice
+	cargo bench --locked -p pareto-tests --bench pipelines
 
 ## fuzz: each bill format's reader under libFuzzer for FUZZ_SECONDS (default 60) per format; a panic fails
 FUZZ_SECONDS ?= 60

@@ -118,11 +118,14 @@ pub fn search(question: &Question) -> Result<Found, String> {
     let mut best: Option<(f64, Option<f64>, f64, Vec<usize>)> = None;
     let mut frontier: Vec<(f64, f64, Vec<usize>)> = Vec::new();
     loop {
-        let picks: Vec<usize> = odometer
-            .iter()
-            .zip(&kept)
-            .map(|(at, kept)| kept[*at])
-            .collect();
+        // The picks are built only where they are kept or a pipeline-level run may name them.
+        let picks = || -> Vec<usize> {
+            odometer
+                .iter()
+                .zip(&kept)
+                .map(|(at, kept)| kept[*at])
+                .collect()
+        };
         let (cost, moments) = odometer
             .iter()
             .zip(&parts)
@@ -130,7 +133,12 @@ pub fn search(question: &Question) -> Result<Found, String> {
                 (cost + parts[*at].0, moments + parts[*at].1)
             });
         let (_, p95) = moments.percentiles();
-        let quality = quality_of(question, &picks);
+        let quality = if question.measured.is_empty() {
+            let last = stages.len() - 1;
+            stages[last].candidates[kept[last][odometer[last]]].quality
+        } else {
+            quality_of(question, &picks())
+        };
         let monthly = cost * question.volume as f64 / 1000.0;
         let within = |subject: &Subject| match subject {
             Subject::P95LatencyMs => Some(p95),
@@ -161,7 +169,7 @@ pub fn search(question: &Question) -> Result<Found, String> {
                 }
             };
             if better {
-                best = Some((cost, quality, p95, picks.clone()));
+                best = Some((cost, quality, p95, picks()));
             }
         }
         if let (true, Some(q)) = (bounds_hold, quality) {
@@ -172,7 +180,7 @@ pub fn search(question: &Question) -> Result<Found, String> {
             let duplicate = frontier.iter().any(|(c, s, _)| *c == cost && *s == score);
             if !dominated && !duplicate {
                 frontier.retain(|(c, s, _)| !(cost <= *c && score >= *s));
-                frontier.push((cost, score, picks));
+                frontier.push((cost, score, picks()));
             }
         }
         // The next combination, the last stage turning fastest.
