@@ -183,6 +183,40 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     let list = bearer(&router, "/api/v1/pipelines", &reader).await.json();
     assert_eq!(list[0]["stages"], json!(["retrieval", "ranking"]));
 
+    // Hybrid routing: 10% of requests to xl on bm25 + tower: 0.9 x 0.41 + 0.1 x 2.01 = 0.57 per
+    // 1,000, 5,700 a month, 14,400 less than all of it to xl.
+    let blend = bearer(
+        &router,
+        &format!("/api/v1/pipelines/{id}/hybrid?stage=2&light=2&heavy=3&share_pct=10"),
+        &reader,
+    )
+    .await;
+    assert_eq!(blend.status, StatusCode::OK, "{}", blend.body);
+    let blend = blend.json();
+    assert!(
+        (blend["monthly"].as_f64().unwrap_or_default() - 5_700.0).abs() < 1e-6,
+        "{blend}"
+    );
+    assert!((blend["saving_per_month"].as_f64().unwrap_or_default() - 14_400.0).abs() < 1e-6);
+    let refused = call::<app::pipelines::BlendPipeline>(
+        &router,
+        Some(&viewer),
+        &[
+            ("pipeline_id", id.to_string().as_str()),
+            ("light", "1:1"),
+            ("heavy", "2:3"),
+            ("share_pct", "10"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("same stage"), "{}", refused.body);
+
     // Over the API: a write token adds one, a read token may not.
     let writer = app::tokens::store::create(&pool, &Actor::System, "writer", &[Scope::Write], None)
         .await

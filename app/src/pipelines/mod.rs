@@ -4,6 +4,7 @@
 //! request reaching it); every combination of one candidate per stage is priced and timed end to
 //! end (`search`), with its latency combined from the stages' distributions (`latency`).
 
+pub mod hybrid;
 pub mod latency;
 mod page;
 pub mod search;

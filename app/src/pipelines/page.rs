@@ -6,7 +6,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::search::Combination;
-use super::{CreatePipeline, DeletePipeline, PipelineView, PipelinesView, StageView};
+use super::{
+    BlendPipeline, CreatePipeline, DeletePipeline, PipelineView, PipelinesView, StageView,
+};
 use crate::auth::Role;
 use crate::components::{
     action_error, reset_on_success, successes, ActionButton, Field, FieldMessage, FormActions,
@@ -305,6 +307,11 @@ fn Pipeline(view: PipelineView) -> impl IntoView {
                     </section>
                 }
             })}
+        <HybridForm
+            pipeline_id=view.pipeline_id
+            stages=view.stages.clone()
+            currency=view.currency.clone()
+        />
         {view
             .stages
             .into_iter()
@@ -542,6 +549,116 @@ fn StageCard(index: usize, stage: StageView, currency: String) -> impl IntoView 
                         </p>
                     }
                 })}
+        </section>
+    }
+}
+
+/// Hybrid routing: a share of requests to a heavier candidate of one stage, on the cheapest
+/// combination; the blend's figures and what it saves against sending every request heavy.
+#[component]
+fn HybridForm(pipeline_id: uuid::Uuid, stages: Vec<StageView>, currency: String) -> impl IntoView {
+    let action = ServerAction::<BlendPipeline>::new();
+    let error = action_error(action);
+    let message = move |name: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.field_message(name)))
+    };
+    let options: Vec<(String, String)> = stages
+        .iter()
+        .enumerate()
+        .flat_map(|(s, stage)| {
+            stage
+                .stage
+                .candidates
+                .iter()
+                .enumerate()
+                .map(move |(c, candidate)| {
+                    (
+                        format!("{}:{}", s + 1, c + 1),
+                        format!("{}: {}", stage.stage.name, candidate.name),
+                    )
+                })
+        })
+        .collect();
+    let select = move |name: &'static str, label: &'static str, chosen: usize| {
+        let options = options.clone();
+        view! {
+            <div class="field">
+                <label for=format!("hybrid-{name}")>{label}</label>
+                <select id=format!("hybrid-{name}") name=name>
+                    {options
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, (value, text))| {
+                            view! {
+                                <option value=value selected=index == chosen>
+                                    {text}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                <FieldMessage id=format!("hybrid-{name}-error") message=message(name) />
+            </div>
+        }
+    };
+    let last = stages
+        .iter()
+        .map(|s| s.stage.candidates.len())
+        .sum::<usize>()
+        .saturating_sub(1);
+    let result = move || {
+        action.value().get().and_then(Result::ok).map(|blend| {
+            let currency = currency.clone();
+            view! {
+                <dl class="figures" data-testid="hybrid">
+                    <div>
+                        <dt>"Per 1,000 requests"</dt>
+                        <dd>{money(blend.cost_per_1k, &currency)}</dd>
+                    </div>
+                    <div>
+                        <dt>"A month"</dt>
+                        <dd>{money(blend.monthly.round(), &currency)}</dd>
+                    </div>
+                    <div>
+                        <dt>"p50 / p95"</dt>
+                        <dd>{format!("{:.0} / {:.0} ms", blend.p50_ms, blend.p95_ms)}</dd>
+                    </div>
+                    <div>
+                        <dt>"Quality"</dt>
+                        <dd>{blend.quality.map_or("—".to_owned(), format_number)}</dd>
+                    </div>
+                    <div>
+                        <dt>"Saved against all heavy"</dt>
+                        <dd>
+                            {format!(
+                                "{} a month",
+                                money(blend.saving_per_month.round(), &currency),
+                            )}
+                        </dd>
+                    </div>
+                </dl>
+            }
+        })
+    };
+    view! {
+        <section class="card" aria-labelledby="hybrid-heading">
+            <h2 id="hybrid-heading">"Hybrid routing"</h2>
+            <p class="muted">
+                "Send a share of requests (the high-value users, say) to a heavier candidate of one stage, on the cheapest combination: cost and quality blend by the share, latency is the mixture of the two paths."
+            </p>
+            <ActionForm action=action attr:class="form grid-form" attr:novalidate="true">
+                <FormAlert error=error />
+                <input type="hidden" name="pipeline_id" value=pipeline_id.to_string() />
+                {select("light", "Most requests to", 0)}
+                {select("heavy", "The share to", last)}
+                <div class="field">
+                    <label for="hybrid-share_pct">"Share to the heavy one (%)"</label>
+                    <input id="hybrid-share_pct" name="share_pct" inputmode="decimal" value="10" />
+                    <FieldMessage id="hybrid-share_pct-error" message=message("share_pct") />
+                </div>
+                <FormActions label="Blend" pending=action.pending() />
+            </ActionForm>
+            {result}
         </section>
     }
 }

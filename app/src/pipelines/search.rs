@@ -272,7 +272,7 @@ fn prune(
 }
 
 /// A combination's figures, for the pages.
-fn combination(question: &Question, picks: Vec<usize>) -> Combination {
+pub fn combination(question: &Question, picks: Vec<usize>) -> Combination {
     let stages = question.stages;
     let mut cost = 0.0;
     let mut moments = Moments::default();

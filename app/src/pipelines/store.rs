@@ -303,3 +303,43 @@ pub async fn delete(pool: &PgPool, actor: &Actor, pipeline_id: Uuid) -> Result<(
     tx.commit().await?;
     Ok(())
 }
+
+/// Hybrid routing on the pipeline's cheapest combination within its SLA (else its frontier's
+/// first, else every stage's first candidate); `None` when the pipeline does not exist.
+pub async fn blend(
+    pool: &PgPool,
+    pipeline_id: Uuid,
+    stage: usize,
+    light: usize,
+    heavy: usize,
+    share: f64,
+) -> Result<Option<super::hybrid::Blend>, AppError> {
+    let Some(view) = view(pool, pipeline_id).await? else {
+        return Ok(None);
+    };
+    if let Some(problem) = view.problem {
+        return Err(AppError::BadRequest(problem));
+    }
+    let base = view
+        .found
+        .as_ref()
+        .and_then(|found| found.best.as_ref().or(found.frontier.first()))
+        .map_or_else(|| vec![0; view.stages.len()], |c| c.picks.clone());
+    let stages: Vec<Stage> = view.stages.iter().map(|s| s.stage.clone()).collect();
+    let sla: Vec<Constraint> = view
+        .sla
+        .iter()
+        .filter_map(|(stored, _)| stored.parse().ok())
+        .collect();
+    let question = Question {
+        stages: &stages,
+        sla: &sla,
+        metric: &view.metric,
+        higher_is_better: view.higher_is_better,
+        volume: view.monthly_volume,
+        measured: &[],
+    };
+    super::hybrid::blend(&question, &base, stage, light, heavy, share)
+        .map(Some)
+        .map_err(|why| AppError::field("heavy", why))
+}

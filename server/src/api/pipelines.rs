@@ -106,3 +106,42 @@ pub async fn create(
         Json(json!({ "pipeline_id": pipeline_id, "url": format!("/pipelines/{pipeline_id}") })),
     ))
 }
+
+/// The query of `GET /api/v1/pipelines/{id}/hybrid`: 1-based stage and candidates, share in
+/// percent.
+#[derive(Deserialize)]
+pub struct HybridQuery {
+    stage: usize,
+    light: usize,
+    heavy: usize,
+    share_pct: f64,
+}
+
+/// `GET /api/v1/pipelines/{id}/hybrid?stage=2&light=1&heavy=3&share_pct=10` (scope `read`): the
+/// blend of sending `share_pct` of requests to the heavy candidate of a stage on the cheapest
+/// combination.
+#[tracing::instrument(skip_all, fields(pipeline_id = %pipeline_id))]
+pub async fn hybrid(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(pipeline_id): Path<Uuid>,
+    axum::extract::Query(query): axum::extract::Query<HybridQuery>,
+) -> Result<Json<app::pipelines::hybrid::Blend>, ApiError> {
+    caller.require(Scope::Read)?;
+    let index = |n: usize, field: &str| {
+        n.checked_sub(1)
+            .ok_or_else(|| app::error::AppError::field(field, "Count from 1."))
+    };
+    let blend = store::blend(
+        &state.pool,
+        pipeline_id,
+        index(query.stage, "stage")?,
+        index(query.light, "light")?,
+        index(query.heavy, "heavy")?,
+        query.share_pct / 100.0,
+    )
+    .await?;
+    blend
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("no such pipeline".into()))
+}
