@@ -41,6 +41,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
             get(crate::charts::frontier_chart),
         )
         .route(
+            "/charts/pipelines/{id}/{file}",
+            get(crate::charts::pipeline_chart),
+        )
+        .route(
             "/charts/models/{id}/{file}",
             get(crate::charts::model_chart),
         )

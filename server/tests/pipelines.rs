@@ -180,6 +180,26 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     }
     let listed = get(&router, "/pipelines", Some(&viewer)).await;
     assert!(listed.body.contains("Product search") && !listed.body.contains("Add a pipeline"));
+    // The frontier drawn on the server, for signed-in people only.
+    let chart = get(
+        &router,
+        &format!("/charts/pipelines/{id}/frontier.svg"),
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(chart.status, StatusCode::OK);
+    assert!(
+        chart.body.starts_with("<svg") && chart.body.contains("bm25 → tower"),
+        "{}",
+        chart.body
+    );
+    let anonymous = get(
+        &router,
+        &format!("/charts/pipelines/{id}/frontier.svg"),
+        None,
+    )
+    .await;
+    assert_ne!(anonymous.status, StatusCode::OK);
     let list = bearer(&router, "/api/v1/pipelines", &reader).await.json();
     assert_eq!(list[0]["stages"], json!(["retrieval", "ranking"]));
 

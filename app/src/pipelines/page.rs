@@ -299,6 +299,7 @@ fn Pipeline(view: PipelineView) -> impl IntoView {
                     </section>
                     <section class="card" aria-labelledby="frontier-heading">
                         <h2 id="frontier-heading">"Frontier: cost against " {metric.clone()}</h2>
+                        <FrontierChart pipeline_id=view.pipeline_id metric=metric.clone() />
                         <FrontierTable
                             frontier=found.frontier
                             stages=stages.clone()
@@ -660,5 +661,28 @@ fn HybridForm(pipeline_id: uuid::Uuid, stages: Vec<StageView>, currency: String)
             </ActionForm>
             {result}
         </section>
+    }
+}
+
+/// The frontier drawn on the server, light or dark with the page.
+#[component]
+fn FrontierChart(pipeline_id: uuid::Uuid, metric: String) -> impl IntoView {
+    let base = format!("/charts/pipelines/{pipeline_id}/frontier.svg");
+    let description = format!(
+        "{metric} against the end-to-end cost per 1,000 requests of the combinations on the frontier, joined by the line; the cheapest within the SLA is ringed."
+    );
+    view! {
+        <figure class="chart frontier">
+            <picture>
+                <source media="(prefers-color-scheme: dark)" srcset=format!("{base}?theme=dark") />
+                <img
+                    src=format!("{base}?theme=light")
+                    alt=description
+                    width="720"
+                    height="360"
+                    loading="lazy"
+                />
+            </picture>
+        </figure>
     }
 }

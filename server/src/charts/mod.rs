@@ -8,11 +8,13 @@ mod catalog;
 pub mod drift;
 mod experiments;
 mod fleet;
+mod pipelines;
 
 pub use bills::bill_chart;
 pub use catalog::model_chart;
 pub use experiments::{frontier_chart, frontier_svg, RunPoint};
 pub use fleet::deployment_chart;
+pub use pipelines::pipeline_chart;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
