@@ -602,11 +602,13 @@ fn HybridForm(pipeline_id: uuid::Uuid, stages: Vec<StageView>, currency: String)
             </div>
         }
     };
-    let last = stages
+    // By default, the last stage's first candidate for most requests and its last for the share.
+    let total = stages
         .iter()
         .map(|s| s.stage.candidates.len())
-        .sum::<usize>()
-        .saturating_sub(1);
+        .sum::<usize>();
+    let last = total.saturating_sub(1);
+    let first_of_last = total - stages.last().map_or(0, |s| s.stage.candidates.len());
     let result = move || {
         action.value().get().and_then(Result::ok).map(|blend| {
             let currency = currency.clone();
@@ -650,7 +652,7 @@ fn HybridForm(pipeline_id: uuid::Uuid, stages: Vec<StageView>, currency: String)
             <ActionForm action=action attr:class="form grid-form" attr:novalidate="true">
                 <FormAlert error=error />
                 <input type="hidden" name="pipeline_id" value=pipeline_id.to_string() />
-                {select("light", "Most requests to", 0)}
+                {select("light", "Most requests to", first_of_last)}
                 {select("heavy", "The share to", last)}
                 <div class="field">
                     <label for="hybrid-share_pct">"Share to the heavy one (%)"</label>
