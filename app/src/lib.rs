@@ -55,7 +55,7 @@ use crate::experiments::{ComparePage, ExperimentPage, ExperimentsPage};
 use crate::fleet::{DeploymentPage, FleetPage};
 use crate::guardrails::GuardrailsPage;
 use crate::overview::OverviewPage;
-use crate::pipelines::{PipelinePage, PipelinesPage};
+use crate::pipelines::{PipelinePage, PipelinesPage, PortfolioPage};
 use crate::prices::PricesPage;
 use crate::reports::ReportsPage;
 use crate::reviews::ReviewsPage;
@@ -161,6 +161,7 @@ parts! {
         Compare => view! { <ComparePage/> };
         Pipelines => view! { <PipelinesPage/> };
         Pipeline => view! { <PipelinePage/> };
+        Portfolio => view! { <PortfolioPage/> };
     }
     catalog, __preload_catalog {
         Catalog => view! { <CatalogPage/> };
@@ -262,6 +263,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/guardrails") view=Page::Guardrails />
                     <Route path=path!("/pipelines") view=Page::Pipelines />
                     <Route path=path!("/pipelines/:id") view=Page::Pipeline ssr=SsrMode::Async />
+                    <Route path=path!("/portfolio") view=Page::Portfolio ssr=SsrMode::Async />
                     <Route
                         path=path!("/deployments/:key")
                         view=Page::Deployment

@@ -273,3 +273,117 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
         StatusCode::NOT_FOUND
     );
 }
+
+/// An experiment of the home team whose runs meet its SLA, priced per request at 1,000,000
+/// requests a month: (name, metric value, price per request).
+async fn priced(
+    pool: &PgPool,
+    name: &str,
+    metric: &str,
+    runs: &[(&str, &str, &str)],
+) -> uuid::Uuid {
+    let actor = Actor::System;
+    let form = ExperimentForm {
+        name: name.into(),
+        team_id: HOME_TEAM.into(),
+        task_type: "classification".into(),
+        primary_metric: metric.into(),
+        monthly_volume: "1000000".into(),
+        ..ExperimentForm::default()
+    };
+    let id = store::create(pool, &actor, form.parse().expect("form"), false)
+        .await
+        .expect("experiment");
+    let specs = runs
+        .iter()
+        .map(|(run, value, price)| {
+            let fields: BTreeMap<String, String> = [
+                ("name", *run),
+                (metric, *value),
+                ("price_per_request", *price),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+            run_from_fields(&fields).expect("a valid run")
+        })
+        .collect();
+    store::add_runs(pool, &actor, id, specs)
+        .await
+        .expect("runs");
+    id
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn the_portfolio_moves_budget_to_where_a_point_is_worth_more(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    let segmentation = priced(
+        &pool,
+        "Segmentation",
+        "f1",
+        &[
+            ("seg-small", "0.874", "0.0009"),
+            ("seg-large", "0.880", "0.004"),
+        ],
+    )
+    .await;
+    let fraud = priced(
+        &pool,
+        "Fraud",
+        "precision",
+        &[
+            ("fraud-gbt", "0.90", "0.001"),
+            ("fraud-gnn", "0.93", "0.0035"),
+        ],
+    )
+    .await;
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    // Each recommends its cheapest (900 and 1,000 a month); within 5,000 the fraud model's
+    // larger candidate (3 points at 1,500 a point) pays, segmentation's (0.6 at 200) does not.
+    let chosen = format!("{segmentation}:200;{fraud}:1500");
+    let found = call::<app::pipelines::LoadPortfolio>(
+        &router,
+        Some(&viewer),
+        &[("budget", "5000"), ("chosen", chosen.as_str())],
+    )
+    .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    let view: serde_json::Value = serde_json::from_str(&found.body).expect("json");
+    assert_eq!(view["found"]["picks"], json!([0, 1]), "{view}");
+    assert_eq!(view["found"]["monthly"], 4400.0);
+    assert_eq!(
+        view["found"]["moves"],
+        json!(["Fraud: take fraud-gnn instead of fraud-gbt, 3 points of Precision more, 2,500 USD a month more"])
+    );
+    // Too small a budget is said, not an error.
+    let tight = call::<app::pipelines::LoadPortfolio>(
+        &router,
+        Some(&viewer),
+        &[("budget", "1000"), ("chosen", chosen.as_str())],
+    )
+    .await;
+    assert!(tight.body.contains("Nothing fits"), "{}", tight.body);
+    // The page reads the choice from its address, so a link shares it.
+    let page = get(
+        &router,
+        &format!(
+            "/portfolio?budget=5000&e={segmentation}&v_{segmentation}=200&e={fraud}&v_{fraud}=1500"
+        ),
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("take fraud-gnn instead of fraud-gbt"),
+        "{}",
+        page.body
+    );
+    let anonymous = call::<app::pipelines::LoadPortfolio>(
+        &router,
+        None,
+        &[("budget", "5000"), ("chosen", chosen.as_str())],
+    )
+    .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}

@@ -7,12 +7,15 @@
 pub mod hybrid;
 pub mod latency;
 mod page;
+pub mod portfolio;
+mod portfolio_page;
 pub mod search;
 mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod store;
 
 pub use page::{PipelinePage, PipelinesPage};
+pub use portfolio_page::PortfolioPage;
 pub use server_fns::*;
 
 use serde::{Deserialize, Serialize};

@@ -27,6 +27,10 @@ pub fn PipelinesPage() -> impl IntoView {
             title="Pipelines"
             lead="Models chained in stages, chosen together: each stage's candidates are an experiment's runs, priced at the traffic and fan-out the stage sees, and every combination is timed end to end against the pipeline's SLA."
         />
+        <p>
+            <a href="/portfolio">"Budget portfolio"</a>
+            ": one candidate per experiment, chosen together for the most value within a monthly budget."
+        </p>
         <Loaded
             resource=data
             children=move |data: PipelinesView| {

@@ -215,3 +215,93 @@ pub async fn blend_pipeline(
     })
     .await
 }
+
+/// The budget portfolio's page: the open experiments to choose from and, when some are chosen,
+/// the portfolio of most value within the budget beside each one's own recommendation.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PortfolioView {
+    /// (id, name, primary metric, currency) of each open experiment.
+    pub experiments: Vec<(Uuid, String, String, String)>,
+    pub items: Vec<super::portfolio::Item>,
+    pub found: Option<super::portfolio::Portfolio>,
+    /// Why nothing could be chosen.
+    pub problem: Option<String>,
+    pub currency: String,
+}
+
+/// `chosen` is `id:value-of-a-point` pairs separated by `;`; `budget` a monthly amount.
+#[server]
+pub async fn load_portfolio(budget: String, chosen: String) -> Result<PortfolioView, AppError> {
+    guard::respond(async {
+        guard::require(Role::Viewer)?;
+        let pool = &guard::state()?.pool;
+        let experiments: Vec<(Uuid, String, String, String)> =
+            crate::experiments::store::list(pool)
+                .await?
+                .into_iter()
+                .filter(|e| e.status == crate::experiments::Status::Open)
+                .map(|e| (e.experiment_id, e.name, e.primary_metric, e.currency))
+                .collect();
+        let mut picked: Vec<(Uuid, f64)> = Vec::new();
+        let mut bad_value = false;
+        for pair in chosen.split(';').filter(|p| !p.trim().is_empty()) {
+            let parsed = pair.split_once(':').and_then(|(id, value)| {
+                Some((
+                    id.trim().parse::<Uuid>().ok()?,
+                    value.trim().replace(',', "").parse::<f64>().ok()?,
+                ))
+            });
+            match parsed {
+                Some((id, value)) if value.is_finite() && value >= 0.0 => picked.push((id, value)),
+                _ => bad_value = true,
+            }
+        }
+        let budget_value = budget.trim().replace(',', "").parse::<f64>().ok();
+        let mut view = PortfolioView {
+            experiments,
+            items: Vec::new(),
+            found: None,
+            problem: None,
+            currency: "USD".into(),
+        };
+        // Bad input is said on the page, beside the form that holds it.
+        if bad_value {
+            view.problem =
+                Some("Give each experiment's value of a point as a number of 0 or more.".into());
+            return Ok(view);
+        }
+        if picked.is_empty() {
+            return Ok(view);
+        }
+        let Some(budget) = budget_value.filter(|b| b.is_finite() && *b >= 0.0) else {
+            view.problem =
+                Some("Give the monthly budget, a number of 0 or more, e.g. 8000.".into());
+            return Ok(view);
+        };
+        let mut currencies = std::collections::BTreeSet::new();
+        for (id, point_value) in picked {
+            let Some(found) = crate::experiments::store::view(pool, id, usize::MAX).await? else {
+                continue;
+            };
+            currencies.insert(found.experiment.currency.clone());
+            view.items.push(super::portfolio::item(&found, point_value));
+        }
+        if currencies.len() > 1 {
+            view.problem = Some(
+                "The experiments chosen price in different currencies: choose ones in one currency."
+                    .into(),
+            );
+            return Ok(view);
+        }
+        view.currency = currencies
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| "USD".into());
+        match super::portfolio::choose(&view.items, budget, &view.currency) {
+            Ok(found) => view.found = Some(found),
+            Err(why) => view.problem = Some(why),
+        }
+        Ok(view)
+    })
+    .await
+}

@@ -1,0 +1,332 @@
+//! The budget portfolio: one qualifying candidate per experiment, chosen together to get the most
+//! value within a monthly budget (a multiple-choice knapsack, solved exactly).
+//!
+//! An option's value is what its quality is worth a month: the value of one point of the
+//! experiment's primary metric (a hundredth of a metric between 0 and 1) times its points, counted
+//! against the experiment's own recommendation (so its own choice is worth 0 and a better one more).
+//! Partial portfolios are built experiment by experiment, keeping only those no other beats on
+//! both cost and value and that fit the budget: exact, and small while few options tie.
+
+use serde::{Deserialize, Serialize};
+
+/// One qualifying candidate of an experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub run: String,
+    pub name: String,
+    pub monthly: f64,
+    pub quality: f64,
+}
+
+/// An experiment in the portfolio: its qualifying candidates, which of them it recommends on its
+/// own, and what a point of its metric is worth a month.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub name: String,
+    pub metric: String,
+    pub higher_is_better: bool,
+    pub choices: Vec<Choice>,
+    /// Index into `choices`.
+    pub recommended: usize,
+    pub point_value: f64,
+}
+
+impl Item {
+    /// What choosing `c` is worth a month against the experiment's own recommendation.
+    pub fn value(&self, c: usize) -> f64 {
+        let delta = self.choices[c].quality - self.choices[self.recommended].quality;
+        let points = if self.higher_is_better { delta } else { -delta } * 100.0;
+        points * self.point_value
+    }
+}
+
+/// The portfolio chosen, beside each experiment's own recommendation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Portfolio {
+    /// One index per item.
+    pub picks: Vec<usize>,
+    pub monthly: f64,
+    /// What the picks are worth a month against the experiments' own recommendations.
+    pub value: f64,
+    /// What the experiments' own recommendations cost together.
+    pub recommended_monthly: f64,
+    /// Each change against an experiment's own choice, in a sentence.
+    pub moves: Vec<String>,
+}
+
+/// An experiment as a portfolio item: its runs that meet every constraint and are priced, its own
+/// recommendation among them (else the cheapest), and the value a lead puts on a point.
+#[cfg(feature = "ssr")]
+pub fn item(view: &crate::experiments::view::ExperimentView, point_value: f64) -> Item {
+    use rust_decimal::prelude::ToPrimitive;
+    let qualifying: Vec<&crate::experiments::view::RunRow> = view
+        .runs
+        .iter()
+        .filter(|r| r.meets_all && r.monthly.is_some() && r.quality.is_some())
+        .collect();
+    let choices: Vec<Choice> = qualifying
+        .iter()
+        .map(|r| Choice {
+            run: r.run_key.clone(),
+            name: r.name.clone(),
+            monthly: r.monthly.and_then(|m| m.to_f64()).unwrap_or_default(),
+            quality: r.quality.unwrap_or_default(),
+        })
+        .collect();
+    let recommended = qualifying
+        .iter()
+        .position(|r| r.recommended)
+        .or_else(|| {
+            choices
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.monthly.total_cmp(&b.1.monthly))
+                .map(|(i, _)| i)
+        })
+        .unwrap_or(0);
+    let e = &view.experiment;
+    Item {
+        name: e.name.clone(),
+        metric: crate::experiments::metric_label(&e.primary_metric),
+        higher_is_better: e.direction == crate::experiments::Direction::Higher,
+        choices,
+        recommended,
+        point_value,
+    }
+}
+
+/// The most partial portfolios kept at once.
+pub const MAX_PARTIALS: usize = 200_000;
+
+/// The portfolio of most value within `budget` a month; an error when nothing fits (then even
+/// the cheapest candidate of each costs more) or an experiment has no qualifying candidate.
+pub fn choose(items: &[Item], budget: f64, currency: &str) -> Result<Portfolio, String> {
+    if let Some(empty) = items.iter().find(|i| i.choices.is_empty()) {
+        return Err(format!(
+            "{} has no candidate that meets its SLA: nothing to choose from.",
+            empty.name
+        ));
+    }
+    let cheapest: f64 = items
+        .iter()
+        .map(|i| {
+            i.choices
+                .iter()
+                .map(|c| c.monthly)
+                .fold(f64::INFINITY, f64::min)
+        })
+        .sum();
+    if cheapest > budget + 1e-9 {
+        return Err(format!(
+            "Nothing fits: the cheapest candidate of each costs {} {currency} a month together, over the budget of {} {currency}.",
+            crate::format::format_number(cheapest.round()),
+            crate::format::format_number(budget.round())
+        ));
+    }
+    // (cost, value, picks), kept sorted by cost with value rising: none beats another on both.
+    let mut partials: Vec<(f64, f64, Vec<usize>)> = vec![(0.0, 0.0, Vec::new())];
+    for (index, item) in items.iter().enumerate() {
+        // What the items after this one cost at least, so partials that cannot finish go now.
+        let rest: f64 = items[index + 1..]
+            .iter()
+            .map(|i| {
+                i.choices
+                    .iter()
+                    .map(|c| c.monthly)
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .sum();
+        let mut next: Vec<(f64, f64, Vec<usize>)> = Vec::new();
+        for (cost, value, picks) in &partials {
+            for (c, choice) in item.choices.iter().enumerate() {
+                let total = cost + choice.monthly;
+                if total + rest > budget + 1e-9 {
+                    continue;
+                }
+                let mut picks = picks.clone();
+                picks.push(c);
+                next.push((total, value + item.value(c), picks));
+            }
+        }
+        next.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        let mut kept: Vec<(f64, f64, Vec<usize>)> = Vec::new();
+        for candidate in next {
+            if kept.last().is_none_or(|last| candidate.1 > last.1 + 1e-9) {
+                kept.push(candidate);
+            }
+        }
+        if kept.len() > MAX_PARTIALS {
+            return Err(format!(
+                "Too many ways to combine the candidates (over {MAX_PARTIALS}): take fewer experiments at once."
+            ));
+        }
+        partials = kept;
+    }
+    // The most value; of equals, the cheapest (the first, as they are sorted by cost).
+    let (monthly, value, picks) = partials
+        .into_iter()
+        .fold(None::<(f64, f64, Vec<usize>)>, |best, p| match best {
+            Some(b) if b.1 >= p.1 - 1e-9 => Some(b),
+            _ => Some(p),
+        })
+        .ok_or("Nothing fits the budget.")?;
+    let recommended_monthly = items.iter().map(|i| i.choices[i.recommended].monthly).sum();
+    let moves = items
+        .iter()
+        .zip(&picks)
+        .filter(|(item, pick)| **pick != item.recommended)
+        .map(|(item, pick)| {
+            let own = &item.choices[item.recommended];
+            let chosen = &item.choices[*pick];
+            let points = (chosen.quality - own.quality).abs() * 100.0;
+            let better = (chosen.quality > own.quality) == item.higher_is_better;
+            let money = chosen.monthly - own.monthly;
+            format!(
+                "{}: take {} instead of {}, {} points of {} {}, {} {} a month {}",
+                item.name,
+                chosen.name,
+                own.name,
+                crate::format::format_number((points * 10.0).round() / 10.0),
+                item.metric,
+                if better { "more" } else { "less" },
+                crate::format::format_number(money.abs().round()),
+                currency,
+                if money > 0.0 { "more" } else { "freed" },
+            )
+        })
+        .collect();
+    Ok(Portfolio {
+        picks,
+        monthly,
+        value,
+        recommended_monthly,
+        moves,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choice(name: &str, monthly: f64, quality: f64) -> Choice {
+        Choice {
+            run: name.into(),
+            name: name.into(),
+            monthly,
+            quality,
+        }
+    }
+
+    /// Segmentation's own choice is its most accurate model; fraud's its cheapest. A point of
+    /// fraud precision is worth far more.
+    fn items() -> Vec<Item> {
+        vec![
+            Item {
+                name: "Segmentation".into(),
+                metric: "f1".into(),
+                higher_is_better: true,
+                choices: vec![
+                    choice("seg-small", 900.0, 0.874),
+                    choice("seg-large", 4_000.0, 0.880),
+                ],
+                recommended: 1,
+                point_value: 200.0,
+            },
+            Item {
+                name: "Fraud".into(),
+                metric: "precision".into(),
+                higher_is_better: true,
+                choices: vec![
+                    choice("fraud-gbt", 1_000.0, 0.90),
+                    choice("fraud-gnn", 3_500.0, 0.93),
+                ],
+                recommended: 0,
+                point_value: 1_500.0,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_freed_budget_pays_for_the_better_fraud_model() {
+        // Own choices: 4,000 + 1,000 = 5,000. Within 5,000: seg-small + fraud-gnn (4,400):
+        // -0.6 x 200 + 3 x 1,500 = 4,380 a month of value.
+        let found = choose(&items(), 5_000.0, "USD").expect("fits");
+        assert_eq!(found.picks, [0, 1]);
+        assert!((found.monthly - 4_400.0).abs() < 1e-9);
+        assert!((found.value - 4_380.0).abs() < 1e-6, "{found:?}");
+        assert_eq!(found.recommended_monthly, 5_000.0);
+        assert_eq!(
+            found.moves,
+            [
+                "Segmentation: take seg-small instead of seg-large, 0.6 points of f1 less, 3,100 USD a month freed",
+                "Fraud: take fraud-gnn instead of fraud-gbt, 3 points of precision more, 2,500 USD a month more",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tight_budget_and_one_that_nothing_fits() {
+        // 2,000: only the two cheapest fit.
+        let found = choose(&items(), 2_000.0, "USD").expect("fits");
+        assert_eq!(found.picks, [0, 0]);
+        let error = choose(&items(), 1_500.0, "USD").expect_err("nothing fits");
+        assert!(
+            error.contains("Nothing fits") && error.contains("1,900"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn exact_against_every_combination() {
+        // Five experiments of six candidates each, checked against all 7,776 portfolios.
+        let items: Vec<Item> = (0..5)
+            .map(|i| Item {
+                name: format!("e{i}"),
+                metric: "auc".into(),
+                higher_is_better: i % 2 == 0,
+                choices: (0..6)
+                    .map(|c| {
+                        let c = f64::from(c);
+                        choice(
+                            &format!("e{i}-{c}"),
+                            100.0 + 250.0 * c + 37.0 * f64::from(i),
+                            0.8 + 0.01 * c * (1.0 + f64::from(i) / 3.0),
+                        )
+                    })
+                    .collect(),
+                recommended: 0,
+                point_value: 10.0 + 30.0 * f64::from(i),
+            })
+            .collect();
+        let budget = 4_000.0;
+        let found = choose(&items, budget, "USD").expect("fits");
+        let mut best = f64::NEG_INFINITY;
+        for n in 0..6usize.pow(5) {
+            let picks: Vec<usize> = (0..5).map(|k| n / 6usize.pow(k) % 6).collect();
+            let cost: f64 = picks
+                .iter()
+                .zip(&items)
+                .map(|(p, i)| i.choices[*p].monthly)
+                .sum();
+            if cost <= budget {
+                let value: f64 = picks.iter().zip(&items).map(|(p, i)| i.value(*p)).sum();
+                best = best.max(value);
+            }
+        }
+        assert!(
+            (found.value - best).abs() < 1e-6,
+            "{} against {best}",
+            found.value
+        );
+        assert!(found.monthly <= budget);
+    }
+
+    #[test]
+    fn an_experiment_without_a_qualifying_candidate_is_named() {
+        let mut items = items();
+        items[1].choices.clear();
+        assert!(choose(&items, 10_000.0, "USD")
+            .expect_err("empty")
+            .contains("Fraud has no candidate"));
+    }
+}

@@ -1,0 +1,247 @@
+//! The budget portfolio page: a lead picks open experiments, the value of a point of each one's
+//! metric and a monthly budget; Pareto picks one qualifying candidate per experiment for the most
+//! value within it, beside each experiment's own recommendation. The choice lives in the address,
+//! so a link shares it.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::PortfolioView;
+use crate::components::{Loaded, PageHeader};
+use crate::format::format_number;
+
+#[component]
+pub fn PortfolioPage() -> impl IntoView {
+    let query = use_query_map();
+    let budget = Memo::new(move |_| query.read().get("budget").unwrap_or_default());
+    let chosen = Memo::new(move |_| {
+        let query = query.read();
+        query
+            .get_all("e")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| {
+                let value = query.get(&format!("v_{id}")).unwrap_or_default();
+                format!(
+                    "{id}:{}",
+                    if value.trim().is_empty() {
+                        "0"
+                    } else {
+                        value.trim()
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    });
+    let data = Resource::new(
+        move || (budget.get(), chosen.get()),
+        |(budget, chosen)| super::load_portfolio(budget, chosen),
+    );
+    view! {
+        <Title text="Budget portfolio · Pareto" />
+        <p class="breadcrumb">
+            <a href="/pipelines">"Pipelines"</a>
+        </p>
+        <PageHeader
+            title="Budget portfolio"
+            lead="Choose across experiments, not just within one: one candidate that meets its SLA per experiment, picked together for the most value within a monthly budget, where a point of each one's metric is worth what you say. The address holds the choice: share it as a link."
+        />
+        <Loaded
+            resource=data
+            children=move |view: PortfolioView| {
+                view! { <Portfolio view=view budget=budget.get_untracked() /> }
+            }
+        />
+    }
+}
+
+#[component]
+fn Portfolio(view: PortfolioView, budget: String) -> impl IntoView {
+    let chosen: Vec<(uuid::Uuid, f64)> = view
+        .items
+        .iter()
+        .filter_map(|item| {
+            view.experiments
+                .iter()
+                .find(|(_, name, ..)| *name == item.name)
+                .map(|(id, ..)| (*id, item.point_value))
+        })
+        .collect();
+    let currency = view.currency.clone();
+    view! {
+        <section class="card">
+            <h2>"The question"</h2>
+            <form method="get" action="/portfolio" class="form">
+                <div class="field">
+                    <label for="portfolio-budget">"Monthly budget"</label>
+                    <input id="portfolio-budget" name="budget" inputmode="decimal" value=budget />
+                </div>
+                <div class="table-wrap">
+                    <table class="table">
+                        <thead>
+                            <tr>
+                                <th scope="col">"In the portfolio"</th>
+                                <th scope="col">"Metric"</th>
+                                <th scope="col">"Value of a point a month"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {view
+                                .experiments
+                                .iter()
+                                .map(|(id, name, metric, currency)| {
+                                    let value = chosen
+                                        .iter()
+                                        .find(|(c, _)| c == id)
+                                        .map(|(_, v)| *v);
+                                    view! {
+                                        <tr>
+                                            <td>
+                                                <label>
+                                                    <input
+                                                        type="checkbox"
+                                                        name="e"
+                                                        value=id.to_string()
+                                                        checked=value.is_some()
+                                                    />
+                                                    " "
+                                                    {name.clone()}
+                                                </label>
+                                            </td>
+                                            <td>{crate::experiments::metric_label(metric)}</td>
+                                            <td>
+                                                <input
+                                                    name=format!("v_{id}")
+                                                    inputmode="decimal"
+                                                    aria-label=format!(
+                                                        "Value of a point of {name}, {currency} a month",
+                                                    )
+                                                    value=value.map(format_number).unwrap_or_default()
+                                                />
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+                <div class="form-actions">
+                    <button type="submit" class="button primary">
+                        "Choose"
+                    </button>
+                </div>
+            </form>
+        </section>
+        {view
+            .problem
+            .clone()
+            .map(|why| {
+                view! {
+                    <div class="notice notice-error" role="alert">
+                        {why}
+                    </div>
+                }
+            })}
+        {view
+            .found
+            .clone()
+            .map(|found| {
+                view! { <Answer view=view.clone() found=found currency=currency.clone() /> }
+            })}
+    }
+}
+
+#[component]
+fn Answer(
+    view: PortfolioView,
+    found: super::portfolio::Portfolio,
+    currency: String,
+) -> impl IntoView {
+    let money = move |v: f64| format!("{} {currency}", format_number(v.round()));
+    view! {
+        <section class="card" aria-labelledby="portfolio-heading">
+            <h2 id="portfolio-heading">"The portfolio"</h2>
+            <dl class="figures">
+                <div>
+                    <dt>"A month"</dt>
+                    <dd>{money(found.monthly)}</dd>
+                </div>
+                <div>
+                    <dt>"Their own choices"</dt>
+                    <dd>{money(found.recommended_monthly)}</dd>
+                </div>
+                <div>
+                    <dt>"Value gained a month"</dt>
+                    <dd>{money(found.value)}</dd>
+                </div>
+            </dl>
+            {if found.moves.is_empty() {
+                view! {
+                    <p>
+                        "Every experiment's own recommendation is already the best use of the budget."
+                    </p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <ul class="moves">
+                        {found.moves.iter().map(|m| view! { <li>{m.clone()}</li> }).collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }}
+            <div class="table-wrap">
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Experiment"</th>
+                            <th scope="col">"Its own choice"</th>
+                            <th scope="col">"The portfolio's"</th>
+                            <th scope="col" class="numeric">
+                                "A month"
+                            </th>
+                            <th scope="col" class="numeric">
+                                "Quality"
+                            </th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {view
+                            .items
+                            .iter()
+                            .zip(&found.picks)
+                            .map(|(item, pick)| {
+                                let own = &item.choices[item.recommended];
+                                let chosen = &item.choices[*pick];
+                                view! {
+                                    <tr>
+                                        <td>{item.name.clone()}</td>
+                                        <td>{own.name.clone()}</td>
+                                        <td>{chosen.name.clone()}</td>
+                                        <td class="numeric">
+                                            {format!(
+                                                "{} → {}",
+                                                format_number(own.monthly.round()),
+                                                format_number(chosen.monthly.round()),
+                                            )}
+                                        </td>
+                                        <td class="numeric">
+                                            {format!(
+                                                "{} → {}",
+                                                format_number(own.quality),
+                                                format_number(chosen.quality),
+                                            )}
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
