@@ -82,9 +82,8 @@ fn Portfolio(view: PortfolioView, budget: String) -> impl IntoView {
                     <table class="table">
                         <thead>
                             <tr>
-                                <th scope="col">"In the portfolio"</th>
-                                <th scope="col">"Metric"</th>
-                                <th scope="col">"Value of a point a month"</th>
+                                <th scope="col">"In the portfolio (its metric)"</th>
+                                <th scope="col">"A point is worth a month"</th>
                             </tr>
                         </thead>
                         <tbody>
@@ -107,10 +106,12 @@ fn Portfolio(view: PortfolioView, budget: String) -> impl IntoView {
                                                         checked=value.is_some()
                                                     />
                                                     " "
-                                                    {name.clone()}
+                                                    {format!(
+                                                        "{name} ({})",
+                                                        crate::experiments::metric_label(metric),
+                                                    )}
                                                 </label>
                                             </td>
-                                            <td>{crate::experiments::metric_label(metric)}</td>
                                             <td>
                                                 <input
                                                     name=format!("v_{id}")
