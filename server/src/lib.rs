@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod evaluation;
 pub mod metrics;
 pub mod middleware;
 pub mod reports;

@@ -61,6 +61,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
             get(crate::charts::drift::deployment_chart),
         )
         .route("/cards/{id}/README.md", get(crate::cards::export))
+        .route(
+            "/experiments/{id}/report.md",
+            get(crate::evaluation::markdown),
+        )
         .route("/reports/{file}", get(crate::reports::download))
         .route("/bills/export.csv", get(crate::bills::export))
         .route("/charts/bills/spend.svg", get(crate::charts::bill_chart))

@@ -865,3 +865,71 @@ async fn a_run_naming_a_model_of_the_api_price_table_is_priced_from_its_row_and_
     let refused = add_run(&router, &member, &id, &both).await;
     assert!(refused.body.contains("not both"), "{}", refused.body);
 }
+
+/// The evaluation report: Markdown with the question, the candidates, the recommendation and the
+/// sign-off, for signed-in people.
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn the_evaluation_report_is_markdown_with_the_recommendation(pool: PgPool) {
+    use app::experiments::fields::run_from_fields;
+    use app::experiments::{store, ExperimentForm};
+    use std::collections::BTreeMap;
+
+    let router = router(pool.clone());
+    let actor = Actor::System;
+    let team_id = app::teams::store::create(&pool, &actor, "Ranking", "")
+        .await
+        .expect("team");
+    let form = ExperimentForm {
+        name: "Ranker | v2".into(),
+        team_id: team_id.to_string(),
+        task_type: "ranking".into(),
+        primary_metric: "ndcg".into(),
+        constraints: "ndcg >= 0.42".into(),
+        ..ExperimentForm::default()
+    };
+    let experiment = store::create(&pool, &actor, form.parse().expect("form"), false)
+        .await
+        .expect("experiment");
+    let run = |name: &str, ndcg: &str, price: &str| {
+        let fields: BTreeMap<String, String> = [
+            ("name", name),
+            ("ndcg", ndcg),
+            ("price_per_request", price),
+            ("latency_p95_ms", "20"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        run_from_fields(&fields).expect("a valid run")
+    };
+    store::add_runs(
+        &pool,
+        &actor,
+        experiment,
+        vec![
+            run("GBDT", "0.41", "0.0001"),
+            run("Two tower", "0.44", "0.0003"),
+            run("XL", "0.46", "0.002"),
+        ],
+    )
+    .await
+    .expect("runs");
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let path = format!("/experiments/{experiment}/report.md");
+    let report = get(&router, &path, Some(&viewer)).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    for shown in [
+        "# Evaluation: Ranker | v2",
+        "## The candidates",
+        "| Two tower (recommended) | 0.44 |",
+        "## The decision matrix",
+        "## The recommendation",
+        "## Assumptions",
+        "Not yet asked for production",
+    ] {
+        assert!(report.body.contains(shown), "{shown}: {}", report.body);
+    }
+    // GBDT misses the SLA and says so in its row.
+    assert!(report.body.contains("| GBDT | 0.41 |"), "{}", report.body);
+    assert_ne!(get(&router, &path, None).await.status, StatusCode::OK);
+}

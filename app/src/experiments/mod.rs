@@ -7,6 +7,7 @@ pub mod constraint;
 mod detail;
 pub mod fields;
 mod page;
+pub mod report;
 pub mod run;
 pub mod select;
 mod server_fns;

@@ -170,6 +170,12 @@ fn Detail(
             {(!e.dataset.is_empty())
                 .then(|| view! { <span class="chip muted">"Data: " {e.dataset.clone()}</span> })}
         </div>
+        <p>
+            <a href=format!("/experiments/{}/report.md", e.experiment_id) download="">
+                "Evaluation report (Markdown)"
+            </a>
+            ": the question, the candidates, the matrix, the recommendation, when another wins, the assumptions and the sign-off."
+        </p>
         <Recommendation view=view.clone() />
         <section class="card">
             <div class="card-head">
