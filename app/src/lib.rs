@@ -228,7 +228,7 @@ pub fn App() -> impl IntoView {
                         }
                     }
                 >
-                    <Route path=path!("/") view=Page::Overview />
+                    <Route path=path!("/") view=Page::Overview ssr=SsrMode::Async />
                     <Route path=path!("/experiments") view=Page::Experiments />
                     <Route
                         path=path!("/experiments/:id")
