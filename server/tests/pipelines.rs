@@ -237,11 +237,75 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     );
     assert!(refused.body.contains("same stage"), "{}", refused.body);
 
-    // Over the API: a write token adds one, a read token may not.
+    // Measured end to end, bm25 then gbt reaches NDCG 0.46: it meets the SLA and, cheapest,
+    // becomes the answer.
     let writer = app::tokens::store::create(&pool, &Actor::System, "writer", &[Scope::Write], None)
         .await
         .expect("token")
         .secret;
+    let runs = format!("/api/v1/pipelines/{id}/runs");
+    let refused = api_post(
+        &router,
+        &runs,
+        &reader,
+        &json!({"runs": ["bm25", "gbt"], "value": 0.46}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let short = api_post(
+        &router,
+        &runs,
+        &writer,
+        &json!({"runs": ["bm25"], "value": 0.46}),
+    )
+    .await;
+    assert_eq!(
+        short.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        short.body
+    );
+    assert!(
+        short.body.contains("one run key per stage"),
+        "{}",
+        short.body
+    );
+    let unknown = api_post(
+        &router,
+        &runs,
+        &writer,
+        &json!({"runs": ["bm25", "nope"], "value": 0.46}),
+    )
+    .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
+    assert!(
+        unknown
+            .body
+            .contains("Stage “ranking” has no run with the key nope"),
+        "{}",
+        unknown.body
+    );
+    let recorded = api_post(
+        &router,
+        &runs,
+        &writer,
+        &json!({"runs": ["bm25", "gbt"], "value": 0.46}),
+    )
+    .await;
+    assert_eq!(recorded.status, StatusCode::NO_CONTENT, "{}", recorded.body);
+    let view = bearer(&router, &format!("/api/v1/pipelines/{id}"), &reader)
+        .await
+        .json();
+    assert_eq!(view["found"]["best"]["picks"], json!([0, 0]), "{view}");
+    assert_eq!(view["found"]["best"]["quality"], 0.46);
+    assert_eq!(view["measured"][0], json!([["bm25", "gbt"], 0.46]));
+
+    // Over the API: a write token adds one, a read token may not.
     let body = json!({
         "name": "Search, dense", "team": "Home", "monthly_volume": 1000000,
         "stages": [{"name": "retrieval", "experiment": "Retrieval", "share": 1.0, "fan_out": 1.0}],
@@ -251,12 +315,13 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     let added = api_post(&router, "/api/v1/pipelines", &writer, &body).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
-    let audited: i64 =
-        sqlx::query_scalar("select count(*) from audit_log where action = 'pipeline.create'")
-            .fetch_one(&pool)
-            .await
-            .expect("audit");
-    assert_eq!(audited, 2);
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action in ('pipeline.create', 'pipeline.run')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 3);
 
     // A lead deletes it; its page then answers 404.
     let deleted = call::<app::pipelines::DeletePipeline>(

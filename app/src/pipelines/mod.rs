@@ -180,4 +180,8 @@ pub struct PipelineView {
     pub found: Option<search::Found>,
     /// Why the search could not run.
     pub problem: Option<String>,
+    /// Combinations whose quality was measured end to end: the run names in stage order, and the
+    /// figure, which wins over the last stage's.
+    #[serde(default)]
+    pub measured: Vec<(Vec<String>, f64)>,
 }

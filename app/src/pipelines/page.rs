@@ -312,6 +312,34 @@ fn Pipeline(view: PipelineView) -> impl IntoView {
                     </section>
                 }
             })}
+        {(!view.measured.is_empty())
+            .then(|| {
+                view! {
+                    <section class="card" aria-labelledby="measured-heading">
+                        <h2 id="measured-heading">"Measured end to end"</h2>
+                        <p class="muted">
+                            "These combinations' quality was measured as a whole (posted to /api/v1/pipelines/{id}/runs); it wins over the last stage's own figure."
+                        </p>
+                        <ul>
+                            {view
+                                .measured
+                                .iter()
+                                .map(|(names, value)| {
+                                    view! {
+                                        <li>
+                                            {format!(
+                                                "{}: {}",
+                                                names.join(" → "),
+                                                format_number(*value),
+                                            )}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    </section>
+                }
+            })}
         <HybridForm
             pipeline_id=view.pipeline_id
             stages=view.stages.clone()

@@ -145,6 +145,25 @@ pub async fn view(pool: &PgPool, pipeline_id: Uuid) -> Result<Option<PipelineVie
         .filter_map(|text| text.parse().ok())
         .collect();
     let stages: Vec<Stage> = views.iter().map(|v| v.stage.clone()).collect();
+    // Quality measured end to end, for the combinations whose runs are all still candidates.
+    let measured: Vec<(Vec<usize>, f64)> = sqlx::query!(
+        "select run_keys, metric_value from pipeline_run where pipeline_id = $1",
+        pipeline_id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .filter(|row| row.run_keys.len() == stages.len())
+    .filter_map(|row| {
+        let picks = row
+            .run_keys
+            .iter()
+            .zip(&stages)
+            .map(|(key, stage)| stage.candidates.iter().position(|c| c.run == *key))
+            .collect::<Option<Vec<usize>>>()?;
+        Some((picks, row.metric_value))
+    })
+    .collect();
     let found = match problem {
         Some(_) => None,
         None => match search(&Question {
@@ -153,7 +172,7 @@ pub async fn view(pool: &PgPool, pipeline_id: Uuid) -> Result<Option<PipelineVie
             metric: &metric.0,
             higher_is_better: metric.1,
             volume,
-            measured: &[],
+            measured: &measured,
         }) {
             Ok(found) => Some(found),
             Err(why) => {
@@ -177,7 +196,107 @@ pub async fn view(pool: &PgPool, pipeline_id: Uuid) -> Result<Option<PipelineVie
         higher_is_better: metric.1,
         found,
         problem,
+        measured: measured
+            .iter()
+            .map(|(picks, value)| {
+                let names = picks
+                    .iter()
+                    .zip(&stages)
+                    .map(|(pick, stage)| stage.candidates[*pick].name.clone())
+                    .collect();
+                (names, *value)
+            })
+            .collect(),
     }))
+}
+
+/// Records the quality measured end to end for one combination (a run key per stage, in order);
+/// the same combination again replaces its figure. Every key must be a run of its stage's
+/// experiment.
+pub async fn record_run(
+    pool: &PgPool,
+    actor: &Actor,
+    pipeline_id: Uuid,
+    run_keys: &[String],
+    value: f64,
+) -> Result<(), AppError> {
+    if !value.is_finite() {
+        return Err(AppError::field(
+            "value",
+            "Give the measured metric as a number.",
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query!(
+        "select name, team_id from pipeline where pipeline_id = $1",
+        pipeline_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such pipeline.".into()))?;
+    access::require(&mut tx, actor, Subject::Team(found.team_id)).await?;
+    let stages = sqlx::query!(
+        "select s.name, s.experiment_id from pipeline_stage s
+          where s.pipeline_id = $1 order by s.position",
+        pipeline_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if run_keys.len() != stages.len() {
+        return Err(AppError::field(
+            "runs",
+            format!(
+                "Give one run key per stage, {} in all, in stage order.",
+                stages.len()
+            ),
+        ));
+    }
+    for (stage, key) in stages.iter().zip(run_keys) {
+        let known = sqlx::query_scalar!(
+            "select exists(select 1 from experiment_run where experiment_id = $1 and run_key = $2)",
+            stage.experiment_id,
+            key
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .unwrap_or(false);
+        if !known {
+            return Err(AppError::field(
+                "runs",
+                format!("Stage “{}” has no run with the key {key}.", stage.name),
+            ));
+        }
+    }
+    sqlx::query!(
+        "insert into pipeline_run (pipeline_id, run_keys, metric_value, created_by_label)
+         values ($1, $2, $3, $4)
+         on conflict (pipeline_id, run_keys) do update
+            set metric_value = $3, created_by_label = $4, created_at = now()",
+        pipeline_id,
+        run_keys,
+        value,
+        actor.label()
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        Change {
+            action: "pipeline.run",
+            entity_type: "pipeline",
+            entity_id: pipeline_id.to_string(),
+            summary: format!(
+                "measured {} end to end at {value} for {}",
+                found.name,
+                run_keys.join(" → ")
+            ),
+            detail: json!({ "runs": run_keys, "value": value }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Stores a pipeline and its stages, all or nothing; each stage's experiment is found by name (or

@@ -49,6 +49,7 @@ pub fn router(body_limit_bytes: usize, ingest_concurrency: usize) -> Router<AppS
         .route("/pipelines", get(pipelines::list).post(pipelines::create))
         .route("/pipelines/{id}", get(pipelines::get))
         .route("/pipelines/{id}/hybrid", get(pipelines::hybrid))
+        .route("/pipelines/{id}/runs", post(pipelines::record_run))
         .route("/model-versions/{id}/promotion", post(models::promote))
         .route("/model-versions/{id}/review", get(models::review))
         .route("/bills/export", get(crate::bills::api_export))

@@ -145,3 +145,33 @@ pub async fn hybrid(
         .map(Json)
         .ok_or_else(|| ApiError::NotFound("no such pipeline".into()))
 }
+
+/// A pipeline-level run: the quality of one combination measured end to end.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineRunBody {
+    /// One run key per stage, in stage order.
+    runs: Vec<String>,
+    value: f64,
+}
+
+/// `POST /api/v1/pipelines/{id}/runs` (scope `write`): records the quality of one combination
+/// measured end to end; the same combination again replaces it.
+#[tracing::instrument(skip_all, fields(pipeline_id = %pipeline_id))]
+pub async fn record_run(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(pipeline_id): Path<Uuid>,
+    ApiJson(body): ApiJson<PipelineRunBody>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Scope::Write)?;
+    store::record_run(
+        &state.pool,
+        &caller.0.actor(),
+        pipeline_id,
+        &body.runs,
+        body.value,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
