@@ -13,20 +13,21 @@ use app::experiments::fields::run_from_fields;
 use app::experiments::{store, ExperimentForm};
 use app::tokens::Scope;
 
-/// An experiment of the home team with runs priced per request: (name, metric value, price per
-/// request, p50, p95).
+/// An experiment of the home team, at 1,000,000 requests a month, with runs priced per request:
+/// (name, metric value, price per request, p50, p95); its id.
 async fn experiment(
     pool: &PgPool,
     name: &str,
     metric: &str,
     runs: &[(&str, &str, &str, &str, &str)],
-) {
+) -> uuid::Uuid {
     let actor = Actor::System;
     let form = ExperimentForm {
         name: name.into(),
         team_id: HOME_TEAM.into(),
         task_type: "ranking".into(),
         primary_metric: metric.into(),
+        monthly_volume: "1000000".into(),
         ..ExperimentForm::default()
     };
     let id = store::create(pool, &actor, form.parse().expect("form"), false)
@@ -51,6 +52,7 @@ async fn experiment(
     store::add_runs(pool, &actor, id, specs)
         .await
         .expect("runs");
+    id
 }
 
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
@@ -339,67 +341,27 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     );
 }
 
-/// An experiment of the home team whose runs meet its SLA, priced per request at 1,000,000
-/// requests a month: (name, metric value, price per request).
-async fn priced(
-    pool: &PgPool,
-    name: &str,
-    metric: &str,
-    runs: &[(&str, &str, &str)],
-) -> uuid::Uuid {
-    let actor = Actor::System;
-    let form = ExperimentForm {
-        name: name.into(),
-        team_id: HOME_TEAM.into(),
-        task_type: "classification".into(),
-        primary_metric: metric.into(),
-        monthly_volume: "1000000".into(),
-        ..ExperimentForm::default()
-    };
-    let id = store::create(pool, &actor, form.parse().expect("form"), false)
-        .await
-        .expect("experiment");
-    let specs = runs
-        .iter()
-        .map(|(run, value, price)| {
-            let fields: BTreeMap<String, String> = [
-                ("name", *run),
-                (metric, *value),
-                ("price_per_request", *price),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-            run_from_fields(&fields).expect("a valid run")
-        })
-        .collect();
-    store::add_runs(pool, &actor, id, specs)
-        .await
-        .expect("runs");
-    id
-}
-
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn the_portfolio_moves_budget_to_where_a_point_is_worth_more(pool: PgPool) {
     let router = router(pool.clone());
     home_team(&pool).await;
-    let segmentation = priced(
+    let segmentation = experiment(
         &pool,
         "Segmentation",
         "f1",
         &[
-            ("seg-small", "0.874", "0.0009"),
-            ("seg-large", "0.880", "0.004"),
+            ("seg-small", "0.874", "0.0009", "5", "9"),
+            ("seg-large", "0.880", "0.004", "9", "20"),
         ],
     )
     .await;
-    let fraud = priced(
+    let fraud = experiment(
         &pool,
         "Fraud",
         "precision",
         &[
-            ("fraud-gbt", "0.90", "0.001"),
-            ("fraud-gnn", "0.93", "0.0035"),
+            ("fraud-gbt", "0.90", "0.001", "3", "6"),
+            ("fraud-gnn", "0.93", "0.0035", "8", "15"),
         ],
     )
     .await;
