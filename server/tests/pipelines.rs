@@ -306,6 +306,18 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     assert_eq!(view["found"]["best"]["picks"], json!([0, 0]), "{view}");
     assert_eq!(view["found"]["best"]["quality"], 0.46);
     assert_eq!(view["measured"][0], json!([["bm25", "gbt"], 0.46]));
+    // Hybrid routing reads the measured figure too: 90% at 0.46, 10% at xl's 0.47.
+    let blend = bearer(
+        &router,
+        &format!("/api/v1/pipelines/{id}/hybrid?stage=2&light=1&heavy=3&share_pct=10"),
+        &reader,
+    )
+    .await
+    .json();
+    assert!(
+        (blend["quality"].as_f64().unwrap_or_default() - 0.461).abs() < 1e-9,
+        "{blend}"
+    );
 
     // Over the API: a write token adds one, a read token may not.
     let body = json!({
@@ -313,6 +325,23 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
         "stages": [{"name": "retrieval", "experiment": "Retrieval", "share": 1.0, "fan_out": 1.0}],
         "sla": ["p95 <= 30 ms"]
     });
+    // A stage out of range is named by its place in the list.
+    let mut wide = body.clone();
+    wide["stages"][0]["share"] = json!(1.5);
+    let refused = api_post(&router, "/api/v1/pipelines", &writer, &wide).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("stage 1: Stage “retrieval”: give the share"),
+        "{}",
+        refused.body
+    );
     let refused = api_post(&router, "/api/v1/pipelines", &reader, &body).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     let added = api_post(&router, "/api/v1/pipelines", &writer, &body).await;

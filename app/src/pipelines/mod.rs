@@ -88,24 +88,43 @@ impl StageSpec {
             .trim()
             .replace(',', "")
             .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite() && (1.0..=100_000.0).contains(f))
-            .ok_or_else(|| {
+            .map_err(|_| {
                 format!("`{fan_out}`: give the items scored per request, from 1 to 100,000.")
             })?;
+        StageSpec {
+            name: name.to_owned(),
+            experiment: experiment.to_owned(),
+            share,
+            fan_out,
+        }
+        .checked()
+    }
+
+    /// The stage if its fields are in range, as a form line or the API gives them.
+    pub fn checked(self) -> Result<StageSpec, String> {
+        let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 80 {
             return Err("Name each stage, in at most 80 characters.".into());
         }
-        if experiment.is_empty() {
+        if !(self.share.is_finite() && self.share > 0.0 && self.share <= 1.0) {
+            return Err(format!(
+                "Stage “{name}”: give the share of requests reaching it, above 0 and at most 1 (100%)."
+            ));
+        }
+        if !(self.fan_out.is_finite() && (1.0..=100_000.0).contains(&self.fan_out)) {
+            return Err(format!(
+                "Stage “{name}”: give the items scored per request, from 1 to 100,000."
+            ));
+        }
+        if self.experiment.trim().is_empty() {
             return Err(format!(
                 "Stage “{name}”: name the experiment whose runs it chooses from."
             ));
         }
         Ok(StageSpec {
             name: name.to_owned(),
-            experiment: experiment.to_owned(),
-            share,
-            fan_out,
+            experiment: self.experiment.trim().to_owned(),
+            ..self
         })
     }
 }
@@ -122,7 +141,29 @@ fn parse_share(text: &str) -> Option<f64> {
 
 /// Reads a pipeline's stages, one per line in order; every bad line is named by its number.
 pub fn parse_stages(text: &str) -> Result<Vec<StageSpec>, String> {
-    let stages = crate::experiments::constraint::parse_lines(text, StageSpec::parse)?;
+    count_stages(crate::experiments::constraint::parse_lines(
+        text,
+        StageSpec::parse,
+    )?)
+}
+
+/// Checks stages given whole (the API's), each bad one named by its place.
+pub fn check_stages(stages: Vec<StageSpec>) -> Result<Vec<StageSpec>, String> {
+    let mut errors = Vec::new();
+    let mut checked = Vec::new();
+    for (index, stage) in stages.into_iter().enumerate() {
+        match stage.checked() {
+            Ok(stage) => checked.push(stage),
+            Err(why) => errors.push(format!("stage {}: {why}", index + 1)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors.join(" "));
+    }
+    count_stages(checked)
+}
+
+fn count_stages(stages: Vec<StageSpec>) -> Result<Vec<StageSpec>, String> {
     if stages.is_empty() {
         return Err(
             "Give at least one stage, e.g. `ranker | Recommender ranking | 100% | 100`.".into(),

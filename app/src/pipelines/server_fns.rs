@@ -46,20 +46,20 @@ pub async fn load_pipeline(pipeline_id: Uuid) -> Result<PipelineView, AppError> 
     .await
 }
 
-/// Reads a new pipeline's fields; every bad one is named.
+/// Reads a new pipeline's fields (the stages read by the caller: lines from the form, whole from
+/// the API); every bad one is named.
 #[cfg(feature = "ssr")]
 pub fn parse_new(
     name: &str,
     team_id: &str,
     description: &str,
-    stages: &str,
+    stages: Result<Vec<super::StageSpec>, String>,
     sla: &str,
     monthly_volume: &str,
     currency: &str,
 ) -> Result<store::NewPipeline, AppError> {
     let name = name.trim();
     let team = team_id.trim().parse::<Uuid>();
-    let stages = parse_stages(stages);
     let sla = crate::experiments::parse_constraints(sla);
     let volume = monthly_volume
         .trim()
@@ -131,7 +131,7 @@ pub async fn create_pipeline(
             &name,
             &team_id,
             &description,
-            &stages,
+            parse_stages(&stages),
             &sla,
             &monthly_volume,
             &currency,

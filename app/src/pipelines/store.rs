@@ -66,6 +66,31 @@ fn described(constraints: &[String]) -> Vec<(String, String)> {
 
 /// A pipeline with its stages priced and the search's answer; `None` when it does not exist.
 pub async fn view(pool: &PgPool, pipeline_id: Uuid) -> Result<Option<PipelineView>, sqlx::Error> {
+    Ok(load(pool, pipeline_id).await?.map(|loaded| loaded.view))
+}
+
+/// A pipeline's page, with what its search read: for questions asked of the same figures.
+struct Loaded {
+    view: PipelineView,
+    stages: Vec<Stage>,
+    sla: Vec<Constraint>,
+    measured: Vec<(Vec<usize>, f64)>,
+}
+
+impl Loaded {
+    fn question(&self) -> Question<'_> {
+        Question {
+            stages: &self.stages,
+            sla: &self.sla,
+            metric: &self.view.metric,
+            higher_is_better: self.view.higher_is_better,
+            volume: self.view.monthly_volume,
+            measured: &self.measured,
+        }
+    }
+}
+
+async fn load(pool: &PgPool, pipeline_id: Uuid) -> Result<Option<Loaded>, sqlx::Error> {
     let Some(row) = sqlx::query!(
         r#"select p.name, p.team_id, t.name as team, p.description, p.constraints,
                   p.monthly_volume, p.currency, p.is_demo
@@ -181,7 +206,7 @@ pub async fn view(pool: &PgPool, pipeline_id: Uuid) -> Result<Option<PipelineVie
             }
         },
     };
-    Ok(Some(PipelineView {
+    let view = PipelineView {
         pipeline_id,
         name: row.name,
         team_id: row.team_id,
@@ -207,6 +232,12 @@ pub async fn view(pool: &PgPool, pipeline_id: Uuid) -> Result<Option<PipelineVie
                 (names, *value)
             })
             .collect(),
+    };
+    Ok(Some(Loaded {
+        view,
+        stages,
+        sla,
+        measured,
     }))
 }
 
@@ -433,31 +464,19 @@ pub async fn blend(
     heavy: usize,
     share: f64,
 ) -> Result<Option<super::hybrid::Blend>, AppError> {
-    let Some(view) = view(pool, pipeline_id).await? else {
+    let Some(loaded) = load(pool, pipeline_id).await? else {
         return Ok(None);
     };
-    if let Some(problem) = view.problem {
-        return Err(AppError::BadRequest(problem));
+    let view = &loaded.view;
+    if let Some(problem) = &view.problem {
+        return Err(AppError::BadRequest(problem.clone()));
     }
     let base = view
         .found
         .as_ref()
         .and_then(|found| found.best.as_ref().or(found.frontier.first()))
         .map_or_else(|| vec![0; view.stages.len()], |c| c.picks.clone());
-    let stages: Vec<Stage> = view.stages.iter().map(|s| s.stage.clone()).collect();
-    let sla: Vec<Constraint> = view
-        .sla
-        .iter()
-        .filter_map(|(stored, _)| stored.parse().ok())
-        .collect();
-    let question = Question {
-        stages: &stages,
-        sla: &sla,
-        metric: &view.metric,
-        higher_is_better: view.higher_is_better,
-        volume: view.monthly_volume,
-        measured: &[],
-    };
+    let question = loaded.question();
     super::hybrid::blend(&question, &base, stage, light, heavy, share)
         .map(Some)
         .map_err(|why| AppError::field("heavy", why))

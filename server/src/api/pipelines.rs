@@ -80,22 +80,11 @@ pub async fn create(
         }
         Err(other) => return Err(other.into()),
     };
-    // The API's stages are the form's lines, so both are read and checked by one parser.
-    let stages: Vec<String> = body
-        .stages
-        .iter()
-        .map(|s| {
-            format!(
-                "{} | {} | {} | {}",
-                s.name, s.experiment, s.share, s.fan_out
-            )
-        })
-        .collect();
     let new = app::pipelines::parse_new(
         &body.name,
         &team_id,
         &body.description,
-        &stages.join("\n"),
+        app::pipelines::check_stages(body.stages),
         &body.sla.join("\n"),
         &body.monthly_volume.to_string(),
         &body.currency,

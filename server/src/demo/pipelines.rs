@@ -19,7 +19,9 @@ pub async fn load(
         "Product search",
         &team.to_string(),
         "Candidate retrieval narrows the catalog to a few hundred products, then the ranker orders the top ten.",
-        "retrieval | Candidate retrieval | 100% | 1\nranking | Product ranking | 100% | 1",
+        app::pipelines::parse_stages(
+            "retrieval | Candidate retrieval | 100% | 1\nranking | Product ranking | 100% | 1",
+        ),
         "p95 <= 60 ms\nndcg@10 >= 0.44",
         "50000000",
         "USD",
