@@ -13,6 +13,7 @@ pub mod demo;
 pub mod evaluation;
 pub mod metrics;
 pub mod middleware;
+pub mod portfolio;
 pub mod reports;
 pub mod router;
 pub mod serve;

@@ -63,9 +63,22 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/cards/{id}/README.md", get(crate::cards::export))
         .route(
             "/experiments/{id}/report.md",
-            get(crate::evaluation::markdown),
+            get(crate::evaluation::experiment_markdown),
+        )
+        .route(
+            "/experiments/{id}/report.html",
+            get(crate::evaluation::experiment_html),
+        )
+        .route(
+            "/pipelines/{id}/report.md",
+            get(crate::evaluation::pipeline_markdown),
+        )
+        .route(
+            "/pipelines/{id}/report.html",
+            get(crate::evaluation::pipeline_html),
         )
         .route("/reports/{file}", get(crate::reports::download))
+        .route("/portfolio/{file}", get(crate::portfolio::export))
         .route("/bills/export.csv", get(crate::bills::export))
         .route("/charts/bills/spend.svg", get(crate::charts::bill_chart))
         .route_layer(axum::middleware::from_fn(middleware::signed_in));

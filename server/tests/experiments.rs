@@ -932,4 +932,22 @@ async fn the_evaluation_report_is_markdown_with_the_recommendation(pool: PgPool)
     // GBDT misses the SLA and says so in its row.
     assert!(report.body.contains("| GBDT | 0.41 |"), "{}", report.body);
     assert_ne!(get(&router, &path, None).await.status, StatusCode::OK);
+    // The same to print: rendered, the frontier inline before the matrix, an A4 stylesheet.
+    let path = format!("/experiments/{experiment}/report.html");
+    let printed = get(&router, &path, Some(&viewer)).await;
+    assert_eq!(printed.status, StatusCode::OK, "{}", printed.body);
+    let chart = printed.body.find("<figure").expect("the frontier chart");
+    let matrix = printed
+        .body
+        .find("<h2>The decision matrix</h2>")
+        .expect("the matrix");
+    assert!(chart < matrix && printed.body[chart..matrix].contains("<svg"));
+    for shown in [
+        "<h1>Evaluation: Ranker | v2</h1>",
+        "<td>Two tower (recommended)</td>",
+        "size: A4",
+    ] {
+        assert!(printed.body.contains(shown), "{shown}: {}", printed.body);
+    }
+    assert_ne!(get(&router, &path, None).await.status, StatusCode::OK);
 }

@@ -170,6 +170,45 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     ] {
         assert!(page.body.contains(shown), "{shown}: {}", page.body);
     }
+    // Its evaluation report, as Markdown and to print with the frontier drawn in.
+    let report = get(
+        &router,
+        &format!("/pipelines/{id}/report.md"),
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    for shown in [
+        "# Pipeline evaluation: Product search",
+        "### Stage 2: ranking",
+        "| tower | 0.4 USD | 14 ms | 38 ms | 0.452 |",
+        "**retrieval: bm25 → ranking: tower**: 0.41 USD per 1,000 requests, 4,100 USD a month",
+        "Its bottleneck is the ranking stage.",
+        "Fenton–Wilkinson",
+    ] {
+        assert!(report.body.contains(shown), "{shown}: {}", report.body);
+    }
+    let printed = get(
+        &router,
+        &format!("/pipelines/{id}/report.html"),
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(printed.status, StatusCode::OK);
+    assert!(
+        printed
+            .body
+            .contains("<h1>Pipeline evaluation: Product search</h1>")
+            && printed.body.contains("<svg"),
+        "{}",
+        printed.body
+    );
+    assert_ne!(
+        get(&router, &format!("/pipelines/{id}/report.html"), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
     // The list, with the form a lead adds one with (a viewer sees no form).
     let listed = get(&router, "/pipelines", Some(&lead)).await;
     for shown in [
@@ -354,6 +393,97 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     .expect("audit");
     assert_eq!(audited, 3);
 
+    // A lead changes it: NDCG 0.465 and p95 within 200 ms leave only xl in the ranking stage, so
+    // bm25 then xl, 2.01 per 1,000, 20,100 a month. A viewer or member may not, and a bad stage
+    // line is named and changes nothing.
+    let change = |stages: &str, sla: &str| {
+        vec![
+            ("pipeline_id", id.to_string()),
+            ("name", "Product search".to_owned()),
+            ("description", String::new()),
+            ("stages", stages.to_owned()),
+            ("sla", sla.to_owned()),
+            ("monthly_volume", "10000000".to_owned()),
+            ("currency", "USD".to_owned()),
+        ]
+    };
+    let stages = "retrieval | Retrieval | 100% | 1\nranking | Ranking | 100% | 1";
+    let tighter = change(stages, "p95 <= 200 ms\nndcg >= 0.465");
+    for caller in [&viewer, &member] {
+        let refused =
+            call::<app::pipelines::UpdatePipeline>(&router, Some(caller), &fields(&tighter)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    }
+    let bad = change(
+        "retrieval | Retrieval | 100% | 1\nranking | Ranking | 100%",
+        "p95 <= 200 ms",
+    );
+    let refused = call::<app::pipelines::UpdatePipeline>(&router, Some(&lead), &fields(&bad)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("line 2"), "{}", refused.body);
+    let unchanged = bearer(&router, &format!("/api/v1/pipelines/{id}"), &reader)
+        .await
+        .json();
+    assert_eq!(unchanged["found"]["best"]["picks"], json!([0, 0]));
+    let changed =
+        call::<app::pipelines::UpdatePipeline>(&router, Some(&lead), &fields(&tighter)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    let view = bearer(&router, &format!("/api/v1/pipelines/{id}"), &reader)
+        .await
+        .json();
+    assert_eq!(view["found"]["best"]["picks"], json!([0, 2]), "{view}");
+    assert!(
+        (view["found"]["best"]["monthly"]
+            .as_f64()
+            .unwrap_or_default()
+            - 20_100.0)
+            .abs()
+            < 1e-6
+    );
+    // The same over the API, whole: a tenth of the volume, a tenth of the bill.
+    let put = |token: &str, body: serde_json::Value| {
+        axum::http::Request::put(format!("/api/v1/pipelines/{id}"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("request")
+    };
+    let whole = json!({
+        "name": "Product search", "monthly_volume": 1000000,
+        "stages": [
+            {"name": "retrieval", "experiment": "Retrieval", "share": 1.0, "fan_out": 1.0},
+            {"name": "ranking", "experiment": "Ranking", "share": 1.0, "fan_out": 1.0}
+        ],
+        "sla": ["p95 <= 200 ms", "ndcg >= 0.465"]
+    });
+    let refused = send(&router, put(&reader, whole.clone())).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let put_done = send(&router, put(&writer, whole)).await;
+    assert_eq!(put_done.status, StatusCode::NO_CONTENT, "{}", put_done.body);
+    let view = bearer(&router, &format!("/api/v1/pipelines/{id}"), &reader)
+        .await
+        .json();
+    assert!(
+        (view["found"]["best"]["monthly"]
+            .as_f64()
+            .unwrap_or_default()
+            - 2_010.0)
+            .abs()
+            < 1e-6,
+        "{view}"
+    );
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'pipeline.update'")
+            .fetch_one(&pool)
+            .await
+            .expect("audit");
+    assert_eq!(audited, 2);
+
     // A lead deletes it; its page then answers 404.
     let deleted = call::<app::pipelines::DeletePipeline>(
         &router,
@@ -442,4 +572,101 @@ async fn the_portfolio_moves_budget_to_where_a_point_is_worth_more(pool: PgPool)
     )
     .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    // Kept by name (leads only), listed with a link that asks it again, and downloaded.
+    let save = |name: &'static str| {
+        [
+            ("name", name.to_owned()),
+            ("budget", "5000".to_owned()),
+            ("chosen", chosen.clone()),
+        ]
+    };
+    fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+        form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+    let refused =
+        call::<app::pipelines::SavePortfolio>(&router, Some(&viewer), &pairs(&save("Q1"))).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let lead = signed_in(&pool, Role::Lead).await;
+    let unnamed =
+        call::<app::pipelines::SavePortfolio>(&router, Some(&lead), &pairs(&save("  "))).await;
+    assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unnamed.body.contains("Name the scenario"),
+        "{}",
+        unnamed.body
+    );
+    let saved =
+        call::<app::pipelines::SavePortfolio>(&router, Some(&lead), &pairs(&save("Q1"))).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let scenario: uuid::Uuid = serde_json::from_str(&saved.body).expect("id");
+    let again =
+        call::<app::pipelines::SavePortfolio>(&router, Some(&lead), &pairs(&save("q1"))).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.body.contains("already named"), "{}", again.body);
+    let page = get(&router, "/portfolio", Some(&viewer)).await;
+    let link = format!(
+        "/portfolio?budget=5000&amp;e={segmentation}&amp;v_{segmentation}=200&amp;e={fraud}&amp;v_{fraud}=1500"
+    );
+    assert!(
+        page.body.contains("Saved scenarios") && page.body.contains(&link),
+        "{}",
+        page.body
+    );
+    let csv = get(
+        &router,
+        &format!("/portfolio/export.csv?budget=5000&chosen={chosen}"),
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", csv.body);
+    assert!(lines[0].starts_with("Experiment,Metric,"), "{}", lines[0]);
+    assert!(
+        lines[2].starts_with(
+            "Fraud,Precision,1500,fraud-gbt,1000.00,0.9,fraud-gnn,3500.00,0.93,2500.00,USD"
+        ),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(lines[3], "Total,,,,1900.00,,,4400.00,,2500.00,USD");
+    let xlsx = get(
+        &router,
+        &format!("/portfolio/export.xlsx?budget=5000&chosen={chosen}"),
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    assert!(xlsx.body.starts_with("PK"), "a zip archive");
+    // A budget nothing fits into is refused with why; no session, no file.
+    let tight = get(
+        &router,
+        &format!("/portfolio/export.csv?budget=10&chosen={chosen}"),
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(tight.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(tight.body.contains("Nothing fits"), "{}", tight.body);
+    let anonymous = get(
+        &router,
+        &format!("/portfolio/export.csv?budget=5000&chosen={chosen}"),
+        None,
+    )
+    .await;
+    assert_ne!(anonymous.status, StatusCode::OK);
+    let deleted = call::<app::pipelines::DeletePortfolio>(
+        &router,
+        Some(&lead),
+        &[("scenario_id", scenario.to_string().as_str())],
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action in ('portfolio.save', 'portfolio.delete')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 2);
 }

@@ -280,6 +280,10 @@ pub struct CardPageData {
     pub review: Option<crate::reviews::PromotionRequest>,
     /// Guardrails the version's deployments break, waived or not (the guardrails feature's).
     pub breaches: Vec<crate::guardrails::Breach>,
+    /// The experiments that evaluated the version (the experiments feature's), each with its
+    /// evaluation report.
+    #[serde(default)]
+    pub evaluations: Vec<crate::experiments::Evaluation>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

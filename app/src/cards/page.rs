@@ -70,6 +70,7 @@ fn CardBody(page: CardPageData, can_edit: bool, parts: Parts) -> impl IntoView {
         card,
         review,
         breaches,
+        evaluations,
     } = page;
     let title = format!("{} {}", card.model, card.version);
     let export = format!("/cards/{}/README.md", card.model_version_id);
@@ -109,6 +110,32 @@ fn CardBody(page: CardPageData, can_edit: bool, parts: Parts) -> impl IntoView {
             </p>
         </div>
         {review.map(|review| view! { <ReviewLine review=review /> })}
+        {(!evaluations.is_empty())
+            .then(|| {
+                view! {
+                    <p class="evaluations">
+                        "Evaluation reports: "
+                        {evaluations
+                            .into_iter()
+                            .enumerate()
+                            .map(|(index, e)| {
+                                view! {
+                                    {(index > 0).then_some("; ")}
+                                    <a href=format!(
+                                        "/experiments/{}/report.html",
+                                        e.experiment_id,
+                                    )>{e.experiment.clone()}</a>
+                                    {if e.chose_it {
+                                        " (chose this version)"
+                                    } else {
+                                        " (a candidate)"
+                                    }}
+                                }
+                            })
+                            .collect_view()}
+                    </p>
+                }
+            })}
         {(card.versions.len() > 1)
             .then(|| {
                 view! {

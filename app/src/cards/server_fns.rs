@@ -34,6 +34,7 @@ pub async fn load_card(model_version_id: Uuid) -> Result<CardPageData, AppError>
             card,
             review: crate::reviews::store::latest(pool, model_version_id).await?,
             breaches,
+            evaluations: crate::experiments::store::evaluations_of(pool, model_version_id).await?,
         })
     })
     .await

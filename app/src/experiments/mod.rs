@@ -131,6 +131,15 @@ pub struct ExperimentSummary {
     pub updated_at: DateTime<Utc>,
 }
 
+/// An experiment that evaluated a model version: where the version's card links its report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub experiment_id: Uuid,
+    pub experiment: String,
+    /// Whether the experiment recommends the version's run.
+    pub chose_it: bool,
+}
+
 /// An experiment as the API takes it (`POST /api/v1/experiments`): the team by name, the
 /// constraints as people write them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -763,6 +763,37 @@ pub async fn delete_scenario(
     Ok(())
 }
 
+/// The experiments with a run of `model_version_id`, those that recommend it first.
+pub async fn evaluations_of(
+    pool: &PgPool,
+    model_version_id: Uuid,
+) -> Result<Vec<super::Evaluation>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select e.experiment_id, e.name, array_agg(r.run_key) as "run_keys!"
+             from experiment_run r join experiment e using (experiment_id)
+            where r.model_version_id = $1
+            group by e.experiment_id, e.name
+            order by e.name"#,
+        model_version_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut evaluations = Vec::with_capacity(rows.len());
+    for row in rows {
+        let chose_it = view(pool, row.experiment_id, usize::MAX)
+            .await?
+            .and_then(|v| v.runs.into_iter().find(|r| r.recommended))
+            .is_some_and(|r| row.run_keys.contains(&r.run_key));
+        evaluations.push(super::Evaluation {
+            experiment_id: row.experiment_id,
+            experiment: row.name,
+            chose_it,
+        });
+    }
+    evaluations.sort_by_key(|e| !e.chose_it);
+    Ok(evaluations)
+}
+
 /// The experiment with every figure its page shows, listing at most `limit` runs; `None` when it
 /// does not exist.
 pub async fn view(

@@ -9,6 +9,10 @@ pub mod latency;
 mod page;
 pub mod portfolio;
 mod portfolio_page;
+#[cfg(feature = "ssr")]
+pub mod report;
+#[cfg(feature = "ssr")]
+pub mod scenarios;
 pub mod search;
 mod server_fns;
 #[cfg(feature = "ssr")]

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 use super::search::Combination;
 use super::{
     BlendPipeline, CreatePipeline, DeletePipeline, PipelineView, PipelinesView, StageView,
+    UpdatePipeline,
 };
 use crate::auth::Role;
 use crate::components::{
@@ -118,23 +119,8 @@ fn PipelineForm(
     let message = move |name: &'static str| {
         Signal::derive(move || error.get().and_then(|e| e.field_message(name)))
     };
-    // A text area of lines, with its hint and its error.
     let area = move |name: &'static str, label: &'static str, hint: &'static str| {
-        view! {
-            <div class="field wide">
-                <label for=format!("pipeline-{name}")>{label}</label>
-                <p class="hint" id=format!("pipeline-{name}-hint")>
-                    {hint}
-                </p>
-                <textarea
-                    id=format!("pipeline-{name}")
-                    name=name
-                    rows="3"
-                    aria-describedby=format!("pipeline-{name}-hint")
-                ></textarea>
-                <FieldMessage id=format!("pipeline-{name}-error") message=message(name) />
-            </div>
-        }
+        lines_field("pipeline-", name, label, hint, String::new(), message(name))
     };
     view! {
         <section class="card">
@@ -166,16 +152,8 @@ fn PipelineForm(
                     </select>
                     <FieldMessage id="pipeline-team_id-error" message=message("team_id") />
                 </div>
-                {area(
-                    "stages",
-                    "Stages",
-                    "One per line, in order: name | experiment | share of requests reaching it | items scored per request, e.g. retrieval | Candidate retrieval | 100% | 1, then ranker | Recommender ranking | 100% | 100",
-                )}
-                {area(
-                    "sla",
-                    "End-to-end SLA",
-                    "One per line: p95 <= 120 ms, ndcg@10 >= 0.44, monthly <= 8000",
-                )}
+                {area("stages", "Stages", STAGES_HINT)}
+                {area("sla", "End-to-end SLA", SLA_HINT)}
                 <Field
                     name="monthly_volume"
                     label="Requests a month"
@@ -196,6 +174,37 @@ fn PipelineForm(
     }
 }
 
+/// A text area of lines, with its hint, its value and its error.
+fn lines_field(
+    prefix: &'static str,
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: String,
+    message: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <div class="field wide">
+            <label for=format!("{prefix}{name}")>{label}</label>
+            <p class="hint" id=format!("{prefix}{name}-hint")>
+                {hint}
+            </p>
+            <textarea
+                id=format!("{prefix}{name}")
+                name=name
+                rows="3"
+                aria-describedby=format!("{prefix}{name}-hint")
+            >
+                {value}
+            </textarea>
+            <FieldMessage id=format!("{prefix}{name}-error") message=message />
+        </div>
+    }
+}
+
+const STAGES_HINT: &str = "One per line, in order: name | experiment | share of requests reaching it | items scored per request, e.g. retrieval | Candidate retrieval | 100% | 1, then ranker | Recommender ranking | 100% | 100";
+const SLA_HINT: &str = "One per line: p95 <= 120 ms, ndcg@10 >= 0.44, monthly <= 8000";
+
 #[component]
 pub fn PipelinePage() -> impl IntoView {
     let params = use_params_map();
@@ -205,9 +214,11 @@ pub fn PipelinePage() -> impl IntoView {
             .get("id")
             .and_then(|id| id.parse::<uuid::Uuid>().ok())
     });
+    let update = ServerAction::<UpdatePipeline>::new();
+    let updated = successes(update);
     let data = Resource::new(
-        move || id.get(),
-        |id| async move {
+        move || (id.get(), updated.get()),
+        |(id, _)| async move {
             match id {
                 Some(id) => super::load_pipeline(id).await,
                 None => Err(crate::error::AppError::NotFound("No such pipeline.".into())),
@@ -218,12 +229,12 @@ pub fn PipelinePage() -> impl IntoView {
         <p class="breadcrumb">
             <a href="/pipelines">"Pipelines"</a>
         </p>
-        <Loaded resource=data children=|view| view! { <Pipeline view=view /> } />
+        <Loaded resource=data children=move |view| view! { <Pipeline view=view update=update /> } />
     }
 }
 
 #[component]
-fn Pipeline(view: PipelineView) -> impl IntoView {
+fn Pipeline(view: PipelineView, update: ServerAction<UpdatePipeline>) -> impl IntoView {
     let delete = ServerAction::<DeletePipeline>::new();
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
@@ -251,9 +262,19 @@ fn Pipeline(view: PipelineView) -> impl IntoView {
     let metric = crate::experiments::metric_label(&view.metric);
     let delete_fields = vec![("pipeline_id", view.pipeline_id.to_string())];
     let name = view.name.clone();
+    let editing = view.clone();
     view! {
         <Title text=format!("{} · Pareto", view.name) />
         <PageHeader title=view.name.clone() lead=lead />
+        <p>
+            "Evaluation report, "
+            <a href=format!("/pipelines/{}/report.html", view.pipeline_id) target="_blank">
+                "to print (A4)"
+            </a> " or " <a href=format!("/pipelines/{}/report.md", view.pipeline_id) download="">
+                "as Markdown"
+            </a>
+            ": the stages and their candidates, the recommendation, the frontier and the assumptions."
+        </p>
         {view
             .problem
             .clone()
@@ -340,6 +361,10 @@ fn Pipeline(view: PipelineView) -> impl IntoView {
                     </section>
                 }
             })}
+        <WithUser children=move |user| {
+            let editing = editing.clone();
+            user.can(Role::Lead).then(|| view! { <EditForm view=editing update=update /> })
+        } />
         <HybridForm
             pipeline_id=view.pipeline_id
             stages=view.stages.clone()
@@ -372,6 +397,75 @@ fn Pipeline(view: PipelineView) -> impl IntoView {
                         }
                     })
             } />
+        </section>
+    }
+}
+
+/// A lead changes the pipeline whole: its stages, SLA and volume as the add form takes them,
+/// filled with what it has.
+#[component]
+fn EditForm(view: PipelineView, update: ServerAction<UpdatePipeline>) -> impl IntoView {
+    let error = action_error(update);
+    let message = move |name: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.field_message(name)))
+    };
+    let stages = view
+        .stages
+        .iter()
+        .map(|s| {
+            // An experiment whose name holds a bar is named by its id.
+            let experiment = if s.experiment.contains('|') {
+                s.experiment_id.to_string()
+            } else {
+                s.experiment.clone()
+            };
+            format!(
+                "{} | {experiment} | {}% | {}",
+                s.stage.name,
+                (s.stage.share * 100_000.0).round() / 1000.0,
+                s.stage.fan_out
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let sla = view
+        .sla
+        .iter()
+        .map(|(stored, _)| stored.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let input = move |name: &'static str, label: &'static str, value: String| {
+        view! {
+            <div class="field">
+                <label for=format!("edit-{name}")>{label}</label>
+                <input id=format!("edit-{name}") name=name value=value />
+                <FieldMessage id=format!("edit-{name}-error") message=message(name) />
+            </div>
+        }
+    };
+    view! {
+        <section class="card">
+            <details class="inline-details" open=move || error.get().is_some()>
+                <summary>"Change the pipeline: stages, SLA, volume"</summary>
+                <ActionForm action=update attr:class="form grid-form" attr:novalidate="true">
+                    <FormAlert error=error />
+                    <input type="hidden" name="pipeline_id" value=view.pipeline_id.to_string() />
+                    <input type="hidden" name="description" value=view.description.clone() />
+                    {input("name", "Name", view.name.clone())}
+                    {lines_field(
+                        "edit-",
+                        "stages",
+                        "Stages",
+                        STAGES_HINT,
+                        stages,
+                        message("stages"),
+                    )}
+                    {lines_field("edit-", "sla", "End-to-end SLA", SLA_HINT, sla, message("sla"))}
+                    {input("monthly_volume", "Requests a month", view.monthly_volume.to_string())}
+                    {input("currency", "Currency", view.currency.clone())}
+                    <FormActions label="Save changes" pending=update.pending() />
+                </ActionForm>
+            </details>
         </section>
     }
 }

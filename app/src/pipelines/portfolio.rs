@@ -54,6 +54,75 @@ pub struct Portfolio {
     pub moves: Vec<String>,
 }
 
+/// A portfolio's question kept by name: the budget and each experiment's value of a point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub scenario_id: uuid::Uuid,
+    pub name: String,
+    pub budget: f64,
+    /// (experiment, value of a point a month), in the order chosen.
+    pub chosen: Vec<(uuid::Uuid, f64)>,
+    /// The experiments' names, in the same order.
+    pub experiments: Vec<String>,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub is_demo: bool,
+}
+
+impl Scenario {
+    /// The query of the portfolio page (and its exports) that asks this scenario's question.
+    pub fn query(&self) -> String {
+        query(&format_amount(self.budget), &self.chosen)
+    }
+}
+
+/// A number as a query or a form holds it: no grouping, no needless decimals.
+pub fn format_amount(value: f64) -> String {
+    let rounded = (value * 1e6).round() / 1e6;
+    format!("{rounded}")
+}
+
+/// The page's query for a budget and the chosen experiments with their values of a point.
+pub fn query(budget: &str, chosen: &[(uuid::Uuid, f64)]) -> String {
+    let mut parts = vec![format!("budget={}", budget.trim())];
+    for (id, value) in chosen {
+        parts.push(format!("e={id}&v_{id}={}", format_amount(*value)));
+    }
+    parts.join("&")
+}
+
+/// The chosen experiments as `id:value` pairs separated by `;` (how the page's server function
+/// and exports take them).
+pub fn chosen_text(chosen: &[(uuid::Uuid, f64)]) -> String {
+    chosen
+        .iter()
+        .map(|(id, value)| format!("{id}:{}", format_amount(*value)))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Reads `id:value;id:value`; a value must be a number of 0 or more.
+pub fn parse_chosen(text: &str) -> Result<Vec<(uuid::Uuid, f64)>, String> {
+    let mut chosen = Vec::new();
+    for pair in text.split(';').filter(|p| !p.trim().is_empty()) {
+        let parsed = pair.split_once(':').and_then(|(id, value)| {
+            Some((
+                id.trim().parse::<uuid::Uuid>().ok()?,
+                value.trim().replace(',', "").parse::<f64>().ok()?,
+            ))
+        });
+        match parsed {
+            Some((id, value)) if value.is_finite() && value >= 0.0 => chosen.push((id, value)),
+            _ => {
+                return Err(
+                    "Give each experiment's value of a point as a number of 0 or more.".into(),
+                )
+            }
+        }
+    }
+    Ok(chosen)
+}
+
 /// An experiment as a portfolio item: its runs that meet every constraint and are priced, its own
 /// recommendation among them (else the cheapest), and the value a lead puts on a point.
 #[cfg(feature = "ssr")]

@@ -7,8 +7,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::PortfolioView;
-use crate::components::{Loaded, PageHeader};
+use super::portfolio::{chosen_text, format_amount, Scenario};
+use super::{DeletePortfolio, PortfolioView, SavePortfolio};
+use crate::auth::Role;
+use crate::components::{
+    action_error, format_time, successes, ActionButton, FieldMessage, FormActions, FormAlert,
+    Loaded, PageHeader, WithUser,
+};
 use crate::format::format_number;
 
 #[component]
@@ -35,9 +40,12 @@ pub fn PortfolioPage() -> impl IntoView {
             .collect::<Vec<_>>()
             .join(";")
     });
+    let save = ServerAction::<SavePortfolio>::new();
+    let delete = ServerAction::<DeletePortfolio>::new();
+    let (saved, deleted) = (successes(save), successes(delete));
     let data = Resource::new(
-        move || (budget.get(), chosen.get()),
-        |(budget, chosen)| super::load_portfolio(budget, chosen),
+        move || (budget.get(), chosen.get(), saved.get(), deleted.get()),
+        |(budget, chosen, ..)| super::load_portfolio(budget, chosen),
     );
     view! {
         <Title text="Budget portfolio · Pareto" />
@@ -51,24 +59,22 @@ pub fn PortfolioPage() -> impl IntoView {
         <Loaded
             resource=data
             children=move |view: PortfolioView| {
-                view! { <Portfolio view=view budget=budget.get_untracked() /> }
+                view! {
+                    <Portfolio view=view.clone() budget=budget.get_untracked() save=save />
+                    <Scenarios scenarios=view.scenarios delete=delete />
+                }
             }
         />
     }
 }
 
 #[component]
-fn Portfolio(view: PortfolioView, budget: String) -> impl IntoView {
-    let chosen: Vec<(uuid::Uuid, f64)> = view
-        .items
-        .iter()
-        .filter_map(|item| {
-            view.experiments
-                .iter()
-                .find(|(_, name, ..)| *name == item.name)
-                .map(|(id, ..)| (*id, item.point_value))
-        })
-        .collect();
+fn Portfolio(
+    view: PortfolioView,
+    budget: String,
+    save: ServerAction<SavePortfolio>,
+) -> impl IntoView {
+    let chosen = view.chosen.clone();
     let currency = view.currency.clone();
     view! {
         <section class="card">
@@ -150,9 +156,157 @@ fn Portfolio(view: PortfolioView, budget: String) -> impl IntoView {
             .found
             .clone()
             .map(|found| {
-                view! { <Answer view=view.clone() found=found currency=currency.clone() /> }
+                let chosen = chosen_text(&view.chosen);
+                let budget = view.budget.map(format_amount).unwrap_or_default();
+                view! {
+                    <Answer view=view.clone() found=found currency=currency.clone() />
+                    <Keep budget=budget chosen=chosen save=save />
+                }
             })}
     }
+}
+
+/// Downloads of the answer, and (for leads) a name to keep the question under.
+#[component]
+fn Keep(budget: String, chosen: String, save: ServerAction<SavePortfolio>) -> impl IntoView {
+    let error = action_error(save);
+    let message = Signal::derive(move || {
+        error.get().and_then(|e| {
+            e.field_message("name")
+                .or_else(|| e.field_message("budget"))
+                .or_else(|| e.field_message("chosen"))
+        })
+    });
+    let export = format!("budget={budget}&chosen={chosen}");
+    view! {
+        <section class="card" aria-labelledby="keep-heading">
+            <h2 id="keep-heading">"Keep and share"</h2>
+            <p>
+                "Download it as " <a href=format!("/portfolio/export.csv?{export}") download="">
+                    "CSV"
+                </a> " or as a " <a href=format!("/portfolio/export.xlsx?{export}") download="">
+                    "spreadsheet"
+                </a> " (totals as formulas), or copy this page's address: it holds the question."
+            </p>
+            <WithUser children=move |user| {
+                let (budget, chosen) = (budget.clone(), chosen.clone());
+                user.can(Role::Lead)
+                    .then(|| {
+                        view! {
+                            <ActionForm
+                                action=save
+                                attr:class="form inline-fields"
+                                attr:novalidate="true"
+                            >
+                                <FormAlert error=error />
+                                <input type="hidden" name="budget" value=budget />
+                                <input type="hidden" name="chosen" value=chosen />
+                                <div class="field">
+                                    <label for="scenario-name">"Scenario name"</label>
+                                    <input id="scenario-name" name="name" placeholder="Q1 budget" />
+                                    <FieldMessage id="scenario-name-error" message=message />
+                                </div>
+                                <FormActions label="Save scenario" pending=save.pending() />
+                            </ActionForm>
+                        }
+                    })
+            } />
+        </section>
+    }
+}
+
+/// The saved questions: each opens the page asking it again, or downloads its answer.
+#[component]
+fn Scenarios(scenarios: Vec<Scenario>, delete: ServerAction<DeletePortfolio>) -> impl IntoView {
+    if scenarios.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <section class="card" aria-labelledby="scenarios-heading" data-testid="portfolio-scenarios">
+            <h2 id="scenarios-heading">"Saved scenarios"</h2>
+            <div class="table-wrap">
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Scenario"</th>
+                            <th scope="col" class="numeric">
+                                "Budget a month"
+                            </th>
+                            <th scope="col">"Experiments"</th>
+                            <th scope="col">"Saved"</th>
+                            <th scope="col">"Download"</th>
+                            <th scope="col">
+                                <span class="visually-hidden">"Actions"</span>
+                            </th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {scenarios
+                            .into_iter()
+                            .map(|s| {
+                                let export = format!(
+                                    "budget={}&chosen={}",
+                                    format_amount(s.budget),
+                                    chosen_text(&s.chosen),
+                                );
+                                let fields = vec![("scenario_id", s.scenario_id.to_string())];
+                                let label = format!("Delete scenario {}", s.name);
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <a href=format!(
+                                                "/portfolio?{}",
+                                                s.query(),
+                                            )>{s.name.clone()}</a>
+                                            {s
+                                                .is_demo
+                                                .then(|| {
+                                                    view! { <span class="badge badge-muted">"demo"</span> }
+                                                })}
+                                        </td>
+                                        <td class="numeric">{format_number(s.budget)}</td>
+                                        <td>{s.experiments.join(", ")}</td>
+                                        <td>
+                                            {format!(
+                                                "{} by {}",
+                                                format_time(s.created_at),
+                                                s.created_by,
+                                            )}
+                                        </td>
+                                        <td>
+                                            <a href=format!("/portfolio/export.csv?{export}")>"CSV"</a>
+                                            " · "
+                                            <a href=format!(
+                                                "/portfolio/export.xlsx?{export}",
+                                            )>"XLSX"</a>
+                                        </td>
+                                        <td>
+                                            <WithUser children=move |user| {
+                                                let fields = fields.clone();
+                                                let label = label.clone();
+                                                user.can(Role::Lead)
+                                                    .then(|| {
+                                                        view! {
+                                                            <ActionButton
+                                                                action=delete
+                                                                fields=fields
+                                                                text="Delete"
+                                                                label=label
+                                                            />
+                                                        }
+                                                    })
+                                            } />
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+    .into_any()
 }
 
 #[component]

@@ -58,8 +58,51 @@ pub fn parse_new(
     monthly_volume: &str,
     currency: &str,
 ) -> Result<store::NewPipeline, AppError> {
+    parse(
+        name,
+        Some(team_id),
+        description,
+        stages,
+        sla,
+        monthly_volume,
+        currency,
+    )
+}
+
+/// Reads a changed pipeline's fields, as `parse_new` does; its team is the one it has (the
+/// returned `team_id` is not read).
+#[cfg(feature = "ssr")]
+pub fn parse_change(
+    name: &str,
+    description: &str,
+    stages: Result<Vec<super::StageSpec>, String>,
+    sla: &str,
+    monthly_volume: &str,
+    currency: &str,
+) -> Result<store::NewPipeline, AppError> {
+    parse(
+        name,
+        None,
+        description,
+        stages,
+        sla,
+        monthly_volume,
+        currency,
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn parse(
+    name: &str,
+    team_id: Option<&str>,
+    description: &str,
+    stages: Result<Vec<super::StageSpec>, String>,
+    sla: &str,
+    monthly_volume: &str,
+    currency: &str,
+) -> Result<store::NewPipeline, AppError> {
     let name = name.trim();
-    let team = team_id.trim().parse::<Uuid>();
+    let team = team_id.map_or(Ok(Uuid::nil()), |id| id.trim().parse::<Uuid>());
     let sla = crate::experiments::parse_constraints(sla);
     let volume = monthly_volume
         .trim()
@@ -137,6 +180,39 @@ pub async fn create_pipeline(
             &currency,
         )?;
         store::create(&guard::state()?.pool, &Actor::User(lead), new, false).await
+    })
+    .await
+}
+
+/// Changes a pipeline's name, description, stages, SLA, volume and currency (leads, for their
+/// teams).
+#[server]
+pub async fn update_pipeline(
+    pipeline_id: Uuid,
+    name: String,
+    description: String,
+    stages: String,
+    sla: String,
+    monthly_volume: String,
+    currency: String,
+) -> Result<(), AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        let change = parse_change(
+            &name,
+            &description,
+            parse_stages(&stages),
+            &sla,
+            &monthly_volume,
+            &currency,
+        )?;
+        store::update(
+            &guard::state()?.pool,
+            &Actor::User(lead),
+            pipeline_id,
+            change,
+        )
+        .await
     })
     .await
 }
@@ -227,6 +303,12 @@ pub struct PortfolioView {
     /// Why nothing could be chosen.
     pub problem: Option<String>,
     pub currency: String,
+    /// The budget read, and the experiments chosen with their values of a point.
+    pub budget: Option<f64>,
+    pub chosen: Vec<(Uuid, f64)>,
+    /// The questions kept by name.
+    #[serde(default)]
+    pub scenarios: Vec<super::portfolio::Scenario>,
 }
 
 /// `chosen` is `id:value-of-a-point` pairs separated by `;`; `budget` a monthly amount.
@@ -235,73 +317,118 @@ pub async fn load_portfolio(budget: String, chosen: String) -> Result<PortfolioV
     guard::respond(async {
         guard::require(Role::Viewer)?;
         let pool = &guard::state()?.pool;
-        let experiments: Vec<(Uuid, String, String, String)> =
-            crate::experiments::store::list(pool)
-                .await?
-                .into_iter()
-                .filter(|e| e.status == crate::experiments::Status::Open)
-                .map(|e| (e.experiment_id, e.name, e.primary_metric, e.currency))
-                .collect();
-        let mut picked: Vec<(Uuid, f64)> = Vec::new();
-        let mut bad_value = false;
-        for pair in chosen.split(';').filter(|p| !p.trim().is_empty()) {
-            let parsed = pair.split_once(':').and_then(|(id, value)| {
-                Some((
-                    id.trim().parse::<Uuid>().ok()?,
-                    value.trim().replace(',', "").parse::<f64>().ok()?,
-                ))
-            });
-            match parsed {
-                Some((id, value)) if value.is_finite() && value >= 0.0 => picked.push((id, value)),
-                _ => bad_value = true,
-            }
-        }
-        let budget_value = budget.trim().replace(',', "").parse::<f64>().ok();
-        let mut view = PortfolioView {
-            experiments,
-            items: Vec::new(),
-            found: None,
-            problem: None,
-            currency: "USD".into(),
-        };
-        // Bad input is said on the page, beside the form that holds it.
-        if bad_value {
-            view.problem =
-                Some("Give each experiment's value of a point as a number of 0 or more.".into());
-            return Ok(view);
-        }
-        if picked.is_empty() {
-            return Ok(view);
-        }
-        let Some(budget) = budget_value.filter(|b| b.is_finite() && *b >= 0.0) else {
-            view.problem =
-                Some("Give the monthly budget, a number of 0 or more, e.g. 8000.".into());
-            return Ok(view);
-        };
-        let mut currencies = std::collections::BTreeSet::new();
-        for (id, point_value) in picked {
-            let Some(found) = crate::experiments::store::view(pool, id, usize::MAX).await? else {
-                continue;
-            };
-            currencies.insert(found.experiment.currency.clone());
-            view.items.push(super::portfolio::item(&found, point_value));
-        }
-        if currencies.len() > 1 {
-            view.problem = Some(
-                "The experiments chosen price in different currencies: choose ones in one currency."
-                    .into(),
-            );
-            return Ok(view);
-        }
-        view.currency = currencies
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| "USD".into());
-        match super::portfolio::choose(&view.items, budget, &view.currency) {
-            Ok(found) => view.found = Some(found),
-            Err(why) => view.problem = Some(why),
-        }
+        let mut view = answer(pool, &budget, &chosen).await?;
+        view.scenarios = super::scenarios::list(pool).await?;
         Ok(view)
+    })
+    .await
+}
+
+/// The portfolio for a budget and the chosen experiments (the page's and the exports' answer);
+/// bad input is said in `problem`, beside the form that holds it.
+#[cfg(feature = "ssr")]
+pub async fn answer(
+    pool: &sqlx::PgPool,
+    budget: &str,
+    chosen: &str,
+) -> Result<PortfolioView, AppError> {
+    let experiments: Vec<(Uuid, String, String, String)> = crate::experiments::store::list(pool)
+        .await?
+        .into_iter()
+        .filter(|e| e.status == crate::experiments::Status::Open)
+        .map(|e| (e.experiment_id, e.name, e.primary_metric, e.currency))
+        .collect();
+    let budget_value = budget
+        .trim()
+        .replace(',', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|b| b.is_finite() && *b >= 0.0);
+    let mut view = PortfolioView {
+        experiments,
+        items: Vec::new(),
+        found: None,
+        problem: None,
+        currency: "USD".into(),
+        budget: budget_value,
+        chosen: Vec::new(),
+        scenarios: Vec::new(),
+    };
+    let picked = match super::portfolio::parse_chosen(chosen) {
+        Ok(picked) => picked,
+        Err(why) => {
+            view.problem = Some(why);
+            return Ok(view);
+        }
+    };
+    if picked.is_empty() {
+        return Ok(view);
+    }
+    let Some(budget) = budget_value else {
+        view.problem = Some("Give the monthly budget, a number of 0 or more, e.g. 8000.".into());
+        return Ok(view);
+    };
+    let mut currencies = std::collections::BTreeSet::new();
+    for (id, point_value) in picked {
+        let Some(found) = crate::experiments::store::view(pool, id, usize::MAX).await? else {
+            continue;
+        };
+        currencies.insert(found.experiment.currency.clone());
+        view.items.push(super::portfolio::item(&found, point_value));
+        view.chosen.push((id, point_value));
+    }
+    if currencies.len() > 1 {
+        view.problem = Some(
+            "The experiments chosen price in different currencies: choose ones in one currency."
+                .into(),
+        );
+        return Ok(view);
+    }
+    view.currency = currencies
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "USD".into());
+    match super::portfolio::choose(&view.items, budget, &view.currency) {
+        Ok(found) => view.found = Some(found),
+        Err(why) => view.problem = Some(why),
+    }
+    Ok(view)
+}
+
+/// Keeps the portfolio's question under a name (leads): `chosen` as `load_portfolio` takes it.
+#[server]
+pub async fn save_portfolio(
+    name: String,
+    budget: String,
+    chosen: String,
+) -> Result<Uuid, AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        let chosen = super::portfolio::parse_chosen(&chosen)
+            .map_err(|why| AppError::field("chosen", why))?;
+        let budget = budget
+            .trim()
+            .replace(',', "")
+            .parse::<f64>()
+            .map_err(|_| AppError::field("budget", "Give the monthly budget as a number."))?;
+        super::scenarios::save(
+            &guard::state()?.pool,
+            &Actor::User(lead),
+            &name,
+            budget,
+            &chosen,
+            false,
+        )
+        .await
+    })
+    .await
+}
+
+#[server]
+pub async fn delete_portfolio(scenario_id: Uuid) -> Result<(), AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        super::scenarios::delete(&guard::state()?.pool, &Actor::User(lead), scenario_id).await
     })
     .await
 }

@@ -344,29 +344,7 @@ pub async fn create(
         .await?
         .ok_or_else(|| AppError::field("team_id", "This team does not exist any more."))?;
     access::require(&mut tx, actor, Subject::Team(new.team_id)).await?;
-    let mut experiments = Vec::with_capacity(new.stages.len());
-    for (index, stage) in new.stages.iter().enumerate() {
-        let found = sqlx::query_scalar!(
-            "select experiment_id from experiment
-              where experiment_id::text = $1 or lower(name) = lower($1)
-              order by (team_id = $2) desc limit 1",
-            stage.experiment.trim(),
-            new.team_id
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| {
-            AppError::field(
-                "stages",
-                format!(
-                    "line {}: no experiment is named {}.",
-                    index + 1,
-                    stage.experiment
-                ),
-            )
-        })?;
-        experiments.push(found);
-    }
+    let experiments = stage_experiments(&mut tx, new.team_id, &new.stages).await?;
     let constraints: Vec<String> = new.sla.iter().map(ToString::to_string).collect();
     let inserted = sqlx::query_scalar!(
         "insert into pipeline (name, team_id, description, constraints, monthly_volume, currency,
@@ -386,20 +364,7 @@ pub async fn create(
     let pipeline_id = unique_as_field(inserted, "name", || {
         format!("{team} already has a pipeline named {}.", new.name)
     })?;
-    for (position, (stage, experiment_id)) in new.stages.iter().zip(&experiments).enumerate() {
-        sqlx::query!(
-            "insert into pipeline_stage (pipeline_id, position, name, experiment_id, share, fan_out)
-             values ($1, $2, $3, $4, $5, $6)",
-            pipeline_id,
-            i16::try_from(position + 1).unwrap_or(i16::MAX),
-            stage.name,
-            experiment_id,
-            stage.share,
-            stage.fan_out
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
+    insert_stages(&mut tx, pipeline_id, &new.stages, &experiments).await?;
     let stages: Vec<&str> = new.stages.iter().map(|s| s.name.as_str()).collect();
     audit::record(
         &mut *tx,
@@ -422,6 +387,141 @@ pub async fn create(
     .await?;
     tx.commit().await?;
     Ok(pipeline_id)
+}
+
+/// Each stage's experiment, found by name (or id) among all, the team's own first; a missing one
+/// is named by its line.
+async fn stage_experiments(
+    tx: &mut sqlx::PgConnection,
+    team_id: Uuid,
+    stages: &[StageSpec],
+) -> Result<Vec<Uuid>, AppError> {
+    let mut experiments = Vec::with_capacity(stages.len());
+    for (index, stage) in stages.iter().enumerate() {
+        let found = sqlx::query_scalar!(
+            "select experiment_id from experiment
+              where experiment_id::text = $1 or lower(name) = lower($1)
+              order by (team_id = $2) desc limit 1",
+            stage.experiment.trim(),
+            team_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            AppError::field(
+                "stages",
+                format!(
+                    "line {}: no experiment is named {}.",
+                    index + 1,
+                    stage.experiment
+                ),
+            )
+        })?;
+        experiments.push(found);
+    }
+    Ok(experiments)
+}
+
+async fn insert_stages(
+    tx: &mut sqlx::PgConnection,
+    pipeline_id: Uuid,
+    stages: &[StageSpec],
+    experiments: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    for (position, (stage, experiment_id)) in stages.iter().zip(experiments).enumerate() {
+        sqlx::query!(
+            "insert into pipeline_stage (pipeline_id, position, name, experiment_id, share, fan_out)
+             values ($1, $2, $3, $4, $5, $6)",
+            pipeline_id,
+            i16::try_from(position + 1).unwrap_or(i16::MAX),
+            stage.name,
+            experiment_id,
+            stage.share,
+            stage.fan_out
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Changes a pipeline whole (name, description, stages, SLA, volume, currency; its team stays),
+/// all or nothing, audited with what it was. Its measured combinations stay: those whose runs
+/// are no longer its stages' candidates are simply not read.
+pub async fn update(
+    pool: &PgPool,
+    actor: &Actor,
+    pipeline_id: Uuid,
+    new: NewPipeline,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let before = sqlx::query!(
+        r#"select p.name, p.team_id, t.name as team, p.constraints, p.monthly_volume
+             from pipeline p join team t using (team_id) where p.pipeline_id = $1 for update of p"#,
+        pipeline_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such pipeline.".into()))?;
+    access::require(&mut tx, actor, Subject::Team(before.team_id)).await?;
+    let experiments = stage_experiments(&mut tx, before.team_id, &new.stages).await?;
+    let constraints: Vec<String> = new.sla.iter().map(ToString::to_string).collect();
+    let updated = sqlx::query!(
+        "update pipeline set name = $2, description = $3, constraints = $4, monthly_volume = $5,
+                currency = $6, updated_at = now()
+          where pipeline_id = $1",
+        pipeline_id,
+        new.name,
+        new.description,
+        &constraints,
+        i64::try_from(new.monthly_volume).unwrap_or(i64::MAX),
+        new.currency,
+    )
+    .execute(&mut *tx)
+    .await;
+    unique_as_field(updated, "name", || {
+        format!("{} already has a pipeline named {}.", before.team, new.name)
+    })?;
+    sqlx::query!(
+        "delete from pipeline_stage where pipeline_id = $1",
+        pipeline_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    insert_stages(&mut tx, pipeline_id, &new.stages, &experiments).await?;
+    let stages: Vec<&str> = new.stages.iter().map(|s| s.name.as_str()).collect();
+    audit::record(
+        &mut *tx,
+        actor,
+        Change {
+            action: "pipeline.update",
+            entity_type: "pipeline",
+            entity_id: pipeline_id.to_string(),
+            summary: format!(
+                "changed pipeline {}: {}; SLA {}",
+                new.name,
+                stages.join(" → "),
+                if constraints.is_empty() {
+                    "none".to_owned()
+                } else {
+                    constraints.join(", ")
+                }
+            ),
+            detail: json!({
+                "before": {
+                    "name": before.name, "constraints": before.constraints,
+                    "monthly_volume": before.monthly_volume,
+                },
+                "after": {
+                    "name": new.name, "constraints": constraints,
+                    "monthly_volume": new.monthly_volume, "stages": new.stages,
+                },
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Deletes a pipeline and its stages (its experiments stay).

@@ -47,7 +47,10 @@ pub fn router(body_limit_bytes: usize, ingest_concurrency: usize) -> Router<AppS
         .route("/experiments/{id}", get(experiments::get))
         .route("/experiments/{id}/runs", post(experiments::add_runs))
         .route("/pipelines", get(pipelines::list).post(pipelines::create))
-        .route("/pipelines/{id}", get(pipelines::get))
+        .route(
+            "/pipelines/{id}",
+            get(pipelines::get).put(pipelines::update),
+        )
         .route("/pipelines/{id}/hybrid", get(pipelines::hybrid))
         .route("/pipelines/{id}/runs", post(pipelines::record_run))
         .route("/model-versions/{id}/promotion", post(models::promote))

@@ -4,7 +4,9 @@
 //!   traffic each sees, the cheapest combination within its SLA and the frontier;
 //! - `POST /api/v1/pipelines` (scope `write`) creates one: `name`, `team` (by name), `stages`
 //!   (each `name`, `experiment` by name or id, `share` from above 0 to 1, `fan_out` from 1),
-//!   `sla` (constraints), `monthly_volume`, `currency` (default USD), `description`.
+//!   `sla` (constraints), `monthly_volume`, `currency` (default USD), `description`;
+//! - `PUT /api/v1/pipelines/{id}` (scope `write`) changes one whole: the same fields but `team`
+//!   (it keeps its own).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -94,6 +96,41 @@ pub async fn create(
         StatusCode::CREATED,
         Json(json!({ "pipeline_id": pipeline_id, "url": format!("/pipelines/{pipeline_id}") })),
     ))
+}
+
+/// A pipeline's new fields, whole; its team stays.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineChangeBody {
+    name: String,
+    #[serde(default)]
+    description: String,
+    stages: Vec<StageSpec>,
+    #[serde(default)]
+    sla: Vec<String>,
+    monthly_volume: u64,
+    #[serde(default = "usd")]
+    currency: String,
+}
+
+#[tracing::instrument(skip_all, fields(pipeline_id = %pipeline_id))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(pipeline_id): Path<Uuid>,
+    ApiJson(body): ApiJson<PipelineChangeBody>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Scope::Write)?;
+    let change = app::pipelines::parse_change(
+        &body.name,
+        &body.description,
+        app::pipelines::check_stages(body.stages),
+        &body.sla.join("\n"),
+        &body.monthly_volume.to_string(),
+        &body.currency,
+    )?;
+    store::update(&state.pool, &caller.0.actor(), pipeline_id, change).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The query of `GET /api/v1/pipelines/{id}/hybrid`: 1-based stage and candidates, share in

@@ -173,6 +173,15 @@ pub async fn frontier_chart(
         Ok(None) => return (StatusCode::NOT_FOUND, "No such experiment.").into_response(),
         Err(error) => return chart_failed("loading a chart's data failed", &error),
     };
+    svg_response(experiment_frontier(&view, latency, query.theme))
+}
+
+/// An experiment's runs, quality against cost per 1,000 requests (or p95 latency).
+pub fn experiment_frontier(
+    view: &app::experiments::view::ExperimentView,
+    latency: bool,
+    theme: Theme,
+) -> Result<String, String> {
     let points: Vec<RunPoint> = view
         .runs
         .iter()
@@ -211,11 +220,5 @@ pub async fn frontier_chart(
     } else {
         (format!("{} per 1k requests", e.currency), money)
     };
-    svg_response(frontier_svg(
-        &points,
-        &x_label,
-        &y_label,
-        format_x,
-        query.theme,
-    ))
+    frontier_svg(&points, &x_label, &y_label, format_x, theme)
 }

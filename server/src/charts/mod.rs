@@ -12,9 +12,9 @@ mod pipelines;
 
 pub use bills::bill_chart;
 pub use catalog::model_chart;
-pub use experiments::{frontier_chart, frontier_svg, RunPoint};
+pub use experiments::{experiment_frontier, frontier_chart, frontier_svg, RunPoint};
 pub use fleet::deployment_chart;
-pub use pipelines::pipeline_chart;
+pub use pipelines::{pipeline_chart, pipeline_frontier};
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

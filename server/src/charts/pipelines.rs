@@ -31,8 +31,20 @@ pub async fn pipeline_chart(
         Ok(None) => return (StatusCode::NOT_FOUND, "No such pipeline.").into_response(),
         Err(error) => return chart_failed("loading a chart's data failed", &error),
     };
-    let Some(found) = view.found.as_ref() else {
+    if view.found.is_none() {
         return (StatusCode::NOT_FOUND, "This pipeline cannot be searched.").into_response();
+    }
+    svg_response(pipeline_frontier(&view, query.theme))
+}
+
+/// A pipeline's frontier of combinations, quality against the end-to-end cost per 1,000
+/// requests, the cheapest within the SLA ringed.
+pub fn pipeline_frontier(
+    view: &app::pipelines::PipelineView,
+    theme: Theme,
+) -> Result<String, String> {
+    let Some(found) = view.found.as_ref() else {
+        return Err("This pipeline cannot be searched.".into());
     };
     let name = |picks: &[usize]| {
         picks
@@ -81,11 +93,11 @@ pub async fn pipeline_chart(
             " (lower is better)"
         }
     );
-    svg_response(frontier_svg(
+    frontier_svg(
         &points,
         &format!("{} per 1k requests, end to end", view.currency),
         &y_label,
         money,
-        query.theme,
-    ))
+        theme,
+    )
 }

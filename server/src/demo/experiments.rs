@@ -2,7 +2,9 @@
 //! API-priced large model against F1 >= 0.90), a product ranker (gradient-boosted trees against a
 //! neural ranker, one of them costed from the demo fleet's telemetry), and ticket summaries (the
 //! fleet's self-hosted Llama against two hosted models priced from the API price table, with a
-//! negotiated discount). Stored through the same code
+//! negotiated discount), and card-fraud scoring (LightGBM on CPU machines against a graph network
+//! and a transformer ensemble on GPUs, where a point of precision is worth the most). Stored
+//! through the same code
 //! as the form, the CSV upload and the API, and marked as demo data.
 
 use anyhow::Context;
@@ -180,6 +182,57 @@ const EXPERIMENTS: &[DemoExperiment] = &[
                 ("gpu_model", "NVIDIA L4"),
                 ("training_gpu_hours", "24"),
                 ("engineering_hours", "80"),
+            ],
+        ],
+    },
+    DemoExperiment {
+        team: "Fraud Detection",
+        form: |team_id| ExperimentForm {
+            name: "Card-fraud scoring".into(),
+            team_id,
+            task_type: "classification".into(),
+            dataset: "Six months of card transactions with chargeback labels, held out by week"
+                .into(),
+            primary_metric: "precision".into(),
+            constraints: "precision >= 0.88\np95 <= 50 ms".into(),
+            monthly_volume: "20,000,000".into(),
+            mode: "real_time".into(),
+            ..ExperimentForm::default()
+        },
+        runs: &[
+            &[
+                ("name", "LightGBM (CPU)"),
+                ("metrics", "precision=0.891, recall=0.74, auc=0.962"),
+                ("latency_p50_ms", "2"),
+                ("latency_p95_ms", "4"),
+                ("latency_p99_ms", "7"),
+                ("throughput_rps", "3000"),
+                ("cpu_instance", "c6i.xlarge"),
+                ("hourly_price", "0.17"),
+                ("training_cost", "12"),
+                ("engineering_hours", "24"),
+            ],
+            &[
+                ("name", "Graph network (L4)"),
+                ("metrics", "precision=0.918, recall=0.79, auc=0.975"),
+                ("latency_p50_ms", "8"),
+                ("latency_p95_ms", "18"),
+                ("latency_p99_ms", "30"),
+                ("throughput_rps", "900"),
+                ("gpu_model", "NVIDIA L4"),
+                ("training_gpu_hours", "40"),
+                ("engineering_hours", "80"),
+            ],
+            &[
+                ("name", "Transformer ensemble (A100)"),
+                ("metrics", "precision=0.934, recall=0.81, auc=0.981"),
+                ("latency_p50_ms", "16"),
+                ("latency_p95_ms", "35"),
+                ("latency_p99_ms", "60"),
+                ("throughput_rps", "350"),
+                ("gpu_model", "NVIDIA A100-SXM4-80GB"),
+                ("training_gpu_hours", "120"),
+                ("engineering_hours", "120"),
             ],
         ],
     },

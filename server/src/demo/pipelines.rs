@@ -1,6 +1,8 @@
 //! The demo's pipeline: product search as candidate retrieval (every query, once) followed by the
 //! product ranking model (every query), within 60 ms at p95 and NDCG@10 of at least 0.44, for
-//! 50 million queries a month. Retrieval's runs come from their own demo experiment.
+//! 50 million queries a month. Retrieval's runs come from their own demo experiment. Beside it, a
+//! budget portfolio across three teams' experiments (review sentiment, ticket summaries, card
+//! fraud), where a point of fraud precision is worth the most.
 
 use sqlx::PgPool;
 
@@ -30,5 +32,42 @@ pub async fn load(
     store::create(pool, &Actor::CommandLine, new, true)
         .await
         .map_err(reason)?;
+    portfolio(pool).await?;
     Ok(1)
+}
+
+/// The experiments of the demo portfolio, with what a point of each one's metric is worth a
+/// month.
+const PORTFOLIO: [(&str, f64); 3] = [
+    ("Review sentiment", 40.0),
+    ("Support-ticket summaries", 60.0),
+    ("Card-fraud scoring", 900.0),
+];
+
+/// The monthly budget of the demo portfolio.
+pub const PORTFOLIO_BUDGET: f64 = 6_000.0;
+
+async fn portfolio(pool: &PgPool) -> anyhow::Result<()> {
+    let mut chosen = Vec::new();
+    for (name, value) in PORTFOLIO {
+        let id = sqlx::query_scalar!(
+            "select experiment_id from experiment where name = $1 and is_demo",
+            name
+        )
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo experiment {name} is missing"))?;
+        chosen.push((id, value));
+    }
+    app::pipelines::scenarios::save(
+        pool,
+        &Actor::CommandLine,
+        "Q1 across three teams",
+        PORTFOLIO_BUDGET,
+        &chosen,
+        true,
+    )
+    .await
+    .map_err(reason)?;
+    Ok(())
 }

@@ -171,10 +171,13 @@ fn Detail(
                 .then(|| view! { <span class="chip muted">"Data: " {e.dataset.clone()}</span> })}
         </div>
         <p>
-            <a href=format!("/experiments/{}/report.md", e.experiment_id) download="">
-                "Evaluation report (Markdown)"
+            "Evaluation report, "
+            <a href=format!("/experiments/{}/report.html", e.experiment_id) target="_blank">
+                "to print (A4)"
+            </a> " or " <a href=format!("/experiments/{}/report.md", e.experiment_id) download="">
+                "as Markdown"
             </a>
-            ": the question, the candidates, the matrix, the recommendation, when another wins, the assumptions and the sign-off."
+            ": the question, the candidates, the matrix, the frontier, the recommendation, when another wins, the assumptions and the sign-off."
         </p>
         <Recommendation view=view.clone() />
         <section class="card">
