@@ -951,3 +951,101 @@ async fn the_evaluation_report_is_markdown_with_the_recommendation(pool: PgPool)
     }
     assert_ne!(get(&router, &path, None).await.status, StatusCode::OK);
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_run_made_from_another_shows_what_its_technique_saved(pool: PgPool) {
+    let router = router(pool.clone());
+    let member = signed_in(&pool, Role::Member).await;
+    let id = experiment(&router, &pool, &member).await;
+    let upload = |csv: String| {
+        let router = router.clone();
+        let member = member.clone();
+        let id = id.clone();
+        async move {
+            call::<UploadRuns>(
+                &router,
+                Some(&member),
+                &[("experiment_id", &id), ("csv", &csv)],
+            )
+            .await
+        }
+    };
+    let csv = |derived: &str, technique: &str| {
+        format!(
+            "name,f1,latency_p95_ms,gpu_model,cpu_instance,throughput_rps,hourly_price,derived_from,technique\n\
+             BERT-base,0.931,61,NVIDIA A100-SXM4-80GB,,140,2.50,,\n\
+             BERT int8,0.925,30,,c6i.xlarge,120,0.17,{derived},{technique}\n"
+        )
+    };
+    // A technique Pareto does not know, and a parent the experiment does not have, are named by
+    // line and column; nothing is stored.
+    let bad = upload(csv("bert-base", "int3")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("line 3, column technique: `int3` is not a technique"),
+        "{}",
+        bad.body
+    );
+    let orphan = upload(csv("bert-large", "int8")).await;
+    assert_eq!(orphan.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        orphan.body.contains(
+            "line 3, column derived_from: No run of this experiment has the key bert-large"
+        ),
+        "{}",
+        orphan.body
+    );
+    let half = upload(csv("bert-base", "")).await;
+    assert!(
+        half.body.contains("line 3, column technique"),
+        "{}",
+        half.body
+    );
+    assert_eq!(count(&pool, "experiment_run").await, 0);
+
+    let stored = upload(csv("bert-base", "INT8 quantization")).await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+    // 2.50 USD/h × 730 h = 1,825.00 a month against 0.17 × 730 = 124.10: 1,700.90 saved (93%),
+    // 0.6 points of F1 and 31 ms of p95 less.
+    let read = call::<LoadExperiment>(&router, Some(&member), &[("experiment_id", &id)]).await;
+    let view = read.json();
+    let row = &view["compression"][0];
+    assert_eq!(row["technique"], "int8", "{view}");
+    assert_eq!(
+        (row["run"].as_str(), row["parent"].as_str()),
+        (Some("BERT int8"), Some("BERT-base"))
+    );
+    assert_eq!(row["saving_monthly"], "1700.90", "{row}");
+    assert!((row["quality_delta"].as_f64().unwrap_or_default() + 0.006).abs() < 1e-9);
+    assert_eq!(row["p95_delta_ms"], -31.0);
+    // The page's table, the report's section and the frontier's dashed line all say it.
+    let page = get(&router, &format!("/experiments/{id}"), Some(&member)).await;
+    assert!(
+        page.body.contains("What compression bought")
+            && page.body.contains("BERT int8 ← BERT-base")
+            && page.body.contains("1,700.90 USD (93%)"),
+        "{}",
+        page.body
+    );
+    let report = get(
+        &router,
+        &format!("/experiments/{id}/report.md"),
+        Some(&member),
+    )
+    .await;
+    assert!(
+        report.body.contains(
+            "| int8 quantization | BERT int8 ← BERT-base | 1,700.90 USD | -0.6 | -31 ms |"
+        ),
+        "{}",
+        report.body
+    );
+    let chart = get(
+        &router,
+        &format!("/charts/experiments/{id}/frontier.svg"),
+        Some(&member),
+    )
+    .await;
+    assert!(chart.body.contains("int8 quantization"), "{}", chart.body);
+}

@@ -5,7 +5,9 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use super::run::{Hardware, Inference, Latency, RunSpec, TokensPerRequest, Training};
+use super::run::{
+    Derivation, Hardware, Inference, Latency, RunSpec, Technique, TokensPerRequest, Training,
+};
 use super::{InferenceKind, STANDARD_METRICS};
 use crate::error::FieldError;
 
@@ -49,6 +51,8 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("api_model", "inference.model"),
     ("api_batch", "inference.batch"),
     ("price_per_request", "inference.per_request"),
+    ("derived_from", "derived_from.parent"),
+    ("technique", "derived_from.technique"),
 ];
 
 /// The column (or form field) a validation path belongs to: `latency_ms.p95` → `latency_p95_ms`,
@@ -321,6 +325,36 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
             None
         }
     };
+    // Made from another run of the experiment: its key and the technique, both or neither.
+    let derived_from = match (reader.text("derived_from"), reader.text("technique")) {
+        (None, None) => None,
+        (Some(parent), Some(technique)) => match Technique::parse(&technique) {
+            Some(technique) => Some(Derivation { parent, technique }),
+            None => {
+                reader.fail(
+                    "technique",
+                    format!(
+                        "`{technique}` is not a technique: write one of int8, int4, fp16, pruning, distillation, onnx, tensorrt."
+                    ),
+                );
+                None
+            }
+        },
+        (Some(_), None) => {
+            reader.fail(
+                "technique",
+                "Say how the run was made from its parent: int8, int4, fp16, pruning, distillation, onnx or tensorrt.".into(),
+            );
+            None
+        }
+        (None, Some(_)) => {
+            reader.fail(
+                "derived_from",
+                "Name the run key of the run it was made from.".into(),
+            );
+            None
+        }
+    };
     let mut problems = reader.problems;
     let Some(inference) = inference else {
         return Err(problems);
@@ -338,6 +372,7 @@ pub fn run_from_fields(values: &BTreeMap<String, String>) -> Result<RunSpec, Vec
         engineering_hours,
         inference,
         tokens_per_request,
+        derived_from,
     };
     match spec.normalized() {
         Ok(spec) if problems.is_empty() => Ok(spec),

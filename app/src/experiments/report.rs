@@ -169,6 +169,35 @@ pub fn markdown(
     }
     out.push('\n');
 
+    if !view.compression.is_empty() {
+        let _ = writeln!(out, "## What compression bought\n");
+        let metric = crate::experiments::metric_label(&e.primary_metric);
+        let _ = writeln!(
+            out,
+            "| Technique | Run, from its parent | Saved a month | {} (points) | p95 |",
+            cell(&metric)
+        );
+        let _ = writeln!(out, "|---|---|---:|---:|---:|");
+        for row in &view.compression {
+            let _ = writeln!(
+                out,
+                "| {} | {} ← {} | {} | {} | {} |",
+                row.technique.label(),
+                cell(&row.run),
+                cell(&row.parent),
+                row.saving_monthly
+                    .map_or("—".to_owned(), |s| format_money(s, currency)),
+                row.quality_delta.map_or("—".to_owned(), |d| format!(
+                    "{:+}",
+                    (d * 10_000.0).round() / 100.0
+                )),
+                row.p95_delta_ms
+                    .map_or("—".to_owned(), |d| format!("{d:+.0} ms")),
+            );
+        }
+        out.push('\n');
+    }
+
     let _ = writeln!(out, "## Assumptions\n");
     let _ = writeln!(
         out,

@@ -147,6 +147,77 @@ pub struct RunSpec {
     /// in its pricing.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_per_request: Option<TokensPerRequest>,
+    /// The run of the same experiment this one was made from, and how: a quantized, pruned,
+    /// distilled or compiled form of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<Derivation>,
+}
+
+/// How a run was made from another: the parent's run key and the technique.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Derivation {
+    pub parent: String,
+    pub technique: Technique,
+}
+
+/// What makes a model cheaper to serve, usually at some cost in quality.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Technique {
+    /// 8-bit integer weights (and activations).
+    Int8,
+    /// 4-bit integer weights.
+    Int4,
+    /// Half-precision floats.
+    Fp16,
+    Pruning,
+    Distillation,
+    /// Converted to ONNX Runtime.
+    Onnx,
+    /// Compiled with TensorRT.
+    TensorRt,
+}
+
+impl Technique {
+    pub const ALL: [Technique; 7] = [
+        Technique::Int8,
+        Technique::Int4,
+        Technique::Fp16,
+        Technique::Pruning,
+        Technique::Distillation,
+        Technique::Onnx,
+        Technique::TensorRt,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Technique::Int8 => "int8 quantization",
+            Technique::Int4 => "int4 quantization",
+            Technique::Fp16 => "fp16",
+            Technique::Pruning => "pruning",
+            Technique::Distillation => "distillation",
+            Technique::Onnx => "ONNX Runtime",
+            Technique::TensorRt => "TensorRT",
+        }
+    }
+
+    /// `int8`, `INT8 quantization`, `fp16`, `half`, `pruned`, `distilled`, `onnx runtime`,
+    /// `tensorrt`, `trt` and the like.
+    pub fn parse(text: &str) -> Option<Technique> {
+        let text = text.trim().to_ascii_lowercase().replace(['-', '_'], " ");
+        let first = text.split_whitespace().next().unwrap_or_default();
+        Some(match first {
+            "int8" | "w8a8" | "q8" => Technique::Int8,
+            "int4" | "w4a16" | "q4" | "gptq" | "awq" => Technique::Int4,
+            "fp16" | "bf16" | "half" => Technique::Fp16,
+            "pruning" | "pruned" | "sparse" | "sparsity" => Technique::Pruning,
+            "distillation" | "distilled" | "distil" => Technique::Distillation,
+            "onnx" | "onnxruntime" | "ort" => Technique::Onnx,
+            "tensorrt" | "trt" => Technique::TensorRt,
+            _ => return None,
+        })
+    }
 }
 
 /// A language model's average tokens per request.
@@ -236,6 +307,16 @@ impl RunSpec {
         self.name = self.name.trim().to_owned();
         problems.text("run_key", &self.run_key, 200);
         problems.text("name", &self.name, 120);
+        if let Some(derivation) = &mut self.derived_from {
+            derivation.parent = derivation.parent.trim().to_owned();
+            problems.text("derived_from.parent", &derivation.parent, 200);
+            if derivation.parent == self.run_key {
+                problems.add(
+                    "derived_from.parent",
+                    "A run cannot be made from itself: name its parent's run key.",
+                );
+            }
+        }
 
         let mut metrics = BTreeMap::new();
         for (name, value) in std::mem::take(&mut self.metrics) {
@@ -478,6 +559,7 @@ pub(crate) mod tests {
             engineering_hours: None,
             inference: Inference::SelfHosted,
             tokens_per_request: None,
+            derived_from: None,
         }
     }
 

@@ -399,6 +399,25 @@ pub async fn add_runs(
     .map(|r| (r.run_key, (r.run_id, r.content_hash)))
     .collect();
 
+    // A run made from another names a run of the experiment, stored or in this set.
+    for (index, spec) in specs.iter().enumerate() {
+        if let Some(derivation) = &spec.derived_from {
+            let known = existing.contains_key(&derivation.parent)
+                || specs.iter().any(|s| s.run_key == derivation.parent);
+            if !known {
+                problems.push((
+                    index,
+                    FieldError {
+                        field: "derived_from.parent".into(),
+                        message: format!(
+                            "No run of this experiment has the key {}: name the run it was made from by its key.",
+                            derivation.parent
+                        ),
+                    },
+                ));
+            }
+        }
+    }
     let mut added = Vec::with_capacity(specs.len());
     let mut rows = Vec::new();
     let mut keys_in_set: BTreeMap<String, usize> = BTreeMap::new();

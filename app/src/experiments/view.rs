@@ -80,6 +80,9 @@ pub struct RunRow {
     pub on_latency_frontier: Option<bool>,
     /// Monthly cost at each of `WHAT_IF_VOLUMES`.
     pub what_if: Vec<Option<Decimal>>,
+    /// The run this one was made from (its key) and how.
+    #[serde(default)]
+    pub derived_from: Option<super::run::Derivation>,
 }
 
 impl RunRow {
@@ -133,6 +136,61 @@ pub struct ExperimentView {
     pub metric_columns: Vec<(String, String)>,
     pub crossovers: Vec<CrossoverRow>,
     pub scenarios: Vec<ScenarioRow>,
+    /// Each run made from another (quantized, pruned, distilled, compiled) against its parent,
+    /// by technique.
+    #[serde(default)]
+    pub compression: Vec<CompressionRow>,
+}
+
+/// A run made from another of the experiment, against its parent: what the technique saved and
+/// what it cost in quality and latency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompressionRow {
+    pub technique: super::run::Technique,
+    pub run: String,
+    pub parent: String,
+    /// The parent's monthly cost less the run's, at the experiment's volume.
+    pub saving_monthly: Option<Decimal>,
+    /// The saving as a share of the parent's cost, in percent.
+    pub saving_pct: Option<f64>,
+    /// The run's primary metric less the parent's (negative when it lost quality).
+    pub quality_delta: Option<f64>,
+    /// The run's p95 less the parent's, in milliseconds.
+    pub p95_delta_ms: Option<f64>,
+}
+
+/// Each derived run whose parent is among the runs, against it; by technique, then the largest
+/// saving first.
+fn compression(stored: &[StoredRun], evaluations: &[select::Evaluation]) -> Vec<CompressionRow> {
+    let mut rows: Vec<CompressionRow> = stored
+        .iter()
+        .enumerate()
+        .filter_map(|(i, run)| {
+            let derivation = run.spec.derived_from.as_ref()?;
+            let p = stored
+                .iter()
+                .position(|r| r.spec.run_key == derivation.parent)?;
+            let (child, parent) = (&evaluations[i], &evaluations[p]);
+            let saving = parent.monthly.zip(child.monthly).map(|(a, b)| a - b);
+            Some(CompressionRow {
+                technique: derivation.technique,
+                run: run.spec.name.clone(),
+                parent: stored[p].spec.name.clone(),
+                saving_monthly: saving,
+                saving_pct: saving.zip(parent.monthly).and_then(|(saved, of)| {
+                    (!of.is_zero()).then(|| (saved / of).to_f64().unwrap_or_default() * 100.0)
+                }),
+                quality_delta: child.quality.zip(parent.quality).map(|(a, b)| a - b),
+                p95_delta_ms: child.p95_ms.zip(parent.p95_ms).map(|(a, b)| a - b),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        a.technique
+            .cmp(&b.technique)
+            .then(b.saving_monthly.cmp(&a.saving_monthly))
+    });
+    rows
 }
 
 /// Works out every figure over every run; lists at most `limit` runs (the first in the page's
@@ -272,9 +330,11 @@ pub fn build(
                 recommended: chosen == Some(i),
                 on_cost_frontier: on_cost[i],
                 on_latency_frontier: on_latency[i],
+                derived_from: spec.derived_from.clone(),
             }
         })
         .collect();
+    let compression = compression(stored, &evaluations);
     let crossovers = crossovers(&rows, experiment.mode);
     ExperimentView {
         experiment,
@@ -286,6 +346,7 @@ pub fn build(
         metric_columns,
         crossovers,
         scenarios,
+        compression,
     }
 }
 

@@ -81,12 +81,16 @@ pub fn markdown(view: &PipelineView, now: DateTime<Utc>) -> String {
     for (index, stage) in view.stages.iter().enumerate() {
         let _ = writeln!(
             out,
-            "### Stage {}: {}\n\nFrom experiment {}: {:.0}% of requests reach it, {} items scored each, {} items a month.\n",
+            "### Stage {}: {}\n\nFrom experiment {}: {:.0}% of requests reach it, {} scored each, {} items a month.\n",
             index + 1,
             stage.stage.name,
             stage.experiment,
             stage.stage.share * 100.0,
-            format_number(stage.stage.fan_out),
+            if stage.stage.fan_out == 1.0 {
+                "1 item".to_owned()
+            } else {
+                format!("{} items", format_number(stage.stage.fan_out))
+            },
             format_count(i64::try_from(stage.items_per_month).unwrap_or(i64::MAX))
         );
         let _ = writeln!(

@@ -17,6 +17,9 @@ pub struct RunPoint {
     pub quality: f64,
     pub on_frontier: bool,
     pub recommended: bool,
+    /// Made from another run: the parent's (x, quality) and the technique, drawn as a dashed
+    /// line from the parent.
+    pub from: Option<(f64, f64, String)>,
 }
 
 /// At most this many dominated runs are drawn; every frontier run always is.
@@ -100,6 +103,37 @@ pub fn frontier_svg(
                         }),
                     )
                     .map_err(|e| e.to_string())?;
+                // What compression bought: a dashed line from each parent to the run made from it,
+                // the technique named halfway.
+                for p in points.iter() {
+                    let Some((px, pq, technique)) = &p.from else {
+                        continue;
+                    };
+                    let (from, to) = ((px.max(lo), *pq), (p.x.max(lo), p.quality));
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            [from, to],
+                            5,
+                            4,
+                            palette.accent.stroke_width(2),
+                        ))
+                        .map_err(|e| e.to_string())?;
+                    let middle = if hi / lo > 100.0 {
+                        ((from.0 * to.0).sqrt(), (from.1 + to.1) / 2.0)
+                    } else {
+                        ((from.0 + to.0) / 2.0, (from.1 + to.1) / 2.0)
+                    };
+                    chart
+                        .draw_series(std::iter::once(
+                            EmptyElement::at(middle)
+                                + Text::new(
+                                    technique.clone(),
+                                    (4, 4),
+                                    ("sans-serif", 12).into_font().color(&palette.accent),
+                                ),
+                        ))
+                        .map_err(|e| e.to_string())?;
+                }
                 // Names beside the points, when they fit: every run when there are few, else the
                 // frontier's.
                 let named: Vec<&&RunPoint> = if points.len() <= 12 {
@@ -116,10 +150,18 @@ pub fn frontier_svg(
                         } else {
                             dominated_colour
                         };
+                        // A name that would run off the right edge is written to the left.
+                        let share = if hi / lo > 100.0 {
+                            (p.x.max(lo) / lo).ln() / (hi / lo).ln()
+                        } else {
+                            (p.x - lo) / (hi - lo).max(f64::EPSILON)
+                        };
+                        let width = p.name.chars().count() as i32 * 7;
+                        let dx = if share > 0.7 { -width - 10 } else { 10 };
                         EmptyElement::at((p.x.max(lo), p.quality))
                             + Text::new(
                                 p.name.clone(),
-                                (10, -16),
+                                (dx, -16),
                                 ("sans-serif", 13).into_font().color(&colour),
                             )
                     }))
@@ -196,12 +238,22 @@ pub fn experiment_frontier(
             } else {
                 run.on_cost_frontier?
             };
+            let from = run.derived_from.as_ref().and_then(|d| {
+                let parent = view.runs.iter().find(|r| r.run_key == d.parent)?;
+                let x = if latency {
+                    parent.p95_ms?
+                } else {
+                    parent.per_thousand?.to_f64()?
+                };
+                Some((x, parent.quality?, d.technique.label().to_owned()))
+            });
             Some(RunPoint {
                 name: run.name.clone(),
                 x,
                 quality: run.quality?,
                 on_frontier: on,
                 recommended: run.recommended,
+                from,
             })
         })
         .collect();

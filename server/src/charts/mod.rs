@@ -37,6 +37,8 @@ pub(crate) struct Palette {
     pub(crate) grid: RGBColor,
     pub(crate) axis: RGBColor,
     pub(crate) series: RGBColor,
+    /// What a chart points out beside its series: a run's derivation from its parent.
+    pub(crate) accent: RGBColor,
 }
 
 impl Palette {
@@ -68,12 +70,14 @@ impl Theme {
                 grid: RGBColor(0xe6, 0xea, 0xef),
                 axis: RGBColor(0xc3, 0xca, 0xd3),
                 series: RGBColor(0x1f, 0x5f, 0x8b),
+                accent: RGBColor(0xb8, 0x5c, 0x12),
             },
             Theme::Dark => Palette {
                 text: RGBColor(0xa3, 0xad, 0xba),
                 grid: RGBColor(0x26, 0x2e, 0x39),
                 axis: RGBColor(0x3d, 0x47, 0x55),
                 series: RGBColor(0x5a, 0xa5, 0xda),
+                accent: RGBColor(0xe8, 0x9a, 0x4e),
             },
         }
     }

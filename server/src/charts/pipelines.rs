@@ -65,6 +65,7 @@ pub fn pipeline_frontier(
                 quality: c.quality?,
                 on_frontier: true,
                 recommended: best.as_ref() == Some(&c.picks),
+                from: None,
             })
         })
         .collect();
@@ -81,6 +82,7 @@ pub fn pipeline_frontier(
                 quality,
                 on_frontier: false,
                 recommended: true,
+                from: None,
             });
         }
     }

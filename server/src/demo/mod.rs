@@ -191,7 +191,9 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
         "Loaded the demo organization: {} teams, {} people, {} API tokens, {samples} telemetry \
          samples from 6 GPU hosts over three weeks (one a Kubernetes node with MIG slices and a GPU \
          no deployment uses) and a CPU machine, {} experiments with {runs} candidate runs (one \
-         priced per token from the API price table), {pipelines} pipeline (retrieval, then ranking), \
+         priced per token from the API price table, two made from another by int8 quantization and \
+         distillation), {pipelines} pipeline (retrieval, then ranking) and a budget portfolio \
+         across three teams, \
          a catalog of {models} models with their cards, three months of AWS and GCP bills \
          ({bill_rows} rows), {drift} drift measurements (the recommender drifts while its cost \
          rises, and its retraining is due), {entries} TCO entries (engineering time, value delivered), {guardrails} guardrails \

@@ -211,6 +211,21 @@ pub(super) fn AddRunForm(
                     <RunField column="training_cost" label="or training cost" error=error />
                     <RunField column="engineering_hours" label="Engineering hours" error=error />
                 </fieldset>
+                <fieldset class="grid-form">
+                    <legend>"Made from another run"</legend>
+                    <RunField
+                        column="derived_from"
+                        label="Parent run key"
+                        hint="The run it was made from, e.g. bert-base."
+                        error=error
+                    />
+                    <RunField
+                        column="technique"
+                        label="Technique"
+                        hint="int8, int4, fp16, pruning, distillation, onnx or tensorrt."
+                        error=error
+                    />
+                </fieldset>
                 <FormActions label="Add run" pending=add.pending() />
             </ActionForm>
         </section>

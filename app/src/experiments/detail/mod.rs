@@ -3,12 +3,14 @@
 //! runs.
 
 mod cascade;
+mod compression;
 mod forms;
 mod frontier;
 mod matrix;
 mod what_if;
 
 use cascade::Cascade;
+use compression::Compression;
 use forms::{AddRunForm, StatusForm, UploadForm};
 use frontier::Frontier;
 use matrix::Matrix;
@@ -198,6 +200,7 @@ fn Detail(
             <Frontier id=id />
         </Show>
         <WhatIf view=view.clone() />
+        <Compression view=view.clone() />
         <Cascade
             view=view.clone()
             can_edit=can_edit
@@ -394,6 +397,12 @@ fn RunTable(
                                             {(!run.hardware.is_empty())
                                                 .then(|| format!(" · {}", run.hardware))}
                                             {run.model_version.clone().map(|v| format!(" · {v}"))}
+                                            {run
+                                                .derived_from
+                                                .as_ref()
+                                                .map(|d| {
+                                                    format!(" · {} of {}", d.technique.label(), d.parent)
+                                                })}
                                         </span>
                                     </th>
                                     <td class="numeric">{or_dash(run.quality, format_number)}</td>
