@@ -19,6 +19,7 @@ pub mod experiments;
 pub mod fleet;
 pub mod format;
 pub mod guardrails;
+pub mod guide;
 mod named_enum;
 pub mod ordered;
 pub mod overview;
@@ -54,6 +55,7 @@ use crate::drift::{DeploymentDriftPage, DriftPage};
 use crate::experiments::{ComparePage, ExperimentPage, ExperimentsPage};
 use crate::fleet::{DeploymentPage, FleetPage};
 use crate::guardrails::GuardrailsPage;
+use crate::guide::GuidePage;
 use crate::overview::OverviewPage;
 use crate::pipelines::{PipelinePage, PipelinesPage, PortfolioPage};
 use crate::prices::PricesPage;
@@ -154,6 +156,7 @@ parts! {
     }
     overview, __preload_overview {
         Overview => view! { <OverviewPage/> };
+        Guide => view! { <GuidePage/> };
     }
     experiments, __preload_experiments {
         Experiments => view! { <ExperimentsPage/> };
@@ -229,6 +232,7 @@ pub fn App() -> impl IntoView {
                     }
                 >
                     <Route path=path!("/") view=Page::Overview ssr=SsrMode::Async />
+                    <Route path=path!("/guide") view=Page::Guide />
                     <Route path=path!("/experiments") view=Page::Experiments />
                     <Route
                         path=path!("/experiments/:id")

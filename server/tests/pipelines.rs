@@ -670,3 +670,42 @@ async fn the_portfolio_moves_budget_to_where_a_point_is_worth_more(pool: PgPool)
     .expect("audit");
     assert_eq!(audited, 2);
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn the_guide_walks_the_demo_organizations_live_pages(pool: PgPool) {
+    let router = router(pool.clone());
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    // Without the demo, it says how to load it and links the lists the exercises start from.
+    let bare = get(&router, "/guide", Some(&viewer)).await;
+    assert_eq!(bare.status, StatusCode::OK);
+    assert!(
+        bare.body.contains("pareto demo") && bare.body.contains("href=\"/pipelines\""),
+        "{}",
+        bare.body
+    );
+    pareto_server::demo::load(&pool, Some("demo password 2026".into()))
+        .await
+        .expect("the demo");
+    let pipeline: uuid::Uuid = sqlx::query_scalar("select pipeline_id from pipeline where is_demo")
+        .fetch_one(&pool)
+        .await
+        .expect("the demo pipeline");
+    let sentiment: uuid::Uuid =
+        sqlx::query_scalar("select experiment_id from experiment where name = 'Review sentiment'")
+            .fetch_one(&pool)
+            .await
+            .expect("the demo experiment");
+    let guide = get(&router, "/guide", Some(&viewer)).await;
+    for shown in [
+        "Choose a classifier under an F1 and latency SLA",
+        "Redesign a two-stage recommender for peak traffic",
+        "Govern the choices",
+        &format!("href=\"/pipelines/{pipeline}\""),
+        &format!("href=\"/experiments/{sentiment}/report.html\""),
+        "href=\"/portfolio?budget=3500&amp;e=",
+    ] {
+        assert!(guide.body.contains(shown), "{shown}: {}", guide.body);
+    }
+    assert!(!guide.body.contains("Load it into this database"));
+    assert_ne!(get(&router, "/guide", None).await.status, StatusCode::OK);
+}

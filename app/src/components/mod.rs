@@ -150,6 +150,8 @@ pub fn Frame(children: Children) -> impl IntoView {
         </main>
         <footer class="footer">
             <span>"Pareto — the cost ledger for machine-learning models"</span>
+            " · "
+            <a href="/guide">"Guide: cost-aware design on the demo organization"</a>
         </footer>
     }
 }
@@ -687,4 +689,20 @@ pub fn DriftBadge(state: crate::drift::DriftState) -> impl IntoView {
         DriftState::Unmeasured => "badge badge-muted",
     };
     view! { <span class=class>{state.label()}</span> }
+}
+
+/// A figure that explains itself in place: a small "how?" beside it opens the formula with its
+/// inputs, their sources and dates. A disclosure, so it works by touch and without script.
+#[component]
+pub fn Explain(
+    /// The formula and its inputs, in a sentence or two.
+    #[prop(into)]
+    text: String,
+) -> impl IntoView {
+    view! {
+        <details class="explain">
+            <summary aria-label="How this figure is worked out">"how?"</summary>
+            <p class="explain-text">{text}</p>
+        </details>
+    }
 }

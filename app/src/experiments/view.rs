@@ -83,6 +83,9 @@ pub struct RunRow {
     /// The run this one was made from (its key) and how.
     #[serde(default)]
     pub derived_from: Option<super::run::Derivation>,
+    /// How its cost is worked out, with the inputs and where its price came from.
+    #[serde(default)]
+    pub explanation: String,
 }
 
 impl RunRow {
@@ -290,6 +293,14 @@ pub fn build(
             if spec.inference.is_api() && !run.price_source.is_empty() {
                 basis = format!("{basis}; {}", run.price_source);
             }
+            let explanation = explanation(
+                spec,
+                evaluation,
+                &basis,
+                &run.price_source,
+                experiment.monthly_volume,
+                &experiment.currency,
+            );
             RunRow {
                 run_id: run.run_id,
                 run_key: spec.run_key.clone(),
@@ -331,6 +342,7 @@ pub fn build(
                 on_cost_frontier: on_cost[i],
                 on_latency_frontier: on_latency[i],
                 derived_from: spec.derived_from.clone(),
+                explanation,
             }
         })
         .collect();
@@ -348,6 +360,53 @@ pub fn build(
         scenarios,
         compression,
     }
+}
+
+/// A run's cost in words: the figure, the formula with its inputs, the price's source and date,
+/// and what it comes to at the experiment's volume.
+fn explanation(
+    spec: &RunSpec,
+    evaluation: &select::Evaluation,
+    basis: &str,
+    price_source: &str,
+    volume: u64,
+    currency: &str,
+) -> String {
+    use crate::format::{format_count, format_money};
+    let Some(per_thousand) = evaluation.per_thousand else {
+        return basis.to_owned();
+    };
+    let formula = match spec.inference {
+        super::Inference::SelfHosted => {
+            "the machine's price per hour ÷ the requests it serves in an hour (requests/s × 3,600) × 1,000"
+        }
+        super::Inference::Measured { .. } => {
+            "what the deployment cost ÷ the requests it served × 1,000"
+        }
+        super::Inference::ApiTokens { .. } => {
+            "the tokens one request reads and writes × their prices per 1,000 tokens × 1,000"
+        }
+        super::Inference::ApiRequest { .. } => "the price per request × 1,000",
+    };
+    let source = if !spec.inference.is_api() && !price_source.is_empty() {
+        format!(" Price: {price_source}.")
+    } else {
+        String::new()
+    };
+    let monthly = evaluation
+        .monthly
+        .map(|m| {
+            format!(
+                " At {} requests a month: {} a month.",
+                format_count(i64::try_from(volume).unwrap_or(i64::MAX)),
+                format_money(m, currency)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{} per 1,000 requests = {formula}: {basis}.{source}{monthly}",
+        format_money(per_thousand, currency)
+    )
 }
 
 /// Every pair of a self-hosted run with capacity always on and an API-priced run, among the first

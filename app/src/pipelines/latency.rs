@@ -22,6 +22,10 @@ pub struct Moments {
     pub p95_sum: f64,
     /// Its variance, kept so sums stay exact: Var = Σ (E[X²] − E[X]²) for independent stages.
     pub variance: f64,
+    /// The largest p50 and p95 of the stages every request reaches: a sum of positive latencies
+    /// is never faster than any of its parts, whatever the fit says.
+    pub floor_p50: f64,
+    pub floor_p95: f64,
 }
 
 impl Moments {
@@ -35,24 +39,32 @@ impl Moments {
         let mean = (p50_ms.ln() + sigma * sigma / 2.0).exp();
         let square = (2.0 * p50_ms.ln() + 2.0 * sigma * sigma).exp();
         let share = share.min(1.0);
+        let always = share >= 1.0;
         Moments {
             mean: share * mean,
             square: share * square,
             p95_sum: p95_ms.max(p50_ms),
             variance: share * square - (share * mean).powi(2),
+            floor_p50: if always { p50_ms } else { 0.0 },
+            floor_p95: if always { p95_ms.max(p50_ms) } else { 0.0 },
         }
     }
 
-    /// The sum's p50 and p95 (Fenton–Wilkinson), the p95 at most the summed p95s.
+    /// The sum's p50 and p95 (Fenton–Wilkinson), the p95 at most the summed p95s and each at
+    /// least that of the slowest stage every request reaches.
     pub fn percentiles(&self) -> (f64, f64) {
         if self.mean <= 0.0 {
             return (0.0, 0.0);
         }
         let sigma2 = (1.0 + self.variance.max(0.0) / (self.mean * self.mean)).ln();
         let mu = self.mean.ln() - sigma2 / 2.0;
-        let p50 = mu.exp();
-        let p95 = (mu + Z95 * sigma2.sqrt()).exp().min(self.p95_sum).max(p50);
-        (p50, p95)
+        let p50 = mu.exp().max(self.floor_p50);
+        let p95 = (mu + Z95 * sigma2.sqrt())
+            .exp()
+            .max(self.floor_p95)
+            .max(p50)
+            .min(self.p95_sum);
+        (p50.min(p95), p95)
     }
 }
 
@@ -66,6 +78,8 @@ impl std::ops::Add for Moments {
             square: self.square + other.square,
             p95_sum: self.p95_sum + other.p95_sum,
             variance: self.variance + other.variance,
+            floor_p50: self.floor_p50.max(other.floor_p50),
+            floor_p95: self.floor_p95.max(other.floor_p95),
         }
     }
 }
@@ -107,5 +121,37 @@ mod tests {
         let both = Moments::stage(20.0, 20.0, 1.0) + Moments::stage(5.0, 5.0, 1.0);
         let (p50, p95) = both.percentiles();
         assert!((p50 - 25.0).abs() < 1e-9 && (p95 - 25.0).abs() < 1e-9);
+    }
+
+    proptest::proptest! {
+        /// Whatever the stages, the combined p50 and p95 lie between the slowest stage every
+        /// request reaches and the sum of all the stages' p95s.
+        #[test]
+        fn the_combined_latency_is_within_the_bounds_of_its_parts(
+            stages in proptest::collection::vec(
+                (0.5f64..500.0, 1.0f64..20.0, 0.01f64..1.0, proptest::bool::ANY),
+                1..7,
+            )
+        ) {
+            let parts: Vec<(f64, f64, f64)> = stages
+                .iter()
+                .map(|(p50, spread, share, always)| {
+                    (*p50, p50 * spread, if *always { 1.0 } else { *share })
+                })
+                .collect();
+            let sum = parts
+                .iter()
+                .fold(Moments::default(), |m, (p50, p95, share)| m + Moments::stage(*p50, *p95, *share));
+            let (p50, p95) = sum.percentiles();
+            let upper: f64 = parts.iter().map(|p| p.1).sum();
+            proptest::prop_assert!(p50 > 0.0 && p50 <= p95 + 1e-9);
+            proptest::prop_assert!(p95 <= upper + 1e-9, "{p95} above the bound {upper}");
+            for (stage_p50, stage_p95, share) in &parts {
+                if *share >= 1.0 {
+                    proptest::prop_assert!(p95 >= stage_p95 - 1e-9, "{p95} under a part's {stage_p95}");
+                    proptest::prop_assert!(p50 >= stage_p50 - 1e-9, "{p50} under a part's {stage_p50}");
+                }
+            }
+        }
     }
 }

@@ -12,8 +12,8 @@ use super::{
 };
 use crate::auth::Role;
 use crate::components::{
-    action_error, reset_on_success, successes, ActionButton, Field, FieldMessage, FormActions,
-    FormAlert, Loaded, PageHeader, WithUser,
+    action_error, reset_on_success, successes, ActionButton, Explain, Field, FieldMessage,
+    FormActions, FormAlert, Loaded, PageHeader, WithUser,
 };
 use crate::format::{format_count, format_number};
 
@@ -259,6 +259,7 @@ fn Pipeline(view: PipelineView, update: ServerAction<UpdatePipeline>) -> impl In
         }
     );
     let stages = view.stages.clone();
+    let volume = view.monthly_volume;
     let metric = crate::experiments::metric_label(&view.metric);
     let delete_fields = vec![("pipeline_id", view.pipeline_id.to_string())];
     let name = view.name.clone();
@@ -301,6 +302,7 @@ fn Pipeline(view: PipelineView, update: ServerAction<UpdatePipeline>) -> impl In
                                         stages=stages.clone()
                                         currency=currency.clone()
                                         metric=metric.clone()
+                                        volume=volume
                                     />
                                 }
                                     .into_any()
@@ -470,6 +472,61 @@ fn EditForm(view: PipelineView, update: ServerAction<UpdatePipeline>) -> impl In
     }
 }
 
+/// How a combination's cost per 1,000 requests, its month and its latency are worked out, with
+/// each stage's figures.
+fn explanations(
+    combination: &Combination,
+    stages: &[StageView],
+    currency: &str,
+    volume: u64,
+) -> (String, String, String) {
+    let parts: Vec<(String, &super::Candidate, &StageView)> = combination
+        .picks
+        .iter()
+        .zip(stages)
+        .map(|(pick, stage)| {
+            let c = &stage.stage.candidates[*pick];
+            (
+                format!(
+                    "{}% × {} × {} ({}: {})",
+                    format_number(stage.stage.share * 100.0),
+                    format_number(stage.stage.fan_out),
+                    format_number((c.cost_per_1k * 10_000.0).round() / 10_000.0),
+                    stage.stage.name,
+                    c.name
+                ),
+                c,
+                stage,
+            )
+        })
+        .collect();
+    let cost = format!(
+        "Each stage's share of requests × items scored per request × its candidate's cost per 1,000 items (priced at the items the stage scores a month), summed: {} = {}.",
+        parts
+            .iter()
+            .map(|(text, ..)| text.clone())
+            .collect::<Vec<_>>()
+            .join(" + "),
+        money(combination.cost_per_1k, currency)
+    );
+    let month = format!(
+        "The cost per 1,000 requests × the requests a month ÷ 1,000: {} × {} ÷ 1,000 = {}.",
+        money(combination.cost_per_1k, currency),
+        format_count(i64::try_from(volume).unwrap_or(i64::MAX)),
+        money(combination.monthly.round(), currency)
+    );
+    let latency = format!(
+        "Each stage's latency taken as log-normal from its p50 and p95, the stages summed by their means and variances (Fenton–Wilkinson), a stage reached by a share of requests counted for that share. The upper bound is every stage at its p95 at once: {} = {:.0} ms.",
+        parts
+            .iter()
+            .map(|(_, c, stage)| format!("{:.0} ms ({})", c.p95_ms, stage.stage.name))
+            .collect::<Vec<_>>()
+            .join(" + "),
+        combination.p95_upper_ms
+    );
+    (cost, month, latency)
+}
+
 /// One pick per stage, as "stage: run name".
 fn picks(combination: &Combination, stages: &[StageView]) -> String {
     combination
@@ -497,11 +554,13 @@ fn CombinationFigures(
     stages: Vec<StageView>,
     currency: String,
     metric: String,
+    volume: u64,
 ) -> impl IntoView {
     let bottleneck = stages
         .get(combination.bottleneck)
         .map(|s| s.stage.name.clone())
         .unwrap_or_default();
+    let (cost_how, month_how, latency_how) = explanations(&combination, &stages, &currency, volume);
     view! {
         <p class="pipeline-picks">
             <strong>{picks(&combination, &stages)}</strong>
@@ -509,11 +568,11 @@ fn CombinationFigures(
         <dl class="figures">
             <div>
                 <dt>"Per 1,000 requests"</dt>
-                <dd>{money(combination.cost_per_1k, &currency)}</dd>
+                <dd>{money(combination.cost_per_1k, &currency)} <Explain text=cost_how /></dd>
             </div>
             <div>
                 <dt>"A month"</dt>
-                <dd>{money(combination.monthly.round(), &currency)}</dd>
+                <dd>{money(combination.monthly.round(), &currency)} <Explain text=month_how /></dd>
             </div>
             <div>
                 <dt>"p50 / p95"</dt>
@@ -523,7 +582,7 @@ fn CombinationFigures(
                         combination.p50_ms,
                         combination.p95_ms,
                         combination.p95_upper_ms,
-                    )}
+                    )} <Explain text=latency_how />
                 </dd>
             </div>
             <div>

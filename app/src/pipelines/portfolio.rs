@@ -398,4 +398,61 @@ mod tests {
             .expect_err("empty")
             .contains("Fraud has no candidate"));
     }
+
+    proptest::proptest! {
+        /// On small random cases, the portfolio never spends more than its budget and is worth
+        /// exactly the best of every portfolio tried one by one; it says nothing fits only when
+        /// nothing does.
+        #[test]
+        fn the_portfolio_keeps_its_budget_and_matches_brute_force(
+            items in proptest::collection::vec(
+                (
+                    proptest::collection::vec((50.0f64..3_000.0, 0.5f64..0.99), 1..5),
+                    1.0f64..2_000.0,
+                    proptest::bool::ANY,
+                ),
+                1..5,
+            ),
+            budget in 0.0f64..10_000.0,
+        ) {
+            let items: Vec<Item> = items
+                .iter()
+                .enumerate()
+                .map(|(i, (choices, point_value, higher))| Item {
+                    name: format!("e{i}"),
+                    metric: "f1".into(),
+                    higher_is_better: *higher,
+                    choices: choices
+                        .iter()
+                        .enumerate()
+                        .map(|(c, (monthly, quality))| choice(&format!("e{i}-{c}"), *monthly, *quality))
+                        .collect(),
+                    recommended: 0,
+                    point_value: *point_value,
+                })
+                .collect();
+            let mut best: Option<f64> = None;
+            let total: usize = items.iter().map(|i| i.choices.len()).product();
+            for mut code in 0..total {
+                let (mut cost, mut value) = (0.0, 0.0);
+                for item in &items {
+                    let pick = code % item.choices.len();
+                    code /= item.choices.len();
+                    cost += item.choices[pick].monthly;
+                    value += item.value(pick);
+                }
+                if cost <= budget + 1e-9 {
+                    best = Some(best.map_or(value, |b: f64| b.max(value)));
+                }
+            }
+            match (choose(&items, budget, "USD"), best) {
+                (Ok(found), Some(best)) => {
+                    proptest::prop_assert!(found.monthly <= budget + 1e-6);
+                    proptest::prop_assert!((found.value - best).abs() < 1e-6, "{} against {best}", found.value);
+                }
+                (Err(_), None) => {}
+                (found, best) => proptest::prop_assert!(false, "{found:?} against {best:?}"),
+            }
+        }
+    }
 }

@@ -11,8 +11,8 @@ use super::portfolio::{chosen_text, format_amount, Scenario};
 use super::{DeletePortfolio, PortfolioView, SavePortfolio};
 use crate::auth::Role;
 use crate::components::{
-    action_error, format_time, successes, ActionButton, FieldMessage, FormActions, FormAlert,
-    Loaded, PageHeader, WithUser,
+    action_error, format_time, successes, ActionButton, Explain, FieldMessage, FormActions,
+    FormAlert, Loaded, PageHeader, WithUser,
 };
 use crate::format::format_number;
 
@@ -316,6 +316,32 @@ fn Answer(
     currency: String,
 ) -> impl IntoView {
     let money = move |v: f64| format!("{} {currency}", format_number(v.round()));
+    let terms: Vec<String> = view
+        .items
+        .iter()
+        .zip(&found.picks)
+        .filter(|(item, pick)| **pick != item.recommended)
+        .map(|(item, pick)| {
+            format!(
+                "{} points × {} ({})",
+                format_number(
+                    (item.value(*pick) / item.point_value.max(f64::MIN_POSITIVE) * 100.0).round()
+                        / 100.0
+                ),
+                format_number(item.point_value),
+                item.name
+            )
+        })
+        .collect();
+    let value_how = if terms.is_empty() {
+        "Each experiment keeps its own choice, so nothing is gained against it.".to_owned()
+    } else {
+        format!(
+            "For each experiment whose choice moves, the points of its metric gained over its own recommendation × what a point is worth a month, summed: {} = {}.",
+            terms.join(" + "),
+            money(found.value)
+        )
+    };
     view! {
         <section class="card" aria-labelledby="portfolio-heading">
             <h2 id="portfolio-heading">"The portfolio"</h2>
@@ -330,7 +356,7 @@ fn Answer(
                 </div>
                 <div>
                     <dt>"Value gained a month"</dt>
-                    <dd>{money(found.value)}</dd>
+                    <dd>{money(found.value)} <Explain text=value_how /></dd>
                 </div>
             </dl>
             {if found.moves.is_empty() {

@@ -520,4 +520,81 @@ mod tests {
         }
         assert!((best.cost_per_1k - cheapest).abs() < 1e-12);
     }
+
+    proptest::proptest! {
+        /// No combination on the frontier is beaten on both cost and quality by any other, every
+        /// combination tried one by one.
+        #[test]
+        fn no_frontier_combination_is_dominated(
+            stages in proptest::collection::vec(
+                proptest::collection::vec(
+                    (0.01f64..5.0, 1.0f64..80.0, 1.0f64..3.0, 0.30f64..0.60),
+                    1..5,
+                ),
+                1..4,
+            ),
+            share in 0.1f64..1.0,
+        ) {
+            let stages: Vec<Stage> = stages
+                .iter()
+                .enumerate()
+                .map(|(s, candidates)| Stage {
+                    name: format!("stage {s}"),
+                    share: if s == 0 { 1.0 } else { share },
+                    fan_out: 1.0 + s as f64 * 10.0,
+                    candidates: candidates
+                        .iter()
+                        .enumerate()
+                        .map(|(c, (cost, p50, spread, quality))| Candidate {
+                            run: format!("s{s}c{c}"),
+                            name: format!("s{s}c{c}"),
+                            cost_per_1k: *cost,
+                            p50_ms: *p50,
+                            p95_ms: p50 * spread,
+                            quality: Some(*quality),
+                        })
+                        .collect(),
+                })
+                .collect();
+            let question = Question {
+                stages: &stages,
+                sla: &[],
+                metric: "ndcg",
+                higher_is_better: true,
+                volume: 1_000_000,
+                measured: &[],
+            };
+            let found = search(&question).expect("searched");
+            let mut every = vec![Vec::new()];
+            for stage in &stages {
+                every = every
+                    .into_iter()
+                    .flat_map(|picks: Vec<usize>| {
+                        (0..stage.candidates.len()).map(move |c| {
+                            let mut more = picks.clone();
+                            more.push(c);
+                            more
+                        })
+                    })
+                    .collect();
+            }
+            let all: Vec<Combination> =
+                every.into_iter().map(|picks| combination(&question, picks)).collect();
+            for kept in &found.frontier {
+                let q = kept.quality.unwrap_or_default();
+                for other in &all {
+                    let o = other.quality.unwrap_or_default();
+                    let beaten = other.cost_per_1k <= kept.cost_per_1k - 1e-12 && o >= q
+                        || other.cost_per_1k <= kept.cost_per_1k && o > q + 1e-12;
+                    proptest::prop_assert!(
+                        !beaten,
+                        "{:?} is beaten by {:?}",
+                        kept.picks,
+                        other.picks
+                    );
+                }
+            }
+            proptest::prop_assert!(!found.frontier.is_empty());
+        }
+    }
 }

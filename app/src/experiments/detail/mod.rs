@@ -24,8 +24,8 @@ use super::view::ExperimentView;
 use super::{AddRun, DeleteCascade, DeleteRun, SaveCascade, SetExperimentStatus, UploadRuns};
 use crate::auth::Role;
 use crate::components::{
-    action_error, format_count, format_money, successes, ActionButton, FormAlert, Loaded, Notice,
-    PageHeader, WithUser,
+    action_error, format_count, format_money, successes, ActionButton, Explain, FormAlert, Loaded,
+    Notice, PageHeader, WithUser,
 };
 use crate::error::AppError;
 use crate::format::format_number;
@@ -424,6 +424,12 @@ fn RunTable(
                                     </td>
                                     <td class="numeric nowrap" title=run.basis.clone()>
                                         {or_dash(run.per_thousand, |v| format_money(v, &currency))}
+                                        {run
+                                            .per_thousand
+                                            .is_some()
+                                            .then(|| {
+                                                view! { <Explain text=run.explanation.clone() /> }
+                                            })}
                                         {run
                                             .per_million_output_tokens
                                             .map(|v| {
