@@ -709,3 +709,109 @@ async fn the_guide_walks_the_demo_organizations_live_pages(pool: PgPool) {
     assert!(!guide.body.contains("Load it into this database"));
     assert_ne!(get(&router, "/guide", None).await.status, StatusCode::OK);
 }
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_lead_keeps_a_hybrid_route_and_the_page_works_it_out(pool: PgPool) {
+    let router = router(pool.clone());
+    home_team(&pool).await;
+    experiment(
+        &pool,
+        "Retrieval",
+        "recall",
+        &[("bm25", "0.88", "0.00001", "6", "14")],
+    )
+    .await;
+    experiment(
+        &pool,
+        "Ranking",
+        "ndcg",
+        &[
+            ("tower", "0.452", "0.0004", "14", "38"),
+            ("xl", "0.47", "0.002", "60", "140"),
+        ],
+    )
+    .await;
+    let lead = signed_in(&pool, Role::Lead).await;
+    let created = call::<app::pipelines::CreatePipeline>(
+        &router,
+        Some(&lead),
+        &[
+            ("name", "Search"),
+            ("team_id", HOME_TEAM),
+            ("description", ""),
+            (
+                "stages",
+                "retrieval | Retrieval | 100% | 1\nranking | Ranking | 100% | 1",
+            ),
+            ("sla", "p95 <= 200 ms"),
+            ("monthly_volume", "10000000"),
+            ("currency", "USD"),
+        ],
+    )
+    .await;
+    let id: uuid::Uuid = serde_json::from_str(&created.body).expect("id");
+    let route = |share: &'static str| {
+        vec![
+            ("pipeline_id", id.to_string()),
+            ("light", "2:1".to_owned()),
+            ("heavy", "2:2".to_owned()),
+            ("share_pct", share.to_owned()),
+        ]
+    };
+    fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+        form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+    let viewer = signed_in(&pool, Role::Viewer).await;
+    let refused =
+        call::<app::pipelines::KeepRoute>(&router, Some(&viewer), &pairs(&route("10"))).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let bad = call::<app::pipelines::KeepRoute>(&router, Some(&lead), &pairs(&route("140"))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("share_pct"), "{}", bad.body);
+    let kept = call::<app::pipelines::KeepRoute>(&router, Some(&lead), &pairs(&route("10"))).await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.body);
+    // 10% to xl on bm25 + tower: 0.9 × 0.41 + 0.1 × 2.01 = 0.57 per 1,000, 5,700 a month.
+    let reader = app::tokens::store::create(&pool, &Actor::System, "reader", &[Scope::Read], None)
+        .await
+        .expect("token")
+        .secret;
+    let view = bearer(&router, &format!("/api/v1/pipelines/{id}"), &reader)
+        .await
+        .json();
+    let route_view = &view["route"];
+    assert_eq!(
+        (route_view["light"].as_str(), route_view["heavy"].as_str()),
+        (Some("tower"), Some("xl")),
+        "{view}"
+    );
+    assert!(
+        (route_view["blend"]["monthly"].as_f64().unwrap_or_default() - 5_700.0).abs() < 1e-6,
+        "{route_view}"
+    );
+    let page = get(&router, &format!("/pipelines/{id}"), Some(&viewer)).await;
+    assert!(
+        page.body.contains("Route in use")
+            && page
+                .body
+                .contains("10% of requests go to xl in the ranking stage, the rest to tower."),
+        "{}",
+        page.body
+    );
+    let stopped = call::<app::pipelines::StopRoute>(
+        &router,
+        Some(&lead),
+        &[("pipeline_id", id.to_string().as_str())],
+    )
+    .await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+    let view = bearer(&router, &format!("/api/v1/pipelines/{id}"), &reader)
+        .await
+        .json();
+    assert!(view["route"].is_null(), "{view}");
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'pipeline.route'")
+            .fetch_one(&pool)
+            .await
+            .expect("audit");
+    assert_eq!(audited, 2);
+}

@@ -229,4 +229,22 @@ pub struct PipelineView {
     /// figure, which wins over the last stage's.
     #[serde(default)]
     pub measured: Vec<(Vec<String>, f64)>,
+    /// The hybrid route in use, when a lead keeps one.
+    #[serde(default)]
+    pub route: Option<Route>,
+}
+
+/// A hybrid route kept on a pipeline: `share` of requests to the heavy candidate of a stage, the
+/// rest to the light one, on the cheapest combination; worked out whenever the pipeline is read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    /// 0-based.
+    pub stage: usize,
+    /// Run keys.
+    pub light: String,
+    pub heavy: String,
+    pub share: f64,
+    /// The blend, or why it cannot be worked out now (a run removed since, say).
+    pub blend: Option<hybrid::Blend>,
+    pub problem: Option<String>,
 }

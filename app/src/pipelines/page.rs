@@ -7,8 +7,8 @@ use leptos_router::hooks::use_params_map;
 
 use super::search::Combination;
 use super::{
-    BlendPipeline, CreatePipeline, DeletePipeline, PipelineView, PipelinesView, StageView,
-    UpdatePipeline,
+    BlendPipeline, CreatePipeline, DeletePipeline, KeepRoute, PipelineView, PipelinesView,
+    StageView, StopRoute, UpdatePipeline,
 };
 use crate::auth::Role;
 use crate::components::{
@@ -215,10 +215,12 @@ pub fn PipelinePage() -> impl IntoView {
             .and_then(|id| id.parse::<uuid::Uuid>().ok())
     });
     let update = ServerAction::<UpdatePipeline>::new();
-    let updated = successes(update);
+    let keep = ServerAction::<KeepRoute>::new();
+    let stop = ServerAction::<StopRoute>::new();
+    let (updated, kept, stopped) = (successes(update), successes(keep), successes(stop));
     let data = Resource::new(
-        move || (id.get(), updated.get()),
-        |(id, _)| async move {
+        move || (id.get(), updated.get(), kept.get(), stopped.get()),
+        |(id, ..)| async move {
             match id {
                 Some(id) => super::load_pipeline(id).await,
                 None => Err(crate::error::AppError::NotFound("No such pipeline.".into())),
@@ -229,12 +231,22 @@ pub fn PipelinePage() -> impl IntoView {
         <p class="breadcrumb">
             <a href="/pipelines">"Pipelines"</a>
         </p>
-        <Loaded resource=data children=move |view| view! { <Pipeline view=view update=update /> } />
+        <Loaded
+            resource=data
+            children=move |view| {
+                view! { <Pipeline view=view update=update keep=keep stop=stop /> }
+            }
+        />
     }
 }
 
 #[component]
-fn Pipeline(view: PipelineView, update: ServerAction<UpdatePipeline>) -> impl IntoView {
+fn Pipeline(
+    view: PipelineView,
+    update: ServerAction<UpdatePipeline>,
+    keep: ServerAction<KeepRoute>,
+    stop: ServerAction<StopRoute>,
+) -> impl IntoView {
     let delete = ServerAction::<DeletePipeline>::new();
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
@@ -367,10 +379,25 @@ fn Pipeline(view: PipelineView, update: ServerAction<UpdatePipeline>) -> impl In
             let editing = editing.clone();
             user.can(Role::Lead).then(|| view! { <EditForm view=editing update=update /> })
         } />
+        {view
+            .route
+            .clone()
+            .map(|route| {
+                view! {
+                    <RouteInUse
+                        route=route
+                        pipeline_id=view.pipeline_id
+                        stages=view.stages.clone()
+                        currency=view.currency.clone()
+                        stop=stop
+                    />
+                }
+            })}
         <HybridForm
             pipeline_id=view.pipeline_id
             stages=view.stages.clone()
             currency=view.currency.clone()
+            keep=keep
         />
         {view
             .stages
@@ -742,8 +769,14 @@ fn StageCard(index: usize, stage: StageView, currency: String) -> impl IntoView 
 /// Hybrid routing: a share of requests to a heavier candidate of one stage, on the cheapest
 /// combination; the blend's figures and what it saves against sending every request heavy.
 #[component]
-fn HybridForm(pipeline_id: uuid::Uuid, stages: Vec<StageView>, currency: String) -> impl IntoView {
+fn HybridForm(
+    pipeline_id: uuid::Uuid,
+    stages: Vec<StageView>,
+    currency: String,
+    keep: ServerAction<KeepRoute>,
+) -> impl IntoView {
     let action = ServerAction::<BlendPipeline>::new();
+    let keep_error = action_error(keep);
     let error = action_error(action);
     let message = move |name: &'static str| {
         Signal::derive(move || error.get().and_then(|e| e.field_message(name)))
@@ -797,34 +830,42 @@ fn HybridForm(pipeline_id: uuid::Uuid, stages: Vec<StageView>, currency: String)
     let result = move || {
         action.value().get().and_then(Result::ok).map(|blend| {
             let currency = currency.clone();
+            // The stage routed is where the two sides differ (any, when they are the same).
+            let stage = blend
+                .light
+                .picks
+                .iter()
+                .zip(&blend.heavy.picks)
+                .position(|(l, h)| l != h)
+                .unwrap_or(0);
+            let side = |picks: &[usize]| format!("{}:{}", stage + 1, picks[stage] + 1);
+            let fields = (
+                side(&blend.light.picks),
+                side(&blend.heavy.picks),
+                format!("{}", (blend.share * 100_000.0).round() / 1000.0),
+            );
             view! {
-                <dl class="figures" data-testid="hybrid">
-                    <div>
-                        <dt>"Per 1,000 requests"</dt>
-                        <dd>{money(blend.cost_per_1k, &currency)}</dd>
-                    </div>
-                    <div>
-                        <dt>"A month"</dt>
-                        <dd>{money(blend.monthly.round(), &currency)}</dd>
-                    </div>
-                    <div>
-                        <dt>"p50 / p95"</dt>
-                        <dd>{format!("{:.0} / {:.0} ms", blend.p50_ms, blend.p95_ms)}</dd>
-                    </div>
-                    <div>
-                        <dt>"Quality"</dt>
-                        <dd>{blend.quality.map_or("—".to_owned(), format_number)}</dd>
-                    </div>
-                    <div>
-                        <dt>"Saved against all heavy"</dt>
-                        <dd>
-                            {format!(
-                                "{} a month",
-                                money(blend.saving_per_month.round(), &currency),
-                            )}
-                        </dd>
-                    </div>
-                </dl>
+                <BlendFigures blend=blend currency=currency />
+                <WithUser children=move |user| {
+                    let (light, heavy, share) = fields.clone();
+                    user.can(Role::Lead)
+                        .then(|| {
+                            view! {
+                                <ActionForm action=keep attr:class="form inline-fields">
+                                    <FormAlert error=keep_error />
+                                    <input
+                                        type="hidden"
+                                        name="pipeline_id"
+                                        value=pipeline_id.to_string()
+                                    />
+                                    <input type="hidden" name="light" value=light />
+                                    <input type="hidden" name="heavy" value=heavy />
+                                    <input type="hidden" name="share_pct" value=share />
+                                    <FormActions label="Keep this route" pending=keep.pending() />
+                                </ActionForm>
+                            }
+                        })
+                } />
             }
         })
     };
@@ -847,6 +888,100 @@ fn HybridForm(pipeline_id: uuid::Uuid, stages: Vec<StageView>, currency: String)
                 <FormActions label="Blend" pending=action.pending() />
             </ActionForm>
             {result}
+        </section>
+    }
+}
+
+/// A blend's figures: what the route costs, how fast it answers, its quality and what it saves.
+#[component]
+fn BlendFigures(blend: super::hybrid::Blend, currency: String) -> impl IntoView {
+    view! {
+        <dl class="figures" data-testid="hybrid">
+            <div>
+                <dt>"Per 1,000 requests"</dt>
+                <dd>{money(blend.cost_per_1k, &currency)}</dd>
+            </div>
+            <div>
+                <dt>"A month"</dt>
+                <dd>{money(blend.monthly.round(), &currency)}</dd>
+            </div>
+            <div>
+                <dt>"p50 / p95"</dt>
+                <dd>{format!("{:.0} / {:.0} ms", blend.p50_ms, blend.p95_ms)}</dd>
+            </div>
+            <div>
+                <dt>"Quality"</dt>
+                <dd>{blend.quality.map_or("—".to_owned(), format_number)}</dd>
+            </div>
+            <div>
+                <dt>"Saved against all heavy"</dt>
+                <dd>
+                    {format!("{} a month", money(blend.saving_per_month.round(), &currency))}
+                    <Explain text=format!(
+                        "Every request to the heavy candidate would cost {} a month; this route sends {:.0}% there and the rest to the light one.",
+                        money(blend.heavy.monthly.round(), &currency),
+                        blend.share * 100.0,
+                    ) />
+                </dd>
+            </div>
+        </dl>
+    }
+}
+
+/// The route a lead keeps on the pipeline, worked out again on every visit.
+#[component]
+fn RouteInUse(
+    route: super::Route,
+    pipeline_id: uuid::Uuid,
+    stages: Vec<StageView>,
+    currency: String,
+    stop: ServerAction<StopRoute>,
+) -> impl IntoView {
+    let stage = stages.get(route.stage);
+    let name = |key: &str| {
+        stage
+            .and_then(|s| s.stage.candidates.iter().find(|c| c.run == key))
+            .map_or_else(|| key.to_owned(), |c| c.name.clone())
+    };
+    let about = format!(
+        "{:.0}% of requests go to {} in the {} stage, the rest to {}.",
+        route.share * 100.0,
+        name(&route.heavy),
+        stage.map(|s| s.stage.name.clone()).unwrap_or_default(),
+        name(&route.light),
+    );
+    let fields = vec![("pipeline_id", pipeline_id.to_string())];
+    view! {
+        <section class="card" aria-labelledby="route-heading" data-testid="route">
+            <h2 id="route-heading">"Route in use"</h2>
+            <p>{about}</p>
+            {match (route.blend, route.problem) {
+                (Some(blend), _) => {
+                    view! { <BlendFigures blend=blend currency=currency /> }.into_any()
+                }
+                (None, why) => {
+                    view! {
+                        <p class="notice notice-error" role="alert">
+                            {format!("It cannot be worked out now: {}", why.unwrap_or_default())}
+                        </p>
+                    }
+                        .into_any()
+                }
+            }}
+            <WithUser children=move |user| {
+                let fields = fields.clone();
+                user.can(Role::Lead)
+                    .then(|| {
+                        view! {
+                            <ActionButton
+                                action=stop
+                                fields=fields
+                                text="Stop routing"
+                                label="Stop the hybrid route"
+                            />
+                        }
+                    })
+            } />
         </section>
     }
 }

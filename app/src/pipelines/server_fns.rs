@@ -226,9 +226,60 @@ pub async fn delete_pipeline(pipeline_id: Uuid) -> Result<(), AppError> {
     .await
 }
 
-/// Hybrid routing on the pipeline's cheapest combination within its SLA (or its first): `light`
-/// and `heavy` as `stage:candidate` (1-based, e.g. `2:1`), both of one stage; `share_pct` sent to
-/// the heavy one.
+/// Reads a route as the hybrid form gives it: `light` and `heavy` as `stage:candidate` (1-based,
+/// e.g. `2:1`), both of one stage, and `share_pct` sent to the heavy one; every bad field named.
+/// Answers (stage, light, heavy, share), 0-based, the share from 0 to 1.
+#[cfg(feature = "ssr")]
+fn read_route(
+    light: &str,
+    heavy: &str,
+    share_pct: &str,
+) -> Result<(usize, usize, usize, f64), AppError> {
+    let pick = |text: &str| -> Option<(usize, usize)> {
+        let (stage, candidate) = text.trim().split_once(':')?;
+        let stage = stage.trim().parse::<usize>().ok()?.checked_sub(1)?;
+        let candidate = candidate.trim().parse::<usize>().ok()?.checked_sub(1)?;
+        Some((stage, candidate))
+    };
+    let share = share_pct
+        .trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.0..=100.0).contains(s));
+    let (light, heavy) = (pick(light), pick(heavy));
+    let mut check = crate::error::Validator::new();
+    check
+        .check(
+            light.is_some(),
+            "light",
+            "Choose the candidate most requests go to.",
+        )
+        .check(heavy.is_some(), "heavy", "Choose the heavier candidate.")
+        .check(
+            share.is_some(),
+            "share_pct",
+            "Give the share sent to the heavy candidate, from 0 to 100, e.g. 10.",
+        );
+    if let (Some(l), Some(h)) = (light, heavy) {
+        check.check(
+            l.0 == h.0,
+            "heavy",
+            "Choose the heavier candidate from the same stage as the light one.",
+        );
+    }
+    check.finish()?;
+    match (light, heavy, share) {
+        (Some(light), Some(heavy), Some(share)) => Ok((light.0, light.1, heavy.1, share / 100.0)),
+        _ => Err(AppError::BadRequest(
+            "Choose both candidates and a share.".into(),
+        )),
+    }
+}
+
+/// Hybrid routing on the pipeline's cheapest combination within its SLA (or its first), as
+/// `read_route` reads it.
 #[server]
 pub async fn blend_pipeline(
     pipeline_id: Uuid,
@@ -238,56 +289,49 @@ pub async fn blend_pipeline(
 ) -> Result<super::hybrid::Blend, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
-        let pick = |text: &str| -> Option<(usize, usize)> {
-            let (stage, candidate) = text.trim().split_once(':')?;
-            let stage = stage.trim().parse::<usize>().ok()?.checked_sub(1)?;
-            let candidate = candidate.trim().parse::<usize>().ok()?.checked_sub(1)?;
-            Some((stage, candidate))
-        };
-        let share = share_pct
-            .trim()
-            .trim_end_matches('%')
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && (0.0..=100.0).contains(s));
-        let (light, heavy) = (pick(&light), pick(&heavy));
-        let mut check = crate::error::Validator::new();
-        check
-            .check(
-                light.is_some(),
-                "light",
-                "Choose the candidate most requests go to.",
-            )
-            .check(heavy.is_some(), "heavy", "Choose the heavier candidate.")
-            .check(
-                share.is_some(),
-                "share_pct",
-                "Give the share sent to the heavy candidate, from 0 to 100, e.g. 10.",
-            );
-        if let (Some(l), Some(h)) = (light, heavy) {
-            check.check(
-                l.0 == h.0,
-                "heavy",
-                "Choose the heavier candidate from the same stage as the light one.",
-            );
-        }
-        check.finish()?;
-        let (Some(light), Some(heavy), Some(share)) = (light, heavy, share) else {
-            return Err(AppError::BadRequest(
-                "Choose both candidates and a share.".into(),
-            ));
-        };
+        let (stage, light, heavy, share) = read_route(&light, &heavy, &share_pct)?;
         store::blend(
             &guard::state()?.pool,
             pipeline_id,
-            light.0,
-            light.1,
-            heavy.1,
-            share / 100.0,
+            stage,
+            light,
+            heavy,
+            share,
         )
         .await?
         .ok_or_else(|| AppError::NotFound("No such pipeline.".into()))
+    })
+    .await
+}
+
+/// Keeps a hybrid route on the pipeline (leads, for their teams): its page then shows the blend
+/// in use.
+#[server]
+pub async fn keep_route(
+    pipeline_id: Uuid,
+    light: String,
+    heavy: String,
+    share_pct: String,
+) -> Result<(), AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        let route = read_route(&light, &heavy, &share_pct)?;
+        store::set_route(
+            &guard::state()?.pool,
+            &Actor::User(lead),
+            pipeline_id,
+            Some(route),
+        )
+        .await
+    })
+    .await
+}
+
+#[server]
+pub async fn stop_route(pipeline_id: Uuid) -> Result<(), AppError> {
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        store::set_route(&guard::state()?.pool, &Actor::User(lead), pipeline_id, None).await
     })
     .await
 }

@@ -93,7 +93,8 @@ impl Loaded {
 async fn load(pool: &PgPool, pipeline_id: Uuid) -> Result<Option<Loaded>, sqlx::Error> {
     let Some(row) = sqlx::query!(
         r#"select p.name, p.team_id, t.name as team, p.description, p.constraints,
-                  p.monthly_volume, p.currency, p.is_demo
+                  p.monthly_volume, p.currency, p.is_demo,
+                  p.route_stage, p.route_light, p.route_heavy, p.route_share
              from pipeline p join team t using (team_id) where p.pipeline_id = $1"#,
         pipeline_id
     )
@@ -232,13 +233,153 @@ async fn load(pool: &PgPool, pipeline_id: Uuid) -> Result<Option<Loaded>, sqlx::
                 (names, *value)
             })
             .collect(),
+        route: None,
     };
-    Ok(Some(Loaded {
+    let mut loaded = Loaded {
         view,
         stages,
         sla,
         measured,
-    }))
+    };
+    if let (Some(stage), Some(light), Some(heavy), Some(share)) = (
+        row.route_stage,
+        row.route_light,
+        row.route_heavy,
+        row.route_share,
+    ) {
+        let stage = usize::try_from(stage).unwrap_or(1).saturating_sub(1);
+        let blend = loaded.route_blend(stage, &light, &heavy, share);
+        let (blend, problem) = match blend {
+            Ok(blend) => (Some(blend), None),
+            Err(why) => (None, Some(why)),
+        };
+        loaded.view.route = Some(super::Route {
+            stage,
+            light,
+            heavy,
+            share,
+            blend,
+            problem,
+        });
+    }
+    Ok(Some(loaded))
+}
+
+impl Loaded {
+    /// The combination routes are blended on: the cheapest within the SLA, else the frontier's
+    /// first, else every stage's first candidate.
+    fn base(&self) -> Vec<usize> {
+        self.view
+            .found
+            .as_ref()
+            .and_then(|found| found.best.as_ref().or(found.frontier.first()))
+            .map_or_else(|| vec![0; self.view.stages.len()], |c| c.picks.clone())
+    }
+
+    /// The blend of a route named by run keys.
+    fn route_blend(
+        &self,
+        stage: usize,
+        light: &str,
+        heavy: &str,
+        share: f64,
+    ) -> Result<super::hybrid::Blend, String> {
+        if let Some(problem) = &self.view.problem {
+            return Err(problem.clone());
+        }
+        let routed = self
+            .stages
+            .get(stage)
+            .ok_or_else(|| format!("The pipeline has no stage {} any more.", stage + 1))?;
+        let find = |key: &str| {
+            routed
+                .candidates
+                .iter()
+                .position(|c| c.run == key)
+                .ok_or_else(|| format!("Stage “{}” has no candidate {key} any more.", routed.name))
+        };
+        super::hybrid::blend(
+            &self.question(),
+            &self.base(),
+            stage,
+            find(light)?,
+            find(heavy)?,
+            share,
+        )
+    }
+}
+
+/// Keeps a hybrid route on a pipeline (or, with `None`, stops it): `(stage, light, heavy,
+/// share)`, the stage and candidates 0-based as the page and the API count them from 1. Audited.
+pub async fn set_route(
+    pool: &PgPool,
+    actor: &Actor,
+    pipeline_id: Uuid,
+    route: Option<(usize, usize, usize, f64)>,
+) -> Result<(), AppError> {
+    let loaded = load(pool, pipeline_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such pipeline.".into()))?;
+    let mut tx = pool.begin().await?;
+    access::require(&mut tx, actor, Subject::Team(loaded.view.team_id)).await?;
+    let (columns, summary) = match route {
+        None => (
+            (None, None, None, None),
+            format!("stopped the hybrid route of {}", loaded.view.name),
+        ),
+        Some((stage, light, heavy, share)) => {
+            // Checked as the page works it out, so a kept route always reads back.
+            let question = loaded.question();
+            super::hybrid::blend(&question, &loaded.base(), stage, light, heavy, share)
+                .map_err(|why| AppError::field("heavy", why))?;
+            let routed = &loaded.stages[stage];
+            let (light, heavy) = (&routed.candidates[light], &routed.candidates[heavy]);
+            (
+                (
+                    Some(i16::try_from(stage + 1).unwrap_or(i16::MAX)),
+                    Some(light.run.clone()),
+                    Some(heavy.run.clone()),
+                    Some(share),
+                ),
+                format!(
+                    "routed {:.0}% of {}'s requests to {} instead of {} in stage {}",
+                    share * 100.0,
+                    loaded.view.name,
+                    heavy.name,
+                    light.name,
+                    routed.name
+                ),
+            )
+        }
+    };
+    sqlx::query!(
+        "update pipeline set route_stage = $2, route_light = $3, route_heavy = $4, route_share = $5,
+                updated_at = now()
+          where pipeline_id = $1",
+        pipeline_id,
+        columns.0,
+        columns.1,
+        columns.2,
+        columns.3,
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        Change {
+            action: "pipeline.route",
+            entity_type: "pipeline",
+            entity_id: pipeline_id.to_string(),
+            summary,
+            detail: json!({
+                "stage": columns.0, "light": columns.1, "heavy": columns.2, "share": columns.3,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Records the quality measured end to end for one combination (a run key per stage, in order);
@@ -567,15 +708,10 @@ pub async fn blend(
     let Some(loaded) = load(pool, pipeline_id).await? else {
         return Ok(None);
     };
-    let view = &loaded.view;
-    if let Some(problem) = &view.problem {
+    if let Some(problem) = &loaded.view.problem {
         return Err(AppError::BadRequest(problem.clone()));
     }
-    let base = view
-        .found
-        .as_ref()
-        .and_then(|found| found.best.as_ref().or(found.frontier.first()))
-        .map_or_else(|| vec![0; view.stages.len()], |c| c.picks.clone());
+    let base = loaded.base();
     let question = loaded.question();
     super::hybrid::blend(&question, &base, stage, light, heavy, share)
         .map(Some)

@@ -1,6 +1,7 @@
 //! The demo's pipeline: product search as candidate retrieval (every query, once) followed by the
 //! product ranking model (every query), within 60 ms at p95 and NDCG@10 of at least 0.44, for
-//! 50 million queries a month. Retrieval's runs come from their own demo experiment. Beside it, a
+//! 50 million queries a month, a tenth of them (logged-in shoppers) routed to dense retrieval.
+//! Retrieval's runs come from their own demo experiment. Beside it, a
 //! budget portfolio across three teams' experiments (review sentiment, ticket summaries, card
 //! fraud), where a point of fraud precision is worth the most.
 
@@ -46,6 +47,26 @@ pub async fn load(
         keys("Neural ranker (two-tower)").await?,
     ];
     store::record_run(pool, &Actor::CommandLine, pipeline_id, &runs, 0.463)
+        .await
+        .map_err(reason)?;
+    // Logged-in shoppers, a tenth of the queries, get dense retrieval; the rest keep BM25.
+    let view = store::view(pool, pipeline_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo pipeline is missing"))?;
+    let retrieval = &view.stages[0].stage.candidates;
+    let at = |name: &str| {
+        retrieval
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| anyhow::anyhow!("the demo retrieval run {name} is missing"))
+    };
+    let route = (
+        0,
+        at("BM25 on CPU")?,
+        at("Dense retrieval (HNSW index)")?,
+        0.1,
+    );
+    store::set_route(pool, &Actor::CommandLine, pipeline_id, Some(route))
         .await
         .map_err(reason)?;
     portfolio(pool).await?;
