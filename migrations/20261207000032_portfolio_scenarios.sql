@@ -1,6 +1,6 @@
--- Budget portfolios kept by name: the monthly budget and, for each experiment in it, what a point
--- of its primary metric is worth a month. The answer is worked out again whenever it is read, from
--- the experiments' runs as they are then.
+-- Budget portfolios kept by name: the monthly budget and, for each experiment or pipeline in it,
+-- what a point of its primary metric is worth a month. The answer is worked out again whenever it
+-- is read, from the runs as they are then.
 create table portfolio_scenario (
     scenario_id uuid primary key default gen_random_uuid(),
     name text not null check (length(name) between 1 and 120),
@@ -14,8 +14,13 @@ create unique index portfolio_scenario_name_key on portfolio_scenario (lower(nam
 
 create table portfolio_scenario_item (
     scenario_id uuid not null references portfolio_scenario (scenario_id) on delete cascade,
-    experiment_id uuid not null references experiment (experiment_id) on delete cascade,
     position smallint not null,
+    -- an experiment or a pipeline, one of the two
+    experiment_id uuid references experiment (experiment_id) on delete cascade,
+    pipeline_id uuid references pipeline (pipeline_id) on delete cascade,
     point_value double precision not null check (point_value >= 0 and point_value < 1e15),
-    primary key (scenario_id, experiment_id)
+    primary key (scenario_id, position),
+    check ((experiment_id is null) <> (pipeline_id is null))
 );
+create unique index portfolio_scenario_item_subject_key
+    on portfolio_scenario_item (scenario_id, coalesce(experiment_id, pipeline_id));

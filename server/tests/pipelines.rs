@@ -655,6 +655,50 @@ async fn the_portfolio_moves_budget_to_where_a_point_is_worth_more(pool: PgPool)
     )
     .await;
     assert_ne!(anonymous.status, StatusCode::OK);
+    // A pipeline takes its place in a portfolio like an experiment: its combinations that meet
+    // its SLA are the choices, its cheapest its own.
+    let chain = call::<app::pipelines::CreatePipeline>(
+        &router,
+        Some(&lead),
+        &[
+            ("name", "Fraud chain"),
+            ("team_id", HOME_TEAM),
+            ("description", ""),
+            ("stages", "score | Fraud | 100% | 1"),
+            ("sla", "precision >= 0.85"),
+            ("monthly_volume", "1000000"),
+            ("currency", "USD"),
+        ],
+    )
+    .await;
+    let chain: uuid::Uuid = serde_json::from_str(&chain.body).expect("id");
+    let with_pipeline = format!("{segmentation}:200;{chain}:1500");
+    let found = call::<app::pipelines::LoadPortfolio>(
+        &router,
+        Some(&viewer),
+        &[("budget", "5000"), ("chosen", with_pipeline.as_str())],
+    )
+    .await;
+    let view = found.json();
+    assert_eq!(view["found"]["picks"], json!([0, 1]), "{view}");
+    assert_eq!(
+        view["found"]["moves"][0],
+        "Fraud chain: take fraud-gnn instead of fraud-gbt, 3 points of Precision more, 2,500 USD a month more"
+    );
+    let mixed = [
+        ("name", "With the chain".to_owned()),
+        ("budget", "5000".to_owned()),
+        ("chosen", with_pipeline.clone()),
+    ];
+    let saved = call::<app::pipelines::SavePortfolio>(&router, Some(&lead), &pairs(&mixed)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let page = get(&router, "/portfolio", Some(&viewer)).await;
+    assert!(
+        page.body.contains("Segmentation, Fraud chain")
+            && page.body.contains("Fraud chain (pipeline)"),
+        "{}",
+        page.body
+    );
     let deleted = call::<app::pipelines::DeletePortfolio>(
         &router,
         Some(&lead),
@@ -668,7 +712,7 @@ async fn the_portfolio_moves_budget_to_where_a_point_is_worth_more(pool: PgPool)
     .fetch_one(&pool)
     .await
     .expect("audit");
-    assert_eq!(audited, 2);
+    assert_eq!(audited, 3, "two saved, one deleted");
 }
 
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]

@@ -164,6 +164,56 @@ pub fn item(view: &crate::experiments::view::ExperimentView, point_value: f64) -
     }
 }
 
+/// A pipeline as a portfolio item: its combinations that meet its whole SLA (the cheapest and
+/// those of the frontier), its cheapest the one it recommends on its own.
+pub fn pipeline_item(view: &super::PipelineView, point_value: f64) -> Item {
+    let mut choices = Vec::new();
+    let mut recommended = 0;
+    if let Some(found) = &view.found {
+        let best = found.best.as_ref();
+        let candidates = best.into_iter().chain(found.frontier.iter());
+        let mut seen: Vec<&Vec<usize>> = Vec::new();
+        for combination in candidates {
+            let Some(quality) = combination.quality else {
+                continue;
+            };
+            if !combination.broken.is_empty() || seen.contains(&&combination.picks) {
+                continue;
+            }
+            seen.push(&combination.picks);
+            if best.is_some_and(|b| b.picks == combination.picks) {
+                recommended = choices.len();
+            }
+            let name = combination
+                .picks
+                .iter()
+                .zip(&view.stages)
+                .map(|(pick, stage)| stage.stage.candidates[*pick].name.clone())
+                .collect::<Vec<_>>()
+                .join(" → ");
+            choices.push(Choice {
+                run: combination
+                    .picks
+                    .iter()
+                    .map(|p| (p + 1).to_string())
+                    .collect::<Vec<_>>()
+                    .join("-"),
+                name,
+                monthly: combination.monthly,
+                quality,
+            });
+        }
+    }
+    Item {
+        name: view.name.clone(),
+        metric: crate::experiments::metric_label(&view.metric),
+        higher_is_better: view.higher_is_better,
+        choices,
+        recommended,
+        point_value,
+    }
+}
+
 /// The most partial portfolios kept at once.
 pub const MAX_PARTIALS: usize = 200_000;
 

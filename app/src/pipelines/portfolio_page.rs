@@ -97,9 +97,33 @@ fn Portfolio(
                                 .experiments
                                 .iter()
                                 .map(|(id, name, metric, currency)| {
+                                    (
+                                        *id,
+                                        format!(
+                                            "{name} ({})",
+                                            crate::experiments::metric_label(metric),
+                                        ),
+                                        name.clone(),
+                                        currency.clone(),
+                                    )
+                                })
+                                .chain(
+                                    view
+                                        .pipelines
+                                        .iter()
+                                        .map(|(id, name, _, currency)| {
+                                            (
+                                                *id,
+                                                format!("{name} (pipeline)"),
+                                                name.clone(),
+                                                currency.clone(),
+                                            )
+                                        }),
+                                )
+                                .map(|(id, label, name, currency)| {
                                     let value = chosen
                                         .iter()
-                                        .find(|(c, _)| c == id)
+                                        .find(|(c, _)| *c == id)
                                         .map(|(_, v)| *v);
                                     view! {
                                         <tr>
@@ -112,10 +136,7 @@ fn Portfolio(
                                                         checked=value.is_some()
                                                     />
                                                     " "
-                                                    {format!(
-                                                        "{name} ({})",
-                                                        crate::experiments::metric_label(metric),
-                                                    )}
+                                                    {label}
                                                 </label>
                                             </td>
                                             <td>

@@ -13,15 +13,16 @@ use crate::error::{unique_as_field, AppError};
 pub async fn list(pool: &PgPool) -> Result<Vec<Scenario>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select s.scenario_id, s.name, s.budget, s.is_demo, s.created_by_label, s.created_at,
-                  coalesce(array_agg(i.experiment_id order by i.position)
-                           filter (where i.experiment_id is not null), '{}') as "experiments!",
+                  coalesce(array_agg(coalesce(i.experiment_id, i.pipeline_id) order by i.position)
+                           filter (where i.position is not null), '{}') as "subjects!",
                   coalesce(array_agg(i.point_value order by i.position)
-                           filter (where i.experiment_id is not null), '{}') as "values!",
-                  coalesce(array_agg(e.name order by i.position)
-                           filter (where i.experiment_id is not null), '{}') as "names!"
+                           filter (where i.position is not null), '{}') as "values!",
+                  coalesce(array_agg(coalesce(e.name, p.name) order by i.position)
+                           filter (where i.position is not null), '{}') as "names!"
              from portfolio_scenario s
              left join portfolio_scenario_item i using (scenario_id)
-             left join experiment e using (experiment_id)
+             left join experiment e on e.experiment_id = i.experiment_id
+             left join pipeline p on p.pipeline_id = i.pipeline_id
             group by s.scenario_id
             order by lower(s.name)"#
     )
@@ -33,7 +34,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Scenario>, sqlx::Error> {
             scenario_id: row.scenario_id,
             name: row.name,
             budget: row.budget,
-            chosen: row.experiments.into_iter().zip(row.values).collect(),
+            chosen: row.subjects.into_iter().zip(row.values).collect(),
             experiments: row.names,
             created_by: row.created_by_label,
             created_at: row.created_at,
@@ -42,7 +43,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Scenario>, sqlx::Error> {
         .collect())
 }
 
-/// Keeps a portfolio's question under a name (leads); every experiment must exist.
+/// Keeps a portfolio's question under a name (leads); every experiment or pipeline must exist.
 pub async fn save(
     pool: &PgPool,
     actor: &Actor,
@@ -94,8 +95,13 @@ pub async fn save(
     })?;
     for (position, (experiment_id, value)) in chosen.iter().enumerate() {
         let added = sqlx::query!(
-            "insert into portfolio_scenario_item (scenario_id, experiment_id, position, point_value)
-             select $1, experiment_id, $3, $4 from experiment where experiment_id = $2
+            "insert into portfolio_scenario_item
+                    (scenario_id, experiment_id, pipeline_id, position, point_value)
+             select $1::uuid, experiment_id, null::uuid, $3::smallint, $4::float8
+               from experiment where experiment_id = $2
+              union all
+             select $1::uuid, null::uuid, pipeline_id, $3::smallint, $4::float8
+               from pipeline where pipeline_id = $2
              on conflict do nothing",
             scenario_id,
             experiment_id,
@@ -107,7 +113,9 @@ pub async fn save(
         if added.rows_affected() == 0 {
             return Err(AppError::field(
                 "chosen",
-                format!("Experiment {experiment_id} does not exist (or is chosen twice)."),
+                format!(
+                    "No experiment or pipeline has the id {experiment_id} (or it is chosen twice)."
+                ),
             ));
         }
     }

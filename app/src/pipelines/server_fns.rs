@@ -342,6 +342,9 @@ pub async fn stop_route(pipeline_id: Uuid) -> Result<(), AppError> {
 pub struct PortfolioView {
     /// (id, name, primary metric, currency) of each open experiment.
     pub experiments: Vec<(Uuid, String, String, String)>,
+    /// (id, name, "", currency) of each pipeline.
+    #[serde(default)]
+    pub pipelines: Vec<(Uuid, String, String, String)>,
     pub items: Vec<super::portfolio::Item>,
     pub found: Option<super::portfolio::Portfolio>,
     /// Why nothing could be chosen.
@@ -388,8 +391,14 @@ pub async fn answer(
         .parse::<f64>()
         .ok()
         .filter(|b| b.is_finite() && *b >= 0.0);
+    let pipelines = store::list(pool)
+        .await?
+        .into_iter()
+        .map(|p| (p.pipeline_id, p.name, String::new(), p.currency))
+        .collect();
     let mut view = PortfolioView {
         experiments,
+        pipelines,
         items: Vec::new(),
         found: None,
         problem: None,
@@ -414,11 +423,16 @@ pub async fn answer(
     };
     let mut currencies = std::collections::BTreeSet::new();
     for (id, point_value) in picked {
-        let Some(found) = crate::experiments::store::view(pool, id, usize::MAX).await? else {
+        if let Some(found) = crate::experiments::store::view(pool, id, usize::MAX).await? {
+            currencies.insert(found.experiment.currency.clone());
+            view.items.push(super::portfolio::item(&found, point_value));
+        } else if let Some(found) = store::view(pool, id).await? {
+            currencies.insert(found.currency.clone());
+            view.items
+                .push(super::portfolio::pipeline_item(&found, point_value));
+        } else {
             continue;
-        };
-        currencies.insert(found.experiment.currency.clone());
-        view.items.push(super::portfolio::item(&found, point_value));
+        }
         view.chosen.push((id, point_value));
     }
     if currencies.len() > 1 {
