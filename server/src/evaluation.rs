@@ -113,7 +113,13 @@ async fn experiment_report(
         Some(version) => app::reviews::store::latest(pool, version).await?,
         None => None,
     };
-    let markdown = app::experiments::report::markdown(&view, sign_off.as_ref(), app::clock::now());
+    let other_mode = app::experiments::store::other_mode(pool, experiment_id).await?;
+    let markdown = app::experiments::report::markdown(
+        &view,
+        sign_off.as_ref(),
+        other_mode.as_deref(),
+        app::clock::now(),
+    );
     Ok(Some(Report {
         title: format!("Evaluation: {}", view.experiment.name),
         file_stem: format!("evaluation-{}", slug(&view.experiment.name)),

@@ -924,6 +924,7 @@ async fn the_evaluation_report_is_markdown_with_the_recommendation(pool: PgPool)
         "| Two tower (recommended) | 0.44 |",
         "## The decision matrix",
         "## The recommendation",
+        "- Served in batch instead: ",
         "## Assumptions",
         "Not yet asked for production",
     ] {

@@ -20,7 +20,7 @@ async fn a_pipeline_posts_runs_and_reads_back_the_cheapest_that_meets_the_sla() 
     let demo = pareto(&db, &["demo", "--password", "demo-password-2026"], "");
     assert!(demo.status.success(), "{}", text(&demo.stderr));
     assert!(
-        text(&demo.stdout).contains("5 experiments with 17 candidate runs"),
+        text(&demo.stdout).contains("5 experiments with 19 candidate runs"),
         "{}",
         text(&demo.stdout)
     );

@@ -16,10 +16,12 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
-/// The report for `view`, with the review-gate requests of the recommended run's version.
+/// The report for `view`, with the review-gate requests of the recommended run's version and
+/// the recommendation were it served the other way (`other_mode`, batch against real time).
 pub fn markdown(
     view: &ExperimentView,
     sign_off: Option<&PromotionRequest>,
+    other_mode: Option<&str>,
     now: DateTime<Utc>,
 ) -> String {
     let e = &view.experiment;
@@ -129,6 +131,10 @@ pub fn markdown(
 
     let _ = writeln!(out, "## When another candidate wins\n");
     let mut any = false;
+    if let Some(sentence) = other_mode {
+        any = true;
+        let _ = writeln!(out, "- {sentence}");
+    }
     for crossover in &view.crossovers {
         any = true;
         let _ = match crossover.volume {

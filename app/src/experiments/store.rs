@@ -782,6 +782,15 @@ pub async fn delete_scenario(
     Ok(())
 }
 
+/// The recommendation were the experiment served the other way (batch against real time).
+pub async fn other_mode(pool: &PgPool, experiment_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let Some(experiment) = get(pool, experiment_id).await? else {
+        return Ok(None);
+    };
+    let runs = parsed_runs(pool, experiment_id).await?;
+    Ok(view::other_mode(&experiment, &runs))
+}
+
 /// The experiments with a run of `model_version_id`, those that recommend it first.
 pub async fn evaluations_of(
     pool: &PgPool,

@@ -362,6 +362,34 @@ pub fn build(
     }
 }
 
+/// What the recommendation would be were the experiment served the other way (in batch instead
+/// of in real time, or back); `None` for one served both ways or without runs.
+pub fn other_mode(experiment: &Experiment, stored: &[StoredRun]) -> Option<String> {
+    let mut setup = experiment.setup();
+    setup.mode = match setup.mode {
+        Mode::RealTime => Mode::Batch,
+        Mode::Batch => Mode::RealTime,
+        Mode::Both => return None,
+    };
+    let evaluations: Vec<select::Evaluation> = stored
+        .iter()
+        .map(|run| evaluate(&setup, &run.spec, run.measured_per_thousand))
+        .collect();
+    let specs: Vec<&RunSpec> = stored.iter().map(|r| &r.spec).collect();
+    let sentence = match recommend(&setup, &specs, &evaluations) {
+        Recommendation::Choose { sentence, .. } | Recommendation::NoneMeets { sentence, .. } => {
+            sentence
+        }
+        Recommendation::NoRuns => return None,
+    };
+    let how = if setup.mode == Mode::Batch {
+        "in batch"
+    } else {
+        "in real time"
+    };
+    Some(format!("Served {how} instead: {sentence}"))
+}
+
 /// A run's cost in words: the figure, the formula with its inputs, the price's source and date,
 /// and what it comes to at the experiment's volume.
 fn explanation(

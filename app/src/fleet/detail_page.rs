@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::page::GpuTable;
 use super::{clamp_days, CurrencyCost, DeploymentDetail, Point, RANGES};
-use crate::components::{format_count, format_money, Loaded, PageHeader};
+use crate::components::{format_count, format_money, Explain, Loaded, PageHeader};
 use crate::format::{format_latency, format_money_or_dash, format_short_count};
 use crate::telemetry::cost::PerMillionTokens;
 
@@ -193,6 +193,17 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
     ];
     let key = d.key.clone();
     let days = detail.days;
+    let explanation = cost.as_ref().map(|c| {
+        format!(
+            "Per 1,000 requests, reserved = what the {} held cost ÷ the requests served × 1,000: {} over {period} ÷ {} requests × 1,000. Each {} is priced at the catalog's rate in force that hour (Settings → GPU prices), a slice at its share of the card. Utilization-weighted counts only each hour's busy share ({}); {} of the reserved cost went to time the devices sat idle.",
+            d.hours_unit(),
+            format_money(c.cost.reserved, &c.currency),
+            format_count(c.requests),
+            if d.on_cpu { "machine-hour" } else { "GPU-hour" },
+            format_money(c.cost.utilization_weighted, &c.currency),
+            format_money(c.cost.idle, &c.currency),
+        )
+    });
     view! {
         <section class="card">
             <dl class="facts">
@@ -224,7 +235,7 @@ fn Detail(detail: DeploymentDetail) -> impl IntoView {
                             .as_ref()
                             .and_then(|c| c.per_thousand_utilization_weighted)
                             .map_or("—".into(), |v| format_money(v, &currency)),
-                    )}
+                    )} {explanation.map(|text| view! { <Explain text=text /> })}
                 </span>
             </div>
             <div class="stat card">
