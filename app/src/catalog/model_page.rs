@@ -11,8 +11,8 @@ use super::{
 };
 use crate::auth::{CurrentUser, Role};
 use crate::components::{
-    action_error, id_from_route, successes, Field, FieldMessage, FormActions, FormAlert, Loaded,
-    Notice, Time, WithUser,
+    action_error, id_from_route, successes, Explain, Field, FieldMessage, FormActions, FormAlert,
+    Loaded, Notice, Time, WithUser,
 };
 use crate::format::{format_count, format_latency, format_money, format_money_or_dash};
 use crate::reviews::{PromotionOutcome, RequestPromotion, ReviewState};
@@ -126,6 +126,10 @@ fn ModelView(
             <div class="card stat">
                 <span class="stat-label">"Cost per 1,000 requests"</span>
                 <span class="stat-value">{money(model.figures.cost_per_1k)}</span>
+                <Explain text=format!(
+                    "What its deployments' GPU-hours (and machine-hours) cost over the last {WINDOW_DAYS} days, each hour at the price catalog's rate in force then (reserved: the whole device, busy or not), ÷ the requests they served × 1,000: {} ÷ the window's requests × 1,000.",
+                    money(model.figures.monthly_cost),
+                ) />
                 {model
                     .figures
                     .cost_per_1m_output
@@ -140,10 +144,14 @@ fn ModelView(
             <div class="card stat">
                 <span class="stat-label">"p95 latency"</span>
                 <span class="stat-value">{format_latency(model.figures.p95_ms)}</span>
+                <Explain text=format!(
+                    "Each hour's p95 as its deployments' servers report it, weighted by that hour's requests, over the last {WINDOW_DAYS} days.",
+                ) />
             </div>
             <div class="card stat">
                 <span class="stat-label">"Quality"</span>
                 <span class="stat-value">{super::format_quality(model.quality.as_ref())}</span>
+                <Explain text="The primary metric of the experiment run that evaluated its production version (else its newest), as that run recorded it." />
             </div>
             <div class="card stat">
                 <span class="stat-label">{format!("Spend, last {WINDOW_DAYS} days")}</span>
