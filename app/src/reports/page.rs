@@ -8,7 +8,8 @@ use super::tco::{Line, Tco, TeamTco};
 use super::{SaveEngineering, SaveValue, TcoPage, FORMATS};
 use crate::auth::Role;
 use crate::components::{
-    action_error, successes, Choice, Field, FormActions, FormAlert, Loaded, PageHeader, WithUser,
+    action_error, successes, Choice, Explain, Field, FormActions, FormAlert, Loaded, PageHeader,
+    WithUser,
 };
 use crate::format::format_money;
 
@@ -129,6 +130,7 @@ fn TcoView(
                             pct(super::tco::change_pct(tco.previous_total(), tco.total())),
                             tco.quarter.previous(),
                         )}
+                        <Explain text="Training (the training cost of experiment runs recorded in the quarter) + inference (billed where the cloud bills cover a deployment, else estimated from its telemetry priced hour by hour by the GPU price catalog) + storage and other (bill lines allocated to the models by the allocation rules) + engineering (the hours entered at their rate, split across a team's models by compute cost), in one currency." />
                     </span>
                 </div>
                 {summary
