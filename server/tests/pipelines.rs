@@ -55,6 +55,33 @@ async fn experiment(
     id
 }
 
+/// A pipeline of the home team added by `lead` through the page's form; its id.
+async fn add_pipeline(
+    router: &axum::Router,
+    lead: &str,
+    name: &str,
+    stages: &str,
+    sla: &str,
+    volume: &str,
+) -> uuid::Uuid {
+    let created = call::<app::pipelines::CreatePipeline>(
+        router,
+        Some(lead),
+        &[
+            ("name", name),
+            ("team_id", HOME_TEAM),
+            ("description", ""),
+            ("stages", stages),
+            ("sla", sla),
+            ("monthly_volume", volume),
+            ("currency", "USD"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    serde_json::from_str(&created.body).expect("id")
+}
+
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: PgPool) {
     let router = router(pool.clone());
@@ -163,13 +190,11 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
 
     let page = get(&router, &format!("/pipelines/{id}"), Some(&lead)).await;
     assert_eq!(page.status, StatusCode::OK);
-    for shown in [
+    page.shows(&[
         "Cheapest within the SLA",
         "retrieval: bm25 → ranking: tower",
         "4,100 USD",
-    ] {
-        assert!(page.body.contains(shown), "{shown}: {}", page.body);
-    }
+    ]);
     // Its evaluation report, as Markdown and to print with the frontier drawn in.
     let report = get(
         &router,
@@ -178,16 +203,14 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     )
     .await;
     assert_eq!(report.status, StatusCode::OK, "{}", report.body);
-    for shown in [
+    report.shows(&[
         "# Pipeline evaluation: Product search",
         "### Stage 2: ranking",
         "| tower | 0.4 USD | 14 ms | 38 ms | 0.452 |",
         "**retrieval: bm25 → ranking: tower**: 0.41 USD per 1,000 requests, 4,100 USD a month",
         "Its bottleneck is the ranking stage.",
         "Fenton–Wilkinson",
-    ] {
-        assert!(report.body.contains(shown), "{shown}: {}", report.body);
-    }
+    ]);
     let printed = get(
         &router,
         &format!("/pipelines/{id}/report.html"),
@@ -211,14 +234,12 @@ async fn a_lead_adds_a_pipeline_and_pareto_picks_its_cheapest_combination(pool: 
     );
     // The list, with the form a lead adds one with (a viewer sees no form).
     let listed = get(&router, "/pipelines", Some(&lead)).await;
-    for shown in [
+    listed.shows(&[
         "Product search",
         "retrieval → ranking",
         "Add a pipeline",
         "id=\"pipeline-stages\"",
-    ] {
-        assert!(listed.body.contains(shown), "{shown}: {}", listed.body);
-    }
+    ]);
     let listed = get(&router, "/pipelines", Some(&viewer)).await;
     assert!(listed.body.contains("Product search") && !listed.body.contains("Add a pipeline"));
     // The frontier drawn on the server, for signed-in people only.
@@ -657,21 +678,15 @@ async fn the_portfolio_moves_budget_to_where_a_point_is_worth_more(pool: PgPool)
     assert_ne!(anonymous.status, StatusCode::OK);
     // A pipeline takes its place in a portfolio like an experiment: its combinations that meet
     // its SLA are the choices, its cheapest its own.
-    let chain = call::<app::pipelines::CreatePipeline>(
+    let chain = add_pipeline(
         &router,
-        Some(&lead),
-        &[
-            ("name", "Fraud chain"),
-            ("team_id", HOME_TEAM),
-            ("description", ""),
-            ("stages", "score | Fraud | 100% | 1"),
-            ("sla", "precision >= 0.85"),
-            ("monthly_volume", "1000000"),
-            ("currency", "USD"),
-        ],
+        &lead,
+        "Fraud chain",
+        "score | Fraud | 100% | 1",
+        "precision >= 0.85",
+        "1000000",
     )
     .await;
-    let chain: uuid::Uuid = serde_json::from_str(&chain.body).expect("id");
     let with_pipeline = format!("{segmentation}:200;{chain}:1500");
     let found = call::<app::pipelines::LoadPortfolio>(
         &router,
@@ -740,16 +755,14 @@ async fn the_guide_walks_the_demo_organizations_live_pages(pool: PgPool) {
             .await
             .expect("the demo experiment");
     let guide = get(&router, "/guide", Some(&viewer)).await;
-    for shown in [
+    guide.shows(&[
         "Choose a classifier under an F1 and latency SLA",
         "Redesign a two-stage recommender for peak traffic",
         "Govern the choices",
         &format!("href=\"/pipelines/{pipeline}\""),
         &format!("href=\"/experiments/{sentiment}/report.html\""),
         "href=\"/portfolio?budget=3500&amp;e=",
-    ] {
-        assert!(guide.body.contains(shown), "{shown}: {}", guide.body);
-    }
+    ]);
     assert!(!guide.body.contains("Load it into this database"));
     assert_ne!(get(&router, "/guide", None).await.status, StatusCode::OK);
 }
@@ -776,24 +789,15 @@ async fn a_lead_keeps_a_hybrid_route_and_the_page_works_it_out(pool: PgPool) {
     )
     .await;
     let lead = signed_in(&pool, Role::Lead).await;
-    let created = call::<app::pipelines::CreatePipeline>(
+    let id = add_pipeline(
         &router,
-        Some(&lead),
-        &[
-            ("name", "Search"),
-            ("team_id", HOME_TEAM),
-            ("description", ""),
-            (
-                "stages",
-                "retrieval | Retrieval | 100% | 1\nranking | Ranking | 100% | 1",
-            ),
-            ("sla", "p95 <= 200 ms"),
-            ("monthly_volume", "10000000"),
-            ("currency", "USD"),
-        ],
+        &lead,
+        "Search",
+        "retrieval | Retrieval | 100% | 1\nranking | Ranking | 100% | 1",
+        "p95 <= 200 ms",
+        "10000000",
     )
     .await;
-    let id: uuid::Uuid = serde_json::from_str(&created.body).expect("id");
     let route = |share: &'static str| {
         vec![
             ("pipeline_id", id.to_string()),

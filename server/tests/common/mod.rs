@@ -156,6 +156,14 @@ impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
     }
+
+    /// Asserts that the body shows every one of `texts`, naming the first it lacks.
+    #[track_caller]
+    pub fn shows(&self, texts: &[&str]) {
+        for text in texts {
+            assert!(self.body.contains(text), "{text}: {}", self.body);
+        }
+    }
 }
 
 pub async fn send_owned(router: Router, request: Request<Body>) -> Reply {
