@@ -39,6 +39,48 @@ pub enum Command {
     /// Export reports
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Drive an inference endpoint at a fixed arrival rate and report its latency, throughput,
+    /// errors, tokens and accuracy; with --experiment, store the figures as a run of it
+    Loadtest(LoadtestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadtestArgs {
+    /// The endpoint each request is POSTed to (plain JSON, or OpenAI-compatible chat completions)
+    #[arg(long)]
+    pub url: String,
+    /// Request bodies, one JSON value a line; a line {"body": ..., "label": ...} is labelled
+    #[arg(long)]
+    pub body: std::path::PathBuf,
+    /// Arrivals a second, e.g. 200/s (or 12000/min), whatever the answers take
+    #[arg(long, value_parser = crate::loadtest::parse_rate)]
+    pub rate: f64,
+    /// How long to send, e.g. 60s or 5m
+    #[arg(long, default_value = "60s")]
+    pub duration: humantime::Duration,
+    /// The most requests in flight at once
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// How long one request may take before it counts as an error
+    #[arg(long, default_value = "30s")]
+    pub timeout: humantime::Duration,
+    /// Store the figures as this run of --experiment (its run key)
+    #[arg(long)]
+    pub run_key: Option<String>,
+    /// The experiment (name or id) the run is stored in
+    #[arg(long)]
+    pub experiment: Option<String>,
+    /// The GPU model the endpoint runs on, priced from the catalog
+    #[arg(long)]
+    pub gpu_model: Option<String>,
+    #[arg(long)]
+    pub gpu_count: Option<u32>,
+    /// Or the CPU instance type, with its --hourly-price
+    #[arg(long)]
+    pub cpu_instance: Option<String>,
+    /// The machine's price per hour, when not the catalog's
+    #[arg(long)]
+    pub hourly_price: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

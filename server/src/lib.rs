@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod evaluation;
+pub mod loadtest;
 pub mod metrics;
 pub mod middleware;
 pub mod portfolio;

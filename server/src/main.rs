@@ -78,13 +78,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    if let Command::Serve = command {
-        return serve::run(config).await;
+    match command {
+        Command::Serve => return serve::run(config).await,
+        // No database unless the figures are stored.
+        Command::Loadtest(args) => return pareto_server::loadtest::command(args).await,
+        _ => {}
     }
     let pool = db::connect(&config).await?;
     db::migrate(&pool).await?;
     match command {
-        Command::Serve => unreachable!("handled above"),
+        Command::Serve | Command::Loadtest(_) => unreachable!("handled above"),
         Command::Migrate => {
             println!(
                 "the database at {} is up to date",
