@@ -17,6 +17,9 @@ use hdrhistogram::Histogram;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+/// The most requests one run sends (each is a task until it is answered).
+pub const MAX_REQUESTS: u64 = 10_000_000;
+
 /// What a load test is asked.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -404,6 +407,13 @@ pub async fn command(args: crate::cli::LoadtestArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         timeout: args.timeout.into(),
     };
+    let total = (plan.rate * plan.duration.as_secs_f64()).round();
+    if total > MAX_REQUESTS as f64 {
+        bail!(
+            "{} requests is more than one run sends ({MAX_REQUESTS}): lower --rate or --duration",
+            app::format::format_count(total as i64)
+        );
+    }
     let store = match (&args.experiment, &args.run_key) {
         (Some(experiment), Some(run_key)) => Some((experiment.clone(), run_key.clone())),
         (None, None) => None,

@@ -31,12 +31,12 @@ pub async fn load_guide() -> Result<GuideLinks, AppError> {
     guard::respond(async {
         guard::require(Role::Viewer)?;
         let pool = &guard::state()?.pool;
-        let experiment = |name: &'static str| async move {
-            crate::experiments::store::list(pool).await.map(|all| {
-                all.into_iter()
-                    .find(|e| e.is_demo && e.name == name)
-                    .map(|e| e.experiment_id)
-            })
+        let experiments = crate::experiments::store::list(pool).await?;
+        let experiment = |name: &str| {
+            experiments
+                .iter()
+                .find(|e| e.is_demo && e.name == name)
+                .map(|e| e.experiment_id)
         };
         let pipeline = crate::pipelines::store::list(pool)
             .await?
@@ -54,8 +54,8 @@ pub async fn load_guide() -> Result<GuideLinks, AppError> {
             .find(|m| m.name == "recsys-two-tower")
             .map(|m| m.model_id);
         Ok(GuideLinks {
-            sentiment: experiment("Review sentiment").await?,
-            fraud: experiment("Card-fraud scoring").await?,
+            sentiment: experiment("Review sentiment"),
+            fraud: experiment("Card-fraud scoring"),
             pipeline,
             portfolio,
             model,

@@ -13,7 +13,7 @@ use super::{
 use crate::auth::Role;
 use crate::components::{
     action_error, reset_on_success, successes, ActionButton, Explain, Field, FieldMessage,
-    FormActions, FormAlert, Loaded, PageHeader, WithUser,
+    FormActions, FormAlert, Loaded, Notice, PageHeader, WithUser,
 };
 use crate::format::{format_count, format_number};
 
@@ -292,11 +292,7 @@ fn Pipeline(
             .problem
             .clone()
             .map(|why| {
-                view! {
-                    <div class="notice notice-error" role="alert">
-                        {why}
-                    </div>
-                }
+                view! { <Notice kind="error">{why}</Notice> }
             })}
         {view
             .found
@@ -961,9 +957,9 @@ fn RouteInUse(
                 }
                 (None, why) => {
                     view! {
-                        <p class="notice notice-error" role="alert">
+                        <Notice kind="error">
                             {format!("It cannot be worked out now: {}", why.unwrap_or_default())}
-                        </p>
+                        </Notice>
                     }
                         .into_any()
                 }

@@ -12,7 +12,7 @@ use super::{DeletePortfolio, PortfolioView, SavePortfolio};
 use crate::auth::Role;
 use crate::components::{
     action_error, format_time, successes, ActionButton, Explain, FieldMessage, FormActions,
-    FormAlert, Loaded, PageHeader, WithUser,
+    FormAlert, Loaded, Notice, PageHeader, WithUser,
 };
 use crate::format::format_number;
 
@@ -167,11 +167,7 @@ fn Portfolio(
             .problem
             .clone()
             .map(|why| {
-                view! {
-                    <div class="notice notice-error" role="alert">
-                        {why}
-                    </div>
-                }
+                view! { <Notice kind="error">{why}</Notice> }
             })}
         {view
             .found

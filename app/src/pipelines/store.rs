@@ -480,11 +480,14 @@ pub async fn create(
     is_demo: bool,
 ) -> Result<Uuid, AppError> {
     let mut tx = pool.begin().await?;
-    let team = sqlx::query_scalar!("select name from team where team_id = $1", new.team_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| AppError::field("team_id", "This team does not exist any more."))?;
-    access::require(&mut tx, actor, Subject::Team(new.team_id)).await?;
+    let team = access::team_for_change(
+        &mut tx,
+        actor,
+        new.team_id,
+        "team_id",
+        "This team does not exist any more.",
+    )
+    .await?;
     let experiments = stage_experiments(&mut tx, new.team_id, &new.stages).await?;
     let constraints: Vec<String> = new.sla.iter().map(ToString::to_string).collect();
     let inserted = sqlx::query_scalar!(

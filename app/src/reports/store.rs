@@ -288,11 +288,8 @@ pub async fn set_engineering(
 ) -> Result<(), AppError> {
     let (hours, rate, currency, note) = entry;
     let mut tx = pool.begin().await?;
-    let team = sqlx::query_scalar!("select name from team where team_id = $1", team_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| AppError::field("team_id", "Choose a team."))?;
-    access::require(&mut tx, actor, Subject::Team(team_id)).await?;
+    let team =
+        access::team_for_change(&mut tx, actor, team_id, "team_id", "Choose a team.").await?;
     sqlx::query!(
         "insert into tco_engineering (team_id, quarter, hours, hourly_rate, currency, note, set_by, set_by_label)
          values ($1, $2, $3, $4, $5, $6, $7, $8)

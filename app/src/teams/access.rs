@@ -144,6 +144,23 @@ pub async fn require(
     require_owner(db, actor, subject.noun(), owner.as_ref()).await
 }
 
+/// The name of the team a change is made for, once `actor` may act for it; a team that does not
+/// exist is said on `field` with `missing`.
+pub async fn team_for_change(
+    db: &mut PgConnection,
+    actor: &Actor,
+    team_id: Uuid,
+    field: &str,
+    missing: &str,
+) -> Result<String, AppError> {
+    let team = sqlx::query_scalar!("select name from team where team_id = $1", team_id)
+        .fetch_optional(&mut *db)
+        .await?
+        .ok_or_else(|| AppError::field(field, missing))?;
+    require(db, actor, Subject::Team(team_id)).await?;
+    Ok(team)
+}
+
 /// Refuses `actor` a change made for `team`, or for the whole organization when `None` (a model
 /// that no team owns, a tier's budget): admins only, or a token bound to no team.
 pub async fn require_team(
