@@ -7,7 +7,7 @@ macro_rules! named_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal, $sql:literal { $($variant:ident = $stored:literal, $label:literal, [$($alias:literal),*];)+ }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-        #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+        #[cfg_attr(feature = "ssr", derive(sqlx::Type, schemars::JsonSchema))]
         #[cfg_attr(feature = "ssr", sqlx(type_name = $sql, rename_all = "snake_case"))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {

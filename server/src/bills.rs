@@ -27,7 +27,7 @@ use app::progress::{self, Progress};
 use app::state::AppState;
 use app::tokens::Scope;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ImportQuery {
     /// The file's name, as the history shows it.
     file_name: Option<String>,

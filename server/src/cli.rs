@@ -42,6 +42,9 @@ pub enum Command {
     /// Drive an inference endpoint at a fixed arrival rate and report its latency, throughput,
     /// errors, tokens and accuracy; with --experiment, store the figures as a run of it
     Loadtest(LoadtestArgs),
+    /// Print the API's OpenAPI 3.1 document (what `/api/v1/openapi.json` serves), for client
+    /// generators and validators
+    Openapi,
 }
 
 #[derive(Debug, clap::Args)]

@@ -82,12 +82,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => return serve::run(config).await,
         // No database unless the figures are stored.
         Command::Loadtest(args) => return pareto_server::loadtest::command(args).await,
+        Command::Openapi => {
+            let routes =
+                pareto_server::api::routes(config.body_limit_bytes, config.ingest_concurrency);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(routes.document.as_ref())?
+            );
+            return Ok(());
+        }
         _ => {}
     }
     let pool = db::connect(&config).await?;
     db::migrate(&pool).await?;
     match command {
-        Command::Serve | Command::Loadtest(_) => unreachable!("handled above"),
+        Command::Serve | Command::Loadtest(_) | Command::Openapi => {
+            unreachable!("handled above")
+        }
         Command::Migrate => {
             println!(
                 "the database at {} is up to date",

@@ -11,6 +11,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format as CellFormat, Formula, Workbook};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::api::auth::ApiCaller;
 use crate::api::error::ApiError;
@@ -557,44 +558,131 @@ footer { margin-top: 32px; border-top: 1px solid var(--border); padding-top: 12p
 }
 "#;
 
-/// The JSON form: the report as the API returns it, with its totals spelled out.
-pub fn json(tco: &Tco) -> serde_json::Value {
-    let parts = tco.parts();
-    serde_json::json!({
-        "quarter": tco.quarter.to_string(),
-        "currency": tco.currency,
-        "to_date": tco.to_date,
-        "total": money(tco.total()),
-        "previous_quarter_total": money(tco.previous_total()),
-        "parts": {
-            "training": money(parts.training), "inference": money(parts.inference()),
-            "inference_billed": money(parts.inference_billed),
-            "inference_estimated": money(parts.inference_estimated),
-            "storage": money(parts.storage), "engineering": money(parts.engineering),
-            "other": money(parts.other),
-        },
-        "teams": tco.teams.iter().map(|t| serde_json::json!({
-            "team": t.team,
-            "total": money(t.total()),
-            "previous_quarter_total": money(t.previous_total),
-            "models": t.lines.iter().map(|l| serde_json::json!({
-                "model_id": l.model_id, "model": l.name, "total": money(l.total()),
-                "training": money(l.parts.training),
-                "inference": money(l.parts.inference()), "inference_basis": l.parts.inference_basis(),
-                "inference_billed": money(l.parts.inference_billed),
-                "inference_estimated": money(l.parts.inference_estimated),
-                "storage": money(l.parts.storage), "engineering": money(l.parts.engineering),
-                "other": money(l.parts.other), "value_delivered": l.value.map(money),
-                "roi_pct": l.roi_pct(),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "left_out": tco.left_out.iter().map(|(c, a)| serde_json::json!({"currency": c, "amount": money(*a)})).collect::<Vec<_>>(),
-    })
+/// A quarter's total cost of ownership as the API answers it, amounts as decimal strings.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct TcoJson {
+    /// Such as 2026-Q3.
+    pub quarter: String,
+    pub currency: String,
+    /// The quarter is not over: its figures run to today.
+    pub to_date: bool,
+    pub total: String,
+    pub previous_quarter_total: String,
+    pub parts: PartsJson,
+    pub teams: Vec<TeamJson>,
+    /// Amounts in other currencies than the report's, left out of its totals.
+    pub left_out: Vec<LeftOutJson>,
 }
 
-#[derive(Deserialize)]
+/// A total split by what it paid for.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct PartsJson {
+    pub training: String,
+    /// Billed and estimated together.
+    pub inference: String,
+    pub inference_billed: String,
+    pub inference_estimated: String,
+    pub storage: String,
+    pub engineering: String,
+    pub other: String,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct TeamJson {
+    pub team: String,
+    pub total: String,
+    pub previous_quarter_total: String,
+    pub models: Vec<ModelLineJson>,
+}
+
+/// One model's quarter.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ModelLineJson {
+    pub model_id: Option<Uuid>,
+    pub model: String,
+    pub total: String,
+    pub training: String,
+    pub inference: String,
+    /// Whether inference is billed, estimated from telemetry, or both.
+    pub inference_basis: String,
+    pub inference_billed: String,
+    pub inference_estimated: String,
+    pub storage: String,
+    pub engineering: String,
+    pub other: String,
+    /// The value the team says the model delivered this quarter.
+    pub value_delivered: Option<String>,
+    pub roi_pct: Option<f64>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct LeftOutJson {
+    pub currency: String,
+    pub amount: String,
+}
+
+/// The JSON form: the report as the API returns it, with its totals spelled out.
+pub fn json(tco: &Tco) -> TcoJson {
+    let parts = tco.parts();
+    TcoJson {
+        quarter: tco.quarter.to_string(),
+        currency: tco.currency.clone(),
+        to_date: tco.to_date,
+        total: money(tco.total()),
+        previous_quarter_total: money(tco.previous_total()),
+        parts: PartsJson {
+            training: money(parts.training),
+            inference: money(parts.inference()),
+            inference_billed: money(parts.inference_billed),
+            inference_estimated: money(parts.inference_estimated),
+            storage: money(parts.storage),
+            engineering: money(parts.engineering),
+            other: money(parts.other),
+        },
+        teams: tco
+            .teams
+            .iter()
+            .map(|t| TeamJson {
+                team: t.team.clone(),
+                total: money(t.total()),
+                previous_quarter_total: money(t.previous_total),
+                models: t
+                    .lines
+                    .iter()
+                    .map(|l| ModelLineJson {
+                        model_id: l.model_id,
+                        model: l.name.clone(),
+                        total: money(l.total()),
+                        training: money(l.parts.training),
+                        inference: money(l.parts.inference()),
+                        inference_basis: l.parts.inference_basis().to_string(),
+                        inference_billed: money(l.parts.inference_billed),
+                        inference_estimated: money(l.parts.inference_estimated),
+                        storage: money(l.parts.storage),
+                        engineering: money(l.parts.engineering),
+                        other: money(l.parts.other),
+                        value_delivered: l.value.map(money),
+                        roi_pct: l.roi_pct(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        left_out: tco
+            .left_out
+            .iter()
+            .map(|(currency, amount)| LeftOutJson {
+                currency: currency.clone(),
+                amount: money(*amount),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ReportQuery {
+    /// The quarter, such as 2026-Q3; the current one, to date, when absent.
     quarter: Option<String>,
+    /// `json` (the default), `csv`, `xlsx` or `html`.
     format: Option<String>,
 }
 

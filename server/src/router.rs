@@ -115,13 +115,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
             site_settings,
             middleware::refuse_cross_site,
         ));
-    let imports = Router::new()
-        .route(
-            "/api/v1/bills/import",
-            // No decompression layer: the importer opens one gzip layer itself and counts what it
-            // expands to against PARETO_BILL_LIMIT, so gzip inside gzip cannot multiply it.
-            post(crate::bills::api_import),
-        )
+    let api = crate::api::routes(config.body_limit_bytes, config.ingest_concurrency);
+    // The bill import has no decompression layer: the importer opens one gzip layer itself and
+    // counts what it expands to against PARETO_BILL_LIMIT, so gzip inside gzip cannot multiply it.
+    let imports = api
+        .bill_import
         .merge(bill_upload)
         .layer(RequestBodyLimitLayer::new(bill_limit));
 
@@ -129,7 +127,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::render))
-        .nest("/api/v1", crate::api::router(config.body_limit_bytes, config.ingest_concurrency))
+        .nest("/api/v1", api.api)
         .merge(site)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
         .merge(imports)

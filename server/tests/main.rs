@@ -16,6 +16,7 @@ mod drift;
 mod experiments;
 mod fleet;
 mod guardrails;
+mod openapi;
 mod pipelines;
 mod prices;
 mod reports;

@@ -25,6 +25,7 @@ pub const CPU_MODEL_GIB: f64 = 8.0;
 
 /// What holds one deployment back, and what that implies.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Diagnosis {
     pub deployment: String,
     pub bound: Bound,
@@ -107,6 +108,7 @@ pub fn cpu_machine_hours(
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Bound {
     Compute,
     Memory,

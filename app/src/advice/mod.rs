@@ -26,6 +26,7 @@ pub const WINDOW_DAYS: i64 = 30;
 /// What a piece of advice proposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum AdviceKind {
     /// Hold a fixed, smaller number of GPUs.
     RightSize,
@@ -64,6 +65,7 @@ impl AdviceKind {
 /// One deployment's advice: what to change, the saving per month at the last 30 days' traffic, the
 /// figures it used and the risk it takes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Advice {
     pub deployment: String,
     /// "name version" when the deployment is linked to a model version.
@@ -82,6 +84,7 @@ pub struct Advice {
 
 /// Every deployment's advice, largest saving first, with the settings they were simulated at.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct AdviceList {
     pub advice: Vec<Advice>,
     /// Deployments read, with or without advice.

@@ -105,6 +105,7 @@ pub fn decay_per_month(fit: &Fit, direction: Direction, points_per_unit: f64) ->
 
 /// One deployment's retraining plan, or why there is none.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Retraining {
     pub deployment_id: Option<uuid::Uuid>,
     pub deployment: String,

@@ -91,6 +91,7 @@ pub fn latency_headroom(hours: &[Latency], target_ms: f64) -> Option<LatencyHead
 
 /// What the simulation assumes; the defaults are documented on the Advice page.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Settings {
     /// The busiest a GPU may be kept, as a fraction: the rest is headroom for bursts and latency.
     pub max_utilization: f64,

@@ -32,6 +32,7 @@ pub const ERRORS_SHOWN: usize = 100;
 
 /// One currency's total in an import.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct CurrencyTotal {
     pub currency: String,
     pub billed_cost: Decimal,
@@ -41,6 +42,7 @@ pub struct CurrencyTotal {
 
 /// A billing account and period an import covers, and what superseded it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ImportScope {
     pub billing_account_id: String,
     pub billing_period_start: DateTime<Utc>,
@@ -50,6 +52,7 @@ pub struct ImportScope {
 
 /// An import, as the history page and the API show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ImportRecord {
     pub bill_import_id: Uuid,
     pub file_name: String,
@@ -78,6 +81,7 @@ impl ImportRecord {
 
 /// What an import call answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ImportOutcome {
     /// The file had been imported before: nothing was stored.
     pub duplicate: bool,

@@ -46,6 +46,51 @@ pub struct DriftBatch {
     pub measurements: Vec<Measurement>,
 }
 
+/// The body of `POST /api/v1/drift`, as the API's description tells it. The parser reads the
+/// JSON field by field (to name every bad path); a test keeps these fields equal to the ones it
+/// reads.
+#[cfg(feature = "ssr")]
+#[derive(schemars::JsonSchema)]
+#[schemars(rename = "DriftBatch")]
+#[allow(dead_code)]
+pub struct DriftBody {
+    /// Chosen by the sender; the same id with the same bytes again stores nothing.
+    batch_id: Uuid,
+    /// At most 10,000.
+    measurements: Vec<DriftMeasurementBody>,
+}
+
+/// One measurement: `performance` (a quality metric on labelled samples) or `data` (a feature's
+/// drift, given as a statistic or as two histograms Pareto computes PSI, KL and more from).
+#[cfg(feature = "ssr")]
+#[derive(schemars::JsonSchema)]
+#[schemars(rename = "DriftMeasurement")]
+#[allow(dead_code)]
+pub struct DriftMeasurementBody {
+    ts: DateTime<Utc>,
+    deployment: String,
+    kind: DriftKind,
+    /// `f1`, `auc`, `psi`, ...; for a histogram, absent (every data metric is computed).
+    metric: Option<String>,
+    /// The feature, for data drift.
+    feature: Option<String>,
+    value: Option<f64>,
+    /// How many samples the value came from.
+    samples: Option<i64>,
+    histogram: Option<HistogramBody>,
+}
+
+/// Counts per bin of the reference window and the current one, with the bins' edges.
+#[cfg(feature = "ssr")]
+#[derive(schemars::JsonSchema)]
+#[schemars(rename = "DriftHistogram")]
+#[allow(dead_code)]
+pub struct HistogramBody {
+    reference: Vec<f64>,
+    current: Vec<f64>,
+    edges: Option<Vec<f64>>,
+}
+
 const BATCH_FIELDS: &[&str] = &["batch_id", "measurements"];
 const MEASUREMENT_FIELDS: &[&str] = &[
     "ts",
@@ -367,6 +412,36 @@ mod tests {
 
     fn body(measurements: Value) -> Value {
         json!({ "batch_id": "5f0c7f1e-8f51-4d43-9a57-0d6f9b1f2a10", "measurements": measurements })
+    }
+
+    /// The fields of a schema's properties, sorted.
+    #[cfg(feature = "ssr")]
+    fn described<T: schemars::JsonSchema>() -> Vec<String> {
+        let schema = schemars::schema_for!(T).to_value();
+        let mut names: Vec<String> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_described_body_has_the_fields_the_parser_reads() {
+        let sorted = |fields: &[&str]| {
+            let mut names: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(described::<DriftBody>(), sorted(BATCH_FIELDS));
+        assert_eq!(
+            described::<DriftMeasurementBody>(),
+            sorted(MEASUREMENT_FIELDS)
+        );
+        assert_eq!(described::<HistogramBody>(), sorted(HISTOGRAM_FIELDS));
     }
 
     fn errors_of(value: Value) -> Vec<(String, String)> {

@@ -12,6 +12,7 @@ use super::{metric_label, metric_name};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "metric")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Subject {
     /// A quality metric by name, e.g. `f1`.
     Metric(String),
@@ -25,12 +26,14 @@ pub enum Subject {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Limit {
     AtLeast,
     AtMost,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Constraint {
     pub subject: Subject,
     pub limit: Limit,

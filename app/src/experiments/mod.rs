@@ -82,6 +82,7 @@ named_enum!(
 pub const DEFAULT_MONTHLY_VOLUME: u64 = 1_000_000;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Experiment {
     pub experiment_id: Uuid,
     pub name: String,
@@ -144,6 +145,7 @@ pub struct Evaluation {
 /// constraints as people write them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ExperimentSpec {
     pub name: String,
     pub team: String,

@@ -12,6 +12,7 @@ use crate::error::FieldError;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Latency {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p50: Option<f64>,
@@ -31,6 +32,7 @@ impl Latency {
 /// typed price takes the on-demand price from the price catalog when it is stored.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Hardware {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_model: Option<String>,
@@ -56,6 +58,7 @@ impl Hardware {
 /// What training cost: GPU-hours at a price per GPU-hour, or an amount.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Training {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_hours: Option<f64>,
@@ -69,6 +72,7 @@ pub struct Training {
 /// How a request is paid for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Inference {
     /// Own hardware: its price per hour divided by the requests it serves per hour.
     SelfHosted,
@@ -119,6 +123,7 @@ impl Inference {
 /// One candidate, as submitted.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct RunSpec {
     /// Chosen by the caller; sending the same key again does not add a second run.
     pub run_key: String,
@@ -156,6 +161,7 @@ pub struct RunSpec {
 /// How a run was made from another: the parent's run key and the technique.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Derivation {
     pub parent: String,
     pub technique: Technique,
@@ -164,6 +170,7 @@ pub struct Derivation {
 /// What makes a model cheaper to serve, usually at some cost in quality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Technique {
     /// 8-bit integer weights (and activations).
     Int8,
@@ -223,6 +230,7 @@ impl Technique {
 /// A language model's average tokens per request.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct TokensPerRequest {
     pub input: f64,
     pub output: f64,

@@ -30,6 +30,7 @@ const TOO_LARGE: &str = "its prices and figures are too large to price";
 /// How a run's monthly cost grows with volume: never below `floor` (capacity that is always on),
 /// and `per_thousand` for every 1,000 requests beyond what the floor pays for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct CostCurve {
     pub floor: Decimal,
     pub per_thousand: Decimal,
@@ -65,6 +66,7 @@ pub struct Setup {
 
 /// One constraint applied to one run, with the reason in words.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Check {
     pub constraint: String,
     pub passed: bool,
@@ -689,6 +691,7 @@ pub struct CascadeSide {
 /// to the expensive one. The quality on each slice may be given; otherwise each model's overall figure
 /// stands in for it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct CascadeInput {
     pub share_kept: f64,
     pub kept_quality: Option<f64>,
@@ -696,6 +699,7 @@ pub struct CascadeInput {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct CascadeOutcome {
     pub monthly: Decimal,
     pub per_thousand: Decimal,

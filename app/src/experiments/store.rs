@@ -219,6 +219,7 @@ pub async fn runs(
 
 /// What storing a set of runs did, run by run.
 #[derive(Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Added {
     pub run_id: Uuid,
     pub run_key: String,

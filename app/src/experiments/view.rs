@@ -33,6 +33,7 @@ pub struct StoredRun {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Scenario {
     pub scenario_id: Uuid,
     pub name: String,
@@ -44,6 +45,7 @@ pub struct Scenario {
 
 /// One run with its figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct RunRow {
     pub run_id: Uuid,
     pub run_key: String,
@@ -108,6 +110,7 @@ impl RunRow {
 
 /// Where a self-hosted run becomes cheaper than an API-priced one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct CrossoverRow {
     pub self_hosted: String,
     pub api: String,
@@ -118,6 +121,7 @@ pub struct CrossoverRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ScenarioRow {
     pub scenario: Scenario,
     pub cheap: String,
@@ -126,6 +130,7 @@ pub struct ScenarioRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ExperimentView {
     pub experiment: Experiment,
     /// Runs that meet every constraint first, cheapest first; at most `RUNS_SHOWN`.
@@ -148,6 +153,7 @@ pub struct ExperimentView {
 /// A run made from another of the experiment, against its parent: what the technique saved and
 /// what it cost in quality and latency.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct CompressionRow {
     pub technique: super::run::Technique,
     pub run: String,

@@ -24,6 +24,7 @@ pub const STALE_AFTER_MINUTES: i64 = 5;
 
 /// Cost in one currency, with what it buys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct CurrencyCost {
     pub currency: String,
     pub cost: Cost,
@@ -37,6 +38,7 @@ pub struct CurrencyCost {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct DeploymentCost {
     pub deployment_id: Uuid,
     pub key: String,

@@ -11,6 +11,7 @@ use super::search::{combination, Combination, Question};
 
 /// The blend, beside the two combinations it mixes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Blend {
     /// The share of requests sent to the heavy candidate, 0 to 1.
     pub share: f64,

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 /// One candidate of a stage, as its experiment measured it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Candidate {
     /// The run's key in its experiment.
     pub run: String,
@@ -42,6 +43,7 @@ pub struct Candidate {
 /// A stage: its candidates, the share of the pipeline's requests that reach it, and the items it
 /// scores for each request that does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Stage {
     pub name: String,
     /// 0 to 1: a stage that only some requests reach (a fallback, a re-ranker for logged-in users).
@@ -65,6 +67,7 @@ pub const MAX_STAGES: usize = 8;
 /// One stage as people write it on a line: `name | experiment | share | fan-out`, e.g.
 /// `ranker | Recommender ranking | 100% | 100`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct StageSpec {
     pub name: String,
     /// The experiment's name (or id) whose runs are the stage's candidates.
@@ -181,6 +184,7 @@ fn count_stages(stages: Vec<StageSpec>) -> Result<Vec<StageSpec>, String> {
 
 /// A pipeline in the list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct PipelineSummary {
     pub pipeline_id: uuid::Uuid,
     pub name: String,
@@ -195,6 +199,7 @@ pub struct PipelineSummary {
 
 /// A stage with its candidates priced at the traffic it sees.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct StageView {
     pub stage: Stage,
     pub experiment_id: uuid::Uuid,
@@ -207,6 +212,7 @@ pub struct StageView {
 
 /// A pipeline with every figure its page shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct PipelineView {
     pub pipeline_id: uuid::Uuid,
     pub name: String,
@@ -237,6 +243,7 @@ pub struct PipelineView {
 /// A hybrid route kept on a pipeline: `share` of requests to the heavy candidate of a stage, the
 /// rest to the light one, on the cheapest combination; worked out whenever the pipeline is read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Route {
     /// 0-based.
     pub stage: usize,

@@ -17,6 +17,7 @@ pub const MAX_COMBINATIONS: u64 = 5_000_000;
 
 /// One combination, priced and timed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Combination {
     /// The candidate chosen in each stage, by its index in the stage.
     pub picks: Vec<usize>,
@@ -37,6 +38,7 @@ pub struct Combination {
 
 /// What the search found.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Found {
     /// The cheapest combination that meets every condition, if any does.
     pub best: Option<Combination>,

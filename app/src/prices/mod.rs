@@ -25,6 +25,7 @@ use crate::error::{AppError, Validator};
     sqlx(type_name = "pricing_kind", rename_all = "snake_case")
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum PricingKind {
     OnDemand,
     Spot,
@@ -82,6 +83,7 @@ impl FromStr for PricingKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct GpuPrice {
     pub gpu_price_id: Uuid,
     pub gpu_model: String,

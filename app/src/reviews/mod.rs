@@ -128,6 +128,7 @@ pub fn gate_reasons(
 
 /// One lead's decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Review {
     pub reviewer: String,
     pub approve: bool,
@@ -136,6 +137,7 @@ pub struct Review {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct PromotionRequest {
     pub promotion_request_id: Uuid,
     pub model_id: Uuid,

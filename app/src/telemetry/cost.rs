@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// GPU time and what it did, summed over any period.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Usage {
     pub gpu_seconds: f64,
     pub busy_gpu_seconds: f64,
@@ -49,6 +50,7 @@ impl std::ops::AddAssign for Usage {
 
 /// Cost in one currency.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Cost {
     pub reserved: Decimal,
     pub utilization_weighted: Decimal,
@@ -100,6 +102,7 @@ pub fn per_thousand_requests(cost: Decimal, requests: i64) -> Option<Decimal> {
 /// served from a prefix cache, `requests` the requests whose tokens these are (where only some
 /// replicas or hours count tokens, fewer than all the requests served).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct TokenCount {
     pub input: i64,
     pub output: i64,
@@ -136,6 +139,7 @@ pub const OUTPUT_TOKEN_WEIGHT: i64 = 4;
 /// included), of output (decode's share over output tokens), and blended (the whole cost over
 /// every token read or written).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct PerMillionTokens {
     pub input: Option<Decimal>,
     pub output: Option<Decimal>,

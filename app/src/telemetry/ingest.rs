@@ -673,26 +673,38 @@ pub enum BodyError {
     Invalid(Vec<FieldError>),
 }
 
+/// Latency percentiles over the sample's interval, in milliseconds.
 #[derive(serde::Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "ssr", schemars(rename = "LatencyMs"))]
 #[serde(deny_unknown_fields)]
-struct TypedLatency {
+pub struct TypedLatency {
     p50: Option<f64>,
     p95: Option<f64>,
     p99: Option<f64>,
 }
 
+/// One GPU (or MIG slice, or a pod's share of one) over one interval.
 #[derive(serde::Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "ssr", schemars(rename = "TelemetrySample"))]
 #[serde(deny_unknown_fields)]
-struct TypedSample {
+pub struct TypedSample {
+    /// When the interval ended (RFC 3339), inside the server's retention and not in the future.
     ts: DateTime<Utc>,
+    /// The deployment the GPU served; absent for an idle GPU (then no requests or tokens).
     deployment: Option<String>,
     gpu_uuid: String,
     gpu_index: i64,
+    /// As nvidia-smi names it, such as "NVIDIA A100-SXM4-80GB"; priced from the catalog.
     gpu_model: String,
+    /// Seconds the sample covers (above 0, at most a day).
     interval_s: f64,
+    /// 0 to 100.
     utilization_pct: f64,
     memory_used_mib: f64,
     power_watts: f64,
+    /// Requests answered in the interval.
     requests: i64,
     latency_ms: Option<TypedLatency>,
     input_tokens: Option<i64>,
@@ -706,13 +718,21 @@ struct TypedSample {
     cpu_cores: Option<f64>,
 }
 
+/// A batch of samples from one host, stored whole or not at all.
 #[derive(serde::Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "ssr", schemars(rename = "TelemetryBatch"))]
 #[serde(deny_unknown_fields)]
-struct TypedBatch {
+pub struct TypedBatch {
+    /// Chosen by the agent; the same id with the same bytes again stores nothing.
     batch_id: Uuid,
     host: String,
+    /// At most 10,000.
     samples: Vec<TypedSample>,
 }
+
+/// The body of `POST /api/v1/telemetry`.
+pub type TelemetryBody = TypedBatch;
 
 fn fits(text: &str, max: usize) -> bool {
     let trimmed = text.trim();

@@ -19,6 +19,7 @@ use crate::error::{AppError, Validator};
 /// What a token may do. Scopes are independent: a token holds exactly the ones it was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Scope {
     /// Post telemetry and drift measurements.
     Ingest,

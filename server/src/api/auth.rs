@@ -4,6 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
 
 use super::error::ApiError;
+use super::openapi::RequiredScope;
 use app::state::AppState;
 use app::tokens::store::{authenticate, TokenIdentity};
 use app::tokens::Scope;
@@ -89,6 +90,12 @@ impl FromRequestParts<AppState> for ApiCaller {
                 "the token is unknown or has been revoked",
             ))?;
         tracing::Span::current().record("token", identity.name.as_str());
-        Ok(ApiCaller(identity))
+        let caller = ApiCaller(identity);
+        // The scope the route's description names (`openapi::Doc::scope`), checked before the
+        // body is read.
+        if let Some(RequiredScope(Some(scope))) = parts.extensions.get::<RequiredScope>() {
+            caller.require(*scope)?;
+        }
+        Ok(caller)
     }
 }

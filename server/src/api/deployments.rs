@@ -12,8 +12,9 @@ use app::fleet::{clamp_days, store, DeploymentCost, RANGES};
 use app::state::AppState;
 use app::tokens::Scope;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct Period {
+    /// 1, 7, 30 or 90 days back from now; 7 when absent.
     days: Option<String>,
 }
 

@@ -6,11 +6,10 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::Value;
 
 use super::auth::ApiCaller;
 use super::error::ApiError;
-use super::telemetry::{body_bytes, body_error, ingest_answer};
+use super::telemetry::{body_bytes, body_error, ingest_answer, IngestAnswer};
 use app::auth::secret::sha256_bytes;
 use app::drift::ingest::parse_body;
 use app::drift::store;
@@ -22,7 +21,7 @@ pub async fn post(
     State(state): State<AppState>,
     caller: ApiCaller,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IngestAnswer>), ApiError> {
     caller.require(Scope::Ingest)?;
     let bytes = body_bytes(body)?;
     let batch = parse_body(&bytes, app::clock::now()).map_err(body_error)?;

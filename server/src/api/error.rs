@@ -4,7 +4,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One wrong field of a request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct InvalidField {
     /// Where in the request, e.g. `samples[41].utilization_pct`.
     pub path: String,
@@ -44,16 +45,25 @@ pub enum ApiError {
     Internal,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// A problem (RFC 9457): what went wrong, and for invalid fields each one by its path.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Problem")]
+pub(crate) struct Problem<'a> {
+    /// A short name of the kind of problem: `unauthorized`, `forbidden`, `validation`,
+    /// `bad-request`, `not-found`, `conflict`, `payload-too-large`, `overloaded`, `streams-busy`, `internal`.
     #[serde(rename = "type")]
     kind: &'a str,
     title: &'a str,
     status: u16,
+    /// What happened, as a sentence a person can act on.
     detail: String,
+    /// Each invalid field, for `validation`.
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [InvalidField]>,
 }
+
+/// The problem's shape, for the API's description.
+pub(crate) type ProblemDoc = Problem<'static>;
 
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {

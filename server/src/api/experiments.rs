@@ -8,15 +8,16 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::auth::ApiCaller;
 use super::error::{ApiError, InvalidField};
 use super::json::ApiJson;
 use app::audit::Actor;
-use app::experiments::store::{self, AddRunsError};
+use app::experiments::store::{self, AddRunsError, Added};
 use app::experiments::view::ExperimentView;
 use app::experiments::{ExperimentSpec, RunSpec};
 use app::state::AppState;
@@ -24,6 +25,20 @@ use app::tokens::Scope;
 
 /// The most runs one request may carry.
 pub const MAX_RUNS_PER_REQUEST: usize = 1_000;
+
+/// A new experiment: its id and page.
+#[derive(Serialize, JsonSchema)]
+pub struct ExperimentCreated {
+    pub experiment_id: Uuid,
+    /// Its page, below the server's address.
+    pub url: String,
+}
+
+/// What storing the runs did, run by run, in the order sent.
+#[derive(Serialize, JsonSchema)]
+pub struct RunsAdded {
+    pub runs: Vec<Added>,
+}
 
 fn actor(caller: &ApiCaller) -> Actor {
     caller.0.actor()
@@ -34,7 +49,7 @@ pub async fn create(
     State(state): State<AppState>,
     caller: ApiCaller,
     ApiJson(spec): ApiJson<ExperimentSpec>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ExperimentCreated>), ApiError> {
     caller.require(Scope::Write)?;
     let team_id = match app::teams::store::id_by_name(&state.pool, &spec.team).await {
         Ok(id) => Some(id),
@@ -57,19 +72,22 @@ pub async fn create(
     let experiment_id = store::create(&state.pool, &actor(&caller), new, false).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "experiment_id": experiment_id,
-            "url": format!("/experiments/{experiment_id}"),
-        })),
+        Json(ExperimentCreated {
+            experiment_id,
+            url: format!("/experiments/{experiment_id}"),
+        }),
     ))
 }
 
-/// One run, or several under `runs`.
-#[derive(Deserialize)]
+/// One run, or several under `runs` (at most 1,000), stored all or none.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum RunsBody {
-    Many { runs: Vec<Value> },
-    One(Box<Value>),
+    Many {
+        #[schemars(with = "Vec<RunSpec>")]
+        runs: Vec<Value>,
+    },
+    One(#[schemars(with = "RunSpec")] Box<Value>),
 }
 
 #[tracing::instrument(skip_all, fields(experiment_id = %experiment_id))]
@@ -78,7 +96,7 @@ pub async fn add_runs(
     caller: ApiCaller,
     Path(experiment_id): Path<Uuid>,
     ApiJson(body): ApiJson<RunsBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<RunsAdded>), ApiError> {
     caller.require(Scope::Write)?;
     let (values, many) = match body {
         RunsBody::Many { runs } => (runs, true),
@@ -153,7 +171,7 @@ pub async fn add_runs(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(json!({ "runs": added }))))
+    Ok((status, Json(RunsAdded { runs: added })))
 }
 
 #[tracing::instrument(skip_all, fields(experiment_id = %experiment_id))]

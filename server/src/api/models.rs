@@ -8,22 +8,46 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::auth::ApiCaller;
 use super::error::ApiError;
 use super::json::ApiJson;
-use app::reviews::{store, PromotionOutcome};
+use app::catalog::ModelStatus;
+use app::reviews::{store, PromotionOutcome, PromotionRequest};
 use app::state::AppState;
 use app::tokens::Scope;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromotionBody {
+    /// Why, for the leads who review it (at most 2,000 characters).
     #[serde(default)]
     comment: String,
+}
+
+/// What asking for production did.
+#[derive(Serialize, JsonSchema)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum PromotionAnswer {
+    /// The review gate let it through: the version is in production (`status`).
+    Promoted { status: ModelStatus, note: String },
+    /// Leads must approve first: the request waits, for these reasons.
+    Pending {
+        promotion_request_id: Uuid,
+        reasons: Vec<String>,
+    },
+}
+
+/// A version's status and its latest promotion request, with every review.
+#[derive(Serialize, JsonSchema)]
+pub struct ReviewAnswer {
+    pub model: String,
+    pub version: String,
+    pub status: ModelStatus,
+    pub review: Option<PromotionRequest>,
 }
 
 #[tracing::instrument(skip_all, fields(model_version_id = %model_version_id))]
@@ -32,7 +56,7 @@ pub async fn promote(
     caller: ApiCaller,
     Path(model_version_id): Path<Uuid>,
     ApiJson(body): ApiJson<PromotionBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PromotionAnswer>), ApiError> {
     caller.require(Scope::Write)?;
     if body.comment.chars().count() > 2000 {
         return Err(app::error::AppError::field("comment", "At most 2,000 characters.").into());
@@ -43,18 +67,20 @@ pub async fn promote(
     Ok(match outcome {
         PromotionOutcome::Promoted { note } => (
             StatusCode::OK,
-            Json(json!({ "outcome": "promoted", "status": "production", "note": note })),
+            Json(PromotionAnswer::Promoted {
+                status: ModelStatus::Production,
+                note,
+            }),
         ),
         PromotionOutcome::Pending {
             promotion_request_id,
             reasons,
         } => (
             StatusCode::ACCEPTED,
-            Json(json!({
-                "outcome": "pending",
-                "promotion_request_id": promotion_request_id,
-                "reasons": reasons,
-            })),
+            Json(PromotionAnswer::Pending {
+                promotion_request_id,
+                reasons,
+            }),
         ),
     })
 }
@@ -64,7 +90,7 @@ pub async fn review(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(model_version_id): Path<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReviewAnswer>, ApiError> {
     caller.require(Scope::Read)?;
     let version = app::catalog::store::version(&state.pool, model_version_id)
         .await
@@ -73,10 +99,10 @@ pub async fn review(
     let latest = store::latest(&state.pool, model_version_id)
         .await
         .map_err(app::error::AppError::from)?;
-    Ok(Json(json!({
-        "model": version.model,
-        "version": version.version,
-        "status": version.status,
-        "review": latest,
-    })))
+    Ok(Json(ReviewAnswer {
+        model: version.model,
+        version: version.version,
+        status: version.status,
+        review: latest,
+    }))
 }

@@ -12,7 +12,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::auth::ApiCaller;
@@ -45,19 +44,31 @@ pub async fn get(
 }
 
 /// A pipeline as the API takes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPipelineBody {
     name: String,
+    /// The team, by name.
     team: String,
     #[serde(default)]
     description: String,
+    /// In the order a request passes them.
     stages: Vec<StageSpec>,
+    /// Constraints on the whole pipeline as people write them: `ndcg@10 >= 0.4`, `p95 <= 120`.
     #[serde(default)]
     sla: Vec<String>,
+    /// Requests a month at the first stage.
     monthly_volume: u64,
     #[serde(default = "usd")]
     currency: String,
+}
+
+/// A new pipeline: its id and page.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct PipelineCreated {
+    pub pipeline_id: Uuid,
+    /// Its page, below the server's address.
+    pub url: String,
 }
 
 fn usd() -> String {
@@ -69,7 +80,7 @@ pub async fn create(
     State(state): State<AppState>,
     caller: ApiCaller,
     ApiJson(body): ApiJson<NewPipelineBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PipelineCreated>), ApiError> {
     caller.require(Scope::Write)?;
     let team_id = match app::teams::store::id_by_name(&state.pool, &body.team).await {
         Ok(id) => id.to_string(),
@@ -94,12 +105,15 @@ pub async fn create(
     let pipeline_id = store::create(&state.pool, &caller.0.actor(), new, false).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "pipeline_id": pipeline_id, "url": format!("/pipelines/{pipeline_id}") })),
+        Json(PipelineCreated {
+            pipeline_id,
+            url: format!("/pipelines/{pipeline_id}"),
+        }),
     ))
 }
 
 /// A pipeline's new fields, whole; its team stays.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineChangeBody {
     name: String,
@@ -135,11 +149,15 @@ pub async fn update(
 
 /// The query of `GET /api/v1/pipelines/{id}/hybrid`: 1-based stage and candidates, share in
 /// percent.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct HybridQuery {
+    /// The stage, counted from 1.
     stage: usize,
+    /// The candidate most requests go to, counted from 1 in the stage's list.
     light: usize,
+    /// The candidate that takes `share_pct` of them.
     heavy: usize,
+    /// The heavy candidate's share, in percent.
     share_pct: f64,
 }
 
@@ -173,7 +191,7 @@ pub async fn hybrid(
 }
 
 /// A pipeline-level run: the quality of one combination measured end to end.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineRunBody {
     /// One run key per stage, in stage order.

@@ -5,7 +5,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::auth::ApiCaller;
@@ -43,11 +42,24 @@ pub fn body_error(error: BodyError) -> ApiError {
     }
 }
 
+/// What an ingest request stored.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct IngestAnswer {
+    pub batch_id: Uuid,
+    /// Samples (or measurements) stored; 0 for a batch stored before.
+    pub accepted: usize,
+    /// The batch id was stored before with the same content: nothing was added.
+    pub duplicate: bool,
+    /// Deployment keys seen for the first time, waiting to be linked to a model version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_deployments: Option<Vec<String>>,
+}
+
 /// 202 with what was stored, 200 for a repeated batch, 409 for a batch id reused with other content.
 pub fn ingest_answer(
     batch_id: Uuid,
     outcome: Result<Outcome, IngestError>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IngestAnswer>), ApiError> {
     match outcome {
         Ok(Outcome::Stored {
             samples,
@@ -58,17 +70,22 @@ pub fn ingest_answer(
             }
             Ok((
                 StatusCode::ACCEPTED,
-                Json(json!({
-                    "batch_id": batch_id,
-                    "accepted": samples,
-                    "duplicate": false,
-                    "new_deployments": new_deployments,
-                })),
+                Json(IngestAnswer {
+                    batch_id,
+                    accepted: samples,
+                    duplicate: false,
+                    new_deployments: Some(new_deployments),
+                }),
             ))
         }
         Ok(Outcome::Duplicate) => Ok((
             StatusCode::OK,
-            Json(json!({ "batch_id": batch_id, "accepted": 0, "duplicate": true })),
+            Json(IngestAnswer {
+                batch_id,
+                accepted: 0,
+                duplicate: true,
+                new_deployments: None,
+            }),
         )),
         Err(IngestError::Conflict(batch_id)) => Err(ApiError::Conflict(format!(
             "batch {batch_id} was already stored with different content; a new batch needs a new batch_id"
@@ -82,7 +99,7 @@ pub async fn post(
     State(state): State<AppState>,
     caller: ApiCaller,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IngestAnswer>), ApiError> {
     caller.require(Scope::Ingest)?;
     let bytes = body_bytes(body)?;
     let window = Window::new(app::clock::now(), state.telemetry.retention_days);

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::auth::ApiCaller;
 use app::tokens::Scope;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct WhoAmI {
     pub name: String,
     pub scopes: Vec<Scope>,
