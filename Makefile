@@ -19,7 +19,7 @@ endif
 # Each test database lives beside DATABASE_URL's and is recreated for every run.
 E2E_DATABASE_URL := $(patsubst %/,%,$(dir $(DATABASE_URL)))/pareto_e2e
 
-.PHONY: run dev build release dist deploy-check bench fuzz test tools tools-test db lint fmt format sqlx-check sqlx-prepare site rust-tests e2e demo clean-db
+.PHONY: run dev build release dist deploy-check bench fuzz test tools tools-test db lint fmt format sqlx-check sqlx-prepare site rust-tests python-tests e2e demo clean-db
 
 ## run: build the release site and serve it on PARETO_LISTEN (default 127.0.0.1:3000)
 run: tools db
@@ -77,10 +77,11 @@ fuzz:
 demo: build db
 	target/debug/pareto demo
 
-## test: formatting, lints (ssr and hydrate), sqlx offline data, deployment files, Rust tests, browser tests
+## test: formatting, lints (ssr and hydrate), sqlx offline data, deployment files, Rust tests, the
+## Python client's tests, browser tests
 test: tools-test db
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory fmt lint deploy-check site rust-tests e2e; \
+	$(MAKE) --no-print-directory fmt lint deploy-check site rust-tests python-tests e2e; \
 	echo "make test: all checks passed in $$(( $$(date +%s) - start )) s"
 
 tools:
@@ -134,6 +135,13 @@ site:
 
 rust-tests:
 	cargo test --locked $(TEST_PACKAGES)
+
+## python-tests: the Python client's tests (pytest, in the pinned environment scripts/python.sh makes
+## in target/python) against the debug binary: the API document validated, real Optuna studies,
+## and `pareto loadtest` against a scikit-learn model behind an HTTP server
+python-tests: db
+	scripts/python.sh ensure
+	cd clients/python && PARETO_BIN=$(CURDIR)/target/debug/pareto ../../target/python/bin/pytest -q -p no:cacheprovider
 
 e2e:
 	scripts/db.sh recreate pareto_e2e
