@@ -22,6 +22,8 @@ pub mod guardrails;
 pub mod guide;
 mod named_enum;
 pub mod ordered;
+#[cfg(feature = "ssr")]
+pub mod outbound;
 pub mod overview;
 pub mod pipelines;
 pub mod prices;

@@ -60,6 +60,15 @@ pub struct AppState {
     pub streams: Streams,
     /// When a change to the allocation rules re-allocates at once, and when as a job.
     pub allocation: AllocationSettings,
+    /// Where requests to addresses people type (webhooks, MLflow) may go.
+    pub outbound: OutboundSettings,
+}
+
+/// The address rules of requests to addresses people type (`outbound.rs`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OutboundSettings {
+    /// Loopback and private networks too (`PARETO_WEBHOOK_ALLOW_PRIVATE`).
+    pub allow_private: bool,
 }
 
 /// A change to the allocation rules re-allocates a ledger of at most `inline_rows` current rows in

@@ -4,12 +4,10 @@
 
 use chrono::TimeDelta;
 use serde_json::json;
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use app::alerts::webhook::{literal_ip, Reach};
 use app::alerts::{backoff, store};
+use app::outbound::{refusal_in, refused_literal};
 use app::state::AppState;
 
 /// The longest one webhook may take to answer.
@@ -17,82 +15,10 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries sent per round; the rest wait for the next one.
 const DELIVERIES_PER_ROUND: i64 = 50;
 
-/// Resolves a webhook's host and keeps only the addresses a webhook may go to, so that the
-/// check and the connection use the same answer (a name cannot resolve one way for the check and
-/// another for the request).
-struct GuardedResolver {
-    allow_private: bool,
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_private = self.allow_private;
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = found
-                .iter()
-                .copied()
-                .filter(|address| Reach::of(address.ip()).allowed(allow_private))
-                .collect();
-            match (allowed.is_empty(), found.first()) {
-                (false, _) => Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs),
-                (true, Some(first)) => Err(Box::new(Refused(format!(
-                    "{host} resolves to {}, which {}",
-                    first.ip(),
-                    Reach::of(first.ip()).refusal()
-                )))
-                    as Box<dyn std::error::Error + Send + Sync>),
-                (true, None) => Err(Box::new(Refused(format!("{host} does not resolve"))) as _),
-            }
-        })
-    }
-}
-
-/// Why a webhook was not sent to where it points.
-#[derive(Debug)]
-struct Refused(String);
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Refused {}
-
-/// Why the address may not be sent to, when its host is written as an IP address.
-fn refused_literal(url: &str, allow_private: bool) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let ip = literal_ip(&parsed)?;
-    let reach = Reach::of(ip);
-    (!reach.allowed(allow_private)).then(|| format!("{ip} {}", reach.refusal()))
-}
-
-/// The refusal inside a request error, if the resolver refused the address.
-fn refusal_in(error: &reqwest::Error) -> Option<String> {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(refused) = cause.downcast_ref::<Refused>() {
-            return Some(refused.0.clone());
-        }
-        source = cause.source();
-    }
-    None
-}
-
 pub fn spawn(state: AppState, interval: Duration, retry_base: Duration, allow_private: bool) {
     tokio::spawn(async move {
-        let client = match reqwest::Client::builder()
-            .timeout(DELIVERY_TIMEOUT)
-            .user_agent(concat!("pareto/", env!("CARGO_PKG_VERSION")))
-            // A redirect would send the alert (a 307 re-posts it) somewhere nobody checked.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-            .build()
-        {
+        // No redirects: one would send the alert (a 307 re-posts it) somewhere nobody checked.
+        let client = match app::outbound::client(allow_private, DELIVERY_TIMEOUT) {
             Ok(client) => client,
             Err(error) => {
                 tracing::error!(%error, "the webhook client could not be built: alerts are not delivered");

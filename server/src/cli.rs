@@ -42,6 +42,9 @@ pub enum Command {
     /// Drive an inference endpoint at a fixed arrival rate and report its latency, throughput,
     /// errors, tokens and accuracy; with --experiment, store the figures as a run of it
     Loadtest(LoadtestArgs),
+    /// Import runs from another tool into an experiment
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Print the API's OpenAPI 3.1 document (what `/api/v1/openapi.json` serves), for client
     /// generators and validators
     Openapi,
@@ -84,6 +87,39 @@ pub struct LoadtestArgs {
     /// The machine's price per hour, when not the catalog's
     #[arg(long)]
     pub hourly_price: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// The finished runs of an MLflow experiment, through the tracking server's REST API, all or
+    /// none; importing again adds only new runs (each is keyed by its MLflow run id)
+    Mlflow(MlflowArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MlflowArgs {
+    /// The tracking server, such as http://127.0.0.1:5000
+    #[arg(long)]
+    pub tracking_uri: String,
+    /// The MLflow experiment, by name
+    #[arg(long)]
+    pub experiment: String,
+    /// The Pareto experiment the runs join, by name or id
+    #[arg(long)]
+    pub into: String,
+    /// MLflow's search filter, such as "metrics.f1 > 0.8" (finished runs only, always)
+    #[arg(long, default_value = "")]
+    pub filter: String,
+    /// A mapping line over the default one, such as "metrics.f1 = metrics.val_f1" or
+    /// "gpu_model = params.accelerator"; repeat for several
+    #[arg(long = "map")]
+    pub map: Vec<String>,
+    /// A whole mapping in a file, in place of the default (`--show-mapping` prints it)
+    #[arg(long)]
+    pub mapping: Option<std::path::PathBuf>,
+    /// Print the default mapping and exit
+    #[arg(long)]
+    pub show_mapping: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -306,3 +306,61 @@ pub async fn bills(pool: &PgPool, command: crate::cli::BillsCommand) -> anyhow::
         Err(other) => bail!("{}: {other}; nothing was stored", file.display()),
     }
 }
+
+/// `pareto import mlflow`: the operator's own command, so the tracking server may be anywhere
+/// the machine reaches, loopback and private networks included (the page keeps the webhook
+/// address rules).
+pub async fn import_mlflow(pool: &PgPool, args: crate::cli::MlflowArgs) -> anyhow::Result<()> {
+    use app::experiments::mlflow::{self, Mapping, DEFAULT_MAPPING};
+    let mut text = match &args.mapping {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the mapping {}", path.display()))?,
+        None => DEFAULT_MAPPING.to_owned(),
+    };
+    for line in &args.map {
+        text.push('\n');
+        text.push_str(line);
+    }
+    let mapping: Mapping = text
+        .parse()
+        .map_err(|problems: Vec<app::error::FieldError>| {
+            anyhow::anyhow!(
+                "the mapping is wrong: {}",
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })?;
+    let experiment_id = app::experiments::store::id_by_name_or_id(pool, &args.into)
+        .await?
+        .with_context(|| format!("no Pareto experiment is named {}", args.into))?;
+    let client = app::outbound::client(true, std::time::Duration::from_secs(60))?;
+    let request = mlflow::Request {
+        tracking_uri: &args.tracking_uri,
+        experiment: &args.experiment,
+        filter: &args.filter,
+        mapping: &mapping,
+    };
+    eprintln!(
+        "reading MLflow's {} at {}",
+        args.experiment, args.tracking_uri
+    );
+    let summary = mlflow::import(pool, &Actor::CommandLine, &client, experiment_id, &request)
+        .await
+        .map_err(|error| match error {
+            mlflow::ImportError::Runs(problems) => anyhow::anyhow!(
+                "{} problems, nothing imported: {}",
+                problems.len(),
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            other => anyhow::anyhow!("{other}; nothing imported"),
+        })?;
+    println!("{}", summary.sentence(&args.experiment));
+    Ok(())
+}

@@ -43,5 +43,8 @@ pub fn state(pool: PgPool, config: &config::Config, mut leptos_options: LeptosOp
             batch_rows: config.allocate_batch_rows,
             wake: Default::default(),
         },
+        outbound: app::state::OutboundSettings {
+            allow_private: config.webhook_allow_private,
+        },
     }
 }

@@ -472,15 +472,9 @@ async fn store_run(
     let config = crate::config::Config::from_env()?;
     let pool = crate::db::connect(&config).await?;
     crate::db::migrate(&pool).await?;
-    let experiment_id = sqlx::query_scalar!(
-        "select experiment_id from experiment
-          where experiment_id::text = $1 or lower(name) = lower($1)
-          order by created_at limit 1",
-        experiment
-    )
-    .fetch_optional(&pool)
-    .await?
-    .with_context(|| format!("no experiment is named {experiment}"))?;
+    let experiment_id = app::experiments::store::id_by_name_or_id(&pool, experiment)
+        .await?
+        .with_context(|| format!("no experiment is named {experiment}"))?;
     let fields = run_fields(run_key, outcome, hardware);
     let spec = app::experiments::fields::run_from_fields(&fields).map_err(|problems| {
         anyhow::anyhow!(

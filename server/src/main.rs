@@ -82,6 +82,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => return serve::run(config).await,
         // No database unless the figures are stored.
         Command::Loadtest(args) => return pareto_server::loadtest::command(args).await,
+        Command::Import(pareto_server::cli::ImportCommand::Mlflow(args)) if args.show_mapping => {
+            println!("{}", app::experiments::mlflow::DEFAULT_MAPPING);
+            return Ok(());
+        }
         Command::Openapi => {
             let routes =
                 pareto_server::api::routes(config.body_limit_bytes, config.ingest_concurrency);
@@ -110,6 +114,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Token(command) => commands::token(&pool, command).await,
         Command::Demo(args) => demo::load(&pool, args.password).await,
         Command::Bills(command) => commands::bills(&pool, command).await,
+        Command::Import(pareto_server::cli::ImportCommand::Mlflow(args)) => {
+            commands::import_mlflow(&pool, args).await
+        }
         Command::Report(pareto_server::cli::ReportCommand::Tco {
             quarter,
             format,

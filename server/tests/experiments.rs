@@ -9,7 +9,7 @@ use crate::common::*;
 use app::audit::Actor;
 use app::auth::Role;
 use app::experiments::{
-    AddRun, CompareRuns, CreateExperiment, LoadExperiment, SaveCascade, UploadRuns,
+    AddRun, CompareRuns, CreateExperiment, ImportMlflow, LoadExperiment, SaveCascade, UploadRuns,
 };
 use app::tokens::Scope;
 
@@ -1049,4 +1049,184 @@ async fn a_run_made_from_another_shows_what_its_technique_saved(pool: PgPool) {
     )
     .await;
     assert!(chart.body.contains("int8 quantization"), "{}", chart.body);
+}
+
+/// An MLflow tracking server's REST API as MLflow 3 answers it, with one experiment of two
+/// finished runs, answered over two pages, and nothing registered.
+async fn mlflow_stand_in() -> String {
+    use axum::routing::{get, post};
+    let run = |id: &str, name: &str, f1: f64, gpus: &str| {
+        json!({
+            "info": { "run_id": id, "run_uuid": id, "run_name": name, "experiment_id": "7",
+                      "status": "FINISHED", "start_time": 1764000000000_i64,
+                      "lifecycle_stage": "active" },
+            "data": {
+                "metrics": [
+                    { "key": "f1", "value": f1, "timestamp": 1764000300000_i64, "step": 3 },
+                    { "key": "latency_p95_ms", "value": 40.0, "timestamp": 1764000300000_i64, "step": 0 },
+                    { "key": "throughput_rps", "value": 250, "timestamp": 1764000300000_i64, "step": 0 }
+                ],
+                "params": [ { "key": "gpu_count", "value": gpus } ],
+                "tags": [ { "key": "mlflow.runName", "value": name },
+                          { "key": "gpu_model", "value": "NVIDIA L4" } ]
+            }
+        })
+    };
+    let first = run("a1b2c3", "distilbert-ft", 0.93, "1");
+    let second = run("d4e5f6", "bert-base-ft", 0.95, "2");
+    let app = axum::Router::new()
+        .route(
+            "/api/2.0/mlflow/experiments/get-by-name",
+            get(|query: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                if query.get("experiment_name").map(String::as_str) == Some("sentiment-finetune") {
+                    (StatusCode::OK, axum::Json(json!({ "experiment": { "experiment_id": "7", "name": "sentiment-finetune" } })))
+                } else {
+                    (StatusCode::NOT_FOUND, axum::Json(json!({ "error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Could not find experiment" })))
+                }
+            }),
+        )
+        .route(
+            "/api/2.0/mlflow/runs/search",
+            post(move |axum::Json(body): axum::Json<serde_json::Value>| async move {
+                assert_eq!(body["filter"], "attributes.status = 'FINISHED'");
+                match body["page_token"].as_str() {
+                    None => axum::Json(json!({ "runs": [first], "next_page_token": "page-2" })),
+                    Some(_) => axum::Json(json!({ "runs": [second] })),
+                }
+            }),
+        )
+        .route(
+            "/api/2.0/mlflow/model-versions/search",
+            get(|| async { axum::Json(json!({})) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("port");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{address}")
+}
+
+#[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
+async fn a_lead_imports_runs_from_mlflow_under_the_address_rules(pool: PgPool) {
+    let mlflow = mlflow_stand_in().await;
+    let import = |router: axum::Router,
+                  cookie: String,
+                  id: String,
+                  uri: String,
+                  mapping: &'static str| async move {
+        call::<ImportMlflow>(
+            &router,
+            Some(&cookie),
+            &[
+                ("experiment_id", &id),
+                ("tracking_uri", &uri),
+                ("mlflow_experiment", "sentiment-finetune"),
+                ("filter", ""),
+                ("mapping", mapping),
+            ],
+        )
+        .await
+    };
+    // Under the default rules, an address inside the network is refused before any request.
+    let router = router(pool.clone());
+    let lead = signed_in(&pool, Role::Lead).await;
+    let member = signed_in(&pool, Role::Member).await;
+    let id = experiment(&router, &pool, &lead).await;
+    let refused = import(
+        router.clone(),
+        lead.clone(),
+        id.clone(),
+        mlflow.clone(),
+        app::experiments::mlflow::DEFAULT_MAPPING,
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    refused.shows(&["tracking_uri", "is a loopback or private address"]);
+    // A member may add runs but not name a server for Pareto to call.
+    let forbidden = import(
+        router.clone(),
+        member,
+        id.clone(),
+        mlflow.clone(),
+        app::experiments::mlflow::DEFAULT_MAPPING,
+    )
+    .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+
+    // Where the admin allows private addresses, the runs arrive, page after page.
+    let inside = router_configured(pool.clone(), |config| config.webhook_allow_private = true);
+    let bad_mapping = import(
+        inside.clone(),
+        lead.clone(),
+        id.clone(),
+        mlflow.clone(),
+        "name = tags.mlflow.runName\nspeed = metrics.rps",
+    )
+    .await;
+    assert_eq!(bad_mapping.status, StatusCode::UNPROCESSABLE_ENTITY);
+    bad_mapping.shows(&["mapping line 2", "`speed` is not a run field"]);
+    let done = import(
+        inside.clone(),
+        lead.clone(),
+        id.clone(),
+        mlflow.clone(),
+        app::experiments::mlflow::DEFAULT_MAPPING,
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(
+        done.json(),
+        "2 finished runs of MLflow's sentiment-finetune: 2 added, 0 already imported"
+    );
+    let again = import(
+        inside.clone(),
+        lead.clone(),
+        id.clone(),
+        mlflow.clone(),
+        app::experiments::mlflow::DEFAULT_MAPPING,
+    )
+    .await;
+    assert_eq!(
+        again.json(),
+        "2 finished runs of MLflow's sentiment-finetune: 0 added, 2 already imported"
+    );
+    let view = call::<LoadExperiment>(&inside, Some(&lead), &[("experiment_id", &id)])
+        .await
+        .json();
+    let runs = view["runs"].as_array().expect("runs");
+    let keys: Vec<&str> = runs.iter().filter_map(|r| r["run_key"].as_str()).collect();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys.contains(&"mlflow-a1b2c3") && keys.contains(&"mlflow-d4e5f6"),
+        "{keys:?}"
+    );
+    let bert = runs
+        .iter()
+        .find(|r| r["run_key"] == "mlflow-d4e5f6")
+        .expect("bert");
+    assert_eq!(bert["name"], "bert-base-ft");
+    assert_eq!(bert["hardware"], "2 × NVIDIA L4");
+    assert_eq!(bert["metrics"]["f1"], 0.95);
+
+    // An experiment MLflow does not have is named on its own field.
+    let missing = call::<ImportMlflow>(
+        &inside,
+        Some(&lead),
+        &[
+            ("experiment_id", &id),
+            ("tracking_uri", &mlflow),
+            ("mlflow_experiment", "no-such"),
+            ("filter", ""),
+            ("mapping", ""),
+        ],
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    missing.shows(&["mlflow_experiment", "has no experiment named no-such"]);
 }

@@ -568,6 +568,24 @@ pub async fn lock_version(
     .ok_or_else(|| AppError::NotFound("No model version has this id.".into()))
 }
 
+/// The catalog version of a model (by name, as people and MLflow's registry write it) and a
+/// version label.
+pub async fn version_id(
+    pool: &PgPool,
+    model: &str,
+    version: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select v.model_version_id from model_version v join model m using (model_id)
+          where lower(m.name) = lower($1) and (v.version = $2 or v.version = 'v' || $2)
+          limit 1",
+        model,
+        version
+    )
+    .fetch_optional(pool)
+    .await
+}
+
 /// A version with its model's name and its status, unlocked.
 pub async fn version(
     pool: &PgPool,

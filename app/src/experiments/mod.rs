@@ -6,6 +6,7 @@ mod compare_page;
 pub mod constraint;
 mod detail;
 pub mod fields;
+pub mod mlflow;
 mod page;
 pub mod report;
 pub mod run;

@@ -225,6 +225,80 @@ pub async fn upload_runs(experiment_id: Uuid, csv: String) -> Result<UploadOutco
     .await
 }
 
+/// Imports the finished runs of an MLflow experiment (leads): the tracking server is reached
+/// under the webhook address rules (`PARETO_WEBHOOK_ALLOW_PRIVATE` for one inside the network).
+#[server]
+pub async fn import_mlflow(
+    experiment_id: Uuid,
+    tracking_uri: String,
+    mlflow_experiment: String,
+    filter: String,
+    mapping: String,
+) -> Result<String, AppError> {
+    use super::mlflow::{self, ImportError, Mapping};
+    guard::respond(async {
+        let lead = guard::require(Role::Lead)?;
+        let state = guard::state()?;
+        let (tracking_uri, mlflow_experiment) = (tracking_uri.trim(), mlflow_experiment.trim());
+        if tracking_uri.is_empty() {
+            return Err(AppError::field(
+                "tracking_uri",
+                "Name the MLflow tracking server, such as http://mlflow.internal:5000.",
+            ));
+        }
+        if mlflow_experiment.is_empty() {
+            return Err(AppError::field(
+                "mlflow_experiment",
+                "Name the MLflow experiment.",
+            ));
+        }
+        let mapping: Mapping = mapping.parse().map_err(AppError::Validation)?;
+        if let Some(why) =
+            crate::outbound::refused_literal(tracking_uri, state.outbound.allow_private)
+        {
+            return Err(AppError::field("tracking_uri", why));
+        }
+        let client = crate::outbound::client(
+            state.outbound.allow_private,
+            std::time::Duration::from_secs(30),
+        )
+        .map_err(|_| AppError::Internal)?;
+        let request = mlflow::Request {
+            tracking_uri,
+            experiment: mlflow_experiment,
+            filter: &filter,
+            mapping: &mapping,
+        };
+        let summary = mlflow::import(
+            &state.pool,
+            &Actor::User(lead),
+            &client,
+            experiment_id,
+            &request,
+        )
+        .await
+        .map_err(|error| match error {
+            ImportError::Server(message) if message.contains("has no experiment named") => {
+                AppError::field("mlflow_experiment", message)
+            }
+            ImportError::Server(message) => AppError::field("tracking_uri", message),
+            ImportError::Runs(problems) => AppError::Validation(
+                problems
+                    .into_iter()
+                    .map(|p| FieldError {
+                        field: "runs".into(),
+                        message: p.to_string(),
+                    })
+                    .collect(),
+            ),
+            ImportError::Refused(message) => AppError::field("runs", message),
+            ImportError::Database(error) => error.into(),
+        })?;
+        Ok(summary.sentence(mlflow_experiment))
+    })
+    .await
+}
+
 #[server]
 pub async fn delete_run(experiment_id: Uuid, run_id: Uuid) -> Result<(), AppError> {
     guard::respond(async {

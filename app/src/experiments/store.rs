@@ -217,6 +217,19 @@ pub async fn runs(
     Ok(runs)
 }
 
+/// The experiment a person names on the command line: by its id or its name (the oldest of that
+/// name).
+pub async fn id_by_name_or_id(pool: &PgPool, text: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select experiment_id from experiment
+          where experiment_id::text = $1 or lower(name) = lower($1)
+          order by created_at limit 1",
+        text
+    )
+    .fetch_optional(pool)
+    .await
+}
+
 /// What storing a set of runs did, run by run.
 #[derive(Debug, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::components::{action_error, FieldMessage, FormActions, FormAlert, ImportAnswer, Loaded};
 use crate::error::AppError;
-use crate::experiments::{AddRun, SetExperimentStatus, Status, UploadRuns};
+use crate::experiments::{AddRun, ImportMlflow, SetExperimentStatus, Status, UploadRuns};
 
 use super::VersionsResource;
 
@@ -330,6 +330,84 @@ pub(super) fn StatusForm(
                 </div>
                 <FormActions label="Save" pending=action.pending() />
                 <FormAlert error=error />
+            </ActionForm>
+        </section>
+    }
+}
+
+/// A lead imports the finished runs of an MLflow experiment, mapped by lines they can edit.
+#[component]
+pub(super) fn MlflowForm(id: Uuid, import: ServerAction<ImportMlflow>) -> impl IntoView {
+    let error = action_error(import);
+    let done = Signal::derive(move || import.value().get().and_then(Result::ok));
+    let message = move |field: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.field_message(field)))
+    };
+    view! {
+        <section class="card" aria-labelledby="mlflow-title">
+            <h2 id="mlflow-title">"Import runs from MLflow"</h2>
+            <p class="muted small">
+                "The finished runs of an MLflow experiment, read through its tracking server's REST API. "
+                "Each is keyed by its MLflow run id, so importing again adds only new runs; "
+                "a run registered in MLflow's model registry is linked to the catalog version of the same model and version. "
+                "If any run cannot be mapped, nothing is imported."
+            </p>
+            <ActionForm action=import attr:class="form" attr:novalidate="true">
+                <input type="hidden" name="experiment_id" value=id.to_string() />
+                <div class="field">
+                    <label for="mlflow-uri">"Tracking server"</label>
+                    <input
+                        id="mlflow-uri"
+                        name="tracking_uri"
+                        type="url"
+                        placeholder="http://mlflow.internal:5000"
+                        autocomplete="off"
+                    />
+                    <FieldMessage id="mlflow-uri-error" message=message("tracking_uri") />
+                </div>
+                <div class="field">
+                    <label for="mlflow-experiment">"MLflow experiment"</label>
+                    <input id="mlflow-experiment" name="mlflow_experiment" type="text" />
+                    <FieldMessage
+                        id="mlflow-experiment-error"
+                        message=message("mlflow_experiment")
+                    />
+                </div>
+                <div class="field">
+                    <label for="mlflow-filter">"Filter (optional)"</label>
+                    <input
+                        id="mlflow-filter"
+                        name="filter"
+                        type="text"
+                        class="mono"
+                        placeholder="metrics.f1 > 0.8"
+                    />
+                    <p class="hint">"MLflow's search syntax; only finished runs are read."</p>
+                </div>
+                <details class="field">
+                    <summary>"Mapping"</summary>
+                    <p class="hint">
+                        "One line a field: " <code>"target = source, source"</code>
+                        ", the first source a run has giving the value. Sources are "
+                        <code>"metrics.KEY"</code> ", " <code>"params.KEY"</code> " and "
+                        <code>"tags.KEY"</code> "; " <code>"metrics = *"</code>
+                        " keeps every other metric under its own name, and "
+                        <code>"metrics.f1 = metrics.val_f1"</code> " renames one."
+                    </p>
+                    <label for="mlflow-mapping" class="visually-hidden">
+                        "Mapping"
+                    </label>
+                    <textarea id="mlflow-mapping" name="mapping" rows="12" class="mono">
+                        {crate::experiments::mlflow::DEFAULT_MAPPING}
+                    </textarea>
+                </details>
+                <ImportAnswer
+                    error=error
+                    refused="Nothing was imported:"
+                    name_fields=false
+                    done=done
+                />
+                <FormActions label="Import runs" pending=import.pending() />
             </ActionForm>
         </section>
     }

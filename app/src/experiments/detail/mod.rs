@@ -11,7 +11,7 @@ mod what_if;
 
 use cascade::Cascade;
 use compression::Compression;
-use forms::{AddRunForm, StatusForm, UploadForm};
+use forms::{AddRunForm, MlflowForm, StatusForm, UploadForm};
 use frontier::Frontier;
 use matrix::Matrix;
 use what_if::WhatIf;
@@ -21,7 +21,9 @@ use leptos_meta::Title;
 use uuid::Uuid;
 
 use super::view::ExperimentView;
-use super::{AddRun, DeleteCascade, DeleteRun, SaveCascade, SetExperimentStatus, UploadRuns};
+use super::{
+    AddRun, DeleteCascade, DeleteRun, ImportMlflow, SaveCascade, SetExperimentStatus, UploadRuns,
+};
 use crate::auth::Role;
 use crate::components::{
     action_error, format_count, format_money, successes, ActionButton, Explain, FormAlert, Loaded,
@@ -51,15 +53,17 @@ pub fn ExperimentPage() -> impl IntoView {
     let actions = Actions {
         add: ServerAction::new(),
         upload: ServerAction::new(),
+        import_mlflow: ServerAction::new(),
         delete: ServerAction::new(),
         status: ServerAction::new(),
         save_cascade: ServerAction::new(),
         delete_cascade: ServerAction::new(),
     };
-    let (added, uploaded, deleted) = (
+    let (added, uploaded, deleted, imported) = (
         successes(actions.add),
         successes(actions.upload),
         successes(actions.delete),
+        successes(actions.import_mlflow),
     );
     let (status, saved_cascade, deleted_cascade) = (
         successes(actions.status),
@@ -73,6 +77,7 @@ pub fn ExperimentPage() -> impl IntoView {
                 added.get(),
                 uploaded.get(),
                 deleted.get(),
+                imported.get(),
                 status.get(),
                 saved_cascade.get(),
                 deleted_cascade.get(),
@@ -89,12 +94,19 @@ pub fn ExperimentPage() -> impl IntoView {
         </p>
         <WithUser children=move |user| {
             let can_edit = user.can(Role::Member);
+            let can_import = user.can(Role::Lead);
             view! {
                 <Loaded
                     resource=figures
                     children=move |view| {
                         view! {
-                            <Detail view=view can_edit=can_edit actions=actions versions=versions />
+                            <Detail
+                                view=view
+                                can_edit=can_edit
+                                can_import=can_import
+                                actions=actions
+                                versions=versions
+                            />
                         }
                     }
                 />
@@ -110,6 +122,7 @@ type VersionsResource = Resource<Result<Vec<crate::fleet::ModelVersion>, AppErro
 struct Actions {
     add: ServerAction<AddRun>,
     upload: ServerAction<UploadRuns>,
+    import_mlflow: ServerAction<ImportMlflow>,
     delete: ServerAction<DeleteRun>,
     status: ServerAction<SetExperimentStatus>,
     save_cascade: ServerAction<SaveCascade>,
@@ -120,6 +133,7 @@ struct Actions {
 fn Detail(
     view: ExperimentView,
     can_edit: bool,
+    can_import: bool,
     actions: Actions,
     versions: VersionsResource,
 ) -> impl IntoView {
@@ -210,6 +224,11 @@ fn Detail(
         <Show when=move || can_edit>
             <AddRunForm id=id currency=currency.clone() add=actions.add versions=versions />
             <UploadForm id=id upload=actions.upload />
+        </Show>
+        <Show when=move || can_import>
+            <MlflowForm id=id import=actions.import_mlflow />
+        </Show>
+        <Show when=move || can_edit>
             <StatusForm id=id status=e.status action=actions.status />
         </Show>
     }
