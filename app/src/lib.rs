@@ -18,6 +18,7 @@ pub mod error;
 pub mod experiments;
 pub mod fleet;
 pub mod format;
+pub mod genai;
 pub mod guardrails;
 pub mod guide;
 mod named_enum;

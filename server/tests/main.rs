@@ -15,6 +15,7 @@ mod cost;
 mod drift;
 mod experiments;
 mod fleet;
+mod genai;
 mod guardrails;
 mod openapi;
 mod pipelines;

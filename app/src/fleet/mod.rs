@@ -227,6 +227,14 @@ pub fn parse_link(model_name: &str, version: &str) -> Result<(String, String), A
 }
 
 /// The ranges the pages offer, in days.
+/// The range's label, "7 days".
+pub fn range_label(days: u32) -> &'static str {
+    RANGES
+        .iter()
+        .find(|(d, _)| *d == days)
+        .map_or("7 days", |(_, label)| label)
+}
+
 pub const RANGES: [(u32, &str); 4] = [
     (1, "24 hours"),
     (7, "7 days"),

@@ -2,7 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::{clamp_days, DeploymentCost, Fleet, Gpu, HostCapacity, LinkDeployment, RANGES};
+use super::{
+    clamp_days, range_label, DeploymentCost, Fleet, Gpu, HostCapacity, LinkDeployment, RANGES,
+};
 use crate::auth::Role;
 use crate::components::{
     action_error, format_count, format_money, successes, FieldMessage, FormAlert, Loaded,
@@ -64,6 +66,7 @@ pub fn FleetPage() -> impl IntoView {
                 />
             }
         } />
+        <crate::genai::HostedSpend days=days />
     }
 }
 
@@ -166,14 +169,6 @@ fn FleetView(
             }
         />
     }
-}
-
-/// The range's label, "7 days".
-fn range_label(days: u32) -> &'static str {
-    RANGES
-        .iter()
-        .find(|(d, _)| *d == days)
-        .map_or("7 days", |(_, label)| label)
 }
 
 /// Each host's GPUs that no deployment used: capacity paid for and not put to work.

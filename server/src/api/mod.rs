@@ -10,6 +10,7 @@ mod experiments;
 pub mod json;
 mod models;
 pub mod openapi;
+pub mod otlp;
 mod pipelines;
 mod prices;
 mod telemetry;
@@ -92,6 +93,39 @@ pub fn routes(body_limit_bytes: usize, ingest_concurrency: usize) -> Routes {
                 .problems(&[409, 429]),
             drift::post,
             |route| route.route_layer(shed_drift),
+        )
+        .route(
+            Doc::post("/otlp/v1/traces", "exportTraces")
+                .says(
+                    "OpenTelemetry spans (OTLP over HTTP): hosted-model calls and their tokens",
+                    "Spans with the GenAI conventions' usage attributes (`gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`, `gen_ai.usage.cache_read.input_tokens`) count one call of `gen_ai.request.model` from `gen_ai.provider.name` (or the older `gen_ai.system`) for the resource's `service.name`, summed by hour; spans are not stored. Protobuf or OTLP JSON, gzip with `Content-Encoding`: point `OTEL_EXPORTER_OTLP_ENDPOINT` at `/api/v1/otlp`. The answer is the export response in the request's encoding; `partialSuccess` counts spans left out and says why.",
+                )
+                .scope(Scope::Ingest)
+                .raw_body(&["application/x-protobuf", "application/json"])
+                .file(200, "application/x-protobuf", "ExportTraceServiceResponse (or its JSON, for a JSON request)."),
+            otlp::traces,
+        )
+        .route(
+            Doc::post("/otlp/v1/metrics", "exportMetrics")
+                .says(
+                    "OpenTelemetry metrics (OTLP over HTTP): the GenAI token-usage metric",
+                    "The `gen_ai.client.token.usage` histogram (or a sum), by `gen_ai.token.type` (`input`, `output`), delta or cumulative (each export of a cumulative series adds what is new since the last), summed by hour. Other metrics are ignored.",
+                )
+                .scope(Scope::Ingest)
+                .raw_body(&["application/x-protobuf", "application/json"])
+                .file(200, "application/x-protobuf", "ExportMetricsServiceResponse (or its JSON, for a JSON request)."),
+            otlp::metrics,
+        )
+        .route(
+            Doc::get("/genai/usage", "getHostedModelSpend")
+                .says(
+                    "What hosted models cost, measured from OpenTelemetry",
+                    "Each service's calls and tokens per provider and model over the last `days`, from its spans (else the token-usage metric), priced with the API price table's row in force now.",
+                )
+                .scope(Scope::Read)
+                .query::<otlp::UsageQuery>()
+                .answers::<app::genai::HostedSpendView>(200, "The spend."),
+            otlp::usage,
         )
         .route(
             Doc::get("/deployments/{key}", "getDeployment")

@@ -7,6 +7,7 @@ mod catalog;
 mod drift;
 mod experiments;
 mod fleet;
+mod genai;
 mod guardrails;
 mod pipelines;
 mod reports;
@@ -167,6 +168,9 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     let samples = fleet::load(pool)
         .await
         .context("loading the demo fleet's telemetry")?;
+    let hosted_calls = genai::load(pool)
+        .await
+        .context("loading the demo's hosted-model calls")?;
     let runs = experiments::load(pool, team_id)
         .await
         .context("loading the demo experiments")?;
@@ -190,7 +194,8 @@ pub async fn load(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
     println!(
         "Loaded the demo organization: {} teams, {} people, {} API tokens, {samples} telemetry \
          samples from 6 GPU hosts over three weeks (one a Kubernetes node with MIG slices and a GPU \
-         no deployment uses) and a CPU machine, {} experiments with {runs} candidate runs (one \
+         no deployment uses) and a CPU machine, {hosted_calls} calls to hosted language models \
+         reported over OpenTelemetry by three applications, {} experiments with {runs} candidate runs (one \
          priced per token from the API price table, two made from another by int8 quantization and \
          distillation), {pipelines} pipeline (retrieval, then ranking) and a budget portfolio \
          across three teams, \

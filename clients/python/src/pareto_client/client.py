@@ -31,6 +31,7 @@ OPERATIONS: Dict[str, Tuple[str, str]] = {
     "deployment": ("GET", "/deployments/{key}"),
     "advice": ("GET", "/advice"),
     "gpu_prices": ("GET", "/prices/gpus"),
+    "hosted_spend": ("GET", "/genai/usage"),
     "pipelines": ("GET", "/pipelines"),
     "pipeline": ("GET", "/pipelines/{id}"),
 }
@@ -181,6 +182,12 @@ class Pareto:
     def advice(self) -> JSON:
         """Every deployment's advice, largest saving first."""
         return self._call("advice")
+
+    def hosted_spend(self, days: int = 7) -> JSON:
+        """What hosted language models cost over the last ``days``, measured from the
+        OpenTelemetry applications send to ``/api/v1/otlp``: per service, provider and model, the
+        calls, tokens and cost."""
+        return self._call("hosted_spend", query={"days": days})
 
     def pipelines(self) -> List[JSON]:
         return self._call("pipelines")
