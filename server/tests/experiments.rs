@@ -1170,7 +1170,7 @@ async fn a_lead_imports_runs_from_mlflow_under_the_address_rules(pool: PgPool) {
     )
     .await;
     assert_eq!(bad_mapping.status, StatusCode::UNPROCESSABLE_ENTITY);
-    bad_mapping.shows(&["mapping line 2", "`speed` is not a run field"]);
+    bad_mapping.shows(&["mapping", "line 2: `speed` is not a run field"]);
     let done = import(
         inside.clone(),
         lead.clone(),

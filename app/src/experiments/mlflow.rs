@@ -118,11 +118,11 @@ impl FromStr for Mapping {
             if line.is_empty() {
                 continue;
             }
-            let at = format!("mapping line {}", index + 1);
+            let at = format!("line {}", index + 1);
             let Some((target, sources)) = line.split_once('=') else {
                 problems.push(FieldError {
-                    field: at,
-                    message: format!("`{line}` is not `target = source`"),
+                    field: "mapping".into(),
+                    message: format!("{at}: `{line}` is not `target = source`"),
                 });
                 continue;
             };
@@ -148,9 +148,9 @@ impl FromStr for Mapping {
                     .is_some_and(|name| super::metric_name(name).is_ok());
             if !known {
                 problems.push(FieldError {
-                    field: at,
+                    field: "mapping".into(),
                     message: format!(
-                        "`{target}` is not a run field: use {}, metrics.NAME or metrics",
+                        "{at}: `{target}` is not a run field: use {}, metrics.NAME or metrics",
                         FIELDS.join(", ")
                     ),
                 });
@@ -164,7 +164,10 @@ impl FromStr for Mapping {
                 Ok(parsed) => {
                     fields.insert(target.to_owned(), parsed);
                 }
-                Err(message) => problems.push(FieldError { field: at, message }),
+                Err(message) => problems.push(FieldError {
+                    field: "mapping".into(),
+                    message: format!("{at}: {message}"),
+                }),
             }
         }
         if problems.is_empty() {
@@ -868,8 +871,14 @@ mod tests {
             "name = tags.mlflow.runName\nspeed = metrics.rps\ngpu_model = hyper.gpu\nnonsense"
                 .parse::<Mapping>()
                 .expect_err("refused");
-        let at: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(at, ["mapping line 2", "mapping line 3", "mapping line 4"]);
-        assert!(problems[0].message.contains("`speed` is not a run field"));
+        assert!(problems.iter().all(|p| p.field == "mapping"));
+        let at: Vec<&str> = problems
+            .iter()
+            .map(|p| p.message.split(':').next().unwrap_or_default())
+            .collect();
+        assert_eq!(at, ["line 2", "line 3", "line 4"]);
+        assert!(problems[0]
+            .message
+            .starts_with("line 2: `speed` is not a run field"));
     }
 }

@@ -143,4 +143,4 @@ def test_an_unknown_experiment_or_server_is_named(server, experiment: str, track
         "--into", experiment, "--map", "speed = metrics.rps",
     )
     assert bad_map.returncode != 0
-    assert "mapping line 13: `speed` is not a run field" in bad_map.stderr, bad_map.stderr
+    assert "mapping: line 13: `speed` is not a run field" in bad_map.stderr, bad_map.stderr

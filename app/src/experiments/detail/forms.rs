@@ -340,9 +340,6 @@ pub(super) fn StatusForm(
 pub(super) fn MlflowForm(id: Uuid, import: ServerAction<ImportMlflow>) -> impl IntoView {
     let error = action_error(import);
     let done = Signal::derive(move || import.value().get().and_then(Result::ok));
-    let message = move |field: &'static str| {
-        Signal::derive(move || error.get().and_then(|e| e.field_message(field)))
-    };
     view! {
         <section class="card" aria-labelledby="mlflow-title">
             <h2 id="mlflow-title">"Import runs from MLflow"</h2>
@@ -363,15 +360,10 @@ pub(super) fn MlflowForm(id: Uuid, import: ServerAction<ImportMlflow>) -> impl I
                         placeholder="http://mlflow.internal:5000"
                         autocomplete="off"
                     />
-                    <FieldMessage id="mlflow-uri-error" message=message("tracking_uri") />
                 </div>
                 <div class="field">
                     <label for="mlflow-experiment">"MLflow experiment"</label>
                     <input id="mlflow-experiment" name="mlflow_experiment" type="text" />
-                    <FieldMessage
-                        id="mlflow-experiment-error"
-                        message=message("mlflow_experiment")
-                    />
                 </div>
                 <div class="field">
                     <label for="mlflow-filter">"Filter (optional)"</label>
