@@ -1107,40 +1107,40 @@ async fn mlflow_stand_in() -> String {
     format!("http://{address}")
 }
 
+/// The page's import, as its form sends it.
+async fn import_from(
+    router: &axum::Router,
+    cookie: &str,
+    id: &str,
+    tracking_uri: &str,
+    mlflow_experiment: &str,
+    mapping: &str,
+) -> Reply {
+    call::<ImportMlflow>(
+        router,
+        Some(cookie),
+        &[
+            ("experiment_id", id),
+            ("tracking_uri", tracking_uri),
+            ("mlflow_experiment", mlflow_experiment),
+            ("filter", ""),
+            ("mapping", mapping),
+        ],
+    )
+    .await
+}
+
 #[sqlx::test(migrator = "pareto_server::db::MIGRATOR")]
 async fn a_lead_imports_runs_from_mlflow_under_the_address_rules(pool: PgPool) {
+    use app::experiments::mlflow::DEFAULT_MAPPING;
     let mlflow = mlflow_stand_in().await;
-    let import = |router: axum::Router,
-                  cookie: String,
-                  id: String,
-                  uri: String,
-                  mapping: &'static str| async move {
-        call::<ImportMlflow>(
-            &router,
-            Some(&cookie),
-            &[
-                ("experiment_id", &id),
-                ("tracking_uri", &uri),
-                ("mlflow_experiment", "sentiment-finetune"),
-                ("filter", ""),
-                ("mapping", mapping),
-            ],
-        )
-        .await
-    };
+    let study = "sentiment-finetune";
     // Under the default rules, an address inside the network is refused before any request.
     let router = router(pool.clone());
     let lead = signed_in(&pool, Role::Lead).await;
     let member = signed_in(&pool, Role::Member).await;
     let id = experiment(&router, &pool, &lead).await;
-    let refused = import(
-        router.clone(),
-        lead.clone(),
-        id.clone(),
-        mlflow.clone(),
-        app::experiments::mlflow::DEFAULT_MAPPING,
-    )
-    .await;
+    let refused = import_from(&router, &lead, &id, &mlflow, study, DEFAULT_MAPPING).await;
     assert_eq!(
         refused.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -1149,53 +1149,30 @@ async fn a_lead_imports_runs_from_mlflow_under_the_address_rules(pool: PgPool) {
     );
     refused.shows(&["tracking_uri", "is a loopback or private address"]);
     // A member may add runs but not name a server for Pareto to call.
-    let forbidden = import(
-        router.clone(),
-        member,
-        id.clone(),
-        mlflow.clone(),
-        app::experiments::mlflow::DEFAULT_MAPPING,
-    )
-    .await;
+    let forbidden = import_from(&router, &member, &id, &mlflow, study, DEFAULT_MAPPING).await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
 
     // Where the admin allows private addresses, the runs arrive, page after page.
     let inside = router_configured(pool.clone(), |config| config.webhook_allow_private = true);
-    let bad_mapping = import(
-        inside.clone(),
-        lead.clone(),
-        id.clone(),
-        mlflow.clone(),
+    let bad_mapping = import_from(
+        &inside,
+        &lead,
+        &id,
+        &mlflow,
+        study,
         "name = tags.mlflow.runName\nspeed = metrics.rps",
     )
     .await;
     assert_eq!(bad_mapping.status, StatusCode::UNPROCESSABLE_ENTITY);
     bad_mapping.shows(&["mapping", "line 2: `speed` is not a run field"]);
-    let done = import(
-        inside.clone(),
-        lead.clone(),
-        id.clone(),
-        mlflow.clone(),
-        app::experiments::mlflow::DEFAULT_MAPPING,
-    )
-    .await;
-    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    assert_eq!(
-        done.json(),
-        "2 finished runs of MLflow's sentiment-finetune: 2 added, 0 already imported"
-    );
-    let again = import(
-        inside.clone(),
-        lead.clone(),
-        id.clone(),
-        mlflow.clone(),
-        app::experiments::mlflow::DEFAULT_MAPPING,
-    )
-    .await;
-    assert_eq!(
-        again.json(),
-        "2 finished runs of MLflow's sentiment-finetune: 0 added, 2 already imported"
-    );
+    for answer in [
+        "2 finished runs of MLflow's sentiment-finetune: 2 added, 0 already imported",
+        "2 finished runs of MLflow's sentiment-finetune: 0 added, 2 already imported",
+    ] {
+        let done = import_from(&inside, &lead, &id, &mlflow, study, DEFAULT_MAPPING).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        assert_eq!(done.json(), answer);
+    }
     let view = call::<LoadExperiment>(&inside, Some(&lead), &[("experiment_id", &id)])
         .await
         .json();
@@ -1215,18 +1192,7 @@ async fn a_lead_imports_runs_from_mlflow_under_the_address_rules(pool: PgPool) {
     assert_eq!(bert["metrics"]["f1"], 0.95);
 
     // An experiment MLflow does not have is named on its own field.
-    let missing = call::<ImportMlflow>(
-        &inside,
-        Some(&lead),
-        &[
-            ("experiment_id", &id),
-            ("tracking_uri", &mlflow),
-            ("mlflow_experiment", "no-such"),
-            ("filter", ""),
-            ("mapping", ""),
-        ],
-    )
-    .await;
+    let missing = import_from(&inside, &lead, &id, &mlflow, "no-such", "").await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     missing.shows(&["mlflow_experiment", "has no experiment named no-such"]);
 }

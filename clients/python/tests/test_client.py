@@ -31,41 +31,30 @@ def test_the_token_says_who_it_is(pareto: Pareto):
 def test_a_logged_run_is_priced_from_the_catalog(pareto: Pareto, experiment: str):
     price, currency = pareto.gpu_hour_price("NVIDIA L4")
     assert price > 0 and currency == "USD"
-    added = pareto.log_run(
-        experiment,
-        "logreg-l4",
-        "Logistic regression",
+    run = dict(
         metrics={"f1": 0.95},
         latency_ms={"p50": 4, "p95": 12},
         throughput_rps=400,
         gpu_model="NVIDIA L4",
         training_gpu_hours=2.5,
     )
+    added = pareto.log_run(experiment, "logreg-l4", "Logistic regression", **run)
     assert added["run_key"] == "logreg-l4" and added["duplicate"] is False
     # The same run again is the same run.
-    again = pareto.log_run(
-        experiment,
-        "logreg-l4",
-        "Logistic regression",
-        metrics={"f1": 0.95},
-        latency_ms={"p50": 4, "p95": 12},
-        throughput_rps=400,
-        gpu_model="NVIDIA L4",
-        training_gpu_hours=2.5,
-    )
+    again = pareto.log_run(experiment, "logreg-l4", "Logistic regression", **run)
     assert again["duplicate"] is True and again["run_id"] == added["run_id"]
 
     view = pareto.experiment(experiment)
-    (run,) = view["runs"]
-    assert run["metrics"]["f1"] == pytest.approx(0.95)
+    (stored,) = view["runs"]
+    assert stored["metrics"]["f1"] == pytest.approx(0.95)
     # Training: 2.5 GPU-hours at the catalog's L4 price.
-    assert Decimal(str(run["training_cost"])) == (Decimal("2.5") * price).quantize(
-        Decimal(str(run["training_cost"]))
+    assert Decimal(str(stored["training_cost"])) == (Decimal("2.5") * price).quantize(
+        Decimal(str(stored["training_cost"]))
     )
-    assert run["meets_all"] is True and run["recommended"] is True
+    assert stored["meets_all"] is True and stored["recommended"] is True
     # Serving: 400 requests a second would answer far more than the experiment's million a
     # month, so one L4 is kept all month (730 hours) for those 1,000 thousand requests.
-    per_thousand = Decimal(str(run["per_thousand"]))
+    per_thousand = Decimal(str(stored["per_thousand"]))
     assert per_thousand == pytest.approx(price * 730 / 1000, rel=Decimal("0.001"))
 
 

@@ -174,20 +174,50 @@ fn instant(nanos: u64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     (at <= now + TimeDelta::hours(1) && at >= now - TimeDelta::days(OLDEST_DAYS)).then_some(at)
 }
 
-/// The usage in an export of spans, and how many spans with usage had to be left out (why).
+/// What an export carried that could not be used: how many spans or points, and why.
+#[derive(Debug, Default)]
+pub struct LeftOut {
+    pub count: i64,
+    pub why: Vec<String>,
+}
+
+impl LeftOut {
+    fn add(&mut self, why: impl Into<String>) {
+        self.count += 1;
+        self.why.push(why.into());
+    }
+
+    /// The first few reasons, for the answer's `partialSuccess`.
+    fn message(&self) -> String {
+        let mut reasons: Vec<&String> = self.why.iter().collect();
+        reasons.dedup();
+        reasons
+            .into_iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// A resource's attributes (`service.name`, ...).
+fn resource_attributes(
+    resource: Option<&opentelemetry_proto::tonic::resource::v1::Resource>,
+) -> BTreeMap<&str, &any_value::Value> {
+    resource
+        .map(|r| attributes(&r.attributes))
+        .unwrap_or_default()
+}
+
+/// The usage in an export of spans, and the spans with usage that had to be left out.
 pub fn spans_usage(
     request: &ExportTraceServiceRequest,
     now: DateTime<Utc>,
-) -> (Vec<UsagePoint>, i64, Vec<String>) {
+) -> (Vec<UsagePoint>, LeftOut) {
     let mut points = Vec::new();
-    let mut rejected = 0;
-    let mut why = Vec::new();
+    let mut left_out = LeftOut::default();
     for resource_spans in &request.resource_spans {
-        let resource = resource_spans
-            .resource
-            .as_ref()
-            .map(|r| attributes(&r.attributes))
-            .unwrap_or_default();
+        let resource = resource_attributes(resource_spans.resource.as_ref());
         for scope in &resource_spans.scope_spans {
             for span in &scope.spans {
                 let attrs = attributes(&span.attributes);
@@ -208,8 +238,7 @@ pub fn spans_usage(
                 }
                 let names = names(&resource, &attrs);
                 let Some(model) = names.model else {
-                    rejected += 1;
-                    why.push(format!(
+                    left_out.add(format!(
                         "span {} has token usage but no gen_ai.request.model",
                         span.name
                     ));
@@ -217,8 +246,7 @@ pub fn spans_usage(
                 };
                 let Some(at) = instant(span.end_time_unix_nano.max(span.start_time_unix_nano), now)
                 else {
-                    rejected += 1;
-                    why.push(format!(
+                    left_out.add(format!(
                         "span {} ended outside the last {OLDEST_DAYS} days",
                         span.name
                     ));
@@ -234,8 +262,7 @@ pub fn spans_usage(
                     ],
                 ));
                 if [input, output, cached].contains(&Some(None)) {
-                    rejected += 1;
-                    why.push(format!(
+                    left_out.add(format!(
                         "span {} has a token count that is not a whole number",
                         span.name
                     ));
@@ -255,7 +282,7 @@ pub fn spans_usage(
             }
         }
     }
-    (points, rejected, why)
+    (points, left_out)
 }
 
 /// A metric point as read here: its attributes, start, time and sum.
@@ -266,17 +293,12 @@ type Point<'a> = (&'a [KeyValue], u64, u64, Option<f64>);
 pub fn metrics_usage(
     request: &ExportMetricsServiceRequest,
     now: DateTime<Utc>,
-) -> (Vec<UsagePoint>, Vec<CumulativePoint>, i64, Vec<String>) {
+) -> (Vec<UsagePoint>, Vec<CumulativePoint>, LeftOut) {
     let mut points = Vec::new();
     let mut cumulative = Vec::new();
-    let mut rejected = 0;
-    let mut why = Vec::new();
+    let mut left_out = LeftOut::default();
     for resource_metrics in &request.resource_metrics {
-        let resource = resource_metrics
-            .resource
-            .as_ref()
-            .map(|r| attributes(&r.attributes))
-            .unwrap_or_default();
+        let resource = resource_attributes(resource_metrics.resource.as_ref());
         for scope in &resource_metrics.scope_metrics {
             for metric in scope
                 .metrics
@@ -319,7 +341,7 @@ pub fn metrics_usage(
                             .collect(),
                     ),
                     _ => {
-                        why.push(format!(
+                        left_out.why.push(format!(
                             "{TOKEN_USAGE_METRIC} is read as a histogram or a sum"
                         ));
                         continue;
@@ -336,8 +358,7 @@ pub fn metrics_usage(
                         Some("output") => TokenKind::Output,
                         Some("cached_input" | "cache_read") => TokenKind::CachedInput,
                         other => {
-                            rejected += 1;
-                            why.push(format!(
+                            left_out.add(format!(
                                 "a point's gen_ai.token.type is {}, not input or output",
                                 other.unwrap_or("missing")
                             ));
@@ -346,13 +367,11 @@ pub fn metrics_usage(
                     };
                     let (Some(model), Some(sum), Some(at)) = (names.model, sum, instant(time, now))
                     else {
-                        rejected += 1;
-                        why.push("a point lacks gen_ai.request.model, its sum, or a time in the last 30 days".into());
+                        left_out.add("a point lacks gen_ai.request.model, its sum, or a time in the last 30 days");
                         continue;
                     };
                     if !sum.is_finite() || sum < 0.0 {
-                        rejected += 1;
-                        why.push(format!("a point's sum is {sum}"));
+                        left_out.add(format!("a point's sum is {sum}"));
                         continue;
                     }
                     let point =
@@ -395,18 +414,7 @@ pub fn metrics_usage(
             }
         }
     }
-    (points, cumulative, rejected, why)
-}
-
-fn message(why: &[String]) -> String {
-    let mut kinds: Vec<&String> = why.iter().collect();
-    kinds.dedup();
-    kinds
-        .into_iter()
-        .take(3)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ")
+    (points, cumulative, left_out)
 }
 
 #[tracing::instrument(skip_all)]
@@ -419,13 +427,13 @@ pub async fn traces(
     let encoding = encoding(&headers)?;
     let bytes = body_bytes(body)?;
     let request: ExportTraceServiceRequest = decode(encoding, &bytes)?;
-    let (points, rejected, why) = spans_usage(&request, app::clock::now());
+    let (points, left_out) = spans_usage(&request, app::clock::now());
     app::genai::store::ingest(&state.pool, points, Vec::new())
         .await
         .map_err(app::error::AppError::from)?;
-    let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
-        rejected_spans: rejected,
-        error_message: message(&why),
+    let partial_success = (left_out.count > 0).then(|| ExportTracePartialSuccess {
+        rejected_spans: left_out.count,
+        error_message: left_out.message(),
     });
     Ok(answer(
         encoding,
@@ -443,13 +451,13 @@ pub async fn metrics(
     let encoding = encoding(&headers)?;
     let bytes = body_bytes(body)?;
     let request: ExportMetricsServiceRequest = decode(encoding, &bytes)?;
-    let (points, cumulative, rejected, why) = metrics_usage(&request, app::clock::now());
+    let (points, cumulative, left_out) = metrics_usage(&request, app::clock::now());
     app::genai::store::ingest(&state.pool, points, cumulative)
         .await
         .map_err(app::error::AppError::from)?;
-    let partial_success = (rejected > 0).then(|| ExportMetricsPartialSuccess {
-        rejected_data_points: rejected,
-        error_message: message(&why),
+    let partial_success = (left_out.count > 0).then(|| ExportMetricsPartialSuccess {
+        rejected_data_points: left_out.count,
+        error_message: left_out.message(),
     });
     Ok(answer(
         encoding,

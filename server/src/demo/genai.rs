@@ -120,8 +120,12 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<i64> {
         });
     }
     let request = ExportTraceServiceRequest { resource_spans };
-    let (points, rejected, why) = crate::api::otlp::spans_usage(&request, now);
-    anyhow::ensure!(rejected == 0, "demo spans refused: {why:?}");
+    let (points, left_out) = crate::api::otlp::spans_usage(&request, now);
+    anyhow::ensure!(
+        left_out.count == 0,
+        "demo spans refused: {:?}",
+        left_out.why
+    );
     let calls = points.len() as i64;
     app::genai::store::ingest(pool, points, Vec::new()).await?;
     Ok(calls)
