@@ -190,82 +190,52 @@ async fn an_endpoint_that_cannot_be_reached_or_fails_is_said_before_any_load() {
         listener.local_addr().expect("address")
     };
     let url = format!("http://{closed}/v1/chat/completions");
-    let ran = pareto_with_env(
-        &[],
-        &[
-            "loadtest",
-            "--url",
-            &url,
-            "--body",
-            body,
-            "--rate",
-            "10/s",
-            "--duration",
-            "1s",
-        ],
-        "",
-    );
-    assert!(!ran.status.success());
-    assert!(
-        text(&ran.stderr).contains(&format!("cannot reach {url}")),
-        "{}",
-        text(&ran.stderr)
-    );
-
-    let failing = model_server(500).await;
-    let ran = pareto_with_env(
-        &[],
-        &[
-            "loadtest",
-            "--url",
-            &failing,
-            "--body",
-            body,
-            "--rate",
-            "10/s",
-            "--duration",
-            "1s",
-        ],
-        "",
-    );
-    assert!(!ran.status.success());
-    assert!(
-        text(&ran.stderr).contains("answered the first request with 500 Internal Server Error"),
-        "{}",
-        text(&ran.stderr)
-    );
-
-    // A rate that is not one, and a bodies file with a bad line, are named.
-    let ran = pareto_with_env(
-        &[],
-        &[
-            "loadtest", "--url", &failing, "--body", body, "--rate", "fast",
-        ],
-        "",
-    );
-    assert!(
-        text(&ran.stderr).contains("`fast` is not a rate"),
-        "{}",
-        text(&ran.stderr)
-    );
     let bad = std::env::temp_dir().join(format!("pareto-bad-{}.jsonl", uuid::Uuid::new_v4()));
     std::fs::write(&bad, "{\"text\": \"fine\"}\nnot json\n").expect("write");
-    let ran = pareto_with_env(
-        &[],
-        &[
-            "loadtest",
-            "--url",
-            &failing,
-            "--body",
-            bad.to_str().expect("path"),
-            "--rate",
+    let failing = model_server(500).await;
+    // Each refusal: the endpoint, the bodies, the rate, and what the error says.
+    for (endpoint, bodies, rate, said) in [
+        (url.as_str(), body, "10/s", format!("cannot reach {url}")),
+        (
+            failing.as_str(),
+            body,
             "10/s",
-        ],
-        "",
-    );
-    assert!(
-        text(&ran.stderr).contains("line 2: not JSON"),
-        "{}",
-        text(&ran.stderr)
-    );
+            "answered the first request with 500 Internal Server Error".to_owned(),
+        ),
+        // A rate that is not one, and a bodies file with a bad line, are named.
+        (
+            failing.as_str(),
+            body,
+            "fast",
+            "`fast` is not a rate".to_owned(),
+        ),
+        (
+            failing.as_str(),
+            bad.to_str().expect("path"),
+            "10/s",
+            "line 2: not JSON".to_owned(),
+        ),
+    ] {
+        let ran = pareto_with_env(
+            &[],
+            &[
+                "loadtest",
+                "--url",
+                endpoint,
+                "--body",
+                bodies,
+                "--rate",
+                rate,
+                "--duration",
+                "1s",
+            ],
+            "",
+        );
+        assert!(!ran.status.success(), "{said}");
+        assert!(
+            text(&ran.stderr).contains(&said),
+            "{said}: {}",
+            text(&ran.stderr)
+        );
+    }
 }

@@ -417,6 +417,27 @@ pub fn metrics_usage(
     (points, cumulative, left_out)
 }
 
+/// An export's encoding and its request, or why it is not one.
+fn read_export<T: Message + Default + serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Encoding, T), ApiError> {
+    let encoding = encoding(headers)?;
+    let bytes = body_bytes(body)?;
+    Ok((encoding, decode(encoding, &bytes)?))
+}
+
+async fn store(
+    state: &AppState,
+    points: Vec<UsagePoint>,
+    cumulative: Vec<CumulativePoint>,
+) -> Result<(), ApiError> {
+    app::genai::store::ingest(&state.pool, points, cumulative)
+        .await
+        .map_err(app::error::AppError::from)?;
+    Ok(())
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn traces(
     State(state): State<AppState>,
@@ -424,13 +445,9 @@ pub async fn traces(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let encoding = encoding(&headers)?;
-    let bytes = body_bytes(body)?;
-    let request: ExportTraceServiceRequest = decode(encoding, &bytes)?;
+    let (encoding, request) = read_export::<ExportTraceServiceRequest>(&headers, body)?;
     let (points, left_out) = spans_usage(&request, app::clock::now());
-    app::genai::store::ingest(&state.pool, points, Vec::new())
-        .await
-        .map_err(app::error::AppError::from)?;
+    store(&state, points, Vec::new()).await?;
     let partial_success = (left_out.count > 0).then(|| ExportTracePartialSuccess {
         rejected_spans: left_out.count,
         error_message: left_out.message(),
@@ -448,13 +465,9 @@ pub async fn metrics(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let encoding = encoding(&headers)?;
-    let bytes = body_bytes(body)?;
-    let request: ExportMetricsServiceRequest = decode(encoding, &bytes)?;
+    let (encoding, request) = read_export::<ExportMetricsServiceRequest>(&headers, body)?;
     let (points, cumulative, left_out) = metrics_usage(&request, app::clock::now());
-    app::genai::store::ingest(&state.pool, points, cumulative)
-        .await
-        .map_err(app::error::AppError::from)?;
+    store(&state, points, cumulative).await?;
     let partial_success = (left_out.count > 0).then(|| ExportMetricsPartialSuccess {
         rejected_data_points: left_out.count,
         error_message: left_out.message(),
